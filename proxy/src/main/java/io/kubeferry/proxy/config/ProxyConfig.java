@@ -1,0 +1,109 @@
+package io.kubeferry.proxy.config;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * kube-ferry's effective configuration: a KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1) with
+ * flags applied on top, validated and defaulted. Field names follow upstream so operators recognise them.
+ *
+ * @param mode               "iptables" or "ipvs"
+ * @param hostnameOverride   the node name ("" = the host name)
+ * @param kubeconfig         path of a kubeconfig ("" = in-cluster config, else the usual default chain)
+ * @param healthzBindAddress host:port for /healthz and /livez ("" disables)
+ * @param metricsBindAddress host:port for /metrics ("" disables)
+ * @param clusterCIDRs       pod CIDRs for detectLocalMode ClusterCIDR (empty = no local detection)
+ * @param nodePortAddresses  CIDRs (or the keywords primary/localhost/all) NodePorts are opened on; empty = all
+ * @param serviceProxyName   Services labelled service.kubernetes.io/service-proxy-name are served only when
+ *                           the label equals this ("" = serve only unlabelled Services, as upstream)
+ * @param netns              kube-ferry's own: program the named network namespace instead of the current one
+ * @param configSyncPeriod   informer resync period
+ * @param iptables           the iptables section
+ * @param ipvs               the ipvs section
+ * @param conntrack          the conntrack section
+ */
+public record ProxyConfig(
+        String mode,
+        String hostnameOverride,
+        String kubeconfig,
+        String healthzBindAddress,
+        String metricsBindAddress,
+        List<String> clusterCIDRs,
+        List<String> nodePortAddresses,
+        String serviceProxyName,
+        String netns,
+        Duration configSyncPeriod,
+        Iptables iptables,
+        Ipvs ipvs,
+        Conntrack conntrack) {
+
+    public ProxyConfig {
+        Objects.requireNonNull(mode, "mode");
+        clusterCIDRs = List.copyOf(clusterCIDRs);
+        nodePortAddresses = List.copyOf(nodePortAddresses);
+    }
+
+    /**
+     * @param masqueradeAll      SNAT all traffic sent via Service cluster IPs
+     * @param masqueradeBit      the fwmark bit marking packets for SNAT (default 14 = 0x4000)
+     * @param localhostNodePorts allow NodePorts on 127.0.0.1 (sets route_localnet)
+     * @param syncPeriod         full resync period
+     * @param minSyncPeriod      minimum time between syncs (bursts are coalesced)
+     */
+    public record Iptables(boolean masqueradeAll, int masqueradeBit, boolean localhostNodePorts,
+                           Duration syncPeriod, Duration minSyncPeriod) {
+
+        /** The masquerade mark as upstream prints it, e.g. {@code 0x4000}. */
+        public String masqueradeMark() {
+            return String.format("0x%x", 1 << masqueradeBit);
+        }
+    }
+
+    /**
+     * @param scheduler     global IPVS scheduler ("" = rr)
+     * @param syncPeriod    full resync period
+     * @param minSyncPeriod minimum time between syncs
+     * @param excludeCIDRs  CIDRs whose IPVS services kube-ferry never touches
+     * @param strictARP     set arp_ignore=1 / arp_announce=2
+     * @param tcpTimeout    IPVS TCP timeout (0 = keep the system value)
+     * @param tcpFinTimeout IPVS TCP FIN timeout (0 = keep)
+     * @param udpTimeout    IPVS UDP timeout (0 = keep)
+     */
+    public record Ipvs(String scheduler, Duration syncPeriod, Duration minSyncPeriod, List<String> excludeCIDRs,
+                       boolean strictARP, Duration tcpTimeout, Duration tcpFinTimeout, Duration udpTimeout) {
+        public Ipvs {
+            excludeCIDRs = List.copyOf(excludeCIDRs);
+        }
+    }
+
+    /**
+     * @param maxPerCore            conntrack entries per core (0 = leave the limit alone)
+     * @param min                   lower bound of the computed limit
+     * @param tcpEstablishedTimeout nf_conntrack_tcp_timeout_established (0 = leave)
+     * @param tcpCloseWaitTimeout   nf_conntrack_tcp_timeout_close_wait (0 = leave)
+     */
+    public record Conntrack(int maxPerCore, int min, Duration tcpEstablishedTimeout, Duration tcpCloseWaitTimeout) {
+    }
+
+    /** Upstream's defaults, iptables mode. */
+    public static ProxyConfig defaults() {
+        return new ProxyConfig(
+                "iptables", "", "", "0.0.0.0:10256", "127.0.0.1:10249",
+                List.of(), List.of(), "", "", Duration.ofMinutes(15),
+                new Iptables(false, 14, true, Duration.ofSeconds(30), Duration.ofSeconds(1)),
+                new Ipvs("", Duration.ofSeconds(30), Duration.ZERO, List.of(), false,
+                        Duration.ZERO, Duration.ZERO, Duration.ZERO),
+                new Conntrack(32768, 131072, Duration.ofHours(24), Duration.ofHours(1)));
+    }
+
+    /** The sync period of the active mode. */
+    public Duration syncPeriod() {
+        return "ipvs".equals(mode) ? ipvs.syncPeriod() : iptables.syncPeriod();
+    }
+
+    /** The minimum sync period of the active mode. */
+    public Duration minSyncPeriod() {
+        return "ipvs".equals(mode) ? ipvs.minSyncPeriod() : iptables.minSyncPeriod();
+    }
+}

@@ -1,0 +1,37 @@
+package io.kubeferry.proxy.dataplane;
+
+/**
+ * A kernel dataplane (iptables, ipvs): turns a {@link SyncRequest} into kernel state. Found by mode name
+ * through {@link DataplaneProvider}; the core never imports a backend. Every method blocks: the sync stage
+ * calls them off the event loop, one at a time.
+ */
+public interface Dataplane {
+
+    /** The mode name, e.g. {@code iptables}. */
+    String mode();
+
+    /**
+     * Renders the program for the request without touching the machine: exactly the text that
+     * {@link #sync} would apply for a full sync of the same state (what {@code kube-ferry render} prints).
+     */
+    String render(SyncRequest request);
+
+    /**
+     * Makes the kernel match the request's state. A partial request may rewrite only the changed Service
+     * ports; the backend decides to go full when it must (first sync, lost canary, last sync failed).
+     *
+     * @throws DataplaneException when applying failed; the caller retries with a full sync
+     */
+    SyncResult sync(SyncRequest request) throws DataplaneException;
+
+    /** Removes everything this mode has ever programmed on the node (also used when switching modes). */
+    void cleanup() throws DataplaneException;
+
+    /**
+     * True when kernel state this dataplane relies on has vanished behind its back (e.g. someone flushed the
+     * tables and the canary chain is gone), so the next sync must be full. Cheap; called every sync period.
+     */
+    default boolean kernelStateLost() {
+        return false;
+    }
+}

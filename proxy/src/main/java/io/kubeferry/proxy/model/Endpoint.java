@@ -1,0 +1,44 @@
+package io.kubeferry.proxy.model;
+
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * One endpoint of a Service port, merged from the Service's EndpointSlices.
+ *
+ * @param ip          the endpoint's IPv4 address
+ * @param port        the target port
+ * @param ready       conditions.ready (an absent condition counts as ready, as upstream does)
+ * @param serving     conditions.serving (absent: same as ready)
+ * @param terminating conditions.terminating (absent: false)
+ * @param nodeName    the node the endpoint runs on ("" when unknown)
+ * @param zone        the endpoint's zone ("" when unknown)
+ * @param zoneHints   hints.forZones names
+ * @param nodeHints   hints.forNodes names
+ * @param local       true when the endpoint runs on this node
+ */
+public record Endpoint(
+        String ip,
+        int port,
+        boolean ready,
+        boolean serving,
+        boolean terminating,
+        String nodeName,
+        String zone,
+        Set<String> zoneHints,
+        Set<String> nodeHints,
+        boolean local) {
+
+    public Endpoint {
+        Objects.requireNonNull(ip, "ip");
+        nodeName = nodeName == null ? "" : nodeName;
+        zone = zone == null ? "" : zone;
+        zoneHints = Set.copyOf(zoneHints);
+        nodeHints = Set.copyOf(nodeHints);
+    }
+
+    /** {@code ip:port}: upstream's endpoint string, part of the KUBE-SEP chain-name hash input. */
+    public String hostPort() {
+        return ip + ":" + port;
+    }
+}

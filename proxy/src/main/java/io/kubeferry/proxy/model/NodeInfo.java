@@ -1,0 +1,29 @@
+package io.kubeferry.proxy.model;
+
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * This node as kube-ferry sees it.
+ *
+ * @param name     the node name (hostname-override or the host name)
+ * @param labels   the Node's labels (topology.kubernetes.io/zone is read from them)
+ * @param eligible false when the Node is being deleted or carries the ToBeDeleted taint (healthz then fails)
+ */
+public record NodeInfo(String name, Map<String, String> labels, boolean eligible) {
+
+    public static final String ZONE_LABEL = "topology.kubernetes.io/zone";
+
+    public NodeInfo {
+        Objects.requireNonNull(name, "name");
+        labels = Map.copyOf(labels);
+    }
+
+    public static NodeInfo named(String name) {
+        return new NodeInfo(name, Map.of(), true);
+    }
+
+    public String zone() {
+        return labels.getOrDefault(ZONE_LABEL, "");
+    }
+}

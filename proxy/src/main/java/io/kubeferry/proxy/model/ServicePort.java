@@ -1,0 +1,74 @@
+package io.kubeferry.proxy.model;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Everything the dataplanes need to know about one Service port, already validated and normalised
+ * (IPv4 only while kube-ferry runs single-stack IPv4).
+ *
+ * @param name                      identity of the port
+ * @param clusterIP                 the ClusterIP (never empty: headless Services are filtered out)
+ * @param port                      the Service port
+ * @param nodePort                  the NodePort, 0 when none
+ * @param externalIPs               spec.externalIPs
+ * @param loadBalancerIPs           status.loadBalancer.ingress[].ip (ingresses with ipMode Proxy excluded)
+ * @param loadBalancerSourceRanges  spec.loadBalancerSourceRanges as CIDRs
+ * @param externalPolicyLocal       externalTrafficPolicy == Local (only meaningful when externally reachable)
+ * @param internalPolicyLocal       internalTrafficPolicy == Local
+ * @param healthCheckNodePort       spec.healthCheckNodePort, 0 when none
+ * @param stickyMaxAgeSeconds       ClientIP session affinity timeout, 0 when affinity is None
+ * @param options                   kube-ferry's own per-Service settings: annotations under {@code kube-ferry.io/}
+ */
+public record ServicePort(
+        ServicePortName name,
+        String clusterIP,
+        int port,
+        int nodePort,
+        List<String> externalIPs,
+        List<String> loadBalancerIPs,
+        List<String> loadBalancerSourceRanges,
+        boolean externalPolicyLocal,
+        boolean internalPolicyLocal,
+        int healthCheckNodePort,
+        int stickyMaxAgeSeconds,
+        Map<String, String> options) {
+
+    public ServicePort {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(clusterIP, "clusterIP");
+        externalIPs = List.copyOf(externalIPs);
+        loadBalancerIPs = List.copyOf(loadBalancerIPs);
+        loadBalancerSourceRanges = List.copyOf(loadBalancerSourceRanges);
+        options = Map.copyOf(options);
+    }
+
+    public Protocol protocol() {
+        return name.protocol();
+    }
+
+    /** True when traffic can arrive from outside the cluster: NodePort, externalIPs or LoadBalancer IPs. */
+    public boolean externallyAccessible() {
+        return nodePort > 0 || !externalIPs.isEmpty() || !loadBalancerIPs.isEmpty();
+    }
+
+    /** True when the external traffic policy is Local and it matters (upstream's ExternalPolicyLocal). */
+    public boolean usesExternalLocal() {
+        return externalPolicyLocal && externallyAccessible();
+    }
+
+    /** Upstream's UsesClusterEndpoints: some traffic to this port is sent to any endpoint in the cluster. */
+    public boolean usesClusterEndpoints() {
+        return !internalPolicyLocal || (externallyAccessible() && !externalPolicyLocal);
+    }
+
+    /** Upstream's UsesLocalEndpoints: some traffic to this port is sent only to endpoints on this node. */
+    public boolean usesLocalEndpoints() {
+        return internalPolicyLocal || usesExternalLocal();
+    }
+
+    public boolean sessionAffinity() {
+        return stickyMaxAgeSeconds > 0;
+    }
+}
