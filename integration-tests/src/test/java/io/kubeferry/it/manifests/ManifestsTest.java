@@ -1,0 +1,128 @@
+package io.kubeferry.it.manifests;
+
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.api.model.apps.DaemonSet;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/** Every overlay builds with the real kustomize and has the shape an operator relies on. */
+class ManifestsTest {
+
+    /** The whole grant, as group/resource -> verbs. Anything beyond this is a failure. */
+    private static final Map<String, Set<String>> ALLOWED = Map.of(
+            "/services", Set.of("get", "list", "watch"),
+            "discovery.k8s.io/endpointslices", Set.of("get", "list", "watch"),
+            "/nodes", Set.of("get", "list", "watch"),
+            "/events", Set.of("create", "patch"),
+            "events.k8s.io/events", Set.of("create", "patch"));
+
+    private static String kubectl;
+
+    @BeforeAll
+    static void findKubectl() {
+        kubectl = Overlay.kubectl().orElse(null);
+        Assumptions.assumeTrue(kubectl != null, "kubectl is not on PATH: cannot build the kustomize overlays");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"iptables", "ipvs"})
+    void clusterRoleGrantsNothingBeyondWhatTheAgentUses(String mode) throws Exception {
+        ClusterRole role = Overlay.build(kubectl, mode).only(ClusterRole.class);
+        Set<String> granted = new HashSet<>();
+        for (PolicyRule rule : role.getRules()) {
+            assertTrue(rule.getResourceNames() == null || rule.getResourceNames().isEmpty(), "no resourceNames expected");
+            assertTrue(rule.getNonResourceURLs() == null || rule.getNonResourceURLs().isEmpty(), "no non-resource URLs");
+            for (String group : rule.getApiGroups()) {
+                for (String resource : rule.getResources()) {
+                    String key = group + "/" + resource;
+                    Set<String> allowed = ALLOWED.get(key);
+                    if (allowed == null) {
+                        fail(mode + ": ClusterRole grants " + key + ", which the agent does not use");
+                    }
+                    for (String verb : rule.getVerbs()) {
+                        assertTrue(allowed.contains(verb), mode + ": verb " + verb + " on " + key + " is not needed");
+                        granted.add(key + ":" + verb);
+                    }
+                }
+            }
+        }
+        // And what the agent needs is really there.
+        for (String needed : List.of("/services:watch", "discovery.k8s.io/endpointslices:list", "/nodes:watch", "/events:create")) {
+            assertTrue(granted.contains(needed), mode + ": missing " + needed);
+        }
+        assertFalse(granted.stream().anyMatch(g -> g.contains("secrets")), "no access to Secrets");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"iptables", "ipvs"})
+    void daemonSetIsShapedLikeKubeProxys(String mode) throws Exception {
+        Overlay overlay = Overlay.build(kubectl, mode);
+        DaemonSet ds = overlay.only(DaemonSet.class);
+        assertEquals("kube-system", ds.getMetadata().getNamespace());
+        assertEquals("RollingUpdate", ds.getSpec().getUpdateStrategy().getType());
+        PodSpec pod = ds.getSpec().getTemplate().getSpec();
+        assertEquals(Boolean.TRUE, pod.getHostNetwork());
+        assertEquals("system-node-critical", pod.getPriorityClassName());
+        assertTrue(pod.getTolerations().stream().anyMatch(t -> "Exists".equals(t.getOperator()) && t.getKey() == null),
+                "a toleration for every taint");
+        ClusterRoleBinding binding = overlay.only(ClusterRoleBinding.class);
+        assertEquals(pod.getServiceAccountName(), binding.getSubjects().get(0).getName());
+
+        Container agent = pod.getContainers().get(0);
+        assertEquals("/livez", agent.getLivenessProbe().getHttpGet().getPath());
+        assertEquals("/healthz", agent.getReadinessProbe().getHttpGet().getPath());
+        assertEquals(10256, agent.getLivenessProbe().getHttpGet().getPort().getIntVal());
+        assertNotNull(agent.getResources().getRequests().get("cpu"));
+        assertNotNull(agent.getResources().getRequests().get("memory"));
+        assertTrue(agent.getSecurityContext().getCapabilities().getAdd().contains("NET_ADMIN"));
+
+        EnvVar nodeName = agent.getEnv().stream().filter(e -> e.getName().equals("NODE_NAME")).findFirst().orElseThrow();
+        assertEquals("spec.nodeName", nodeName.getValueFrom().getFieldRef().getFieldPath());
+        assertTrue(agent.getArgs().contains("--hostname-override=$(NODE_NAME)"));
+
+        Map<String, String> mounts = agent.getVolumeMounts().stream()
+                .collect(Collectors.toMap(VolumeMount::getName, VolumeMount::getMountPath));
+        assertEquals("/run/xtables.lock", mounts.get("xtables-lock"));
+        assertEquals("/lib/modules", mounts.get("lib-modules"));
+        Map<String, Volume> volumes = pod.getVolumes().stream().collect(Collectors.toMap(Volume::getName, v -> v));
+        assertEquals("/run/xtables.lock", volumes.get("xtables-lock").getHostPath().getPath());
+        assertEquals("FileOrCreate", volumes.get("xtables-lock").getHostPath().getType());
+
+        // The config volume must name the generated (hash-suffixed) ConfigMap, so a config change rolls the pods.
+        String configMapName = volumes.get("config").getConfigMap().getName();
+        ConfigMap config = overlay.all(ConfigMap.class).stream()
+                .filter(c -> c.getMetadata().getName().equals(configMapName)).findFirst()
+                .orElseThrow(() -> new AssertionError("config volume names " + configMapName + ", which the overlay lacks"));
+        assertTrue(configMapName.startsWith("kube-ferry-config-"), configMapName);
+        assertTrue(config.getData().get("config.conf").contains("\nmode: " + mode + "\n"), "overlay " + mode + " sets its mode");
+    }
+
+    @org.junit.jupiter.api.Test
+    void switchingModesChangesThePodTemplate() throws Exception {
+        String a = Overlay.build(kubectl, "iptables").only(DaemonSet.class).getSpec().getTemplate().toString();
+        String b = Overlay.build(kubectl, "ipvs").only(DaemonSet.class).getSpec().getTemplate().toString();
+        assertFalse(a.equals(b), "the DaemonSet must roll when the mode changes");
+    }
+}
