@@ -24,6 +24,14 @@ public interface Dataplane {
      */
     SyncResult sync(SyncRequest request) throws DataplaneException;
 
+    /**
+     * The programs this mode runs (e.g. {@code iptables-restore}, {@code ipvsadm}); the agent checks at
+     * start-up that each is installed and names the missing ones.
+     */
+    default java.util.List<String> requiredTools() {
+        return java.util.List.of();
+    }
+
     /** Removes everything this mode has ever programmed on the node (also used when switching modes). */
     void cleanup() throws DataplaneException;
 

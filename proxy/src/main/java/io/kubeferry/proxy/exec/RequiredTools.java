@@ -1,0 +1,55 @@
+package io.kubeferry.proxy.exec;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Collection;
+import java.util.List;
+import java.util.function.Predicate;
+
+/**
+ * Checks that the programs a mode drives are installed, so a node missing e.g. ipvsadm fails at start-up
+ * with the tool's name instead of at the first sync with an opaque exec error.
+ */
+public final class RequiredTools {
+
+    private final List<Path> searchPath;
+    private final Predicate<Path> executable;
+
+    RequiredTools(List<Path> searchPath, Predicate<Path> executable) {
+        this.searchPath = List.copyOf(searchPath);
+        this.executable = executable;
+    }
+
+    /** Looks in $PATH plus the sbin directories, which a non-login root shell may lack. */
+    public static RequiredTools fromEnvironment() {
+        String path = System.getenv().getOrDefault("PATH", "");
+        List<Path> dirs = new java.util.ArrayList<>();
+        for (String dir : path.split(":")) {
+            if (!dir.isEmpty()) {
+                dirs.add(Path.of(dir));
+            }
+        }
+        for (String sbin : List.of("/usr/local/sbin", "/usr/sbin", "/sbin")) {
+            if (!dirs.contains(Path.of(sbin))) {
+                dirs.add(Path.of(sbin));
+            }
+        }
+        return new RequiredTools(dirs, Files::isExecutable);
+    }
+
+    /** The tools from {@code tools} that are found nowhere on the search path, in the given order. */
+    public List<String> missing(Collection<String> tools) {
+        return tools.stream().filter(tool -> searchPath.stream().noneMatch(dir -> executable.test(dir.resolve(tool)))).toList();
+    }
+
+    /**
+     * @throws IllegalStateException naming every missing tool and the mode that needs it
+     */
+    public void require(String mode, Collection<String> tools) {
+        List<String> absent = missing(tools);
+        if (!absent.isEmpty()) {
+            throw new IllegalStateException("proxy mode " + mode + " needs " + String.join(", ", absent)
+                    + ", not found in " + searchPath + "; install them on the node (or use the kube-ferry image)");
+        }
+    }
+}
