@@ -1,0 +1,298 @@
+package io.kubeferry.iptables;
+
+import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.dataplane.Dataplane;
+import io.kubeferry.proxy.dataplane.DataplaneContext;
+import io.kubeferry.proxy.dataplane.DataplaneException;
+import io.kubeferry.proxy.dataplane.SyncRequest;
+import io.kubeferry.proxy.dataplane.SyncResult;
+import io.kubeferry.proxy.exec.ToolCommand;
+import io.kubeferry.proxy.exec.ToolException;
+import io.kubeferry.proxy.exec.ToolResult;
+import io.kubeferry.proxy.exec.ToolRunner;
+import io.kubeferry.proxy.model.Cidr;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * iptables mode. Each sync is one {@code iptables-restore --noflush --counters}: the renderer's text,
+ * written whole on full syncs and for changed Service ports only on partial ones. Thin on purpose:
+ * everything interesting is in {@link IptablesRenderer}.
+ */
+final class IptablesDataplane implements Dataplane {
+
+    private static final Logger LOG = LoggerFactory.getLogger(IptablesDataplane.class);
+
+    /** Chains kube-ferry (and kube-proxy) own in each table; kubelet's KUBE-FIREWALL and friends are not ours. */
+    static final Set<String> OWN_CHAINS = Set.of(
+            IptablesRenderer.KUBE_SERVICES, IptablesRenderer.KUBE_EXTERNAL_SERVICES, IptablesRenderer.KUBE_NODEPORTS,
+            IptablesRenderer.KUBE_FORWARD, IptablesRenderer.KUBE_PROXY_FIREWALL, IptablesRenderer.KUBE_POSTROUTING,
+            IptablesRenderer.KUBE_MARK_MASQ, IptablesRenderer.CANARY);
+
+    private final ProxyConfig config;
+    private final ToolRunner tools;
+    private final IptablesRenderer renderer = new IptablesRenderer(new ChainNames(200_000));
+    private final Counter restoreFailures;
+    private final Counter partialRestoreFailures;
+    private final AtomicInteger filterRules = new AtomicInteger();
+    private final AtomicInteger natRules = new AtomicInteger();
+
+    private IptablesTools flavour;
+    private IptablesSettings settings;
+    private Set<String> serviceChains = Set.of();
+    private boolean synced;
+    private boolean needFull = true;
+
+    IptablesDataplane(DataplaneContext context) {
+        this.config = context.config();
+        this.tools = context.tools();
+        this.restoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.iptables.restore.failures")
+                .description("Cumulative proxy iptables restore failures").register(context.metrics());
+        this.partialRestoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.iptables.partial.restore.failures")
+                .description("Cumulative proxy iptables partial restore failures").register(context.metrics());
+        Gauge.builder("kubeproxy.sync.proxy.rules.iptables.total", filterRules, AtomicInteger::get).tag("table", "filter")
+                .description("Number of iptables rules owned by kube-ferry").register(context.metrics());
+        Gauge.builder("kubeproxy.sync.proxy.rules.iptables.total", natRules, AtomicInteger::get).tag("table", "nat")
+                .description("Number of iptables rules owned by kube-ferry").register(context.metrics());
+    }
+
+    @Override
+    public String mode() {
+        return "iptables";
+    }
+
+    @Override
+    public List<String> requiredTools() {
+        return List.of("iptables-restore", "iptables-save", "iptables", "ip", "sysctl", "conntrack");
+    }
+
+    @Override
+    public String render(SyncRequest request) {
+        IptablesSettings base = baseSettings(config);
+        // Without the node's addresses at hand, NodePorts on configured CIDRs render with none.
+        IptablesSettings shown = base.nodePortIPs() == null ? base : base.withNodePortIPs(List.of());
+        return renderer.render(request.state(), shown, Set.of(), true, Set.of(), Set.of()).text();
+    }
+
+    @Override
+    public SyncResult sync(SyncRequest request) throws DataplaneException {
+        long start = System.nanoTime();
+        boolean full = request.full() || needFull;
+        try {
+            if (flavour == null) {
+                flavour = IptablesTools.detect(tools);
+            }
+            Set<String> existing = serviceChains;
+            Set<JumpRule> present = Set.copyOf(JumpRule.ALL);
+            if (full) {
+                settings = resolveSettings();
+                KernelRules kernel = KernelRules.parse(tools.run(ToolCommand.of(flavour.save())).stdout());
+                existing = kernel.chains("nat");
+                present = kernel.presentJumps();
+            }
+            RestoreProgram program = renderer.render(request.state(), settings, request.changed(), full, existing, present);
+            long rendered = System.nanoTime();
+            try {
+                tools.run(flavour.restoreCommand(program.text()));
+            } catch (ToolException e) {
+                restoreFailures.increment();
+                if (!full) {
+                    partialRestoreFailures.increment();
+                }
+                throw e;
+            }
+            long applied = System.nanoTime();
+            serviceChains = program.serviceChains();
+            filterRules.set(program.filterRules());
+            natRules.set(program.natRules());
+            needFull = false;
+            synced = true;
+            return new SyncResult(full, Duration.ofNanos(rendered - start), Duration.ofNanos(applied - rendered),
+                    Map.of("filter", program.filterRules(), "nat", program.natRules()), program.text().length());
+        } catch (ToolException e) {
+            needFull = true;
+            throw new DataplaneException((full ? "full" : "partial") + " iptables sync failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public boolean kernelStateLost() {
+        if (!synced || flavour == null) {
+            return false;
+        }
+        for (String table : List.of("mangle", "nat", "filter")) {
+            try {
+                List<String> args = new ArrayList<>(IptablesTools.LOCK_WAIT);
+                args.addAll(List.of("-t", table, "-S", IptablesRenderer.CANARY));
+                if (!tools.runAllowingFailure(new ToolCommand(flavour.iptables(), args, null, null)).ok()) {
+                    LOG.warn("canary chain {} in table {} is gone (tables flushed?): next sync is full", IptablesRenderer.CANARY, table);
+                    needFull = true;
+                    return true;
+                }
+            } catch (ToolException e) {
+                LOG.warn("cannot check the canary chain: {}", e.getMessage());
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public void cleanup() throws DataplaneException {
+        List<String> failures = new ArrayList<>();
+        // Both flavours: a node may carry leftovers of either (e.g. after an iptables-legacy -> nft move).
+        for (IptablesTools candidate : List.of(IptablesTools.NFT, IptablesTools.LEGACY)) {
+            try {
+                ToolResult saved = tools.runAllowingFailure(ToolCommand.of(candidate.save()));
+                if (!saved.ok()) {
+                    continue;
+                }
+                String removal = KernelRules.parse(saved.stdout()).removalProgram(OWN_CHAINS);
+                if (!removal.isEmpty()) {
+                    tools.run(candidate.restoreCommand(removal));
+                    LOG.info("removed kube-ferry's iptables-{} rules", candidate.variant());
+                }
+            } catch (ToolException e) {
+                failures.add(candidate.variant() + ": " + e.getMessage());
+            }
+        }
+        serviceChains = Set.of();
+        synced = false;
+        needFull = true;
+        if (!failures.isEmpty()) {
+            throw new DataplaneException("iptables cleanup failed: " + String.join("; ", failures));
+        }
+    }
+
+    static IptablesSettings baseSettings(ProxyConfig config) {
+        String localCIDR = config.clusterCIDRs().stream().filter(c -> !c.contains(":")).findFirst().orElse("");
+        List<String> nodePortAddresses = config.nodePortAddresses();
+        List<String> nodePortIPs = nodePortAddresses.isEmpty() || nodePortAddresses.contains("all") ? null : List.of();
+        return new IptablesSettings(config.iptables().masqueradeMark(), config.iptables().masqueradeAll(), localCIDR,
+                nodePortIPs, config.iptables().localhostNodePorts(), true, "");
+    }
+
+    /** Settings for this node: its addresses, and whether the kernel is liberal about out-of-window TCP. */
+    private IptablesSettings resolveSettings() throws ToolException {
+        IptablesSettings base = baseSettings(config);
+        List<String> addresses = localAddresses();
+        String primary = addresses.stream().filter(a -> !a.startsWith("127.")).findFirst().orElse("");
+        base = base.withNodeIP(primary);
+        if (base.nodePortIPs() != null) {
+            List<String> chosen = new ArrayList<>();
+            for (String entry : config.nodePortAddresses()) {
+                for (String address : addresses) {
+                    boolean match = switch (entry) {
+                        case "primary" -> address.equals(primary);
+                        case "localhost" -> address.startsWith("127.");
+                        default -> !entry.contains(":") && Cidr.parse(entry).contains(address);
+                    };
+                    if (match && !chosen.contains(address)) {
+                        chosen.add(address);
+                    }
+                }
+            }
+            base = base.withNodePortIPs(chosen);
+        }
+        ToolResult liberal = tools.runAllowingFailure(ToolCommand.of("sysctl", "-n", "net.netfilter.nf_conntrack_tcp_be_liberal"));
+        base = base.withDropInvalid(!(liberal.ok() && liberal.stdout().strip().equals("1")));
+        if (config.iptables().localhostNodePorts()) {
+            // Lets 127.0.0.1:<NodePort> be DNATed to a pod; without it the kernel drops such packets as martians.
+            tools.run(ToolCommand.of("sysctl", "-w", "net.ipv4.conf.all.route_localnet=1"));
+        }
+        return base;
+    }
+
+    private List<String> localAddresses() throws ToolException {
+        List<String> result = new ArrayList<>();
+        for (String line : tools.run(ToolCommand.of("ip", "-o", "-4", "addr", "show")).stdout().split("\n")) {
+            String[] fields = line.trim().split("\\s+");
+            for (int i = 0; i + 1 < fields.length; i++) {
+                if (fields[i].equals("inet")) {
+                    String ip = fields[i + 1].split("/")[0];
+                    if (!result.contains(ip)) {
+                        result.add(ip);
+                    }
+                }
+            }
+        }
+        return result;
+    }
+
+    /** What {@code iptables-save} says is in the kernel, as far as kube-ferry cares. */
+    record KernelRules(Map<String, Set<String>> chainsByTable, Map<String, List<String>> rulesByTable) {
+
+        static KernelRules parse(String save) {
+            Map<String, Set<String>> chains = new java.util.HashMap<>();
+            Map<String, List<String>> rules = new java.util.HashMap<>();
+            String table = "";
+            for (String line : save.split("\n")) {
+                if (line.startsWith("*")) {
+                    table = line.substring(1).trim();
+                    chains.computeIfAbsent(table, t -> new HashSet<>());
+                    rules.computeIfAbsent(table, t -> new ArrayList<>());
+                } else if (line.startsWith(":")) {
+                    int space = line.indexOf(' ');
+                    chains.computeIfAbsent(table, t -> new HashSet<>()).add(space < 0 ? line.substring(1) : line.substring(1, space));
+                } else if (line.startsWith("-A ")) {
+                    rules.computeIfAbsent(table, t -> new ArrayList<>()).add(line);
+                }
+            }
+            return new KernelRules(chains, rules);
+        }
+
+        Set<String> chains(String table) {
+            return chainsByTable.getOrDefault(table, Set.of());
+        }
+
+        Set<JumpRule> presentJumps() {
+            Set<JumpRule> present = new HashSet<>();
+            for (JumpRule jump : JumpRule.ALL) {
+                if (rulesByTable.getOrDefault(jump.table(), List.of()).stream().anyMatch(jump::matches)) {
+                    present.add(jump);
+                }
+            }
+            return present;
+        }
+
+        /**
+         * A restore that deletes every rule jumping into kube-ferry's chains from chains that are not
+         * kube-ferry's, then flushes and deletes kube-ferry's chains; "" when there is nothing to remove.
+         */
+        String removalProgram(Set<String> own) {
+            StringBuilder out = new StringBuilder();
+            for (String table : List.of("filter", "nat", "mangle")) {
+                List<String> ours = chains(table).stream()
+                        .filter(c -> own.contains(c) || ChainNames.isServiceChain(c)).sorted().toList();
+                if (ours.isEmpty()) {
+                    continue;
+                }
+                out.append('*').append(table).append('\n');
+                for (String chain : ours) {
+                    out.append(':').append(chain).append(" - [0:0]\n");
+                }
+                for (String rule : rulesByTable.getOrDefault(table, List.of())) {
+                    String chain = rule.split(" ", 3)[1];
+                    boolean intoOurs = ours.stream().anyMatch(c -> rule.endsWith("-j " + c) || rule.contains("-j " + c + " ") || rule.contains("-g " + c));
+                    if (!ours.contains(chain) && intoOurs) {
+                        out.append("-D").append(rule.substring(2)).append('\n');
+                    }
+                }
+                for (String chain : ours) {
+                    out.append("-X ").append(chain).append('\n');
+                }
+                out.append("COMMIT\n");
+            }
+            return out.toString();
+        }
+    }
+}

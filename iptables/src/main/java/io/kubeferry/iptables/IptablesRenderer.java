@@ -1,0 +1,426 @@
+package io.kubeferry.iptables;
+
+import io.kubeferry.proxy.model.Cidr;
+import io.kubeferry.proxy.model.Endpoint;
+import io.kubeferry.proxy.model.ProxyState;
+import io.kubeferry.proxy.model.ResolvedService;
+import io.kubeferry.proxy.model.ServicePort;
+import io.kubeferry.proxy.model.ServicePortName;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Renders a {@link ProxyState} into iptables-restore input with upstream kube-proxy's layout: the same
+ * chains, rule order and comments, so {@code iptables-save} on a kube-ferry node reads like one run by
+ * kube-proxy. Pure: the same inputs give the same text, and nothing here touches the machine.
+ */
+final class IptablesRenderer {
+
+    static final String CANARY = "KUBE-PROXY-CANARY";
+    static final String KUBE_SERVICES = "KUBE-SERVICES";
+    static final String KUBE_EXTERNAL_SERVICES = "KUBE-EXTERNAL-SERVICES";
+    static final String KUBE_NODEPORTS = "KUBE-NODEPORTS";
+    static final String KUBE_FORWARD = "KUBE-FORWARD";
+    static final String KUBE_PROXY_FIREWALL = "KUBE-PROXY-FIREWALL";
+    static final String KUBE_POSTROUTING = "KUBE-POSTROUTING";
+    static final String KUBE_MARK_MASQ = "KUBE-MARK-MASQ";
+
+    static final List<String> FILTER_CHAINS = List.of(KUBE_NODEPORTS, KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_PROXY_FIREWALL);
+    static final List<String> NAT_CHAINS = List.of(KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ);
+
+    /** Above this many endpoints, per-endpoint comments are dropped (upstream's large-cluster mode). */
+    static final int LARGE_CLUSTER_ENDPOINTS = 1000;
+
+    private static final String NODEPORTS_COMMENT = "\"kubernetes service nodeports; NOTE: this must be the last rule in this chain\"";
+
+    private final ChainNames names;
+    private final Probabilities probabilities = new Probabilities();
+
+    IptablesRenderer(ChainNames names) {
+        this.names = names;
+    }
+
+    /**
+     * @param state          the desired state
+     * @param settings       configuration
+     * @param changed        Service ports to rewrite when not full (ignored when full)
+     * @param full           rewrite every chain
+     * @param existingChains per-Service-port nat chains present in the kernel now (stale ones get deleted)
+     * @param presentJumps   jump rules already present in built-in chains (the others are inserted; full only)
+     */
+    RestoreProgram render(ProxyState state, IptablesSettings settings, Set<ServicePortName> changed, boolean full,
+                          Set<String> existingChains, Set<JumpRule> presentJumps) {
+        int totalEndpoints = 0;
+        for (ResolvedService svc : state.services().values()) {
+            totalEndpoints += svc.allEndpoints().size();
+        }
+        Lines filterRules = new Lines(256 + state.services().size() * 64);
+        Lines natChains = new Lines(1024 + state.services().size() * 96);
+        Lines natRules = new Lines(1024 + state.services().size() * 1024);
+        Lines skipped = Lines.discarding();
+        Set<String> active = new HashSet<>();
+        Service ctx = new Service(settings, totalEndpoints > LARGE_CLUSTER_ENDPOINTS);
+
+        for (ResolvedService svc : state.services().values()) {
+            boolean write = full || changed.contains(svc.name());
+            ctx.render(svc, filterRules, natRules, write ? natChains : skipped, write ? natRules : skipped, active);
+        }
+
+        writeFixedFilterRules(filterRules, settings);
+        writeFixedNatRules(natRules, settings);
+
+        StringBuilder out = new StringBuilder(filterRules.length() + natChains.length() + natRules.length() + 4096);
+        if (full) {
+            out.append("*mangle\n:").append(CANARY).append(" - [0:0]\nCOMMIT\n");
+        }
+        out.append("*filter\n");
+        for (String chain : FILTER_CHAINS) {
+            out.append(':').append(chain).append(" - [0:0]\n");
+        }
+        if (full) {
+            out.append(':').append(CANARY).append(" - [0:0]\n");
+            appendJumps(out, "filter", presentJumps);
+        }
+        out.append(filterRules.text()).append("COMMIT\n");
+
+        out.append("*nat\n");
+        for (String chain : NAT_CHAINS) {
+            out.append(':').append(chain).append(" - [0:0]\n");
+        }
+        if (full) {
+            out.append(':').append(CANARY).append(" - [0:0]\n");
+        }
+        out.append(natChains.text());
+        // Chains that exist but are no longer wanted: declare (flush) them, then delete them. A restore
+        // can only delete a chain it has declared, and only once nothing jumps to it any more.
+        TreeSet<String> stale = new TreeSet<>();
+        for (String chain : existingChains) {
+            if (ChainNames.isServiceChain(chain) && !active.contains(chain)) {
+                stale.add(chain);
+            }
+        }
+        for (String chain : stale) {
+            out.append(':').append(chain).append(" - [0:0]\n");
+        }
+        if (full) {
+            appendJumps(out, "nat", presentJumps);
+        }
+        out.append(natRules.text());
+        for (String chain : stale) {
+            out.append("-X ").append(chain).append('\n');
+        }
+        out.append("COMMIT\n");
+        return new RestoreProgram(out.toString(), filterRules.count(), natRules.count() + skipped.count(), active, full);
+    }
+
+    private static void appendJumps(StringBuilder out, String table, Set<JumpRule> present) {
+        for (JumpRule jump : JumpRule.ALL) {
+            if (jump.table().equals(table) && !present.contains(jump)) {
+                out.append("-I ").append(jump.from()).append(' ').append(jump.body()).append('\n');
+            }
+        }
+    }
+
+    private static void writeFixedFilterRules(Lines filter, IptablesSettings settings) {
+        String mark = settings.masqueradeMark();
+        if (settings.dropInvalid()) {
+            // Out-of-window packets would otherwise be un-NATed and reset connections (upstream k/k#74839).
+            filter.rule("-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP");
+        }
+        filter.rule("-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding rules\" -m mark --mark " + mark + "/" + mark + " -j ACCEPT");
+        filter.rule("-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding conntrack rule\" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
+    }
+
+    private static void writeFixedNatRules(Lines nat, IptablesSettings settings) {
+        String mark = settings.masqueradeMark();
+        nat.rule("-A KUBE-POSTROUTING -m mark ! --mark " + mark + "/" + mark + " -j RETURN");
+        // Clear the mark: a packet re-traversing the network stack must not be masqueraded again.
+        nat.rule("-A KUBE-POSTROUTING -j MARK --xor-mark " + mark);
+        nat.rule("-A KUBE-POSTROUTING -m comment --comment \"kubernetes service traffic requiring SNAT\" -j MASQUERADE --random-fully");
+        nat.rule("-A KUBE-MARK-MASQ -j MARK --or-mark " + mark);
+        if (settings.nodePortIPs() == null) {
+            String notLocalhost = settings.localhostNodePorts() ? "" : " ! -d 127.0.0.0/8";
+            nat.rule("-A KUBE-SERVICES -m comment --comment " + NODEPORTS_COMMENT + " -m addrtype --dst-type LOCAL" + notLocalhost + " -j KUBE-NODEPORTS");
+        } else {
+            for (String ip : settings.nodePortIPs()) {
+                if (ip.startsWith("127.") && !settings.localhostNodePorts()) {
+                    continue;
+                }
+                nat.rule("-A KUBE-SERVICES -m comment --comment " + NODEPORTS_COMMENT + " -d " + ip + " -j KUBE-NODEPORTS");
+            }
+        }
+    }
+
+    /** Renders one Service port; holds what is shared by every port of one render. */
+    private final class Service {
+        private final IptablesSettings settings;
+        private final boolean largeCluster;
+
+        Service(IptablesSettings settings, boolean largeCluster) {
+            this.settings = settings;
+            this.largeCluster = largeCluster;
+        }
+
+        void render(ResolvedService svc, Lines filter, Lines topNat, Lines natChains, Lines natRules, Set<String> active) {
+            ServicePort port = svc.port();
+            ServicePortName name = port.name();
+            String svcName = name.toString();
+            String proto = name.protocol().lower();
+            String protoMatch = "-m " + proto + " -p " + proto;
+            ChainNames.PortChains chains = names.of(name);
+            List<Endpoint> cluster = svc.clusterEndpoints();
+            List<Endpoint> local = svc.localEndpoints();
+            boolean hasEndpoints = svc.hasAnyEndpoints();
+
+            boolean usesClusterChain = !cluster.isEmpty() && port.usesClusterEndpoints();
+            boolean usesLocalChain = !local.isEmpty() && port.usesLocalEndpoints();
+
+            String internalChain = chains.cluster();
+            boolean hasInternal = hasEndpoints;
+            if (port.internalPolicyLocal()) {
+                internalChain = chains.local();
+                hasInternal = hasInternal && !local.isEmpty();
+            }
+            String externalPolicyChain = chains.cluster();
+            boolean hasExternal = hasEndpoints;
+            if (port.usesExternalLocal()) {
+                externalPolicyChain = chains.local();
+                hasExternal = hasExternal && !local.isEmpty();
+            }
+            String externalChain = chains.external();
+            boolean usesFirewall = hasEndpoints && !port.loadBalancerIPs().isEmpty() && !port.loadBalancerSourceRanges().isEmpty();
+            String lbChain = usesFirewall ? chains.firewall() : externalChain;
+
+            String internalTarget = null;
+            String internalComment = null;
+            String externalTarget = null;
+            String externalComment = null;
+            if (!hasEndpoints) {
+                internalTarget = "REJECT";
+                internalComment = "\"" + svcName + " has no endpoints\"";
+                externalTarget = internalTarget;
+                externalComment = internalComment;
+            } else {
+                if (!hasInternal) {
+                    internalTarget = "DROP";
+                    internalComment = "\"" + svcName + " has no local endpoints\"";
+                }
+                if (!hasExternal) {
+                    externalTarget = "DROP";
+                    externalComment = "\"" + svcName + " has no local endpoints\"";
+                }
+            }
+
+            String dport = " --dport " + port.port();
+            String clusterIPMatch = protoMatch + " -d " + port.clusterIP() + dport;
+            if (hasInternal) {
+                topNat.rule("-A KUBE-SERVICES -m comment --comment \"" + svcName + " cluster IP\" " + clusterIPMatch + " -j " + internalChain);
+            } else {
+                filter.rule("-A KUBE-SERVICES -m comment --comment " + internalComment + " " + clusterIPMatch + " -j " + internalTarget);
+            }
+
+            for (String ip : port.externalIPs()) {
+                String match = protoMatch + " -d " + ip + dport;
+                if (hasEndpoints) {
+                    topNat.rule("-A KUBE-SERVICES -m comment --comment \"" + svcName + " external IP\" " + match + " -j " + externalChain);
+                }
+                if (!hasExternal) {
+                    filter.rule("-A KUBE-EXTERNAL-SERVICES -m comment --comment " + externalComment + " " + match + " -j " + externalTarget);
+                }
+            }
+
+            for (String ip : port.loadBalancerIPs()) {
+                String match = protoMatch + " -d " + ip + dport;
+                if (hasEndpoints) {
+                    topNat.rule("-A KUBE-SERVICES -m comment --comment \"" + svcName + " loadbalancer IP\" " + match + " -j " + lbChain);
+                }
+                if (usesFirewall) {
+                    filter.rule("-A KUBE-PROXY-FIREWALL -m comment --comment \"" + svcName + " traffic not accepted by " + chains.firewall() + "\" "
+                            + match + " -j DROP");
+                }
+            }
+            if (!hasExternal) {
+                for (String ip : port.loadBalancerIPs()) {
+                    filter.rule("-A KUBE-EXTERNAL-SERVICES -m comment --comment " + externalComment + " " + protoMatch + " -d " + ip + dport
+                            + " -j " + externalTarget);
+                }
+            }
+
+            if (port.nodePort() > 0) {
+                if (hasEndpoints) {
+                    topNat.rule("-A KUBE-NODEPORTS -m comment --comment " + svcName + " " + protoMatch + " --dport " + port.nodePort() + " -j " + externalChain);
+                }
+                if (!hasExternal) {
+                    filter.rule("-A KUBE-EXTERNAL-SERVICES -m comment --comment " + externalComment + " -m addrtype --dst-type LOCAL "
+                            + protoMatch + " --dport " + port.nodePort() + " -j " + externalTarget);
+                }
+            }
+
+            if (port.healthCheckNodePort() > 0) {
+                // Accepted whether or not this node has local endpoints: the answer (200 or 503) is the point.
+                filter.rule("-A KUBE-NODEPORTS -m comment --comment \"" + svcName + " health check node port\" -m tcp -p tcp --dport "
+                        + port.healthCheckNodePort() + " -j ACCEPT");
+            }
+
+            // From here on: the per-Service-port chains, skipped (but counted) on a partial sync when unchanged.
+            if (hasInternal) {
+                String args = "-m comment --comment \"" + svcName + " cluster IP\" " + clusterIPMatch;
+                if (settings.masqueradeAll()) {
+                    natRules.rule("-A " + internalChain + " " + args + " -j KUBE-MARK-MASQ");
+                } else if (!settings.localCIDR().isEmpty()) {
+                    // Off-cluster sources reaching a ClusterIP (e.g. via a static route to a node) may be
+                    // forwarded to another node's pod: masquerade them so replies come back here.
+                    natRules.rule("-A " + internalChain + " " + args + " ! -s " + settings.localCIDR() + " -j KUBE-MARK-MASQ");
+                }
+            }
+
+            if (hasEndpoints && port.externallyAccessible()) {
+                natChains.chain(externalChain);
+                active.add(externalChain);
+                if (!port.usesExternalLocal()) {
+                    natRules.rule("-A " + externalChain + " -m comment --comment \"masquerade traffic for " + svcName
+                            + " external destinations\" -j KUBE-MARK-MASQ");
+                } else {
+                    if (!settings.localCIDR().isEmpty()) {
+                        // Pods reaching an external address of the Service behave as if they went out to
+                        // the load balancer and came back: neither traffic policy applies.
+                        natRules.rule("-A " + externalChain + " -m comment --comment \"pod traffic for " + svcName
+                                + " external destinations\" -s " + settings.localCIDR() + " -j " + chains.cluster());
+                    }
+                    natRules.rule("-A " + externalChain + " -m comment --comment \"masquerade LOCAL traffic for " + svcName
+                            + " external destinations\" -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ");
+                    natRules.rule("-A " + externalChain + " -m comment --comment \"route LOCAL traffic for " + svcName
+                            + " external destinations\" -m addrtype --src-type LOCAL -j " + chains.cluster());
+                }
+                if (hasExternal) {
+                    natRules.rule("-A " + externalChain + " -j " + externalPolicyChain);
+                }
+            }
+
+            if (usesFirewall) {
+                String fw = chains.firewall();
+                natChains.chain(fw);
+                active.add(fw);
+                String head = "-A " + fw + " -m comment --comment \"" + svcName + " loadbalancer IP\"";
+                boolean allowFromNode = false;
+                for (String cidr : port.loadBalancerSourceRanges()) {
+                    natRules.rule(head + " -s " + cidr + " -j " + externalChain);
+                    allowFromNode |= Cidr.parse(cidr).contains(settings.nodeIP());
+                }
+                if (allowFromNode) {
+                    // A request from this node to its own LB VIP loops back with the VIP as source.
+                    for (String ip : port.loadBalancerIPs()) {
+                        natRules.rule(head + " -s " + ip + " -j " + externalChain);
+                    }
+                }
+                natRules.rule("-A " + fw + " -m comment --comment \"other traffic to " + svcName + " will be dropped by KUBE-PROXY-FIREWALL\"");
+            }
+
+            if (usesClusterChain) {
+                natChains.chain(chains.cluster());
+                active.add(chains.cluster());
+                writeEndpointJumps(natRules, svc, chains.cluster(), cluster, svcName);
+            }
+            if (usesLocalChain) {
+                natChains.chain(chains.local());
+                active.add(chains.local());
+                writeEndpointJumps(natRules, svc, chains.local(), local, svcName);
+            }
+
+            for (Endpoint ep : svc.reachableEndpoints()) {
+                String sep = names.endpoint(name, ep);
+                natChains.chain(sep);
+                active.add(sep);
+                String head = "-A " + sep + comment(svcName);
+                // Hairpin: a pod reaching itself through its Service must be masqueraded or the reply
+                // would bypass the DNAT on the way back.
+                natRules.rule(head + " -s " + ep.ip() + " -j KUBE-MARK-MASQ");
+                String affinity = port.sessionAffinity() ? " -m recent --name " + sep + " --set" : "";
+                natRules.rule(head + affinity + " " + protoMatch + " -j DNAT --to-destination " + ep.hostPort());
+            }
+        }
+
+        private void writeEndpointJumps(Lines natRules, ResolvedService svc, String chain, List<Endpoint> endpoints, String svcName) {
+            ServicePort port = svc.port();
+            ServicePortName name = port.name();
+            if (port.sessionAffinity()) {
+                for (Endpoint ep : endpoints) {
+                    String sep = names.endpoint(name, ep);
+                    natRules.rule("-A " + chain + comment(svcName + " -> " + ep.hostPort()) + " -m recent --name " + sep
+                            + " --rcheck --seconds " + port.stickyMaxAgeSeconds() + " --reap -j " + sep);
+                }
+            }
+            int n = endpoints.size();
+            for (int i = 0; i < n; i++) {
+                Endpoint ep = endpoints.get(i);
+                String probability = i < n - 1 ? " -m statistic --mode random --probability " + probabilities.of(n - i) : "";
+                natRules.rule("-A " + chain + comment(svcName + " -> " + ep.hostPort()) + probability + " -j " + names.endpoint(name, ep));
+            }
+        }
+
+        /** Per-endpoint comments, left out in large clusters where they would be a large share of the text. */
+        private String comment(String text) {
+            return largeCluster ? "" : " -m comment --comment \"" + text + "\"";
+        }
+    }
+
+    /** Upstream's probability strings, "%0.10f" of 1/n, computed once per n. */
+    static final class Probabilities {
+        private final List<String> cache = new ArrayList<>();
+
+        String of(int n) {
+            while (cache.size() <= n) {
+                int k = cache.size();
+                cache.add(k == 0 ? "" : String.format(java.util.Locale.ROOT, "%.10f", 1.0 / k));
+            }
+            return cache.get(n);
+        }
+    }
+
+    /** A text buffer that counts rules; the discarding kind only counts (unchanged chains in a partial sync). */
+    static final class Lines {
+        private final StringBuilder text;
+        private int count;
+
+        Lines(int capacity) {
+            text = new StringBuilder(capacity);
+        }
+
+        private Lines() {
+            text = null;
+        }
+
+        static Lines discarding() {
+            return new Lines();
+        }
+
+        void rule(String line) {
+            count++;
+            if (text != null) {
+                text.append(line).append('\n');
+            }
+        }
+
+        void chain(String name) {
+            if (text != null) {
+                text.append(':').append(name).append(" - [0:0]\n");
+            }
+        }
+
+        int count() {
+            return count;
+        }
+
+        int length() {
+            return text == null ? 0 : text.length();
+        }
+
+        String text() {
+            return text == null ? "" : text.toString();
+        }
+    }
+}

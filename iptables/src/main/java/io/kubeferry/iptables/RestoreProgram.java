@@ -1,0 +1,19 @@
+package io.kubeferry.iptables;
+
+import java.util.Set;
+
+/**
+ * One iptables-restore input and what it leaves behind.
+ *
+ * @param text             the input for {@code iptables-restore --noflush --counters}
+ * @param filterRules      rules kube-ferry has in the filter table after it is applied (for metrics)
+ * @param natRules         rules kube-ferry has in the nat table after it is applied, written or not
+ * @param serviceChains    every per-Service-port nat chain that exists after it is applied
+ * @param full             true when every chain was written
+ */
+record RestoreProgram(String text, int filterRules, int natRules, Set<String> serviceChains, boolean full) {
+
+    RestoreProgram {
+        serviceChains = Set.copyOf(serviceChains);
+    }
+}

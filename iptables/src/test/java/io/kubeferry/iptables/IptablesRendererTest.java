@@ -1,0 +1,230 @@
+package io.kubeferry.iptables;
+
+import io.kubeferry.proxy.model.Endpoint;
+import io.kubeferry.proxy.model.Protocol;
+import io.kubeferry.proxy.model.ProxyState;
+import io.kubeferry.proxy.model.ResolvedService;
+import io.kubeferry.proxy.testing.Fixtures;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+import static io.kubeferry.proxy.testing.Fixtures.endpoint;
+import static io.kubeferry.proxy.testing.Fixtures.localEndpoint;
+import static io.kubeferry.proxy.testing.Fixtures.port;
+import static io.kubeferry.proxy.testing.Fixtures.state;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Golden files: each is the full restore input for one feature, reviewed line by line against upstream
+ * kube-proxy's layout. Run with -Dkubeferry.updateGolden=true to rewrite them, then review the diff.
+ */
+class IptablesRendererTest {
+
+    private static final Path GOLDEN = Path.of("src/test/resources/golden");
+    private static final IptablesSettings CLUSTER_CIDR = IptablesSettings.defaults()
+            .withNodeIP("198.18.0.1");
+    private static final IptablesSettings WITH_POD_CIDR = new IptablesSettings("0x4000", false, "198.18.0.0/16", null, true, true, "198.18.0.1");
+
+    private final IptablesRenderer renderer = new IptablesRenderer(new ChainNames(1000));
+
+    private String full(ProxyState state, IptablesSettings settings) {
+        return renderer.render(state, settings, Set.of(), true, Set.of(), Set.of()).text();
+    }
+
+    private static void golden(String name, String actual) throws IOException {
+        Path file = GOLDEN.resolve(name + ".txt");
+        if (Boolean.getBoolean("kubeferry.updateGolden")) {
+            Files.createDirectories(GOLDEN);
+            Files.writeString(file, actual);
+        }
+        assertEquals(Files.readString(file), actual, "golden file " + file);
+    }
+
+    @Test
+    void clusterIP() throws IOException {
+        ResolvedService svc = port("ns1", "svc1", "p80", Protocol.TCP, "198.19.0.10", 80)
+                .resolve(endpoint("198.18.0.2", 8080), endpoint("198.18.0.3", 8080));
+        golden("clusterip", full(state(svc), WITH_POD_CIDR));
+    }
+
+    @Test
+    void nodePort() throws IOException {
+        ResolvedService svc = port("ns1", "web", "", Protocol.TCP, "198.19.0.11", 80).nodePort(30080)
+                .resolve(endpoint("198.18.0.2", 8080));
+        golden("nodeport", full(state(svc), WITH_POD_CIDR));
+    }
+
+    @Test
+    void nodePortAddresses() throws IOException {
+        ResolvedService svc = port("ns1", "web", "", Protocol.TCP, "198.19.0.11", 80).nodePort(30080)
+                .resolve(endpoint("198.18.0.2", 8080));
+        IptablesSettings settings = new IptablesSettings("0x4000", false, "", List.of("198.18.0.1", "127.0.0.1"), false, true, "198.18.0.1");
+        golden("nodeport-addresses", full(state(svc), settings));
+    }
+
+    @Test
+    void externalIP() throws IOException {
+        ResolvedService svc = port("ns1", "ext", "http", Protocol.TCP, "198.19.0.12", 80).externalIP("198.19.100.1")
+                .resolve(endpoint("198.18.0.2", 8080));
+        golden("externalip", full(state(svc), CLUSTER_CIDR));
+    }
+
+    @Test
+    void loadBalancerWithSourceRanges() throws IOException {
+        ResolvedService svc = port("ns1", "lb", "https", Protocol.TCP, "198.19.0.13", 443).nodePort(30443)
+                .loadBalancerIP("198.19.200.1").sourceRange("198.18.0.0/24").sourceRange("203.0.113.0/25")
+                .resolve(endpoint("198.18.0.2", 8443));
+        golden("loadbalancer-sourceranges", full(state(svc), WITH_POD_CIDR));
+    }
+
+    @Test
+    void externalTrafficPolicyLocal() throws IOException {
+        ResolvedService svc = port("ns1", "local", "", Protocol.TCP, "198.19.0.14", 80).nodePort(30081).externalLocal(31000)
+                .resolve(localEndpoint("198.18.0.2", 8080), endpoint("198.18.0.3", 8080));
+        golden("etp-local", full(state(svc), WITH_POD_CIDR));
+    }
+
+    @Test
+    void externalTrafficPolicyLocalWithoutLocalEndpoints() throws IOException {
+        ResolvedService svc = port("ns1", "local", "", Protocol.TCP, "198.19.0.14", 80).nodePort(30081).externalLocal(31000)
+                .resolve(endpoint("198.18.0.3", 8080));
+        golden("etp-local-none", full(state(svc), WITH_POD_CIDR));
+    }
+
+    @Test
+    void internalTrafficPolicyLocal() throws IOException {
+        ResolvedService withLocal = port("ns1", "itp", "", Protocol.TCP, "198.19.0.15", 80).internalLocal()
+                .resolve(localEndpoint("198.18.0.2", 8080), endpoint("198.18.0.3", 8080));
+        ResolvedService withoutLocal = port("ns1", "itp-none", "", Protocol.TCP, "198.19.0.16", 80).internalLocal()
+                .resolve(endpoint("198.18.0.3", 8080));
+        golden("itp-local", full(state(withLocal, withoutLocal), WITH_POD_CIDR));
+    }
+
+    @Test
+    void clientIPAffinity() throws IOException {
+        ResolvedService svc = port("ns1", "sticky", "", Protocol.TCP, "198.19.0.17", 80).sticky(10800)
+                .resolve(endpoint("198.18.0.2", 8080), endpoint("198.18.0.3", 8080));
+        golden("affinity", full(state(svc), WITH_POD_CIDR));
+    }
+
+    @Test
+    void noEndpoints() throws IOException {
+        ResolvedService svc = port("ns1", "empty", "", Protocol.TCP, "198.19.0.18", 80).nodePort(30082)
+                .externalIP("198.19.100.2").loadBalancerIP("198.19.200.2").resolve();
+        golden("no-endpoints", full(state(svc), WITH_POD_CIDR));
+    }
+
+    @Test
+    void masqueradeAllWithOtherBit() throws IOException {
+        ResolvedService svc = port("ns1", "svc1", "", Protocol.TCP, "198.19.0.19", 80).resolve(endpoint("198.18.0.2", 8080));
+        IptablesSettings settings = new IptablesSettings("0x8000", true, "198.18.0.0/16", null, true, false, "198.18.0.1");
+        golden("masquerade-all", full(state(svc), settings));
+    }
+
+    @Test
+    void udpAndSctp() throws IOException {
+        ResolvedService dns = port("kube-system", "dns", "dns", Protocol.UDP, "198.19.0.53", 53).resolve(endpoint("198.18.0.5", 53));
+        ResolvedService sctp = port("ns1", "sig", "", Protocol.SCTP, "198.19.0.20", 3868).resolve(endpoint("198.18.0.6", 3868));
+        golden("udp-sctp", full(state(dns, sctp), WITH_POD_CIDR));
+    }
+
+    @Test
+    void partialSyncWritesOnlyChangedChainsAndDeletesStaleOnes() throws IOException {
+        ResolvedService a = port("ns1", "a", "", Protocol.TCP, "198.19.0.21", 80).resolve(endpoint("198.18.0.2", 8080));
+        ResolvedService b = port("ns1", "b", "", Protocol.TCP, "198.19.0.22", 80).resolve(endpoint("198.18.0.4", 8080));
+        ProxyState before = state(a, b);
+        RestoreProgram first = renderer.render(before, WITH_POD_CIDR, Set.of(), true, Set.of(), Set.of());
+
+        // b's endpoint moves: its old SEP chain must go, a's chains must not be written at all.
+        ResolvedService b2 = port("ns1", "b", "", Protocol.TCP, "198.19.0.22", 80).resolve(endpoint("198.18.0.9", 8080));
+        RestoreProgram partial = renderer.render(state(a, b2), WITH_POD_CIDR, Set.of(b2.name()), false,
+                first.serviceChains(), Set.copyOf(JumpRule.ALL));
+        golden("partial", partial.text());
+        String aChain = new ChainNames(10).of(a.name()).cluster();
+        assertFalse(partial.text().contains(":" + aChain), "unchanged service chain must not be rewritten");
+        assertTrue(partial.text().contains("-X KUBE-SEP-"), "stale endpoint chain deleted");
+        assertTrue(partial.serviceChains().contains(aChain), "unchanged chains still count as present");
+        assertEquals(first.natRules(), partial.natRules(), "rule counts include chains not written");
+    }
+
+    @Test
+    void presentJumpRulesAreNotInsertedAgain() {
+        ResolvedService a = port("ns1", "a", "", Protocol.TCP, "198.19.0.21", 80).resolve(endpoint("198.18.0.2", 8080));
+        String fresh = renderer.render(state(a), WITH_POD_CIDR, Set.of(), true, Set.of(), Set.of()).text();
+        String again = renderer.render(state(a), WITH_POD_CIDR, Set.of(), true, Set.of(), Set.copyOf(JumpRule.ALL)).text();
+        assertEquals(JumpRule.ALL.size(), fresh.lines().filter(l -> l.startsWith("-I ")).count());
+        assertEquals(0, again.lines().filter(l -> l.startsWith("-I ")).count());
+    }
+
+    @Test
+    void largeClustersDropPerEndpointComments() {
+        List<Endpoint> eps = new ArrayList<>();
+        for (int i = 0; i < 1001; i++) {
+            eps.add(endpoint("198.18." + (i / 250) + "." + (i % 250 + 1), 8080));
+        }
+        ResolvedService big = port("ns1", "big", "", Protocol.TCP, "198.19.0.30", 80).resolve(eps.toArray(Endpoint[]::new));
+        String text = full(state(big), WITH_POD_CIDR);
+        assertFalse(text.contains("-> 198.18."), "no per-endpoint comments above 1000 endpoints");
+        assertTrue(text.contains("\"ns1/big cluster IP\""), "service comments stay");
+    }
+
+    @Test
+    void probabilitiesAreUpstreamStrings() {
+        IptablesRenderer.Probabilities p = new IptablesRenderer.Probabilities();
+        assertEquals("0.5000000000", p.of(2));
+        assertEquals("0.3333333333", p.of(3));
+        assertEquals("0.0010000000", p.of(1000));
+    }
+
+    /** Upstream's number_generated_rules_test cases (cluster CIDR set, as in upstream's fake proxier). */
+    @Test
+    void ruleCountsMatchUpstream() {
+        assertCounts(state(), 3, 5);
+        assertCounts(state(services(1, 1, false)), 3, 10);
+        assertCounts(state(services(10, 10, false)), 3, 325);
+        assertCounts(state(services(10, 10, true)), 13, 385);
+    }
+
+    private void assertCounts(ProxyState state, int filter, int nat) {
+        RestoreProgram program = renderer.render(state, WITH_POD_CIDR, Set.of(), true, Set.of(), Set.of());
+        assertEquals(filter, program.filterRules(), "filter rules");
+        assertEquals(nat, program.natRules(), "nat rules");
+        // The counts are the rules really in the text, not a separate tally.
+        long filterLines = section(program.text(), "*filter").stream().filter(l -> l.startsWith("-A ")).count();
+        long natLines = section(program.text(), "*nat").stream().filter(l -> l.startsWith("-A ")).count();
+        assertEquals(filter, filterLines);
+        assertEquals(nat, natLines);
+    }
+
+    private static List<String> section(String text, String header) {
+        List<String> lines = text.lines().toList();
+        int start = lines.indexOf(header);
+        int end = lines.subList(start, lines.size()).indexOf("COMMIT") + start;
+        return lines.subList(start, end);
+    }
+
+    private static ResolvedService[] services(int count, int endpoints, boolean loadBalancer) {
+        ResolvedService[] result = new ResolvedService[count];
+        for (int s = 0; s < count; s++) {
+            Fixtures.PortBuilder builder = port("ns", "svc" + s, "", Protocol.TCP, "198.19.1." + (s + 1), 80);
+            if (loadBalancer) {
+                builder.externalIP("198.19.2." + (s + 1)).loadBalancerIP("198.19.3." + (s + 1)).sourceRange("203.0.113.0/28");
+            }
+            Endpoint[] eps = new Endpoint[endpoints];
+            for (int e = 0; e < endpoints; e++) {
+                eps[e] = endpoint("198.18." + s + "." + (e + 1), 8080);
+            }
+            result[s] = builder.resolve(eps);
+        }
+        return result;
+    }
+
+}

@@ -1,0 +1,56 @@
+package io.kubeferry.proxy.exec;
+
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ProcessToolRunnerTest {
+
+    private final ProcessToolRunner runner = new ProcessToolRunner("");
+
+    @Test
+    void feedsStdinAndCapturesStdout() throws Exception {
+        ToolResult result = runner.run(ToolCommand.of("cat").withStdin("*nat\nCOMMIT\n"));
+        assertEquals("*nat\nCOMMIT\n", result.stdout());
+    }
+
+    @Test
+    void largeOutputDoesNotDeadlock() throws Exception {
+        // 4 MB on stdout and stderr at once: more than any pipe buffer.
+        ToolResult result = runner.run(ToolCommand.of("sh", "-c", "head -c 4000000 /dev/zero | tr '\\0' a; head -c 4000000 /dev/zero >&2"));
+        assertEquals(4_000_000, result.stdout().length());
+        assertEquals(4_000_000, result.stderr().length());
+    }
+
+    @Test
+    void nonZeroExitCarriesStderr() {
+        ToolException e = assertThrows(ToolException.class, () -> runner.run(ToolCommand.of("sh", "-c", "echo 'line 3 failed' >&2; exit 4")));
+        assertTrue(e.getMessage().contains("exited 4"), e.getMessage());
+        assertTrue(e.getMessage().contains("line 3 failed"), e.getMessage());
+        assertEquals(4, e.result().exitCode());
+    }
+
+    @Test
+    void allowingFailureReturnsTheResult() throws Exception {
+        assertEquals(1, runner.runAllowingFailure(ToolCommand.of("false")).exitCode());
+    }
+
+    @Test
+    void timeoutKillsTheTool() {
+        ToolException e = assertThrows(ToolException.class,
+                () -> runner.run(ToolCommand.of("sleep", "5").withTimeout(Duration.ofMillis(200))));
+        assertTrue(e.getMessage().contains("timed out"), e.getMessage());
+        assertNull(e.result());
+    }
+
+    @Test
+    void missingToolIsNamed() {
+        ToolException e = assertThrows(ToolException.class, () -> runner.run(ToolCommand.of("no-such-tool-kf")));
+        assertTrue(e.getMessage().contains("tool not found: no-such-tool-kf"), e.getMessage());
+    }
+}
