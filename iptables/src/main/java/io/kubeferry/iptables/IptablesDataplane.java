@@ -147,6 +147,22 @@ final class IptablesDataplane implements Dataplane {
     }
 
     @Override
+    public boolean hasLeftovers() throws DataplaneException {
+        // KUBE-SERVICES alone is shared with IPVS mode; per-Service-port chains are iptables mode's own.
+        for (IptablesTools candidate : List.of(IptablesTools.NFT, IptablesTools.LEGACY)) {
+            try {
+                ToolResult saved = tools.runAllowingFailure(ToolCommand.of(candidate.save(), "-t", "nat"));
+                if (saved.ok() && KernelRules.parse(saved.stdout()).chains("nat").stream().anyMatch(ChainNames::isServiceChain)) {
+                    return true;
+                }
+            } catch (ToolException e) {
+                LOG.debug("{}: {}", candidate.save(), e.getMessage());
+            }
+        }
+        return false;
+    }
+
+    @Override
     public void cleanup() throws DataplaneException {
         List<String> failures = new ArrayList<>();
         // Both flavours: a node may carry leftovers of either (e.g. after an iptables-legacy -> nft move).

@@ -106,4 +106,61 @@ public record ProxyConfig(
     public Duration minSyncPeriod() {
         return "ipvs".equals(mode) ? ipvs.minSyncPeriod() : iptables.minSyncPeriod();
     }
+
+    public ProxyConfig withMode(String value) {
+        return new ProxyConfig(value, hostnameOverride, kubeconfig, healthzBindAddress, metricsBindAddress, clusterCIDRs,
+                nodePortAddresses, serviceProxyName, netns, configSyncPeriod, iptables, ipvs, conntrack);
+    }
+
+    public ProxyConfig withHostnameOverride(String value) {
+        return new ProxyConfig(mode, value, kubeconfig, healthzBindAddress, metricsBindAddress, clusterCIDRs,
+                nodePortAddresses, serviceProxyName, netns, configSyncPeriod, iptables, ipvs, conntrack);
+    }
+
+    public ProxyConfig withKubeconfig(String value) {
+        return new ProxyConfig(mode, hostnameOverride, value, healthzBindAddress, metricsBindAddress, clusterCIDRs,
+                nodePortAddresses, serviceProxyName, netns, configSyncPeriod, iptables, ipvs, conntrack);
+    }
+
+    public ProxyConfig withBindAddresses(String healthz, String metrics) {
+        return new ProxyConfig(mode, hostnameOverride, kubeconfig, healthz, metrics, clusterCIDRs,
+                nodePortAddresses, serviceProxyName, netns, configSyncPeriod, iptables, ipvs, conntrack);
+    }
+
+    public ProxyConfig withClusterCIDRs(List<String> value) {
+        return new ProxyConfig(mode, hostnameOverride, kubeconfig, healthzBindAddress, metricsBindAddress, value,
+                nodePortAddresses, serviceProxyName, netns, configSyncPeriod, iptables, ipvs, conntrack);
+    }
+
+    public ProxyConfig withNodePortAddresses(List<String> value) {
+        return new ProxyConfig(mode, hostnameOverride, kubeconfig, healthzBindAddress, metricsBindAddress, clusterCIDRs,
+                value, serviceProxyName, netns, configSyncPeriod, iptables, ipvs, conntrack);
+    }
+
+    public ProxyConfig withServiceProxyName(String value) {
+        return new ProxyConfig(mode, hostnameOverride, kubeconfig, healthzBindAddress, metricsBindAddress, clusterCIDRs,
+                nodePortAddresses, value, netns, configSyncPeriod, iptables, ipvs, conntrack);
+    }
+
+    public ProxyConfig withNetns(String value) {
+        return new ProxyConfig(mode, hostnameOverride, kubeconfig, healthzBindAddress, metricsBindAddress, clusterCIDRs,
+                nodePortAddresses, serviceProxyName, value, configSyncPeriod, iptables, ipvs, conntrack);
+    }
+
+    public ProxyConfig withIptables(Iptables value) {
+        return new ProxyConfig(mode, hostnameOverride, kubeconfig, healthzBindAddress, metricsBindAddress, clusterCIDRs,
+                nodePortAddresses, serviceProxyName, netns, configSyncPeriod, value, ipvs, conntrack);
+    }
+
+    public ProxyConfig withIpvs(Ipvs value) {
+        return new ProxyConfig(mode, hostnameOverride, kubeconfig, healthzBindAddress, metricsBindAddress, clusterCIDRs,
+                nodePortAddresses, serviceProxyName, netns, configSyncPeriod, iptables, value, conntrack);
+    }
+
+    /** Sets the sync periods of both modes (tests and benchmarks use short ones). */
+    public ProxyConfig withSyncPeriods(Duration sync, Duration min) {
+        return withIptables(new Iptables(iptables.masqueradeAll(), iptables.masqueradeBit(), iptables.localhostNodePorts(), sync, min))
+                .withIpvs(new Ipvs(ipvs.scheduler(), sync, min, ipvs.excludeCIDRs(), ipvs.strictARP(), ipvs.tcpTimeout(),
+                        ipvs.tcpFinTimeout(), ipvs.udpTimeout()));
+    }
 }

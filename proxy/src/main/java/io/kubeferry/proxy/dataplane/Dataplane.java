@@ -32,6 +32,15 @@ public interface Dataplane {
         return java.util.List.of();
     }
 
+    /**
+     * True when this mode's own kernel state is present on the node (e.g. its per-Service chains, or IPVS
+     * virtual servers). An agent starting in another mode cleans up such leftovers first, so operators
+     * can switch modes on a live node.
+     */
+    default boolean hasLeftovers() throws DataplaneException {
+        return false;
+    }
+
     /** Removes everything this mode has ever programmed on the node (also used when switching modes). */
     void cleanup() throws DataplaneException;
 

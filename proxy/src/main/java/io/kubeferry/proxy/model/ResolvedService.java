@@ -37,7 +37,7 @@ public record ResolvedService(
         LinkedHashSet<Endpoint> union = new LinkedHashSet<>(clusterEndpoints);
         union.addAll(localEndpoints);
         List<Endpoint> sorted = new ArrayList<>(union);
-        sorted.sort(java.util.Comparator.comparing(Endpoint::ip).thenComparingInt(Endpoint::port));
+        sorted.sort(java.util.Comparator.comparing(Endpoint::hostPort));
         return List.copyOf(sorted);
     }
 

@@ -1,0 +1,269 @@
+package io.kubeferry.proxy;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.conntrack.ConntrackChange;
+import io.kubeferry.proxy.conntrack.ConntrackHook;
+import io.kubeferry.proxy.conntrack.ConntrackHookProvider;
+import io.kubeferry.proxy.dataplane.Dataplane;
+import io.kubeferry.proxy.dataplane.DataplaneContext;
+import io.kubeferry.proxy.dataplane.DataplaneProvider;
+import io.kubeferry.proxy.dataplane.SyncRequest;
+import io.kubeferry.proxy.dataplane.SyncResult;
+import io.kubeferry.proxy.exec.ToolRunner;
+import io.kubeferry.proxy.health.HttpEndpoints;
+import io.kubeferry.proxy.health.ProxyHealth;
+import io.kubeferry.proxy.health.ServiceHealthServers;
+import io.kubeferry.proxy.metrics.SyncMetrics;
+import io.kubeferry.proxy.model.ProxyState;
+import io.kubeferry.proxy.model.ServicePortName;
+import io.kubeferry.proxy.state.ClusterState;
+import io.kubeferry.proxy.state.StateSource;
+import io.kubeferry.proxy.sync.SyncRunner;
+import io.kubeferry.proxy.watch.ClusterWatch;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The node agent: watch -> state -> sync -> dataplane -> conntrack hooks, on one Vert.x context. Blocking
+ * tool calls run on a worker (ordered, so never two at once). Stopping the agent leaves the kernel rules in
+ * place, so traffic keeps flowing across restarts; {@code cleanup} is what removes them.
+ */
+public final class Agent {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
+
+    private final ProxyConfig config;
+    private final Vertx vertx;
+    private final Context context;
+    private final Dataplane dataplane;
+    private final ToolRunner tools;
+    private final List<ConntrackHook> hooks;
+    private final PrometheusMeterRegistry registry;
+    private final ClusterState state;
+    private final SyncRunner runner;
+    private final SyncMetrics metrics;
+    private final ProxyHealth health;
+    private final HttpEndpoints http;
+    private final ServiceHealthServers serviceHealth;
+    private final AtomicInteger successfulSyncs = new AtomicInteger();
+    private final AtomicInteger failedSyncs = new AtomicInteger();
+    private final Set<ServicePortName> unsyncedChanges = new HashSet<>();
+    private final List<Instant> unsyncedTriggers = new ArrayList<>();
+    private ClusterWatch watch;
+    private ProxyState programmed;
+    private volatile ProxyState lastState;
+    private volatile SyncResult lastResult;
+    private boolean everSynced;
+    private long canaryTimer = -1;
+
+    private Agent(ProxyConfig config, Vertx vertx, ToolRunner tools) {
+        this.config = config;
+        this.vertx = vertx;
+        this.tools = tools;
+        this.context = vertx.getOrCreateContext();
+        this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        DataplaneContext dataplaneContext = new DataplaneContext(config, tools, registry);
+        this.dataplane = DataplaneProvider.forMode(config.mode()).create(dataplaneContext);
+        this.hooks = ConntrackHookProvider.all().stream().map(p -> p.create(dataplaneContext)).toList();
+        this.state = new ClusterState(config.hostnameOverride(), config.serviceProxyName(), ClusterWatch.KINDS, registry);
+        this.metrics = new SyncMetrics(registry);
+        this.runner = new SyncRunner(context, config.minSyncPeriod(), config.syncPeriod(), this::sync);
+        this.health = new ProxyHealth(config.syncPeriod().multipliedBy(2), runner::queuedSinceMillis);
+        this.http = new HttpEndpoints(vertx, health, registry, this::debugState);
+        String healthHost = config.healthzBindAddress().isEmpty() ? "0.0.0.0"
+                : config.healthzBindAddress().substring(0, config.healthzBindAddress().lastIndexOf(':'));
+        this.serviceHealth = new ServiceHealthServers(vertx, healthHost, health::proxyHealthy);
+        this.lastState = ProxyState.empty(state.node());
+        this.programmed = lastState;
+    }
+
+    /**
+     * Starts an agent: cleans up another mode's leftovers, opens the HTTP endpoints and starts watching.
+     * The first sync runs once the initial lists are in.
+     */
+    public static Future<Agent> start(ProxyConfig config, KubernetesClient client, Vertx vertx, ToolRunner tools) {
+        Agent agent;
+        try {
+            agent = new Agent(config, vertx, tools);
+        } catch (RuntimeException e) {
+            return Future.failedFuture(e);
+        }
+        return agent.begin(client).map(agent);
+    }
+
+    private Future<Void> begin(KubernetesClient client) {
+        LOG.info("kube-ferry starting in {} mode on node {}{}", config.mode(), config.hostnameOverride(),
+                config.netns().isEmpty() ? "" : " (programming network namespace " + config.netns() + ")");
+        return vertx.executeBlocking(() -> {
+            cleanOtherModes();
+            return null;
+        }, true).compose(v -> http.start(config.healthzBindAddress(), config.metricsBindAddress())).compose(v -> {
+            Promise<Void> started = Promise.promise();
+            context.runOnContext(x -> {
+                watch = new ClusterWatch(client, config.hostnameOverride(), config.serviceProxyName(), config.configSyncPeriod(),
+                        context, state, this::changed);
+                watch.start();
+                runner.start();
+                canaryTimer = vertx.setPeriodic(config.syncPeriod().toMillis(), id -> checkCanary());
+                started.complete();
+            });
+            return started.future();
+        });
+    }
+
+    private void cleanOtherModes() {
+        for (DataplaneProvider provider : DataplaneProvider.all()) {
+            if (provider.mode().equals(config.mode())) {
+                continue;
+            }
+            try {
+                Dataplane other = provider.create(new DataplaneContext(config, tools, new io.micrometer.core.instrument.simple.SimpleMeterRegistry()));
+                if (other.hasLeftovers()) {
+                    LOG.info("removing {} mode's leftovers before running in {} mode", provider.mode(), config.mode());
+                    other.cleanup();
+                }
+            } catch (Exception e) {
+                LOG.warn("could not clean up {} mode's leftovers: {}", provider.mode(), e.getMessage());
+            }
+        }
+    }
+
+
+    private void changed() {
+        metrics.queued();
+        runner.request();
+    }
+
+    private void checkCanary() {
+        vertx.executeBlocking(dataplane::kernelStateLost, true).onSuccess(lost -> {
+            if (lost) {
+                runner.requestFull();
+            }
+        });
+    }
+
+    /** One sync, on the context; the dataplane and hooks run on the ordered worker. */
+    private Future<Void> sync(boolean full) {
+        if (!state.ready()) {
+            return Future.succeededFuture();
+        }
+        StateSource.Snapshot snapshot = state.take();
+        unsyncedChanges.addAll(snapshot.changed());
+        unsyncedTriggers.addAll(snapshot.triggerTimes());
+        health.nodeEligible(snapshot.state().node().eligible());
+        boolean doFull = full || !everSynced;
+        SyncRequest request = new SyncRequest(snapshot.state(), unsyncedChanges, doFull);
+        long start = System.nanoTime();
+        return vertx.executeBlocking(() -> dataplane.sync(request), true).compose(result -> {
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+            metrics.synced(result.full(), took, unsyncedTriggers);
+            health.updated();
+            ConntrackChange change = new ConntrackChange(programmed, request.state(), request.changed(), result.full());
+            programmed = request.state();
+            lastState = request.state();
+            lastResult = result;
+            everSynced = true;
+            unsyncedChanges.clear();
+            unsyncedTriggers.clear();
+            successfulSyncs.incrementAndGet();
+            serviceHealth.update(request.state());
+            LOG.debug("{} sync of {} Service ports in {} ms (render {} ms, apply {} ms)", result.full() ? "full" : "partial",
+                    request.state().services().size(), took.toMillis(), result.renderTime().toMillis(), result.applyTime().toMillis());
+            return vertx.executeBlocking(() -> {
+                runHooks(change);
+                return null;
+            }, true).<Void>mapEmpty();
+        }).onFailure(e -> {
+            failedSyncs.incrementAndGet();
+            metrics.failed();
+            LOG.warn("sync failed: {}", e.getMessage());
+        });
+    }
+
+    private void runHooks(ConntrackChange change) {
+        for (ConntrackHook hook : hooks) {
+            try {
+                hook.afterSync(change);
+            } catch (Exception e) {
+                LOG.warn("conntrack hook {} failed: {}", hook.name(), e.getMessage());
+            }
+        }
+    }
+
+    private String debugState() {
+        ProxyState s = lastState;
+        StringBuilder out = new StringBuilder("{\"node\":\"").append(s.node().name()).append("\",\"generation\":")
+                .append(s.generation()).append(",\"services\":[");
+        boolean first = true;
+        for (var svc : s.services().values()) {
+            out.append(first ? "" : ",").append("{\"name\":\"").append(svc.name()).append("\",\"protocol\":\"")
+                    .append(svc.name().protocol()).append("\",\"clusterIP\":\"").append(svc.port().clusterIP())
+                    .append("\",\"port\":").append(svc.port().port()).append(",\"nodePort\":").append(svc.port().nodePort())
+                    .append(",\"clusterEndpoints\":").append(quoted(svc.clusterEndpoints().stream().map(e -> e.hostPort()).toList()))
+                    .append(",\"localEndpoints\":").append(quoted(svc.localEndpoints().stream().map(e -> e.hostPort()).toList()))
+                    .append('}');
+            first = false;
+        }
+        return out.append("]}").toString();
+    }
+
+    private static String quoted(List<String> values) {
+        return values.stream().map(v -> "\"" + v + "\"").collect(java.util.stream.Collectors.joining(",", "[", "]"));
+    }
+
+    public PrometheusMeterRegistry registry() {
+        return registry;
+    }
+
+    public int successfulSyncs() {
+        return successfulSyncs.get();
+    }
+
+    public int failedSyncs() {
+        return failedSyncs.get();
+    }
+
+    public SyncResult lastResult() {
+        return lastResult;
+    }
+
+    public ProxyState lastState() {
+        return lastState;
+    }
+
+    public List<Integer> httpPorts() {
+        return http.ports();
+    }
+
+    /** Stops watching and serving; the kernel rules stay so traffic flows until the next agent takes over. */
+    public Future<Void> stop() {
+        Promise<Void> stopped = Promise.promise();
+        context.runOnContext(v -> {
+            runner.stop();
+            if (canaryTimer >= 0) {
+                vertx.cancelTimer(canaryTimer);
+            }
+            if (watch != null) {
+                watch.close();
+            }
+            serviceHealth.close();
+            http.stop().onComplete(ar -> stopped.complete());
+        });
+        return stopped.future();
+    }
+}

@@ -1,0 +1,127 @@
+package io.kubeferry.proxy.conntrack;
+
+import io.kubeferry.proxy.exec.ToolCommand;
+import io.kubeferry.proxy.exec.ToolException;
+import io.kubeferry.proxy.exec.ToolResult;
+import io.kubeferry.proxy.exec.ToolRunner;
+import io.kubeferry.proxy.model.Endpoint;
+import io.kubeferry.proxy.model.Protocol;
+import io.kubeferry.proxy.model.ProxyState;
+import io.kubeferry.proxy.model.ResolvedService;
+import io.kubeferry.proxy.model.ServicePort;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Upstream's stale-UDP reconcile. UDP has no connection end, so a conntrack entry keeps sending a client's
+ * packets to the endpoint it was first DNATed to, even after that endpoint is gone (DNS outages when
+ * CoreDNS pods move). After each sync: list UDP flows, and delete those addressed to a Service IP:port or a
+ * NodePort whose reply source is not a serving endpoint of that Service. That also clears flows cached while
+ * a Service had no endpoints (their reply source is the Service IP itself). Exact tuples are deleted, so
+ * healthy flows are never touched.
+ */
+final class StaleUdpConntrack implements ConntrackHook {
+
+    private static final Logger LOG = LoggerFactory.getLogger(StaleUdpConntrack.class);
+
+    private final ToolRunner tools;
+    private final Counter deleted;
+    private final Timer duration;
+
+    StaleUdpConntrack(ToolRunner tools, MeterRegistry metrics) {
+        this.tools = tools;
+        this.deleted = Counter.builder("kubeproxy.conntrack.reconciler.deleted.entries").tag("ip_family", "IPv4")
+                .description("Cumulative conntrack flows deleted by the conntrack reconciler").register(metrics);
+        this.duration = Timer.builder("kubeproxy.conntrack.reconciler.sync.duration").tag("ip_family", "IPv4")
+                .description("Reconciler latency").register(metrics);
+    }
+
+    @Override
+    public String name() {
+        return "stale-udp";
+    }
+
+    @Override
+    public void afterSync(ConntrackChange change) throws ToolException {
+        if (!hasUdp(change.current()) && !hasUdp(change.previous())) {
+            return;
+        }
+        long start = System.nanoTime();
+        try {
+            Targets targets = Targets.of(change.current());
+            ToolResult listed = tools.runAllowingFailure(ToolCommand.of("conntrack", "-L", "-p", "udp"));
+            if (!listed.ok()) {
+                throw new ToolException("conntrack -L -p udp exited " + listed.exitCode() + ": " + listed.stderr().strip(), listed);
+            }
+            List<ConntrackEntry> stale = new ArrayList<>();
+            for (String line : listed.stdout().split("\n")) {
+                ConntrackEntry.parse(line).filter(e -> e.protocol().equals("udp")).filter(targets::isStale).ifPresent(stale::add);
+            }
+            for (ConntrackEntry entry : stale) {
+                ToolResult result = tools.runAllowingFailure(ToolCommand.of("conntrack", "-D", "-p", "udp",
+                        "--orig-src", entry.origSrc(), "--orig-dst", entry.origDst(),
+                        "--sport", String.valueOf(entry.origSport()), "--dport", String.valueOf(entry.origDport())));
+                // Exit 1 with "0 flow entries" means it expired meanwhile: nothing left to do.
+                if (result.ok()) {
+                    deleted.increment();
+                    LOG.debug("deleted stale UDP flow {}:{} -> {}:{} (was to {})", entry.origSrc(), entry.origSport(),
+                            entry.origDst(), entry.origDport(), entry.replySrc());
+                }
+            }
+        } finally {
+            duration.record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private static boolean hasUdp(ProxyState state) {
+        return state.services().keySet().stream().anyMatch(n -> n.protocol() == Protocol.UDP);
+    }
+
+    /** Service IP:port and NodePort -> the endpoint IPs a flow may legitimately be DNATed to. */
+    record Targets(Map<String, Set<String>> byServiceAddress, Map<Integer, Set<String>> byNodePort) {
+
+        static Targets of(ProxyState state) {
+            Map<String, Set<String>> byAddress = new HashMap<>();
+            Map<Integer, Set<String>> byNodePort = new HashMap<>();
+            for (ResolvedService svc : state.services().values()) {
+                ServicePort port = svc.port();
+                if (port.protocol() != Protocol.UDP) {
+                    continue;
+                }
+                Set<String> serving = new HashSet<>();
+                for (Endpoint ep : svc.servingEndpoints()) {
+                    serving.add(ep.ip());
+                }
+                List<String> ips = new ArrayList<>();
+                ips.add(port.clusterIP());
+                ips.addAll(port.externalIPs());
+                ips.addAll(port.loadBalancerIPs());
+                for (String ip : ips) {
+                    byAddress.computeIfAbsent(ip + ":" + port.port(), k -> new HashSet<>()).addAll(serving);
+                }
+                if (port.nodePort() > 0) {
+                    byNodePort.computeIfAbsent(port.nodePort(), k -> new HashSet<>()).addAll(serving);
+                }
+            }
+            return new Targets(byAddress, byNodePort);
+        }
+
+        boolean isStale(ConntrackEntry entry) {
+            Set<String> serving = byServiceAddress.get(entry.origDst() + ":" + entry.origDport());
+            if (serving == null) {
+                serving = byNodePort.get(entry.origDport());
+            }
+            return serving != null && !serving.contains(entry.replySrc());
+        }
+    }
+}

@@ -1,0 +1,232 @@
+package io.kubeferry.proxy.state;
+
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.kubeferry.proxy.model.Endpoint;
+import io.kubeferry.proxy.model.NodeInfo;
+import io.kubeferry.proxy.model.ProxyState;
+import io.kubeferry.proxy.model.ResolvedService;
+import io.kubeferry.proxy.model.ServicePort;
+import io.kubeferry.proxy.model.ServicePortName;
+import io.kubeferry.proxy.watch.EndpointSliceConverter;
+import io.kubeferry.proxy.watch.ServiceConverter;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * What the watch side has seen, and the snapshots built from it. Change tracking is per Service
+ * (namespace/name): a Service or EndpointSlice event marks its Service dirty, and {@link #take()}
+ * recomputes only dirty Services, so a snapshot of 10,000 Services after one change costs one Service's
+ * work plus a map copy. Touched only on the agent's single Vert.x context.
+ */
+public final class ClusterState implements StateSource {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ClusterState.class);
+
+    private final ServiceConverter services;
+    private final EndpointSliceConverter slices;
+    private final Map<String, List<ServicePort>> portsByService = new HashMap<>();
+    private final Map<String, Map<String, EndpointSliceConverter.Slice>> slicesByService = new HashMap<>();
+    private final TreeMap<ServicePortName, ResolvedService> resolved = new TreeMap<>();
+    private final Map<String, Set<ServicePortName>> namesByService = new HashMap<>();
+    private final Set<String> dirtyServices = new HashSet<>();
+    private final Set<String> serviceChanges = new HashSet<>();
+    private final Set<String> endpointChanges = new HashSet<>();
+    private final List<Instant> triggerTimes = new ArrayList<>();
+    private final Counter serviceChangesTotal;
+    private final Counter endpointChangesTotal;
+    private final Set<String> syncedKinds = new HashSet<>();
+    private final Set<String> requiredKinds;
+    private NodeInfo node;
+    private long generation;
+
+    /**
+     * @param nodeName         this node
+     * @param serviceProxyName see {@link ServiceConverter}
+     * @param requiredKinds    informer kinds that must report synced before {@link #ready()} (empty = ready at once)
+     * @param metrics          where change counters go
+     */
+    public ClusterState(String nodeName, String serviceProxyName, Set<String> requiredKinds, MeterRegistry metrics) {
+        this.services = new ServiceConverter(serviceProxyName);
+        this.slices = new EndpointSliceConverter(nodeName);
+        this.node = NodeInfo.named(nodeName);
+        this.requiredKinds = Set.copyOf(requiredKinds);
+        this.serviceChangesTotal = Counter.builder("kubeproxy.sync.proxy.rules.service.changes")
+                .description("Cumulative proxy rules Service changes").register(metrics);
+        this.endpointChangesTotal = Counter.builder("kubeproxy.sync.proxy.rules.endpoint.changes")
+                .description("Cumulative proxy rules Endpoint changes").register(metrics);
+        Gauge.builder("kubeproxy.sync.proxy.rules.service.changes.pending", serviceChanges, Set::size)
+                .description("Pending proxy rules Service changes").register(metrics);
+        Gauge.builder("kubeproxy.sync.proxy.rules.endpoint.changes.pending", endpointChanges, Set::size)
+                .description("Pending proxy rules Endpoint changes").register(metrics);
+    }
+
+    public void markSynced(String kind) {
+        syncedKinds.add(kind);
+    }
+
+    @Override
+    public boolean ready() {
+        return syncedKinds.containsAll(requiredKinds);
+    }
+
+    public NodeInfo node() {
+        return node;
+    }
+
+    /** A Service was added or changed. */
+    public void onService(Service service) {
+        String key = service.getMetadata().getNamespace() + "/" + service.getMetadata().getName();
+        ServiceConverter.Result result = services.convert(service);
+        result.warnings().forEach(w -> LOG.warn("Service {}: {}", key, w));
+        if (result.skipped() != null) {
+            LOG.debug("Service {} not proxied: {}", key, result.skipped());
+            if (portsByService.remove(key) == null) {
+                return;
+            }
+        } else {
+            List<ServicePort> previous = portsByService.put(key, result.ports());
+            if (result.ports().equals(previous)) {
+                return;
+            }
+        }
+        dirtyServices.add(key);
+        serviceChanges.add(key);
+        serviceChangesTotal.increment();
+    }
+
+    public void onServiceDeleted(Service service) {
+        String key = service.getMetadata().getNamespace() + "/" + service.getMetadata().getName();
+        if (portsByService.remove(key) != null) {
+            dirtyServices.add(key);
+            serviceChanges.add(key);
+            serviceChangesTotal.increment();
+        }
+    }
+
+    public void onSlice(EndpointSlice slice) {
+        EndpointSliceConverter.Slice converted = slices.convert(slice);
+        String sliceName = slice.getMetadata().getName();
+        if (converted.skipped() != null) {
+            LOG.debug("EndpointSlice {}/{} ignored: {}", slice.getMetadata().getNamespace(), sliceName, converted.skipped());
+            removeSlice(converted.serviceKey(), sliceName);
+            return;
+        }
+        Map<String, EndpointSliceConverter.Slice> byName = slicesByService.computeIfAbsent(converted.serviceKey(), k -> new HashMap<>());
+        EndpointSliceConverter.Slice previous = byName.put(sliceName, converted);
+        if (previous != null && previous.endpoints().equals(converted.endpoints())) {
+            return;
+        }
+        markEndpointsChanged(converted.serviceKey(), converted.triggerTime());
+    }
+
+    public void onSliceDeleted(EndpointSlice slice) {
+        String service = slice.getMetadata().getLabels() == null ? null : slice.getMetadata().getLabels().get(EndpointSliceConverter.SERVICE_NAME_LABEL);
+        if (service != null) {
+            removeSlice(slice.getMetadata().getNamespace() + "/" + service, slice.getMetadata().getName());
+        }
+    }
+
+    private void removeSlice(String serviceKey, String sliceName) {
+        Map<String, EndpointSliceConverter.Slice> byName = slicesByService.get(serviceKey);
+        if (byName != null && byName.remove(sliceName) != null) {
+            if (byName.isEmpty()) {
+                slicesByService.remove(serviceKey);
+            }
+            markEndpointsChanged(serviceKey, null);
+        }
+    }
+
+    private void markEndpointsChanged(String serviceKey, Instant trigger) {
+        dirtyServices.add(serviceKey);
+        endpointChanges.add(serviceKey);
+        endpointChangesTotal.increment();
+        if (trigger != null) {
+            triggerTimes.add(trigger);
+        }
+    }
+
+    /** This node's Node object changed: zone labels steer topology, so every Service is recomputed. */
+    public void onNode(Node object) {
+        boolean eligible = object.getMetadata().getDeletionTimestamp() == null
+                && (object.getSpec() == null || object.getSpec().getTaints() == null
+                || object.getSpec().getTaints().stream().noneMatch(t -> "ToBeDeletedByClusterAutoscaler".equals(t.getKey())));
+        NodeInfo updated = new NodeInfo(node.name(), object.getMetadata().getLabels() == null ? Map.of() : object.getMetadata().getLabels(), eligible);
+        if (!updated.equals(node)) {
+            boolean topologyChanged = !Objects.equals(updated.zone(), node.zone());
+            node = updated;
+            if (topologyChanged) {
+                dirtyServices.addAll(portsByService.keySet());
+            }
+        }
+    }
+
+    @Override
+    public Snapshot take() {
+        Set<ServicePortName> changed = new HashSet<>();
+        for (String key : dirtyServices) {
+            Set<ServicePortName> old = namesByService.remove(key);
+            if (old != null) {
+                for (ServicePortName name : old) {
+                    resolved.remove(name);
+                }
+                changed.addAll(old);
+            }
+            List<ServicePort> ports = portsByService.get(key);
+            if (ports == null) {
+                continue;
+            }
+            Map<EndpointSliceConverter.PortKey, List<Endpoint>> merged = mergedEndpoints(key);
+            Set<ServicePortName> names = new HashSet<>();
+            for (ServicePort port : ports) {
+                List<Endpoint> endpoints = merged.getOrDefault(new EndpointSliceConverter.PortKey(port.name().port(), port.protocol()), List.of());
+                resolved.put(port.name(), EndpointSelector.categorize(port, endpoints, node));
+                names.add(port.name());
+            }
+            namesByService.put(key, names);
+            changed.addAll(names);
+        }
+        dirtyServices.clear();
+        serviceChanges.clear();
+        endpointChanges.clear();
+        List<Instant> triggers = List.copyOf(triggerTimes);
+        triggerTimes.clear();
+        return new Snapshot(new ProxyState(node, resolved, ++generation), changed, triggers);
+    }
+
+    /** The Service's endpoints per port across all its slices; one ip:port once, preferring a ready copy. */
+    private Map<EndpointSliceConverter.PortKey, List<Endpoint>> mergedEndpoints(String serviceKey) {
+        Map<EndpointSliceConverter.PortKey, LinkedHashMap<String, Endpoint>> byPort = new HashMap<>();
+        Map<String, EndpointSliceConverter.Slice> byName = slicesByService.getOrDefault(serviceKey, Map.of());
+        List<String> sliceNames = new ArrayList<>(byName.keySet());
+        sliceNames.sort(Comparator.naturalOrder());
+        for (String sliceName : sliceNames) {
+            byName.get(sliceName).endpoints().forEach((portKey, endpoints) -> {
+                LinkedHashMap<String, Endpoint> unique = byPort.computeIfAbsent(portKey, k -> new LinkedHashMap<>());
+                for (Endpoint ep : endpoints) {
+                    unique.merge(ep.hostPort(), ep, (a, b) -> a.ready() || !b.ready() ? a : b);
+                }
+            });
+        }
+        Map<EndpointSliceConverter.PortKey, List<Endpoint>> result = new HashMap<>();
+        // Sorted by the ip:port string, as upstream orders endpoints, so rules are stable across restarts.
+        byPort.forEach((k, v) -> result.put(k, v.values().stream().sorted(Comparator.comparing(Endpoint::hostPort)).toList()));
+        return result;
+    }
+}
