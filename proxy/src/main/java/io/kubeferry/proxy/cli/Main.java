@@ -52,7 +52,8 @@ public final class Main implements Callable<Integer> {
         System.exit(execute(args));
     }
 
-    static int execute(String... args) {
+    /** Runs the command line and returns the exit code (main() exits with it). */
+    public static int execute(String... args) {
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler((e, line, parsed) -> {
             if (e instanceof ConfigException) {

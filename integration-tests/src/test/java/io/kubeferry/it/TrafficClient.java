@@ -1,0 +1,96 @@
+package io.kubeferry.it;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.ConnectException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Sends real traffic from inside a client network namespace and prints one line per attempt:
+ * the answering endpoint's name, or REFUSED, TIMEOUT, ERROR. Driven over stdin so one JVM serves many
+ * requests: each input line is a command.
+ * <pre>
+ *   tcp HOST PORT                       one connection
+ *   udp HOST PORT SRCPORT               one datagram from a fixed source port (same conntrack flow each time)
+ *   loop HOST PORT MILLIS GAP_MILLIS    connections for MILLIS, one every GAP_MILLIS; prints "ok N failed M"
+ * </pre>
+ */
+public final class TrafficClient {
+
+    public static void main(String[] args) throws Exception {
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        System.out.println("ready");
+        System.out.flush();
+        String line;
+        while ((line = in.readLine()) != null) {
+            String[] f = line.trim().split("\\s+");
+            String result = switch (f[0]) {
+                case "tcp" -> tcp(f[1], Integer.parseInt(f[2]));
+                case "udp" -> udp(f[1], Integer.parseInt(f[2]), Integer.parseInt(f[3]));
+                case "loop" -> loop(f[1], Integer.parseInt(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]));
+                default -> "ERROR unknown command " + f[0];
+            };
+            System.out.println(result);
+            System.out.flush();
+        }
+    }
+
+    static String tcp(String host, int port) {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(host, port), 2000);
+            socket.setSoTimeout(2000);
+            BufferedReader reader = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+            String name = reader.readLine();
+            return name == null ? "ERROR closed" : name;
+        } catch (ConnectException e) {
+            return "REFUSED";
+        } catch (SocketTimeoutException e) {
+            return "TIMEOUT";
+        } catch (Exception e) {
+            return "ERROR " + e.getClass().getSimpleName() + ": " + e.getMessage();
+        }
+    }
+
+    static String udp(String host, int port, int sourcePort) {
+        try (DatagramSocket socket = new DatagramSocket(null)) {
+            socket.setReuseAddress(true);
+            socket.bind(new InetSocketAddress(sourcePort));
+            socket.setSoTimeout(1000);
+            byte[] request = "ping".getBytes(StandardCharsets.UTF_8);
+            socket.send(new DatagramPacket(request, request.length, new InetSocketAddress(host, port)));
+            byte[] buffer = new byte[1500];
+            DatagramPacket reply = new DatagramPacket(buffer, buffer.length);
+            socket.receive(reply);
+            return new String(buffer, 0, reply.getLength(), StandardCharsets.UTF_8).trim();
+        } catch (SocketTimeoutException e) {
+            return "TIMEOUT";
+        } catch (Exception e) {
+            return "ERROR " + e.getClass().getSimpleName() + ": " + e.getMessage();
+        }
+    }
+
+    static String loop(String host, int port, long millis, long gap) throws InterruptedException {
+        int ok = 0;
+        int failed = 0;
+        StringBuilder failures = new StringBuilder();
+        long end = System.currentTimeMillis() + millis;
+        while (System.currentTimeMillis() < end) {
+            String answer = tcp(host, port);
+            if (answer.startsWith("REFUSED") || answer.startsWith("TIMEOUT") || answer.startsWith("ERROR")) {
+                failed++;
+                if (failures.length() < 200) {
+                    failures.append(' ').append(answer);
+                }
+            } else {
+                ok++;
+            }
+            Thread.sleep(gap);
+        }
+        return "ok " + ok + " failed " + failed + failures;
+    }
+}
