@@ -118,6 +118,13 @@ public final class NetnsTestBed implements BeforeAllCallback, AfterAllCallback {
         return pod;
     }
 
+    /** An empty namespace (loopback only) owned by this bed and removed with it. */
+    public String bareNamespace(String suffix) throws IOException, InterruptedException {
+        String ns = prefix + "-" + suffix;
+        addNamespace(ns);
+        return ns;
+    }
+
     /** The traffic client in the client namespace (one JVM, started on first use). */
     public synchronized Client client() throws IOException {
         if (client == null) {

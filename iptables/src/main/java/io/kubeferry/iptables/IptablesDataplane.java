@@ -49,7 +49,8 @@ final class IptablesDataplane implements Dataplane {
 
     private IptablesTools flavour;
     private IptablesSettings settings;
-    private Set<String> serviceChains = Set.of();
+    /** The program applied last; a failed restore changes nothing, so it stays true to the kernel. */
+    private RestoreProgram applied;
     private boolean synced;
     private boolean needFull = true;
 
@@ -81,7 +82,7 @@ final class IptablesDataplane implements Dataplane {
         IptablesSettings base = baseSettings(config);
         // Without the node's addresses at hand, NodePorts on configured CIDRs render with none.
         IptablesSettings shown = base.nodePortIPs() == null ? base : base.withNodePortIPs(List.of());
-        return renderer.render(request.state(), shown, Set.of(), true, Set.of(), Set.of()).text();
+        return renderer.render(request.state(), shown, Set.of(), true, Set.of(), Set.of(), null).text();
     }
 
     @Override
@@ -92,7 +93,10 @@ final class IptablesDataplane implements Dataplane {
             if (flavour == null) {
                 flavour = IptablesTools.detect(tools);
             }
-            Set<String> existing = serviceChains;
+            if (applied == null) {
+                full = true;
+            }
+            Set<String> existing = full ? Set.of() : applied.serviceChains();
             Set<JumpRule> present = Set.copyOf(JumpRule.ALL);
             if (full) {
                 settings = resolveSettings();
@@ -100,7 +104,7 @@ final class IptablesDataplane implements Dataplane {
                 existing = kernel.chains("nat");
                 present = kernel.presentJumps();
             }
-            RestoreProgram program = renderer.render(request.state(), settings, request.changed(), full, existing, present);
+            RestoreProgram program = renderer.render(request.state(), settings, request.changed(), full, existing, present, applied);
             long rendered = System.nanoTime();
             try {
                 tools.run(flavour.restoreCommand(program.text()));
@@ -111,13 +115,13 @@ final class IptablesDataplane implements Dataplane {
                 }
                 throw e;
             }
-            long applied = System.nanoTime();
-            serviceChains = program.serviceChains();
+            long appliedAt = System.nanoTime();
+            this.applied = program;
             filterRules.set(program.filterRules());
             natRules.set(program.natRules());
             needFull = false;
             synced = true;
-            return new SyncResult(full, Duration.ofNanos(rendered - start), Duration.ofNanos(applied - rendered),
+            return new SyncResult(full, Duration.ofNanos(rendered - start), Duration.ofNanos(appliedAt - rendered),
                     Map.of("filter", program.filterRules(), "nat", program.natRules()), program.text().length());
         } catch (ToolException e) {
             needFull = true;
@@ -181,7 +185,7 @@ final class IptablesDataplane implements Dataplane {
                 failures.add(candidate.variant() + ": " + e.getMessage());
             }
         }
-        serviceChains = Set.of();
+        applied = null;
         synced = false;
         needFull = true;
         if (!failures.isEmpty()) {

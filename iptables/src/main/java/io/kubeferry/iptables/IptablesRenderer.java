@@ -51,70 +51,116 @@ final class IptablesRenderer {
      * @param full           rewrite every chain
      * @param existingChains per-Service-port nat chains present in the kernel now (stale ones get deleted)
      * @param presentJumps   jump rules already present in built-in chains (the others are inserted; full only)
+     * @param previous       the program applied last (its per-Service rules), or null; a partial render needs it
      */
     RestoreProgram render(ProxyState state, IptablesSettings settings, Set<ServicePortName> changed, boolean full,
-                          Set<String> existingChains, Set<JumpRule> presentJumps) {
+                          Set<String> existingChains, Set<JumpRule> presentJumps, RestoreProgram previous) {
         int totalEndpoints = 0;
         for (ResolvedService svc : state.services().values()) {
             totalEndpoints += svc.allEndpoints().size();
         }
-        Lines filterRules = new Lines(256 + state.services().size() * 64);
-        Lines natChains = new Lines(1024 + state.services().size() * 96);
-        Lines natRules = new Lines(1024 + state.services().size() * 1024);
-        Lines skipped = Lines.discarding();
+        boolean largeCluster = totalEndpoints > LARGE_CLUSTER_ENDPOINTS;
+        // Comments depend on the cluster's size, so crossing the threshold rewrites everything.
+        if (previous == null || previous.largeCluster() != largeCluster) {
+            full = true;
+        }
+        Lines natChains = new Lines(1024 + (full ? state.services().size() * 96 : 4096));
+        Lines natRules = new Lines(1024 + (full ? state.services().size() * 1024 : 16384));
+        Service ctx = new Service(settings, largeCluster);
+        java.util.Map<ServicePortName, ServiceRules> rules = new java.util.HashMap<>();
         Set<String> active = new HashSet<>();
-        Service ctx = new Service(settings, totalEndpoints > LARGE_CLUSTER_ENDPOINTS);
-
+        int filterCount = 0;
+        int natCount = 0;
         for (ResolvedService svc : state.services().values()) {
-            boolean write = full || changed.contains(svc.name());
-            ctx.render(svc, filterRules, natRules, write ? natChains : skipped, write ? natRules : skipped, active);
+            ServiceRules r = full || changed.contains(svc.name()) ? null : previous.services().get(svc.name());
+            if (r == null) {
+                r = ctx.render(svc, natChains, natRules);
+            }
+            rules.put(svc.name(), r);
+            active.addAll(r.chains());
+            filterCount += r.filterTop().size();
+            natCount += r.natTop().size() + r.chainRules();
         }
 
-        writeFixedFilterRules(filterRules, settings);
-        writeFixedNatRules(natRules, settings);
+        Lines fixedFilter = new Lines(512);
+        Lines fixedNat = new Lines(1024);
+        writeFixedFilterRules(fixedFilter, settings);
+        writeFixedNatRules(fixedNat, settings);
+        filterCount += fixedFilter.count();
+        natCount += fixedNat.count();
 
-        StringBuilder out = new StringBuilder(filterRules.length() + natChains.length() + natRules.length() + 4096);
-        if (full) {
-            out.append("*mangle\n:").append(CANARY).append(" - [0:0]\nCOMMIT\n");
-        }
-        out.append("*filter\n");
-        for (String chain : FILTER_CHAINS) {
-            out.append(':').append(chain).append(" - [0:0]\n");
-        }
-        if (full) {
-            out.append(':').append(CANARY).append(" - [0:0]\n");
-            appendJumps(out, "filter", presentJumps);
-        }
-        out.append(filterRules.text()).append("COMMIT\n");
-
-        out.append("*nat\n");
-        for (String chain : NAT_CHAINS) {
-            out.append(':').append(chain).append(" - [0:0]\n");
-        }
-        if (full) {
-            out.append(':').append(CANARY).append(" - [0:0]\n");
-        }
-        out.append(natChains.text());
-        // Chains that exist but are no longer wanted: declare (flush) them, then delete them. A restore
-        // can only delete a chain it has declared, and only once nothing jumps to it any more.
         TreeSet<String> stale = new TreeSet<>();
         for (String chain : existingChains) {
             if (ChainNames.isServiceChain(chain) && !active.contains(chain)) {
                 stale.add(chain);
             }
         }
-        for (String chain : stale) {
-            out.append(':').append(chain).append(" - [0:0]\n");
-        }
+        StringBuilder out = new StringBuilder(natChains.length() + natRules.length() + 4096
+                + (full ? state.services().size() * 400 : 4096));
         if (full) {
+            out.append("*mangle\n:").append(CANARY).append(" - [0:0]\nCOMMIT\n");
+            out.append("*filter\n");
+            for (String chain : FILTER_CHAINS) {
+                out.append(':').append(chain).append(" - [0:0]\n");
+            }
+            out.append(':').append(CANARY).append(" - [0:0]\n");
+            appendJumps(out, "filter", presentJumps);
+            for (ServiceRules r : rules.values()) {
+                r.filterTop().forEach(line -> out.append(line).append('\n'));
+            }
+            out.append(fixedFilter.text()).append("COMMIT\n");
+            out.append("*nat\n");
+            for (String chain : NAT_CHAINS) {
+                out.append(':').append(chain).append(" - [0:0]\n");
+            }
+            out.append(':').append(CANARY).append(" - [0:0]\n");
+            out.append(natChains.text());
+            stale.forEach(chain -> out.append(':').append(chain).append(" - [0:0]\n"));
             appendJumps(out, "nat", presentJumps);
+            // Service rules in a stable order (the state's), then the fixed ones: the NodePort catch-all must
+            // be the last rule of KUBE-SERVICES.
+            for (ResolvedService svc : state.services().values()) {
+                rules.get(svc.name()).natTop().forEach(line -> out.append(line).append('\n'));
+            }
+            out.append(natRules.text()).append(fixedNat.text());
+        } else {
+            // Partial: top-level chains are edited in place (delete what went, insert what came), so the
+            // cost follows the change, not the cluster. Inserting at the top keeps the NodePort catch-all last.
+            Set<ServicePortName> touched = new TreeSet<>(changed);
+            out.append("*filter\n");
+            for (ServicePortName name : touched) {
+                edit(out, previous.services().get(name), rules.get(name), true);
+            }
+            out.append("COMMIT\n*nat\n");
+            out.append(natChains.text());
+            stale.forEach(chain -> out.append(':').append(chain).append(" - [0:0]\n"));
+            for (ServicePortName name : touched) {
+                edit(out, previous.services().get(name), rules.get(name), false);
+            }
+            out.append(natRules.text());
         }
-        out.append(natRules.text());
-        for (String chain : stale) {
-            out.append("-X ").append(chain).append('\n');
-        }
+        // A chain can only be deleted once nothing jumps to it: the -X lines come last.
+        stale.forEach(chain -> out.append("-X ").append(chain).append('\n'));
         out.append("COMMIT\n");
-        return new RestoreProgram(out.toString(), filterRules.count(), natRules.count() + skipped.count(), active, full);
+        return new RestoreProgram(out.toString(), filterCount, natCount, active, full, largeCluster, rules);
+    }
+
+    /** Top-level edits for one Service port: -D for rules it no longer has, -I for rules it newly has. */
+    private static void edit(StringBuilder out, ServiceRules before, ServiceRules after, boolean filter) {
+        List<String> old = before == null ? List.of() : (filter ? before.filterTop() : before.natTop());
+        List<String> now = after == null ? List.of() : (filter ? after.filterTop() : after.natTop());
+        Set<String> keep = new HashSet<>(now);
+        for (String line : old) {
+            if (!keep.contains(line)) {
+                out.append("-D").append(line, 2, line.length()).append('\n');
+            }
+        }
+        Set<String> had = new HashSet<>(old);
+        for (String line : now) {
+            if (!had.contains(line)) {
+                out.append("-I").append(line, 2, line.length()).append('\n');
+            }
+        }
     }
 
     private static void appendJumps(StringBuilder out, String table, Set<JumpRule> present) {
@@ -165,7 +211,11 @@ final class IptablesRenderer {
             this.largeCluster = largeCluster;
         }
 
-        void render(ResolvedService svc, Lines filter, Lines topNat, Lines natChains, Lines natRules, Set<String> active) {
+        ServiceRules render(ResolvedService svc, Lines natChains, Lines natRules) {
+            Lines filter = new Lines(256);
+            Lines topNat = new Lines(512);
+            Set<String> active = new HashSet<>();
+            int rulesBefore = natRules.count();
             ServicePort port = svc.port();
             ServicePortName name = port.name();
             String svcName = name.toString();
@@ -342,6 +392,7 @@ final class IptablesRenderer {
                 String affinity = port.sessionAffinity() ? " -m recent --name " + sep + " --set" : "";
                 natRules.rule(head + affinity + " " + protoMatch + " -j DNAT --to-destination " + ep.hostPort());
             }
+            return new ServiceRules(filter.lines(), topNat.lines(), natRules.count() - rulesBefore, active);
         }
 
         private void writeEndpointJumps(Lines natRules, ResolvedService svc, String chain, List<Endpoint> endpoints, String svcName) {
@@ -390,14 +441,6 @@ final class IptablesRenderer {
             text = new StringBuilder(capacity);
         }
 
-        private Lines() {
-            text = null;
-        }
-
-        static Lines discarding() {
-            return new Lines();
-        }
-
         void rule(String line) {
             count++;
             if (text != null) {
@@ -421,6 +464,11 @@ final class IptablesRenderer {
 
         String text() {
             return text == null ? "" : text.toString();
+        }
+
+        /** The rules as separate lines (for the small per-Service buffers). */
+        List<String> lines() {
+            return text == null || text.length() == 0 ? List.of() : List.of(text.toString().split("\n"));
         }
     }
 }

@@ -1,5 +1,8 @@
 package io.kubeferry.iptables;
 
+import io.kubeferry.proxy.model.ServicePortName;
+
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -10,10 +13,14 @@ import java.util.Set;
  * @param natRules         rules kube-ferry has in the nat table after it is applied, written or not
  * @param serviceChains    every per-Service-port nat chain that exists after it is applied
  * @param full             true when every chain was written
+ * @param largeCluster     whether per-endpoint comments were left out
+ * @param services         each Service port's rules, reused for unchanged ports by the next partial render
  */
-record RestoreProgram(String text, int filterRules, int natRules, Set<String> serviceChains, boolean full) {
+record RestoreProgram(String text, int filterRules, int natRules, Set<String> serviceChains, boolean full,
+                      boolean largeCluster, Map<ServicePortName, ServiceRules> services) {
 
     RestoreProgram {
         serviceChains = Set.copyOf(serviceChains);
+        services = Map.copyOf(services);
     }
 }

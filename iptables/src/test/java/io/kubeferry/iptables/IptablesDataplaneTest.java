@@ -1,0 +1,140 @@
+package io.kubeferry.iptables;
+
+import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.dataplane.DataplaneContext;
+import io.kubeferry.proxy.dataplane.DataplaneException;
+import io.kubeferry.proxy.dataplane.SyncRequest;
+import io.kubeferry.proxy.dataplane.SyncResult;
+import io.kubeferry.proxy.exec.ToolCommand;
+import io.kubeferry.proxy.model.Protocol;
+import io.kubeferry.proxy.model.ProxyState;
+import io.kubeferry.proxy.model.ResolvedService;
+import io.kubeferry.proxy.testing.FakeNetfilter;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Set;
+
+import static io.kubeferry.proxy.testing.Fixtures.endpoint;
+import static io.kubeferry.proxy.testing.Fixtures.port;
+import static io.kubeferry.proxy.testing.Fixtures.state;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The dataplane against a fake kernel that interprets what it is fed. */
+class IptablesDataplaneTest {
+
+    private final FakeNetfilter kernel = new FakeNetfilter();
+    private final SimpleMeterRegistry metrics = new SimpleMeterRegistry();
+    private final IptablesDataplane dataplane = new IptablesDataplane(new DataplaneContext(
+            ProxyConfig.defaults().withClusterCIDRs(List.of("198.18.0.0/16")), kernel, metrics));
+
+    private final ResolvedService web = port("ns", "web", "", Protocol.TCP, "198.19.0.1", 80).nodePort(30001)
+            .resolve(endpoint("198.18.0.2", 8080), endpoint("198.18.0.3", 8080));
+    private final ResolvedService dns = port("ns", "dns", "", Protocol.UDP, "198.19.0.53", 53).resolve(endpoint("198.18.0.5", 53));
+
+    private String svcChain(ResolvedService s) {
+        return new ChainNames(10).of(s.name()).cluster();
+    }
+
+    @Test
+    void firstSyncIsOneFullRestoreWithUpstreamFlags() throws Exception {
+        SyncResult result = dataplane.sync(new SyncRequest(state(web, dns), Set.of(), false));
+        assertTrue(result.full(), "the first sync is full whatever was asked");
+        List<ToolCommand> restores = kernel.commands("iptables-nft-restore");
+        assertEquals(1, restores.size());
+        assertEquals(List.of("-w", "5", "-W", "100000", "--noflush", "--counters"), restores.get(0).args());
+        assertNotNull(kernel.rules("nat", svcChain(web)));
+        assertEquals(2, kernel.rules("nat", svcChain(web)).stream().filter(r -> r.contains("KUBE-SEP-")).count());
+        assertTrue(kernel.rules("nat", "PREROUTING").get(0).endsWith("-j KUBE-SERVICES"), "jump rules installed");
+        assertEquals(result.ruleCounts().get("nat"), natRules(), "the counts are the kernel's");
+    }
+
+    @Test
+    void laterSyncsArePartialAndJumpRulesAreNotDuplicated() throws Exception {
+        dataplane.sync(SyncRequest.full(state(web, dns)));
+        ResolvedService web2 = port("ns", "web", "", Protocol.TCP, "198.19.0.1", 80).nodePort(30001).resolve(endpoint("198.18.0.3", 8080));
+        SyncResult partial = dataplane.sync(new SyncRequest(state(web2, dns), Set.of(web2.name()), false));
+        assertFalse(partial.full());
+        String input = kernel.commands("iptables-nft-restore").get(1).stdinText();
+        assertFalse(input.contains(svcChain(dns)), "unchanged Service not rewritten");
+        assertEquals(1, kernel.rules("nat", svcChain(web)).stream().filter(r -> r.contains("KUBE-SEP-")).count());
+        dataplane.sync(SyncRequest.full(state(web2, dns)));
+        assertEquals(1, kernel.rules("nat", "PREROUTING").size(), "a full resync finds the jump rules and does not add them twice");
+        assertEquals(partial.ruleCounts().get("nat"), natRules());
+    }
+
+    @Test
+    void aFailedRestoreIsCountedAndTheNextSyncIsFull() throws Exception {
+        dataplane.sync(SyncRequest.full(state(web)));
+        kernel.failNext("iptables-nft-restore", "iptables-restore: line 7 failed");
+        DataplaneException e = assertThrows(DataplaneException.class,
+                () -> dataplane.sync(new SyncRequest(state(web, dns), Set.of(dns.name()), false)));
+        assertTrue(e.getMessage().contains("line 7 failed"), e.getMessage());
+        assertEquals(1.0, metrics.get("kubeproxy.sync.proxy.rules.iptables.restore.failures").counter().count());
+        assertEquals(1.0, metrics.get("kubeproxy.sync.proxy.rules.iptables.partial.restore.failures").counter().count());
+        SyncResult retry = dataplane.sync(new SyncRequest(state(web, dns), Set.of(), false));
+        assertTrue(retry.full(), "after a failure the next sync is full");
+        assertNotNull(kernel.rules("nat", svcChain(dns)));
+    }
+
+    @Test
+    void aFlushedKernelIsNoticedByTheCanary() throws Exception {
+        assertFalse(dataplane.kernelStateLost(), "nothing to lose before the first sync");
+        dataplane.sync(SyncRequest.full(state(web)));
+        assertFalse(dataplane.kernelStateLost());
+        kernel.flushEverything();
+        assertTrue(dataplane.kernelStateLost());
+        SyncResult next = dataplane.sync(new SyncRequest(state(web), Set.of(), false));
+        assertTrue(next.full());
+        assertNotNull(kernel.rules("nat", svcChain(web)));
+    }
+
+    @Test
+    void staleChainsFromAPreviousRunAreDeleted() throws Exception {
+        dataplane.sync(SyncRequest.full(state(web, dns)));
+        IptablesDataplane restarted = new IptablesDataplane(new DataplaneContext(ProxyConfig.defaults(), kernel, new SimpleMeterRegistry()));
+        restarted.sync(SyncRequest.full(state(web)));
+        assertNull(kernel.rules("nat", svcChain(dns)), "dns went away while no agent ran: its chains are removed");
+        assertNotNull(kernel.rules("nat", svcChain(web)));
+    }
+
+    @Test
+    void cleanupRemovesEverythingAndLeftoversAreDetected() throws Exception {
+        dataplane.sync(SyncRequest.full(state(web, dns)));
+        assertTrue(dataplane.hasLeftovers());
+        dataplane.cleanup();
+        assertFalse(dataplane.hasLeftovers());
+        String save = kernel.run(ToolCommand.of("iptables-nft-save")).stdout();
+        assertFalse(save.contains("KUBE-"), save);
+    }
+
+    @Test
+    void nodePortAddressesUseTheNodesMatchingAddresses() throws Exception {
+        kernel.setAddresses(List.of("127.0.0.1/8", "198.18.0.1/24", "198.18.1.1/24"));
+        IptablesDataplane scoped = new IptablesDataplane(new DataplaneContext(
+                ProxyConfig.defaults().withNodePortAddresses(List.of("198.18.1.0/24")), kernel, new SimpleMeterRegistry()));
+        scoped.sync(SyncRequest.full(state(web)));
+        List<String> services = kernel.rules("nat", "KUBE-SERVICES");
+        assertTrue(services.get(services.size() - 1).contains("-d 198.18.1.1 -j KUBE-NODEPORTS"), services.toString());
+        assertFalse(services.stream().anyMatch(r -> r.contains("addrtype")));
+        assertEquals("1", kernel.sysctl("net.ipv4.conf.all.route_localnet"));
+    }
+
+    @Test
+    void renderTouchesNothing() {
+        ProxyState s = state(web, dns);
+        String text = dataplane.render(SyncRequest.full(s));
+        assertTrue(text.contains(svcChain(web)));
+        assertEquals(0, kernel.commands().size());
+    }
+
+    private int natRules() {
+        return kernel.chains("nat").stream().filter(c -> c.startsWith("KUBE-")).mapToInt(c -> kernel.rules("nat", c).size()).sum();
+    }
+}

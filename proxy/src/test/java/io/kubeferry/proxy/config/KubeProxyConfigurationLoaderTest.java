@@ -1,0 +1,96 @@
+package io.kubeferry.proxy.config;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.time.Duration;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class KubeProxyConfigurationLoaderTest {
+
+    private static final String HEAD = "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\n";
+
+    @Test
+    void readsAnUpstreamConfig() throws ConfigException {
+        ProxyConfig c = KubeProxyConfigurationLoader.parse(HEAD + """
+                mode: ipvs
+                clientConnection:
+                  kubeconfig: /var/lib/kube-proxy/kubeconfig.conf
+                  qps: 5
+                hostnameOverride: node-7
+                clusterCIDR: 198.18.0.0/16,fd00::/48
+                nodePortAddresses: [198.18.0.0/24, primary]
+                featureGates: {SomeGate: true}
+                iptables:
+                  masqueradeBit: 15
+                  minSyncPeriod: 0s
+                  syncPeriod: 1m30s
+                ipvs:
+                  scheduler: lc
+                  strictARP: true
+                  excludeCIDRs: [198.19.99.0/24]
+                  tcpTimeout: 900s
+                conntrack:
+                  maxPerCore: 0
+                """);
+        assertEquals("ipvs", c.mode());
+        assertEquals("/var/lib/kube-proxy/kubeconfig.conf", c.kubeconfig());
+        assertEquals("node-7", c.hostnameOverride());
+        assertEquals(List.of("198.18.0.0/16", "fd00::/48"), c.clusterCIDRs());
+        assertEquals(15, c.iptables().masqueradeBit());
+        assertEquals("0x8000", c.iptables().masqueradeMark());
+        assertEquals(Duration.ofSeconds(90), c.iptables().syncPeriod());
+        assertEquals(Duration.ZERO, c.iptables().minSyncPeriod());
+        assertEquals("lc", c.ipvs().scheduler());
+        assertTrue(c.ipvs().strictARP());
+        assertEquals(Duration.ofMinutes(15), c.ipvs().tcpTimeout());
+        assertEquals(Duration.ofSeconds(30), c.syncPeriod(), "ipvs mode uses the ipvs section's period");
+        assertEquals("0.0.0.0:10256", c.healthzBindAddress(), "defaults fill the rest");
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "iptables: {masqueradeBit: 40}|iptables.masqueradeBit: must be within [0, 31], got 40",
+            "iptables: {foo: 1}|unknown field \"iptables.foo\"",
+            "bogus: 1|unknown field \"bogus\"",
+            "mode: userspace|mode: must be \"iptables\" or \"ipvs\"",
+            "iptables: {syncPeriod: 10 seconds}|iptables.syncPeriod: invalid duration",
+            "iptables: {syncPeriod: 0s}|iptables.syncPeriod: must be greater than 0",
+            "iptables: {minSyncPeriod: -1s}|iptables.minSyncPeriod: must be greater than or equal to 0",
+            "clusterCIDR: 198.18.0.0/33|clusterCIDR: invalid CIDR",
+            "nodePortAddresses: [everywhere]|nodePortAddresses: invalid IPv4 address",
+            "healthzBindAddress: localhost|healthzBindAddress: must be host:port",
+            "iptables: {masqueradeAll: yes please}|iptables.masqueradeAll: must be true or false",
+            "ipvs: []|ipvs: must be an object",
+            "detectLocalMode: BridgeInterface|detectLocalMode: kube-ferry supports ClusterCIDR"})
+    void badSettingsNameTheirField(String yaml, String message) {
+        ConfigException e = assertThrows(ConfigException.class, () -> KubeProxyConfigurationLoader.parse(HEAD + yaml));
+        assertTrue(e.getMessage().startsWith(message) || e.getMessage().contains(message), e.getMessage());
+    }
+
+    @Test
+    void wrongKindOrVersionIsRefused() {
+        assertThrows(ConfigException.class, () -> KubeProxyConfigurationLoader.parse("apiVersion: v1\nkind: ConfigMap\n"));
+        ConfigException e = assertThrows(ConfigException.class, () -> KubeProxyConfigurationLoader.parse(
+                "apiVersion: kubeproxy.config.k8s.io/v1alpha2\nkind: KubeProxyConfiguration\n"));
+        assertTrue(e.getMessage().startsWith("apiVersion"));
+    }
+
+    @ParameterizedTest
+    @CsvSource({"1s,1000", "1m30s,90000", "15m0s,900000", "250ms,250", "0,0", "1h,3600000", "1.5s,1500"})
+    void goDurations(String text, long millis) {
+        assertEquals(millis, GoDuration.parse(text).toMillis());
+    }
+
+    @Test
+    void goDurationsRoundTrip() {
+        for (String text : List.of("1s", "1m30s", "15m0s", "250ms", "24h0m0s", "0s")) {
+            assertEquals(text, GoDuration.format(GoDuration.parse(text)));
+        }
+    }
+}

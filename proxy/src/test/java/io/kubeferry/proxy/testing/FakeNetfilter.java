@@ -1,0 +1,418 @@
+package io.kubeferry.proxy.testing;
+
+import io.kubeferry.proxy.exec.ToolCommand;
+import io.kubeferry.proxy.exec.ToolException;
+import io.kubeferry.proxy.exec.ToolResult;
+import io.kubeferry.proxy.exec.ToolRunner;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * An in-memory kernel that understands what it is fed: iptables-restore (with real --noflush semantics,
+ * failing as the kernel would on a jump to a missing chain, deleting a chain still in use, deleting a rule
+ * that is not there, or a missing COMMIT; a failed table changes nothing), iptables-save, the iptables
+ * command, sysctl, {@code ip -o -4 addr show} and conntrack. The nft and legacy flavours keep separate
+ * tables, as in the kernel. Every command is recorded for assertions; failures can be injected.
+ */
+public final class FakeNetfilter implements ToolRunner {
+
+    private static final Map<String, List<String>> BUILTIN = Map.of(
+            "filter", List.of("INPUT", "FORWARD", "OUTPUT"),
+            "nat", List.of("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"),
+            "mangle", List.of("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"),
+            "raw", List.of("PREROUTING", "OUTPUT"));
+    private static final Set<String> TARGETS = Set.of("ACCEPT", "DROP", "REJECT", "RETURN", "MARK", "MASQUERADE",
+            "DNAT", "SNAT", "LOG", "CONNMARK", "NOTRACK", "CT");
+
+    /** table -> chain -> rules (rule text after "-A CHAIN ", whitespace-normalised). */
+    private final Map<String, Map<String, Map<String, List<String>>>> flavours = new HashMap<>();
+    private final List<ToolCommand> commands = Collections.synchronizedList(new ArrayList<>());
+    private final Map<String, String> sysctls = new HashMap<>();
+    private final List<String> conntrack = new ArrayList<>();
+    private final Deque<String[]> failures = new ArrayDeque<>();
+    private List<String> addresses = List.of("127.0.0.1/8", "198.18.0.1/24");
+
+    public FakeNetfilter() {
+        flavours.put("nft", emptyTables());
+        flavours.put("legacy", emptyTables());
+    }
+
+    /** Every command run so far, in order. */
+    public List<ToolCommand> commands() {
+        return List.copyOf(commands);
+    }
+
+    /** Commands whose program is {@code tool}. */
+    public List<ToolCommand> commands(String tool) {
+        return commands().stream().filter(c -> c.tool().equals(tool)).toList();
+    }
+
+    /** The next run of {@code tool} exits 1 with {@code stderr}, changing nothing. */
+    public synchronized void failNext(String tool, String stderr) {
+        failures.add(new String[] {tool, stderr});
+    }
+
+    public synchronized void setAddresses(List<String> cidrs) {
+        addresses = List.copyOf(cidrs);
+    }
+
+    /** Adds a flow in {@code conntrack -L} format. */
+    public synchronized void addConntrack(String line) {
+        conntrack.add(line.trim());
+    }
+
+    public synchronized List<String> conntrackEntries() {
+        return List.copyOf(conntrack);
+    }
+
+    public synchronized String sysctl(String key) {
+        return sysctls.get(key);
+    }
+
+    /** The rules of one chain (nft flavour), or null when the chain does not exist. */
+    public synchronized List<String> rules(String table, String chain) {
+        List<String> rules = flavours.get("nft").get(table).get(chain);
+        return rules == null ? null : List.copyOf(rules);
+    }
+
+    /** The chains of one table (nft flavour). */
+    public synchronized Set<String> chains(String table) {
+        return Set.copyOf(flavours.get("nft").get(table).keySet());
+    }
+
+    /** Removes every user chain and rule, like someone running iptables -F/-X on the node. */
+    public synchronized void flushEverything() {
+        flavours.put("nft", emptyTables());
+    }
+
+    @Override
+    public ToolResult run(ToolCommand command) throws ToolException {
+        ToolResult result = runAllowingFailure(command);
+        if (!result.ok()) {
+            throw new ToolException(command.display() + " exited " + result.exitCode() + ": " + result.stderr(), result);
+        }
+        return result;
+    }
+
+    @Override
+    public synchronized ToolResult runAllowingFailure(ToolCommand command) throws ToolException {
+        commands.add(command);
+        Iterator<String[]> it = failures.iterator();
+        while (it.hasNext()) {
+            String[] f = it.next();
+            if (f[0].equals(command.tool())) {
+                it.remove();
+                return new ToolResult(1, "", f[1]);
+            }
+        }
+        String tool = command.tool();
+        String flavour = tool.contains("legacy") ? "legacy" : "nft";
+        try {
+            if (tool.matches("iptables(-nft|-legacy)?-restore")) {
+                return restore(flavours.get(flavour), command.stdinText(), command.args().contains("--noflush"), flavour);
+            }
+            if (tool.matches("iptables(-nft|-legacy)?-save")) {
+                return ok(save(flavours.get(flavour), option(command.args(), "-t")));
+            }
+            if (tool.matches("iptables(-nft|-legacy)?")) {
+                return iptables(flavours.get(flavour), command.args());
+            }
+            return switch (tool) {
+                case "sysctl" -> sysctlCommand(command.args());
+                case "ip" -> ipCommand(command.args());
+                case "conntrack" -> conntrackCommand(command.args());
+                default -> throw new ToolException("tool not found: " + tool, null);
+            };
+        } catch (Failure e) {
+            return new ToolResult(e.code, "", e.getMessage());
+        }
+    }
+
+    private static ToolResult ok(String out) {
+        return new ToolResult(0, out, "");
+    }
+
+    private static final class Failure extends Exception {
+        final int code;
+
+        Failure(int code, String message) {
+            super(message);
+            this.code = code;
+        }
+    }
+
+    private static Map<String, Map<String, List<String>>> emptyTables() {
+        Map<String, Map<String, List<String>>> tables = new LinkedHashMap<>();
+        BUILTIN.forEach((table, chains) -> tables.put(table, emptyTable(table)));
+        return tables;
+    }
+
+    private static Map<String, List<String>> emptyTable(String table) {
+        Map<String, List<String>> chains = new LinkedHashMap<>();
+        for (String chain : BUILTIN.get(table)) {
+            chains.put(chain, new ArrayList<>());
+        }
+        return chains;
+    }
+
+    private static Map<String, List<String>> copy(Map<String, List<String>> table) {
+        Map<String, List<String>> copy = new LinkedHashMap<>();
+        table.forEach((k, v) -> copy.put(k, new ArrayList<>(v)));
+        return copy;
+    }
+
+    private static String normalise(String rule) {
+        return rule.trim().replaceAll("\\s+", " ");
+    }
+
+    private ToolResult restore(Map<String, Map<String, List<String>>> kernel, String input, boolean noflush, String flavour) throws Failure {
+        String table = null;
+        Map<String, List<String>> work = null;
+        int lineNo = 0;
+        for (String raw : input.split("\n")) {
+            lineNo++;
+            String line = raw.trim();
+            if (line.isEmpty() || line.startsWith("#")) {
+                continue;
+            }
+            if (line.startsWith("*")) {
+                if (table != null) {
+                    throw new Failure(1, "iptables-restore: line " + lineNo + " failed: table " + table + " not committed");
+                }
+                table = line.substring(1);
+                if (!BUILTIN.containsKey(table)) {
+                    throw new Failure(1, "iptables-restore: line " + lineNo + " failed: can't initialize table '" + table + "'");
+                }
+                work = noflush ? copy(kernel.get(table)) : emptyTable(table);
+            } else if (table == null) {
+                throw new Failure(1, "iptables-restore: line " + lineNo + " failed: no table");
+            } else if (line.equals("COMMIT")) {
+                kernel.put(table, work);
+                table = null;
+            } else if (line.startsWith(":")) {
+                String chain = line.substring(1).split(" ")[0];
+                if (BUILTIN.get(table).contains(chain)) {
+                    continue;
+                }
+                work.put(chain, new ArrayList<>());
+            } else {
+                apply(work, table, line, lineNo);
+            }
+        }
+        if (table != null) {
+            throw new Failure(1, "iptables-restore: COMMIT expected at line " + (lineNo + 1));
+        }
+        return ok("");
+    }
+
+    /** One rule command of a restore (or of the iptables command): -A, -I, -D, -F, -X, -N. */
+    private static void apply(Map<String, List<String>> work, String table, String line, int lineNo) throws Failure {
+        String[] parts = line.split("\\s+", 3);
+        String op = parts[0];
+        String chain = parts.length > 1 ? parts[1] : "";
+        String rest = parts.length > 2 ? normalise(parts[2]) : "";
+        String where = "line " + lineNo + " failed: ";
+        switch (op) {
+            case "-N" -> {
+                if (work.containsKey(chain)) {
+                    throw new Failure(1, where + "chain " + chain + " already exists");
+                }
+                work.put(chain, new ArrayList<>());
+            }
+            case "-A", "-I" -> {
+                List<String> rules = work.get(chain);
+                if (rules == null) {
+                    throw new Failure(1, where + "chain " + chain + " does not exist");
+                }
+                checkTarget(work, rest, where);
+                String rule = rest;
+                if (op.equals("-I") && rest.matches("\\d+ .*")) {
+                    int position = Integer.parseInt(rest.substring(0, rest.indexOf(' '))) - 1;
+                    rule = rest.substring(rest.indexOf(' ') + 1);
+                    rules.add(Math.min(position, rules.size()), rule);
+                } else if (op.equals("-I")) {
+                    rules.add(0, rule);
+                } else {
+                    rules.add(rule);
+                }
+            }
+            case "-D" -> {
+                List<String> rules = work.get(chain);
+                if (rules == null || !rules.remove(rest)) {
+                    throw new Failure(1, where + "Bad rule (does a matching rule exist in that chain?)");
+                }
+            }
+            case "-F" -> {
+                if (!work.containsKey(chain)) {
+                    throw new Failure(1, where + "chain " + chain + " does not exist");
+                }
+                work.get(chain).clear();
+            }
+            case "-X" -> {
+                List<String> rules = work.get(chain);
+                if (rules == null) {
+                    throw new Failure(1, where + "chain " + chain + " does not exist");
+                }
+                if (!rules.isEmpty()) {
+                    throw new Failure(1, where + "chain " + chain + " is not empty");
+                }
+                for (Map.Entry<String, List<String>> other : work.entrySet()) {
+                    for (String rule : other.getValue()) {
+                        if (jumpTarget(rule).equals(chain)) {
+                            throw new Failure(1, where + "chain " + chain + " is still referenced from " + other.getKey());
+                        }
+                    }
+                }
+                work.remove(chain);
+            }
+            default -> throw new Failure(1, where + "unknown command " + op + " in table " + table);
+        }
+    }
+
+    private static void checkTarget(Map<String, List<String>> work, String rule, String where) throws Failure {
+        String target = jumpTarget(rule);
+        if (!target.isEmpty() && !TARGETS.contains(target) && !work.containsKey(target)) {
+            throw new Failure(2, where + "Couldn't load target `" + target + "':No such file or directory");
+        }
+    }
+
+    private static String jumpTarget(String rule) {
+        String[] words = rule.split(" ");
+        for (int i = 0; i + 1 < words.length; i++) {
+            if (words[i].equals("-j") || words[i].equals("-g")) {
+                return words[i + 1];
+            }
+        }
+        return "";
+    }
+
+    private static String save(Map<String, Map<String, List<String>>> tables, String onlyTable) {
+        StringBuilder out = new StringBuilder("# Generated by FakeNetfilter\n");
+        for (Map.Entry<String, Map<String, List<String>>> table : tables.entrySet()) {
+            if (onlyTable != null && !onlyTable.equals(table.getKey())) {
+                continue;
+            }
+            out.append('*').append(table.getKey()).append('\n');
+            for (String chain : table.getValue().keySet()) {
+                boolean builtin = BUILTIN.get(table.getKey()).contains(chain);
+                out.append(':').append(chain).append(builtin ? " ACCEPT" : " -").append(" [0:0]\n");
+            }
+            table.getValue().forEach((chain, rules) -> rules.forEach(r -> out.append("-A ").append(chain).append(' ').append(r).append('\n')));
+            out.append("COMMIT\n");
+        }
+        return out.toString();
+    }
+
+    private ToolResult iptables(Map<String, Map<String, List<String>>> kernel, List<String> args) throws Failure {
+        List<String> rest = new ArrayList<>();
+        String table = "filter";
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            if (a.equals("-t")) {
+                table = args.get(++i);
+            } else if (a.equals("-w") || a.equals("-W")) {
+                i++;
+            } else {
+                rest.add(a);
+            }
+        }
+        if (!kernel.containsKey(table)) {
+            throw new Failure(3, "iptables: can't initialize table '" + table + "'");
+        }
+        String op = rest.get(0);
+        String chain = rest.size() > 1 ? rest.get(1) : "";
+        Map<String, List<String>> work = copy(kernel.get(table));
+        if (op.equals("-S")) {
+            List<String> rules = work.get(chain);
+            if (rules == null) {
+                throw new Failure(1, "iptables: No chain/target/match by that name.");
+            }
+            StringBuilder out = new StringBuilder("-N " + chain + "\n");
+            rules.forEach(r -> out.append("-A ").append(chain).append(' ').append(r).append('\n'));
+            return ok(out.toString());
+        }
+        if (op.equals("-C")) {
+            List<String> rules = work.get(chain);
+            String rule = normalise(String.join(" ", rest.subList(2, rest.size())));
+            if (rules == null || !rules.contains(rule)) {
+                throw new Failure(1, "iptables: Bad rule (does a matching rule exist in that chain?).");
+            }
+            return ok("");
+        }
+        apply(work, table, String.join(" ", rest), 1);
+        kernel.put(table, work);
+        return ok("");
+    }
+
+    private String option(List<String> args, String name) {
+        int i = args.indexOf(name);
+        return i >= 0 && i + 1 < args.size() ? args.get(i + 1) : null;
+    }
+
+    private ToolResult sysctlCommand(List<String> args) throws Failure {
+        if (args.contains("-w")) {
+            String[] kv = args.get(args.size() - 1).split("=", 2);
+            sysctls.put(kv[0], kv[1]);
+            return ok(kv[0] + " = " + kv[1] + "\n");
+        }
+        String key = args.get(args.size() - 1);
+        String value = sysctls.get(key);
+        if (value == null) {
+            throw new Failure(255, "sysctl: cannot stat /proc/sys/" + key.replace('.', '/') + ": No such file or directory");
+        }
+        return ok(value + "\n");
+    }
+
+    private ToolResult ipCommand(List<String> args) throws Failure {
+        if (String.join(" ", args).equals("-o -4 addr show")) {
+            StringBuilder out = new StringBuilder();
+            int index = 1;
+            for (String cidr : addresses) {
+                String dev = cidr.startsWith("127.") ? "lo" : "eth" + (index - 1);
+                out.append(index++).append(": ").append(dev).append("    inet ").append(cidr).append(" scope global ").append(dev).append('\n');
+            }
+            return ok(out.toString());
+        }
+        throw new Failure(1, "FakeNetfilter: unsupported ip command " + args);
+    }
+
+    private ToolResult conntrackCommand(List<String> args) throws Failure {
+        String protocol = option(args, "-p");
+        if (args.contains("-L")) {
+            StringBuilder out = new StringBuilder();
+            for (String entry : conntrack) {
+                if (protocol == null || entry.startsWith(protocol + " ")) {
+                    out.append(entry).append('\n');
+                }
+            }
+            return new ToolResult(0, out.toString(), "conntrack v1.4.7 (conntrack-tools): " + conntrack.size() + " flow entries have been shown.\n");
+        }
+        if (args.contains("-D")) {
+            String src = option(args, "--orig-src");
+            String dst = option(args, "--orig-dst");
+            String sport = option(args, "--sport");
+            String dport = option(args, "--dport");
+            int before = conntrack.size();
+            conntrack.removeIf(e -> (protocol == null || e.startsWith(protocol + " "))
+                    && (src == null || e.contains(" src=" + src + " "))
+                    && (dst == null || e.contains(" dst=" + dst + " "))
+                    && (sport == null || e.contains(" sport=" + sport + " "))
+                    && (dport == null || e.contains(" dport=" + dport + " ")));
+            int removed = before - conntrack.size();
+            if (removed == 0) {
+                throw new Failure(1, "conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.");
+            }
+            return new ToolResult(0, "", "conntrack v1.4.7 (conntrack-tools): " + removed + " flow entries have been deleted.\n");
+        }
+        throw new Failure(1, "FakeNetfilter: unsupported conntrack command " + args);
+    }
+}
