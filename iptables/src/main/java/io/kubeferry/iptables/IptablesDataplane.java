@@ -96,7 +96,7 @@ final class IptablesDataplane implements Dataplane {
             if (applied == null) {
                 full = true;
             }
-            Set<String> existing = full ? Set.of() : applied.serviceChains();
+            Set<String> existing = Set.of();
             Set<JumpRule> present = Set.copyOf(JumpRule.ALL);
             if (full) {
                 settings = resolveSettings();

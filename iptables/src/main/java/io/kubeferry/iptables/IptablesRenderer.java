@@ -67,19 +67,46 @@ final class IptablesRenderer {
         Lines natChains = new Lines(1024 + (full ? state.services().size() * 96 : 4096));
         Lines natRules = new Lines(1024 + (full ? state.services().size() * 1024 : 16384));
         Service ctx = new Service(settings, largeCluster);
-        java.util.Map<ServicePortName, ServiceRules> rules = new java.util.HashMap<>();
-        Set<String> active = new HashSet<>();
+        java.util.Map<ServicePortName, ServiceRules> rules;
+        Set<String> active;
+        Set<String> staleCandidates = existingChains;
         int filterCount = 0;
         int natCount = 0;
-        for (ResolvedService svc : state.services().values()) {
-            ServiceRules r = full || changed.contains(svc.name()) ? null : previous.services().get(svc.name());
-            if (r == null) {
-                r = ctx.render(svc, natChains, natRules);
+        if (full) {
+            rules = new java.util.HashMap<>();
+            active = new HashSet<>();
+            for (ResolvedService svc : state.services().values()) {
+                ServiceRules r = ctx.render(svc, natChains, natRules);
+                rules.put(svc.name(), r);
+                active.addAll(r.chains());
+                filterCount += r.filterTop().size();
+                natCount += r.natTop().size() + r.chainRules();
             }
-            rules.put(svc.name(), r);
-            active.addAll(r.chains());
-            filterCount += r.filterTop().size();
-            natCount += r.natTop().size() + r.chainRules();
+        } else {
+            // Start from the previous program and adjust for the changed ports only: a partial sync of one
+            // Service in a cluster of 10,000 must not walk the other 9,999.
+            rules = new java.util.HashMap<>(previous.services());
+            active = new HashSet<>(previous.serviceChains());
+            filterCount = previous.filterRules() - previous.fixedFilterRules();
+            natCount = previous.natRules() - previous.fixedNatRules();
+            staleCandidates = new HashSet<>();
+            for (ServicePortName name : changed) {
+                ServiceRules old = rules.remove(name);
+                if (old != null) {
+                    staleCandidates.addAll(old.chains());
+                    active.removeAll(old.chains());
+                    filterCount -= old.filterTop().size();
+                    natCount -= old.natTop().size() + old.chainRules();
+                }
+                ResolvedService svc = state.services().get(name);
+                if (svc != null) {
+                    ServiceRules r = ctx.render(svc, natChains, natRules);
+                    rules.put(name, r);
+                    active.addAll(r.chains());
+                    filterCount += r.filterTop().size();
+                    natCount += r.natTop().size() + r.chainRules();
+                }
+            }
         }
 
         Lines fixedFilter = new Lines(512);
@@ -88,9 +115,11 @@ final class IptablesRenderer {
         writeFixedNatRules(fixedNat, settings);
         filterCount += fixedFilter.count();
         natCount += fixedNat.count();
+        // Stale chains: on a full sync, what the kernel has beyond what is wanted; on a partial one, what the
+        // changed ports had before and no longer have (existingChains is then the previous program's).
 
         TreeSet<String> stale = new TreeSet<>();
-        for (String chain : existingChains) {
+        for (String chain : staleCandidates) {
             if (ChainNames.isServiceChain(chain) && !active.contains(chain)) {
                 stale.add(chain);
             }
@@ -142,7 +171,8 @@ final class IptablesRenderer {
         // A chain can only be deleted once nothing jumps to it: the -X lines come last.
         stale.forEach(chain -> out.append("-X ").append(chain).append('\n'));
         out.append("COMMIT\n");
-        return new RestoreProgram(out.toString(), filterCount, natCount, active, full, largeCluster, rules);
+        return new RestoreProgram(out.toString(), filterCount, natCount, active, full, largeCluster, rules,
+                fixedFilter.count(), fixedNat.count());
     }
 
     /** Top-level edits for one Service port: -D for rules it no longer has, -I for rules it newly has. */

@@ -15,9 +15,12 @@ import java.util.Set;
  * @param full             true when every chain was written
  * @param largeCluster     whether per-endpoint comments were left out
  * @param services         each Service port's rules, reused for unchanged ports by the next partial render
+ * @param fixedFilterRules filter rules not belonging to any Service port (KUBE-FORWARD)
+ * @param fixedNatRules    nat rules not belonging to any Service port (masquerade, the NodePort catch-all)
  */
 record RestoreProgram(String text, int filterRules, int natRules, Set<String> serviceChains, boolean full,
-                      boolean largeCluster, Map<ServicePortName, ServiceRules> services) {
+                      boolean largeCluster, Map<ServicePortName, ServiceRules> services, int fixedFilterRules,
+                      int fixedNatRules) {
 
     RestoreProgram {
         serviceChains = Set.copyOf(serviceChains);

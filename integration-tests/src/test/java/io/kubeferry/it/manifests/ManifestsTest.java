@@ -12,6 +12,7 @@ import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -119,7 +120,38 @@ class ManifestsTest {
         assertTrue(config.getData().get("config.conf").contains("\nmode: " + mode + "\n"), "overlay " + mode + " sets its mode");
     }
 
-    @org.junit.jupiter.api.Test
+    @ParameterizedTest
+    @ValueSource(strings = {"iptables", "ipvs"})
+    void everyObjectMatchesTheKubernetesSchema(String mode) throws Exception {
+        Overlay overlay = Overlay.build(kubectl, mode);
+        assertEquals(Set.of("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "DaemonSet"),
+                overlay.objects().stream().map(o -> o.getKind()).collect(Collectors.toSet()));
+        for (var object : overlay.objects()) {
+            List<String> problems = SchemaCheck.unknownFields(object, object.getKind() + "/" + object.getMetadata().getName());
+            assertTrue(problems.isEmpty(), String.join("\n", problems));
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"iptables", "ipvs"})
+    void theConfigMapIsAConfigTheAgentAccepts(String mode) throws Exception {
+        ConfigMap config = Overlay.build(kubectl, mode).all(ConfigMap.class).stream()
+                .filter(c -> c.getMetadata().getName().startsWith("kube-ferry-config-")).findFirst().orElseThrow();
+        var parsed = io.kubeferry.proxy.config.KubeProxyConfigurationLoader.parse(config.getData().get("config.conf"));
+        assertEquals(mode, parsed.mode());
+        assertEquals("0.0.0.0:10256", parsed.healthzBindAddress(), "probes target port 10256");
+    }
+
+    @Test
+    void theSchemaCheckCatchesAMisspeltField() {
+        var ds = new io.fabric8.kubernetes.api.model.apps.DaemonSetBuilder().withNewMetadata().withName("x").endMetadata()
+                .withNewSpec().withNewTemplate().withNewSpec().addNewToleration().withOperator("Exists").endToleration()
+                .endSpec().endTemplate().endSpec().build();
+        ds.getSpec().getTemplate().getSpec().getTolerations().get(0).setAdditionalProperty("operater", "Exists");
+        assertEquals(1, SchemaCheck.unknownFields(ds, "DaemonSet/x").size());
+    }
+
+    @Test
     void switchingModesChangesThePodTemplate() throws Exception {
         String a = Overlay.build(kubectl, "iptables").only(DaemonSet.class).getSpec().getTemplate().toString();
         String b = Overlay.build(kubectl, "ipvs").only(DaemonSet.class).getSpec().getTemplate().toString();
