@@ -20,7 +20,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -29,6 +28,8 @@ import java.util.concurrent.TimeUnit;
 import static io.kubeferry.it.ClusterObjects.nodePort;
 import static io.kubeferry.it.ClusterObjects.service;
 import static io.kubeferry.it.ClusterObjects.slice;
+import static io.kubeferry.it.Traffic.answers;
+import static io.kubeferry.it.Traffic.awaitAnswer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -81,28 +82,6 @@ class AgentRealKernelTest {
         if (vertx != null) {
             vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         }
-    }
-
-    private static String awaitAnswer(String what, java.util.concurrent.Callable<String> attempt, java.util.function.Predicate<String> done)
-            throws Exception {
-        long deadline = System.currentTimeMillis() + 20_000;
-        String last = null;
-        while (System.currentTimeMillis() < deadline) {
-            last = attempt.call();
-            if (done.test(last)) {
-                return last;
-            }
-            Thread.sleep(200);
-        }
-        throw new AssertionError(what + ": still \"" + last + "\" after 20 s");
-    }
-
-    private static Set<String> answers(int count, java.util.concurrent.Callable<String> attempt) throws Exception {
-        Set<String> seen = new HashSet<>();
-        for (int i = 0; i < count; i++) {
-            seen.add(attempt.call());
-        }
-        return seen;
     }
 
     @Test

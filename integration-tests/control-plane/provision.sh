@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Provisions a real Kubernetes control plane for kube-ferry's tests, with no internet beyond the package
+# registries: etcd from Debian 13's etcd-server package (fetched through a private apt configuration,
+# /etc/apt untouched), kube-apiserver and kube-controller-manager built from the k8s.io/kubernetes Go
+# module through the Go module proxy, and kubectl from the machine (or built the same way).
+#
+# Result, keyed by version (the layout io.fabric8:kube-api-test expects in offline mode):
+#   ${KUBE_FERRY_CACHE:-$HOME/.cache/kube-ferry}/k8s/<version>-linux-amd64/{etcd,kube-apiserver,kube-controller-manager,kubectl}
+# A warm run (binaries present) takes well under a second.
+set -euo pipefail
+
+K8S_VERSION=${KUBE_FERRY_K8S_VERSION:-1.35.4}
+ETCD_PACKAGE=etcd-server
+cache=${KUBE_FERRY_CACHE:-$HOME/.cache/kube-ferry}
+out=$cache/k8s/$K8S_VERSION-linux-amd64
+stamp=$out/.complete
+
+if [ -f "$stamp" ]; then
+  echo "control plane $K8S_VERSION: cached in $out"
+  exit 0
+fi
+mkdir -p "$out"
+start=$(date +%s)
+
+# etcd 3.5 (Debian 12's 3.4 is older than Kubernetes supports).
+if [ ! -x "$out/etcd" ]; then
+  apt_dir=$cache/apt-trixie
+  mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial" "$apt_dir/etc" "$apt_dir/unpacked"
+  echo "deb http://deb.debian.org/debian trixie main" > "$apt_dir/etc/sources.list"
+  opts=(-o "Dir::Etc::sourcelist=$apt_dir/etc/sources.list" -o "Dir::Etc::sourceparts=/nonexistent"
+        -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir" -o "Debug::NoLocking=1")
+  apt-get "${opts[@]}" update -qq
+  (cd "$apt_dir" && apt-get "${opts[@]}" download "$ETCD_PACKAGE" 2>&1 | grep -v "unsandboxed" || true)
+  deb=$(ls -t "$apt_dir"/${ETCD_PACKAGE}_*.deb | head -1)
+  dpkg -x "$deb" "$apt_dir/unpacked"
+  cp "$apt_dir/unpacked/usr/bin/etcd" "$out/etcd"
+  echo "etcd: $("$out/etcd" --version | head -1)"
+fi
+
+# kube-apiserver and kube-controller-manager from the k8s.io/kubernetes module. Its go.mod pins the
+# staging modules (k8s.io/api, ...) at v0.0.0, so each is replaced by its published v0.X.Y.
+if [ ! -x "$out/kube-apiserver" ] || [ ! -x "$out/kube-controller-manager" ]; then
+  export GOPATH=${GOPATH:-$cache/go}
+  export GOMODCACHE=${GOMODCACHE:-$(go env GOMODCACHE)}
+  export GOCACHE=${GOCACHE:-$(go env GOCACHE)}
+  export GOFLAGS=-mod=mod
+  work=$cache/k8s-build-$K8S_VERSION
+  mkdir -p "$work"
+  gomod=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+  {
+    echo "module kubeferry.local/controlplane"
+    echo
+    echo "go 1.25"
+    echo
+    echo "require k8s.io/kubernetes v$K8S_VERSION"
+    echo
+    echo "replace ("
+    grep -E '^\s+k8s.io/[a-z0-9-]+ v0\.0\.0$' "$gomod" | awk '{print $1}' | sort -u | while read -r m; do
+      echo "	$m => $m v0.${K8S_VERSION#1.}"
+    done
+    echo ")"
+  } > "$work/go.mod"
+  cat > "$work/tools.go" <<'GO'
+//go:build tools
+
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+)
+GO
+  (cd "$work" && go mod tidy >/dev/null && \
+   go build -trimpath -ldflags "-s -w" -o "$out/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager)
+  echo "built kube-apiserver and kube-controller-manager $K8S_VERSION"
+fi
+
+if [ ! -x "$out/kubectl" ]; then
+  if command -v kubectl >/dev/null; then
+    ln -sf "$(command -v kubectl)" "$out/kubectl"
+  else
+    (cd "$cache/k8s-build-$K8S_VERSION" && go build -trimpath -ldflags "-s -w" -o "$out/" k8s.io/kubernetes/cmd/kubectl)
+  fi
+fi
+
+touch "$stamp"
+echo "control plane $K8S_VERSION provisioned in $(( $(date +%s) - start )) s: $out"

@@ -1,0 +1,250 @@
+package io.kubeferry.it.controlplane;
+
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kubeferry.it.ClusterObjects;
+import io.kubeferry.it.ClusterObjects.Ep;
+import io.kubeferry.it.NetnsTestBed;
+import io.kubeferry.proxy.Agent;
+import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.exec.ProcessToolRunner;
+import io.vertx.core.Vertx;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static io.kubeferry.it.Traffic.answers;
+import static io.kubeferry.it.Traffic.awaitAnswer;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The agent against a real kube-apiserver and the real EndpointSlice controller, programming a real
+ * kernel: Pods are simulated on node-a as network namespaces with echo servers.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class RealApiServerTest {
+
+    @RegisterExtension
+    @Order(1)
+    static final NetnsTestBed BED = new NetnsTestBed();
+
+    @RegisterExtension
+    @Order(2)
+    static final RealControlPlane CONTROL_PLANE = new RealControlPlane();
+
+    private static final AtomicInteger NEXT_OCTET = new AtomicInteger(20);
+    private static KubernetesClient client;
+    private static KubernetesClient agentClient;
+    private static NodeSimulator node;
+    private static Vertx vertx;
+    private static Agent agent;
+
+    @BeforeAll
+    static void start() throws Exception {
+        client = CONTROL_PLANE.client();
+        node = new NodeSimulator(client, "node-a", pod -> BED.addPod(pod.getMetadata().getName(), NEXT_OCTET.getAndIncrement()).ip()).start();
+        vertx = Vertx.vertx();
+        agentClient = CONTROL_PLANE.controlPlane().client();
+        agent = startAgent();
+    }
+
+    private static Agent startAgent() throws Exception {
+        ProxyConfig config = ProxyConfig.defaults().withHostnameOverride("node-a").withNetns(BED.nodeNs())
+                .withClusterCIDRs(List.of(NetnsTestBed.POD_CIDR)).withBindAddresses("127.0.0.1:0", "127.0.0.1:0")
+                .withSyncPeriods(Duration.ofSeconds(30), Duration.ofMillis(100));
+        return Agent.start(config, agentClient, vertx, new ProcessToolRunner(BED.nodeNs()))
+                .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (agent != null) {
+            agent.stop().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        }
+        if (node != null) {
+            node.close();
+        }
+        if (agentClient != null) {
+            agentClient.close();
+        }
+        if (vertx != null) {
+            vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    private static Pod pod(String name, String app) {
+        return new PodBuilder().withNewMetadata().withName(name).withNamespace("default").addToLabels("app", app).endMetadata()
+                .withNewSpec().withNodeName("node-a").addNewContainer().withName("echo").withImage("kube-ferry/echo")
+                .addNewPort().withContainerPort(8080).endPort().endContainer().endSpec().build();
+    }
+
+    private static Service selectorService(String name, String app) {
+        return new ServiceBuilder().withNewMetadata().withName(name).withNamespace("default").endMetadata()
+                .withNewSpec().addToSelector("app", app).addNewPort().withName("http").withPort(80).withTargetPort(new IntOrString(8080))
+                .endPort().endSpec().build();
+    }
+
+    private static String clusterIP(String service) {
+        return client.services().inNamespace("default").withName(service).get().getSpec().getClusterIP();
+    }
+
+    private static String nat() throws Exception {
+        return BED.exec(BED.nodeNs(), "iptables-nft-save", "-t", "nat");
+    }
+
+    @Test
+    @Order(1)
+    void selectorlessServiceWithAHandWrittenSlice() throws Exception {
+        NetnsTestBed.Pod manual = BED.addPod("manual-1", NEXT_OCTET.getAndIncrement());
+        client.resource(new ServiceBuilder().withNewMetadata().withName("manual").withNamespace("default").endMetadata()
+                .withNewSpec().addNewPort().withName("p").withPort(80).withTargetPort(new IntOrString(8080)).endPort().endSpec().build()).create();
+        client.resource(ClusterObjects.slice("manual", "TCP", 8080, Ep.ready(manual.ip(), "node-a"))).create();
+        String vip = clusterIP("manual");
+        assertTrue(vip.startsWith("198.19."), "the real API server allocated " + vip + " from the test range");
+        NetnsTestBed.Client c = BED.client();
+        awaitAnswer("selectorless Service reachable", () -> c.tcp(vip, 80), "manual-1"::equals);
+    }
+
+    @Test
+    @Order(2)
+    void trafficFollowsPodsThroughTheRealEndpointSliceController() throws Exception {
+        client.resource(selectorService("web", "web")).create();
+        client.resource(pod("web-1", "web")).create();
+        client.resource(pod("web-2", "web")).create();
+        String vip = clusterIP("web");
+        NetnsTestBed.Client c = BED.client();
+        awaitAnswer("both pods serve", () -> String.join(",", new java.util.TreeSet<>(answers(20, () -> c.tcp(vip, 80)))),
+                "web-1,web-2"::equals);
+
+        client.pods().inNamespace("default").withName("web-2").withGracePeriod(0).delete();
+        awaitAnswer("deleted pod no longer serves", () -> String.join(",", answers(10, () -> c.tcp(vip, 80))), "web-1"::equals);
+
+        client.resource(pod("web-3", "web")).create();
+        client.pods().inNamespace("default").withName("web-1").edit(p -> new PodBuilder(p).editMetadata().addToLabels("app", "retired").endMetadata().build());
+        awaitAnswer("relabelled pod leaves, new pod joins", () -> String.join(",", answers(10, () -> c.tcp(vip, 80))), "web-3"::equals);
+        assertEquals(Set.of("web-3"), answers(20, () -> c.tcp(vip, 80)));
+    }
+
+    @Test
+    @Order(3)
+    void serviceTypeChangesAreFollowedAndOldRulesGo() throws Exception {
+        client.resource(selectorService("shape", "web")).create();
+        NetnsTestBed.Client c = BED.client();
+        String vip = clusterIP("shape");
+        awaitAnswer("ClusterIP", () -> c.tcp(vip, 80), "web-3"::equals);
+
+        client.services().inNamespace("default").withName("shape").edit(s -> new ServiceBuilder(s).editSpec().withType("NodePort").endSpec().build());
+        int nodePort = client.services().inNamespace("default").withName("shape").get().getSpec().getPorts().get(0).getNodePort();
+        awaitAnswer("NodePort", () -> c.tcp(NetnsTestBed.NODE_EXTERNAL_IP, nodePort), "web-3"::equals);
+
+        client.services().inNamespace("default").withName("shape").edit(s -> new ServiceBuilder(s).editSpec().withType("LoadBalancer").endSpec().build());
+        Service lb = client.services().inNamespace("default").withName("shape").get();
+        client.resource(new ServiceBuilder(lb).withNewStatus().withNewLoadBalancer().addNewIngress().withIp("198.19.200.9").endIngress()
+                .endLoadBalancer().endStatus().build()).updateStatus();
+        awaitAnswer("LoadBalancer ingress IP", () -> c.tcp("198.19.200.9", 80), "web-3"::equals);
+        assertTrue(nat().contains("\"default/shape:http loadbalancer IP\""));
+
+        client.services().inNamespace("default").withName("shape").edit(s -> {
+            Service back = new ServiceBuilder(s).editSpec().withType("ClusterIP").withAllocateLoadBalancerNodePorts(null).endSpec()
+                    .withNewStatus().endStatus().build();
+            back.getSpec().getPorts().get(0).setNodePort(null);
+            return back;
+        });
+        awaitAnswer("NodePort rules gone", () -> nat().contains("--dport " + nodePort + " ") ? "present" : "gone", "gone"::equals);
+        String rules = nat();
+        assertFalse(rules.contains("198.19.200.9"), "LB rules gone");
+        assertFalse(rules.contains("\"masquerade traffic for default/shape:http external destinations\""), "external chain gone");
+        assertEquals("web-3", c.tcp(vip, 80), "the ClusterIP still works");
+    }
+
+    @Test
+    @Order(4)
+    void filteringMatchesUpstreamOnTheRealServer() throws Exception {
+        client.resource(new ServiceBuilder(selectorService("mesh", "web")).editMetadata()
+                .addToLabels("service.kubernetes.io/service-proxy-name", "some-mesh").endMetadata().build()).create();
+        client.resource(new ServiceBuilder(selectorService("headless", "web")).editSpec().withClusterIP("None").endSpec().build()).create();
+        client.resource(selectorService("marker", "web")).create();
+        String marker = clusterIP("marker");
+        NetnsTestBed.Client c = BED.client();
+        awaitAnswer("marker Service programmed (so earlier events were processed)", () -> c.tcp(marker, 80), "web-3"::equals);
+        String rules = nat();
+        assertFalse(rules.contains("default/mesh"), "a Service for another proxy is ignored");
+        assertFalse(rules.contains("default/headless"), "a headless Service is ignored");
+        assertFalse(rules.contains(clusterIP("mesh")), "its ClusterIP is not captured");
+    }
+
+    @Test
+    @Order(5)
+    void apiServerRestartKeepsTrafficFlowingAndTheAgentReconnects() throws Exception {
+        NetnsTestBed.Client c = BED.client();
+        String vip = clusterIP("web");
+        CompletableFuture<String> traffic = CompletableFuture.supplyAsync(() -> {
+            try {
+                return c.ask("loop " + vip + " 80 6000 20");
+            } catch (Exception e) {
+                return "ERROR " + e;
+            }
+        });
+        CONTROL_PLANE.controlPlane().stopApiServer();
+        Thread.sleep(2000);
+        CONTROL_PLANE.controlPlane().startApiServer();
+        String result = traffic.get(30, TimeUnit.SECONDS);
+        assertTrue(result.startsWith("ok ") && result.contains(" failed 0"), "rules stayed while the API server was down: " + result);
+
+        client.resource(selectorService("after-restart", "web")).create();
+        String after = clusterIP("after-restart");
+        awaitAnswer("the agent reconnected and sees new Services", () -> c.tcp(after, 80), "web-3"::equals);
+    }
+
+    @Test
+    @Order(6)
+    void anExpiredWatchIsRecoveredByRelisting() throws Exception {
+        // Move etcd's revision on, compact it, and restart the API server: the agent's watches resume from
+        // revisions that no longer exist (410 Gone) and must relist.
+        for (int i = 0; i < 20; i++) {
+            client.resource(new ConfigMapBuilder().withNewMetadata().withName("churn-" + i).withNamespace("default").endMetadata()
+                    .addToData("i", String.valueOf(i)).build()).create();
+        }
+        CONTROL_PLANE.controlPlane().stopApiServer();
+        CONTROL_PLANE.controlPlane().compactEtcd();
+        CONTROL_PLANE.controlPlane().startApiServer();
+        client.resource(selectorService("after-410", "web")).create();
+        String vip = clusterIP("after-410");
+        NetnsTestBed.Client c = BED.client();
+        awaitAnswer("a Service created after the expired watch is programmed", () -> c.tcp(vip, 80), "web-3"::equals);
+    }
+
+    @Test
+    @Order(7)
+    void anAgentStartedBeforeTheApiServerWaitsAndConvergesToChangesMadeWhileAway() throws Exception {
+        agent.stop().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        client.resource(selectorService("while-away", "web")).create();
+        String vip = clusterIP("while-away");
+        CONTROL_PLANE.controlPlane().stopApiServer();
+        agent = startAgent();
+        Thread.sleep(2000);
+        assertEquals(0, agent.successfulSyncs(), "no sync before the initial lists are in");
+        CONTROL_PLANE.controlPlane().startApiServer();
+        NetnsTestBed.Client c = BED.client();
+        awaitAnswer("the new agent converged", () -> c.tcp(vip, 80), "web-3"::equals);
+        assertTrue(agent.successfulSyncs() > 0);
+    }
+}
