@@ -18,6 +18,7 @@ import java.nio.charset.StandardCharsets;
  *   tcp HOST PORT                       one connection
  *   udp HOST PORT SRCPORT               one datagram from a fixed source port (same conntrack flow each time)
  *   loop HOST PORT MILLIS GAP_MILLIS    connections for MILLIS, one every GAP_MILLIS; prints "ok N failed M"
+ *   until HOST PORT NAME MILLIS         connects back to back until NAME answers; prints "reached" or "timeout"
  * </pre>
  */
 public final class TrafficClient {
@@ -33,6 +34,7 @@ public final class TrafficClient {
                 case "tcp" -> tcp(f[1], Integer.parseInt(f[2]));
                 case "udp" -> udp(f[1], Integer.parseInt(f[2]), Integer.parseInt(f[3]));
                 case "loop" -> loop(f[1], Integer.parseInt(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]));
+                case "until" -> until(f[1], Integer.parseInt(f[2]), f[3], Long.parseLong(f[4]));
                 default -> "ERROR unknown command " + f[0];
             };
             System.out.println(result);
@@ -72,6 +74,16 @@ public final class TrafficClient {
         } catch (Exception e) {
             return "ERROR " + e.getClass().getSimpleName() + ": " + e.getMessage();
         }
+    }
+
+    static String until(String host, int port, String expected, long millis) {
+        long end = System.currentTimeMillis() + millis;
+        while (System.currentTimeMillis() < end) {
+            if (tcp(host, port).equals(expected)) {
+                return "reached";
+            }
+        }
+        return "timeout";
     }
 
     static String loop(String host, int port, long millis, long gap) throws InterruptedException {

@@ -1,0 +1,102 @@
+package io.kubeferry.it.controlplane;
+
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kubeferry.it.ClusterObjects;
+import io.kubeferry.it.ClusterObjects.Ep;
+import io.kubeferry.it.NetnsTestBed;
+import io.kubeferry.proxy.Agent;
+import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.exec.ProcessToolRunner;
+import io.vertx.core.Vertx;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * Network programming latency against a real API server: from an EndpointSlice write to the new endpoint
+ * answering real traffic through the kernel rules (the client connects back to back until it does).
+ * Upstream's defaults (minSyncPeriod 1 s); samples are spaced so each change starts a fresh sync.
+ * Prints a table; asserts only that every change arrived.
+ */
+class ProgrammingLatencyBenchmark {
+
+    @RegisterExtension
+    @Order(1)
+    static final NetnsTestBed BED = new NetnsTestBed();
+
+    @RegisterExtension
+    @Order(2)
+    static final RealControlPlane CONTROL_PLANE = new RealControlPlane();
+
+    private static final int SAMPLES = 10;
+
+    @Test
+    void endpointSliceWriteToLiveRuleAtOneHundredAndOneThousandServices() throws Exception {
+        KubernetesClient client = CONTROL_PLANE.client();
+        NetnsTestBed.Pod a = BED.addPod("lat-a", 40);
+        NetnsTestBed.Pod b = BED.addPod("lat-b", 41);
+        Vertx vertx = Vertx.vertx();
+        KubernetesClient agentClient = CONTROL_PLANE.controlPlane().client();
+        ProxyConfig config = ProxyConfig.defaults().withHostnameOverride("node-a").withNetns(BED.nodeNs())
+                .withClusterCIDRs(List.of(NetnsTestBed.POD_CIDR)).withBindAddresses("127.0.0.1:0", "127.0.0.1:0");
+        Agent agent = Agent.start(config, agentClient, vertx, new ProcessToolRunner(BED.nodeNs()))
+                .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        StringBuilder table = new StringBuilder(String.format("%n%-46s %9s %8s %8s %8s %8s%n",
+                "network programming latency (real API server)", "services", "p50 ms", "p90 ms", "max ms", "samples"));
+        int created = 0;
+        try {
+            for (int target : List.of(100, 1000)) {
+                for (; created < target; created++) {
+                    String name = "lat-" + created;
+                    client.resource(new ServiceBuilder().withNewMetadata().withName(name).withNamespace("default").endMetadata()
+                            .withNewSpec().addNewPort().withName("p").withPort(80).withTargetPort(new IntOrString(8080)).endPort()
+                            .endSpec().build()).create();
+                    client.resource(ClusterObjects.slice(name, "TCP", 8080, Ep.ready(a.ip(), "node-a"))).create();
+                }
+                long deadline = System.currentTimeMillis() + 120_000;
+                while (agent.lastState().services().size() < target && System.currentTimeMillis() < deadline) {
+                    Thread.sleep(200);
+                }
+                List<Long> latencies = new ArrayList<>();
+                NetnsTestBed.Client c = BED.client();
+                for (int i = 0; i < SAMPLES; i++) {
+                    String name = "lat-" + (i * (target / SAMPLES));
+                    String vip = client.services().inNamespace("default").withName(name).get().getSpec().getClusterIP();
+                    Thread.sleep(1200); // past minSyncPeriod: this change gets a sync of its own
+                    CompletableFuture<String> reached = CompletableFuture.supplyAsync(() -> {
+                        try {
+                            return c.ask("until " + vip + " 80 lat-b 30000");
+                        } catch (Exception e) {
+                            return "ERROR " + e;
+                        }
+                    });
+                    long start = System.nanoTime();
+                    client.resource(ClusterObjects.slice(name, "TCP", 8080, Ep.ready(b.ip(), "node-a"))).update();
+                    assertEquals("reached", reached.get(60, TimeUnit.SECONDS), name + " moved to lat-b");
+                    latencies.add((System.nanoTime() - start) / 1_000_000);
+                    client.resource(ClusterObjects.slice(name, "TCP", 8080, Ep.ready(a.ip(), "node-a"))).update();
+                }
+                Collections.sort(latencies);
+                table.append(String.format("%-46s %9d %8d %8d %8d %8d%n", "EndpointSlice write -> new endpoint answers", target,
+                        latencies.get(latencies.size() / 2), latencies.get((int) Math.ceil(latencies.size() * 0.9) - 1),
+                        latencies.get(latencies.size() - 1), latencies.size()));
+            }
+        } finally {
+            agent.stop().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            agentClient.close();
+            vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        }
+        System.out.println(table);
+    }
+}
