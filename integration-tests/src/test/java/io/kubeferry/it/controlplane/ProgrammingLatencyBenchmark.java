@@ -73,7 +73,8 @@ class ProgrammingLatencyBenchmark {
                 for (int i = 0; i < SAMPLES; i++) {
                     String name = "lat-" + (i * (target / SAMPLES));
                     String vip = client.services().inNamespace("default").withName(name).get().getSpec().getClusterIP();
-                    Thread.sleep(1200); // past minSyncPeriod: this change gets a sync of its own
+                    // Past minSyncPeriod (1 s) since the sync of the previous revert: this change gets a sync of its own.
+                    Thread.sleep(2200);
                     CompletableFuture<String> reached = CompletableFuture.supplyAsync(() -> {
                         try {
                             return c.ask("until " + vip + " 80 lat-b 30000");
