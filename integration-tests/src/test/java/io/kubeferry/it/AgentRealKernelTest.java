@@ -8,8 +8,6 @@ import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.kubeferry.it.ClusterObjects.Ep;
 import io.kubeferry.proxy.Agent;
 import io.kubeferry.proxy.cli.Main;
-import io.kubeferry.proxy.config.ProxyConfig;
-import io.kubeferry.proxy.exec.ProcessToolRunner;
 import io.vertx.core.Vertx;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -19,8 +17,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.time.Duration;
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -54,12 +50,6 @@ class AgentRealKernelTest {
     private static NetnsTestBed.Pod pod1;
     private static NetnsTestBed.Pod pod2;
 
-    static ProxyConfig config() {
-        return ProxyConfig.defaults().withHostnameOverride("node-a").withNetns(BED.nodeNs())
-                .withClusterCIDRs(List.of(NetnsTestBed.POD_CIDR)).withBindAddresses("127.0.0.1:0", "127.0.0.1:0")
-                .withSyncPeriods(Duration.ofSeconds(30), Duration.ofMillis(100));
-    }
-
     @BeforeAll
     static void startAgent() throws Exception {
         pod1 = BED.addPod("pod-1", 11);
@@ -70,15 +60,12 @@ class AgentRealKernelTest {
     }
 
     private static Agent start() throws Exception {
-        return Agent.start(config(), client, vertx, new ProcessToolRunner(BED.nodeNs()))
-                .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        return BedAgent.start(BedAgent.quick(BED), client, vertx, BED);
     }
 
     @AfterAll
     static void stopAgent() throws Exception {
-        if (agent != null) {
-            agent.stop().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        }
+        BedAgent.stop(agent);
         if (vertx != null) {
             vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         }
@@ -175,7 +162,7 @@ class AgentRealKernelTest {
             }
         });
         Thread.sleep(1000);
-        agent.stop().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        BedAgent.stop(agent);
         Thread.sleep(500);
         agent = start();
         long deadline = System.currentTimeMillis() + 20_000;
@@ -191,7 +178,7 @@ class AgentRealKernelTest {
     @Test
     @Order(8)
     void cleanupLeavesNoKubeFerryRuleBehind() throws Exception {
-        agent.stop().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        BedAgent.stop(agent);
         agent = null;
         assertTrue(BED.exec(BED.nodeNs(), "iptables-nft-save").contains("KUBE-SVC-"), "rules present before cleanup");
         assertEquals(0, Main.execute("cleanup", "--netns", BED.nodeNs(), "--hostname-override", "node-a"));

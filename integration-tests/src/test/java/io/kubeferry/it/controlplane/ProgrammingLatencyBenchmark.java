@@ -3,18 +3,16 @@ package io.kubeferry.it.controlplane;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kubeferry.it.BedAgent;
 import io.kubeferry.it.ClusterObjects;
 import io.kubeferry.it.ClusterObjects.Ep;
 import io.kubeferry.it.NetnsTestBed;
 import io.kubeferry.proxy.Agent;
-import io.kubeferry.proxy.config.ProxyConfig;
-import io.kubeferry.proxy.exec.ProcessToolRunner;
 import io.vertx.core.Vertx;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -48,10 +46,8 @@ class ProgrammingLatencyBenchmark {
         NetnsTestBed.Pod b = BED.addPod("lat-b", 41);
         Vertx vertx = Vertx.vertx();
         KubernetesClient agentClient = CONTROL_PLANE.controlPlane().client();
-        ProxyConfig config = ProxyConfig.defaults().withHostnameOverride("node-a").withNetns(BED.nodeNs())
-                .withClusterCIDRs(List.of(NetnsTestBed.POD_CIDR)).withBindAddresses("127.0.0.1:0", "127.0.0.1:0");
-        Agent agent = Agent.start(config, agentClient, vertx, new ProcessToolRunner(BED.nodeNs()))
-                .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        // Upstream's defaults, minSyncPeriod 1 s included.
+        Agent agent = BedAgent.start(BedAgent.config(BED), agentClient, vertx, BED);
         StringBuilder table = new StringBuilder(String.format("%n%-46s %9s %8s %8s %8s %8s%n",
                 "network programming latency (real API server)", "services", "p50 ms", "p90 ms", "max ms", "samples"));
         int created = 0;
@@ -94,7 +90,7 @@ class ProgrammingLatencyBenchmark {
                         latencies.get(latencies.size() - 1), latencies.size()));
             }
         } finally {
-            agent.stop().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            BedAgent.stop(agent);
             agentClient.close();
             vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         }

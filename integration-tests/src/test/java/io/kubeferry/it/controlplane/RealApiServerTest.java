@@ -7,12 +7,11 @@ import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kubeferry.it.BedAgent;
 import io.kubeferry.it.ClusterObjects;
 import io.kubeferry.it.ClusterObjects.Ep;
 import io.kubeferry.it.NetnsTestBed;
 import io.kubeferry.proxy.Agent;
-import io.kubeferry.proxy.config.ProxyConfig;
-import io.kubeferry.proxy.exec.ProcessToolRunner;
 import io.vertx.core.Vertx;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -22,8 +21,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.time.Duration;
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -67,18 +64,12 @@ class RealApiServerTest {
     }
 
     private static Agent startAgent() throws Exception {
-        ProxyConfig config = ProxyConfig.defaults().withHostnameOverride("node-a").withNetns(BED.nodeNs())
-                .withClusterCIDRs(List.of(NetnsTestBed.POD_CIDR)).withBindAddresses("127.0.0.1:0", "127.0.0.1:0")
-                .withSyncPeriods(Duration.ofSeconds(30), Duration.ofMillis(100));
-        return Agent.start(config, agentClient, vertx, new ProcessToolRunner(BED.nodeNs()))
-                .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        return BedAgent.start(BedAgent.quick(BED), agentClient, vertx, BED);
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (agent != null) {
-            agent.stop().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        }
+        BedAgent.stop(agent);
         if (node != null) {
             node.close();
         }
@@ -235,7 +226,7 @@ class RealApiServerTest {
     @Test
     @Order(7)
     void anAgentStartedBeforeTheApiServerWaitsAndConvergesToChangesMadeWhileAway() throws Exception {
-        agent.stop().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        BedAgent.stop(agent);
         client.resource(selectorService("while-away", "web")).create();
         String vip = clusterIP("while-away");
         CONTROL_PLANE.controlPlane().stopApiServer();

@@ -1,0 +1,40 @@
+package io.kubeferry.it;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kubeferry.proxy.Agent;
+import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.exec.ProcessToolRunner;
+import io.vertx.core.Vertx;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** The agent as the real-kernel tests run it: in this JVM, as node-a, programming the bed's node namespace. */
+public final class BedAgent {
+
+    private BedAgent() {
+    }
+
+    /** Upstream defaults, but for the node, the namespace, the pod CIDR and HTTP on free loopback ports. */
+    public static ProxyConfig config(NetnsTestBed bed) {
+        return ProxyConfig.defaults().withHostnameOverride("node-a").withNetns(bed.nodeNs())
+                .withClusterCIDRs(List.of(NetnsTestBed.POD_CIDR)).withBindAddresses("127.0.0.1:0", "127.0.0.1:0");
+    }
+
+    /** The same with a short minSyncPeriod, so functional tests wait less. */
+    public static ProxyConfig quick(NetnsTestBed bed) {
+        return config(bed).withSyncPeriods(Duration.ofSeconds(30), Duration.ofMillis(100));
+    }
+
+    public static Agent start(ProxyConfig config, KubernetesClient client, Vertx vertx, NetnsTestBed bed) throws Exception {
+        return Agent.start(config, client, vertx, new ProcessToolRunner(bed.nodeNs()))
+                .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    }
+
+    public static void stop(Agent agent) throws Exception {
+        if (agent != null) {
+            agent.stop().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        }
+    }
+}
