@@ -10,7 +10,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(iptables ipset conntrack iproute2 ipvsadm kmod procps)
 # Only the tests need these: the IPVS guest runs under QEMU software emulation.
-packages+=(qemu-system-x86 busybox-static cpio xz-utils)
+packages+=(qemu-system-x86 busybox-static cpio xz-utils curl)
 
 missing=()
 for p in "${packages[@]}"; do

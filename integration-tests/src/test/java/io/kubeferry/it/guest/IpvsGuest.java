@@ -1,0 +1,160 @@
+package io.kubeferry.it.guest;
+
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * A Debian guest kernel with IPVS, booted once per test class under QEMU software emulation (the host
+ * kernel has no IPVS). The guest sees the host's filesystem read-only with a tmpfs overlay, so the host's
+ * tools and Java run inside it. Commands go through a shared directory: the host writes cmd-N.sh, the
+ * guest runs it and writes out-N, err-N and rc-N. The QEMU process is ours and is ended by PID.
+ * Skips, saying why, when QEMU or the prepared kernel (integration-tests/guest/prepare.sh) is missing.
+ */
+public final class IpvsGuest implements BeforeAllCallback, AfterAllCallback {
+
+    /** A finished command. */
+    public record Result(int exit, String out, String err) {
+        public boolean ok() {
+            return exit == 0;
+        }
+    }
+
+    private static final String STAGE2 = """
+            #!/bin/sh
+            # Guest stage 2, in the host's filesystem: run each command the host drops into the share.
+            export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+            mkdir -p /run/netns && mount -t tmpfs tmpfs /run/netns
+            mount -t tmpfs tmpfs /tmp
+            echo ready > /run/kf-share/state
+            while [ ! -e /run/kf-share/poweroff ]; do
+              for c in /run/kf-share/cmd-*.sh; do
+                [ -e "$c" ] || continue
+                n=${c##*/cmd-}; n=${n%.sh}
+                sh "$c" > /run/kf-share/out-$n 2> /run/kf-share/err-$n
+                echo $? > /run/kf-share/rc-$n.tmp && mv /run/kf-share/rc-$n.tmp /run/kf-share/rc-$n
+                rm -f "$c"
+              done
+              sleep 0.05
+            done
+            sync
+            poweroff -f
+            """;
+
+    private final AtomicInteger commands = new AtomicInteger();
+    private Path share;
+    private Process qemu;
+    private Duration bootTime;
+
+    /** The prepared kernel directory (newest), or empty. */
+    static Optional<Path> prepared() {
+        String cache = System.getenv().getOrDefault("KUBE_FERRY_CACHE", System.getProperty("user.home") + "/.cache/kube-ferry");
+        Path guest = Path.of(cache, "guest");
+        if (!Files.isDirectory(guest)) {
+            return Optional.empty();
+        }
+        try (Stream<Path> dirs = Files.list(guest)) {
+            return dirs.filter(d -> Files.exists(d.resolve(".complete"))).max(Comparator.comparing(Path::toString));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    static Optional<String> qemuBinary() {
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
+            Path candidate = Path.of(dir, "qemu-system-x86_64");
+            if (Files.isExecutable(candidate)) {
+                return Optional.of(candidate.toString());
+            }
+        }
+        return Optional.empty();
+    }
+
+    @Override
+    public void beforeAll(ExtensionContext context) throws Exception {
+        Optional<String> binary = qemuBinary();
+        assumeTrue(binary.isPresent(), "IPVS guest tests need qemu-system-x86_64 (apt-get install qemu-system-x86; dev/setup.sh does)");
+        Optional<Path> kernel = prepared();
+        assumeTrue(kernel.isPresent(), "no guest kernel prepared: run integration-tests/guest/prepare.sh (dev/setup.sh does)");
+        share = Files.createTempDirectory("kube-ferry-guest-");
+        Files.writeString(share.resolve("stage2.sh"), STAGE2);
+        Files.copy(kernel.get().resolve("modules-dir"), share.resolve("modules-dir"));
+        long start = System.nanoTime();
+        qemu = new ProcessBuilder(List.of(binary.get(), "-accel", "tcg", "-cpu", "max", "-m", "2048", "-smp", "2",
+                "-nographic", "-no-reboot", "-nic", "none",
+                "-kernel", kernel.get().resolve("vmlinuz").toString(), "-initrd", kernel.get().resolve("initrd.gz").toString(),
+                "-append", "console=ttyS0 panic=-1 quiet",
+                "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap",
+                "-virtfs", "local,path=" + share + ",mount_tag=share,security_model=none"))
+                .redirectErrorStream(true).redirectOutput(share.resolve("console.log").toFile()).start();
+        long deadline = System.currentTimeMillis() + 180_000;
+        while (!Files.exists(share.resolve("state"))) {
+            if (!qemu.isAlive() || System.currentTimeMillis() > deadline) {
+                String console = Files.exists(share.resolve("console.log")) ? Files.readString(share.resolve("console.log")) : "";
+                afterAll(context);
+                throw new IllegalStateException("guest did not boot; console:\n" + console);
+            }
+            Thread.sleep(50);
+        }
+        bootTime = Duration.ofNanos(System.nanoTime() - start);
+        System.out.println("IPVS guest " + kernel.get().getFileName() + " booted in " + bootTime.toMillis() + " ms");
+    }
+
+    public Duration bootTime() {
+        return bootTime;
+    }
+
+    /** Runs a shell script inside the guest (as root) and waits for it. */
+    public Result run(String script, Duration timeout) throws IOException, InterruptedException {
+        int n = commands.incrementAndGet();
+        Path tmp = share.resolve("tmp-" + n);
+        Files.writeString(tmp, script + "\n");
+        Files.move(tmp, share.resolve("cmd-" + n + ".sh"));
+        Path rc = share.resolve("rc-" + n);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!Files.exists(rc)) {
+            if (System.nanoTime() > deadline || !qemu.isAlive()) {
+                throw new IllegalStateException("guest command " + n + " did not finish in " + timeout + ": " + script);
+            }
+            Thread.sleep(20);
+        }
+        return new Result(Integer.parseInt(Files.readString(rc).trim()),
+                Files.readString(share.resolve("out-" + n), StandardCharsets.UTF_8),
+                Files.readString(share.resolve("err-" + n), StandardCharsets.UTF_8));
+    }
+
+    public Result run(String script) throws IOException, InterruptedException {
+        return run(script, Duration.ofSeconds(120));
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) throws Exception {
+        if (qemu != null) {
+            Files.writeString(share.resolve("poweroff"), "");
+            if (!qemu.waitFor(10, TimeUnit.SECONDS)) {
+                qemu.destroyForcibly();
+                qemu.waitFor(10, TimeUnit.SECONDS);
+            }
+            qemu = null;
+        }
+        if (share != null) {
+            try (Stream<Path> walk = Files.walk(share)) {
+                walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+}
