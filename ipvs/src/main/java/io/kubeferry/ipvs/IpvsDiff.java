@@ -1,0 +1,76 @@
+package io.kubeferry.ipvs;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
+
+/**
+ * Desired vs current IPVS table -> the smallest set of ipvsadm edits. Never flushes: a virtual server is only
+ * deleted when kube-ferry owns it ({@code ours}), so foreign and excluded-CIDR services are left alone.
+ * Changed scheduler/flags/persistence become an edit (-E) so existing connections survive.
+ * A real server no longer desired goes to weight 0 ({@code -e}) instead of being deleted: graceful
+ * termination removes it later once its connections have drained.
+ */
+final class IpvsDiff {
+    private IpvsDiff() {}
+
+    static IpvsPlan between(IpvsSaveParser.Table desired, IpvsSaveParser.Table current, Predicate<VirtualServer> ours) {
+        List<String> out = new ArrayList<>();
+        Map<String, VirtualServer> cur = byKey(current.virtualServers(), VirtualServer::key);
+        Map<String, VirtualServer> want = byKey(desired.virtualServers(), VirtualServer::key);
+        Map<String, RealServer> curRs = byKey(current.realServers(), RealServer::key);
+        Map<String, RealServer> wantRs = byKey(desired.realServers(), RealServer::key);
+        for (VirtualServer v : desired.virtualServers()) {
+            VirtualServer c = cur.get(v.key());
+            if (c == null) out.add("-A " + service(v) + options(v));
+            else if (!c.equals(v)) out.add("-E " + service(v) + options(v));
+        }
+        for (RealServer r : desired.realServers()) {
+            RealServer c = curRs.get(r.key());
+            VirtualServer v = want.get(r.virtualKey());
+            if (c == null) out.add("-a " + service(v) + real(r));
+            else if (c.weight() != r.weight()) out.add("-e " + service(v) + real(r));
+        }
+        for (RealServer c : current.realServers()) {
+            VirtualServer v = cur.get(c.virtualKey());
+            if (v == null || !ours.test(v) || wantRs.containsKey(c.key()) || !want.containsKey(v.key())) continue;
+            if (c.weight() != 0) out.add("-e " + service(v) + real(new RealServer(c.virtualKey(), c.address(), c.port(), 0)));
+        }
+        for (VirtualServer c : current.virtualServers()) {
+            if (!want.containsKey(c.key()) && ours.test(c)) out.add("-D " + service(c));
+        }
+        return new IpvsPlan(out);
+    }
+
+    private static <T> Map<String, T> byKey(List<T> items, Function<T, String> key) {
+        return items.stream().collect(Collectors.toMap(key, x -> x, (a, b) -> a, java.util.LinkedHashMap::new));
+    }
+
+    static String service(VirtualServer v) {
+        String flag = switch (v.protocol()) {
+            case "udp" -> "-u";
+            case "sctp" -> "--sctp-service";
+            default -> "-t";
+        };
+        return flag + " " + hostPort(v.address(), v.port());
+    }
+
+    private static String options(VirtualServer v) {
+        StringBuilder b = new StringBuilder(" -s ").append(v.scheduler());
+        if (!v.flags().isEmpty()) b.append(" -b ").append(String.join(",", new java.util.TreeSet<>(v.flags())));
+        if (v.persistence() > 0) b.append(" -p ").append(v.persistence());
+        return b.toString();
+    }
+
+    private static String real(RealServer r) {
+        return " -r " + hostPort(r.address(), r.port()) + " -m -w " + r.weight();
+    }
+
+    private static String hostPort(String a, int p) {
+        return (a.contains(":") ? "[" + a + "]" : a) + ":" + p;
+    }
+}

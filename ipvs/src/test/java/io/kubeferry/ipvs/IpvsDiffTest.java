@@ -1,0 +1,44 @@
+package io.kubeferry.ipvs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class IpvsDiffTest {
+    private static IpvsSaveParser.Table t(String s) {
+        return IpvsSaveParser.parse(s);
+    }
+
+    @Test
+    void addsMissing() {
+        var p = IpvsDiff.between(t("-A -t 198.19.0.1:80 -s rr\n-a -t 198.19.0.1:80 -r 198.18.0.2:8080 -m -w 1"), t(""), v -> true);
+        assertEquals(List.of("-A -t 198.19.0.1:80 -s rr", "-a -t 198.19.0.1:80 -r 198.18.0.2:8080 -m -w 1"), p.lines());
+    }
+
+    @Test
+    void schedulerChangeIsEditNotReAdd() {
+        var p = IpvsDiff.between(t("-A -t 198.19.0.1:80 -s sh -b sh-port"), t("-A -t 198.19.0.1:80 -s rr"), v -> true);
+        assertEquals(List.of("-E -t 198.19.0.1:80 -s sh -b sh-port"), p.lines());
+    }
+
+    @Test
+    void persistenceChangeIsEdit() {
+        var p = IpvsDiff.between(t("-A -t 198.19.0.1:80 -s rr -p 10800"), t("-A -t 198.19.0.1:80 -s rr"), v -> true);
+        assertEquals(List.of("-E -t 198.19.0.1:80 -s rr -p 10800"), p.lines());
+    }
+
+    @Test
+    void removedEndpointGoesToWeightZero() {
+        var p = IpvsDiff.between(t("-A -t 198.19.0.1:80 -s rr"),
+                t("-A -t 198.19.0.1:80 -s rr\n-a -t 198.19.0.1:80 -r 198.18.0.2:8080 -m -w 1"), v -> true);
+        assertEquals(List.of("-e -t 198.19.0.1:80 -r 198.18.0.2:8080 -m -w 0"), p.lines());
+    }
+
+    @Test
+    void removedServiceDeletedButForeignUntouched() {
+        var p = IpvsDiff.between(t(""), t("-A -t 198.19.0.1:80 -s rr\n-A -t 10.0.0.1:80 -s rr"),
+                v -> v.address().startsWith("198.19."));
+        assertEquals(List.of("-D -t 198.19.0.1:80"), p.lines());
+    }
+}

@@ -1,0 +1,13 @@
+package io.kubeferry.proxy.scheduler;
+
+import java.util.Set;
+
+/** What one dataplane can schedule with on this node; each backend offers its own algorithms. */
+public interface SchedulerProvider {
+
+    /** Algorithm names usable now (already filtered by what the running kernel has). */
+    Set<String> available();
+
+    /** Flags the dataplane understands for an algorithm (empty when it takes none). */
+    Set<String> flagsFor(String scheduler);
+}
