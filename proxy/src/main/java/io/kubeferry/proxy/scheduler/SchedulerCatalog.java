@@ -56,9 +56,8 @@ public final class SchedulerCatalog {
         return new SchedulerChoice(new Scheduler(name, flags), Optional.empty());
     }
 
-    // Options may hold the full annotation key or, depending on the converter, the part after the prefix.
+    /** ServiceConverter keeps kube-ferry's annotations under their full keys. */
     private static String option(Map<String, String> options, String key) {
-        String v = options.get(key);
-        return v != null ? v : options.get(key.substring("kube-ferry.io/".length()));
+        return options.get(key);
     }
 }
