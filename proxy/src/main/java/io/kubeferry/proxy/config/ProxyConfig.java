@@ -108,53 +108,90 @@ public record ProxyConfig(
     }
 
     public ProxyConfig withMode(String value) {
-        return new ProxyConfig(value, hostnameOverride, kubeconfig, healthzBindAddress, metricsBindAddress, clusterCIDRs,
-                nodePortAddresses, serviceProxyName, netns, configSyncPeriod, iptables, ipvs, conntrack);
+        return with(b -> b.mode = value);
     }
 
     public ProxyConfig withHostnameOverride(String value) {
-        return new ProxyConfig(mode, value, kubeconfig, healthzBindAddress, metricsBindAddress, clusterCIDRs,
-                nodePortAddresses, serviceProxyName, netns, configSyncPeriod, iptables, ipvs, conntrack);
+        return with(b -> b.hostnameOverride = value);
     }
 
     public ProxyConfig withKubeconfig(String value) {
-        return new ProxyConfig(mode, hostnameOverride, value, healthzBindAddress, metricsBindAddress, clusterCIDRs,
-                nodePortAddresses, serviceProxyName, netns, configSyncPeriod, iptables, ipvs, conntrack);
+        return with(b -> b.kubeconfig = value);
     }
 
     public ProxyConfig withBindAddresses(String healthz, String metrics) {
-        return new ProxyConfig(mode, hostnameOverride, kubeconfig, healthz, metrics, clusterCIDRs,
-                nodePortAddresses, serviceProxyName, netns, configSyncPeriod, iptables, ipvs, conntrack);
+        return with(b -> {
+            b.healthzBindAddress = healthz;
+            b.metricsBindAddress = metrics;
+        });
     }
 
     public ProxyConfig withClusterCIDRs(List<String> value) {
-        return new ProxyConfig(mode, hostnameOverride, kubeconfig, healthzBindAddress, metricsBindAddress, value,
-                nodePortAddresses, serviceProxyName, netns, configSyncPeriod, iptables, ipvs, conntrack);
+        return with(b -> b.clusterCIDRs = value);
     }
 
     public ProxyConfig withNodePortAddresses(List<String> value) {
-        return new ProxyConfig(mode, hostnameOverride, kubeconfig, healthzBindAddress, metricsBindAddress, clusterCIDRs,
-                value, serviceProxyName, netns, configSyncPeriod, iptables, ipvs, conntrack);
+        return with(b -> b.nodePortAddresses = value);
     }
 
     public ProxyConfig withServiceProxyName(String value) {
-        return new ProxyConfig(mode, hostnameOverride, kubeconfig, healthzBindAddress, metricsBindAddress, clusterCIDRs,
-                nodePortAddresses, value, netns, configSyncPeriod, iptables, ipvs, conntrack);
+        return with(b -> b.serviceProxyName = value);
     }
 
     public ProxyConfig withNetns(String value) {
-        return new ProxyConfig(mode, hostnameOverride, kubeconfig, healthzBindAddress, metricsBindAddress, clusterCIDRs,
-                nodePortAddresses, serviceProxyName, value, configSyncPeriod, iptables, ipvs, conntrack);
+        return with(b -> b.netns = value);
     }
 
     public ProxyConfig withIptables(Iptables value) {
-        return new ProxyConfig(mode, hostnameOverride, kubeconfig, healthzBindAddress, metricsBindAddress, clusterCIDRs,
-                nodePortAddresses, serviceProxyName, netns, configSyncPeriod, value, ipvs, conntrack);
+        return with(b -> b.iptables = value);
     }
 
     public ProxyConfig withIpvs(Ipvs value) {
-        return new ProxyConfig(mode, hostnameOverride, kubeconfig, healthzBindAddress, metricsBindAddress, clusterCIDRs,
-                nodePortAddresses, serviceProxyName, netns, configSyncPeriod, iptables, value, conntrack);
+        return with(b -> b.ipvs = value);
+    }
+
+    private ProxyConfig with(java.util.function.Consumer<Copy> change) {
+        Copy copy = new Copy(this);
+        change.accept(copy);
+        return copy.build();
+    }
+
+    /** A mutable copy, so each with-method names only the field it changes. */
+    private static final class Copy {
+        String mode;
+        String hostnameOverride;
+        String kubeconfig;
+        String healthzBindAddress;
+        String metricsBindAddress;
+        List<String> clusterCIDRs;
+        List<String> nodePortAddresses;
+        String serviceProxyName;
+        String netns;
+        Duration configSyncPeriod;
+        Iptables iptables;
+        Ipvs ipvs;
+        Conntrack conntrack;
+
+        Copy(ProxyConfig c) {
+            mode = c.mode;
+            hostnameOverride = c.hostnameOverride;
+            kubeconfig = c.kubeconfig;
+            healthzBindAddress = c.healthzBindAddress;
+            metricsBindAddress = c.metricsBindAddress;
+            clusterCIDRs = c.clusterCIDRs;
+            nodePortAddresses = c.nodePortAddresses;
+            serviceProxyName = c.serviceProxyName;
+            netns = c.netns;
+            configSyncPeriod = c.configSyncPeriod;
+            iptables = c.iptables;
+            ipvs = c.ipvs;
+            conntrack = c.conntrack;
+        }
+
+        ProxyConfig build() {
+            return new ProxyConfig(mode, hostnameOverride, kubeconfig, healthzBindAddress, metricsBindAddress, clusterCIDRs,
+                    nodePortAddresses, serviceProxyName, netns, configSyncPeriod, iptables, ipvs, conntrack);
+        }
     }
 
     /** Sets the sync periods of both modes (tests and benchmarks use short ones). */
