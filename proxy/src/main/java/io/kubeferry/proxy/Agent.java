@@ -65,10 +65,9 @@ public final class Agent {
     private final Set<ServicePortName> unsyncedChanges = new HashSet<>();
     private final List<Instant> unsyncedTriggers = new ArrayList<>();
     private ClusterWatch watch;
-    private ProxyState programmed;
+    /** The state the kernel was last programmed with (read by /debug/state and tests off the context). */
     private volatile ProxyState lastState;
     private volatile SyncResult lastResult;
-    private boolean everSynced;
     private long canaryTimer = -1;
 
     private Agent(ProxyConfig config, Vertx vertx, ToolRunner tools) {
@@ -89,7 +88,6 @@ public final class Agent {
                 : config.healthzBindAddress().substring(0, config.healthzBindAddress().lastIndexOf(':'));
         this.serviceHealth = new ServiceHealthServers(vertx, healthHost, health::proxyHealthy);
         this.lastState = ProxyState.empty(state.node());
-        this.programmed = lastState;
     }
 
     /**
@@ -166,18 +164,16 @@ public final class Agent {
         unsyncedChanges.addAll(snapshot.changed());
         unsyncedTriggers.addAll(snapshot.triggerTimes());
         health.nodeEligible(snapshot.state().node().eligible());
-        boolean doFull = full || !everSynced;
+        boolean doFull = full || successfulSyncs.get() == 0;
         SyncRequest request = new SyncRequest(snapshot.state(), unsyncedChanges, doFull);
         long start = System.nanoTime();
         return vertx.executeBlocking(() -> dataplane.sync(request), true).compose(result -> {
             Duration took = Duration.ofNanos(System.nanoTime() - start);
             metrics.synced(result.full(), took, unsyncedTriggers);
             health.updated();
-            ConntrackChange change = new ConntrackChange(programmed, request.state(), request.changed(), result.full());
-            programmed = request.state();
+            ConntrackChange change = new ConntrackChange(lastState, request.state(), request.changed(), result.full());
             lastState = request.state();
             lastResult = result;
-            everSynced = true;
             unsyncedChanges.clear();
             unsyncedTriggers.clear();
             successfulSyncs.incrementAndGet();
