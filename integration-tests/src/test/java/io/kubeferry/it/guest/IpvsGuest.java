@@ -1,5 +1,6 @@
 package io.kubeferry.it.guest;
 
+import io.kubeferry.proxy.exec.RequiredTools;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -75,13 +76,7 @@ public final class IpvsGuest implements BeforeAllCallback, AfterAllCallback {
     }
 
     static Optional<String> qemuBinary() {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
-            Path candidate = Path.of(dir, "qemu-system-x86_64");
-            if (Files.isExecutable(candidate)) {
-                return Optional.of(candidate.toString());
-            }
-        }
-        return Optional.empty();
+        return RequiredTools.fromEnvironment().locate("qemu-system-x86_64").map(Path::toString);
     }
 
     @Override

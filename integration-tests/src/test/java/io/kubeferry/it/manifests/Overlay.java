@@ -2,6 +2,7 @@ package io.kubeferry.it.manifests;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import io.kubeferry.proxy.exec.RequiredTools;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -18,13 +19,7 @@ record Overlay(String mode, String yaml, List<HasMetadata> objects) {
     static final Path REPO = locateRepo();
 
     static Optional<String> kubectl() {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
-            Path candidate = Path.of(dir, "kubectl");
-            if (Files.isExecutable(candidate)) {
-                return Optional.of(candidate.toString());
-            }
-        }
-        return Optional.empty();
+        return RequiredTools.fromEnvironment().locate("kubectl").map(Path::toString);
     }
 
     static Overlay build(String kubectl, String mode) throws IOException, InterruptedException {

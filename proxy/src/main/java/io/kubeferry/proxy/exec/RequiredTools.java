@@ -37,9 +37,14 @@ public final class RequiredTools {
         return new RequiredTools(dirs, Files::isExecutable);
     }
 
+    /** Where {@code tool} is on the search path, if anywhere. */
+    public java.util.Optional<Path> locate(String tool) {
+        return searchPath.stream().map(dir -> dir.resolve(tool)).filter(executable).findFirst();
+    }
+
     /** The tools from {@code tools} that are found nowhere on the search path, in the given order. */
     public List<String> missing(Collection<String> tools) {
-        return tools.stream().filter(tool -> searchPath.stream().noneMatch(dir -> executable.test(dir.resolve(tool)))).toList();
+        return tools.stream().filter(tool -> locate(tool).isEmpty()).toList();
     }
 
     /**

@@ -34,5 +34,7 @@ class RequiredToolsTest {
         RequiredTools tools = new RequiredTools(List.of(dir), p -> p.getFileName().toString().equals("conntrack"));
         tools.require("iptables", List.of("conntrack"));
         assertEquals(List.of(), tools.missing(List.of("conntrack")));
+        assertEquals(dir.resolve("conntrack"), tools.locate("conntrack").orElseThrow());
+        assertTrue(tools.locate("ipset").isEmpty());
     }
 }
