@@ -102,7 +102,7 @@ final class IptablesDataplane implements Dataplane {
                 settings = resolveSettings();
                 KernelRules kernel = KernelRules.parse(tools.run(ToolCommand.of(flavour.save())).stdout());
                 existing = kernel.chains("nat");
-                present = kernel.presentJumps();
+                present = kernel.presentJumps(JumpRule.ALL);
             }
             RestoreProgram program = renderer.render(request.state(), settings, request.changed(), full, existing, present, applied);
             long rendered = System.nanoTime();
@@ -167,7 +167,23 @@ final class IptablesDataplane implements Dataplane {
     }
 
     @Override
+    public Set<String> iptablesChains() {
+        Set<String> chains = new HashSet<>();
+        IptablesRenderer.FILTER_CHAINS.forEach(c -> chains.add("filter/" + c));
+        IptablesRenderer.NAT_CHAINS.forEach(c -> chains.add("nat/" + c));
+        for (String table : List.of("filter", "nat", "mangle")) {
+            chains.add(table + "/" + IptablesRenderer.CANARY);
+        }
+        return chains;
+    }
+
+    @Override
     public void cleanup() throws DataplaneException {
+        cleanupLeftovers(Set.of());
+    }
+
+    @Override
+    public void cleanupLeftovers(Set<String> keep) throws DataplaneException {
         List<String> failures = new ArrayList<>();
         // Both flavours: a node may carry leftovers of either (e.g. after an iptables-legacy -> nft move).
         for (IptablesTools candidate : List.of(IptablesTools.NFT, IptablesTools.LEGACY)) {
@@ -176,10 +192,11 @@ final class IptablesDataplane implements Dataplane {
                 if (!saved.ok()) {
                     continue;
                 }
-                String removal = KernelRules.parse(saved.stdout()).removalProgram(OWN_CHAINS);
+                String removal = KernelRules.parse(saved.stdout()).removalProgram((table, chain) ->
+                        (OWN_CHAINS.contains(chain) || ChainNames.isServiceChain(chain)) && !keep.contains(table + "/" + chain));
                 if (!removal.isEmpty()) {
                     tools.run(candidate.restoreCommand(removal));
-                    LOG.info("removed kube-ferry's iptables-{} rules", candidate.variant());
+                    LOG.info("removed kube-ferry's iptables-{} rules{}", candidate.variant(), keep.isEmpty() ? "" : " (kept the chains the running mode shares)");
                 }
             } catch (ToolException e) {
                 failures.add(candidate.variant() + ": " + e.getMessage());
@@ -246,73 +263,5 @@ final class IptablesDataplane implements Dataplane {
             }
         }
         return result;
-    }
-
-    /** What {@code iptables-save} says is in the kernel, as far as kube-ferry cares. */
-    record KernelRules(Map<String, Set<String>> chainsByTable, Map<String, List<String>> rulesByTable) {
-
-        static KernelRules parse(String save) {
-            Map<String, Set<String>> chains = new java.util.HashMap<>();
-            Map<String, List<String>> rules = new java.util.HashMap<>();
-            String table = "";
-            for (String line : save.split("\n")) {
-                if (line.startsWith("*")) {
-                    table = line.substring(1).trim();
-                    chains.computeIfAbsent(table, t -> new HashSet<>());
-                    rules.computeIfAbsent(table, t -> new ArrayList<>());
-                } else if (line.startsWith(":")) {
-                    int space = line.indexOf(' ');
-                    chains.computeIfAbsent(table, t -> new HashSet<>()).add(space < 0 ? line.substring(1) : line.substring(1, space));
-                } else if (line.startsWith("-A ")) {
-                    rules.computeIfAbsent(table, t -> new ArrayList<>()).add(line);
-                }
-            }
-            return new KernelRules(chains, rules);
-        }
-
-        Set<String> chains(String table) {
-            return chainsByTable.getOrDefault(table, Set.of());
-        }
-
-        Set<JumpRule> presentJumps() {
-            Set<JumpRule> present = new HashSet<>();
-            for (JumpRule jump : JumpRule.ALL) {
-                if (rulesByTable.getOrDefault(jump.table(), List.of()).stream().anyMatch(jump::matches)) {
-                    present.add(jump);
-                }
-            }
-            return present;
-        }
-
-        /**
-         * A restore that deletes every rule jumping into kube-ferry's chains from chains that are not
-         * kube-ferry's, then flushes and deletes kube-ferry's chains; "" when there is nothing to remove.
-         */
-        String removalProgram(Set<String> own) {
-            StringBuilder out = new StringBuilder();
-            for (String table : List.of("filter", "nat", "mangle")) {
-                List<String> ours = chains(table).stream()
-                        .filter(c -> own.contains(c) || ChainNames.isServiceChain(c)).sorted().toList();
-                if (ours.isEmpty()) {
-                    continue;
-                }
-                out.append('*').append(table).append('\n');
-                for (String chain : ours) {
-                    out.append(':').append(chain).append(" - [0:0]\n");
-                }
-                for (String rule : rulesByTable.getOrDefault(table, List.of())) {
-                    String chain = rule.split(" ", 3)[1];
-                    boolean intoOurs = ours.stream().anyMatch(c -> rule.endsWith("-j " + c) || rule.contains("-j " + c + " ") || rule.contains("-g " + c));
-                    if (!ours.contains(chain) && intoOurs) {
-                        out.append("-D").append(rule.substring(2)).append('\n');
-                    }
-                }
-                for (String chain : ours) {
-                    out.append("-X ").append(chain).append('\n');
-                }
-                out.append("COMMIT\n");
-            }
-            return out.toString();
-        }
     }
 }

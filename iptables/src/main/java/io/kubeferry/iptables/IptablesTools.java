@@ -14,19 +14,19 @@ import java.util.List;
  * invisible to the other, so kube-ferry must use the one kubelet uses: it looks for kubelet's hint and
  * canary chains with each flavour, nft first, and defaults to nft (upstream's iptables-wrappers logic).
  */
-record IptablesTools(String variant, String save, String restore, String iptables) {
+public record IptablesTools(String variant, String save, String restore, String iptables) {
 
     private static final Logger LOG = LoggerFactory.getLogger(IptablesTools.class);
 
     /** Lock flags kube-proxy passes: wait up to 5 s for the xtables lock, polling every 100 ms. */
-    static final List<String> LOCK_WAIT = List.of("-w", "5", "-W", "100000");
+    public static final List<String> LOCK_WAIT = List.of("-w", "5", "-W", "100000");
 
-    static final IptablesTools NFT = new IptablesTools("nft", "iptables-nft-save", "iptables-nft-restore", "iptables-nft");
-    static final IptablesTools LEGACY = new IptablesTools("legacy", "iptables-legacy-save", "iptables-legacy-restore", "iptables-legacy");
+    public static final IptablesTools NFT = new IptablesTools("nft", "iptables-nft-save", "iptables-nft-restore", "iptables-nft");
+    public static final IptablesTools LEGACY = new IptablesTools("legacy", "iptables-legacy-save", "iptables-legacy-restore", "iptables-legacy");
     /** For systems that ship only the unsuffixed names. */
-    static final IptablesTools PLAIN = new IptablesTools("default", "iptables-save", "iptables-restore", "iptables");
+    public static final IptablesTools PLAIN = new IptablesTools("default", "iptables-save", "iptables-restore", "iptables");
 
-    static IptablesTools detect(ToolRunner tools) {
+    public static IptablesTools detect(ToolRunner tools) {
         for (IptablesTools candidate : List.of(NFT, LEGACY)) {
             try {
                 ToolResult result = tools.runAllowingFailure(ToolCommand.of(candidate.save(), "-t", "mangle"));
@@ -50,7 +50,7 @@ record IptablesTools(String variant, String save, String restore, String iptable
         return PLAIN;
     }
 
-    ToolCommand restoreCommand(String input) {
+    public ToolCommand restoreCommand(String input) {
         List<String> args = new java.util.ArrayList<>(LOCK_WAIT);
         args.add("--noflush");
         args.add("--counters");

@@ -6,8 +6,9 @@ import java.util.List;
  * A rule in a built-in chain (INPUT, OUTPUT, ...) that sends traffic into one of kube-ferry's chains.
  * Upstream's iptablesJumpChains, with the same comments so either proxy recognises the other's rules.
  */
-record JumpRule(String table, String from, String to, String comment, String extra) {
+public record JumpRule(String table, String from, String to, String comment, String extra) {
 
+    /** iptables mode's jumps. */
     static final List<JumpRule> ALL = List.of(
             new JumpRule("filter", "INPUT", "KUBE-EXTERNAL-SERVICES", "kubernetes externally-visible service portals", "-m conntrack --ctstate NEW"),
             new JumpRule("filter", "FORWARD", "KUBE-EXTERNAL-SERVICES", "kubernetes externally-visible service portals", "-m conntrack --ctstate NEW"),
@@ -23,13 +24,13 @@ record JumpRule(String table, String from, String to, String comment, String ext
             new JumpRule("nat", "POSTROUTING", "KUBE-POSTROUTING", "kubernetes postrouting rules", ""));
 
     /** The rule body after {@code -I CHAIN}, in the order iptables-save prints it back. */
-    String body() {
+    public String body() {
         String matches = extra.isEmpty() ? "" : extra + " ";
         return matches + "-m comment --comment \"" + comment + "\" -j " + to;
     }
 
     /** True when an iptables-save line is this rule (the comment and the target identify it). */
-    boolean matches(String saveLine) {
+    public boolean matches(String saveLine) {
         return saveLine.startsWith("-A " + from + " ") && saveLine.endsWith("-j " + to)
                 && saveLine.contains("\"" + comment + "\"");
     }

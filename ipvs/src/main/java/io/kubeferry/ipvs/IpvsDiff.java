@@ -12,14 +12,16 @@ import java.util.stream.Collectors;
  * Desired vs current IPVS table -> the smallest set of ipvsadm edits. Never flushes: a virtual server is only
  * deleted when kube-ferry owns it ({@code ours}), so foreign and excluded-CIDR services are left alone.
  * Changed scheduler/flags/persistence become an edit (-E) so existing connections survive.
- * A real server no longer desired goes to weight 0 ({@code -e}) instead of being deleted: graceful
- * termination removes it later once its connections have drained.
+ * A TCP real server no longer desired goes to weight 0 ({@code -e}) instead of being deleted: graceful
+ * termination removes it later once its connections have drained. UDP and SCTP real servers are deleted at
+ * once: there is no connection end to wait for, and expire_nodest_conn moves their flows on.
  */
 final class IpvsDiff {
     private IpvsDiff() {}
 
     static IpvsPlan between(IpvsSaveParser.Table desired, IpvsSaveParser.Table current, Predicate<VirtualServer> ours) {
         List<String> out = new ArrayList<>();
+        List<RealServer> resultRs = new ArrayList<>(desired.realServers());
         Map<String, VirtualServer> cur = byKey(current.virtualServers(), VirtualServer::key);
         Map<String, VirtualServer> want = byKey(desired.virtualServers(), VirtualServer::key);
         Map<String, RealServer> curRs = byKey(current.realServers(), RealServer::key);
@@ -37,13 +39,26 @@ final class IpvsDiff {
         }
         for (RealServer c : current.realServers()) {
             VirtualServer v = cur.get(c.virtualKey());
-            if (v == null || !ours.test(v) || wantRs.containsKey(c.key()) || !want.containsKey(v.key())) continue;
+            if (v == null || wantRs.containsKey(c.key())) continue;
+            if (!ours.test(v)) {
+                resultRs.add(c);
+                continue;
+            }
+            if (!want.containsKey(v.key())) continue;
+            if (!v.protocol().equals("tcp")) {
+                out.add("-d " + service(v) + " -r " + hostPort(c.address(), c.port()));
+                continue;
+            }
             if (c.weight() != 0) out.add("-e " + service(v) + real(new RealServer(c.virtualKey(), c.address(), c.port(), 0)));
+            resultRs.add(new RealServer(c.virtualKey(), c.address(), c.port(), 0));
         }
+        List<VirtualServer> resultVs = new ArrayList<>(desired.virtualServers());
         for (VirtualServer c : current.virtualServers()) {
-            if (!want.containsKey(c.key()) && ours.test(c)) out.add("-D " + service(c));
+            if (want.containsKey(c.key())) continue;
+            if (ours.test(c)) out.add("-D " + service(c));
+            else resultVs.add(c);
         }
-        return new IpvsPlan(out);
+        return new IpvsPlan(out, new IpvsSaveParser.Table(List.copyOf(resultVs), List.copyOf(resultRs)));
     }
 
     private static <T> Map<String, T> byKey(List<T> items, Function<T, String> key) {
@@ -70,7 +85,7 @@ final class IpvsDiff {
         return " -r " + hostPort(r.address(), r.port()) + " -m -w " + r.weight();
     }
 
-    private static String hostPort(String a, int p) {
+    static String hostPort(String a, int p) {
         return (a.contains(":") ? "[" + a + "]" : a) + ":" + p;
     }
 }

@@ -20,6 +20,7 @@ import io.kubeferry.proxy.model.ServicePortName;
 import io.kubeferry.proxy.state.ClusterState;
 import io.kubeferry.proxy.state.StateSource;
 import io.kubeferry.proxy.sync.SyncRunner;
+import io.kubeferry.proxy.watch.KubernetesServiceEvents;
 import io.kubeferry.proxy.watch.ClusterWatch;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -69,14 +70,18 @@ public final class Agent {
     private volatile ProxyState lastState;
     private volatile SyncResult lastResult;
     private long canaryTimer = -1;
+    private long housekeepingTimer = -1;
+    /** Other modes whose state was found at start; removed once this mode has programmed the node. */
+    private volatile List<Dataplane> leftovers = List.of();
 
-    private Agent(ProxyConfig config, Vertx vertx, ToolRunner tools) {
+    private Agent(ProxyConfig config, KubernetesClient client, Vertx vertx, ToolRunner tools) {
         this.config = config;
         this.vertx = vertx;
         this.tools = tools;
         this.context = vertx.getOrCreateContext();
         this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        DataplaneContext dataplaneContext = new DataplaneContext(config, tools, registry);
+        DataplaneContext dataplaneContext = new DataplaneContext(config, tools, registry,
+                new KubernetesServiceEvents(client, vertx, config.hostnameOverride()));
         this.dataplane = DataplaneProvider.forMode(config.mode()).create(dataplaneContext);
         this.hooks = ConntrackHookProvider.all().stream().map(p -> p.create(dataplaneContext)).toList();
         this.state = new ClusterState(config.hostnameOverride(), config.serviceProxyName(), ClusterWatch.KINDS, registry);
@@ -91,13 +96,13 @@ public final class Agent {
     }
 
     /**
-     * Starts an agent: cleans up another mode's leftovers, opens the HTTP endpoints and starts watching.
-     * The first sync runs once the initial lists are in.
+     * Starts an agent: notes another mode's leftovers, opens the HTTP endpoints and starts watching.
+     * The first sync runs once the initial lists are in; the leftovers go after it.
      */
     public static Future<Agent> start(ProxyConfig config, KubernetesClient client, Vertx vertx, ToolRunner tools) {
         Agent agent;
         try {
-            agent = new Agent(config, vertx, tools);
+            agent = new Agent(config, client, vertx, tools);
         } catch (RuntimeException e) {
             return Future.failedFuture(e);
         }
@@ -108,7 +113,7 @@ public final class Agent {
         LOG.info("kube-ferry starting in {} mode on node {}{}", config.mode(), config.hostnameOverride(),
                 config.netns().isEmpty() ? "" : " (programming network namespace " + config.netns() + ")");
         return vertx.executeBlocking(() -> {
-            cleanOtherModes();
+            leftovers = otherModesLeftovers();
             return null;
         }, true).compose(v -> http.start(config.healthzBindAddress(), config.metricsBindAddress())).compose(v -> {
             Promise<Void> started = Promise.promise();
@@ -118,13 +123,22 @@ public final class Agent {
                 watch.start();
                 runner.start();
                 canaryTimer = vertx.setPeriodic(config.syncPeriod().toMillis(), id -> checkCanary());
+                Duration housekeeping = dataplane.housekeepingPeriod();
+                if (!housekeeping.isZero()) {
+                    housekeepingTimer = vertx.setPeriodic(housekeeping.toMillis(), id -> housekeeping());
+                }
                 started.complete();
             });
             return started.future();
         });
     }
 
-    private void cleanOtherModes() {
+    /**
+     * The other modes that left state on this node. They are removed only after this mode's first sync, so
+     * Services keep working while the node switches mode (the new rules take over before the old go).
+     */
+    private List<Dataplane> otherModesLeftovers() {
+        List<Dataplane> found = new ArrayList<>();
         for (DataplaneProvider provider : DataplaneProvider.all()) {
             if (provider.mode().equals(config.mode())) {
                 continue;
@@ -132,15 +146,34 @@ public final class Agent {
             try {
                 Dataplane other = provider.create(new DataplaneContext(config, tools, new io.micrometer.core.instrument.simple.SimpleMeterRegistry()));
                 if (other.hasLeftovers()) {
-                    LOG.info("removing {} mode's leftovers before running in {} mode", provider.mode(), config.mode());
-                    other.cleanup();
+                    LOG.info("found {} mode's state on this node: it is removed after the first {} sync", provider.mode(), config.mode());
+                    found.add(other);
                 }
             } catch (Exception e) {
-                LOG.warn("could not clean up {} mode's leftovers: {}", provider.mode(), e.getMessage());
+                LOG.warn("could not look for {} mode's leftovers: {}", provider.mode(), e.getMessage());
             }
         }
+        return List.copyOf(found);
     }
 
+    private void removeLeftovers() {
+        for (Dataplane other : leftovers) {
+            try {
+                other.cleanupLeftovers(dataplane.iptablesChains());
+                LOG.info("removed {} mode's leftovers", other.mode());
+            } catch (Exception e) {
+                LOG.warn("could not clean up {} mode's leftovers: {}", other.mode(), e.getMessage());
+            }
+        }
+        leftovers = List.of();
+    }
+
+    private void housekeeping() {
+        vertx.executeBlocking(() -> {
+            dataplane.housekeeping();
+            return null;
+        }, true).onFailure(e -> LOG.warn("{} housekeeping failed: {}", dataplane.mode(), e.getMessage()));
+    }
 
     private void changed() {
         metrics.queued();
@@ -182,6 +215,9 @@ public final class Agent {
                     request.state().services().size(), took.toMillis(), result.renderTime().toMillis(), result.applyTime().toMillis());
             return vertx.executeBlocking(() -> {
                 runHooks(change);
+                if (!leftovers.isEmpty()) {
+                    removeLeftovers();
+                }
                 return null;
             }, true).<Void>mapEmpty();
         }).onFailure(e -> {
@@ -253,6 +289,9 @@ public final class Agent {
             runner.stop();
             if (canaryTimer >= 0) {
                 vertx.cancelTimer(canaryTimer);
+            }
+            if (housekeepingTimer >= 0) {
+                vertx.cancelTimer(housekeepingTimer);
             }
             if (watch != null) {
                 watch.close();

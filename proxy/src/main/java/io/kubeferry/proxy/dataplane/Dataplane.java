@@ -41,8 +41,37 @@ public interface Dataplane {
         return false;
     }
 
-    /** Removes everything this mode has ever programmed on the node (also used when switching modes). */
+    /** Removes everything this mode has ever programmed on the node ({@code kube-ferry cleanup}). */
     void cleanup() throws DataplaneException;
+
+    /**
+     * The iptables chains this mode writes, as {@code table/chain} (e.g. {@code nat/KUBE-SERVICES}). Both
+     * modes use some of the same names; when one mode takes over from the other it keeps these.
+     */
+    default java.util.Set<String> iptablesChains() {
+        return java.util.Set.of();
+    }
+
+    /**
+     * Removes this mode's state after another mode has taken over the node: like {@link #cleanup()}, but
+     * the iptables chains in {@code keep} (the running mode's {@link #iptablesChains()}) and the jumps into
+     * them are left as they are, so traffic keeps flowing through the running mode.
+     */
+    default void cleanupLeftovers(java.util.Set<String> keep) throws DataplaneException {
+        cleanup();
+    }
+
+    /**
+     * How often {@link #housekeeping()} should run; zero for never. Housekeeping is work that follows the
+     * kernel rather than the cluster, such as deleting drained IPVS real servers.
+     */
+    default java.time.Duration housekeepingPeriod() {
+        return java.time.Duration.ZERO;
+    }
+
+    /** Periodic work between syncs; runs on the same ordered worker as {@link #sync}, never at the same time. */
+    default void housekeeping() throws DataplaneException {
+    }
 
     /**
      * True when kernel state this dataplane relies on has vanished behind its back (e.g. someone flushed the

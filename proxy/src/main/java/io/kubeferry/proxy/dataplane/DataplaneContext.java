@@ -12,12 +12,19 @@ import java.util.Objects;
  * @param config  the effective configuration
  * @param tools   the runner for netfilter tools (a fake in unit tests)
  * @param metrics where backend-specific metrics are registered
+ * @param events  where warnings about single Services go (Kubernetes Events when an API server is at hand)
  */
-public record DataplaneContext(ProxyConfig config, ToolRunner tools, MeterRegistry metrics) {
+public record DataplaneContext(ProxyConfig config, ToolRunner tools, MeterRegistry metrics, ServiceEvents events) {
 
     public DataplaneContext {
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(tools, "tools");
         Objects.requireNonNull(metrics, "metrics");
+        Objects.requireNonNull(events, "events");
+    }
+
+    /** A context whose Service warnings are only logged. */
+    public DataplaneContext(ProxyConfig config, ToolRunner tools, MeterRegistry metrics) {
+        this(config, tools, metrics, ServiceEvents.LOG_ONLY);
     }
 }

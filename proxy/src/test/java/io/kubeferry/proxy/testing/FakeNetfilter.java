@@ -360,9 +360,15 @@ public final class FakeNetfilter implements ToolRunner {
 
     private ToolResult sysctlCommand(List<String> args) throws Failure {
         if (args.contains("-w")) {
-            String[] kv = args.get(args.size() - 1).split("=", 2);
-            sysctls.put(kv[0], kv[1]);
-            return ok(kv[0] + " = " + kv[1] + "\n");
+            StringBuilder out = new StringBuilder();
+            for (String arg : args) {
+                if (!arg.startsWith("-")) {
+                    String[] kv = arg.split("=", 2);
+                    sysctls.put(kv[0], kv[1]);
+                    out.append(kv[0]).append(" = ").append(kv[1]).append('\n');
+                }
+            }
+            return ok(out.toString());
         }
         String key = args.get(args.size() - 1);
         String value = sysctls.get(key);

@@ -1,0 +1,544 @@
+package io.kubeferry.ipvs;
+
+import io.kubeferry.iptables.IptablesTools;
+import io.kubeferry.iptables.JumpRule;
+import io.kubeferry.iptables.KernelRules;
+import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.dataplane.Dataplane;
+import io.kubeferry.proxy.dataplane.DataplaneContext;
+import io.kubeferry.proxy.dataplane.DataplaneException;
+import io.kubeferry.proxy.dataplane.ServiceEvents;
+import io.kubeferry.proxy.dataplane.SyncRequest;
+import io.kubeferry.proxy.dataplane.SyncResult;
+import io.kubeferry.proxy.exec.ToolCommand;
+import io.kubeferry.proxy.exec.ToolException;
+import io.kubeferry.proxy.exec.ToolResult;
+import io.kubeferry.proxy.exec.ToolRunner;
+import io.kubeferry.proxy.model.Cidr;
+import io.kubeferry.proxy.model.ServicePortName;
+import io.kubeferry.proxy.scheduler.Scheduler;
+import io.kubeferry.proxy.scheduler.SchedulerCatalog;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SortedSet;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
+
+/**
+ * IPVS mode. Each sync diffs the desired state ({@link IpvsRenderer}) against the kernel (read on full
+ * syncs, remembered between them) and applies the difference in one batch per tool: {@code ipset restore},
+ * {@code ip -batch} for kube-ipvs0's addresses, {@code ipvsadm -R}, and {@code iptables-restore} when the
+ * fixed rules changed. The IPVS table is never flushed.
+ */
+final class IpvsDataplane implements Dataplane {
+
+    private static final Logger LOG = LoggerFactory.getLogger(IpvsDataplane.class);
+
+    static final String DUMMY = "kube-ipvs0";
+    /** How often drained real servers are looked for (upstream: every minute). */
+    static final Duration HOUSEKEEPING = Duration.ofSeconds(10);
+
+    private final ProxyConfig config;
+    private final ToolRunner tools;
+    private final ServiceEvents events;
+    private final Counter restoreFailures;
+    private final AtomicInteger virtualServers = new AtomicInteger();
+    private final AtomicInteger realServers = new AtomicInteger();
+
+    private IptablesTools flavour;
+    private IpvsSettings settings;
+    private SchedulerCatalog catalog;
+    private boolean needFull = true;
+    /** What the kernel holds after the last successful sync; null until the first one. */
+    private Applied applied;
+    /** Scheduler fallbacks already reported, so each is an Event once and not every sync. */
+    private Map<ServicePortName, String> reported = Map.of();
+
+    /** The kernel state kube-ferry put there, for partial syncs and housekeeping. */
+    private record Applied(IpvsSaveParser.Table table, Set<String> desiredRealServers, SortedSet<String> addresses,
+                           Map<String, SortedSet<String>> ipsets, String iptables) {}
+
+    IpvsDataplane(DataplaneContext context) {
+        this.config = context.config();
+        this.tools = context.tools();
+        this.events = context.events();
+        this.restoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.ipvs.restore.failures")
+                .description("Cumulative ipset, ipvsadm or iptables restore failures in IPVS mode").register(context.metrics());
+        Gauge.builder("kubeproxy.sync.proxy.rules.ipvs.virtual.servers", virtualServers, AtomicInteger::get)
+                .description("IPVS virtual servers kube-ferry programs").register(context.metrics());
+        Gauge.builder("kubeproxy.sync.proxy.rules.ipvs.real.servers", realServers, AtomicInteger::get)
+                .description("IPVS real servers kube-ferry programs (draining ones included)").register(context.metrics());
+    }
+
+    @Override
+    public String mode() {
+        return "ipvs";
+    }
+
+    @Override
+    public List<String> requiredTools() {
+        return List.of("ipvsadm", "ipset", "iptables-restore", "iptables-save", "iptables", "ip", "sysctl", "modprobe", "conntrack");
+    }
+
+    @Override
+    public Set<String> iptablesChains() {
+        return IpvsRenderer.chains();
+    }
+
+    @Override
+    public String render(SyncRequest request) {
+        IpvsSettings s = baseSettings(config);
+        SchedulerCatalog all = new SchedulerCatalog(new IpvsSchedulers(name -> true), new Scheduler(s.defaultScheduler(), Set.of()));
+        IpvsRenderer.Desired desired = IpvsRenderer.render(request.state(), s, all);
+        StringBuilder out = new StringBuilder();
+        out.append("# ipset restore -exist\n").append(ipsetProgram(desired.ipsets(), Map.of(), true));
+        out.append("# ip -batch - (addresses on ").append(DUMMY).append(")\n");
+        out.append(addressProgram(desired.addresses(), Set.of()));
+        out.append("# ipvsadm -R\n").append(IpvsDiff.between(desired.table(), new IpvsSaveParser.Table(List.of(), List.of()), v -> true).restoreText());
+        out.append("# iptables-restore --noflush --counters\n").append(IpvsRenderer.iptables(s, Set.of()));
+        return out.toString();
+    }
+
+    @Override
+    public SyncResult sync(SyncRequest request) throws DataplaneException {
+        long start = System.nanoTime();
+        boolean full = request.full() || needFull || applied == null;
+        String step = "prepare";
+        try {
+            Applied current;
+            Set<JumpRule> presentJumps = Set.copyOf(IpvsRenderer.JUMPS);
+            if (full) {
+                prepareKernel();
+                settings = resolveSettings();
+                KernelRules rules = KernelRules.parse(tools.run(ToolCommand.of(flavour.save())).stdout());
+                presentJumps = rules.presentJumps(IpvsRenderer.JUMPS);
+                current = readKernel();
+            } else {
+                current = applied;
+            }
+            IpvsRenderer.Desired desired = IpvsRenderer.render(request.state(), settings, catalog);
+            IpvsPlan plan = IpvsDiff.between(desired.table(), current.table(), ours(current.addresses()));
+            String ipsets = ipsetProgram(desired.ipsets(), current.ipsets(), full);
+            String addresses = addressProgram(desired.addresses(), current.addresses());
+            String iptables = IpvsRenderer.iptables(settings, presentJumps);
+            // Compared without the jump inserts, which only a full sync can know to be missing.
+            String iptablesRules = IpvsRenderer.iptables(settings, Set.copyOf(IpvsRenderer.JUMPS));
+            boolean writeIptables = full || !iptablesRules.equals(current.iptables());
+            long rendered = System.nanoTime();
+
+            // Sets first (the rules match on them), then addresses and virtual servers, then the rules.
+            step = "ipset restore";
+            if (!ipsets.isEmpty()) {
+                tools.run(ToolCommand.of("ipset", "restore", "-exist").withStdin(ipsets));
+            }
+            step = "ip -batch";
+            if (!addresses.isEmpty()) {
+                tools.run(ToolCommand.of("ip", "-batch", "-").withStdin(addresses));
+            }
+            step = "ipvsadm -R";
+            if (!plan.lines().isEmpty()) {
+                tools.run(ToolCommand.of("ipvsadm", "-R").withStdin(plan.restoreText()));
+            }
+            step = "iptables-restore";
+            if (writeIptables) {
+                tools.run(flavour.restoreCommand(iptables));
+            }
+            long done = System.nanoTime();
+
+            Set<String> desiredKeys = desired.table().realServers().stream().map(RealServer::key).collect(Collectors.toSet());
+            applied = new Applied(plan.result(), desiredKeys, desired.addresses(), desired.ipsets(), iptablesRules);
+            needFull = false;
+            virtualServers.set(plan.result().virtualServers().size());
+            realServers.set(plan.result().realServers().size());
+            report(desired.fallbacks());
+            int natRules = (int) iptables.lines().filter(l -> l.startsWith("-A ")).count();
+            return new SyncResult(full, Duration.ofNanos(rendered - start), Duration.ofNanos(done - rendered),
+                    Map.of("ipvs-virtual-servers", plan.result().virtualServers().size(),
+                            "ipvs-real-servers", plan.result().realServers().size(), "iptables", natRules),
+                    ipsets.length() + addresses.length() + plan.restoreText().length() + (writeIptables ? iptables.length() : 0));
+        } catch (ToolException e) {
+            needFull = true;
+            restoreFailures.increment();
+            throw new DataplaneException((full ? "full" : "partial") + " ipvs sync failed at " + step + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Each scheduler fallback becomes one Event; it is reported again only if it goes away and comes back. */
+    private void report(List<IpvsRenderer.Fallback> fallbacks) {
+        Map<ServicePortName, String> now = new HashMap<>();
+        for (IpvsRenderer.Fallback f : fallbacks) {
+            now.put(f.service(), f.message());
+            if (!f.message().equals(reported.get(f.service()))) {
+                events.warning(f.service(), "SchedulerFallback", f.message());
+            }
+        }
+        reported = Map.copyOf(now);
+    }
+
+    /** Virtual servers kube-ferry may change: on kube-ipvs0's addresses or the node's, never in excludeCIDRs. */
+    private Predicate<VirtualServer> ours(Set<String> dummyAddresses) {
+        Set<String> mine = new HashSet<>(dummyAddresses);
+        mine.addAll(settings.nodeIPs());
+        List<Cidr> excluded = settings.excludeCIDRs().stream().filter(c -> !c.contains(":")).map(Cidr::parse).toList();
+        return v -> mine.contains(v.address()) && excluded.stream().noneMatch(c -> c.contains(v.address()));
+    }
+
+    @Override
+    public Duration housekeepingPeriod() {
+        return HOUSEKEEPING;
+    }
+
+    /** Deletes real servers at weight 0 once their live connections are gone (graceful termination). */
+    @Override
+    public void housekeeping() throws DataplaneException {
+        Applied a = applied;
+        if (a == null || a.table().realServers().stream().noneMatch(r -> r.weight() == 0)) {
+            return;
+        }
+        try {
+            Map<String, Integer> live = IpvsConnections.live(tools.run(ToolCommand.of("ipvsadm", "-Lnc")).stdout());
+            Map<String, VirtualServer> byKey = new HashMap<>();
+            a.table().virtualServers().forEach(v -> byKey.put(v.key(), v));
+            List<String> lines = GracefulTermination.check(a.table().realServers(), byKey, a.desiredRealServers(), live);
+            List<String> deletions = lines.stream().filter(l -> l.startsWith("-d ")).toList();
+            if (deletions.isEmpty()) {
+                return;
+            }
+            tools.run(ToolCommand.of("ipvsadm", "-R").withStdin(String.join("\n", deletions) + "\n"));
+            Set<String> gone = a.table().realServers().stream()
+                    .filter(r -> r.weight() == 0 && !a.desiredRealServers().contains(r.key())
+                            && live.getOrDefault(r.key(), 0) == 0)
+                    .map(RealServer::key).collect(Collectors.toSet());
+            List<RealServer> kept = a.table().realServers().stream().filter(r -> !gone.contains(r.key())).toList();
+            applied = new Applied(new IpvsSaveParser.Table(a.table().virtualServers(), kept), a.desiredRealServers(),
+                    a.addresses(), a.ipsets(), a.iptables());
+            realServers.set(kept.size());
+            LOG.info("graceful termination: deleted {} drained real server(s)", deletions.size());
+        } catch (ToolException e) {
+            throw new DataplaneException("graceful termination check failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public boolean kernelStateLost() {
+        if (applied == null || flavour == null) {
+            return false;
+        }
+        try {
+            boolean dummy = tools.runAllowingFailure(ToolCommand.of("ip", "link", "show", DUMMY)).ok();
+            List<String> args = new ArrayList<>(IptablesTools.LOCK_WAIT);
+            args.addAll(List.of("-t", "nat", "-S", IpvsRenderer.KUBE_SERVICES));
+            boolean chain = tools.runAllowingFailure(new ToolCommand(flavour.iptables(), args, null, null)).ok();
+            if (!dummy || !chain) {
+                LOG.warn("{} is gone ({}): next sync is full", dummy ? "nat chain KUBE-SERVICES" : DUMMY,
+                        "flushed behind kube-ferry's back?");
+                needFull = true;
+                return true;
+            }
+        } catch (ToolException e) {
+            LOG.warn("cannot check IPVS mode's kernel state: {}", e.getMessage());
+        }
+        return false;
+    }
+
+    @Override
+    public boolean hasLeftovers() throws DataplaneException {
+        try {
+            if (tools.runAllowingFailure(ToolCommand.of("ip", "link", "show", DUMMY)).ok()) {
+                return true;
+            }
+            ToolResult sets = tools.runAllowingFailure(ToolCommand.of("ipset", "list", "-n"));
+            return sets.ok() && sets.stdout().lines().anyMatch(Ipset::ours);
+        } catch (ToolException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public void cleanup() throws DataplaneException {
+        cleanupLeftovers(Set.of());
+    }
+
+    @Override
+    public void cleanupLeftovers(Set<String> keep) throws DataplaneException {
+        List<String> failures = new ArrayList<>();
+        Set<String> own = IpvsRenderer.chains();
+        // Rules first: an ipset cannot be destroyed while a rule matches on it.
+        for (IptablesTools candidate : List.of(IptablesTools.NFT, IptablesTools.LEGACY)) {
+            try {
+                ToolResult saved = tools.runAllowingFailure(ToolCommand.of(candidate.save()));
+                if (!saved.ok()) {
+                    continue;
+                }
+                String removal = KernelRules.parse(saved.stdout()).removalProgram((table, chain) ->
+                        own.contains(table + "/" + chain) && !keep.contains(table + "/" + chain));
+                if (!removal.isEmpty()) {
+                    tools.run(candidate.restoreCommand(removal));
+                }
+            } catch (ToolException e) {
+                failures.add("iptables-" + candidate.variant() + ": " + e.getMessage());
+            }
+        }
+        try {
+            SortedSet<String> dummyAddresses = dummyAddresses();
+            ToolResult saved = tools.runAllowingFailure(ToolCommand.of("ipvsadm", "-Sn"));
+            if (saved.ok()) {
+                Set<String> mine = new HashSet<>(dummyAddresses);
+                mine.addAll(localAddresses(dummyAddresses));
+                List<Cidr> excluded = config.ipvs().excludeCIDRs().stream().filter(c -> !c.contains(":")).map(Cidr::parse).toList();
+                String deletions = IpvsSaveParser.parse(saved.stdout()).virtualServers().stream()
+                        .filter(v -> mine.contains(v.address()) && excluded.stream().noneMatch(c -> c.contains(v.address())))
+                        .map(v -> "-D " + IpvsDiff.service(v) + "\n").collect(Collectors.joining());
+                if (!deletions.isEmpty()) {
+                    tools.run(ToolCommand.of("ipvsadm", "-R").withStdin(deletions));
+                }
+            }
+            if (tools.runAllowingFailure(ToolCommand.of("ip", "link", "show", DUMMY)).ok()) {
+                tools.run(ToolCommand.of("ip", "link", "del", DUMMY));
+            }
+        } catch (ToolException e) {
+            failures.add("ipvs: " + e.getMessage());
+        }
+        try {
+            ToolResult sets = tools.runAllowingFailure(ToolCommand.of("ipset", "list", "-n"));
+            if (sets.ok()) {
+                String destroy = sets.stdout().lines().map(String::trim).filter(Ipset::ours)
+                        .map(n -> "destroy " + n + "\n").collect(Collectors.joining());
+                if (!destroy.isEmpty()) {
+                    tools.run(ToolCommand.of("ipset", "restore").withStdin(destroy));
+                }
+            }
+        } catch (ToolException e) {
+            failures.add("ipset: " + e.getMessage());
+        }
+        applied = null;
+        needFull = true;
+        if (!failures.isEmpty()) {
+            throw new DataplaneException("ipvs cleanup failed: " + String.join("; ", failures));
+        }
+        LOG.info("removed IPVS mode's virtual servers, {}, ipsets and rules{}", DUMMY,
+                keep.isEmpty() ? "" : " (kept the chains the running mode shares)");
+    }
+
+    /** Modules, sysctls, kube-ipvs0 and the scheduler list: what a full sync makes sure of first. */
+    private void prepareKernel() throws ToolException {
+        if (flavour == null) {
+            flavour = IptablesTools.detect(tools);
+        }
+        tools.runAllowingFailure(ToolCommand.of("modprobe", "-q", "ip_vs"));
+        if (catalog == null) {
+            IpvsSchedulers schedulers = new IpvsSchedulers(this::kernelHasScheduler);
+            String fallback = baseSettings(config).defaultScheduler();
+            if (!schedulers.available().contains(fallback)) {
+                LOG.error("the configured IPVS scheduler \"{}\" is not available in this kernel (available: {})", fallback,
+                        new TreeSet<>(schedulers.available()));
+            }
+            LOG.info("IPVS schedulers available on this node: {}", schedulers.available());
+            catalog = new SchedulerCatalog(schedulers, new Scheduler(fallback, Set.of()));
+        }
+        List<String> sysctls = new ArrayList<>(List.of(
+                // Lets netfilter see IPVS connections, so KUBE-POSTROUTING can masquerade them.
+                "net.ipv4.vs.conntrack=1",
+                // Packets of a connection whose real server was deleted are dropped at once, not black-holed.
+                "net.ipv4.vs.expire_nodest_conn=1",
+                "net.ipv4.vs.expire_quiescent_template=1",
+                "net.ipv4.ip_forward=1"));
+        if (!kernelAtLeast(5, 9)) {
+            // Before 5.9, conn_reuse_mode=1 drops SYNs for a second under port reuse (k/k#70747).
+            sysctls.add("net.ipv4.vs.conn_reuse_mode=0");
+        }
+        if (config.ipvs().strictARP()) {
+            // kube-ipvs0 holds every Service IP: without these the node answers ARP for all of them (k/k#59976).
+            sysctls.add("net.ipv4.conf.all.arp_ignore=1");
+            sysctls.add("net.ipv4.conf.all.arp_announce=2");
+        }
+        List<String> args = new ArrayList<>(List.of("-q", "-w"));
+        args.addAll(sysctls);
+        tools.run(new ToolCommand("sysctl", args, null, null));
+        ToolResult bridge = tools.runAllowingFailure(ToolCommand.of("sysctl", "-n", "net.bridge.bridge-nf-call-iptables"));
+        if (bridge.ok() && !bridge.stdout().strip().equals("1")) {
+            tools.run(ToolCommand.of("sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=1"));
+        }
+        ProxyConfig.Ipvs ipvs = config.ipvs();
+        if (!ipvs.tcpTimeout().isZero() || !ipvs.tcpFinTimeout().isZero() || !ipvs.udpTimeout().isZero()) {
+            tools.run(ToolCommand.of("ipvsadm", "--set", Long.toString(ipvs.tcpTimeout().toSeconds()),
+                    Long.toString(ipvs.tcpFinTimeout().toSeconds()), Long.toString(ipvs.udpTimeout().toSeconds())));
+        }
+        if (!tools.runAllowingFailure(ToolCommand.of("ip", "link", "show", DUMMY)).ok()) {
+            // Left down like upstream's: its addresses are local either way, and a down link never answers ARP.
+            tools.run(ToolCommand.of("ip", "link", "add", DUMMY, "type", "dummy"));
+            LOG.info("created {}", DUMMY);
+        }
+    }
+
+    private boolean kernelHasScheduler(String name) {
+        try {
+            if (tools.runAllowingFailure(ToolCommand.of("modprobe", "-q", "ip_vs_" + name)).ok()) {
+                return true;
+            }
+        } catch (ToolException e) {
+            LOG.debug("modprobe ip_vs_{}: {}", name, e.getMessage());
+        }
+        // Built into the kernel, or loaded by the host when modprobe is not in the image.
+        return Files.isDirectory(Path.of("/sys/module/ip_vs_" + name));
+    }
+
+    static boolean kernelAtLeast(int major, int minor) {
+        String[] v = System.getProperty("os.version", "0.0").split("[.-]");
+        try {
+            int ma = Integer.parseInt(v[0]);
+            int mi = v.length > 1 ? Integer.parseInt(v[1]) : 0;
+            return ma > major || (ma == major && mi >= minor);
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
+    private Applied readKernel() throws ToolException {
+        IpvsSaveParser.Table table = IpvsSaveParser.parse(tools.run(ToolCommand.of("ipvsadm", "-Sn")).stdout());
+        Map<String, SortedSet<String>> sets = parseIpsetSave(tools.run(ToolCommand.of("ipset", "save")).stdout());
+        return new Applied(table, Set.of(), dummyAddresses(), sets, "");
+    }
+
+    static Map<String, SortedSet<String>> parseIpsetSave(String text) {
+        Map<String, SortedSet<String>> sets = new HashMap<>();
+        for (String line : text.split("\n")) {
+            String[] t = line.trim().split("\\s+");
+            if (t.length >= 3 && t[0].equals("add") && Ipset.ours(t[1])) {
+                sets.computeIfAbsent(t[1], k -> new TreeSet<>()).add(t[2]);
+            }
+        }
+        return sets;
+    }
+
+    /**
+     * One {@code ipset restore -exist} input: creates (full syncs; no-ops for sets that exist), then removals,
+     * then additions, so an entry the kernel prints differently from how it was written still ends up present.
+     */
+    static String ipsetProgram(Map<String, SortedSet<String>> desired, Map<String, SortedSet<String>> current, boolean create) {
+        StringBuilder out = new StringBuilder();
+        if (create) {
+            Ipset.ALL.forEach(s -> out.append(s.createLine()).append('\n'));
+        }
+        for (Map.Entry<String, SortedSet<String>> e : current.entrySet()) {
+            SortedSet<String> want = desired.getOrDefault(e.getKey(), new TreeSet<>());
+            for (String member : e.getValue()) {
+                if (!want.contains(member)) {
+                    out.append("del ").append(e.getKey()).append(' ').append(member).append('\n');
+                }
+            }
+        }
+        for (Map.Entry<String, SortedSet<String>> e : desired.entrySet()) {
+            SortedSet<String> have = current.getOrDefault(e.getKey(), new TreeSet<>());
+            for (String member : e.getValue()) {
+                if (!have.contains(member)) {
+                    out.append("add ").append(e.getKey()).append(' ').append(member).append('\n');
+                }
+            }
+        }
+        return out.toString();
+    }
+
+    /** {@code ip -batch} lines that make kube-ipvs0 hold exactly {@code desired}. */
+    static String addressProgram(Set<String> desired, Set<String> current) {
+        StringBuilder out = new StringBuilder();
+        for (String a : current) {
+            if (!desired.contains(a)) {
+                out.append("address del ").append(a).append("/32 dev ").append(DUMMY).append('\n');
+            }
+        }
+        for (String a : desired) {
+            if (!current.contains(a)) {
+                out.append("address add ").append(a).append("/32 dev ").append(DUMMY).append('\n');
+            }
+        }
+        return out.toString();
+    }
+
+    private SortedSet<String> dummyAddresses() throws ToolException {
+        SortedSet<String> out = new TreeSet<>();
+        ToolResult r = tools.runAllowingFailure(ToolCommand.of("ip", "-o", "-4", "addr", "show", "dev", DUMMY));
+        if (r.ok()) {
+            out.addAll(inetAddresses(r.stdout()));
+        }
+        return out;
+    }
+
+    /** The node's own IPv4 addresses: every interface's but kube-ipvs0's and loopback's. */
+    private List<String> localAddresses(Set<String> dummy) throws ToolException {
+        List<String> out = new ArrayList<>();
+        for (String line : tools.run(ToolCommand.of("ip", "-o", "-4", "addr", "show")).stdout().split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length > 1 && f[1].equals(DUMMY)) {
+                continue;
+            }
+            for (String ip : inetAddresses(line)) {
+                if (!ip.startsWith("127.") && !dummy.contains(ip) && !out.contains(ip)) {
+                    out.add(ip);
+                }
+            }
+        }
+        return out;
+    }
+
+    private static List<String> inetAddresses(String text) {
+        List<String> out = new ArrayList<>();
+        for (String line : text.split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            for (int i = 0; i + 1 < f.length; i++) {
+                if (f[i].equals("inet")) {
+                    out.add(f[i + 1].split("/")[0]);
+                }
+            }
+        }
+        return out;
+    }
+
+    static IpvsSettings baseSettings(ProxyConfig config) {
+        String localCIDR = config.clusterCIDRs().stream().filter(c -> !c.contains(":")).findFirst().orElse("");
+        String scheduler = config.ipvs().scheduler().isBlank() ? "rr" : config.ipvs().scheduler().trim();
+        return new IpvsSettings(config.iptables().masqueradeMark(), config.iptables().masqueradeAll(), localCIDR,
+                List.of(), scheduler, config.ipvs().excludeCIDRs(), true);
+    }
+
+    /** This node's NodePort addresses (nodePortAddresses applied) and whether the kernel is TCP-liberal. */
+    private IpvsSettings resolveSettings() throws ToolException {
+        IpvsSettings base = baseSettings(config);
+        List<String> local = localAddresses(dummyAddresses());
+        List<String> chosen = new ArrayList<>();
+        List<String> wanted = config.nodePortAddresses();
+        if (wanted.isEmpty() || wanted.contains("all")) {
+            chosen.addAll(local);
+        } else {
+            String primary = local.isEmpty() ? "" : local.get(0);
+            for (String entry : wanted) {
+                for (String address : local) {
+                    boolean match = switch (entry) {
+                        case "primary" -> address.equals(primary);
+                        case "localhost" -> false; // IPVS cannot serve 127.0.0.1 NodePorts (no route_localnet DNAT)
+                        default -> !entry.contains(":") && Cidr.parse(entry).contains(address);
+                    };
+                    if (match && !chosen.contains(address)) {
+                        chosen.add(address);
+                    }
+                }
+            }
+        }
+        ToolResult liberal = tools.runAllowingFailure(ToolCommand.of("sysctl", "-n", "net.netfilter.nf_conntrack_tcp_be_liberal"));
+        return base.withNodeIPs(chosen).withDropInvalid(!(liberal.ok() && liberal.stdout().strip().equals("1")));
+    }
+}

@@ -1,0 +1,30 @@
+package io.kubeferry.ipvs;
+
+import java.util.List;
+
+/**
+ * What IPVS mode needs to know besides the cluster state; resolved from the configuration and the node.
+ *
+ * @param masqueradeMark  the fwmark bit that asks for SNAT, e.g. 0x4000
+ * @param masqueradeAll   SNAT all traffic to cluster IPs
+ * @param clusterCIDR     the pod CIDR: traffic to cluster IPs from outside it is SNATed ("" when unknown)
+ * @param nodeIPs         the node addresses NodePorts are served on (kube-ipvs0's own are never among them)
+ * @param defaultScheduler the global scheduler
+ * @param excludeCIDRs    virtual servers inside these are not kube-ferry's and are never touched
+ * @param dropInvalid     drop conntrack-INVALID packets in KUBE-FORWARD (off when the kernel is TCP-liberal)
+ */
+record IpvsSettings(String masqueradeMark, boolean masqueradeAll, String clusterCIDR, List<String> nodeIPs,
+                    String defaultScheduler, List<String> excludeCIDRs, boolean dropInvalid) {
+    IpvsSettings {
+        nodeIPs = List.copyOf(nodeIPs);
+        excludeCIDRs = List.copyOf(excludeCIDRs);
+    }
+
+    IpvsSettings withNodeIPs(List<String> ips) {
+        return new IpvsSettings(masqueradeMark, masqueradeAll, clusterCIDR, ips, defaultScheduler, excludeCIDRs, dropInvalid);
+    }
+
+    IpvsSettings withDropInvalid(boolean value) {
+        return new IpvsSettings(masqueradeMark, masqueradeAll, clusterCIDR, nodeIPs, defaultScheduler, excludeCIDRs, value);
+    }
+}

@@ -1,0 +1,253 @@
+package io.kubeferry.ipvs;
+
+import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.dataplane.DataplaneContext;
+import io.kubeferry.proxy.dataplane.DataplaneException;
+import io.kubeferry.proxy.dataplane.ServiceEvents;
+import io.kubeferry.proxy.dataplane.SyncRequest;
+import io.kubeferry.proxy.model.Protocol;
+import io.kubeferry.proxy.model.ProxyState;
+import io.kubeferry.proxy.model.ResolvedService;
+import io.kubeferry.proxy.model.ServicePortName;
+import io.kubeferry.proxy.scheduler.SchedulerCatalog;
+import io.kubeferry.proxy.testing.Fixtures;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+import static io.kubeferry.proxy.testing.Fixtures.endpoint;
+import static io.kubeferry.proxy.testing.Fixtures.localEndpoint;
+import static io.kubeferry.proxy.testing.Fixtures.port;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** IPVS mode against {@link FakeIpvsKernel}: what each sync changes, drains, fallbacks and cleanup. */
+class IpvsDataplaneTest {
+
+    private final FakeIpvsKernel kernel = new FakeIpvsKernel();
+    private final List<String> events = new ArrayList<>();
+    private final ServiceEvents recorder = (service, reason, message) -> events.add(service.name() + " " + reason + ": " + message);
+    private final ProxyConfig config = ProxyConfig.defaults().withHostnameOverride(Fixtures.NODE).withMode("ipvs")
+            .withClusterCIDRs(List.of("198.18.0.0/24"));
+
+    private IpvsDataplane dataplane(ProxyConfig c) {
+        return new IpvsDataplane(new DataplaneContext(c, kernel, new SimpleMeterRegistry(), recorder));
+    }
+
+    private static ResolvedService web(String... endpointIps) {
+        return port("default", "web", "http", Protocol.TCP, "198.19.0.1", 80)
+                .resolve(java.util.Arrays.stream(endpointIps).map(ip -> endpoint(ip, 8080)).toArray(io.kubeferry.proxy.model.Endpoint[]::new));
+    }
+
+    private static ResolvedService dns(String... endpointIps) {
+        return port("kube-system", "dns", "dns", Protocol.UDP, "198.19.0.53", 53)
+                .resolve(java.util.Arrays.stream(endpointIps).map(ip -> endpoint(ip, 5353)).toArray(io.kubeferry.proxy.model.Endpoint[]::new));
+    }
+
+    private static ResolvedService nodePortLocal() {
+        return port("default", "np", "", Protocol.TCP, "198.19.0.2", 80).nodePort(30080).externalLocal(32000)
+                .resolve(localEndpoint("198.18.0.11", 8080), endpoint("198.18.2.12", 8080));
+    }
+
+    private static ResolvedService loadBalancer() {
+        return port("default", "lb", "", Protocol.TCP, "198.19.0.3", 443).loadBalancerIP("198.19.200.1")
+                .sourceRange("198.18.1.0/24").resolve(endpoint("198.18.0.21", 8443));
+    }
+
+    private String ipvsadmInput(int index) {
+        List<String> inputs = kernel.commands("ipvsadm").stream().filter(c -> c.args().equals(List.of("-R")))
+                .map(c -> c.stdinText()).toList();
+        return inputs.get(index < 0 ? inputs.size() + index : index);
+    }
+
+    @Test
+    void firstSyncProgramsServersAddressesSetsRulesAndSysctls() throws Exception {
+        IpvsDataplane d = dataplane(config);
+        d.sync(SyncRequest.full(Fixtures.state(web("198.18.0.11", "198.18.0.12"), nodePortLocal(), loadBalancer())));
+
+        assertEquals("-A -t 198.19.0.1:80 -s rr", kernel.services.get("-t 198.19.0.1:80"));
+        assertEquals(Set.of("198.18.0.11:8080", "198.18.0.12:8080"), kernel.reals.get("-t 198.19.0.1:80").keySet());
+        // NodePort on the node's address, not on loopback or kube-ipvs0's; Local policy: only the local endpoint.
+        assertEquals(Set.of("198.18.0.11:8080"), kernel.reals.get("-t 198.18.1.1:30080").keySet());
+        assertFalse(kernel.services.containsKey("-t 127.0.0.1:30080"));
+        assertFalse(kernel.services.keySet().stream().anyMatch(k -> k.contains("198.19.0.1:30080")));
+        assertEquals(Set.of("198.19.0.1", "198.19.0.2", "198.19.0.3", "198.19.200.1"), kernel.links.get("kube-ipvs0"));
+
+        assertTrue(kernel.ipsets.get("KUBE-CLUSTER-IP").containsAll(Set.of("198.19.0.1,tcp:80", "198.19.0.2,tcp:80", "198.19.0.3,tcp:443")));
+        assertEquals(Set.of("30080"), kernel.ipsets.get("KUBE-NODE-PORT-TCP"));
+        assertEquals(Set.of("30080"), kernel.ipsets.get("KUBE-NODE-PORT-LOCAL-TCP"));
+        assertEquals(Set.of("32000"), kernel.ipsets.get("KUBE-HEALTH-CHECK-NODE-PORT"));
+        assertEquals(Set.of("198.19.200.1,tcp:443,198.18.1.0/24"), kernel.ipsets.get("KUBE-LOAD-BALANCER-SOURCE-CIDR"));
+        assertEquals(Set.of("198.18.0.11,tcp:8080,198.18.0.11"), kernel.ipsets.get("KUBE-LOOP-BACK"), "hairpin only for local endpoints");
+
+        List<String> services = kernel.netfilter.rules("nat", "KUBE-SERVICES");
+        assertTrue(services.contains("! -s 198.18.0.0/24 -m comment --comment \"Kubernetes service cluster ip + port for masquerade purpose\" -m set --match-set KUBE-CLUSTER-IP dst,dst -j KUBE-MARK-MASQ"), services.toString());
+        assertTrue(kernel.netfilter.rules("nat", "PREROUTING").stream().anyMatch(r -> r.endsWith("-j KUBE-SERVICES")));
+        assertTrue(kernel.netfilter.rules("filter", "INPUT").stream().anyMatch(r -> r.endsWith("-j KUBE-IPVS-FILTER")));
+        assertEquals("1", kernel.netfilter.sysctl("net.ipv4.vs.conntrack"));
+        assertEquals("1", kernel.netfilter.sysctl("net.ipv4.vs.expire_nodest_conn"));
+    }
+
+    @Test
+    void laterSyncsChangeOnlyTheDifferenceInOneBatchPerTool() throws Exception {
+        IpvsDataplane d = dataplane(config);
+        d.sync(SyncRequest.full(Fixtures.state(web("198.18.0.11"), dns("198.18.0.53"))));
+        kernel.commands.clear();
+
+        ProxyState next = Fixtures.state(web("198.18.0.11", "198.18.0.12"), dns("198.18.0.53"));
+        d.sync(new SyncRequest(next, Set.of(next.services().firstKey()), false));
+
+        assertEquals("-a -t 198.19.0.1:80 -r 198.18.0.12:8080 -m -w 1\n", ipvsadmInput(-1));
+        assertEquals(List.of("ipvsadm"), kernel.commands.stream().map(c -> c.tool()).toList(),
+                "a partial sync reads nothing back and leaves unchanged sets, addresses and iptables rules alone");
+
+        kernel.commands.clear();
+        ProxyState local = Fixtures.state(web("198.18.0.11", "198.18.0.12"), dns("198.18.0.53"),
+                port("default", "new", "", Protocol.TCP, "198.19.0.8", 80).resolve(localEndpoint("198.18.0.14", 8080)));
+        d.sync(new SyncRequest(local, Set.of(local.services().lastKey()), false));
+        assertEquals(List.of("ipset", "ip", "ipvsadm"), kernel.commands.stream().map(c -> c.tool()).toList());
+        String sets = kernel.commands("ipset").get(0).stdinText();
+        assertFalse(sets.contains("create "), "sets are created on full syncs only");
+        assertTrue(sets.contains("add KUBE-LOOP-BACK 198.18.0.14,tcp:8080,198.18.0.14"), sets);
+        assertEquals("address add 198.19.0.8/32 dev kube-ipvs0\n", kernel.commands("ip").get(0).stdinText());
+    }
+
+    @Test
+    void aRemovedTcpEndpointDrainsWhileUdpOnesGoAtOnce() throws Exception {
+        IpvsDataplane d = dataplane(config);
+        d.sync(SyncRequest.full(Fixtures.state(web("198.18.0.11", "198.18.0.12"), dns("198.18.0.53", "198.18.0.54"))));
+        ProxyState next = Fixtures.state(web("198.18.0.11"), dns("198.18.0.53"));
+        d.sync(new SyncRequest(next, next.services().keySet(), false));
+
+        assertEquals("-a -t 198.19.0.1:80 -r 198.18.0.12:8080 -m -w 0", kernel.reals.get("-t 198.19.0.1:80").get("198.18.0.12:8080"));
+        assertFalse(kernel.reals.get("-u 198.19.0.53:53").containsKey("198.18.0.54:5353"), "UDP has no connection end to wait for");
+
+        kernel.connections += "TCP 14:58  ESTABLISHED 198.18.1.2:40000  198.19.0.1:80      198.18.0.12:8080\n"
+                + "TCP 01:58  TIME_WAIT   198.18.1.2:40001  198.19.0.1:80      198.18.0.12:8080\n";
+        d.housekeeping();
+        assertTrue(kernel.reals.get("-t 198.19.0.1:80").containsKey("198.18.0.12:8080"), "an open connection keeps it");
+
+        kernel.connections = kernel.connections.replace("ESTABLISHED", "TIME_WAIT  ");
+        d.housekeeping();
+        assertFalse(kernel.reals.get("-t 198.19.0.1:80").containsKey("198.18.0.12:8080"), "TIME_WAIT carries no data: deleted");
+        assertEquals(Set.of("198.18.0.11:8080"), kernel.reals.get("-t 198.19.0.1:80").keySet());
+    }
+
+    @Test
+    void anAgentRestartNeverLeavesARealServerAtWeightZero() throws Exception {
+        dataplane(config).sync(SyncRequest.full(Fixtures.state(web("198.18.0.11", "198.18.0.12", "198.18.0.13"))));
+        IpvsDataplane before = dataplane(config);
+        before.sync(SyncRequest.full(Fixtures.state(web("198.18.0.11"))));
+        assertTrue(kernel.reals.get("-t 198.19.0.1:80").get("198.18.0.12:8080").endsWith("-w 0"));
+
+        // A new agent: .12 is back in the Service, .13 is still gone and has drained meanwhile.
+        IpvsDataplane after = dataplane(config);
+        after.sync(SyncRequest.full(Fixtures.state(web("198.18.0.11", "198.18.0.12"))));
+        after.housekeeping();
+        assertEquals("-a -t 198.19.0.1:80 -r 198.18.0.12:8080 -m -w 1", kernel.reals.get("-t 198.19.0.1:80").get("198.18.0.12:8080"));
+        assertFalse(kernel.reals.get("-t 198.19.0.1:80").containsKey("198.18.0.13:8080"));
+    }
+
+    @Test
+    void aServiceChoosesItsSchedulerAndAnUnavailableOneFallsBackWithOneEvent() throws Exception {
+        IpvsDataplane d = dataplane(config.withIpvs(new ProxyConfig.Ipvs("wlc", config.ipvs().syncPeriod(), config.ipvs().minSyncPeriod(),
+                List.of(), false, java.time.Duration.ZERO, java.time.Duration.ZERO, java.time.Duration.ZERO)));
+        ResolvedService sticky = port("default", "sticky", "", Protocol.TCP, "198.19.0.5", 80)
+                .option(SchedulerCatalog.SCHEDULER_KEY, "sh").option(SchedulerCatalog.FLAGS_KEY, "sh-port")
+                .resolve(endpoint("198.18.0.11", 8080));
+        ResolvedService exotic = port("default", "exotic", "", Protocol.TCP, "198.19.0.6", 80)
+                .option(SchedulerCatalog.SCHEDULER_KEY, "twos").resolve(endpoint("198.18.0.11", 8080));
+        ProxyState state = Fixtures.state(sticky, exotic, web("198.18.0.12"));
+        d.sync(SyncRequest.full(state));
+        d.sync(new SyncRequest(state, Set.of(), false));
+
+        assertEquals("-A -t 198.19.0.5:80 -s sh -b sh-port", kernel.services.get("-t 198.19.0.5:80"));
+        assertEquals("-A -t 198.19.0.6:80 -s wlc", kernel.services.get("-t 198.19.0.6:80"));
+        assertEquals("-A -t 198.19.0.1:80 -s wlc", kernel.services.get("-t 198.19.0.1:80"));
+        assertEquals(1, events.size(), "one Event, not one per sync: " + events);
+        assertTrue(events.get(0).startsWith("exotic SchedulerFallback: scheduler \"twos\" is not available"), events.get(0));
+    }
+
+    @Test
+    void sessionAffinityIsPersistenceAndForeignOrExcludedServersAreLeftAlone() throws Exception {
+        kernel.services.put("-t 10.0.0.1:80", "-A -t 10.0.0.1:80 -s rr");
+        kernel.links.get("eth0").add("198.18.9.9");
+        kernel.services.put("-t 198.18.9.9:9000", "-A -t 198.18.9.9:9000 -s rr");
+        ProxyConfig excluding = config.withIpvs(new ProxyConfig.Ipvs("", config.ipvs().syncPeriod(), config.ipvs().minSyncPeriod(),
+                List.of("198.18.9.0/24"), false, java.time.Duration.ZERO, java.time.Duration.ZERO, java.time.Duration.ZERO));
+        IpvsDataplane d = dataplane(excluding);
+        ResolvedService affinity = port("default", "aff", "", Protocol.TCP, "198.19.0.7", 80).sticky(10800)
+                .resolve(endpoint("198.18.0.11", 8080));
+        d.sync(SyncRequest.full(Fixtures.state(affinity)));
+        d.sync(SyncRequest.full(Fixtures.state()));
+        assertTrue(kernel.services.containsKey("-t 10.0.0.1:80"), "not on a kube-ferry address");
+        assertTrue(kernel.services.containsKey("-t 198.18.9.9:9000"), "inside ipvs.excludeCIDRs");
+        assertFalse(kernel.services.containsKey("-t 198.19.0.7:80"));
+        assertTrue(ipvsadmInput(0).contains("-A -t 198.19.0.7:80 -s rr -p 10800"), ipvsadmInput(0));
+    }
+
+    @Test
+    void leftoverCleanupKeepsTheRunningModesChainsAndFullCleanupRemovesAll() throws Exception {
+        IpvsDataplane d = dataplane(config);
+        d.sync(SyncRequest.full(Fixtures.state(web("198.18.0.11"), nodePortLocal())));
+        assertTrue(d.hasLeftovers());
+
+        d.cleanupLeftovers(Set.of("nat/KUBE-SERVICES", "nat/KUBE-POSTROUTING", "nat/KUBE-MARK-MASQ", "filter/KUBE-FORWARD"));
+        assertTrue(kernel.services.isEmpty());
+        assertFalse(kernel.links.containsKey("kube-ipvs0"));
+        assertTrue(kernel.ipsets.isEmpty(), kernel.ipsets.toString());
+        assertTrue(kernel.netfilter.chains("nat").contains("KUBE-SERVICES"), "the running mode's chain stays");
+        assertTrue(kernel.netfilter.rules("nat", "PREROUTING").stream().anyMatch(r -> r.endsWith("-j KUBE-SERVICES")));
+        assertFalse(kernel.netfilter.chains("nat").contains("KUBE-NODE-PORT"));
+        assertFalse(kernel.netfilter.chains("filter").contains("KUBE-IPVS-FILTER"));
+        assertFalse(kernel.netfilter.rules("filter", "INPUT").stream().anyMatch(r -> r.contains("KUBE-IPVS-FILTER")));
+        assertFalse(d.hasLeftovers());
+
+        d.sync(SyncRequest.full(Fixtures.state(web("198.18.0.11"))));
+        d.cleanup();
+        assertFalse(kernel.netfilter.chains("nat").contains("KUBE-SERVICES"));
+        assertTrue(kernel.netfilter.rules("nat", "PREROUTING").isEmpty());
+        assertFalse(d.hasLeftovers());
+    }
+
+    @Test
+    void aDeletedDummyInterfaceMakesTheNextSyncFull() throws Exception {
+        IpvsDataplane d = dataplane(config);
+        d.sync(SyncRequest.full(Fixtures.state(web("198.18.0.11"))));
+        assertFalse(d.kernelStateLost());
+        kernel.links.remove("kube-ipvs0");
+        assertTrue(d.kernelStateLost());
+        ProxyState same = Fixtures.state(web("198.18.0.11"));
+        assertTrue(d.sync(new SyncRequest(same, Set.of(), false)).full());
+        assertEquals(Set.of("198.19.0.1"), kernel.links.get("kube-ipvs0"));
+    }
+
+    @Test
+    void aFailedBatchIsReportedAndTheNextSyncReadsTheKernelAgain() throws Exception {
+        IpvsDataplane d = dataplane(config);
+        d.sync(SyncRequest.full(Fixtures.state(web("198.18.0.11"))));
+        kernel.services.put("-t 198.19.0.9:80", "-A -t 198.19.0.9:80 -s rr"); // someone else added it meanwhile
+        ProxyState next = Fixtures.state(web("198.18.0.11"),
+                port("default", "other", "", Protocol.TCP, "198.19.0.9", 80).resolve(endpoint("198.18.0.12", 8080)));
+        DataplaneException e = assertThrows(DataplaneException.class, () -> d.sync(new SyncRequest(next, Set.of(next.services().lastKey()), false)));
+        assertTrue(e.getMessage().contains("ipvsadm -R"), e.getMessage());
+        assertTrue(d.sync(new SyncRequest(next, Set.of(), false)).full());
+        assertEquals(Set.of("198.18.0.12:8080"), kernel.reals.get("-t 198.19.0.9:80").keySet());
+    }
+
+    @Test
+    void renderShowsEveryProgramWithoutTouchingTheMachine() {
+        String text = dataplane(config).render(SyncRequest.full(Fixtures.state(web("198.18.0.11"))));
+        assertTrue(text.contains("add KUBE-CLUSTER-IP 198.19.0.1,tcp:80"), text);
+        assertTrue(text.contains("address add 198.19.0.1/32 dev kube-ipvs0"), text);
+        assertTrue(text.contains("-a -t 198.19.0.1:80 -r 198.18.0.11:8080 -m -w 1"), text);
+        assertTrue(text.contains("-A KUBE-SERVICES -m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT"), text);
+        assertTrue(kernel.commands.isEmpty());
+    }
+
+}
