@@ -23,7 +23,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * A Debian guest kernel with IPVS, booted once per test class under QEMU software emulation (the host
  * kernel has no IPVS). The guest sees the host's filesystem read-only with a tmpfs overlay, so the host's
  * tools and Java run inside it. Commands go through a shared directory: the host writes cmd-N.sh, the
- * guest runs it and writes out-N, err-N and rc-N. The QEMU process is ours and is ended by PID.
+ * guest runs it and writes out-N, err-N and rc-N. The QEMU process is ours and is ended by PID. The guest's
+ * one NIC is QEMU user networking without a default route: it reaches the host's loopback as 10.0.2.2 only.
  * Skips, saying why, when QEMU or the prepared kernel (integration-tests/guest/prepare.sh) is missing.
  */
 public final class IpvsGuest implements BeforeAllCallback, AfterAllCallback {
@@ -41,6 +42,11 @@ public final class IpvsGuest implements BeforeAllCallback, AfterAllCallback {
             export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
             mkdir -p /run/netns && mount -t tmpfs tmpfs /run/netns
             mount -t tmpfs tmpfs /tmp
+            # QEMU user networking: 10.0.2.2 is the host's loopback (where the test's API server listens).
+            # No default route: nothing in the guest can reach beyond the host.
+            modprobe virtio_net 2>/dev/null
+            ip link set lo up
+            if ip link show eth0 >/dev/null 2>&1; then ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0; fi
             echo ready > /run/kf-share/state
             while [ ! -e /run/kf-share/poweroff ]; do
               for c in /run/kf-share/cmd-*.sh; do
@@ -90,7 +96,7 @@ public final class IpvsGuest implements BeforeAllCallback, AfterAllCallback {
         Files.copy(kernel.get().resolve("modules-dir"), share.resolve("modules-dir"));
         long start = System.nanoTime();
         qemu = new ProcessBuilder(List.of(binary.get(), "-accel", "tcg", "-cpu", "max", "-m", "2048", "-smp", "2",
-                "-nographic", "-no-reboot", "-nic", "none",
+                "-nographic", "-no-reboot", "-nic", "user,model=virtio-net-pci",
                 "-kernel", kernel.get().resolve("vmlinuz").toString(), "-initrd", kernel.get().resolve("initrd.gz").toString(),
                 "-append", "console=ttyS0 panic=-1 quiet",
                 "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap",
@@ -107,6 +113,14 @@ public final class IpvsGuest implements BeforeAllCallback, AfterAllCallback {
         }
         bootTime = Duration.ofNanos(System.nanoTime() - start);
         System.out.println("IPVS guest " + kernel.get().getFileName() + " booted in " + bootTime.toMillis() + " ms");
+    }
+
+    /** The host's loopback as the guest reaches it (QEMU user networking). */
+    public static final String HOST_FROM_GUEST = "10.0.2.2";
+
+    /** The directory the guest sees as /run/kf-share: files written here are visible in the guest. */
+    public Path share() {
+        return share;
     }
 
     public Duration bootTime() {

@@ -1,0 +1,261 @@
+package io.kubeferry.it.guest;
+
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.kubeferry.it.ClusterObjects.Ep;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
+
+import static io.kubeferry.it.ClusterObjects.nodePort;
+import static io.kubeferry.it.ClusterObjects.service;
+import static io.kubeferry.it.ClusterObjects.slice;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * kube-ferry in IPVS mode on a real IPVS kernel: the agent (the shipped jar) runs inside the guest and
+ * programs a node namespace there; pods and a client are namespaces beside it; the API server is a mock on
+ * the host's loopback, which the guest reaches through QEMU user networking.
+ */
+@EnableKubernetesMockClient(crud = true, https = false)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class IpvsAgentGuestTest {
+
+    @RegisterExtension
+    static final IpvsGuest GUEST = new IpvsGuest();
+
+    static KubernetesClient client;
+    static KubernetesMockServer server;
+
+    private static final String VIP = "198.19.0.10";
+    private static final Path JAR = Path.of("..", "dist", "target", "kube-ferry.jar").toAbsolutePath().normalize();
+
+    /** node namespace with a bridge, three pods answering with their name on 8080, and a client namespace. */
+    private static final String BED = """
+            set -e
+            ip netns add node; ip netns add client
+            ip -n node link set lo up
+            ip -n node link add kbr0 type bridge
+            ip -n node addr add 198.18.0.1/24 dev kbr0
+            ip -n node link set kbr0 up
+            for i in 1 2 3; do
+              ip netns add p$i
+              ip -n node link add v$i type veth peer name eth0 netns p$i
+              ip -n node link set v$i master kbr0 up
+              ip -n p$i addr add 198.18.0.1$i/24 dev eth0
+              ip -n p$i link set eth0 up; ip -n p$i link set lo up
+              ip -n p$i route add default via 198.18.0.1
+              ip netns exec p$i python3 /run/kf-share/bed.py serve pod-$i 8080 > /dev/null 2>&1 &
+            done
+            ip -n node link add ext0 type veth peer name eth0 netns client
+            ip -n node addr add 198.18.1.1/24 dev ext0; ip -n node link set ext0 up
+            ip -n client addr add 198.18.1.2/24 dev eth0; ip -n client link set eth0 up; ip -n client link set lo up
+            ip -n client route add 198.19.0.0/16 via 198.18.1.1
+            ip netns exec node sysctl -qw net.ipv4.ip_forward=1
+            """;
+
+    @BeforeAll
+    static void bed() throws Exception {
+        Files.copy(IpvsAgentGuestTest.class.getResourceAsStream("/guest/bed.py"), GUEST.share().resolve("bed.py"));
+        Files.writeString(GUEST.share().resolve("kubeconfig"), """
+                apiVersion: v1
+                kind: Config
+                clusters: [{name: mock, cluster: {server: "http://%s:%d"}}]
+                users: [{name: agent, user: {token: test}}]
+                contexts: [{name: mock, context: {cluster: mock, user: agent}}]
+                current-context: mock
+                """.formatted(IpvsGuest.HOST_FROM_GUEST, server.getPort()));
+        ok(GUEST.run(BED));
+        client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a").endMetadata().build()).create();
+        Service web = nodePort("web", VIP, 80, 8080, 30080, false);
+        client.resource(web).create();
+        client.resource(slice("web", "TCP", 8080, Ep.ready("198.18.0.11", "node-a"), Ep.ready("198.18.0.12", "node-a"),
+                Ep.ready("198.18.0.13", "node-b"))).create();
+        startAgent("ipvs");
+        awaitGuest("the virtual server for the ClusterIP", "ip netns exec node ipvsadm -Ln",
+                out -> out.contains("TCP  " + VIP + ":80 rr") && out.contains("198.18.0.13:8080"));
+    }
+
+    @AfterAll
+    static void stopAgent() throws Exception {
+        if (GUEST.share() != null) {
+            GUEST.run("[ -e /tmp/agent.pid ] && kill $(cat /tmp/agent.pid); sleep 1; cat /tmp/agent.log | tail -40");
+        }
+    }
+
+    @Test
+    @Order(1)
+    void clusterIpAndNodePortReachEveryEndpointAndRoundRobinIsEven() throws Exception {
+        Map<String, Long> viaClusterIp = count(ask(VIP, 80, 30));
+        assertEquals(Map.of("pod-1", 10L, "pod-2", 10L, "pod-3", 10L), viaClusterIp, "rr: each endpoint exactly a third");
+        Map<String, Long> viaNodePort = count(ask("198.18.1.1", 30080, 30));
+        assertEquals(Map.of("pod-1", 10L, "pod-2", 10L, "pod-3", 10L), viaNodePort, "the NodePort on the node's address");
+        String save = ok(GUEST.run("ip netns exec node ipvsadm -Sn; ip -n node -o -4 addr show dev kube-ipvs0; ip netns exec node ipset list KUBE-CLUSTER-IP"));
+        assertTrue(save.contains("inet " + VIP + "/32"), save);
+        assertTrue(save.contains(VIP + ",tcp:80"), save);
+        assertFalse(save.contains("127.0.0.1:30080"), "no NodePort on loopback: " + save);
+    }
+
+    @Test
+    @Order(2)
+    void aServiceAnnotatedShKeepsOneClientOnOneEndpointAndAnUnknownSchedulerFallsBackWithAnEvent() throws Exception {
+        Service sticky = service("sticky", "198.19.0.11", "TCP", 80, 8080).editMetadata()
+                .addToAnnotations("kube-ferry.io/scheduler", "sh").endMetadata().build();
+        Service exotic = service("exotic", "198.19.0.12", "TCP", 80, 8080).editMetadata()
+                .addToAnnotations("kube-ferry.io/scheduler", "no-such-scheduler").endMetadata().build();
+        client.resource(sticky).create();
+        client.resource(exotic).create();
+        Ep[] three = {Ep.ready("198.18.0.11", "node-a"), Ep.ready("198.18.0.12", "node-a"), Ep.ready("198.18.0.13", "node-a")};
+        client.resource(slice("sticky", "TCP", 8080, three)).create();
+        client.resource(slice("exotic", "TCP", 8080, three)).create();
+        awaitGuest("both virtual servers", "ip netns exec node ipvsadm -Ln",
+                out -> out.contains("198.19.0.11:80 sh") && out.contains("198.19.0.12:80 rr"));
+
+        Set<String> answers = count(ask("198.19.0.11", 80, 20)).keySet();
+        assertEquals(1, answers.size(), "sh hashes the client's address to one endpoint: " + answers);
+        assertEquals(3, count(ask("198.19.0.12", 80, 30)).size(), "the fallback (rr) spreads");
+        assertTrue(awaitTrue(Duration.ofSeconds(30), () -> client.v1().events().inNamespace("default").list().getItems().stream()
+                        .anyMatch(e -> "SchedulerFallback".equals(e.getReason()) && "exotic".equals(e.getInvolvedObject().getName())
+                                && e.getMessage().contains("no-such-scheduler"))),
+                "a Warning Event on the Service names the scheduler it could not have");
+    }
+
+    @Test
+    @Order(3)
+    void removingAnEndpointDrainsAnOpenConnectionWhileNewOnesGoElsewhere() throws Exception {
+        ok(GUEST.run("mkdir -p /tmp/hold && (ip netns exec client python3 /run/kf-share/bed.py hold " + VIP
+                + " 80 /tmp/hold > /tmp/hold/log 2>&1 &)"));
+        String held = awaitGuest("the held connection's first answer", "cat /tmp/hold/first 2>/dev/null", out -> out.startsWith("pod-")).strip();
+        String ip = "198.18.0.1" + held.substring(held.length() - 1);
+        List<Ep> rest = Arrays.stream(new String[] {"198.18.0.11", "198.18.0.12", "198.18.0.13"}).filter(a -> !a.equals(ip))
+                .map(a -> Ep.ready(a, "node-a")).toList();
+        client.resource(slice("web", "TCP", 8080, rest.toArray(Ep[]::new))).update();
+        awaitGuest(ip + " at weight 0", "ip netns exec node ipvsadm -Ln -t " + VIP + ":80",
+                out -> out.lines().anyMatch(l -> l.contains(ip + ":8080") && l.trim().split("\\s+")[3].equals("0")));
+
+        Map<String, Long> fresh = count(ask(VIP, 80, 20));
+        assertFalse(fresh.containsKey(held), "new connections avoid the removed endpoint: " + fresh);
+        assertEquals(2, fresh.size(), fresh.toString());
+        ok(GUEST.run("touch /tmp/hold/go"));
+        assertEquals(held, awaitGuest("the held connection's second answer", "cat /tmp/hold/second 2>/dev/null", out -> !out.isBlank()).strip(),
+                "the open connection still reaches its endpoint");
+        String stillThere = ok(GUEST.run("ip netns exec node ipvsadm -Ln -t " + VIP + ":80"));
+        assertTrue(stillThere.contains(ip + ":8080"), "kept while the connection is open: " + stillThere);
+
+        ok(GUEST.run("touch /tmp/hold/close"));
+        awaitGuest(ip + " deleted once drained", "ip netns exec node ipvsadm -Ln -t " + VIP + ":80",
+                out -> !out.contains(ip + ":8080") && out.contains("->"), Duration.ofSeconds(60));
+    }
+
+    @Test
+    @Order(4)
+    void togglingIptablesAndIpvsUnderTrafficFailsNoConnectionAndLeavesNothingBehind() throws Exception {
+        ok(GUEST.run("mkdir -p /tmp/loop && (ip netns exec client python3 /run/kf-share/bed.py loop " + VIP
+                + " 80 /tmp/loop > /tmp/loop/log 2>&1 &)"));
+        for (String mode : List.of("iptables", "ipvs", "iptables")) {
+            stopAgentProcess();
+            startAgent(mode);
+            if (mode.equals("iptables")) {
+                awaitGuest("iptables mode programmed and IPVS mode gone", """
+                        ip netns exec node iptables-save -t nat | grep -c '^:KUBE-SVC-' || true
+                        ip netns exec node ipvsadm -Sn | wc -l
+                        ip -n node link show kube-ipvs0 2>/dev/null | wc -l
+                        ip netns exec node ipset list -n | grep -c '^KUBE-' || true
+                        """, out -> out.strip().lines().map(String::strip).toList().equals(List.of("3", "0", "0", "0")),
+                        Duration.ofSeconds(120));
+            } else {
+                awaitGuest("IPVS mode programmed and iptables mode's chains gone", """
+                        ip netns exec node iptables-save -t nat | grep -c -E '^:KUBE-(SVC|SEP|EXT|NODEPORTS)' || true
+                        ip netns exec node ipvsadm -Ln | grep -c '^TCP' || true
+                        """, out -> out.strip().lines().map(String::strip).toList().equals(List.of("0", "5")), Duration.ofSeconds(120));
+            }
+        }
+        ok(GUEST.run("touch /tmp/loop/stop"));
+        String result = awaitGuest("the traffic loop's result", "cat /tmp/loop/result 2>/dev/null", out -> out.startsWith("ok ")).strip();
+        System.out.println("IPVS guest toggle iptables -> ipvs -> iptables under traffic: " + result.lines().findFirst().orElse(""));
+        int okCount = Integer.parseInt(result.split("\\s+")[1]);
+        assertTrue(result.startsWith("ok ") && result.lines().findFirst().orElse("").endsWith(" failed 0"), "no connection failed:\n" + result);
+        assertTrue(okCount > 50, "traffic flowed all along: " + result);
+        String filter = ok(GUEST.run("ip netns exec node iptables-save | grep -E 'KUBE-(IPVS-FILTER|LOAD-BALANCER|SOURCE-RANGES|NODE-PORT[^S])|match-set' || true"));
+        assertEquals("", filter.strip(), "no IPVS mode rule is left");
+    }
+
+    private static void startAgent(String mode) throws Exception {
+        ok(GUEST.run("(java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -jar " + JAR + " run --kubeconfig /run/kf-share/kubeconfig"
+                + " --proxy-mode " + mode + " --netns node --hostname-override node-a --cluster-cidr 198.18.0.0/24"
+                + " --healthz-bind-address 127.0.0.1:10256 --metrics-bind-address 127.0.0.1:10249"
+                + " >> /tmp/agent.log 2>&1 & echo $! > /tmp/agent.pid)"));
+        awaitGuest("the " + mode + " agent's first sync", "curl -s -m 2 -o /dev/null -w '%{http_code}' http://127.0.0.1:10256/healthz || true",
+                out -> out.strip().equals("200"), Duration.ofSeconds(180));
+    }
+
+    private static void stopAgentProcess() throws Exception {
+        ok(GUEST.run("kill $(cat /tmp/agent.pid); while kill -0 $(cat /tmp/agent.pid) 2>/dev/null; do sleep 0.2; done"));
+    }
+
+    private static List<String> ask(String host, int port, int count) throws Exception {
+        String out = ok(GUEST.run("ip netns exec client python3 /run/kf-share/bed.py ask " + host + " " + port + " " + count));
+        List<String> answers = out.strip().lines().toList();
+        assertEquals(count, answers.size(), out);
+        assertTrue(answers.stream().noneMatch(a -> a.startsWith("ERR")), out);
+        return answers;
+    }
+
+    private static Map<String, Long> count(List<String> answers) {
+        return answers.stream().collect(Collectors.groupingBy(a -> a, Collectors.counting()));
+    }
+
+    private static String ok(IpvsGuest.Result r) {
+        assertTrue(r.ok(), "guest command failed (exit " + r.exit() + "):\n" + r.err() + "\n" + r.out());
+        return r.out();
+    }
+
+    private static String awaitGuest(String what, String script, Predicate<String> done) throws Exception {
+        return awaitGuest(what, script, done, Duration.ofSeconds(60));
+    }
+
+    private static String awaitGuest(String what, String script, Predicate<String> done, Duration limit) throws Exception {
+        long deadline = System.nanoTime() + limit.toNanos();
+        String last = "";
+        while (System.nanoTime() < deadline) {
+            IpvsGuest.Result r = GUEST.run(script);
+            last = r.out() + r.err();
+            if (r.ok() && done.test(r.out())) {
+                return r.out();
+            }
+            Thread.sleep(500);
+        }
+        String log = GUEST.run("tail -30 /tmp/agent.log").out();
+        throw new AssertionError("timed out waiting for " + what + "; last output:\n" + last + "\nagent log:\n" + log);
+    }
+
+    private static boolean awaitTrue(Duration limit, java.util.function.BooleanSupplier check) throws InterruptedException {
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (check.getAsBoolean()) {
+                return true;
+            }
+            Thread.sleep(200);
+        }
+        return false;
+    }
+}

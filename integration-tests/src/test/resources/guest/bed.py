@@ -1,0 +1,87 @@
+#!/usr/bin/python3
+"""Pods and clients for the IPVS guest tests (the guest has the host's Python, not the test JVM's classes).
+
+  bed.py serve NAME PORT          answer every line received with NAME (one pod's server, runs forever)
+  bed.py ask HOST PORT COUNT      COUNT fresh connections, one line each; prints each answer or ERR
+  bed.py hold HOST PORT DIR       one connection: answer to DIR/first, then on DIR/go to DIR/second, closes on DIR/close
+  bed.py loop HOST PORT DIR       fresh connections until DIR/stop exists; then DIR/result: "ok N failed M" + failures
+"""
+import os, socket, sys, threading, time
+
+
+def serve(name, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port))
+    s.listen(128)
+
+    def handle(c):
+        with c, c.makefile("rwb", buffering=0) as f:
+            for _ in f:
+                f.write((name + "\n").encode())
+
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=handle, args=(c,), daemon=True).start()
+
+
+def ask_once(host, port, timeout=3.0):
+    with socket.create_connection((host, port), timeout=timeout) as c:
+        c.sendall(b"hello\n")
+        answer = c.makefile("rb").readline().decode().strip()
+        if not answer:
+            raise IOError("connection closed without an answer")
+        return answer
+
+
+def wait_for(path):
+    while not os.path.exists(path):
+        time.sleep(0.05)
+
+
+def write(path, text):
+    with open(path + ".tmp", "w") as f:
+        f.write(text + "\n")
+    os.rename(path + ".tmp", path)
+
+
+def main(argv):
+    mode = argv[1]
+    if mode == "serve":
+        serve(argv[2], int(argv[3]))
+    elif mode == "ask":
+        for _ in range(int(argv[4])):
+            try:
+                print(ask_once(argv[2], int(argv[3])), flush=True)
+            except Exception as e:
+                print("ERR %s" % e, flush=True)
+    elif mode == "hold":
+        d = argv[4]
+        c = socket.create_connection((argv[2], int(argv[3])), timeout=10)
+        f = c.makefile("rb")
+        c.sendall(b"first\n")
+        write(d + "/first", f.readline().decode().strip())
+        wait_for(d + "/go")
+        try:
+            c.sendall(b"second\n")
+            write(d + "/second", f.readline().decode().strip() or "ERR closed")
+        except Exception as e:
+            write(d + "/second", "ERR %s" % e)
+        wait_for(d + "/close")
+        c.close()
+        write(d + "/closed", "yes")
+    elif mode == "loop":
+        d = argv[4]
+        ok, failures = 0, []
+        while not os.path.exists(d + "/stop"):
+            try:
+                ask_once(argv[2], int(argv[3]), timeout=2.0)
+                ok += 1
+            except Exception as e:
+                failures.append("%.3f %s" % (time.time(), e))
+            time.sleep(0.02)
+        write(d + "/result", "ok %d failed %d\n%s" % (ok, len(failures), "\n".join(failures[:20])))
+
+
+if __name__ == "__main__":
+    main(sys.argv)
