@@ -200,7 +200,7 @@ class IpvsAgentGuestTest {
     }
 
     private static void startAgent(String mode) throws Exception {
-        ok(GUEST.run("(java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -jar " + JAR + " run --kubeconfig /run/kf-share/kubeconfig"
+        ok(GUEST.run("(java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:UseAVX=0 -jar " + JAR + " run --kubeconfig /run/kf-share/kubeconfig"
                 + " --proxy-mode " + mode + " --netns node --hostname-override node-a --cluster-cidr 198.18.0.0/24"
                 + " --healthz-bind-address 127.0.0.1:10256 --metrics-bind-address 127.0.0.1:10249"
                 + " >> /tmp/agent.log 2>&1 & echo $! > /tmp/agent.pid)"));
