@@ -6,6 +6,7 @@ import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneException;
 import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.dataplane.SyncResult;
+import io.kubeferry.proxy.exec.InterfaceAddresses;
 import io.kubeferry.proxy.exec.ToolCommand;
 import io.kubeferry.proxy.exec.ToolException;
 import io.kubeferry.proxy.exec.ToolResult;
@@ -184,24 +185,8 @@ final class IptablesDataplane implements Dataplane {
 
     @Override
     public void cleanupLeftovers(Set<String> keep) throws DataplaneException {
-        List<String> failures = new ArrayList<>();
-        // Both flavours: a node may carry leftovers of either (e.g. after an iptables-legacy -> nft move).
-        for (IptablesTools candidate : List.of(IptablesTools.NFT, IptablesTools.LEGACY)) {
-            try {
-                ToolResult saved = tools.runAllowingFailure(ToolCommand.of(candidate.save()));
-                if (!saved.ok()) {
-                    continue;
-                }
-                String removal = KernelRules.parse(saved.stdout()).removalProgram((table, chain) ->
-                        (OWN_CHAINS.contains(chain) || ChainNames.isServiceChain(chain)) && !keep.contains(table + "/" + chain));
-                if (!removal.isEmpty()) {
-                    tools.run(candidate.restoreCommand(removal));
-                    LOG.info("removed kube-ferry's iptables-{} rules{}", candidate.variant(), keep.isEmpty() ? "" : " (kept the chains the running mode shares)");
-                }
-            } catch (ToolException e) {
-                failures.add(candidate.variant() + ": " + e.getMessage());
-            }
-        }
+        List<String> failures = IptablesTools.removeChains(tools, (table, chain) ->
+                (OWN_CHAINS.contains(chain) || ChainNames.isServiceChain(chain)) && !keep.contains(table + "/" + chain));
         applied = null;
         synced = false;
         needFull = true;
@@ -250,18 +235,7 @@ final class IptablesDataplane implements Dataplane {
     }
 
     private List<String> localAddresses() throws ToolException {
-        List<String> result = new ArrayList<>();
-        for (String line : tools.run(ToolCommand.of("ip", "-o", "-4", "addr", "show")).stdout().split("\n")) {
-            String[] fields = line.trim().split("\\s+");
-            for (int i = 0; i + 1 < fields.length; i++) {
-                if (fields[i].equals("inet")) {
-                    String ip = fields[i + 1].split("/")[0];
-                    if (!result.contains(ip)) {
-                        result.add(ip);
-                    }
-                }
-            }
-        }
-        return result;
+        String shown = tools.run(ToolCommand.of("ip", "-o", "-4", "addr", "show")).stdout();
+        return InterfaceAddresses.parse(shown).stream().map(InterfaceAddresses.Address::ip).distinct().toList();
     }
 }

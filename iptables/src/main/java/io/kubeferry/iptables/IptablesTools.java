@@ -56,4 +56,30 @@ public record IptablesTools(String variant, String save, String restore, String 
         args.add("--counters");
         return new ToolCommand(restore, args, null, null).withStdin(input);
     }
+
+    /**
+     * Removes the chains {@code ours(table, chain)} picks (and the jumps into them) with both flavours: a node
+     * may carry leftovers of either (e.g. after an iptables-legacy -> nft move).
+     *
+     * @return one message per flavour whose removal failed; empty when all went well
+     */
+    public static List<String> removeChains(ToolRunner tools, java.util.function.BiPredicate<String, String> ours) {
+        List<String> failures = new java.util.ArrayList<>();
+        for (IptablesTools candidate : List.of(NFT, LEGACY)) {
+            try {
+                ToolResult saved = tools.runAllowingFailure(ToolCommand.of(candidate.save()));
+                if (!saved.ok()) {
+                    continue;
+                }
+                String removal = KernelRules.parse(saved.stdout()).removalProgram(ours);
+                if (!removal.isEmpty()) {
+                    tools.run(candidate.restoreCommand(removal));
+                    LOG.info("removed kube-ferry's iptables-{} chains", candidate.variant());
+                }
+            } catch (ToolException e) {
+                failures.add("iptables-" + candidate.variant() + ": " + e.getMessage());
+            }
+        }
+        return failures;
+    }
 }

@@ -10,6 +10,7 @@ import io.kubeferry.proxy.dataplane.DataplaneException;
 import io.kubeferry.proxy.dataplane.ServiceEvents;
 import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.dataplane.SyncResult;
+import io.kubeferry.proxy.exec.InterfaceAddresses;
 import io.kubeferry.proxy.exec.ToolCommand;
 import io.kubeferry.proxy.exec.ToolException;
 import io.kubeferry.proxy.exec.ToolResult;
@@ -275,24 +276,10 @@ final class IpvsDataplane implements Dataplane {
 
     @Override
     public void cleanupLeftovers(Set<String> keep) throws DataplaneException {
-        List<String> failures = new ArrayList<>();
         Set<String> own = IpvsRenderer.chains();
         // Rules first: an ipset cannot be destroyed while a rule matches on it.
-        for (IptablesTools candidate : List.of(IptablesTools.NFT, IptablesTools.LEGACY)) {
-            try {
-                ToolResult saved = tools.runAllowingFailure(ToolCommand.of(candidate.save()));
-                if (!saved.ok()) {
-                    continue;
-                }
-                String removal = KernelRules.parse(saved.stdout()).removalProgram((table, chain) ->
-                        own.contains(table + "/" + chain) && !keep.contains(table + "/" + chain));
-                if (!removal.isEmpty()) {
-                    tools.run(candidate.restoreCommand(removal));
-                }
-            } catch (ToolException e) {
-                failures.add("iptables-" + candidate.variant() + ": " + e.getMessage());
-            }
-        }
+        List<String> failures = new ArrayList<>(IptablesTools.removeChains(tools, (table, chain) ->
+                own.contains(table + "/" + chain) && !keep.contains(table + "/" + chain)));
         try {
             SortedSet<String> dummyAddresses = dummyAddresses();
             ToolResult saved = tools.runAllowingFailure(ToolCommand.of("ipvsadm", "-Sn"));
@@ -473,39 +460,16 @@ final class IpvsDataplane implements Dataplane {
         SortedSet<String> out = new TreeSet<>();
         ToolResult r = tools.runAllowingFailure(ToolCommand.of("ip", "-o", "-4", "addr", "show", "dev", DUMMY));
         if (r.ok()) {
-            out.addAll(inetAddresses(r.stdout()));
+            InterfaceAddresses.parse(r.stdout()).forEach(a -> out.add(a.ip()));
         }
         return out;
     }
 
     /** The node's own IPv4 addresses: every interface's but kube-ipvs0's and loopback's. */
     private List<String> localAddresses(Set<String> dummy) throws ToolException {
-        List<String> out = new ArrayList<>();
-        for (String line : tools.run(ToolCommand.of("ip", "-o", "-4", "addr", "show")).stdout().split("\n")) {
-            String[] f = line.trim().split("\\s+");
-            if (f.length > 1 && f[1].equals(DUMMY)) {
-                continue;
-            }
-            for (String ip : inetAddresses(line)) {
-                if (!ip.startsWith("127.") && !dummy.contains(ip) && !out.contains(ip)) {
-                    out.add(ip);
-                }
-            }
-        }
-        return out;
-    }
-
-    private static List<String> inetAddresses(String text) {
-        List<String> out = new ArrayList<>();
-        for (String line : text.split("\n")) {
-            String[] f = line.trim().split("\\s+");
-            for (int i = 0; i + 1 < f.length; i++) {
-                if (f[i].equals("inet")) {
-                    out.add(f[i + 1].split("/")[0]);
-                }
-            }
-        }
-        return out;
+        return InterfaceAddresses.parse(tools.run(ToolCommand.of("ip", "-o", "-4", "addr", "show")).stdout()).stream()
+                .filter(a -> !a.device().equals(DUMMY) && !a.ip().startsWith("127.") && !dummy.contains(a.ip()))
+                .map(InterfaceAddresses.Address::ip).distinct().toList();
     }
 
     static IpvsSettings baseSettings(ProxyConfig config) {
