@@ -41,7 +41,7 @@ public final class IpvsGuest implements BeforeAllCallback, AfterAllCallback {
             # Guest stage 2, in the host's filesystem: run each command the host drops into the share.
             export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
             mkdir -p /run/netns && mount -t tmpfs tmpfs /run/netns
-            mount -t tmpfs tmpfs /tmp
+            # /tmp stays the host's (read through the overlay): a checkout or Maven's files may live there.
             # QEMU user networking: 10.0.2.2 is the host's loopback (where the test's API server listens).
             # No default route: nothing in the guest can reach beyond the host.
             modprobe virtio_net 2>/dev/null
