@@ -1,5 +1,6 @@
 package io.kubeferry.iptables;
 
+import io.kubeferry.proxy.config.NodePortAddresses;
 import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
@@ -11,7 +12,6 @@ import io.kubeferry.proxy.exec.ToolCommand;
 import io.kubeferry.proxy.exec.ToolException;
 import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
-import io.kubeferry.proxy.model.Cidr;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import org.slf4j.Logger;
@@ -185,8 +185,8 @@ final class IptablesDataplane implements Dataplane {
 
     @Override
     public void cleanupLeftovers(Set<String> keep) throws DataplaneException {
-        List<String> failures = IptablesTools.removeChains(tools, (table, chain) ->
-                (OWN_CHAINS.contains(chain) || ChainNames.isServiceChain(chain)) && !keep.contains(table + "/" + chain));
+        List<String> failures = IptablesTools.removeChains(tools,
+                (table, chain) -> OWN_CHAINS.contains(chain) || ChainNames.isServiceChain(chain), keep);
         applied = null;
         synced = false;
         needFull = true;
@@ -197,8 +197,7 @@ final class IptablesDataplane implements Dataplane {
 
     static IptablesSettings baseSettings(ProxyConfig config) {
         String localCIDR = config.clusterCIDRs().stream().filter(c -> !c.contains(":")).findFirst().orElse("");
-        List<String> nodePortAddresses = config.nodePortAddresses();
-        List<String> nodePortIPs = nodePortAddresses.isEmpty() || nodePortAddresses.contains("all") ? null : List.of();
+        List<String> nodePortIPs = NodePortAddresses.all(config.nodePortAddresses()) ? null : List.of();
         return new IptablesSettings(config.iptables().masqueradeMark(), config.iptables().masqueradeAll(), localCIDR,
                 nodePortIPs, config.iptables().localhostNodePorts(), true, "");
     }
@@ -210,20 +209,7 @@ final class IptablesDataplane implements Dataplane {
         String primary = addresses.stream().filter(a -> !a.startsWith("127.")).findFirst().orElse("");
         base = base.withNodeIP(primary);
         if (base.nodePortIPs() != null) {
-            List<String> chosen = new ArrayList<>();
-            for (String entry : config.nodePortAddresses()) {
-                for (String address : addresses) {
-                    boolean match = switch (entry) {
-                        case "primary" -> address.equals(primary);
-                        case "localhost" -> address.startsWith("127.");
-                        default -> !entry.contains(":") && Cidr.parse(entry).contains(address);
-                    };
-                    if (match && !chosen.contains(address)) {
-                        chosen.add(address);
-                    }
-                }
-            }
-            base = base.withNodePortIPs(chosen);
+            base = base.withNodePortIPs(NodePortAddresses.select(config.nodePortAddresses(), addresses));
         }
         ToolResult liberal = tools.runAllowingFailure(ToolCommand.of("sysctl", "-n", "net.netfilter.nf_conntrack_tcp_be_liberal"));
         base = base.withDropInvalid(!(liberal.ok() && liberal.stdout().strip().equals("1")));

@@ -59,11 +59,13 @@ public record IptablesTools(String variant, String save, String restore, String 
 
     /**
      * Removes the chains {@code ours(table, chain)} picks (and the jumps into them) with both flavours: a node
-     * may carry leftovers of either (e.g. after an iptables-legacy -> nft move).
+     * may carry leftovers of either (e.g. after an iptables-legacy -> nft move). Chains named in {@code keep}
+     * ({@code table/chain}) stay: the mode now running shares them.
      *
      * @return one message per flavour whose removal failed; empty when all went well
      */
-    public static List<String> removeChains(ToolRunner tools, java.util.function.BiPredicate<String, String> ours) {
+    public static List<String> removeChains(ToolRunner tools, java.util.function.BiPredicate<String, String> ours,
+                                            java.util.Set<String> keep) {
         List<String> failures = new java.util.ArrayList<>();
         for (IptablesTools candidate : List.of(NFT, LEGACY)) {
             try {
@@ -71,7 +73,8 @@ public record IptablesTools(String variant, String save, String restore, String 
                 if (!saved.ok()) {
                     continue;
                 }
-                String removal = KernelRules.parse(saved.stdout()).removalProgram(ours);
+                String removal = KernelRules.parse(saved.stdout())
+                        .removalProgram((table, chain) -> ours.test(table, chain) && !keep.contains(table + "/" + chain));
                 if (!removal.isEmpty()) {
                     tools.run(candidate.restoreCommand(removal));
                     LOG.info("removed kube-ferry's iptables-{} chains", candidate.variant());

@@ -24,16 +24,31 @@ final class GracefulTermination {
                               Map<String, Integer> connections) {
         List<String> out = new ArrayList<>();
         for (RealServer r : current) {
-            if (r.weight() != 0) continue;
             VirtualServer v = services.get(r.virtualKey());
-            if (v == null) continue;
-            String rs = " -r " + (r.address().contains(":") ? "[" + r.address() + "]" : r.address()) + ":" + r.port();
-            if (desiredKeys.contains(r.key())) {
-                out.add("-e " + IpvsDiff.service(v) + rs + " -m -w 1");
-            } else if (!v.protocol().equals("tcp") || connections.getOrDefault(r.key(), 0) == 0) {
-                out.add("-d " + IpvsDiff.service(v) + rs);
+            if (r.weight() == 0 && v != null && desiredKeys.contains(r.key())) {
+                out.add("-e " + IpvsDiff.service(v) + IpvsDiff.real(new RealServer(r.virtualKey(), r.address(), r.port(), 1)));
             }
         }
+        for (RealServer r : drained(current, services, desiredKeys, connections)) {
+            out.add(deletion(services.get(r.virtualKey()), r));
+        }
         return out;
+    }
+
+    /** The weight-0 real servers no longer desired that can go now: drained TCP ones, and any UDP/SCTP one. */
+    static List<RealServer> drained(List<RealServer> current, Map<String, VirtualServer> services, Set<String> desiredKeys,
+                                    Map<String, Integer> connections) {
+        List<RealServer> out = new ArrayList<>();
+        for (RealServer r : current) {
+            VirtualServer v = services.get(r.virtualKey());
+            if (r.weight() != 0 || v == null || desiredKeys.contains(r.key())) continue;
+            if (!v.protocol().equals("tcp") || connections.getOrDefault(r.key(), 0) == 0) out.add(r);
+        }
+        return out;
+    }
+
+    /** The ipvsadm line that deletes one real server. */
+    static String deletion(VirtualServer v, RealServer r) {
+        return "-d " + IpvsDiff.service(v) + " -r " + IpvsDiff.hostPort(r.address(), r.port());
     }
 }

@@ -3,6 +3,7 @@ package io.kubeferry.ipvs;
 import io.kubeferry.iptables.IptablesTools;
 import io.kubeferry.iptables.JumpRule;
 import io.kubeferry.iptables.KernelRules;
+import io.kubeferry.proxy.config.NodePortAddresses;
 import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
@@ -42,8 +43,8 @@ import java.util.stream.Collectors;
 /**
  * IPVS mode. Each sync diffs the desired state ({@link IpvsRenderer}) against the kernel (read on full
  * syncs, remembered between them) and applies the difference in one batch per tool: {@code ipset restore},
- * {@code ip -batch} for kube-ipvs0's addresses, {@code ipvsadm -R}, and {@code iptables-restore} when the
- * fixed rules changed. The IPVS table is never flushed.
+ * {@code ip -batch} for kube-ipvs0's addresses, {@code ipvsadm -R}, and on full syncs {@code iptables-restore}
+ * (the rules depend only on settings, which only a full sync re-reads). The IPVS table is never flushed.
  */
 final class IpvsDataplane implements Dataplane {
 
@@ -71,7 +72,7 @@ final class IpvsDataplane implements Dataplane {
 
     /** The kernel state kube-ferry put there, for partial syncs and housekeeping. */
     private record Applied(IpvsSaveParser.Table table, Set<String> desiredRealServers, SortedSet<String> addresses,
-                           Map<String, SortedSet<String>> ipsets, String iptables) {}
+                           Map<String, SortedSet<String>> ipsets) {}
 
     IpvsDataplane(DataplaneContext context) {
         this.config = context.config();
@@ -132,13 +133,11 @@ final class IpvsDataplane implements Dataplane {
                 current = applied;
             }
             IpvsRenderer.Desired desired = IpvsRenderer.render(request.state(), settings, catalog);
-            IpvsPlan plan = IpvsDiff.between(desired.table(), current.table(), ours(current.addresses()));
+            IpvsPlan plan = IpvsDiff.between(desired.table(), current.table(),
+                    owned(current.addresses(), settings.nodeIPs(), settings.excludeCIDRs()));
             String ipsets = ipsetProgram(desired.ipsets(), current.ipsets(), full);
             String addresses = addressProgram(desired.addresses(), current.addresses());
-            String iptables = IpvsRenderer.iptables(settings, presentJumps);
-            // Compared without the jump inserts, which only a full sync can know to be missing.
-            String iptablesRules = IpvsRenderer.iptables(settings, Set.copyOf(IpvsRenderer.JUMPS));
-            boolean writeIptables = full || !iptablesRules.equals(current.iptables());
+            String iptables = full ? IpvsRenderer.iptables(settings, presentJumps) : "";
             long rendered = System.nanoTime();
 
             // Sets first (the rules match on them), then addresses and virtual servers, then the rules.
@@ -155,13 +154,13 @@ final class IpvsDataplane implements Dataplane {
                 tools.run(ToolCommand.of("ipvsadm", "-R").withStdin(plan.restoreText()));
             }
             step = "iptables-restore";
-            if (writeIptables) {
+            if (full) {
                 tools.run(flavour.restoreCommand(iptables));
             }
             long done = System.nanoTime();
 
             Set<String> desiredKeys = desired.table().realServers().stream().map(RealServer::key).collect(Collectors.toSet());
-            applied = new Applied(plan.result(), desiredKeys, desired.addresses(), desired.ipsets(), iptablesRules);
+            applied = new Applied(plan.result(), desiredKeys, desired.addresses(), desired.ipsets());
             needFull = false;
             virtualServers.set(plan.result().virtualServers().size());
             realServers.set(plan.result().realServers().size());
@@ -170,7 +169,7 @@ final class IpvsDataplane implements Dataplane {
             return new SyncResult(full, Duration.ofNanos(rendered - start), Duration.ofNanos(done - rendered),
                     Map.of("ipvs-virtual-servers", plan.result().virtualServers().size(),
                             "ipvs-real-servers", plan.result().realServers().size(), "iptables", natRules),
-                    ipsets.length() + addresses.length() + plan.restoreText().length() + (writeIptables ? iptables.length() : 0));
+                    ipsets.length() + addresses.length() + plan.restoreText().length() + iptables.length());
         } catch (ToolException e) {
             needFull = true;
             restoreFailures.increment();
@@ -191,10 +190,10 @@ final class IpvsDataplane implements Dataplane {
     }
 
     /** Virtual servers kube-ferry may change: on kube-ipvs0's addresses or the node's, never in excludeCIDRs. */
-    private Predicate<VirtualServer> ours(Set<String> dummyAddresses) {
+    static Predicate<VirtualServer> owned(Set<String> dummyAddresses, List<String> nodeIPs, List<String> excludeCIDRs) {
         Set<String> mine = new HashSet<>(dummyAddresses);
-        mine.addAll(settings.nodeIPs());
-        List<Cidr> excluded = settings.excludeCIDRs().stream().filter(c -> !c.contains(":")).map(Cidr::parse).toList();
+        mine.addAll(nodeIPs);
+        List<Cidr> excluded = excludeCIDRs.stream().filter(c -> !c.contains(":")).map(Cidr::parse).toList();
         return v -> mine.contains(v.address()) && excluded.stream().noneMatch(c -> c.contains(v.address()));
     }
 
@@ -214,21 +213,18 @@ final class IpvsDataplane implements Dataplane {
             Map<String, Integer> live = IpvsConnections.live(tools.run(ToolCommand.of("ipvsadm", "-Lnc")).stdout());
             Map<String, VirtualServer> byKey = new HashMap<>();
             a.table().virtualServers().forEach(v -> byKey.put(v.key(), v));
-            List<String> lines = GracefulTermination.check(a.table().realServers(), byKey, a.desiredRealServers(), live);
-            List<String> deletions = lines.stream().filter(l -> l.startsWith("-d ")).toList();
-            if (deletions.isEmpty()) {
+            List<RealServer> drained = GracefulTermination.drained(a.table().realServers(), byKey, a.desiredRealServers(), live);
+            if (drained.isEmpty()) {
                 return;
             }
-            tools.run(ToolCommand.of("ipvsadm", "-R").withStdin(String.join("\n", deletions) + "\n"));
-            Set<String> gone = a.table().realServers().stream()
-                    .filter(r -> r.weight() == 0 && !a.desiredRealServers().contains(r.key())
-                            && live.getOrDefault(r.key(), 0) == 0)
-                    .map(RealServer::key).collect(Collectors.toSet());
+            tools.run(ToolCommand.of("ipvsadm", "-R").withStdin(drained.stream()
+                    .map(r -> GracefulTermination.deletion(byKey.get(r.virtualKey()), r) + "\n").collect(Collectors.joining())));
+            Set<String> gone = drained.stream().map(RealServer::key).collect(Collectors.toSet());
             List<RealServer> kept = a.table().realServers().stream().filter(r -> !gone.contains(r.key())).toList();
             applied = new Applied(new IpvsSaveParser.Table(a.table().virtualServers(), kept), a.desiredRealServers(),
-                    a.addresses(), a.ipsets(), a.iptables());
+                    a.addresses(), a.ipsets());
             realServers.set(kept.size());
-            LOG.info("graceful termination: deleted {} drained real server(s)", deletions.size());
+            LOG.info("graceful termination: deleted {} drained real server(s)", drained.size());
         } catch (ToolException e) {
             throw new DataplaneException("graceful termination check failed: " + e.getMessage(), e);
         }
@@ -278,17 +274,14 @@ final class IpvsDataplane implements Dataplane {
     public void cleanupLeftovers(Set<String> keep) throws DataplaneException {
         Set<String> own = IpvsRenderer.chains();
         // Rules first: an ipset cannot be destroyed while a rule matches on it.
-        List<String> failures = new ArrayList<>(IptablesTools.removeChains(tools, (table, chain) ->
-                own.contains(table + "/" + chain) && !keep.contains(table + "/" + chain)));
+        List<String> failures = new ArrayList<>(IptablesTools.removeChains(tools,
+                (table, chain) -> own.contains(table + "/" + chain), keep));
         try {
             SortedSet<String> dummyAddresses = dummyAddresses();
             ToolResult saved = tools.runAllowingFailure(ToolCommand.of("ipvsadm", "-Sn"));
             if (saved.ok()) {
-                Set<String> mine = new HashSet<>(dummyAddresses);
-                mine.addAll(localAddresses(dummyAddresses));
-                List<Cidr> excluded = config.ipvs().excludeCIDRs().stream().filter(c -> !c.contains(":")).map(Cidr::parse).toList();
-                String deletions = IpvsSaveParser.parse(saved.stdout()).virtualServers().stream()
-                        .filter(v -> mine.contains(v.address()) && excluded.stream().noneMatch(c -> c.contains(v.address())))
+                Predicate<VirtualServer> mine = owned(dummyAddresses, localAddresses(dummyAddresses), config.ipvs().excludeCIDRs());
+                String deletions = IpvsSaveParser.parse(saved.stdout()).virtualServers().stream().filter(mine)
                         .map(v -> "-D " + IpvsDiff.service(v) + "\n").collect(Collectors.joining());
                 if (!deletions.isEmpty()) {
                     tools.run(ToolCommand.of("ipvsadm", "-R").withStdin(deletions));
@@ -398,7 +391,7 @@ final class IpvsDataplane implements Dataplane {
     private Applied readKernel() throws ToolException {
         IpvsSaveParser.Table table = IpvsSaveParser.parse(tools.run(ToolCommand.of("ipvsadm", "-Sn")).stdout());
         Map<String, SortedSet<String>> sets = parseIpsetSave(tools.run(ToolCommand.of("ipset", "save")).stdout());
-        return new Applied(table, Set.of(), dummyAddresses(), sets, "");
+        return new Applied(table, Set.of(), dummyAddresses(), sets);
     }
 
     static Map<String, SortedSet<String>> parseIpsetSave(String text) {
@@ -483,25 +476,9 @@ final class IpvsDataplane implements Dataplane {
     private IpvsSettings resolveSettings() throws ToolException {
         IpvsSettings base = baseSettings(config);
         List<String> local = localAddresses(dummyAddresses());
-        List<String> chosen = new ArrayList<>();
+        // Loopback is never among them: IPVS cannot serve 127.0.0.1 NodePorts (there is no route_localnet DNAT).
         List<String> wanted = config.nodePortAddresses();
-        if (wanted.isEmpty() || wanted.contains("all")) {
-            chosen.addAll(local);
-        } else {
-            String primary = local.isEmpty() ? "" : local.get(0);
-            for (String entry : wanted) {
-                for (String address : local) {
-                    boolean match = switch (entry) {
-                        case "primary" -> address.equals(primary);
-                        case "localhost" -> false; // IPVS cannot serve 127.0.0.1 NodePorts (no route_localnet DNAT)
-                        default -> !entry.contains(":") && Cidr.parse(entry).contains(address);
-                    };
-                    if (match && !chosen.contains(address)) {
-                        chosen.add(address);
-                    }
-                }
-            }
-        }
+        List<String> chosen = NodePortAddresses.all(wanted) ? local : NodePortAddresses.select(wanted, local);
         ToolResult liberal = tools.runAllowingFailure(ToolCommand.of("sysctl", "-n", "net.netfilter.nf_conntrack_tcp_be_liberal"));
         return base.withNodeIPs(chosen).withDropInvalid(!(liberal.ok() && liberal.stdout().strip().equals("1")));
     }

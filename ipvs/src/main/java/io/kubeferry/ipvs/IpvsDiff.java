@@ -46,7 +46,7 @@ final class IpvsDiff {
             }
             if (!want.containsKey(v.key())) continue;
             if (!v.protocol().equals("tcp")) {
-                out.add("-d " + service(v) + " -r " + hostPort(c.address(), c.port()));
+                out.add(GracefulTermination.deletion(v, c));
                 continue;
             }
             if (c.weight() != 0) out.add("-e " + service(v) + real(new RealServer(c.virtualKey(), c.address(), c.port(), 0)));
@@ -81,7 +81,7 @@ final class IpvsDiff {
         return b.toString();
     }
 
-    private static String real(RealServer r) {
+    static String real(RealServer r) {
         return " -r " + hostPort(r.address(), r.port()) + " -m -w " + r.weight();
     }
 

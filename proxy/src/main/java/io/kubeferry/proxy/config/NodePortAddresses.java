@@ -1,0 +1,40 @@
+package io.kubeferry.proxy.config;
+
+import io.kubeferry.proxy.model.Cidr;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** Applies {@code nodePortAddresses} to this node's addresses: the same for both modes. */
+public final class NodePortAddresses {
+
+    private NodePortAddresses() {
+    }
+
+    /** True when NodePorts open on every local address (the list is empty or says "all"). */
+    public static boolean all(List<String> entries) {
+        return entries.isEmpty() || entries.contains("all");
+    }
+
+    /**
+     * The addresses the entries pick, in the order the entries name them: {@code primary} (the node's first
+     * non-loopback address), {@code localhost} (127.0.0.0/8), or an IPv4 CIDR.
+     */
+    public static List<String> select(List<String> entries, List<String> addresses) {
+        String primary = addresses.stream().filter(a -> !a.startsWith("127.")).findFirst().orElse("");
+        List<String> chosen = new ArrayList<>();
+        for (String entry : entries) {
+            for (String address : addresses) {
+                boolean match = switch (entry) {
+                    case "primary" -> address.equals(primary);
+                    case "localhost" -> address.startsWith("127.");
+                    default -> !entry.contains(":") && Cidr.parse(entry).contains(address);
+                };
+                if (match && !chosen.contains(address)) {
+                    chosen.add(address);
+                }
+            }
+        }
+        return chosen;
+    }
+}
