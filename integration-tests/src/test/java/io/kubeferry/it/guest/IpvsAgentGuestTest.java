@@ -49,33 +49,8 @@ class IpvsAgentGuestTest {
     private static final String VIP = "198.19.0.10";
     private static final Path JAR = Path.of("..", "dist", "target", "kube-ferry.jar").toAbsolutePath().normalize();
 
-    /** node namespace with a bridge, three pods answering with their name on 8080, and a client namespace. */
-    private static final String BED = """
-            set -e
-            ip netns add node; ip netns add client
-            ip -n node link set lo up
-            ip -n node link add kbr0 type bridge
-            ip -n node addr add 198.18.0.1/24 dev kbr0
-            ip -n node link set kbr0 up
-            for i in 1 2 3; do
-              ip netns add p$i
-              ip -n node link add v$i type veth peer name eth0 netns p$i
-              ip -n node link set v$i master kbr0 up
-              ip -n p$i addr add 198.18.0.1$i/24 dev eth0
-              ip -n p$i link set eth0 up; ip -n p$i link set lo up
-              ip -n p$i route add default via 198.18.0.1
-              ip netns exec p$i python3 /run/kf-share/bed.py serve pod-$i 8080 > /dev/null 2>&1 &
-            done
-            ip -n node link add ext0 type veth peer name eth0 netns client
-            ip -n node addr add 198.18.1.1/24 dev ext0; ip -n node link set ext0 up
-            ip -n client addr add 198.18.1.2/24 dev eth0; ip -n client link set eth0 up; ip -n client link set lo up
-            ip -n client route add 198.19.0.0/16 via 198.18.1.1
-            ip netns exec node sysctl -qw net.ipv4.ip_forward=1
-            """;
-
     @BeforeAll
     static void bed() throws Exception {
-        Files.copy(IpvsAgentGuestTest.class.getResourceAsStream("/guest/bed.py"), GUEST.share().resolve("bed.py"));
         Files.writeString(GUEST.share().resolve("kubeconfig"), """
                 apiVersion: v1
                 kind: Config
@@ -84,7 +59,7 @@ class IpvsAgentGuestTest {
                 contexts: [{name: mock, context: {cluster: mock, user: agent}}]
                 current-context: mock
                 """.formatted(IpvsGuest.HOST_FROM_GUEST, server.getPort()));
-        ok(GUEST.run(BED));
+        ok(GUEST.run(IpvsGuest.bed(3)));
         client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a").endMetadata().build()).create();
         Service web = nodePort("web", VIP, 80, 8080, 30080, false);
         client.resource(web).create();

@@ -93,6 +93,9 @@ public final class IpvsGuest implements BeforeAllCallback, AfterAllCallback {
         assumeTrue(kernel.isPresent(), "no guest kernel prepared: run integration-tests/guest/prepare.sh (dev/setup.sh does)");
         share = Files.createTempDirectory("kube-ferry-guest-");
         Files.writeString(share.resolve("stage2.sh"), STAGE2);
+        try (var bed = IpvsGuest.class.getResourceAsStream("/guest/bed.py")) {
+            Files.copy(bed, share.resolve("bed.py"));
+        }
         Files.copy(kernel.get().resolve("modules-dir"), share.resolve("modules-dir"));
         long start = System.nanoTime();
         qemu = new ProcessBuilder(List.of(binary.get(), "-accel", "tcg", "-cpu", "max", "-m", "2048", "-smp", "2",
@@ -113,6 +116,36 @@ public final class IpvsGuest implements BeforeAllCallback, AfterAllCallback {
         }
         bootTime = Duration.ofNanos(System.nanoTime() - start);
         System.out.println("IPVS guest " + kernel.get().getFileName() + " booted in " + bootTime.toMillis() + " ms");
+    }
+
+    /**
+     * A node namespace with a bridge (198.18.0.1/24), {@code pods} pod namespaces p1..pN at 198.18.0.1N whose
+     * servers answer every line with their name ({@code pod-N}, port 8080, {@code bed.py serve}), and a client
+     * namespace (198.18.1.2) routed to 198.19.0.0/16 through the node's ext0 (198.18.1.1).
+     */
+    public static String bed(int pods) {
+        return """
+                set -e
+                ip netns add node; ip netns add client
+                ip -n node link set lo up
+                ip -n node link add kbr0 type bridge
+                ip -n node addr add 198.18.0.1/24 dev kbr0
+                ip -n node link set kbr0 up
+                for i in $(seq 1 %d); do
+                  ip netns add p$i
+                  ip -n node link add v$i type veth peer name eth0 netns p$i
+                  ip -n node link set v$i master kbr0 up
+                  ip -n p$i addr add 198.18.0.1$i/24 dev eth0
+                  ip -n p$i link set eth0 up; ip -n p$i link set lo up
+                  ip -n p$i route add default via 198.18.0.1
+                  ip netns exec p$i python3 /run/kf-share/bed.py serve pod-$i 8080 > /dev/null 2>&1 &
+                done
+                ip -n node link add ext0 type veth peer name eth0 netns client
+                ip -n node addr add 198.18.1.1/24 dev ext0; ip -n node link set ext0 up
+                ip -n client addr add 198.18.1.2/24 dev eth0; ip -n client link set eth0 up; ip -n client link set lo up
+                ip -n client route add 198.19.0.0/16 via 198.18.1.1
+                ip netns exec node sysctl -qw net.ipv4.ip_forward=1
+                """.formatted(pods);
     }
 
     /** The host's loopback as the guest reaches it (QEMU user networking). */
