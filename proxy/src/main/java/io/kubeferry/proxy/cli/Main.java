@@ -37,7 +37,7 @@ import java.util.concurrent.TimeUnit;
 /** The kube-ferry command line. Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error. */
 @Command(name = "kube-ferry", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Replaces kube-proxy: programs iptables or IPVS so Service IPs reach their Pods.",
-        subcommands = {Main.Run.class, Main.Render.class, Main.Cleanup.class, Main.VersionCommand.class})
+        subcommands = {RunCommand.class, RenderCommand.class, CleanupCommand.class, Main.VersionCommand.class})
 public final class Main implements Callable<Integer> {
 
     static final int USAGE = 2;
@@ -73,106 +73,9 @@ public final class Main implements Callable<Integer> {
             Files.writeString(writeConfigTo, ConfigWriter.write(options.resolve()));
             return 0;
         }
-        Run run = new Run();
+        RunCommand run = new RunCommand();
         run.options = options;
         return run.call();
-    }
-
-    @Command(name = "run", description = "Run the node agent (the default).")
-    static final class Run implements Callable<Integer> {
-        @Mixin
-        ConfigOptions options;
-
-        @Override
-        public Integer call() throws Exception {
-            ProxyConfig config = options.resolve();
-            Dataplane probe = DataplaneProvider.forMode(config.mode())
-                    .create(new DataplaneContext(config, new ProcessToolRunner(config.netns()), new SimpleMeterRegistry()));
-            RequiredTools.fromEnvironment().require(config.mode(), probe.requiredTools());
-            Vertx vertx = Vertx.vertx();
-            KubernetesClient client = client(config);
-            Agent agent = Agent.start(config, client, vertx, new ProcessToolRunner(config.netns()))
-                    .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
-            CountDownLatch done = new CountDownLatch(1);
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                try {
-                    agent.stop().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-                } catch (Exception e) {
-                    // Shutting down anyway; the rules stay in the kernel by design.
-                }
-                client.close();
-                vertx.close();
-                done.countDown();
-            }, "kube-ferry-shutdown"));
-            done.await();
-            return 0;
-        }
-    }
-
-    @Command(name = "render", description = "Print the program the agent would apply, without root and without changing the machine.")
-    static final class Render implements Callable<Integer> {
-        @Mixin
-        ConfigOptions options;
-
-        @Option(names = {"-f", "--filename"}, description = "A YAML/JSON file or directory of Services, EndpointSlices and Nodes.")
-        List<Path> files = new ArrayList<>();
-
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
-        @Override
-        public Integer call() throws Exception {
-            ProxyConfig config = options.resolve();
-            List<HasMetadata> objects = new ArrayList<>();
-            if (files.isEmpty() && options.kubeconfig == null && options.config == null) {
-                throw new ConfigException("render needs -f FILE (or --kubeconfig to read a cluster)");
-            }
-            for (Path file : files) {
-                if (!Files.exists(file)) {
-                    throw new ConfigException("-f " + file + ": no such file or directory");
-                }
-                objects.addAll(ObjectFiles.read(file));
-            }
-            if (files.isEmpty()) {
-                try (KubernetesClient client = client(config)) {
-                    objects.addAll(client.services().inAnyNamespace().list().getItems());
-                    objects.addAll(client.discovery().v1().endpointSlices().inAnyNamespace().list().getItems());
-                    objects.addAll(client.nodes().list().getItems());
-                }
-            }
-            ProxyState state = StaticState.of(objects, config.hostnameOverride(), config.serviceProxyName());
-            Dataplane dataplane = DataplaneProvider.forMode(config.mode())
-                    .create(new DataplaneContext(config, new RefusingToolRunner(), new SimpleMeterRegistry()));
-            PrintWriter out = spec.commandLine().getOut();
-            out.print(dataplane.render(SyncRequest.full(state)));
-            out.flush();
-            return 0;
-        }
-    }
-
-    @Command(name = "cleanup", description = "Remove everything kube-ferry (or kube-proxy) programmed on this node, in every mode.")
-    static final class Cleanup implements Callable<Integer> {
-        @Mixin
-        ConfigOptions options;
-
-        @Override
-        public Integer call() throws Exception {
-            ProxyConfig config = options.resolve();
-            ToolRunner tools = new ProcessToolRunner(config.netns());
-            int failures = 0;
-            for (DataplaneProvider provider : DataplaneProvider.all()) {
-                if (options.mode != null && !provider.mode().equals(config.mode())) {
-                    continue;
-                }
-                try {
-                    provider.create(new DataplaneContext(config, tools, new SimpleMeterRegistry())).cleanup();
-                } catch (Exception e) {
-                    System.err.println("kube-ferry: cleanup of " + provider.mode() + " mode failed: " + e.getMessage());
-                    failures++;
-                }
-            }
-            return failures == 0 ? 0 : 1;
-        }
     }
 
     @Command(name = "version", description = "Print the version.")

@@ -1,0 +1,76 @@
+package io.kubeferry.proxy.cli;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.kubeferry.proxy.Agent;
+import io.kubeferry.proxy.config.ConfigException;
+import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.dataplane.Dataplane;
+import io.kubeferry.proxy.dataplane.DataplaneContext;
+import io.kubeferry.proxy.dataplane.DataplaneProvider;
+import io.kubeferry.proxy.dataplane.SyncRequest;
+import io.kubeferry.proxy.exec.ProcessToolRunner;
+import io.kubeferry.proxy.exec.RequiredTools;
+import io.kubeferry.proxy.exec.ToolException;
+import io.kubeferry.proxy.exec.ToolRunner;
+import io.kubeferry.proxy.model.ProxyState;
+import io.kubeferry.proxy.state.ObjectFiles;
+import io.kubeferry.proxy.state.StaticState;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.core.Vertx;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+@Command(name = "render", description = "Print the program the agent would apply, without root and without changing the machine.")
+final class RenderCommand implements Callable<Integer> {
+    @Mixin
+    ConfigOptions options;
+
+    @Option(names = {"-f", "--filename"}, description = "A YAML/JSON file or directory of Services, EndpointSlices and Nodes.")
+    List<Path> files = new ArrayList<>();
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        ProxyConfig config = options.resolve();
+        List<HasMetadata> objects = new ArrayList<>();
+        if (files.isEmpty() && options.kubeconfig == null && options.config == null) {
+            throw new ConfigException("render needs -f FILE (or --kubeconfig to read a cluster)");
+        }
+        for (Path file : files) {
+            if (!Files.exists(file)) {
+                throw new ConfigException("-f " + file + ": no such file or directory");
+            }
+            objects.addAll(ObjectFiles.read(file));
+        }
+        if (files.isEmpty()) {
+            try (KubernetesClient client = Main.client(config)) {
+                objects.addAll(client.services().inAnyNamespace().list().getItems());
+                objects.addAll(client.discovery().v1().endpointSlices().inAnyNamespace().list().getItems());
+                objects.addAll(client.nodes().list().getItems());
+            }
+        }
+        ProxyState state = StaticState.of(objects, config.hostnameOverride(), config.serviceProxyName());
+        Dataplane dataplane = DataplaneProvider.forMode(config.mode())
+                .create(new DataplaneContext(config, new Main.RefusingToolRunner(), new SimpleMeterRegistry()));
+        PrintWriter out = spec.commandLine().getOut();
+        out.print(dataplane.render(SyncRequest.full(state)));
+        out.flush();
+        return 0;
+    }
+}

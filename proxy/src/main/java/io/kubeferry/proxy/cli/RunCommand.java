@@ -1,0 +1,66 @@
+package io.kubeferry.proxy.cli;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.kubeferry.proxy.Agent;
+import io.kubeferry.proxy.config.ConfigException;
+import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.dataplane.Dataplane;
+import io.kubeferry.proxy.dataplane.DataplaneContext;
+import io.kubeferry.proxy.dataplane.DataplaneProvider;
+import io.kubeferry.proxy.dataplane.SyncRequest;
+import io.kubeferry.proxy.exec.ProcessToolRunner;
+import io.kubeferry.proxy.exec.RequiredTools;
+import io.kubeferry.proxy.exec.ToolException;
+import io.kubeferry.proxy.exec.ToolRunner;
+import io.kubeferry.proxy.model.ProxyState;
+import io.kubeferry.proxy.state.ObjectFiles;
+import io.kubeferry.proxy.state.StaticState;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.core.Vertx;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+@Command(name = "run", description = "Run the node agent (the default).")
+final class RunCommand implements Callable<Integer> {
+    @Mixin
+    ConfigOptions options;
+
+    @Override
+    public Integer call() throws Exception {
+        ProxyConfig config = options.resolve();
+        Dataplane probe = DataplaneProvider.forMode(config.mode())
+                .create(new DataplaneContext(config, new ProcessToolRunner(config.netns()), new SimpleMeterRegistry()));
+        RequiredTools.fromEnvironment().require(config.mode(), probe.requiredTools());
+        Vertx vertx = Vertx.vertx();
+        KubernetesClient client = Main.client(config);
+        Agent agent = Agent.start(config, client, vertx, new ProcessToolRunner(config.netns()))
+                .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        CountDownLatch done = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                agent.stop().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                // Shutting down anyway; the rules stay in the kernel by design.
+            }
+            client.close();
+            vertx.close();
+            done.countDown();
+        }, "kube-ferry-shutdown"));
+        done.await();
+        return 0;
+    }
+}
