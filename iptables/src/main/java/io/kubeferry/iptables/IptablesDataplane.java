@@ -54,6 +54,9 @@ final class IptablesDataplane implements Dataplane {
     private RestoreProgram applied;
     private boolean synced;
     private boolean needFull = true;
+    /** When iptables-save last listed the kernel's chains (System.nanoTime). */
+    private long lastScan;
+    private boolean scanned;
 
     IptablesDataplane(DataplaneContext context) {
         this.config = context.config();
@@ -90,6 +93,8 @@ final class IptablesDataplane implements Dataplane {
     public SyncResult sync(SyncRequest request) throws DataplaneException {
         long start = System.nanoTime();
         boolean full = request.full() || needFull;
+        // Something happened behind our back (failed restore, canary lost, cleanup): read the kernel.
+        boolean kernelSuspect = needFull || applied == null;
         try {
             if (flavour == null) {
                 flavour = IptablesTools.detect(tools);
@@ -101,9 +106,18 @@ final class IptablesDataplane implements Dataplane {
             Set<JumpRule> present = Set.copyOf(JumpRule.ALL);
             if (full) {
                 settings = resolveSettings();
-                KernelRules kernel = KernelRules.parse(tools.run(ToolCommand.of(flavour.save())).stdout());
-                existing = kernel.chains("nat");
-                present = kernel.presentJumps(JumpRule.ALL);
+                if (scanDue(kernelSuspect)) {
+                    KernelRules kernel = KernelRules.parse(tools.run(ToolCommand.of(flavour.save())).stdout());
+                    existing = kernel.chains("nat");
+                    present = kernel.presentJumps(JumpRule.ALL);
+                    lastScan = System.nanoTime();
+                    scanned = true;
+                } else {
+                    // Our own chains stand in for the kernel's: those we dropped since still get deleted, and
+                    // strays are left for the next scan (harmless: nothing jumps to them), as upstream does.
+                    existing = applied.serviceChains();
+                    LOG.debug("large cluster: iptables-save scan skipped (last one less than syncPeriod ago)");
+                }
             }
             RestoreProgram program = renderer.render(request.state(), settings, request.changed(), full, existing, present, applied);
             long rendered = System.nanoTime();
@@ -128,6 +142,18 @@ final class IptablesDataplane implements Dataplane {
             needFull = true;
             throw new DataplaneException((full ? "full" : "partial") + " iptables sync failed: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Whether a full sync lists the kernel's chains with iptables-save. Above 1,000 endpoints (upstream's
+     * large-cluster mode) that listing takes seconds, so it runs at most once per syncPeriod unless the kernel
+     * may differ from what we applied.
+     */
+    private boolean scanDue(boolean kernelSuspect) {
+        if (kernelSuspect || !scanned || !applied.largeCluster()) {
+            return true;
+        }
+        return System.nanoTime() - lastScan >= config.syncPeriod().toNanos();
     }
 
     @Override

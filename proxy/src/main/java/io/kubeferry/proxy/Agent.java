@@ -28,6 +28,7 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,20 +38,29 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The node agent: watch -> state -> sync -> dataplane -> conntrack hooks, on one Vert.x context. Blocking
- * tool calls run on a worker (ordered, so never two at once). Stopping the agent leaves the kernel rules in
- * place, so traffic keeps flowing across restarts; {@code cleanup} is what removes them.
+ * tool calls (sync, housekeeping, canary check, leftover cleanup) run on one dedicated worker thread, so never
+ * two at once, timed for restores that take minutes at 10,000 Services (Vert.x's blocked-thread checker
+ * stays quiet for a slow but healthy restore; {@link SyncRunner} reports one that outlasts syncPeriod).
+ * Stopping the agent leaves the kernel rules in place, so traffic keeps flowing across restarts;
+ * {@code cleanup} is what removes them.
  */
 public final class Agent {
 
     private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
+    /** How long one tool call may block before Vert.x warns: far beyond any healthy restore. */
+    static final long MAX_TOOL_CALL_MINUTES = 60;
 
     private final ProxyConfig config;
     private final Vertx vertx;
     private final Context context;
+    /** One thread: dataplane calls are serialised by construction. */
+    private final WorkerExecutor worker;
     private final Dataplane dataplane;
     private final ToolRunner tools;
     private final List<ConntrackHook> hooks;
@@ -73,12 +83,15 @@ public final class Agent {
     private long housekeepingTimer = -1;
     /** Other modes whose state was found at start; removed once this mode has programmed the node. */
     private volatile List<Dataplane> leftovers = List.of();
+    /** True while a full dataplane sync runs (benchmarks and /debug read it off the context). */
+    private volatile boolean fullSyncRunning;
 
-    private Agent(ProxyConfig config, KubernetesClient client, Vertx vertx, ToolRunner tools) {
+    private Agent(ProxyConfig config, KubernetesClient client, Vertx vertx, ToolRunner tools, Duration fullSyncPeriod) {
         this.config = config;
         this.vertx = vertx;
         this.tools = tools;
         this.context = vertx.getOrCreateContext();
+        this.worker = vertx.createSharedWorkerExecutor("kube-ferry-sync", 1, MAX_TOOL_CALL_MINUTES, TimeUnit.MINUTES);
         this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         DataplaneContext dataplaneContext = new DataplaneContext(config, tools, registry,
                 new KubernetesServiceEvents(client, vertx, config.hostnameOverride()));
@@ -86,7 +99,7 @@ public final class Agent {
         this.hooks = ConntrackHookProvider.all().stream().map(p -> p.create(dataplaneContext)).toList();
         this.state = new ClusterState(config.hostnameOverride(), config.serviceProxyName(), ClusterWatch.KINDS, registry);
         this.metrics = new SyncMetrics(registry);
-        this.runner = new SyncRunner(context, config.minSyncPeriod(), config.syncPeriod(), this::sync);
+        this.runner = new SyncRunner(context, config.minSyncPeriod(), config.syncPeriod(), fullSyncPeriod, this::sync);
         this.health = new ProxyHealth(config.syncPeriod().multipliedBy(2), runner::queuedSinceMillis);
         this.http = new HttpEndpoints(vertx, health, registry, this::debugState);
         String healthHost = config.healthzBindAddress().isEmpty() ? "0.0.0.0"
@@ -100,9 +113,18 @@ public final class Agent {
      * The first sync runs once the initial lists are in; the leftovers go after it.
      */
     public static Future<Agent> start(ProxyConfig config, KubernetesClient client, Vertx vertx, ToolRunner tools) {
+        return start(config, client, vertx, tools, SyncRunner.FULL_SYNC_PERIOD);
+    }
+
+    /**
+     * The same with another period for the unforced full sync than upstream's hour: for tests and benchmarks
+     * that need a full sync to fall due; the agent itself always uses {@link SyncRunner#FULL_SYNC_PERIOD}.
+     */
+    public static Future<Agent> start(ProxyConfig config, KubernetesClient client, Vertx vertx, ToolRunner tools,
+                                      Duration fullSyncPeriod) {
         Agent agent;
         try {
-            agent = new Agent(config, client, vertx, tools);
+            agent = new Agent(config, client, vertx, tools, fullSyncPeriod);
         } catch (RuntimeException e) {
             return Future.failedFuture(e);
         }
@@ -112,14 +134,14 @@ public final class Agent {
     private Future<Void> begin(KubernetesClient client) {
         LOG.info("kube-ferry starting in {} mode on node {}{}", config.mode(), config.hostnameOverride(),
                 config.netns().isEmpty() ? "" : " (programming network namespace " + config.netns() + ")");
-        return vertx.executeBlocking(() -> {
+        return onWorker(() -> {
             leftovers = otherModesLeftovers();
             return null;
-        }, true).compose(v -> http.start(config.healthzBindAddress(), config.metricsBindAddress())).compose(v -> {
+        }).compose(v -> http.start(config.healthzBindAddress(), config.metricsBindAddress())).compose(v -> {
             Promise<Void> started = Promise.promise();
             context.runOnContext(x -> {
                 watch = new ClusterWatch(client, config.hostnameOverride(), config.serviceProxyName(), config.configSyncPeriod(),
-                        context, state, this::changed);
+                        context, state, this::changed, this::changedEverywhere);
                 watch.start();
                 runner.start();
                 canaryTimer = vertx.setPeriodic(config.syncPeriod().toMillis(), id -> checkCanary());
@@ -168,11 +190,18 @@ public final class Agent {
         leftovers = List.of();
     }
 
+    /** Runs a blocking call on the dataplane's one worker thread; the result comes back on the context. */
+    private <T> Future<T> onWorker(Callable<T> call) {
+        Promise<T> result = Promise.promise();
+        context.runOnContext(v -> worker.<T>executeBlocking(call, true).onComplete(result));
+        return result.future();
+    }
+
     private void housekeeping() {
-        vertx.executeBlocking(() -> {
+        onWorker(() -> {
             dataplane.housekeeping();
             return null;
-        }, true).onFailure(e -> LOG.warn("{} housekeeping failed: {}", dataplane.mode(), e.getMessage()));
+        }).onFailure(e -> LOG.warn("{} housekeeping failed: {}", dataplane.mode(), e.getMessage()));
     }
 
     private void changed() {
@@ -180,8 +209,14 @@ public final class Agent {
         runner.request();
     }
 
+    /** A change that touches every Service (this node's addresses or topology labels): upstream goes full. */
+    private void changedEverywhere() {
+        metrics.queued();
+        runner.requestFull();
+    }
+
     private void checkCanary() {
-        vertx.executeBlocking(dataplane::kernelStateLost, true).onSuccess(lost -> {
+        onWorker(dataplane::kernelStateLost).onSuccess(lost -> {
             if (lost) {
                 runner.requestFull();
             }
@@ -189,9 +224,9 @@ public final class Agent {
     }
 
     /** One sync, on the context; the dataplane and hooks run on the ordered worker. */
-    private Future<Void> sync(boolean full) {
+    private Future<Boolean> sync(boolean full) {
         if (!state.ready()) {
-            return Future.succeededFuture();
+            return Future.succeededFuture(false);
         }
         StateSource.Snapshot snapshot = state.take();
         unsyncedChanges.addAll(snapshot.changed());
@@ -200,7 +235,9 @@ public final class Agent {
         boolean doFull = full || successfulSyncs.get() == 0;
         SyncRequest request = new SyncRequest(snapshot.state(), unsyncedChanges, doFull);
         long start = System.nanoTime();
-        return vertx.executeBlocking(() -> dataplane.sync(request), true).compose(result -> {
+        fullSyncRunning = doFull;
+        return onWorker(() -> dataplane.sync(request)).compose(result -> {
+            fullSyncRunning = false;
             Duration took = Duration.ofNanos(System.nanoTime() - start);
             metrics.synced(result.full(), took, unsyncedTriggers);
             health.updated();
@@ -213,17 +250,18 @@ public final class Agent {
             serviceHealth.update(request.state());
             LOG.debug("{} sync of {} Service ports in {} ms (render {} ms, apply {} ms)", result.full() ? "full" : "partial",
                     request.state().services().size(), took.toMillis(), result.renderTime().toMillis(), result.applyTime().toMillis());
-            return vertx.executeBlocking(() -> {
+            return onWorker(() -> {
                 runHooks(change);
                 if (!leftovers.isEmpty()) {
                     removeLeftovers();
                 }
-                return null;
-            }, true).<Void>mapEmpty();
+                return result.full();
+            });
         }).onFailure(e -> {
+            fullSyncRunning = false;
             failedSyncs.incrementAndGet();
             metrics.failed();
-            LOG.warn("sync failed: {}", e.getMessage());
+            // SyncRunner logs the failure once, with its retry delay.
         });
     }
 
@@ -282,10 +320,20 @@ public final class Agent {
         return http.ports();
     }
 
-    /** Stops watching and serving; the kernel rules stay so traffic flows until the next agent takes over. */
+    /** True while a full dataplane sync runs. */
+    public boolean fullSyncRunning() {
+        return fullSyncRunning;
+    }
+
+    /**
+     * Stops syncing, watching and serving, in that order: no sync starts once stopping began, the informers
+     * close while the client they use is still open (the caller closes the client and Vert.x after this), and
+     * the worker goes last. The kernel rules stay so traffic flows until the next agent takes over.
+     */
     public Future<Void> stop() {
         Promise<Void> stopped = Promise.promise();
         context.runOnContext(v -> {
+            LOG.info("stopping: no more syncs; closing the watches and HTTP endpoints");
             runner.stop();
             if (canaryTimer >= 0) {
                 vertx.cancelTimer(canaryTimer);
@@ -297,7 +345,11 @@ public final class Agent {
                 watch.close();
             }
             serviceHealth.close();
-            http.stop().onComplete(ar -> stopped.complete());
+            http.stop().onComplete(ar -> {
+                worker.close();
+                LOG.info("stopped; {} rules left in place (kube-ferry cleanup removes them)", dataplane.mode());
+                stopped.complete();
+            });
         });
         return stopped.future();
     }

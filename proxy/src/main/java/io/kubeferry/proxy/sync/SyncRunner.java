@@ -10,52 +10,79 @@ import java.util.function.Function;
 import java.util.function.LongSupplier;
 
 /**
- * A bounded-frequency runner on one Vert.x context: requests coalesce into one sync at most every
- * {@code minInterval}; a full resync happens every {@code period}; a failed sync is retried with
- * exponential backoff (1 s doubling, capped at the period) and the retry is full. Never two syncs at once.
- * All methods must be called on the context.
+ * Upstream's sync cadence (kube-proxy's BoundedFrequencyRunner plus the iptables proxier's
+ * needFullSync/lastFullSync) on one Vert.x context:
+ * <ul>
+ *   <li>requests coalesce into one sync at most every {@code minInterval}, and never two syncs at once;</li>
+ *   <li>every {@code period} (syncPeriod) a sync runs anyway, and it is <em>partial</em>;</li>
+ *   <li>a sync is full when it must be: the first one, the retry after a failure (exponential backoff,
+ *       1 s doubling, capped at the period), after {@link #requestFull()} (canary lost, a change touching
+ *       every Service), and otherwise at most once per {@code fullPeriod} (upstream's FullSyncPeriod, 1 h);</li>
+ *   <li>pending changes are never starved by full syncs: when the hourly full falls due while changes are
+ *       waiting, those changes get a partial sync first and the full follows as the next sync; a change that
+ *       arrives while a sync runs is served by the next one, started as soon as the running one ends (or
+ *       {@code minInterval} after it started, whichever is later).</li>
+ * </ul>
+ * A sync still running after {@code period} is reported once. All methods must be called on the context.
  */
 public final class SyncRunner {
 
     private static final Logger LOG = LoggerFactory.getLogger(SyncRunner.class);
     static final Duration FIRST_BACKOFF = Duration.ofSeconds(1);
+    /** Upstream's proxyutil.FullSyncPeriod: without a reason to, everything is rewritten at most this often. */
+    public static final Duration FULL_SYNC_PERIOD = Duration.ofHours(1);
+    private static final long NEVER = Long.MIN_VALUE / 4;
 
     private final Context context;
     private final Duration minInterval;
     private final Duration period;
-    private final Function<Boolean, Future<Void>> sync;
+    private final Duration fullPeriod;
+    private final Function<Boolean, Future<Boolean>> sync;
     private final LongSupplier clock;
 
-    private boolean pending;
-    private boolean fullPending = true;
+    /** A change (or an explicit request) waits for a sync. */
+    private boolean changesPending;
+    /** The periodic timer (or a deferred hourly full) asked for a sync. */
+    private boolean tickPending;
+    /** The next sync must be full: first sync, after a failure, or asked for. */
+    private boolean fullForced = true;
+    /** The due hourly full let one partial sync go first; the next sync is the full. */
+    private boolean fullDeferred;
     private boolean running;
-    private long timer = -1;
     private boolean scheduled;
+    private long timer = -1;
     private long periodicTimer = -1;
-    private long lastStart = Long.MIN_VALUE / 2;
+    private long slowTimer = -1;
+    private long lastStart = NEVER;
+    private long lastFullSync = NEVER;
     private long backoffUntil;
     private Duration backoff = Duration.ZERO;
+    private int failures;
     private long queuedSince;
     private boolean stopped;
 
     /**
-     * @param sync runs one sync (argument: must it be full); its future completes on the context
+     * @param sync runs one sync (argument: must it be full); its future completes on the context with
+     *             whether the sync was in fact full (the dataplane may go full by itself), or null for "as asked"
      */
-    public SyncRunner(Context context, Duration minInterval, Duration period, Function<Boolean, Future<Void>> sync) {
-        this(context, minInterval, period, sync, () -> System.nanoTime() / 1_000_000);
+    public SyncRunner(Context context, Duration minInterval, Duration period, Duration fullPeriod,
+                      Function<Boolean, Future<Boolean>> sync) {
+        this(context, minInterval, period, fullPeriod, sync, () -> System.nanoTime() / 1_000_000);
     }
 
-    SyncRunner(Context context, Duration minInterval, Duration period, Function<Boolean, Future<Void>> sync, LongSupplier clockMillis) {
+    SyncRunner(Context context, Duration minInterval, Duration period, Duration fullPeriod,
+               Function<Boolean, Future<Boolean>> sync, LongSupplier clockMillis) {
         this.context = context;
         this.minInterval = minInterval;
         this.period = period;
+        this.fullPeriod = fullPeriod;
         this.sync = sync;
         this.clock = clockMillis;
     }
 
-    /** Starts the periodic full resync. */
+    /** Starts the periodic (partial) sync. */
     public void start() {
-        periodicTimer = context.owner().setPeriodic(period.toMillis(), id -> requestFull());
+        periodicTimer = context.owner().setPeriodic(period.toMillis(), id -> tick());
     }
 
     /** Asks for a sync soon (partial unless a full one is owed). */
@@ -63,40 +90,58 @@ public final class SyncRunner {
         if (stopped) {
             return;
         }
-        if (!pending) {
-            queuedSince = System.currentTimeMillis();
-        }
-        pending = true;
+        markQueued();
+        changesPending = true;
         schedule();
     }
 
-    /** Asks for a full sync soon. */
+    /** Asks for a full sync soon (kernel state lost, or a change that touches every Service). */
     public void requestFull() {
-        fullPending = true;
+        fullForced = true;
         request();
+    }
+
+    /** The periodic timer: a sync with nothing new to apply, full only when the hourly full is due. */
+    void tick() {
+        if (stopped) {
+            return;
+        }
+        markQueued();
+        tickPending = true;
+        schedule();
+    }
+
+    private void markQueued() {
+        if (!changesPending && !tickPending) {
+            queuedSince = System.currentTimeMillis();
+        }
     }
 
     /** Wall-clock millis since the oldest request not yet served by a successful sync, or 0 when none is queued. */
     public long queuedSinceMillis() {
-        return pending || running ? queuedSince : 0;
+        return changesPending || tickPending || running ? queuedSince : 0;
     }
 
     public Duration currentBackoff() {
         return backoff;
     }
 
+    /** True while a sync runs (read on the context). */
+    public boolean running() {
+        return running;
+    }
+
     public void stop() {
         stopped = true;
-        if (timer >= 0) {
-            context.owner().cancelTimer(timer);
-        }
-        if (periodicTimer >= 0) {
-            context.owner().cancelTimer(periodicTimer);
+        for (long id : new long[] {timer, periodicTimer, slowTimer}) {
+            if (id >= 0) {
+                context.owner().cancelTimer(id);
+            }
         }
     }
 
     private void schedule() {
-        if (running || scheduled || !pending || stopped) {
+        if (running || scheduled || !(changesPending || tickPending) || stopped) {
             return;
         }
         long now = clock.getAsLong();
@@ -112,37 +157,78 @@ public final class SyncRunner {
     private void fire() {
         timer = -1;
         scheduled = false;
-        if (!pending || running || stopped) {
+        if (!(changesPending || tickPending) || running || stopped) {
             return;
         }
-        pending = false;
-        boolean full = fullPending;
-        fullPending = false;
+        long now = clock.getAsLong();
+        boolean hourlyDue = now - lastFullSync >= fullPeriod.toMillis();
+        boolean full;
+        if (fullForced) {
+            full = true;
+        } else if (hourlyDue && changesPending && !fullDeferred) {
+            // Changes first: the full (minutes at 10,000 Services) follows as the very next sync.
+            full = false;
+            fullDeferred = true;
+        } else {
+            full = hourlyDue;
+        }
+        changesPending = false;
+        // A deferred full keeps a sync queued behind this one.
+        tickPending = hourlyDue && !full;
+        if (full) {
+            fullForced = false;
+        }
         running = true;
-        lastStart = clock.getAsLong();
-        Future<Void> result;
+        lastStart = now;
+        long started = now;
+        slowTimer = context.owner().setTimer(Math.max(1, period.toMillis()), id -> {
+            slowTimer = -1;
+            if (running && lastStart == started) {
+                LOG.warn("{} sync still running after {} s (syncPeriod {} s); changes that arrive meanwhile are applied right after it",
+                        full ? "full" : "partial", (clock.getAsLong() - started) / 1000, period.toSeconds());
+            }
+        });
+        Future<Boolean> result;
         try {
             result = sync.apply(full);
         } catch (RuntimeException e) {
             result = Future.failedFuture(e);
         }
-        result.onComplete(ar -> context.runOnContext(v -> {
-            running = false;
-            if (ar.succeeded()) {
-                backoff = Duration.ZERO;
-                backoffUntil = 0;
-            } else {
-                backoff = backoff.isZero() ? FIRST_BACKOFF : backoff.multipliedBy(2);
-                if (backoff.compareTo(period) > 0) {
-                    backoff = period;
-                }
-                backoffUntil = clock.getAsLong() + backoff.toMillis();
-                fullPending = true;
-                pending = true;
-                LOG.warn("sync failed, retrying in {} ms with a full sync: {}", backoff.toMillis(),
-                        ar.cause() == null ? "unknown" : ar.cause().getMessage());
+        result.onComplete(ar -> context.runOnContext(v -> finished(full, started, ar.succeeded() ? ar.result() : null, ar.cause())));
+    }
+
+    private void finished(boolean askedFull, long started, Boolean wasFull, Throwable failure) {
+        running = false;
+        if (slowTimer >= 0) {
+            context.owner().cancelTimer(slowTimer);
+            slowTimer = -1;
+        }
+        long took = clock.getAsLong() - started;
+        if (took >= period.toMillis()) {
+            LOG.info("{} sync finished after {} s", askedFull ? "full" : "partial", took / 1000);
+        }
+        if (failure == null) {
+            if (wasFull == null ? askedFull : wasFull) {
+                lastFullSync = started;
+                fullDeferred = false;
             }
-            schedule();
-        }));
+            backoff = Duration.ZERO;
+            backoffUntil = 0;
+            failures = 0;
+        } else {
+            failures++;
+            backoff = backoff.isZero() ? FIRST_BACKOFF : backoff.multipliedBy(2);
+            if (backoff.compareTo(period) > 0) {
+                backoff = period;
+            }
+            backoffUntil = clock.getAsLong() + backoff.toMillis();
+            fullForced = true;
+            changesPending = true;
+            // The one log line of a failed sync (the caller counts it, and does not log it again).
+            LOG.warn("sync failed ({} in a row), retrying in {} ms with a full sync: {}", failures, backoff.toMillis(),
+                    failure.getMessage() == null ? failure.toString() : failure.getMessage());
+            LOG.debug("sync failure", failure);
+        }
+        schedule();
     }
 }

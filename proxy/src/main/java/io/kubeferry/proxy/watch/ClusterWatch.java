@@ -15,13 +15,19 @@ import org.slf4j.LoggerFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.function.Consumer;
 
 /**
  * Fabric8 informers for Services, EndpointSlices and this Node. Every event hops onto the agent's one
  * Vert.x context before it touches {@link ClusterState}, so the state needs no locks; then the sync
  * runner is asked for a sync. Informers relist and rewatch by themselves after API outages and 410 Gone.
+ * An outage is logged as two lines, not one per retry: a WARN when listing or watching starts failing (with
+ * the error and Fabric8's backoff) and an INFO when every informer watches again; Fabric8's own per-retry
+ * stack traces are kept out of the INFO/WARN log (logback.xml).
  */
 public final class ClusterWatch implements AutoCloseable {
 
@@ -35,11 +41,25 @@ public final class ClusterWatch implements AutoCloseable {
     private final Duration resync;
     private final Context context;
     private final ClusterState state;
-    private final Runnable onChange;
-    private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
+    /** How long a lost watch may take to come back before it counts as an outage (reconnects are routine). */
+    static final Duration WATCH_LOST_GRACE = Duration.ofSeconds(10);
+    /** Fabric8's reconnect backoff doubles up to this many times the watch reconnect interval. */
+    private static final int FABRIC8_BACKOFF_FACTOR = 32;
 
+    private final Runnable onChange;
+    private final Runnable onChangeEverywhere;
+    private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
+    private final ApiOutage outage = new ApiOutage(WATCH_LOST_GRACE);
+    private long checkTimer = -1;
+    private boolean closing;
+
+    /**
+     * @param onChange           something changed: a sync soon
+     * @param onChangeEverywhere this node's addresses or topology labels changed, which touches every Service:
+     *                           a full sync soon (as upstream)
+     */
     public ClusterWatch(KubernetesClient client, String nodeName, String serviceProxyName, Duration resync,
-                        Context context, ClusterState state, Runnable onChange) {
+                        Context context, ClusterState state, Runnable onChange, Runnable onChangeEverywhere) {
         this.client = client;
         this.nodeName = nodeName;
         this.serviceProxyName = serviceProxyName == null ? "" : serviceProxyName;
@@ -47,6 +67,7 @@ public final class ClusterWatch implements AutoCloseable {
         this.context = context;
         this.state = state;
         this.onChange = onChange;
+        this.onChangeEverywhere = onChangeEverywhere;
     }
 
     /** Starts the informers; returns at once (they list and watch in the background). */
@@ -66,45 +87,68 @@ public final class ClusterWatch implements AutoCloseable {
         informers.add(slices.runnableInformer(resyncMillis)
                 .addEventHandler(handler("EndpointSlice", state::onSlice, state::onSliceDeleted)));
         informers.add(client.nodes().withField("metadata.name", nodeName).runnableInformer(resyncMillis)
-                .addEventHandler(handler("Node", node -> {
-                    // Field selectors are not honoured everywhere (e.g. mock servers): check the name too.
-                    if (nodeName.equals(node.getMetadata().getName())) {
-                        state.onNode(node);
-                    }
-                }, node -> { })));
+                .addEventHandler(nodeHandler()));
+        long backoff = client.getConfiguration().getWatchReconnectInterval();
+        String backoffText = "backoff " + backoff + " ms doubling to " + (backoff * FABRIC8_BACKOFF_FACTOR / 1000) + " s";
         for (SharedIndexInformer<?> informer : informers) {
             String kind = kindOf(informer);
             // Keep retrying whatever happens (API server down at start, expired watches, relists): a node
             // agent has nothing better to do than wait for the API server, with its last rules in place.
             informer.exceptionHandler((started, error) -> {
-                LOG.warn("{} informer: {} (retrying)", kind, error.toString());
+                context.runOnContext(v -> {
+                    if (!closing) {
+                        outage.failed(kind, error, backoffText, System.nanoTime());
+                    }
+                });
                 return true;
             });
             informer.start().whenComplete((v, error) -> {
                 if (error != null) {
-                    LOG.warn("{} informer failed to start: {}", kind, error.toString());
+                    context.runOnContext(x -> {
+                        // Closing before the first list arrived ends start() this way: nothing to report.
+                        if (!closing) {
+                            LOG.warn("{} informer failed to start: {}", kind, ApiOutage.describe(error));
+                        }
+                    });
                 }
             });
         }
-        watchForSync();
+        watchState();
     }
 
-    /** Marks each kind synced on the context once its initial list is in, then asks for the first sync. */
-    private void watchForSync() {
-        context.owner().setPeriodic(0, 100, id -> {
-            boolean all = true;
-            for (SharedIndexInformer<?> informer : informers) {
-                if (informer.hasSynced()) {
-                    state.markSynced(kindOf(informer));
-                } else {
-                    all = false;
-                }
+    /**
+     * On the context: marks each kind synced once its initial list is in and then asks for the first sync;
+     * afterwards follows whether every informer is watching, for the outage's two log lines.
+     */
+    private void watchState() {
+        boolean[] synced = new boolean[1];
+        checkTimer = context.owner().setPeriodic(0, 100, id -> {
+            if (closing) {
+                return;
             }
-            if (all) {
-                context.owner().cancelTimer(id);
+            if (!synced[0]) {
+                boolean all = true;
+                for (SharedIndexInformer<?> informer : informers) {
+                    if (informer.hasSynced()) {
+                        state.markSynced(kindOf(informer));
+                    } else {
+                        all = false;
+                    }
+                }
+                if (!all) {
+                    return;
+                }
+                synced[0] = true;
                 LOG.info("initial lists of Services, EndpointSlices and Node {} received", nodeName);
                 onChange.run();
             }
+            List<String> notWatching = new ArrayList<>();
+            for (SharedIndexInformer<?> informer : informers) {
+                if (!informer.isWatching()) {
+                    notWatching.add(kindOf(informer));
+                }
+            }
+            outage.watching(notWatching, System.nanoTime());
         });
     }
 
@@ -114,6 +158,59 @@ public final class ClusterWatch implements AutoCloseable {
             return "Service";
         }
         return type == EndpointSlice.class ? "EndpointSlice" : "Node";
+    }
+
+    /** This Node: a change of its addresses or topology labels touches every Service, so it asks for a full sync. */
+    private ResourceEventHandler<Node> nodeHandler() {
+        return new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(Node node) {
+                deliverNode(node, true);
+            }
+
+            @Override
+            public void onUpdate(Node oldNode, Node newNode) {
+                deliverNode(newNode, touchesEveryService(oldNode, newNode));
+            }
+
+            @Override
+            public void onDelete(Node node, boolean deletedFinalStateUnknown) {
+            }
+        };
+    }
+
+    private void deliverNode(Node node, boolean everywhere) {
+        // Field selectors are not honoured everywhere (e.g. mock servers): check the name too.
+        if (!nodeName.equals(node.getMetadata().getName())) {
+            return;
+        }
+        context.runOnContext(v -> {
+            try {
+                state.onNode(node);
+            } catch (RuntimeException e) {
+                LOG.warn("Node {} skipped: {}", nodeName, e.toString());
+                return;
+            }
+            (everywhere ? onChangeEverywhere : onChange).run();
+        });
+    }
+
+    /** Addresses or topology labels: what every Service's rules depend on. Status heartbeats are not. */
+    static boolean touchesEveryService(Node before, Node after) {
+        return !Objects.equals(topologyLabels(before), topologyLabels(after))
+                || !Objects.equals(before.getStatus() == null ? null : before.getStatus().getAddresses(),
+                after.getStatus() == null ? null : after.getStatus().getAddresses());
+    }
+
+    private static Map<String, String> topologyLabels(Node node) {
+        Map<String, String> labels = node.getMetadata().getLabels() == null ? Map.of() : node.getMetadata().getLabels();
+        Map<String, String> topology = new TreeMap<>();
+        labels.forEach((k, v) -> {
+            if (k.startsWith("topology.kubernetes.io/")) {
+                topology.put(k, v);
+            }
+        });
+        return topology;
     }
 
     private <T extends HasMetadata> ResourceEventHandler<T> handler(String kind, Consumer<T> upsert, Consumer<T> delete) {
@@ -148,8 +245,13 @@ public final class ClusterWatch implements AutoCloseable {
         });
     }
 
+    /** Closes the informers (on the context); their start futures and handlers report nothing from now on. */
     @Override
     public void close() {
+        closing = true;
+        if (checkTimer >= 0) {
+            context.owner().cancelTimer(checkTimer);
+        }
         informers.forEach(SharedIndexInformer::close);
         informers.clear();
     }

@@ -2,6 +2,7 @@ package io.kubeferry.proxy.sync;
 
 import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -12,6 +13,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -29,8 +31,8 @@ class SyncRunnerTest {
         vertx.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
     }
 
-    private SyncRunner runner(Duration min, Duration period, Function<Boolean, Future<Void>> sync) {
-        return new SyncRunner(context, min, period, sync);
+    private SyncRunner runner(Duration min, Duration period, Function<Boolean, Future<Boolean>> sync) {
+        return new SyncRunner(context, min, period, SyncRunner.FULL_SYNC_PERIOD, sync);
     }
 
     private void onContext(Runnable action) throws InterruptedException {
@@ -77,7 +79,7 @@ class SyncRunnerTest {
             count.incrementAndGet();
             return vertx.timer(20).map(t -> {
                 running.decrementAndGet();
-                return (Void) null;
+                return (Boolean) null;
             });
         });
         for (int i = 0; i < 20; i++) {
@@ -111,18 +113,156 @@ class SyncRunnerTest {
     }
 
     @Test
-    void periodicResyncIsFull() throws Exception {
+    void periodicSyncIsPartialAfterTheFirst() throws Exception {
         List<Boolean> syncs = new CopyOnWriteArrayList<>();
         CountDownLatch three = new CountDownLatch(3);
         SyncRunner runner = runner(Duration.ZERO, Duration.ofMillis(200), full -> {
             syncs.add(full);
             three.countDown();
-            return Future.succeededFuture();
+            return Future.succeededFuture(full);
         });
         onContext(runner::start);
         assertTrue(three.await(5, TimeUnit.SECONDS));
         onContext(runner::stop);
-        assertTrue(syncs.stream().allMatch(f -> f), "every periodic sync is full: " + syncs);
+        assertEquals(true, syncs.get(0), "the first sync is full: " + syncs);
+        assertTrue(syncs.subList(1, syncs.size()).stream().noneMatch(f -> f), "periodic syncs are partial: " + syncs);
+    }
+
+    /** A runner on a clock the test moves; the periodic timer is driven by hand through tick(). */
+    private SyncRunner manual(AtomicLong clock, Duration min, Function<Boolean, Future<Boolean>> sync) {
+        return new SyncRunner(context, min, Duration.ofSeconds(30), SyncRunner.FULL_SYNC_PERIOD, sync, clock::get);
+    }
+
+    /** Runs the action on the context, then waits until the runner has nothing running or queued. */
+    private void settle(SyncRunner runner, Runnable action) throws InterruptedException {
+        onContext(action);
+        for (int i = 0; i < 200; i++) {
+            boolean[] idle = new boolean[1];
+            onContext(() -> idle[0] = !runner.running() && runner.queuedSinceMillis() == 0);
+            if (idle[0]) {
+                return;
+            }
+            Thread.sleep(10);
+        }
+        throw new AssertionError("runner never settled");
+    }
+
+    @Test
+    void fullAtMostHourlyUnlessForced() throws Exception {
+        AtomicLong clock = new AtomicLong(1_000_000);
+        List<Boolean> syncs = new CopyOnWriteArrayList<>();
+        SyncRunner runner = manual(clock, Duration.ZERO, full -> {
+            syncs.add(full);
+            return Future.succeededFuture(full);
+        });
+        settle(runner, runner::request);
+        clock.addAndGet(Duration.ofMinutes(59).toMillis());
+        settle(runner, runner::tick);
+        settle(runner, runner::request);
+        clock.addAndGet(Duration.ofMinutes(2).toMillis());
+        settle(runner, runner::tick);
+        settle(runner, runner::tick);
+        settle(runner, runner::requestFull);
+        settle(runner, runner::tick);
+        assertEquals(List.of(true, false, false, true, false, true, false), syncs,
+                "first full; partial within the hour; full once it passed; then partial; forced full at once");
+    }
+
+    @Test
+    void aFullSyncTheDataplaneChoseCountsAsTheHourlyOne() throws Exception {
+        AtomicLong clock = new AtomicLong(1_000_000);
+        List<Boolean> syncs = new CopyOnWriteArrayList<>();
+        SyncRunner runner = manual(clock, Duration.ZERO, full -> {
+            syncs.add(full);
+            // the second sync is asked partial, but the dataplane went full (e.g. its canary was gone)
+            return Future.succeededFuture(full || syncs.size() == 2);
+        });
+        settle(runner, runner::request);
+        clock.addAndGet(Duration.ofMinutes(50).toMillis());
+        settle(runner, runner::tick);
+        clock.addAndGet(Duration.ofMinutes(20).toMillis());
+        settle(runner, runner::tick);
+        assertEquals(List.of(true, false, false), syncs, "70 min after the first full but 20 after the dataplane's own");
+    }
+
+    @Test
+    void anHourlyFullLetsPendingChangesGoFirst() throws Exception {
+        AtomicLong clock = new AtomicLong(1_000_000);
+        List<Boolean> syncs = new CopyOnWriteArrayList<>();
+        SyncRunner runner = manual(clock, Duration.ZERO, full -> {
+            syncs.add(full);
+            return Future.succeededFuture(full);
+        });
+        settle(runner, runner::request);
+        clock.addAndGet(Duration.ofMinutes(61).toMillis());
+        settle(runner, runner::request);
+        assertEquals(List.of(true, false, true), syncs, "the change gets a partial sync, the due full follows at once");
+        settle(runner, runner::tick);
+        assertEquals(List.of(true, false, true, false), syncs, "and the hour starts again");
+    }
+
+    @Test
+    void aForcedFullCarriesPendingChanges() throws Exception {
+        AtomicLong clock = new AtomicLong(1_000_000);
+        List<Boolean> syncs = new CopyOnWriteArrayList<>();
+        SyncRunner runner = manual(clock, Duration.ZERO, full -> {
+            syncs.add(full);
+            return Future.succeededFuture(full);
+        });
+        settle(runner, runner::request);
+        settle(runner, () -> {
+            runner.request();
+            runner.requestFull();
+        });
+        assertEquals(List.of(true, true), syncs, "one full sync serves the change and the forced full");
+    }
+
+    @Test
+    void aChangeDuringALongFullSyncIsServedRightAfterIt() throws Exception {
+        AtomicLong clock = new AtomicLong(1_000_000);
+        List<Boolean> syncs = new CopyOnWriteArrayList<>();
+        List<Long> startedAt = new CopyOnWriteArrayList<>();
+        Promise<Boolean> longFull = Promise.promise();
+        SyncRunner runner = manual(clock, Duration.ofSeconds(1), full -> {
+            syncs.add(full);
+            startedAt.add(clock.get());
+            return syncs.size() == 1 ? longFull.future() : Future.succeededFuture(full);
+        });
+        onContext(runner::request);
+        waitFor(() -> syncs.size() == 1);
+        // the full sync runs for 340 s; a change arrives during it
+        clock.addAndGet(Duration.ofSeconds(200).toMillis());
+        onContext(runner::request);
+        clock.addAndGet(Duration.ofSeconds(140).toMillis());
+        Thread.sleep(50);
+        assertEquals(1, syncs.size(), "never two syncs at once");
+        long finishedAt = clock.get();
+        settle(runner, () -> longFull.complete(true));
+        assertEquals(List.of(true, false), syncs, "the change is served by a partial sync");
+        assertEquals(finishedAt, startedAt.get(1), "started as soon as the full one finished, not minSyncPeriod later");
+    }
+
+    @Test
+    void aChangeRightAfterAQuickSyncWaitsMinSyncPeriod() throws Exception {
+        AtomicLong clock = new AtomicLong(1_000_000);
+        List<Boolean> syncs = new CopyOnWriteArrayList<>();
+        SyncRunner runner = manual(clock, Duration.ofMillis(300), full -> {
+            syncs.add(full);
+            return Future.succeededFuture(full);
+        });
+        settle(runner, runner::request);
+        onContext(runner::request);
+        Thread.sleep(100);
+        assertEquals(1, syncs.size(), "inside minSyncPeriod of the last start the change waits");
+        waitFor(() -> syncs.size() == 2);
+        assertEquals(List.of(true, false), syncs);
+    }
+
+    private static void waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {
+        for (int i = 0; i < 500 && !condition.getAsBoolean(); i++) {
+            Thread.sleep(10);
+        }
+        assertTrue(condition.getAsBoolean(), "condition never held");
     }
 
     @Test
