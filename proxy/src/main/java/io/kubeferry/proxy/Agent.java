@@ -28,7 +28,6 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import io.vertx.core.WorkerExecutor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,28 +38,27 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The node agent: watch -> state -> sync -> dataplane -> conntrack hooks, on one Vert.x context. Blocking
- * tool calls (sync, housekeeping, canary check, leftover cleanup) run on one dedicated worker thread, so never
- * two at once, timed for restores that take minutes at 10,000 Services (Vert.x's blocked-thread checker
- * stays quiet for a slow but healthy restore; {@link SyncRunner} reports one that outlasts syncPeriod).
+ * tool calls (sync, housekeeping, canary check, leftover cleanup) run on one plain thread of the agent's own,
+ * so never two at once; it is no Vert.x worker, so a restore that takes minutes at 10,000 Services is not
+ * flagged as a blocked thread ({@link SyncRunner} reports one that outlasts syncPeriod, once).
  * Stopping the agent leaves the kernel rules in place, so traffic keeps flowing across restarts;
  * {@code cleanup} is what removes them.
  */
 public final class Agent {
 
     private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
-    /** How long one tool call may block before Vert.x warns: far beyond any healthy restore. */
-    static final long MAX_TOOL_CALL_MINUTES = 60;
 
     private final ProxyConfig config;
     private final Vertx vertx;
     private final Context context;
     /** One thread: dataplane calls are serialised by construction. */
-    private final WorkerExecutor worker;
+    private final ExecutorService worker;
     private final Dataplane dataplane;
     private final ToolRunner tools;
     private final List<ConntrackHook> hooks;
@@ -85,13 +83,20 @@ public final class Agent {
     private volatile List<Dataplane> leftovers = List.of();
     /** True while a full dataplane sync runs (benchmarks and /debug read it off the context). */
     private volatile boolean fullSyncRunning;
+    /** The canary check found the kernel's state gone and no full sync has run since (on the context). */
+    private boolean kernelLost;
 
     private Agent(ProxyConfig config, KubernetesClient client, Vertx vertx, ToolRunner tools, Duration fullSyncPeriod) {
         this.config = config;
         this.vertx = vertx;
         this.tools = tools;
         this.context = vertx.getOrCreateContext();
-        this.worker = vertx.createSharedWorkerExecutor("kube-ferry-sync", 1, MAX_TOOL_CALL_MINUTES, TimeUnit.MINUTES);
+        this.worker = Executors.newSingleThreadExecutor(task -> {
+            Thread thread = new Thread(task, "kube-ferry-sync");
+            // Never holds the JVM up at exit: the kernel keeps whatever the last restore committed.
+            thread.setDaemon(true);
+            return thread;
+        });
         this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         DataplaneContext dataplaneContext = new DataplaneContext(config, tools, registry,
                 new KubernetesServiceEvents(client, vertx, config.hostnameOverride()));
@@ -193,7 +198,32 @@ public final class Agent {
     /** Runs a blocking call on the dataplane's one worker thread; the result comes back on the context. */
     private <T> Future<T> onWorker(Callable<T> call) {
         Promise<T> result = Promise.promise();
-        context.runOnContext(v -> worker.<T>executeBlocking(call, true).onComplete(result));
+        try {
+            worker.execute(() -> {
+                Throwable failure = null;
+                T value = null;
+                try {
+                    value = call.call();
+                } catch (Throwable e) {
+                    failure = e;
+                }
+                T done = value;
+                Throwable failed = failure;
+                try {
+                    context.runOnContext(v -> {
+                        if (failed == null) {
+                            result.complete(done);
+                        } else {
+                            result.fail(failed);
+                        }
+                    });
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    // Vert.x closed while this call ran (the agent stopped): nobody is waiting for the result.
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            result.fail(new IllegalStateException("agent stopped"));
+        }
         return result.future();
     }
 
@@ -218,7 +248,11 @@ public final class Agent {
     private void checkCanary() {
         onWorker(dataplane::kernelStateLost).onSuccess(lost -> {
             if (lost) {
-                runner.requestFull();
+                // The dataplane's next sync is full by itself (kernelStateLost's contract). Not requestFull: when a
+                // sync already waits for the worker it is that full one, and a second full would follow it with
+                // changes waiting behind both. kernelLost covers the case where no sync is waiting.
+                kernelLost = true;
+                runner.request();
             }
         });
     }
@@ -232,12 +266,15 @@ public final class Agent {
         unsyncedChanges.addAll(snapshot.changed());
         unsyncedTriggers.addAll(snapshot.triggerTimes());
         health.nodeEligible(snapshot.state().node().eligible());
-        boolean doFull = full || successfulSyncs.get() == 0;
+        boolean doFull = full || successfulSyncs.get() == 0 || kernelLost;
         SyncRequest request = new SyncRequest(snapshot.state(), unsyncedChanges, doFull);
         long start = System.nanoTime();
         fullSyncRunning = doFull;
         return onWorker(() -> dataplane.sync(request)).compose(result -> {
             fullSyncRunning = false;
+            if (result.full()) {
+                kernelLost = false;
+            }
             Duration took = Duration.ofNanos(System.nanoTime() - start);
             metrics.synced(result.full(), took, unsyncedTriggers);
             health.updated();
@@ -325,6 +362,11 @@ public final class Agent {
         return fullSyncRunning;
     }
 
+    /** True when no sync runs and none is queued (read off the context: a hint for tests and benchmarks). */
+    public boolean syncIdle() {
+        return runner.queuedSinceMillis() == 0;
+    }
+
     /**
      * Stops syncing, watching and serving, in that order: no sync starts once stopping began, the informers
      * close while the client they use is still open (the caller closes the client and Vert.x after this), and
@@ -346,7 +388,9 @@ public final class Agent {
             }
             serviceHealth.close();
             http.stop().onComplete(ar -> {
-                worker.close();
+                // Not shutdownNow: interrupting a restore would fail it for nothing; the thread ends once the
+                // call it runs (a restore may take minutes) is done, and nobody needs to wait for that.
+                worker.shutdown();
                 LOG.info("stopped; {} rules left in place (kube-ferry cleanup removes them)", dataplane.mode());
                 stopped.complete();
             });

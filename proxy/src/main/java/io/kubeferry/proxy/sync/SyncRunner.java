@@ -203,6 +203,11 @@ public final class SyncRunner {
             context.owner().cancelTimer(slowTimer);
             slowTimer = -1;
         }
+        if (stopped) {
+            // A sync that was running when the agent stopped: nothing follows it, and nobody waits for it.
+            LOG.debug("sync finished after stop ({})", failure == null ? "ok" : failure.getMessage());
+            return;
+        }
         long took = clock.getAsLong() - started;
         if (took >= period.toMillis()) {
             LOG.info("{} sync finished after {} s", askedFull ? "full" : "partial", took / 1000);

@@ -70,10 +70,11 @@ final class ApiOutage {
         return down;
     }
 
-    /** The innermost cause, short: "ConnectException: Connection refused: /127.0.0.1:1". */
+    /** The error without its async wrappers, short: "ConnectException: Connection refused: /127.0.0.1:1". */
     static String describe(Throwable error) {
         Throwable root = error;
-        while (root.getCause() != null && root.getCause() != root) {
+        while ((root instanceof java.util.concurrent.CompletionException || root instanceof java.util.concurrent.ExecutionException)
+                && root.getCause() != null) {
             root = root.getCause();
         }
         String message = root.getMessage();
