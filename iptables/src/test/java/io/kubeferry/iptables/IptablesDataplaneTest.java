@@ -95,6 +95,37 @@ class IptablesDataplaneTest {
         assertNotNull(kernel.rules("nat", svcChain(web)));
     }
 
+    /** Upstream's large-cluster mode: the iptables-save listing runs at most once per syncPeriod. */
+    @Test
+    void aboveOneThousandEndpointsFullSyncsScanTheKernelAtMostOncePerSyncPeriod() throws Exception {
+        io.kubeferry.proxy.model.Endpoint[] many = new io.kubeferry.proxy.model.Endpoint[1001];
+        for (int i = 0; i < many.length; i++) {
+            many[i] = endpoint("198.18." + (2 + i / 250) + "." + (i % 250 + 1), 8080);
+        }
+        ResolvedService big = port("ns", "big", "", Protocol.TCP, "198.19.0.9", 80).resolve(many);
+        dataplane.sync(SyncRequest.full(state(big, web, dns)));
+        assertEquals(1, scans(), "the first full sync lists the kernel");
+        dataplane.sync(SyncRequest.full(state(big, web)));
+        assertEquals(1, scans(), "a second full sync within syncPeriod does not");
+        assertNull(kernel.rules("nat", svcChain(dns)), "a Service dropped since is still removed (its chains are ours)");
+        kernel.flushEverything();
+        assertTrue(dataplane.kernelStateLost());
+        dataplane.sync(SyncRequest.full(state(big, web)));
+        assertEquals(2, scans(), "after the kernel changed behind our back it is listed again");
+        assertTrue(kernel.rules("nat", "PREROUTING").get(0).endsWith("-j KUBE-SERVICES"), "and the jumps are back");
+    }
+
+    @Test
+    void smallClustersScanTheKernelOnEveryFullSync() throws Exception {
+        dataplane.sync(SyncRequest.full(state(web, dns)));
+        dataplane.sync(SyncRequest.full(state(web, dns)));
+        assertEquals(2, scans());
+    }
+
+    private long scans() {
+        return kernel.commands("iptables-nft-save").stream().filter(c -> c.args().isEmpty()).count();
+    }
+
     @Test
     void staleChainsFromAPreviousRunAreDeleted() throws Exception {
         dataplane.sync(SyncRequest.full(state(web, dns)));
