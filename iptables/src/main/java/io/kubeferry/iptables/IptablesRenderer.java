@@ -35,6 +35,9 @@ final class IptablesRenderer {
     /** Above this many endpoints, per-endpoint comments are dropped (upstream's large-cluster mode). */
     static final int LARGE_CLUSTER_ENDPOINTS = 1000;
 
+    /** 63 (namespace) + 1 + 63 (name) + 1 + 63 (port name): see {@link #commentText}. */
+    static final int COMMENT_NAME_MAX = 191;
+
     private static final String NODEPORTS_COMMENT = "\"kubernetes service nodeports; NOTE: this must be the last rule in this chain\"";
 
     private final ChainNames names;
@@ -134,8 +137,9 @@ final class IptablesRenderer {
             }
             out.append(':').append(CANARY).append(" - [0:0]\n");
             appendJumps(out, "filter", presentJumps);
-            for (ServiceRules r : rules.values()) {
-                r.filterTop().forEach(line -> out.append(line).append('\n'));
+            // In the state's (sorted) order: the rules map is a HashMap, whose order could differ between runs.
+            for (ResolvedService svc : state.services().values()) {
+                rules.get(svc.name()).filterTop().forEach(line -> out.append(line).append('\n'));
             }
             out.append(fixedFilter.text()).append("COMMIT\n");
             out.append("*nat\n");
@@ -248,7 +252,7 @@ final class IptablesRenderer {
             int rulesBefore = natRules.count();
             ServicePort port = svc.port();
             ServicePortName name = port.name();
-            String svcName = name.toString();
+            String svcName = commentText(name.toString());
             String proto = name.protocol().lower();
             String protoMatch = "-m " + proto + " -p " + proto;
             ChainNames.PortChains chains = names.of(name);
@@ -447,6 +451,23 @@ final class IptablesRenderer {
         private String comment(String text) {
             return largeCluster ? "" : " -m comment --comment \"" + text + "\"";
         }
+    }
+
+    /**
+     * A name as it may appear in comment text. Names are validated before they reach the state, but a rule
+     * that ended its quoted string or line early would make iptables-restore reject the whole program, every
+     * other Service with it, so whatever reaches here is made safe again: printable ASCII only, no quote,
+     * backslash or space (the NodePort rule's comment is unquoted, as upstream's), and at most 191 characters,
+     * the longest valid "namespace/name:port", so every comment stays within the kernel's 255.
+     */
+    static String commentText(String text) {
+        int max = Math.min(text.length(), COMMENT_NAME_MAX);
+        StringBuilder out = new StringBuilder(max);
+        for (int i = 0; i < max; i++) {
+            char ch = text.charAt(i);
+            out.append(ch <= ' ' || ch > '~' || ch == '"' || ch == '\\' || ch == '\'' ? '_' : ch);
+        }
+        return out.isEmpty() ? "_" : out.toString();
     }
 
     /** Upstream's probability strings, "%0.10f" of 1/n, computed once per n. */
