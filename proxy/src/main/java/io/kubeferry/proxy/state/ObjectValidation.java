@@ -115,7 +115,9 @@ public final class ObjectValidation {
 
     /** An IPv6 address in text form (Netty's parser: no zone, no brackets). */
     public static boolean isIPv6(String value) {
-        return value != null && value.indexOf(':') >= 0 && value.indexOf('%') < 0 && NetUtil.isValidIpV6Address(value);
+        // Brackets and zones are URL and socket syntax, not an address field's.
+        return value != null && value.indexOf(':') >= 0 && value.indexOf('%') < 0 && value.indexOf('[') < 0
+                && NetUtil.isValidIpV6Address(value);
     }
 
     /** Either family. */
