@@ -234,6 +234,7 @@ public final class FakeNetfilter implements ToolRunner {
                     throw new Failure(1, where + "chain " + chain + " does not exist");
                 }
                 checkTarget(work, rest, where);
+                checkArguments(rest, where);
                 String rule = rest;
                 if (op.equals("-I") && rest.matches("\\d+ .*")) {
                     int position = Integer.parseInt(rest.substring(0, rest.indexOf(' '))) - 1;
@@ -275,6 +276,49 @@ public final class FakeNetfilter implements ToolRunner {
                 work.remove(chain);
             }
             default -> throw new Failure(1, where + "unknown command " + op + " in table " + table);
+        }
+    }
+
+    /**
+     * What iptables-restore's tokenizer rejects: a quoted string left open (a name with a quote or a line
+     * break in it cut the rule short), control characters, a comment over the kernel's 255 characters.
+     */
+    private static void checkArguments(String rule, String where) throws Failure {
+        List<String> words = new ArrayList<>();
+        StringBuilder word = new StringBuilder();
+        boolean quoted = false;
+        boolean inWord = false;
+        for (int i = 0; i < rule.length(); i++) {
+            char c = rule.charAt(i);
+            if (c < 0x20 && c != '\t') {
+                throw new Failure(2, where + "Bad argument: control character in rule");
+            }
+            if (quoted && c == '\\' && i + 1 < rule.length()) {
+                word.append(rule.charAt(++i));
+            } else if (c == '"') {
+                quoted = !quoted;
+                inWord = true;
+            } else if (!quoted && (c == ' ' || c == '\t')) {
+                if (inWord) {
+                    words.add(word.toString());
+                    word.setLength(0);
+                    inWord = false;
+                }
+            } else {
+                word.append(c);
+                inWord = true;
+            }
+        }
+        if (quoted) {
+            throw new Failure(2, where + "Bad argument: unterminated quoted string");
+        }
+        if (inWord) {
+            words.add(word.toString());
+        }
+        for (int i = 0; i + 1 < words.size(); i++) {
+            if (words.get(i).equals("--comment") && words.get(i + 1).getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255) {
+                throw new Failure(2, where + "comment: COMMENT may not exceed 256 characters");
+            }
         }
     }
 
