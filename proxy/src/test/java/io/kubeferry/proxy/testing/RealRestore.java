@@ -59,11 +59,23 @@ public final class RealRestore implements AutoCloseable {
      * @return null when the tool accepts it, else its complaint with the offending line of the program
      */
     public String rejection(String tool, String program) throws IOException {
-        Result r = exec(List.of("ip", "netns", "exec", namespace, tool, "--test", "--noflush"), program);
+        return rejection(List.of(tool, "--test", "--noflush"), program);
+    }
+
+    /**
+     * Runs any command in the namespace (e.g. {@code ipset restore -exist}, so the sets an IPVS-mode
+     * program matches on exist there).
+     *
+     * @return null when it succeeds, else its complaint with the offending line of the input
+     */
+    public String rejection(List<String> command, String program) throws IOException {
+        List<String> full = new java.util.ArrayList<>(List.of("ip", "netns", "exec", namespace));
+        full.addAll(command);
+        Result r = exec(full, program);
         if (r.code() == 0) {
             return null;
         }
-        String message = tool + " exited " + r.code() + ": " + r.err().strip();
+        String message = String.join(" ", command) + " exited " + r.code() + ": " + r.err().strip();
         Matcher m = ERROR_LINE.matcher(r.err());
         if (m.find()) {
             int line = Integer.parseInt(m.group(1));
