@@ -18,11 +18,12 @@ final class RenderHeader {
 
     private static final String IPVS = """
             # kube-ferry render: what the agent programs for these objects (ipvs mode, a full sync).
-            # Each section below is the input of the command its heading names, applied in this order; the text as
-            # a whole is not the input of any one tool. The iptables section goes to iptables-restore --noflush
-            # --counters: plain iptables-restore would flush each table named there, the operator's own rules
-            # included. Its -I lines insert the jumps from the built-in chains; the agent inserts each once, only
-            # when it is missing, so restoring that section twice with --noflush duplicates them.
+            # Each section below is the input of the command its heading names, applied in this order; the text
+            # as a whole is not the input of any one tool.
+            # The iptables section goes to iptables-restore --noflush --counters. Plain iptables-restore would
+            # flush each table named there, the operator's own rules included. Its -I lines insert the jumps from
+            # the built-in chains; the agent inserts each once, only when it is missing, so restoring that section
+            # twice with --noflush duplicates them.
             """;
 
     private RenderHeader() {
