@@ -140,12 +140,22 @@ public final class ClusterState implements StateSource {
     }
 
     public void onSlice(EndpointSlice slice) {
-        EndpointSliceConverter.Slice converted = slices.convert(slice);
         String namespace = ServiceConverter.namespaceOf(slice.getMetadata());
         String sliceName = slice.getMetadata() == null ? null : slice.getMetadata().getName();
         String sliceKey = namespace + "/" + sliceName;
-        skipped.update("EndpointSlice", namespace, sliceName, converted.problems(), converted.serviceName());
         String filedUnder = serviceOfSlice.get(sliceKey);
+        if (slice.getMetadata() != null && !services.forThisProxy(slice.getMetadata().getLabels())) {
+            // As the informer's selector: a headless Service's or another proxy's slice is not ours (not an error).
+            LOG.debug("EndpointSlice {} not proxied: labelled for another service proxy or headless", sliceKey);
+            skipped.forget("EndpointSlice", namespace, sliceName);
+            if (filedUnder != null) {
+                serviceOfSlice.remove(sliceKey);
+                removeSlice(filedUnder, sliceName);
+            }
+            return;
+        }
+        EndpointSliceConverter.Slice converted = slices.convert(slice);
+        skipped.update("EndpointSlice", namespace, sliceName, converted.problems(), converted.serviceName());
         if (converted.skipped() != null) {
             LOG.debug("EndpointSlice {} ignored: {}", sliceKey, converted.skipped());
             if (filedUnder != null) {

@@ -191,11 +191,15 @@ class ClusterStateTest {
         EndpointSlice unlabelled = slice("web", "orphan", true, "198.18.0.1");
         unlabelled.getMetadata().setLabels(java.util.Map.of());
         Service headless = service("db", "None");
+        EndpointSlice headlessSlice = slice("db", "db-v6", true, "fd00::2");
+        headlessSlice.setAddressType("IPv6");
+        headlessSlice.getMetadata().getLabels().put("service.kubernetes.io/headless", "");
         List<String> lines = warnings(() -> {
             reporting.onSlice(v6);
             reporting.onSlice(unlabelled);
             reporting.onSlice(slice("web", "web-bad", true, "198.18.0.1", "010.1.1.1"));
             reporting.onService(headless);
+            reporting.onSlice(headlessSlice);
         });
         assertEquals(3, lines.size(), lines.toString());
         assertTrue(lines.get(0).contains("EndpointSlice ns/web-v6 skipped: addressType IPv6: kube-ferry is IPv4-only (ipv6-only)"), lines.get(0));
