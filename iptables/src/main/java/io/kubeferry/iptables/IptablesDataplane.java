@@ -50,6 +50,7 @@ final class IptablesDataplane implements Dataplane {
     private final AtomicInteger natRules = new AtomicInteger();
     private final NfacctCounters nfacct;
     private boolean routeLocalnetSaid;
+    private boolean loopbackNodePortsSaid;
 
     private IptablesTools flavour;
     private IptablesSettings settings;
@@ -120,7 +121,7 @@ final class IptablesDataplane implements Dataplane {
                 if (!full) {
                     partialRestoreFailures.increment();
                 }
-                if (program.text().contains("-m nfacct") && String.valueOf(e.getMessage()).contains("nfacct")) {
+                if (rejectedNfacct(program.text(), String.valueOf(e.getMessage()))) {
                     // The counters exist but the iptables match does not (xt_nfacct): the next full sync goes without.
                     nfacct.disable("iptables-restore rejected the nfacct match: " + e.getMessage());
                 }
@@ -206,6 +207,23 @@ final class IptablesDataplane implements Dataplane {
         }
     }
 
+    /** Whether a failed restore failed on an nfacct match: its message names it, or the line it names has one. */
+    static boolean rejectedNfacct(String program, String message) {
+        if (!program.contains("-m nfacct")) {
+            return false;
+        }
+        if (message.contains("nfacct")) {
+            return true;
+        }
+        java.util.regex.Matcher line = java.util.regex.Pattern.compile("line (\\d+) failed").matcher(message);
+        if (line.find()) {
+            int n = Integer.parseInt(line.group(1));
+            List<String> lines = program.lines().toList();
+            return n >= 1 && n <= lines.size() && lines.get(n - 1).contains("-m nfacct");
+        }
+        return false;
+    }
+
     static IptablesSettings baseSettings(ProxyConfig config) {
         String localCIDR = config.clusterCIDRs().stream().filter(c -> !c.contains(":")).findFirst().orElse("");
         List<String> nodePortIPs = NodePortAddresses.all(config.nodePortAddresses()) ? null : List.of();
@@ -249,6 +267,12 @@ final class IptablesDataplane implements Dataplane {
         base = base.withNodeIP(primary);
         if (base.nodePortIPs() != null) {
             base = base.withNodePortIPs(NodePortAddresses.select(config.nodePortAddresses(), addresses));
+            if (!base.localhostNodePorts() && !loopbackNodePortsSaid && base.nodePortIPs().stream().anyMatch(ip -> ip.startsWith("127."))) {
+                loopbackNodePortsSaid = true;
+                // Upstream logs this too: the renderer leaves the loopback addresses out.
+                LOG.warn("nodePortAddresses includes localhost but iptables.localhostNodePorts is false: NodePorts do not "
+                        + "answer on 127.0.0.0/8");
+            }
         }
         ToolResult liberal = tools.runAllowingFailure(ToolCommand.of("sysctl", "-n", "net.netfilter.nf_conntrack_tcp_be_liberal"));
         base = base.withDropInvalid(!(liberal.ok() && liberal.stdout().strip().equals("1")));

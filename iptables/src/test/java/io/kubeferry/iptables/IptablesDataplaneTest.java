@@ -151,6 +151,25 @@ class IptablesDataplaneTest {
     }
 
     @Test
+    void aRestoreThatRejectsTheNfacctMatchTurnsTheCountersOff() throws Exception {
+        kernel.enableNfacct();
+        kernel.failNext("iptables-nft-restore", "iptables-nft-restore: line 19 failed: Couldn't load match `nfacct':No such file or directory");
+        assertThrows(DataplaneException.class, () -> dataplane.sync(SyncRequest.full(state(web))));
+        dataplane.sync(SyncRequest.full(state(web)));
+        assertEquals("-m conntrack --ctstate INVALID -j DROP", kernel.rules("filter", "KUBE-FORWARD").get(0),
+                "the retry goes without the counters");
+    }
+
+    @Test
+    void aFailedRestoreIsPutOnTheNfacctMatchOnlyWhenItsLineHasOne() {
+        String program = "*filter\n-A KUBE-FORWARD -m conntrack --ctstate INVALID -m nfacct --nfacct-name x -j DROP\nCOMMIT\n";
+        assertTrue(IptablesDataplane.rejectedNfacct(program, "iptables-restore: line 2 failed"));
+        assertFalse(IptablesDataplane.rejectedNfacct(program, "iptables-restore: line 3 failed"));
+        assertFalse(IptablesDataplane.rejectedNfacct(program, "Another app is currently holding the xtables lock"));
+        assertFalse(IptablesDataplane.rejectedNfacct("*filter\nCOMMIT\n", "nfacct"), "no nfacct rule, not nfacct's fault");
+    }
+
+    @Test
     void withoutNfacctTheRulesDoNotCountAndItIsProbedOnce() throws Exception {
         dataplane.sync(SyncRequest.full(state(web)));
         dataplane.sync(SyncRequest.full(state(web, dns)));
