@@ -46,6 +46,7 @@ public final class ServiceConverter {
     public static final String OPTION_PREFIX = "kube-ferry.io/";
     static final int DEFAULT_AFFINITY_SECONDS = 10800;
     static final String IPV4_ONLY = "kube-ferry is IPv4-only";
+    private static final int OPTION_VALUE_MAX = 253;
     private static final Set<String> TYPES = Set.of("ClusterIP", "NodePort", "LoadBalancer");
 
     private final String serviceProxyName;
@@ -229,8 +230,16 @@ public final class ServiceConverter {
         int healthCheckNodePort = spec.getHealthCheckNodePort() == null ? 0 : spec.getHealthCheckNodePort();
         Map<String, String> options = new TreeMap<>();
         if (meta.getAnnotations() != null) {
-            meta.getAnnotations().forEach((k, v) -> {
-                if (k != null && v != null && k.startsWith(OPTION_PREFIX)) {
+            // Sorted, so the problems come in a stable order.
+            new TreeMap<>(meta.getAnnotations()).forEach((k, v) -> {
+                if (k == null || v == null || !k.startsWith(OPTION_PREFIX)) {
+                    return;
+                }
+                // Option values end up in messages, Events and tool arguments: one short printable line only.
+                if (v.length() > OPTION_VALUE_MAX || !v.chars().allMatch(c -> c >= 0x20 && c <= 0x7e)) {
+                    problems.add(ObjectProblem.drop("invalid-annotation", "annotation " + k + " " + quote(v)
+                            + " dropped: must be printable ASCII of at most " + OPTION_VALUE_MAX + " characters"));
+                } else {
                     options.put(k, v);
                 }
             });

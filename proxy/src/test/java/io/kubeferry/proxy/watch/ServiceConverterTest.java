@@ -141,6 +141,15 @@ class ServiceConverterTest {
     }
 
     @Test
+    void optionValuesAreOneShortPrintableLine() {
+        Service s = svc().editMetadata().addToAnnotations("kube-ferry.io/scheduler", "rr\nEvil: log line")
+                .addToAnnotations("kube-ferry.io/scheduler-flags", "sh-port").endMetadata().build();
+        ServiceConverter.Result r = converter.convert(s);
+        assertEquals(java.util.Map.of("kube-ferry.io/scheduler-flags", "sh-port"), r.ports().get(0).options());
+        assertEquals(java.util.List.of("drop:invalid-annotation"), reasons(r));
+    }
+
+    @Test
     void whenEveryPortIsBadTheServiceIsSkipped() {
         Service s = svc().editSpec().editFirstPort().withProtocol("ICMP").endPort().endSpec().build();
         assertEquals(java.util.List.of("skip:no-usable-ports", "drop:invalid-protocol"), reasons(converter.convert(s)));
