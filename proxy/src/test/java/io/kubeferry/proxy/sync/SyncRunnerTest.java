@@ -258,6 +258,58 @@ class SyncRunnerTest {
         assertEquals(List.of(true, false), syncs);
     }
 
+    @Test
+    void aSyncOutlastingSyncPeriodIsReportedOnce() throws Exception {
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(SyncRunner.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> appender = new ch.qos.logback.core.read.ListAppender<>();
+        appender.start();
+        logger.addAppender(appender);
+        try {
+            CountDownLatch done = new CountDownLatch(1);
+            SyncRunner runner = runner(Duration.ZERO, Duration.ofMillis(100), full -> vertx.timer(450).map(t -> {
+                done.countDown();
+                return full;
+            }));
+            onContext(runner::request);
+            assertTrue(done.await(5, TimeUnit.SECONDS));
+            Thread.sleep(200);
+            List<String> warnings = appender.list.stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+                    .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
+            assertEquals(1, warnings.size(), "one WARN for a sync running 4.5 syncPeriods: " + warnings);
+            assertTrue(warnings.get(0).startsWith("full sync still running after"), warnings.get(0));
+            assertTrue(appender.list.stream().allMatch(e -> e.getThrowableProxy() == null), "no stack trace");
+        } finally {
+            logger.detachAppender(appender);
+        }
+    }
+
+    @Test
+    void aFailedSyncIsOneWarnLineWithTheRetryDelay() throws Exception {
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(SyncRunner.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> appender = new ch.qos.logback.core.read.ListAppender<>();
+        appender.start();
+        logger.addAppender(appender);
+        try {
+            CountDownLatch failed = new CountDownLatch(1);
+            SyncRunner runner = runner(Duration.ZERO, Duration.ofMinutes(10), full -> {
+                failed.countDown();
+                return Future.failedFuture(new IllegalStateException("full iptables sync failed: iptables-restore: line 3 failed"));
+            });
+            onContext(runner::request);
+            assertTrue(failed.await(5, TimeUnit.SECONDS));
+            Thread.sleep(100);
+            onContext(runner::stop);
+            List<ch.qos.logback.classic.spi.ILoggingEvent> shown = appender.list.stream()
+                    .filter(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.INFO)).toList();
+            assertEquals(1, shown.size(), shown.toString());
+            assertEquals("sync failed (1 in a row), retrying in 1000 ms with a full sync: full iptables sync failed: iptables-restore: line 3 failed",
+                    shown.get(0).getFormattedMessage());
+            assertEquals(null, shown.get(0).getThrowableProxy(), "the stack trace is for DEBUG");
+        } finally {
+            logger.detachAppender(appender);
+        }
+    }
+
     private static void waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {
         for (int i = 0; i < 500 && !condition.getAsBoolean(); i++) {
             Thread.sleep(10);
