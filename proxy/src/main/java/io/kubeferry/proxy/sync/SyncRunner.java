@@ -54,7 +54,7 @@ public final class SyncRunner {
     private long periodicTimer = -1;
     private long slowTimer = -1;
     private long lastStart = NEVER;
-    private long lastFullSync = NEVER;
+    private long lastFullSync;
     private long backoffUntil;
     private Duration backoff = Duration.ZERO;
     private int failures;
@@ -78,6 +78,9 @@ public final class SyncRunner {
         this.fullPeriod = fullPeriod;
         this.sync = sync;
         this.clock = clockMillis;
+        // The first sync is full anyway (fullForced); the hour runs from the start, so a first sync that found
+        // the state not ready yet does not make the next one look an hour late.
+        this.lastFullSync = clockMillis.getAsLong();
     }
 
     /** Starts the periodic (partial) sync. */
