@@ -82,9 +82,8 @@ class ChangeLatencyBenchmark {
         if (FLAVOUR.equals("legacy")) {
             BED.exec(BED.nodeNs(), "iptables-legacy", "-t", "mangle", "-N", "KUBE-IPTABLES-HINT");
         }
-        // syncPeriod 5 s: the canary check (every syncPeriod) notices a deleted canary soon; periodic syncs are
-        // partial, so this costs nothing. minSyncPeriod stays upstream's 1 s.
-        ProxyConfig config = BedAgent.config(BED).withSyncPeriods(Duration.ofSeconds(5), Duration.ofSeconds(1));
+        // Upstream's defaults: syncPeriod 30 s, minSyncPeriod 1 s.
+        ProxyConfig config = BedAgent.config(BED);
         List<Row> rows = new ArrayList<>();
         long firstSync;
         Vertx vertx = Vertx.vertx();
