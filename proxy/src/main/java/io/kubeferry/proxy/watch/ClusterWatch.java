@@ -27,13 +27,19 @@ import java.util.function.Consumer;
  * runner is asked for a sync. Informers relist and rewatch by themselves after API outages and 410 Gone.
  * An outage is logged as two lines, not one per retry: a WARN when listing or watching starts failing (with
  * the error and Fabric8's backoff) and an INFO when every informer watches again; Fabric8's own per-retry
- * stack traces are kept out of the INFO/WARN log (logback.xml).
+ * stack traces are kept out of the INFO/WARN log (logback.xml). A dropped watch that Fabric8's watch manager
+ * re-opens by itself (the informer still reports watching) is not seen; a failed list is, and so is an
+ * informer that stops watching for longer than {@link #WATCH_LOST_GRACE}.
  */
 public final class ClusterWatch implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ClusterWatch.class);
 
     public static final Set<String> KINDS = Set.of("Service", "EndpointSlice", "Node");
+    /** How long a lost watch may take to come back before it counts as an outage (reconnects are routine). */
+    static final Duration WATCH_LOST_GRACE = Duration.ofSeconds(10);
+    /** Fabric8's reconnect backoff doubles up to this many times the watch reconnect interval. */
+    private static final int FABRIC8_BACKOFF_FACTOR = 32;
 
     private final KubernetesClient client;
     private final String nodeName;
@@ -41,11 +47,6 @@ public final class ClusterWatch implements AutoCloseable {
     private final Duration resync;
     private final Context context;
     private final ClusterState state;
-    /** How long a lost watch may take to come back before it counts as an outage (reconnects are routine). */
-    static final Duration WATCH_LOST_GRACE = Duration.ofSeconds(10);
-    /** Fabric8's reconnect backoff doubles up to this many times the watch reconnect interval. */
-    private static final int FABRIC8_BACKOFF_FACTOR = 32;
-
     private final Runnable onChange;
     private final Runnable onChangeEverywhere;
     private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
