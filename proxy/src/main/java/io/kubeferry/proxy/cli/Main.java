@@ -202,7 +202,8 @@ public final class Main implements Callable<Integer> {
                 .map(f -> f.getAnnotation(Option.class).names()[0]).toList();
     }
 
-    @Command(name = "version", description = "Print the version, the git commit and the build date.")
+    @Command(name = "version", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+            description = "Print the version, the git commit and the build date.")
     static final class VersionCommand implements Callable<Integer> {
         @CommandLine.Spec
         CommandSpec spec;
