@@ -343,7 +343,7 @@ final class ConfigOptions {
         if (master != null) {
             c = c.withMaster(master);
         }
-        if (hostnameOverride != null) {
+        if (hostnameOverride != null && !hostnameOverride.isEmpty()) {
             if (hostnameOverride.isBlank()) {
                 throw new ConfigException("--hostname-override: an empty node name is invalid");
             }

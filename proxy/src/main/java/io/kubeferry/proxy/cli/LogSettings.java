@@ -12,7 +12,7 @@ import org.slf4j.LoggerFactory;
  * Applies the logging section (--v, --logging-format, or the file's logging.*) to logback, before anything
  * else logs. The levels follow klog's verbosity as operators use it: 0-1 INFO; 2-3 DEBUG for kube-ferry's own
  * loggers but not the per-command tool lines; 4-5 DEBUG everywhere in kube-ferry and INFO for the libraries;
- * 6 and up TRACE. At 0-1 logback.xml's levels stay (KUBE_FERRY_LOG_LEVEL still works there).
+ * 6 and up TRACE. At 0-1 an explicit KUBE_FERRY_LOG_LEVEL (logback.xml reads it) is left in force.
  */
 final class LogSettings {
 
@@ -26,8 +26,8 @@ final class LogSettings {
             return; // another SLF4J binding (a test or an embedding application) owns the configuration
         }
         int v = logging.verbosity();
-        if (v >= 2) {
-            Level own = v >= 6 ? Level.TRACE : Level.DEBUG;
+        if (v >= 2 || System.getenv("KUBE_FERRY_LOG_LEVEL") == null) {
+            Level own = v >= 6 ? Level.TRACE : v >= 2 ? Level.DEBUG : Level.INFO;
             context.getLogger("io.kubeferry").setLevel(own);
             context.getLogger("io.kubeferry.proxy.exec").setLevel(v >= 4 ? own : Level.INFO);
             Level libraries = v >= 6 ? Level.DEBUG : v >= 4 ? Level.INFO : Level.WARN;

@@ -101,6 +101,20 @@ public final class Main implements Callable<Integer> {
             return new Invocation(leaf, null);
         }
         merge(leaf, before, after);
+        boolean run = leaf.getCommand() instanceof RunCommand;
+        if (Boolean.TRUE.equals(after.initOnly) && !run) {
+            throw new CommandLine.ParameterException(leaf, "--init-only applies to the agent (run), not to " + leaf.getCommandName());
+        }
+        if (Boolean.TRUE.equals(after.cleanup) && !run && !(leaf.getCommand() instanceof CleanupCommand)) {
+            throw new CommandLine.ParameterException(leaf, "--cleanup applies to the agent (run), not to " + leaf.getCommandName());
+        }
+        if (run && Boolean.TRUE.equals(after.cleanup)) {
+            // kube-proxy --cleanup: clean up and exit, through the cleanup command with the same options.
+            CommandLine cleanup = root.getSubcommands().get("cleanup");
+            ConfigOptions cleanupOptions = optionsOf(cleanup.getCommandSpec());
+            merge(cleanup, after, cleanupOptions);
+            return new Invocation(cleanup, cleanupOptions);
+        }
         return new Invocation(leaf, after);
     }
 
@@ -127,19 +141,6 @@ public final class Main implements Callable<Integer> {
                 Files.writeString(o.writeConfigTo, KubeProxyConfigurationWriter.yaml(config));
                 LOG.info("wrote the effective configuration to {}", o.writeConfigTo);
                 return 0;
-            }
-            boolean run = command.getCommand() instanceof RunCommand;
-            if (Boolean.TRUE.equals(o.cleanup) || Boolean.TRUE.equals(o.initOnly)) {
-                String flag = Boolean.TRUE.equals(o.cleanup) ? "--cleanup" : "--init-only";
-                if (!run && !(command.getCommand() instanceof CleanupCommand && flag.equals("--cleanup"))) {
-                    throw new CommandLine.ParameterException(command, flag + " applies to the agent (run), not to " + command.getCommandName());
-                }
-            }
-            if (run && Boolean.TRUE.equals(o.cleanup)) {
-                // kube-proxy --cleanup: clean up and exit, through the cleanup command with the same options.
-                CommandLine cleanup = command.getParent().getSubcommands().get("cleanup");
-                merge(cleanup, o, optionsOf(cleanup.getCommandSpec()));
-                command = cleanup;
             }
             @SuppressWarnings("unchecked")
             Callable<Integer> callable = (Callable<Integer>) command.getCommand();

@@ -46,6 +46,9 @@ final class RunCommand implements Callable<Integer> {
         // What kube-proxy does at start with root privileges; --init-only stops after it.
         OomScoreAdj.self().apply(config.oomScoreAdj());
         ConntrackSysctls.forNode(new ProcessToolRunner(config.netns())).apply(config.conntrack());
+        if (config.mode().equals("ipvs")) {
+            IpvsTimeouts.apply(new ProcessToolRunner(config.netns()), config.ipvs());
+        }
         if (Boolean.TRUE.equals(options.initOnly)) {
             return 0;
         }

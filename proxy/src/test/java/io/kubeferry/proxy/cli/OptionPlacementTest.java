@@ -21,6 +21,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** An option means the same before or after the subcommand, or the command line is refused: never ignored. */
 class OptionPlacementTest {
 
+    @org.junit.jupiter.api.AfterAll
+    static void resetLogback() {
+        LogCapture.resetLogback(); // --v given here must not raise the other tests' log levels
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"run", "render", "cleanup"})
     void optionsBeforeAndAfterTheSubcommandMeanTheSame(String command) throws ConfigException {
@@ -92,6 +97,17 @@ class OptionPlacementTest {
         assertEquals(2, run.code());
         assertTrue(run.err().contains("--cleanup applies to the agent (run), not to render"), run.err());
         assertEquals(2, Cli.run("cleanup", "--init-only").code());
+    }
+
+    @Test
+    void cleanupFlagRunsTheCleanupCommandWithTheSameOptions() throws ConfigException {
+        for (String[] args : new String[][] {{"--cleanup", "--netns", "B"}, {"--netns", "B", "run", "--cleanup"},
+                {"run", "--cleanup=true", "--netns=B"}, {"--netns", "B", "cleanup", "--cleanup"}}) {
+            Main.Invocation call = Main.parse(args);
+            assertEquals("cleanup", call.command().getCommandName(), String.join(" ", args));
+            assertEquals("B", call.options().resolve().netns());
+        }
+        assertEquals("run", Main.parse("--cleanup=false").command().getCommandName());
     }
 
     @ParameterizedTest

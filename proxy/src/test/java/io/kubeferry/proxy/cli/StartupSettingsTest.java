@@ -29,6 +29,7 @@ class StartupSettingsTest {
         return (LoggerContext) LoggerFactory.getILoggerFactory();
     }
 
+    @org.junit.jupiter.api.BeforeEach
     @AfterEach
     void resetLogback() {
         LogCapture.resetLogback();
@@ -36,6 +37,7 @@ class StartupSettingsTest {
 
     @Test
     void verbosityMapsToLevelsAsKlogUsersExpect() {
+        LogSettings.apply(new ProxyConfig.Logging("text", 4));
         LogSettings.apply(new ProxyConfig.Logging("text", 1));
         assertEquals(Level.INFO, context().getLogger("io.kubeferry").getEffectiveLevel());
         assertEquals(Level.WARN, context().getLogger("io.fabric8").getEffectiveLevel());
@@ -110,5 +112,14 @@ class StartupSettingsTest {
         assertTrue(new OomScoreAdj(file).apply(-999));
         assertEquals("-999", Files.readString(file));
         assertFalse(new OomScoreAdj(dir.resolve("missing").resolve("oom_score_adj")).apply(-999), "not permitted: logged, not fatal");
+    }
+
+    @Test
+    void ipvsTimeoutsAreSetOnlyWhenOneIsGiven() {
+        ProxyConfig.Ipvs defaults = ProxyConfig.defaults().ipvs();
+        assertTrue(IpvsTimeouts.command(defaults).isEmpty(), "all 0: left as the kernel has them");
+        ProxyConfig.Ipvs some = new ProxyConfig.Ipvs("", defaults.syncPeriod(), defaults.minSyncPeriod(), List.of(), false,
+                java.time.Duration.ofMinutes(15), java.time.Duration.ZERO, java.time.Duration.ofMinutes(5));
+        assertEquals("ipvsadm --set 900 0 300", IpvsTimeouts.command(some).orElseThrow().display());
     }
 }
