@@ -45,7 +45,7 @@ final class RunCommand implements Callable<Integer> {
         ProxyConfig config = options.resolve();
         // What kube-proxy does at start with root privileges; --init-only stops after it.
         OomScoreAdj.self().apply(config.oomScoreAdj());
-        ConntrackSysctls.forNode(new ProcessToolRunner(config.netns())).apply(config.conntrack());
+        ConntrackSysctls.forNode(new ProcessToolRunner(config.netns()), config.netns()).apply(config.conntrack());
         if (config.mode().equals("ipvs")) {
             IpvsTimeouts.apply(new ProcessToolRunner(config.netns()), config.ipvs());
         }

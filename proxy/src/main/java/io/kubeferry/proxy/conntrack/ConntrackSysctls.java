@@ -21,7 +21,8 @@ import java.util.OptionalLong;
  * smaller; the TCP and UDP timeouts and tcp_be_liberal set when they differ. Zero (false for tcpBeLiberal)
  * leaves a setting alone. The sysctls go through the ToolRunner ({@code sysctl}), so {@code --netns} applies.
  * A setting that cannot be written (not the root network namespace, read-only /proc/sys or /sys) is skipped
- * with one log line and start-up goes on, as upstream does for a read-only sysfs.
+ * with one log line and start-up goes on, as upstream does for a read-only sysfs. The hashsize is a module
+ * parameter of the whole host, so it is left alone when kube-ferry programs another namespace (--netns).
  */
 public final class ConntrackSysctls {
 
@@ -45,15 +46,19 @@ public final class ConntrackSysctls {
     private final Path hashsize;
     private final int cpus;
 
+    /** @param hashsize the module's hashsize parameter, or null to leave it alone */
     public ConntrackSysctls(ToolRunner tools, Path hashsize, int cpus) {
         this.tools = tools;
         this.hashsize = hashsize;
         this.cpus = cpus;
     }
 
-    /** For this node: the real hashsize parameter and the node's online CPUs. */
-    public static ConntrackSysctls forNode(ToolRunner tools) {
-        return new ConntrackSysctls(tools, HASHSIZE, onlineCpus());
+    /**
+     * For this node: the node's online CPUs, and the real hashsize parameter unless {@code netns} names another
+     * namespace than kube-ferry's own (the parameter is host-wide, the namespace is not the host).
+     */
+    public static ConntrackSysctls forNode(ToolRunner tools, String netns) {
+        return new ConntrackSysctls(tools, netns == null || netns.isEmpty() ? HASHSIZE : null, onlineCpus());
     }
 
     /** The sysctls the settings ask for, in upstream's order; pure. */
@@ -113,6 +118,11 @@ public final class ConntrackSysctls {
     }
 
     private void raiseHashsize(long wanted, List<String> written, List<String> skipped) {
+        if (hashsize == null) {
+            LOG.info("conntrack hashsize is host-wide: left alone while programming another network namespace");
+            skipped.add("hashsize: another network namespace");
+            return;
+        }
         long current;
         try {
             current = Long.parseLong(Files.readString(hashsize).strip());

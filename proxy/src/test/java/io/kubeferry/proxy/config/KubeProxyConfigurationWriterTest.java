@@ -137,6 +137,14 @@ class KubeProxyConfigurationWriterTest {
     }
 
     @Test
+    void theBundledManifestsConfigsLoadWithNothingUnused() throws ConfigException {
+        for (String file : List.of("../manifests/base/config.conf", "../manifests/overlays/ipvs/config.conf")) {
+            ProxyConfig c = KubeProxyConfigurationLoader.load(java.nio.file.Path.of(file));
+            assertEquals(Map.of(), c.unused(), file);
+        }
+    }
+
+    @Test
     void unknownFieldsInsideUnusedSectionsAreStillErrors() {
         ConfigException e = assertThrows(ConfigException.class, () -> KubeProxyConfigurationLoader.parse(
                 "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nwinkernel: {typo: 1}\n"));

@@ -116,6 +116,13 @@ class ConntrackSysctlsTest {
     }
 
     @Test
+    void hashsizeIsLeftAloneWhenProgrammingAnotherNamespace() {
+        Sysctl sysctl = new Sysctl(Map.of(MAX, "65536"), Set.of());
+        ConntrackSysctls.Outcome outcome = new ConntrackSysctls(sysctl, null, 2).apply(DEFAULTS);
+        assertEquals(List.of("hashsize: another network namespace"), outcome.skipped());
+    }
+
+    @Test
     void theNodesCpusAreCounted() {
         assertTrue(ConntrackSysctls.onlineCpus() >= 1);
     }
