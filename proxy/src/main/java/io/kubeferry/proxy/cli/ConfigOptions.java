@@ -38,7 +38,7 @@ final class ConfigOptions {
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
-    @Option(names = "--version", arity = "0..1", fallbackValue = "true", paramLabel = "[=true|raw]",
+    @Option(names = "--version", arity = "0..1", fallbackValue = "true", paramLabel = "true|raw",
             description = "Print the version, git commit and build date, and exit.")
     String version;
 

@@ -60,12 +60,27 @@ public final class Main implements Callable<Integer> {
         CommandLine cli = new CommandLine(new Main());
         cli.registerConverter(Duration.class, GoDuration::parse);
         cli.setExecutionStrategy(Main::dispatch);
+        abbreviateSynopsis(cli); // some 80 options: "[OPTIONS]" in the synopsis, the list below it
+        cli.setParameterExceptionHandler((e, args) -> {
+            // picocli's message and its suggestions, without the 80-option usage after them.
+            CommandLine line = e.getCommandLine();
+            line.getErr().println(e.getMessage());
+            CommandLine.UnmatchedArgumentException.printSuggestions(e, line.getErr());
+            line.getErr().println("See '" + line.getCommandSpec().qualifiedName() + " --help'.");
+            line.getErr().flush();
+            return USAGE;
+        });
         cli.setExecutionExceptionHandler((e, line, parsed) -> {
             line.getErr().println("kube-ferry: " + e.getMessage());
             line.getErr().flush();
             return e instanceof ConfigException ? USAGE : 1;
         });
         return cli;
+    }
+
+    private static void abbreviateSynopsis(CommandLine line) {
+        line.getCommandSpec().usageMessage().abbreviateSynopsis(true);
+        line.getSubcommands().values().forEach(Main::abbreviateSynopsis);
     }
 
     /** Never called: {@link #dispatch} runs the agent when no command is given. */
