@@ -229,7 +229,16 @@ final class ConfigOptions {
     @Option(names = "--log-json-info-buffer-size", hidden = true)
     String logJsonInfoBufferSize;
 
-    // klog's own flags, which kube-proxy's --help still lists (pflag accepts - and _ alike).
+    @NoEffect(flag = "--boot-id-file")
+    @Option(names = "--boot-id-file", hidden = true)
+    String bootIdFile;
+
+    @NoEffect(flag = "--machine-id-file")
+    @Option(names = "--machine-id-file", hidden = true)
+    String machineIdFile;
+
+    // klog's own flags: kube-proxy 1.35 no longer has them, but DaemonSets written for older releases pass
+    // them; accepted (with - or _, as pflag normalised them) and reported rather than refused.
 
     @NoEffect(flag = "--add_dir_header")
     @Option(names = {"--add_dir_header", "--add-dir-header"}, arity = "0..1", fallbackValue = "true", hidden = true)

@@ -67,17 +67,22 @@ public final class KubeProxyConfigurationLoader {
             throw new ConfigException("apiVersion: expected " + API_VERSION + ", got \"" + apiVersion + "\"");
         }
         Map<String, String> unused = new TreeMap<>();
-        checkFields((ObjectNode) root, KubeProxyConfigurationWriter.tree(ProxyConfig.defaults()), "", unused);
+        checkFields((ObjectNode) root, KubeProxyConfigurationWriter.schema(), "", unused);
         Reader r = new Reader(root);
         ProxyConfig d = ProxyConfig.defaults();
         ProxyConfig.Iptables di = d.iptables();
         ProxyConfig.Ipvs dv = d.ipvs();
         ProxyConfig.Conntrack dc = d.conntrack();
         ProxyConfig.ClientConnection dcc = d.clientConnection();
-        String mode = r.text("mode", d.mode());
+        String mode = r.text("mode", d.mode()).isEmpty() ? d.mode() : r.text("mode", d.mode());
         String detect = r.text("detectLocalMode", d.detectLocalMode());
+        // Upstream reads only the active mode's periods; its --write-config-to leaves the others at 0s.
+        Duration iptablesSync = r.duration("iptables.syncPeriod", di.syncPeriod());
+        Duration ipvsSync = r.duration("ipvs.syncPeriod", dv.syncPeriod());
+        iptablesSync = iptablesSync.isZero() && !mode.equals("iptables") ? di.syncPeriod() : iptablesSync;
+        ipvsSync = ipvsSync.isZero() && !mode.equals("ipvs") ? dv.syncPeriod() : ipvsSync;
         ProxyConfig config = new ProxyConfig(
-                mode.isEmpty() ? d.mode() : mode,
+                mode,
                 r.text("hostnameOverride", d.hostnameOverride()),
                 r.text("clientConnection.kubeconfig", d.kubeconfig()),
                 r.text("healthzBindAddress", d.healthzBindAddress()),
@@ -89,10 +94,10 @@ public final class KubeProxyConfigurationLoader {
                 new ProxyConfig.Iptables(r.bool("iptables.masqueradeAll", di.masqueradeAll()),
                         r.integer("iptables.masqueradeBit", di.masqueradeBit()),
                         r.bool("iptables.localhostNodePorts", di.localhostNodePorts()),
-                        r.duration("iptables.syncPeriod", di.syncPeriod()),
+                        iptablesSync,
                         r.duration("iptables.minSyncPeriod", di.minSyncPeriod())),
                 new ProxyConfig.Ipvs(r.text("ipvs.scheduler", dv.scheduler()),
-                        r.duration("ipvs.syncPeriod", dv.syncPeriod()), r.duration("ipvs.minSyncPeriod", dv.minSyncPeriod()),
+                        ipvsSync, r.duration("ipvs.minSyncPeriod", dv.minSyncPeriod()),
                         r.list("ipvs.excludeCIDRs"), r.bool("ipvs.strictARP", dv.strictARP()),
                         r.duration("ipvs.tcpTimeout", dv.tcpTimeout()), r.duration("ipvs.tcpFinTimeout", dv.tcpFinTimeout()),
                         r.duration("ipvs.udpTimeout", dv.udpTimeout())),

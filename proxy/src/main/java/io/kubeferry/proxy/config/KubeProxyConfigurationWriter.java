@@ -18,7 +18,8 @@ import java.util.Map;
  * field upstream has, as {@code --write-config-to} (YAML) and {@code /configz} (JSON) show it. The tree is built
  * with Jackson so any string is quoted and escaped correctly. Fields kube-ferry accepts but does not act on
  * appear with upstream's default unless the input set them. kube-ferry's own settings (netns, master,
- * serviceProxyName) are not KubeProxyConfiguration fields and are not written.
+ * serviceProxyName) are not KubeProxyConfiguration fields and are not written. The layout is upstream's
+ * (keys sorted, empty lists as null, empty optional fields left out), so the two outputs can be diffed.
  */
 public final class KubeProxyConfigurationWriter {
 
@@ -52,8 +53,37 @@ public final class KubeProxyConfigurationWriter {
         }
     }
 
-    /** The document as a tree; the loader also uses the defaults' tree as the list of fields that exist. */
+    /** Every field a KubeProxyConfiguration may hold (the loader refuses others): the defaults plus the optional ones. */
+    static ObjectNode schema() {
+        ObjectNode root = tree(ProxyConfig.defaults());
+        root.putObject("featureGates");
+        root.put("windowsRunAsService", false);
+        ObjectNode logging = (ObjectNode) root.get("logging");
+        logging.putArray("vmodule");
+        for (String format : List.of("json", "text")) {
+            ((ObjectNode) logging.get("options").get(format)).put("splitStream", false);
+        }
+        return root;
+    }
+
+    /** The document as a tree, keys sorted as upstream writes them. */
     static ObjectNode tree(ProxyConfig c) {
+        return sorted(unsorted(c));
+    }
+
+    private static ObjectNode sorted(ObjectNode node) {
+        ObjectNode out = NODES.objectNode();
+        List<String> names = new java.util.ArrayList<>();
+        node.fieldNames().forEachRemaining(names::add);
+        java.util.Collections.sort(names);
+        for (String name : names) {
+            JsonNode child = node.get(name);
+            out.set(name, child instanceof ObjectNode object ? sorted(object) : child);
+        }
+        return out;
+    }
+
+    private static ObjectNode unsorted(ProxyConfig c) {
         ObjectNode root = NODES.objectNode();
         root.put("apiVersion", KubeProxyConfigurationLoader.API_VERSION);
         root.put("kind", "KubeProxyConfiguration");
@@ -86,8 +116,10 @@ public final class KubeProxyConfigurationWriter {
         detectLocal.put("interfaceNamePrefix", "");
         root.put("detectLocalMode", c.detectLocalMode());
         root.put("enableProfiling", false);
-        ObjectNode gates = root.putObject("featureGates");
-        c.featureGates().forEach(gates::put);
+        if (!c.featureGates().isEmpty()) {
+            ObjectNode gates = root.putObject("featureGates");
+            c.featureGates().forEach(gates::put);
+        }
         root.put("healthzBindAddress", c.healthzBindAddress());
         root.put("hostnameOverride", c.hostnameOverride());
         ObjectNode iptables = root.putObject("iptables");
@@ -110,19 +142,16 @@ public final class KubeProxyConfigurationWriter {
         logging.put("format", c.logging().format());
         ObjectNode options = logging.putObject("options");
         for (String format : List.of("json", "text")) {
-            ObjectNode o = options.putObject(format);
-            o.put("infoBufferSize", "0");
-            o.put("splitStream", false);
+            options.putObject(format).put("infoBufferSize", "0");
         }
         logging.put("verbosity", c.logging().verbosity());
-        logging.putArray("vmodule");
         root.put("metricsBindAddress", c.metricsBindAddress());
         root.put("mode", c.mode());
         ObjectNode nftables = root.putObject("nftables");
         nftables.put("masqueradeAll", false);
         nftables.put("masqueradeBit", 14);
-        nftables.put("minSyncPeriod", "1s");
-        nftables.put("syncPeriod", "30s");
+        nftables.put("minSyncPeriod", "0s");
+        nftables.put("syncPeriod", "0s");
         root.set("nodePortAddresses", strings(c.nodePortAddresses()));
         root.put("oomScoreAdj", c.oomScoreAdj());
         root.put("portRange", "");
@@ -133,14 +162,17 @@ public final class KubeProxyConfigurationWriter {
         winkernel.put("networkName", "");
         winkernel.put("rootHnsEndpointName", "");
         winkernel.put("sourceVip", "");
-        root.put("windowsRunAsService", false);
         for (Map.Entry<String, String> e : c.unused().entrySet()) {
             setLeaf(root, e.getKey(), e.getValue());
         }
         return root;
     }
 
-    private static ArrayNode strings(List<String> values) {
+    /** Upstream writes an empty list as null. */
+    private static JsonNode strings(List<String> values) {
+        if (values.isEmpty()) {
+            return NODES.nullNode();
+        }
         ArrayNode array = NODES.arrayNode();
         values.forEach(array::add);
         return array;
@@ -159,7 +191,8 @@ public final class KubeProxyConfigurationWriter {
         }
         String name = parts[parts.length - 1];
         JsonNode current = parent.get(name);
-        if (current != null && current.isBoolean() && (text.equals("true") || text.equals("false"))) {
+        boolean bool = text.equals("true") || text.equals("false");
+        if ((current == null || current.isBoolean()) && bool) {
             parent.put(name, Boolean.parseBoolean(text));
         } else if (current != null && current.isIntegralNumber() && text.matches("-?\\d{1,9}")) {
             parent.put(name, Integer.parseInt(text));

@@ -70,7 +70,7 @@ class KubeProxyConfigurationWriterTest {
               vmodule: []
             metricsBindAddress: 0.0.0.0:10249
             mode: ipvs
-            nftables: {masqueradeAll: false, masqueradeBit: 15, minSyncPeriod: 1s, syncPeriod: 30s}
+            nftables: {masqueradeAll: false, masqueradeBit: 15, minSyncPeriod: 0s, syncPeriod: 0s}
             nodePortAddresses: [198.18.0.0/24, primary]
             oomScoreAdj: -500
             portRange: ""
@@ -119,7 +119,7 @@ class KubeProxyConfigurationWriterTest {
         for (String pointer : List.of("/ipvs/tcpTimeout", "/ipvs/tcpFinTimeout", "/ipvs/udpTimeout", "/conntrack/maxPerCore",
                 "/conntrack/min", "/conntrack/tcpBeLiberal", "/conntrack/udpTimeout", "/conntrack/udpStreamTimeout",
                 "/conntrack/tcpEstablishedTimeout", "/conntrack/tcpCloseWaitTimeout", "/logging/format", "/logging/verbosity",
-                "/featureGates", "/clientConnection/qps", "/clientConnection/burst", "/clientConnection/contentType",
+                "/clientConnection/qps", "/clientConnection/burst", "/clientConnection/contentType",
                 "/oomScoreAdj", "/detectLocalMode", "/bindAddress", "/iptables/localhostNodePorts", "/winkernel/sourceVip")) {
             assertTrue(!doc.at(pointer).isMissingNode(), pointer);
         }
@@ -142,6 +142,40 @@ class KubeProxyConfigurationWriterTest {
             ProxyConfig c = KubeProxyConfigurationLoader.load(java.nio.file.Path.of(file));
             assertEquals(Map.of(), c.unused(), file);
         }
+    }
+
+    @Test
+    void kubeProxysOwnWrittenConfigLoadsAndKubeFerrysDefaultsDifferFromItOnlyWhereTheyMust() throws Exception {
+        String upstream;
+        try (var in = getClass().getResourceAsStream("/kube-proxy-1.35-write-config-to.yaml")) {
+            upstream = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+        ProxyConfig read = KubeProxyConfigurationLoader.parse(upstream);
+        assertEquals(ProxyConfig.defaults(), read, "kube-proxy 1.35's defaults are kube-ferry's");
+        Map<String, String> theirs = leaves(new ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory()).readTree(upstream), "");
+        Map<String, String> ours = leaves(new ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
+                .readTree(KubeProxyConfigurationWriter.yaml(ProxyConfig.defaults())), "");
+        assertEquals(theirs.keySet(), ours.keySet(), "the same fields");
+        Map<String, String> differing = new java.util.TreeMap<>();
+        theirs.forEach((k, v) -> {
+            if (!v.equals(ours.get(k))) {
+                differing.put(k, v + " -> " + ours.get(k));
+            }
+        });
+        // kube-ferry keeps each mode's sync period; upstream writes only the active mode's and 0s for the other.
+        assertEquals(Map.of("/ipvs/syncPeriod", "0s -> 30s"), differing);
+        assertTrue(KubeProxyConfigurationWriter.yaml(ProxyConfig.defaults()).contains("\nkind: KubeProxyConfiguration\nlogging:"),
+                "keys sorted as upstream writes them");
+    }
+
+    private static Map<String, String> leaves(JsonNode node, String at) {
+        Map<String, String> out = new java.util.TreeMap<>();
+        if (node.isObject()) {
+            node.fields().forEachRemaining(e -> out.putAll(leaves(e.getValue(), at + "/" + e.getKey())));
+        } else {
+            out.put(at, node.isNull() ? "null" : node.asText());
+        }
+        return out;
     }
 
     @Test
