@@ -149,6 +149,45 @@ class KubeProxyFlagsTest {
         assertEquals(expected, doc.at(pointer).asText(), pointer + " in\n" + KubeProxyConfigurationWriter.yaml(config));
     }
 
+    /**
+     * The same flags given to kube-proxy 1.35.4 and to kube-ferry write the same KubeProxyConfiguration, but
+     * where kube-ferry keeps a setting upstream drops (upstream keeps only the active mode's sync period).
+     */
+    @Test
+    void theSameFlagsWriteWhatKubeProxyWrites() throws Exception {
+        String upstream;
+        try (InputStream in = getClass().getResourceAsStream("/kube-proxy-1.35-write-config-to-flags.yaml")) {
+            upstream = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        String flags = upstream.lines().skip(1).findFirst().orElseThrow().substring(2);
+        var config = Main.parse(flags.split(" ")).options().resolve();
+        ObjectMapper yaml = new ObjectMapper(new YAMLFactory());
+        var theirs = leaves(yaml.readTree(upstream), "");
+        var ours = leaves(yaml.readTree(KubeProxyConfigurationWriter.yaml(config)), "");
+        assertEquals(theirs.keySet(), ours.keySet());
+        java.util.Map<String, String> differing = new java.util.TreeMap<>();
+        theirs.forEach((k, v) -> {
+            if (!v.equals(ours.get(k))) {
+                differing.put(k, v + " -> " + ours.get(k));
+            }
+        });
+        assertEquals(java.util.Map.of("/iptables/syncPeriod", "0s -> 1m30s"), differing);
+    }
+
+    private static java.util.Map<String, String> leaves(JsonNode node, String at) {
+        java.util.Map<String, String> out = new java.util.TreeMap<>();
+        if (node.isObject()) {
+            node.fields().forEachRemaining(e -> out.putAll(leaves(e.getValue(), at + "/" + e.getKey())));
+        } else if (node.isArray()) {
+            for (int i = 0; i < node.size(); i++) {
+                out.putAll(leaves(node.get(i), at + "/" + i));
+            }
+        } else {
+            out.put(at, node.isNull() ? "null" : node.asText());
+        }
+        return out;
+    }
+
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
             "--iptables-sync-period=10 seconds|Invalid value for option '--iptables-sync-period'",
