@@ -154,14 +154,26 @@ public final class ConntrackSysctls {
         }
     }
 
-    /** Null when written, else why not. */
+    /**
+     * Null when written, else why not. The value is read back: procps' sysctl exits 0 after the kernel refused
+     * a write (e.g. nf_conntrack_max outside the root namespace: "Invalid argument"), so its status is not proof.
+     */
     private String write(String key, long value) {
+        ToolResult r;
         try {
-            ToolResult r = tools.runAllowingFailure(ToolCommand.of("sysctl", "-w", key + "=" + value));
-            return r.ok() ? null : "sysctl exited " + r.exitCode() + ": " + r.stderr().strip();
+            r = tools.runAllowingFailure(ToolCommand.of("sysctl", "-w", key + "=" + value));
         } catch (ToolException e) {
             return e.getMessage();
         }
+        if (!r.ok()) {
+            return "sysctl exited " + r.exitCode() + ": " + r.stderr().strip();
+        }
+        OptionalLong now = read(key);
+        if (now.isEmpty() || now.getAsLong() != value) {
+            String stderr = r.stderr().strip();
+            return "the kernel kept " + (now.isPresent() ? now.getAsLong() : "its value") + (stderr.isEmpty() ? "" : " (" + stderr + ")");
+        }
+        return null;
     }
 
     /** The node's online CPUs (the limit is host-wide, so not the process's cpuset), else the JVM's count. */

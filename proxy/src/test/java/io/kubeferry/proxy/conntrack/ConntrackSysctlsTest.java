@@ -26,6 +26,8 @@ class ConntrackSysctlsTest {
         final Map<String, String> values = new HashMap<>();
         final Set<String> readOnly;
         final List<String> writes = new ArrayList<>();
+        /** Keys the kernel refuses while sysctl still exits 0, as procps does outside the root namespace. */
+        final Set<String> silentlyRefused = new java.util.HashSet<>();
 
         Sysctl(Map<String, String> initial, Set<String> readOnly) {
             values.putAll(initial);
@@ -47,6 +49,9 @@ class ConntrackSysctlsTest {
             String[] kv = args.get(1).split("=", 2);
             if (readOnly.contains(kv[0])) {
                 return new ToolResult(255, "", "sysctl: permission denied on key \"" + kv[0] + "\"");
+            }
+            if (silentlyRefused.contains(kv[0])) {
+                return new ToolResult(0, "", "sysctl: setting key \"" + kv[0] + "\": Invalid argument");
             }
             writes.add(args.get(1));
             values.put(kv[0], kv[1]);
@@ -113,6 +118,16 @@ class ConntrackSysctlsTest {
         assertEquals(2, outcome.skipped().size(), outcome.toString());
         assertTrue(outcome.skipped().get(0).startsWith(MAX + "=131072: sysctl exited 255: sysctl: permission denied"), outcome.toString());
         assertTrue(outcome.skipped().get(1).contains("hashsize: unreadable"), outcome.toString());
+    }
+
+    @Test
+    void aWriteTheKernelRefusedIsSkippedEvenWhenSysctlExitsZero() {
+        Sysctl sysctl = new Sysctl(Map.of(MAX, "65536"), Set.of());
+        sysctl.silentlyRefused.add(MAX);
+        ConntrackSysctls.Outcome outcome = new ConntrackSysctls(sysctl, null, 2).apply(DEFAULTS);
+        assertEquals(MAX + "=131072: the kernel kept 65536 (sysctl: setting key \"" + MAX + "\": Invalid argument)",
+                outcome.skipped().get(0));
+        assertTrue(outcome.written().stream().noneMatch(w -> w.startsWith(MAX)), outcome.toString());
     }
 
     @Test
