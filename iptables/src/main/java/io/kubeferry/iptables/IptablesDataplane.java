@@ -47,6 +47,8 @@ final class IptablesDataplane implements Dataplane {
     private final Counter partialRestoreFailures;
     private final AtomicInteger filterRules = new AtomicInteger();
     private final AtomicInteger natRules = new AtomicInteger();
+    private final AtomicInteger filterWritten = new AtomicInteger();
+    private final AtomicInteger natWritten = new AtomicInteger();
 
     private IptablesTools flavour;
     private IptablesSettings settings;
@@ -58,14 +60,22 @@ final class IptablesDataplane implements Dataplane {
     IptablesDataplane(DataplaneContext context) {
         this.config = context.config();
         this.tools = context.tools();
-        this.restoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.iptables.restore.failures")
+        // Upstream's names, help and labels (k/k pkg/proxy/metrics); ip_family is always IPv4 here.
+        this.restoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.iptables.restore.failures").tag("ip_family", "IPv4")
                 .description("Cumulative proxy iptables restore failures").register(context.metrics());
         this.partialRestoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.iptables.partial.restore.failures")
-                .description("Cumulative proxy iptables partial restore failures").register(context.metrics());
-        Gauge.builder("kubeproxy.sync.proxy.rules.iptables.total", filterRules, AtomicInteger::get).tag("table", "filter")
-                .description("Number of iptables rules owned by kube-ferry").register(context.metrics());
-        Gauge.builder("kubeproxy.sync.proxy.rules.iptables.total", natRules, AtomicInteger::get).tag("table", "nat")
-                .description("Number of iptables rules owned by kube-ferry").register(context.metrics());
+                .tag("ip_family", "IPv4").description("Cumulative proxy iptables partial restore failures").register(context.metrics());
+        ruleGauge(context, "kubeproxy.sync.proxy.rules.iptables.total", "Total number of iptables rules owned by kube-proxy",
+                filterRules, natRules);
+        ruleGauge(context, "kubeproxy.sync.proxy.rules.iptables.last", "Number of iptables rules written by kube-proxy in last sync",
+                filterWritten, natWritten);
+    }
+
+    private static void ruleGauge(DataplaneContext context, String name, String help, AtomicInteger filter, AtomicInteger nat) {
+        Gauge.builder(name, filter, AtomicInteger::get).tag("ip_family", "IPv4").tag("table", "filter").description(help)
+                .register(context.metrics());
+        Gauge.builder(name, nat, AtomicInteger::get).tag("ip_family", "IPv4").tag("table", "nat").description(help)
+                .register(context.metrics());
     }
 
     @Override
@@ -120,6 +130,9 @@ final class IptablesDataplane implements Dataplane {
             this.applied = program;
             filterRules.set(program.filterRules());
             natRules.set(program.natRules());
+            Map<String, Integer> written = WrittenRules.count(program.text());
+            filterWritten.set(written.getOrDefault("filter", 0));
+            natWritten.set(written.getOrDefault("nat", 0));
             needFull = false;
             synced = true;
             return new SyncResult(full, Duration.ofNanos(rendered - start), Duration.ofNanos(appliedAt - rendered),

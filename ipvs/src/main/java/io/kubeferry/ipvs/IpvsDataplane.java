@@ -58,6 +58,7 @@ final class IpvsDataplane implements Dataplane {
     private final ToolRunner tools;
     private final ServiceEvents events;
     private final Counter restoreFailures;
+    private final Counter applyFailures;
     private final AtomicInteger virtualServers = new AtomicInteger();
     private final AtomicInteger realServers = new AtomicInteger();
 
@@ -78,11 +79,15 @@ final class IpvsDataplane implements Dataplane {
         this.config = context.config();
         this.tools = context.tools();
         this.events = context.events();
-        this.restoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.ipvs.restore.failures")
-                .description("Cumulative ipset, ipvsadm or iptables restore failures in IPVS mode").register(context.metrics());
-        Gauge.builder("kubeproxy.sync.proxy.rules.ipvs.virtual.servers", virtualServers, AtomicInteger::get)
+        // Upstream's IPVS proxier counts its iptables-restore failures under the iptables name; the other
+        // tools' failures are kube-ferry's own metric.
+        this.restoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.iptables.restore.failures").tag("ip_family", "IPv4")
+                .description("Cumulative proxy iptables restore failures").register(context.metrics());
+        this.applyFailures = Counter.builder("kubeferry.ipvs.apply.failures")
+                .description("IPVS mode syncs that failed in ipset, ip, ipvsadm or iptables-restore").register(context.metrics());
+        Gauge.builder("kubeferry.ipvs.virtual.servers", virtualServers, AtomicInteger::get)
                 .description("IPVS virtual servers kube-ferry programs").register(context.metrics());
-        Gauge.builder("kubeproxy.sync.proxy.rules.ipvs.real.servers", realServers, AtomicInteger::get)
+        Gauge.builder("kubeferry.ipvs.real.servers", realServers, AtomicInteger::get)
                 .description("IPVS real servers kube-ferry programs (draining ones included)").register(context.metrics());
     }
 
@@ -172,7 +177,10 @@ final class IpvsDataplane implements Dataplane {
                     ipsets.length() + addresses.length() + plan.restoreText().length() + iptables.length());
         } catch (ToolException e) {
             needFull = true;
-            restoreFailures.increment();
+            applyFailures.increment();
+            if (step.equals("iptables-restore")) {
+                restoreFailures.increment();
+            }
             throw new DataplaneException((full ? "full" : "partial") + " ipvs sync failed at " + step + ": " + e.getMessage(), e);
         }
     }
