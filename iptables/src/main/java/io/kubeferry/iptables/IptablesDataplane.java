@@ -12,6 +12,7 @@ import io.kubeferry.proxy.exec.ToolCommand;
 import io.kubeferry.proxy.exec.ToolException;
 import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
+import io.kubeferry.proxy.metrics.SyncMetrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import org.slf4j.Logger;
@@ -60,11 +61,13 @@ final class IptablesDataplane implements Dataplane {
     IptablesDataplane(DataplaneContext context) {
         this.config = context.config();
         this.tools = context.tools();
-        // Upstream's names, help and labels (k/k pkg/proxy/metrics); ip_family is always IPv4 here.
-        this.restoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.iptables.restore.failures").tag("ip_family", "IPv4")
-                .description("Cumulative proxy iptables restore failures").register(context.metrics());
+        // Upstream's names, help and labels (k/k pkg/proxy/metrics).
+        this.restoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.iptables.restore.failures")
+                .tag("ip_family", SyncMetrics.IP_FAMILY).description("Cumulative proxy iptables restore failures")
+                .register(context.metrics());
         this.partialRestoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.iptables.partial.restore.failures")
-                .tag("ip_family", "IPv4").description("Cumulative proxy iptables partial restore failures").register(context.metrics());
+                .tag("ip_family", SyncMetrics.IP_FAMILY).description("Cumulative proxy iptables partial restore failures")
+                .register(context.metrics());
         ruleGauge(context, "kubeproxy.sync.proxy.rules.iptables.total", "Total number of iptables rules owned by kube-proxy",
                 filterRules, natRules);
         ruleGauge(context, "kubeproxy.sync.proxy.rules.iptables.last", "Number of iptables rules written by kube-proxy in last sync",
@@ -72,10 +75,10 @@ final class IptablesDataplane implements Dataplane {
     }
 
     private static void ruleGauge(DataplaneContext context, String name, String help, AtomicInteger filter, AtomicInteger nat) {
-        Gauge.builder(name, filter, AtomicInteger::get).tag("ip_family", "IPv4").tag("table", "filter").description(help)
-                .register(context.metrics());
-        Gauge.builder(name, nat, AtomicInteger::get).tag("ip_family", "IPv4").tag("table", "nat").description(help)
-                .register(context.metrics());
+        Gauge.builder(name, filter, AtomicInteger::get).tag("ip_family", SyncMetrics.IP_FAMILY).tag("table", "filter")
+                .description(help).register(context.metrics());
+        Gauge.builder(name, nat, AtomicInteger::get).tag("ip_family", SyncMetrics.IP_FAMILY).tag("table", "nat")
+                .description(help).register(context.metrics());
     }
 
     @Override

@@ -20,6 +20,7 @@ import io.kubeferry.proxy.model.Cidr;
 import io.kubeferry.proxy.model.ServicePortName;
 import io.kubeferry.proxy.scheduler.Scheduler;
 import io.kubeferry.proxy.scheduler.SchedulerCatalog;
+import io.kubeferry.proxy.metrics.SyncMetrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import org.slf4j.Logger;
@@ -81,8 +82,9 @@ final class IpvsDataplane implements Dataplane {
         this.events = context.events();
         // Upstream's IPVS proxier counts its iptables-restore failures under the iptables name; the other
         // tools' failures are kube-ferry's own metric.
-        this.restoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.iptables.restore.failures").tag("ip_family", "IPv4")
-                .description("Cumulative proxy iptables restore failures").register(context.metrics());
+        this.restoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.iptables.restore.failures")
+                .tag("ip_family", SyncMetrics.IP_FAMILY).description("Cumulative proxy iptables restore failures")
+                .register(context.metrics());
         this.applyFailures = Counter.builder("kubeferry.ipvs.apply.failures")
                 .description("IPVS mode syncs that failed in ipset, ip, ipvsadm or iptables-restore").register(context.metrics());
         Gauge.builder("kubeferry.ipvs.virtual.servers", virtualServers, AtomicInteger::get)

@@ -1,5 +1,6 @@
 package io.kubeferry.proxy;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.conntrack.ConntrackChange;
@@ -11,7 +12,6 @@ import io.kubeferry.proxy.dataplane.DataplaneProvider;
 import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.dataplane.SyncResult;
 import io.kubeferry.proxy.exec.ToolRunner;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kubeferry.proxy.health.DebugState;
 import io.kubeferry.proxy.health.HttpEndpoints;
 import io.kubeferry.proxy.health.ProxyHealth;

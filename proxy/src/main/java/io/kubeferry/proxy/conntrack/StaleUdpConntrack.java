@@ -43,13 +43,15 @@ final class StaleUdpConntrack implements ConntrackHook {
 
     StaleUdpConntrack(ToolRunner tools, MeterRegistry metrics) {
         this.tools = tools;
-        this.deleted = Counter.builder("kubeproxy.conntrack.reconciler.deleted.entries").tag("ip_family", "IPv4")
+        this.deleted = Counter.builder("kubeproxy.conntrack.reconciler.deleted.entries")
+                .tag("ip_family", SyncMetrics.IP_FAMILY)
                 .description("Cumulative conntrack flows deleted by conntrack reconciler").register(metrics);
         // Upstream's histogram and buckets (1 ms x 2^0..14); MetricsExposition drops the _max gauge Micrometer adds.
-        this.duration = Timer.builder("kubeproxy.conntrack.reconciler.sync.duration").tag("ip_family", "IPv4")
-                .description("ReconcileConntrackFlowsLatency latency in seconds")
-                .serviceLevelObjectives(Arrays.stream(SyncMetrics.exponentialBuckets()).mapToObj(s -> Duration.ofNanos(Math.round(s * 1e9)))
-                        .toArray(Duration[]::new))
+        Duration[] buckets = Arrays.stream(SyncMetrics.exponentialBuckets())
+                .mapToObj(seconds -> Duration.ofNanos(Math.round(seconds * 1e9))).toArray(Duration[]::new);
+        this.duration = Timer.builder("kubeproxy.conntrack.reconciler.sync.duration")
+                .tag("ip_family", SyncMetrics.IP_FAMILY)
+                .description("ReconcileConntrackFlowsLatency latency in seconds").serviceLevelObjectives(buckets)
                 .register(metrics);
     }
 

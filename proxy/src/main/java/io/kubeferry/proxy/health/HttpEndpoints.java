@@ -2,7 +2,6 @@ package io.kubeferry.proxy.health;
 
 import io.kubeferry.proxy.metrics.MetricsExposition;
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -93,10 +92,10 @@ public final class HttpEndpoints {
         String path = request.path();
         if (path.equals("/healthz")) {
             answer = health.healthz(now);
-            count(registry, "kubeproxy.proxy.healthz", answer.status());
+            count("kubeproxy.proxy.healthz", "Cumulative proxy healthz HTTP status", answer.status());
         } else if (path.equals("/livez")) {
             answer = health.livez(now);
-            count(registry, "kubeproxy.proxy.livez", answer.status());
+            count("kubeproxy.proxy.livez", "Cumulative proxy livez HTTP status", answer.status());
         } else {
             request.response().setStatusCode(404).end();
             return;
@@ -104,8 +103,8 @@ public final class HttpEndpoints {
         reply(request, JSON).setStatusCode(answer.status()).end(answer.body());
     }
 
-    private static void count(MeterRegistry registry, String name, int code) {
-        String help = name.endsWith("healthz") ? "Cumulative proxy healthz HTTP status" : "Cumulative proxy livez HTTP status";
+    /** Upstream's counters by code: a code gets its sample when first answered, as a Go CounterVec child. */
+    private void count(String name, String help, int code) {
         Counter.builder(name).tag("code", String.valueOf(code)).description(help).register(registry).increment();
     }
 
