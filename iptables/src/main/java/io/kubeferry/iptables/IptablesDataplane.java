@@ -12,6 +12,7 @@ import io.kubeferry.proxy.exec.ToolCommand;
 import io.kubeferry.proxy.exec.ToolException;
 import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
+import io.kubeferry.proxy.metrics.SyncMetrics;
 import io.kubeferry.proxy.model.Cidr;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -48,6 +49,8 @@ final class IptablesDataplane implements Dataplane {
     private final Counter partialRestoreFailures;
     private final AtomicInteger filterRules = new AtomicInteger();
     private final AtomicInteger natRules = new AtomicInteger();
+    private final AtomicInteger filterWritten = new AtomicInteger();
+    private final AtomicInteger natWritten = new AtomicInteger();
     private final NfacctCounters nfacct;
     private boolean routeLocalnetSaid;
     private boolean loopbackNodePortsSaid;
@@ -62,15 +65,25 @@ final class IptablesDataplane implements Dataplane {
     IptablesDataplane(DataplaneContext context) {
         this.config = context.config();
         this.tools = context.tools();
+        // Upstream's names, help and labels (k/k pkg/proxy/metrics).
         this.restoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.iptables.restore.failures")
-                .description("Cumulative proxy iptables restore failures").register(context.metrics());
+                .tag("ip_family", SyncMetrics.IP_FAMILY).description("Cumulative proxy iptables restore failures")
+                .register(context.metrics());
         this.partialRestoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.iptables.partial.restore.failures")
-                .description("Cumulative proxy iptables partial restore failures").register(context.metrics());
-        Gauge.builder("kubeproxy.sync.proxy.rules.iptables.total", filterRules, AtomicInteger::get).tag("table", "filter")
-                .description("Number of iptables rules owned by kube-ferry").register(context.metrics());
-        Gauge.builder("kubeproxy.sync.proxy.rules.iptables.total", natRules, AtomicInteger::get).tag("table", "nat")
-                .description("Number of iptables rules owned by kube-ferry").register(context.metrics());
+                .tag("ip_family", SyncMetrics.IP_FAMILY).description("Cumulative proxy iptables partial restore failures")
+                .register(context.metrics());
+        ruleGauge(context, "kubeproxy.sync.proxy.rules.iptables.total", "Total number of iptables rules owned by kube-proxy",
+                filterRules, natRules);
+        ruleGauge(context, "kubeproxy.sync.proxy.rules.iptables.last", "Number of iptables rules written by kube-proxy in last sync",
+                filterWritten, natWritten);
         this.nfacct = new NfacctCounters(tools, context.metrics());
+    }
+
+    private static void ruleGauge(DataplaneContext context, String name, String help, AtomicInteger filter, AtomicInteger nat) {
+        Gauge.builder(name, filter, AtomicInteger::get).tag("ip_family", SyncMetrics.IP_FAMILY).tag("table", "filter")
+                .description(help).register(context.metrics());
+        Gauge.builder(name, nat, AtomicInteger::get).tag("ip_family", SyncMetrics.IP_FAMILY).tag("table", "nat")
+                .description(help).register(context.metrics());
     }
 
     @Override
@@ -131,6 +144,9 @@ final class IptablesDataplane implements Dataplane {
             this.applied = program;
             filterRules.set(program.filterRules());
             natRules.set(program.natRules());
+            Map<String, Integer> written = WrittenRules.count(program.text());
+            filterWritten.set(written.getOrDefault("filter", 0));
+            natWritten.set(written.getOrDefault("nat", 0));
             needFull = false;
             synced = true;
             nfacct.refresh();

@@ -20,6 +20,7 @@ import io.kubeferry.proxy.model.Cidr;
 import io.kubeferry.proxy.model.ServicePortName;
 import io.kubeferry.proxy.scheduler.Scheduler;
 import io.kubeferry.proxy.scheduler.SchedulerCatalog;
+import io.kubeferry.proxy.metrics.SyncMetrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import org.slf4j.Logger;
@@ -58,6 +59,7 @@ final class IpvsDataplane implements Dataplane {
     private final ToolRunner tools;
     private final ServiceEvents events;
     private final Counter restoreFailures;
+    private final Counter applyFailures;
     private final AtomicInteger virtualServers = new AtomicInteger();
     private final AtomicInteger realServers = new AtomicInteger();
 
@@ -78,11 +80,16 @@ final class IpvsDataplane implements Dataplane {
         this.config = context.config();
         this.tools = context.tools();
         this.events = context.events();
-        this.restoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.ipvs.restore.failures")
-                .description("Cumulative ipset, ipvsadm or iptables restore failures in IPVS mode").register(context.metrics());
-        Gauge.builder("kubeproxy.sync.proxy.rules.ipvs.virtual.servers", virtualServers, AtomicInteger::get)
+        // Upstream's IPVS proxier counts its iptables-restore failures under the iptables name; the other
+        // tools' failures are kube-ferry's own metric.
+        this.restoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.iptables.restore.failures")
+                .tag("ip_family", SyncMetrics.IP_FAMILY).description("Cumulative proxy iptables restore failures")
+                .register(context.metrics());
+        this.applyFailures = Counter.builder("kubeferry.ipvs.apply.failures")
+                .description("IPVS mode syncs that failed in ipset, ip, ipvsadm or iptables-restore").register(context.metrics());
+        Gauge.builder("kubeferry.ipvs.virtual.servers", virtualServers, AtomicInteger::get)
                 .description("IPVS virtual servers kube-ferry programs").register(context.metrics());
-        Gauge.builder("kubeproxy.sync.proxy.rules.ipvs.real.servers", realServers, AtomicInteger::get)
+        Gauge.builder("kubeferry.ipvs.real.servers", realServers, AtomicInteger::get)
                 .description("IPVS real servers kube-ferry programs (draining ones included)").register(context.metrics());
     }
 
@@ -172,7 +179,10 @@ final class IpvsDataplane implements Dataplane {
                     ipsets.length() + addresses.length() + plan.restoreText().length() + iptables.length());
         } catch (ToolException e) {
             needFull = true;
-            restoreFailures.increment();
+            applyFailures.increment();
+            if (step.equals("iptables-restore")) {
+                restoreFailures.increment();
+            }
             throw new DataplaneException((full ? "full" : "partial") + " ipvs sync failed at " + step + ": " + e.getMessage(), e);
         }
     }
