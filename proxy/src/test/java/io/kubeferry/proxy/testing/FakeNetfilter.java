@@ -130,7 +130,7 @@ public final class FakeNetfilter implements ToolRunner {
                 case "sysctl" -> sysctlCommand(command.args());
                 case "ip" -> ipCommand(command.args());
                 case "conntrack" -> conntrackCommand(command.args());
-                default -> throw new ToolException("tool not found: " + tool, null);
+                default -> throw new io.kubeferry.proxy.exec.ToolNotFoundException(tool, "tool not found: " + tool);
             };
         } catch (Failure e) {
             return new ToolResult(e.code, "", e.getMessage());
