@@ -2,6 +2,7 @@ package io.kubeferry.iptables;
 
 import io.kubeferry.proxy.config.NodePortAddresses;
 import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.dataplane.CleanupReport;
 import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneException;
@@ -179,20 +180,18 @@ final class IptablesDataplane implements Dataplane {
     }
 
     @Override
-    public void cleanup() throws DataplaneException {
-        cleanupLeftovers(Set.of());
+    public CleanupReport cleanup() {
+        return cleanupLeftovers(Set.of());
     }
 
     @Override
-    public void cleanupLeftovers(Set<String> keep) throws DataplaneException {
-        List<String> failures = IptablesTools.removeChains(tools,
+    public CleanupReport cleanupLeftovers(Set<String> keep) {
+        CleanupReport report = IptablesTools.removeChains(mode(), tools,
                 (table, chain) -> OWN_CHAINS.contains(chain) || ChainNames.isServiceChain(chain), keep);
         applied = null;
         synced = false;
         needFull = true;
-        if (!failures.isEmpty()) {
-            throw new DataplaneException("iptables cleanup failed: " + String.join("; ", failures));
-        }
+        return report;
     }
 
     static IptablesSettings baseSettings(ProxyConfig config) {

@@ -5,6 +5,7 @@ import io.kubeferry.iptables.JumpRule;
 import io.kubeferry.iptables.KernelRules;
 import io.kubeferry.proxy.config.NodePortAddresses;
 import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.dataplane.CleanupReport;
 import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneException;
@@ -266,52 +267,116 @@ final class IpvsDataplane implements Dataplane {
     }
 
     @Override
-    public void cleanup() throws DataplaneException {
-        cleanupLeftovers(Set.of());
+    public CleanupReport cleanup() {
+        return cleanupLeftovers(Set.of());
     }
 
     @Override
-    public void cleanupLeftovers(Set<String> keep) throws DataplaneException {
+    public CleanupReport cleanupLeftovers(Set<String> keep) {
         Set<String> own = IpvsRenderer.chains();
         // Rules first: an ipset cannot be destroyed while a rule matches on it.
-        List<String> failures = new ArrayList<>(IptablesTools.removeChains(tools,
-                (table, chain) -> own.contains(table + "/" + chain), keep));
+        CleanupReport report = IptablesTools.removeChains(mode(), tools, (table, chain) -> own.contains(table + "/" + chain), keep);
+        SortedSet<String> dummyAddresses = new TreeSet<>();
         try {
-            SortedSet<String> dummyAddresses = dummyAddresses();
-            ToolResult saved = tools.runAllowingFailure(ToolCommand.of("ipvsadm", "-Sn"));
-            if (saved.ok()) {
-                Predicate<VirtualServer> mine = owned(dummyAddresses, localAddresses(dummyAddresses), config.ipvs().excludeCIDRs());
-                String deletions = IpvsSaveParser.parse(saved.stdout()).virtualServers().stream().filter(mine)
-                        .map(v -> "-D " + IpvsDiff.service(v) + "\n").collect(Collectors.joining());
-                if (!deletions.isEmpty()) {
-                    tools.run(ToolCommand.of("ipvsadm", "-R").withStdin(deletions));
-                }
-            }
+            dummyAddresses = dummyAddresses();
+            report = removeVirtualServers(report, dummyAddresses);
+        } catch (ToolException e) {
+            report = report.failed("ipvs: " + e.getMessage());
+        }
+        try {
             if (tools.runAllowingFailure(ToolCommand.of("ip", "link", "show", DUMMY)).ok()) {
                 tools.run(ToolCommand.of("ip", "link", "del", DUMMY));
+                // The addresses go with the interface.
+                report = report.plus(CleanupReport.INTERFACES, 1).plus(CleanupReport.ADDRESSES, dummyAddresses.size());
             }
         } catch (ToolException e) {
-            failures.add("ipvs: " + e.getMessage());
+            report = report.failed(DUMMY + ": " + e.getMessage());
         }
         try {
             ToolResult sets = tools.runAllowingFailure(ToolCommand.of("ipset", "list", "-n"));
-            if (sets.ok()) {
-                String destroy = sets.stdout().lines().map(String::trim).filter(Ipset::ours)
-                        .map(n -> "destroy " + n + "\n").collect(Collectors.joining());
-                if (!destroy.isEmpty()) {
-                    tools.run(ToolCommand.of("ipset", "restore").withStdin(destroy));
+            if (!sets.ok()) {
+                report = report.failed("ipset list -n exited " + sets.exitCode() + ": " + sets.stderr().strip());
+            } else {
+                List<String> ours = sets.stdout().lines().map(String::trim).filter(Ipset::ours).toList();
+                if (!ours.isEmpty()) {
+                    tools.run(ToolCommand.of("ipset", "restore").withStdin(ours.stream().map(n -> "destroy " + n + "\n").collect(Collectors.joining())));
+                    report = report.plus(CleanupReport.IPSETS, ours.size());
                 }
             }
         } catch (ToolException e) {
-            failures.add("ipset: " + e.getMessage());
+            report = report.failed("ipset: " + e.getMessage());
         }
         applied = null;
         needFull = true;
-        if (!failures.isEmpty()) {
-            throw new DataplaneException("ipvs cleanup failed: " + String.join("; ", failures));
+        return report;
+    }
+
+    /** Deletes the virtual servers kube-ferry owns (their real servers go with them); none when the kernel has no IPVS. */
+    private CleanupReport removeVirtualServers(CleanupReport report, Set<String> dummyAddresses) throws ToolException {
+        ToolResult saved = tools.runAllowingFailure(ToolCommand.of("ipvsadm", "-Sn"));
+        if (!saved.ok()) {
+            if (noIpvsInKernel(saved.stderr())) {
+                LOG.debug("no IPVS in this kernel: no virtual servers to remove");
+                return report;
+            }
+            return report.failed("ipvsadm -Sn exited " + saved.exitCode() + ": " + saved.stderr().strip());
         }
-        LOG.info("removed IPVS mode's virtual servers, {}, ipsets and rules{}", DUMMY,
-                keep.isEmpty() ? "" : " (kept the chains the running mode shares)");
+        Predicate<VirtualServer> mine = owned(dummyAddresses, localAddresses(dummyAddresses), config.ipvs().excludeCIDRs());
+        List<VirtualServer> doomed = IpvsSaveParser.parse(saved.stdout()).virtualServers().stream().filter(mine).toList();
+        if (doomed.isEmpty()) {
+            return report;
+        }
+        tools.run(ToolCommand.of("ipvsadm", "-R").withStdin(doomed.stream().map(v -> "-D " + IpvsDiff.service(v) + "\n")
+                .collect(Collectors.joining())));
+        return report.plus(CleanupReport.VIRTUAL_SERVERS, doomed.size());
+    }
+
+    /**
+     * True for ipvsadm's complaint on a kernel without IPVS ("Can't initialize ipvs: Protocol not available"); as
+     * non-root it says "Permission denied" instead, which is a real failure.
+     */
+    static boolean noIpvsInKernel(String stderr) {
+        return stderr.contains("Protocol not available");
+    }
+
+    /** The modules upstream loads for IPVS mode, plus the configured scheduler's. */
+    List<String> modules() {
+        List<String> modules = new ArrayList<>(List.of("ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh", "nf_conntrack"));
+        String scheduler = "ip_vs_" + baseSettings(config).defaultScheduler();
+        if (!modules.contains(scheduler)) {
+            modules.add(scheduler);
+        }
+        return modules;
+    }
+
+    /**
+     * IPVS must be in the kernel: without it every sync would fail. Tries to load the modules (modprobe may be
+     * absent from an image whose host loads them), then asks ipvsadm, in the namespace the agent programs.
+     */
+    @Override
+    public void checkKernel() throws DataplaneException {
+        List<String> modprobe = new ArrayList<>(List.of("-a", "-q"));
+        modprobe.addAll(modules());
+        try {
+            tools.runAllowingFailure(new ToolCommand("modprobe", modprobe, null, null));
+        } catch (ToolException e) {
+            LOG.debug("modprobe: {}", e.getMessage());
+        }
+        ToolResult listed;
+        try {
+            listed = tools.runAllowingFailure(ToolCommand.of("ipvsadm", "-Ln"));
+        } catch (ToolException e) {
+            throw new DataplaneException("cannot check for IPVS in the kernel: " + e.getMessage(), e);
+        }
+        if (listed.ok()) {
+            return;
+        }
+        String why = listed.stderr().lines().filter(l -> l.contains("Can't initialize ipvs")).findFirst().orElse(listed.stderr().strip());
+        if (noIpvsInKernel(listed.stderr())) {
+            throw new DataplaneException("IPVS is not available in this kernel (ipvsadm: " + why + "): load its modules with `modprobe -a "
+                    + String.join(" ", modules()) + "` (a kernel built without CONFIG_IP_VS cannot run IPVS mode), or use --proxy-mode iptables");
+        }
+        throw new DataplaneException("cannot use IPVS: ipvsadm -Ln exited " + listed.exitCode() + ": " + why);
     }
 
     /** Modules, sysctls, kube-ipvs0 and the scheduler list: what a full sync makes sure of first. */

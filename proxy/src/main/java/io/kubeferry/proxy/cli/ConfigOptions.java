@@ -91,6 +91,7 @@ final class ConfigOptions {
             c = c.withNetns(netns);
         }
         KubeProxyConfigurationLoader.validate(c);
+        io.kubeferry.proxy.dataplane.DataplaneProvider.validateMode(c);
         return c;
     }
 
