@@ -81,9 +81,16 @@ final class IptablesDataplane implements Dataplane {
 
     @Override
     public String render(SyncRequest request) {
-        IptablesSettings base = baseSettings(config);
-        // Without the node's addresses at hand, NodePorts on configured CIDRs render with none.
-        IptablesSettings shown = base.nodePortIPs() == null ? base : base.withNodePortIPs(List.of());
+        // No kernel to ask: the node's addresses are the Node object's (or --node-ip's), as the agent's are the kernel's.
+        List<String> addresses = request.state().node().addresses();
+        IptablesSettings shown = baseSettings(config).withNodeIP(addresses.stream().filter(a -> !a.startsWith("127.")).findFirst().orElse(""));
+        if (shown.nodePortIPs() != null) {
+            shown = shown.withNodePortIPs(NodePortAddresses.select(config.nodePortAddresses(), addresses));
+            if (shown.nodePortIPs().isEmpty() && request.state().services().values().stream().anyMatch(s -> s.port().nodePort() > 0)) {
+                LOG.warn("no node address in nodePortAddresses {} (node addresses: {}): NodePort rules omitted; pass --node-ip",
+                        config.nodePortAddresses(), addresses);
+            }
+        }
         return renderer.render(request.state(), shown, Set.of(), true, Set.of(), Set.of(), null).text();
     }
 

@@ -18,6 +18,7 @@ import io.kubeferry.proxy.exec.ToolException;
 import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
 import io.kubeferry.proxy.model.Cidr;
+import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.model.ServicePortName;
 import io.kubeferry.proxy.scheduler.Scheduler;
 import io.kubeferry.proxy.scheduler.SchedulerCatalog;
@@ -104,7 +105,7 @@ final class IpvsDataplane implements Dataplane {
 
     @Override
     public String render(SyncRequest request) {
-        IpvsSettings s = baseSettings(config);
+        IpvsSettings s = baseSettings(config).withNodeIPs(renderedNodeIPs(request.state()));
         SchedulerCatalog all = new SchedulerCatalog(new IpvsSchedulers(name -> true), new Scheduler(s.defaultScheduler(), Set.of()));
         IpvsRenderer.Desired desired = IpvsRenderer.render(request.state(), s, all);
         StringBuilder out = new StringBuilder();
@@ -114,6 +115,21 @@ final class IpvsDataplane implements Dataplane {
         out.append("# ipvsadm -R\n").append(IpvsDiff.between(desired.table(), new IpvsSaveParser.Table(List.of(), List.of()), v -> true).restoreText());
         out.append("# iptables-restore --noflush --counters\n").append(IpvsRenderer.iptables(s, Set.of()));
         return out.toString();
+    }
+
+    /**
+     * render has no kernel to ask: NodePort virtual servers go on the Node object's addresses (or --node-ip's),
+     * narrowed by nodePortAddresses as a sync narrows the kernel's; with none, it says what is missing.
+     */
+    private List<String> renderedNodeIPs(ProxyState state) {
+        List<String> addresses = state.node().addresses().stream().filter(a -> !a.startsWith("127.")).toList();
+        List<String> wanted = config.nodePortAddresses();
+        List<String> chosen = NodePortAddresses.all(wanted) ? addresses : NodePortAddresses.select(wanted, addresses);
+        if (chosen.isEmpty() && state.services().values().stream().anyMatch(s -> s.port().nodePort() > 0)) {
+            LOG.warn(addresses.isEmpty() ? "no node addresses: NodePort virtual servers omitted; pass --node-ip (or include this node's Node object with its addresses)"
+                    : "none of the node's addresses " + addresses + " is in nodePortAddresses " + wanted + ": NodePort virtual servers omitted");
+        }
+        return chosen;
     }
 
     @Override
