@@ -385,6 +385,7 @@ final class IpvsDataplane implements Dataplane {
             throw new DataplaneException("cannot check for IPVS in the kernel: " + e.getMessage(), e);
         }
         if (listed.ok()) {
+            checkScheduler();
             return;
         }
         String why = listed.stderr().lines().filter(l -> l.contains("Can't initialize ipvs")).findFirst().orElse(listed.stderr().strip());
@@ -393,6 +394,36 @@ final class IpvsDataplane implements Dataplane {
                     + String.join(" ", modules()) + "` (a kernel built without CONFIG_IP_VS cannot run IPVS mode), or use --proxy-mode iptables");
         }
         throw new DataplaneException("cannot use IPVS: ipvsadm -Ln exited " + listed.exitCode() + ": " + why);
+    }
+
+    /**
+     * Where the scheduler probe's virtual server goes: in the benchmarking range (RFC 2544), which no real
+     * Service uses, on a port of its own; it exists for two ipvsadm calls.
+     */
+    static final String SCHEDULER_PROBE = "198.18.255.254:20000";
+
+    /**
+     * The configured scheduler is there only if the kernel makes a virtual server with it (upstream's
+     * CanUseIPVSProxier does the same): otherwise every Service's virtual server would fail at every sync.
+     */
+    private void checkScheduler() throws DataplaneException {
+        String scheduler = baseSettings(config).defaultScheduler();
+        try {
+            ToolResult added = tools.runAllowingFailure(ToolCommand.of("ipvsadm", "-R")
+                    .withStdin("-A -t " + SCHEDULER_PROBE + " -s " + scheduler + "\n"));
+            if (!added.ok()) {
+                if (added.stderr().contains("already exists")) {
+                    // Someone else's virtual server: leave it, and let the first sync tell.
+                    LOG.warn("cannot probe the IPVS scheduler {}: a virtual server {} already exists", scheduler, SCHEDULER_PROBE);
+                    return;
+                }
+                throw new DataplaneException("ipvs.scheduler: the IPVS scheduler \"" + scheduler + "\" is not available in this kernel (ipvsadm: "
+                        + added.stderr().strip() + "): load it with `modprobe ip_vs_" + scheduler + "` or choose another");
+            }
+            tools.run(ToolCommand.of("ipvsadm", "-R").withStdin("-D -t " + SCHEDULER_PROBE + "\n"));
+        } catch (ToolException e) {
+            throw new DataplaneException("cannot probe the IPVS scheduler " + scheduler + ": " + e.getMessage(), e);
+        }
     }
 
     /** Modules, sysctls, kube-ipvs0 and the scheduler list: what a full sync makes sure of first. */

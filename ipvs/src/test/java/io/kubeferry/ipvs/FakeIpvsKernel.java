@@ -101,6 +101,8 @@ final class FakeIpvsKernel implements ToolRunner {
                 switch (t[0]) {
                     case "-A" -> {
                         if (services.containsKey(key)) return fail("Service already exists: " + line);
+                        int sched = java.util.Arrays.asList(t).indexOf("-s");
+                        if (sched > 0 && !schedulerModules.contains(t[sched + 1])) return fail("Memory allocation problem");
                         services.put(key, line);
                     }
                     case "-E" -> {
