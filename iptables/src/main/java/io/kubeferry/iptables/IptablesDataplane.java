@@ -13,6 +13,7 @@ import io.kubeferry.proxy.exec.ToolCommand;
 import io.kubeferry.proxy.exec.ToolException;
 import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
+import io.kubeferry.proxy.model.Cidr;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import org.slf4j.Logger;
@@ -48,6 +49,9 @@ final class IptablesDataplane implements Dataplane {
     private final Counter partialRestoreFailures;
     private final AtomicInteger filterRules = new AtomicInteger();
     private final AtomicInteger natRules = new AtomicInteger();
+    private final NfacctCounters nfacct;
+    private boolean routeLocalnetSaid;
+    private boolean loopbackNodePortsSaid;
 
     private IptablesTools flavour;
     private IptablesSettings settings;
@@ -67,6 +71,7 @@ final class IptablesDataplane implements Dataplane {
                 .description("Number of iptables rules owned by kube-ferry").register(context.metrics());
         Gauge.builder("kubeproxy.sync.proxy.rules.iptables.total", natRules, AtomicInteger::get).tag("table", "nat")
                 .description("Number of iptables rules owned by kube-ferry").register(context.metrics());
+        this.nfacct = new NfacctCounters(tools, context.metrics());
     }
 
     @Override
@@ -112,6 +117,8 @@ final class IptablesDataplane implements Dataplane {
                 KernelRules kernel = KernelRules.parse(tools.run(ToolCommand.of(flavour.save())).stdout());
                 existing = kernel.chains("nat");
                 present = kernel.presentJumps(JumpRule.ALL);
+                settings = settings.withKubeletFirewall(kernel.chains("filter").contains(IptablesRenderer.KUBE_FIREWALL))
+                        .withNfacctCounters(nfacct.ensure());
             }
             RestoreProgram program = renderer.render(request.state(), settings, request.changed(), full, existing, present, applied);
             long rendered = System.nanoTime();
@@ -122,6 +129,10 @@ final class IptablesDataplane implements Dataplane {
                 if (!full) {
                     partialRestoreFailures.increment();
                 }
+                if (rejectedNfacct(program.text(), String.valueOf(e.getMessage()))) {
+                    // The counters exist but the iptables match does not (xt_nfacct): the next full sync goes without.
+                    nfacct.disable("iptables-restore rejected the nfacct match: " + e.getMessage());
+                }
                 throw e;
             }
             long appliedAt = System.nanoTime();
@@ -130,6 +141,7 @@ final class IptablesDataplane implements Dataplane {
             natRules.set(program.natRules());
             needFull = false;
             synced = true;
+            nfacct.refresh();
             return new SyncResult(full, Duration.ofNanos(rendered - start), Duration.ofNanos(appliedAt - rendered),
                     Map.of("filter", program.filterRules(), "nat", program.natRules()), program.text().length());
         } catch (ToolException e) {
@@ -201,11 +213,56 @@ final class IptablesDataplane implements Dataplane {
         return report;
     }
 
+    /** Whether a failed restore failed on an nfacct match: its message names it, or the line it names has one. */
+    static boolean rejectedNfacct(String program, String message) {
+        if (!program.contains("-m nfacct")) {
+            return false;
+        }
+        if (message.contains("nfacct")) {
+            return true;
+        }
+        java.util.regex.Matcher line = java.util.regex.Pattern.compile("line (\\d+) failed").matcher(message);
+        if (line.find()) {
+            int n = Integer.parseInt(line.group(1));
+            List<String> lines = program.lines().toList();
+            return n >= 1 && n <= lines.size() && lines.get(n - 1).contains("-m nfacct");
+        }
+        return false;
+    }
+
     static IptablesSettings baseSettings(ProxyConfig config) {
         String localCIDR = config.clusterCIDRs().stream().filter(c -> !c.contains(":")).findFirst().orElse("");
         List<String> nodePortIPs = NodePortAddresses.all(config.nodePortAddresses()) ? null : List.of();
         return new IptablesSettings(config.iptables().masqueradeMark(), config.iptables().masqueradeAll(), localCIDR,
-                nodePortIPs, config.iptables().localhostNodePorts(), true, "");
+                nodePortIPs, localhostNodePorts(config), true, "");
+    }
+
+    /**
+     * Upstream's rule (iptables NewProxier): localhost NodePorts need {@code iptables.localhostNodePorts} and a
+     * {@code nodePortAddresses} that covers IPv4 loopback (none given, or an IPv4 CIDR holding 127.0.0.0; no
+     * IPv4 CIDR at all counts as 0.0.0.0/0).
+     */
+    static boolean localhostNodePorts(ProxyConfig config) {
+        if (!config.iptables().localhostNodePorts()) {
+            return false;
+        }
+        List<String> entries = config.nodePortAddresses();
+        if (NodePortAddresses.all(entries) || entries.contains("localhost")) {
+            return true;
+        }
+        boolean anyIPv4 = false;
+        for (String entry : entries) {
+            if (entry.equals("primary")) {
+                anyIPv4 = true;
+            } else if (!entry.contains(":")) {
+                anyIPv4 = true;
+                // Upstream: cidr.IP.IsLoopback() || cidr.Contains(127.0.0.0).
+                if (entry.startsWith("127.") || Cidr.parse(entry).contains("127.0.0.0")) {
+                    return true;
+                }
+            }
+        }
+        return !anyIPv4;
     }
 
     /** Settings for this node: its addresses, and whether the kernel is liberal about out-of-window TCP. */
@@ -216,11 +273,23 @@ final class IptablesDataplane implements Dataplane {
         base = base.withNodeIP(primary);
         if (base.nodePortIPs() != null) {
             base = base.withNodePortIPs(NodePortAddresses.select(config.nodePortAddresses(), addresses));
+            if (!base.localhostNodePorts() && !loopbackNodePortsSaid && base.nodePortIPs().stream().anyMatch(ip -> ip.startsWith("127."))) {
+                loopbackNodePortsSaid = true;
+                // Upstream logs this too: the renderer leaves the loopback addresses out.
+                LOG.warn("nodePortAddresses includes localhost but iptables.localhostNodePorts is false: NodePorts do not "
+                        + "answer on 127.0.0.0/8");
+            }
         }
         ToolResult liberal = tools.runAllowingFailure(ToolCommand.of("sysctl", "-n", "net.netfilter.nf_conntrack_tcp_be_liberal"));
         base = base.withDropInvalid(!(liberal.ok() && liberal.stdout().strip().equals("1")));
-        if (config.iptables().localhostNodePorts()) {
+        if (base.localhostNodePorts()) {
             // Lets 127.0.0.1:<NodePort> be DNATed to a pod; without it the kernel drops such packets as martians.
+            if (!routeLocalnetSaid) {
+                routeLocalnetSaid = true;
+                LOG.info("Setting route_localnet=1 to allow node-ports on localhost; to change this either disable "
+                        + "iptables.localhostNodePorts (--iptables-localhost-nodeports) or set nodePortAddresses "
+                        + "(--nodeport-addresses) to filter loopback addresses");
+            }
             tools.run(ToolCommand.of("sysctl", "-w", "net.ipv4.conf.all.route_localnet=1"));
         }
         return base;

@@ -81,11 +81,11 @@ public final class Agent {
         this.tools = tools;
         this.context = vertx.getOrCreateContext();
         this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        DataplaneContext dataplaneContext = new DataplaneContext(config, tools, registry,
-                new KubernetesServiceEvents(client, vertx, config.hostnameOverride()));
+        KubernetesServiceEvents events = new KubernetesServiceEvents(client, vertx, config.hostnameOverride());
+        DataplaneContext dataplaneContext = new DataplaneContext(config, tools, registry, events);
         this.dataplane = DataplaneProvider.forMode(config.mode()).create(dataplaneContext);
         this.hooks = ConntrackHookProvider.all().stream().map(p -> p.create(dataplaneContext)).toList();
-        this.state = new ClusterState(config.hostnameOverride(), config.serviceProxyName(), ClusterWatch.KINDS, registry);
+        this.state = new ClusterState(config.hostnameOverride(), config.serviceProxyName(), ClusterWatch.KINDS, registry, events::record);
         this.metrics = new SyncMetrics(registry);
         this.runner = new SyncRunner(context, config.minSyncPeriod(), config.syncPeriod(), this::sync);
         this.health = new ProxyHealth(config.syncPeriod().multipliedBy(2), runner::queuedSinceMillis);

@@ -92,6 +92,7 @@ class IpvsCleanupGuestTest {
 
         State after = State.of("node");
         assertEquals(new State(0, 0, 0, 0, 0, 0, after.raw()), after, "node namespace emptied:\n" + after.raw());
+        // (IPVS mode writes no kubelet KUBE-FIREWALL chain, so nothing of KUBE- may stay.)
         assertEquals(other, State.of("other"), "the other namespace is untouched");
 
         Map<String, Integer> printed = new TreeMap<>();
