@@ -2,6 +2,7 @@ package io.kubeferry.iptables;
 
 import io.kubeferry.proxy.config.NodePortAddresses;
 import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.dataplane.CleanupReport;
 import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneException;
@@ -98,9 +99,16 @@ final class IptablesDataplane implements Dataplane {
 
     @Override
     public String render(SyncRequest request) {
-        IptablesSettings base = baseSettings(config);
-        // Without the node's addresses at hand, NodePorts on configured CIDRs render with none.
-        IptablesSettings shown = base.nodePortIPs() == null ? base : base.withNodePortIPs(List.of());
+        // No kernel to ask: the node's addresses are the Node object's (or --node-ip's), as the agent's are the kernel's.
+        List<String> addresses = request.state().node().addresses();
+        IptablesSettings shown = baseSettings(config).withNodeIP(addresses.stream().filter(a -> !a.startsWith("127.")).findFirst().orElse(""));
+        if (shown.nodePortIPs() != null) {
+            shown = shown.withNodePortIPs(NodePortAddresses.select(config.nodePortAddresses(), addresses));
+            if (shown.nodePortIPs().isEmpty() && request.state().services().values().stream().anyMatch(s -> s.port().nodePort() > 0)) {
+                LOG.warn("no node address in nodePortAddresses {} (node addresses: {}): NodePort rules omitted; pass --node-ip",
+                        config.nodePortAddresses(), addresses);
+            }
+        }
         return renderer.render(request.state(), shown, Set.of(), true, Set.of(), Set.of(), null).text();
     }
 
@@ -207,20 +215,18 @@ final class IptablesDataplane implements Dataplane {
     }
 
     @Override
-    public void cleanup() throws DataplaneException {
-        cleanupLeftovers(Set.of());
+    public CleanupReport cleanup() {
+        return cleanupLeftovers(Set.of());
     }
 
     @Override
-    public void cleanupLeftovers(Set<String> keep) throws DataplaneException {
-        List<String> failures = IptablesTools.removeChains(tools,
+    public CleanupReport cleanupLeftovers(Set<String> keep) {
+        CleanupReport report = IptablesTools.removeChains(mode(), tools,
                 (table, chain) -> OWN_CHAINS.contains(chain) || ChainNames.isServiceChain(chain), keep);
         applied = null;
         synced = false;
         needFull = true;
-        if (!failures.isEmpty()) {
-            throw new DataplaneException("iptables cleanup failed: " + String.join("; ", failures));
-        }
+        return report;
     }
 
     /** Whether a failed restore failed on an nfacct match: its message names it, or the line it names has one. */

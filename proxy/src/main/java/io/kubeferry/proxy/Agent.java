@@ -6,6 +6,7 @@ import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.conntrack.ConntrackChange;
 import io.kubeferry.proxy.conntrack.ConntrackHook;
 import io.kubeferry.proxy.conntrack.ConntrackHookProvider;
+import io.kubeferry.proxy.dataplane.CleanupReport;
 import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneProvider;
@@ -166,9 +167,13 @@ public final class Agent {
     private void removeLeftovers() {
         for (Dataplane other : leftovers) {
             try {
-                other.cleanupLeftovers(dataplane.iptablesChains());
-                LOG.info("removed {} mode's leftovers", other.mode());
-            } catch (Exception e) {
+                CleanupReport report = other.cleanupLeftovers(dataplane.iptablesChains());
+                if (report.ok()) {
+                    LOG.info("leftovers: {}", report.summary());
+                } else {
+                    LOG.warn("could not clean up all of {} mode's leftovers: {}", other.mode(), report.summary());
+                }
+            } catch (RuntimeException e) {
                 LOG.warn("could not clean up {} mode's leftovers: {}", other.mode(), e.getMessage());
             }
         }

@@ -410,6 +410,7 @@ final class ConfigOptions {
         }
         c = c.withUnused(unused);
         KubeProxyConfigurationLoader.validate(c);
+        io.kubeferry.proxy.dataplane.DataplaneProvider.validateMode(c);
         return c;
     }
 

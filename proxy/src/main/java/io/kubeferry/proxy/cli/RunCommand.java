@@ -55,6 +55,7 @@ final class RunCommand implements Callable<Integer> {
         Dataplane probe = DataplaneProvider.forMode(config.mode())
                 .create(new DataplaneContext(config, new ProcessToolRunner(config.netns()), new SimpleMeterRegistry()));
         RequiredTools.fromEnvironment().require(config.mode(), probe.requiredTools());
+        probe.checkKernel();
         Vertx vertx = Vertx.vertx();
         KubernetesClient client = Main.client(config);
         Agent agent = Agent.start(config, client, vertx, new ProcessToolRunner(config.netns()))
