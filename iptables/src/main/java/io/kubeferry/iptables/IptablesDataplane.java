@@ -2,6 +2,7 @@ package io.kubeferry.iptables;
 
 import io.kubeferry.proxy.config.NodePortAddresses;
 import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.dataplane.CleanupReport;
 import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneException;
@@ -12,6 +13,7 @@ import io.kubeferry.proxy.exec.ToolCommand;
 import io.kubeferry.proxy.exec.ToolException;
 import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
+import io.kubeferry.proxy.metrics.SyncMetrics;
 import io.kubeferry.proxy.model.Cidr;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -48,6 +50,8 @@ final class IptablesDataplane implements Dataplane {
     private final Counter partialRestoreFailures;
     private final AtomicInteger filterRules = new AtomicInteger();
     private final AtomicInteger natRules = new AtomicInteger();
+    private final AtomicInteger filterWritten = new AtomicInteger();
+    private final AtomicInteger natWritten = new AtomicInteger();
     private final NfacctCounters nfacct;
     private boolean routeLocalnetSaid;
     private boolean loopbackNodePortsSaid;
@@ -65,15 +69,25 @@ final class IptablesDataplane implements Dataplane {
     IptablesDataplane(DataplaneContext context) {
         this.config = context.config();
         this.tools = context.tools();
+        // Upstream's names, help and labels (k/k pkg/proxy/metrics).
         this.restoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.iptables.restore.failures")
-                .description("Cumulative proxy iptables restore failures").register(context.metrics());
+                .tag("ip_family", SyncMetrics.IP_FAMILY).description("Cumulative proxy iptables restore failures")
+                .register(context.metrics());
         this.partialRestoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.iptables.partial.restore.failures")
-                .description("Cumulative proxy iptables partial restore failures").register(context.metrics());
-        Gauge.builder("kubeproxy.sync.proxy.rules.iptables.total", filterRules, AtomicInteger::get).tag("table", "filter")
-                .description("Number of iptables rules owned by kube-ferry").register(context.metrics());
-        Gauge.builder("kubeproxy.sync.proxy.rules.iptables.total", natRules, AtomicInteger::get).tag("table", "nat")
-                .description("Number of iptables rules owned by kube-ferry").register(context.metrics());
+                .tag("ip_family", SyncMetrics.IP_FAMILY).description("Cumulative proxy iptables partial restore failures")
+                .register(context.metrics());
+        ruleGauge(context, "kubeproxy.sync.proxy.rules.iptables.total", "Total number of iptables rules owned by kube-proxy",
+                filterRules, natRules);
+        ruleGauge(context, "kubeproxy.sync.proxy.rules.iptables.last", "Number of iptables rules written by kube-proxy in last sync",
+                filterWritten, natWritten);
         this.nfacct = new NfacctCounters(tools, context.metrics());
+    }
+
+    private static void ruleGauge(DataplaneContext context, String name, String help, AtomicInteger filter, AtomicInteger nat) {
+        Gauge.builder(name, filter, AtomicInteger::get).tag("ip_family", SyncMetrics.IP_FAMILY).tag("table", "filter")
+                .description(help).register(context.metrics());
+        Gauge.builder(name, nat, AtomicInteger::get).tag("ip_family", SyncMetrics.IP_FAMILY).tag("table", "nat")
+                .description(help).register(context.metrics());
     }
 
     @Override
@@ -88,9 +102,16 @@ final class IptablesDataplane implements Dataplane {
 
     @Override
     public String render(SyncRequest request) {
-        IptablesSettings base = baseSettings(config);
-        // Without the node's addresses at hand, NodePorts on configured CIDRs render with none.
-        IptablesSettings shown = base.nodePortIPs() == null ? base : base.withNodePortIPs(List.of());
+        // No kernel to ask: the node's addresses are the Node object's (or --node-ip's), as the agent's are the kernel's.
+        List<String> addresses = request.state().node().addresses();
+        IptablesSettings shown = baseSettings(config).withNodeIP(addresses.stream().filter(a -> !a.startsWith("127.")).findFirst().orElse(""));
+        if (shown.nodePortIPs() != null) {
+            shown = shown.withNodePortIPs(NodePortAddresses.select(config.nodePortAddresses(), addresses));
+            if (shown.nodePortIPs().isEmpty() && request.state().services().values().stream().anyMatch(s -> s.port().nodePort() > 0)) {
+                LOG.warn("no node address in nodePortAddresses {} (node addresses: {}): NodePort rules omitted; pass --node-ip",
+                        config.nodePortAddresses(), addresses);
+            }
+        }
         return renderer.render(request.state(), shown, Set.of(), true, Set.of(), Set.of(), null).text();
     }
 
@@ -148,6 +169,9 @@ final class IptablesDataplane implements Dataplane {
             this.applied = program;
             filterRules.set(program.filterRules());
             natRules.set(program.natRules());
+            Map<String, Integer> written = WrittenRules.count(program.text());
+            filterWritten.set(written.getOrDefault("filter", 0));
+            natWritten.set(written.getOrDefault("nat", 0));
             needFull = false;
             synced = true;
             nfacct.refresh();
@@ -220,20 +244,18 @@ final class IptablesDataplane implements Dataplane {
     }
 
     @Override
-    public void cleanup() throws DataplaneException {
-        cleanupLeftovers(Set.of());
+    public CleanupReport cleanup() {
+        return cleanupLeftovers(Set.of());
     }
 
     @Override
-    public void cleanupLeftovers(Set<String> keep) throws DataplaneException {
-        List<String> failures = IptablesTools.removeChains(tools,
+    public CleanupReport cleanupLeftovers(Set<String> keep) {
+        CleanupReport report = IptablesTools.removeChains(mode(), tools,
                 (table, chain) -> OWN_CHAINS.contains(chain) || ChainNames.isServiceChain(chain), keep);
         applied = null;
         synced = false;
         needFull = true;
-        if (!failures.isEmpty()) {
-            throw new DataplaneException("iptables cleanup failed: " + String.join("; ", failures));
-        }
+        return report;
     }
 
     /** Whether a failed restore failed on an nfacct match: its message names it, or the line it names has one. */

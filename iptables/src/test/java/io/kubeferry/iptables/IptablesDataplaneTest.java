@@ -1,11 +1,16 @@
 package io.kubeferry.iptables;
 
 import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.dataplane.CleanupReport;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneException;
 import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.dataplane.SyncResult;
 import io.kubeferry.proxy.exec.ToolCommand;
+import io.kubeferry.proxy.exec.ToolException;
+import io.kubeferry.proxy.exec.ToolNotFoundException;
+import io.kubeferry.proxy.exec.ToolResult;
+import io.kubeferry.proxy.exec.ToolRunner;
 import io.kubeferry.proxy.model.Protocol;
 import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.model.ResolvedService;
@@ -139,11 +144,92 @@ class IptablesDataplaneTest {
     void cleanupRemovesEverythingAndLeftoversAreDetected() throws Exception {
         dataplane.sync(SyncRequest.full(state(web, dns)));
         assertTrue(dataplane.hasLeftovers());
-        dataplane.cleanup();
+        String before = kernel.run(ToolCommand.of("iptables-nft-save")).stdout();
+
+        CleanupReport report = dataplane.cleanup();
         assertFalse(dataplane.hasLeftovers());
         String save = kernel.run(ToolCommand.of("iptables-nft-save")).stdout();
         // KUBE-FIREWALL is kubelet's chain (upstream creates its duplicate but never removes it in cleanup).
         assertFalse(save.lines().filter(l -> !l.contains("KUBE-FIREWALL")).anyMatch(l -> l.contains("KUBE-")), save);
+        // The counts are what went: chains, and the rules in them plus the jumps into them from the built-in chains.
+        long chains = kubeLines(before, ":") - kubeLines(save, ":");
+        long rules = kubeLines(before, "-A ") - kubeLines(save, "-A ");
+        assertTrue(chains > 0 && rules > chains, before);
+        assertTrue(report.ok(), report.summary());
+        assertEquals(chains, report.count(CleanupReport.CHAINS), before);
+        assertEquals(rules, report.count(CleanupReport.RULES), before);
+        assertEquals("iptables mode: removed " + chains + " chains, " + rules + " rules", report.summary());
+        assertEquals("iptables mode: nothing to remove", dataplane.cleanup().summary(), "a second cleanup finds nothing");
+    }
+
+    private static long kubeLines(String save, String prefix) {
+        return save.lines().filter(l -> l.startsWith(prefix) && l.contains("KUBE-")).count();
+    }
+
+    @Test
+    void cleanupCountsBothFlavoursAndKeepsTheSharedChains() throws Exception {
+        kernel.run(IptablesTools.LEGACY.restoreCommand("*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-SVC-AAAAAAAAAAAAAAAA - [0:0]\n"
+                + "-A PREROUTING -j KUBE-SERVICES\n-A KUBE-SERVICES -j KUBE-SVC-AAAAAAAAAAAAAAAA\nCOMMIT\n"));
+        CleanupReport report = dataplane.cleanupLeftovers(Set.of("nat/KUBE-SERVICES"));
+        assertEquals(1, report.count(CleanupReport.CHAINS), report.summary());
+        assertEquals(1, report.count(CleanupReport.RULES), "the jump from the kept KUBE-SERVICES: " + report.summary());
+        String legacy = kernel.run(ToolCommand.of("iptables-legacy-save")).stdout();
+        assertTrue(legacy.contains(":KUBE-SERVICES") && legacy.contains("-A PREROUTING -j KUBE-SERVICES"), legacy);
+        assertFalse(legacy.contains("KUBE-SVC-"), legacy);
+    }
+
+    @Test
+    void aToolThatFailsIsAFailureInTheReportAndNothingIsClaimed() throws Exception {
+        dataplane.sync(SyncRequest.full(state(web)));
+        kernel.failNext("iptables-nft-save", "iptables-nft-save v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)");
+        CleanupReport denied = dataplane.cleanup();
+        assertFalse(denied.ok());
+        assertEquals("iptables mode: removed nothing; failed: iptables-nft-save exited 1: iptables-nft-save v1.8.9 (nf_tables): "
+                + "Could not fetch rule set generation id: Permission denied (you must be root)", denied.summary());
+        assertTrue(dataplane.hasLeftovers(), "still there");
+
+        kernel.failNext("iptables-nft-restore", "iptables-nft-restore: line 3 failed");
+        CleanupReport restoreFailed = dataplane.cleanup();
+        assertEquals(0, restoreFailed.count(CleanupReport.CHAINS), "an atomic restore that failed removed nothing");
+        assertEquals(1, restoreFailed.failures().size(), restoreFailed.summary());
+        assertTrue(restoreFailed.failures().get(0).startsWith("iptables-nft: ") && restoreFailed.failures().get(0).contains("line 3 failed"),
+                restoreFailed.summary());
+    }
+
+    @Test
+    void aFlavourWhoseToolsAreNotInstalledIsSkippedButNeitherIsAFailure() {
+        ToolRunner nftOnly = new ToolRunner() {
+            @Override
+            public ToolResult run(ToolCommand command) throws ToolException {
+                return check(command) ? kernel.run(command) : null;
+            }
+
+            @Override
+            public ToolResult runAllowingFailure(ToolCommand command) throws ToolException {
+                return check(command) ? kernel.runAllowingFailure(command) : null;
+            }
+
+            private boolean check(ToolCommand command) throws ToolNotFoundException {
+                if (command.tool().contains("legacy")) {
+                    throw new ToolNotFoundException(command.tool(), "tool not found: " + command.tool());
+                }
+                return true;
+            }
+        };
+        assertTrue(IptablesTools.removeChains("iptables", nftOnly, (t, c) -> true, Set.of()).ok());
+        ToolRunner none = new ToolRunner() {
+            @Override
+            public ToolResult run(ToolCommand command) throws ToolException {
+                throw new ToolNotFoundException(command.tool(), "tool not found: " + command.tool());
+            }
+
+            @Override
+            public ToolResult runAllowingFailure(ToolCommand command) throws ToolException {
+                return run(command);
+            }
+        };
+        CleanupReport report = IptablesTools.removeChains("iptables", none, (t, c) -> true, Set.of());
+        assertEquals(List.of("neither iptables-nft-save nor iptables-legacy-save is installed: iptables rules not checked"), report.failures());
     }
 
     @Test

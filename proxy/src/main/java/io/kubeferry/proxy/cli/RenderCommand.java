@@ -43,6 +43,10 @@ final class RenderCommand implements Callable<Integer> {
     @Option(names = {"-f", "--filename"}, description = "A YAML/JSON file or directory of Services, EndpointSlices and Nodes; - for standard input.")
     List<Path> files = new ArrayList<>();
 
+    @Option(names = "--node-ip", paramLabel = "IP", description = "This node's address, for NodePorts (repeatable); default: the"
+            + " InternalIP/ExternalIP addresses of the Node object named by --hostname-override in the input.")
+    List<String> nodeIPs = new ArrayList<>();
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -79,6 +83,14 @@ final class RenderCommand implements Callable<Integer> {
         }
         StaticState.Result built = StaticState.build(objects, config.hostnameOverride(), config.serviceProxyName());
         ProxyState state = built.state();
+        if (!nodeIPs.isEmpty()) {
+            for (String ip : nodeIPs) {
+                if (!io.kubeferry.proxy.model.Cidr.isIPv4(ip)) {
+                    throw new ConfigException("--node-ip: not an IPv4 address: \"" + ip + "\"");
+                }
+            }
+            state = new ProxyState(state.node().withAddresses(nodeIPs), state.services(), state.generation());
+        }
         Dataplane dataplane = DataplaneProvider.forMode(config.mode())
                 .create(new DataplaneContext(config, new Main.RefusingToolRunner(), new SimpleMeterRegistry()));
         PrintWriter out = spec.commandLine().getOut();

@@ -3,6 +3,7 @@ package io.kubeferry.proxy.state;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.kubeferry.proxy.model.Cidr;
 import io.kubeferry.proxy.model.Endpoint;
 import io.kubeferry.proxy.model.NodeInfo;
 import io.kubeferry.proxy.model.ProxyState;
@@ -223,7 +224,8 @@ public final class ClusterState implements StateSource {
         boolean eligible = object.getMetadata().getDeletionTimestamp() == null
                 && (object.getSpec() == null || object.getSpec().getTaints() == null
                 || object.getSpec().getTaints().stream().noneMatch(t -> "ToBeDeletedByClusterAutoscaler".equals(t.getKey())));
-        NodeInfo updated = new NodeInfo(node.name(), object.getMetadata().getLabels() == null ? Map.of() : object.getMetadata().getLabels(), eligible);
+        NodeInfo updated = new NodeInfo(node.name(), object.getMetadata().getLabels() == null ? Map.of() : object.getMetadata().getLabels(), eligible,
+                nodeAddresses(object));
         if (!updated.equals(node)) {
             boolean topologyChanged = !Objects.equals(updated.zone(), node.zone());
             node = updated;
@@ -231,6 +233,20 @@ public final class ClusterState implements StateSource {
                 dirtyServices.addAll(portsByService.keySet());
             }
         }
+    }
+
+    /** The Node's IPv4 InternalIP and ExternalIP addresses, InternalIP first (what render opens NodePorts on). */
+    private static List<String> nodeAddresses(Node object) {
+        if (object.getStatus() == null || object.getStatus().getAddresses() == null) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        for (String type : List.of("InternalIP", "ExternalIP")) {
+            // IPv4 only (kube-ferry is IPv4-only); anything unparsable never reaches a rule.
+            object.getStatus().getAddresses().stream().filter(a -> type.equals(a.getType()) && Cidr.isIPv4(a.getAddress())
+                    && !out.contains(a.getAddress())).forEach(a -> out.add(a.getAddress()));
+        }
+        return List.copyOf(out);
     }
 
     @Override

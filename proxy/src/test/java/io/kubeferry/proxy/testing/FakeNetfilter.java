@@ -152,11 +152,12 @@ public final class FakeNetfilter implements ToolRunner {
                 case "conntrack" -> conntrackCommand(command.args());
                 case "nfacct" -> {
                     if (nfacct == null) {
-                        throw new ToolException("tool not found: nfacct", null);
+                        throw new io.kubeferry.proxy.exec.ToolNotFoundException("nfacct", "tool not found: nfacct");
                     }
                     yield nfacctCommand(command.args());
                 }
-                default -> throw new ToolException("tool not found: " + tool, null);
+                default -> throw new io.kubeferry.proxy.exec.ToolNotFoundException(tool, "tool not found: " + tool);
+
             };
         } catch (Failure e) {
             return new ToolResult(e.code, "", e.getMessage());
