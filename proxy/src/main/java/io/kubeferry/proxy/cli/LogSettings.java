@@ -34,6 +34,14 @@ final class LogSettings {
             for (String library : new String[] {"io.fabric8", "io.vertx", "io.netty"}) {
                 context.getLogger(library).setLevel(libraries);
             }
+            if (v >= 4) {
+                // Fabric8's retry loggers are held at ERROR (logback.xml) so an outage is two lines; an
+                // operator who asks for debug output gets their retries and stack traces too.
+                for (String retries : new String[] {"io.fabric8.kubernetes.client.informers.impl.cache.Reflector",
+                        "io.fabric8.kubernetes.client.dsl.internal.AbstractWatchManager"}) {
+                    context.getLogger(retries).setLevel(libraries);
+                }
+            }
         }
         if (logging.format().equals("json")) {
             useJson(context);
