@@ -31,6 +31,10 @@ mkdir -p "$(dirname "$out")"
   echo
   echo "Written by \`dev/bench.sh\` on $(date -u +%Y-%m-%dT%H:%MZ) from commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' (with local changes)'),"
   echo "in ${took} s on $(nproc) cores, kernel $(uname -r), $(iptables --version)."
+  if [ -n "${BENCH_MVN_ARGS:-}" ]; then
+    echo
+    echo "Extra Maven arguments: \`${BENCH_MVN_ARGS}\`."
+  fi
   if [ "$rc" -ne 0 ]; then
     echo
     echo "**The run failed (Maven exit $rc): see the Maven output; tables below are from the classes that printed one.**"
