@@ -2,6 +2,7 @@ package io.kubeferry.iptables;
 
 import io.kubeferry.proxy.config.NodePortAddresses;
 import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.dataplane.CleanupReport;
 import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneException;
@@ -12,6 +13,8 @@ import io.kubeferry.proxy.exec.ToolCommand;
 import io.kubeferry.proxy.exec.ToolException;
 import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
+import io.kubeferry.proxy.metrics.SyncMetrics;
+import io.kubeferry.proxy.model.Cidr;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import org.slf4j.Logger;
@@ -47,6 +50,11 @@ final class IptablesDataplane implements Dataplane {
     private final Counter partialRestoreFailures;
     private final AtomicInteger filterRules = new AtomicInteger();
     private final AtomicInteger natRules = new AtomicInteger();
+    private final AtomicInteger filterWritten = new AtomicInteger();
+    private final AtomicInteger natWritten = new AtomicInteger();
+    private final NfacctCounters nfacct;
+    private boolean routeLocalnetSaid;
+    private boolean loopbackNodePortsSaid;
 
     private IptablesTools flavour;
     private IptablesSettings settings;
@@ -58,14 +66,25 @@ final class IptablesDataplane implements Dataplane {
     IptablesDataplane(DataplaneContext context) {
         this.config = context.config();
         this.tools = context.tools();
+        // Upstream's names, help and labels (k/k pkg/proxy/metrics).
         this.restoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.iptables.restore.failures")
-                .description("Cumulative proxy iptables restore failures").register(context.metrics());
+                .tag("ip_family", SyncMetrics.IP_FAMILY).description("Cumulative proxy iptables restore failures")
+                .register(context.metrics());
         this.partialRestoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.iptables.partial.restore.failures")
-                .description("Cumulative proxy iptables partial restore failures").register(context.metrics());
-        Gauge.builder("kubeproxy.sync.proxy.rules.iptables.total", filterRules, AtomicInteger::get).tag("table", "filter")
-                .description("Number of iptables rules owned by kube-ferry").register(context.metrics());
-        Gauge.builder("kubeproxy.sync.proxy.rules.iptables.total", natRules, AtomicInteger::get).tag("table", "nat")
-                .description("Number of iptables rules owned by kube-ferry").register(context.metrics());
+                .tag("ip_family", SyncMetrics.IP_FAMILY).description("Cumulative proxy iptables partial restore failures")
+                .register(context.metrics());
+        ruleGauge(context, "kubeproxy.sync.proxy.rules.iptables.total", "Total number of iptables rules owned by kube-proxy",
+                filterRules, natRules);
+        ruleGauge(context, "kubeproxy.sync.proxy.rules.iptables.last", "Number of iptables rules written by kube-proxy in last sync",
+                filterWritten, natWritten);
+        this.nfacct = new NfacctCounters(tools, context.metrics());
+    }
+
+    private static void ruleGauge(DataplaneContext context, String name, String help, AtomicInteger filter, AtomicInteger nat) {
+        Gauge.builder(name, filter, AtomicInteger::get).tag("ip_family", SyncMetrics.IP_FAMILY).tag("table", "filter")
+                .description(help).register(context.metrics());
+        Gauge.builder(name, nat, AtomicInteger::get).tag("ip_family", SyncMetrics.IP_FAMILY).tag("table", "nat")
+                .description(help).register(context.metrics());
     }
 
     @Override
@@ -80,9 +99,16 @@ final class IptablesDataplane implements Dataplane {
 
     @Override
     public String render(SyncRequest request) {
-        IptablesSettings base = baseSettings(config);
-        // Without the node's addresses at hand, NodePorts on configured CIDRs render with none.
-        IptablesSettings shown = base.nodePortIPs() == null ? base : base.withNodePortIPs(List.of());
+        // No kernel to ask: the node's addresses are the Node object's (or --node-ip's), as the agent's are the kernel's.
+        List<String> addresses = request.state().node().addresses();
+        IptablesSettings shown = baseSettings(config).withNodeIP(addresses.stream().filter(a -> !a.startsWith("127.")).findFirst().orElse(""));
+        if (shown.nodePortIPs() != null) {
+            shown = shown.withNodePortIPs(NodePortAddresses.select(config.nodePortAddresses(), addresses));
+            if (shown.nodePortIPs().isEmpty() && request.state().services().values().stream().anyMatch(s -> s.port().nodePort() > 0)) {
+                LOG.warn("no node address in nodePortAddresses {} (node addresses: {}): NodePort rules omitted; pass --node-ip",
+                        config.nodePortAddresses(), addresses);
+            }
+        }
         return renderer.render(request.state(), shown, Set.of(), true, Set.of(), Set.of(), null).text();
     }
 
@@ -104,6 +130,8 @@ final class IptablesDataplane implements Dataplane {
                 KernelRules kernel = KernelRules.parse(tools.run(ToolCommand.of(flavour.save())).stdout());
                 existing = kernel.chains("nat");
                 present = kernel.presentJumps(JumpRule.ALL);
+                settings = settings.withKubeletFirewall(kernel.chains("filter").contains(IptablesRenderer.KUBE_FIREWALL))
+                        .withNfacctCounters(nfacct.ensure());
             }
             RestoreProgram program = renderer.render(request.state(), settings, request.changed(), full, existing, present, applied);
             long rendered = System.nanoTime();
@@ -114,14 +142,22 @@ final class IptablesDataplane implements Dataplane {
                 if (!full) {
                     partialRestoreFailures.increment();
                 }
+                if (rejectedNfacct(program.text(), String.valueOf(e.getMessage()))) {
+                    // The counters exist but the iptables match does not (xt_nfacct): the next full sync goes without.
+                    nfacct.disable("iptables-restore rejected the nfacct match: " + e.getMessage());
+                }
                 throw e;
             }
             long appliedAt = System.nanoTime();
             this.applied = program;
             filterRules.set(program.filterRules());
             natRules.set(program.natRules());
+            Map<String, Integer> written = WrittenRules.count(program.text());
+            filterWritten.set(written.getOrDefault("filter", 0));
+            natWritten.set(written.getOrDefault("nat", 0));
             needFull = false;
             synced = true;
+            nfacct.refresh();
             return new SyncResult(full, Duration.ofNanos(rendered - start), Duration.ofNanos(appliedAt - rendered),
                     Map.of("filter", program.filterRules(), "nat", program.natRules()), program.text().length());
         } catch (ToolException e) {
@@ -179,27 +215,70 @@ final class IptablesDataplane implements Dataplane {
     }
 
     @Override
-    public void cleanup() throws DataplaneException {
-        cleanupLeftovers(Set.of());
+    public CleanupReport cleanup() {
+        return cleanupLeftovers(Set.of());
     }
 
     @Override
-    public void cleanupLeftovers(Set<String> keep) throws DataplaneException {
-        List<String> failures = IptablesTools.removeChains(tools,
+    public CleanupReport cleanupLeftovers(Set<String> keep) {
+        CleanupReport report = IptablesTools.removeChains(mode(), tools,
                 (table, chain) -> OWN_CHAINS.contains(chain) || ChainNames.isServiceChain(chain), keep);
         applied = null;
         synced = false;
         needFull = true;
-        if (!failures.isEmpty()) {
-            throw new DataplaneException("iptables cleanup failed: " + String.join("; ", failures));
+        return report;
+    }
+
+    /** Whether a failed restore failed on an nfacct match: its message names it, or the line it names has one. */
+    static boolean rejectedNfacct(String program, String message) {
+        if (!program.contains("-m nfacct")) {
+            return false;
         }
+        if (message.contains("nfacct")) {
+            return true;
+        }
+        java.util.regex.Matcher line = java.util.regex.Pattern.compile("line (\\d+) failed").matcher(message);
+        if (line.find()) {
+            int n = Integer.parseInt(line.group(1));
+            List<String> lines = program.lines().toList();
+            return n >= 1 && n <= lines.size() && lines.get(n - 1).contains("-m nfacct");
+        }
+        return false;
     }
 
     static IptablesSettings baseSettings(ProxyConfig config) {
         String localCIDR = config.clusterCIDRs().stream().filter(c -> !c.contains(":")).findFirst().orElse("");
         List<String> nodePortIPs = NodePortAddresses.all(config.nodePortAddresses()) ? null : List.of();
         return new IptablesSettings(config.iptables().masqueradeMark(), config.iptables().masqueradeAll(), localCIDR,
-                nodePortIPs, config.iptables().localhostNodePorts(), true, "");
+                nodePortIPs, localhostNodePorts(config), true, "");
+    }
+
+    /**
+     * Upstream's rule (iptables NewProxier): localhost NodePorts need {@code iptables.localhostNodePorts} and a
+     * {@code nodePortAddresses} that covers IPv4 loopback (none given, or an IPv4 CIDR holding 127.0.0.0; no
+     * IPv4 CIDR at all counts as 0.0.0.0/0).
+     */
+    static boolean localhostNodePorts(ProxyConfig config) {
+        if (!config.iptables().localhostNodePorts()) {
+            return false;
+        }
+        List<String> entries = config.nodePortAddresses();
+        if (NodePortAddresses.all(entries) || entries.contains("localhost")) {
+            return true;
+        }
+        boolean anyIPv4 = false;
+        for (String entry : entries) {
+            if (entry.equals("primary")) {
+                anyIPv4 = true;
+            } else if (!entry.contains(":")) {
+                anyIPv4 = true;
+                // Upstream: cidr.IP.IsLoopback() || cidr.Contains(127.0.0.0).
+                if (entry.startsWith("127.") || Cidr.parse(entry).contains("127.0.0.0")) {
+                    return true;
+                }
+            }
+        }
+        return !anyIPv4;
     }
 
     /** Settings for this node: its addresses, and whether the kernel is liberal about out-of-window TCP. */
@@ -210,11 +289,23 @@ final class IptablesDataplane implements Dataplane {
         base = base.withNodeIP(primary);
         if (base.nodePortIPs() != null) {
             base = base.withNodePortIPs(NodePortAddresses.select(config.nodePortAddresses(), addresses));
+            if (!base.localhostNodePorts() && !loopbackNodePortsSaid && base.nodePortIPs().stream().anyMatch(ip -> ip.startsWith("127."))) {
+                loopbackNodePortsSaid = true;
+                // Upstream logs this too: the renderer leaves the loopback addresses out.
+                LOG.warn("nodePortAddresses includes localhost but iptables.localhostNodePorts is false: NodePorts do not "
+                        + "answer on 127.0.0.0/8");
+            }
         }
         ToolResult liberal = tools.runAllowingFailure(ToolCommand.of("sysctl", "-n", "net.netfilter.nf_conntrack_tcp_be_liberal"));
         base = base.withDropInvalid(!(liberal.ok() && liberal.stdout().strip().equals("1")));
-        if (config.iptables().localhostNodePorts()) {
+        if (base.localhostNodePorts()) {
             // Lets 127.0.0.1:<NodePort> be DNATed to a pod; without it the kernel drops such packets as martians.
+            if (!routeLocalnetSaid) {
+                routeLocalnetSaid = true;
+                LOG.info("Setting route_localnet=1 to allow node-ports on localhost; to change this either disable "
+                        + "iptables.localhostNodePorts (--iptables-localhost-nodeports) or set nodePortAddresses "
+                        + "(--nodeport-addresses) to filter loopback addresses");
+            }
             tools.run(ToolCommand.of("sysctl", "-w", "net.ipv4.conf.all.route_localnet=1"));
         }
         return base;

@@ -28,12 +28,17 @@ final class IptablesRenderer {
     static final String KUBE_PROXY_FIREWALL = "KUBE-PROXY-FIREWALL";
     static final String KUBE_POSTROUTING = "KUBE-POSTROUTING";
     static final String KUBE_MARK_MASQ = "KUBE-MARK-MASQ";
+    /** kubelet's chain, duplicated by upstream kube-proxy when localhost NodePorts are on; never removed by cleanup. */
+    static final String KUBE_FIREWALL = "KUBE-FIREWALL";
 
     static final List<String> FILTER_CHAINS = List.of(KUBE_NODEPORTS, KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_PROXY_FIREWALL);
     static final List<String> NAT_CHAINS = List.of(KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ);
 
     /** Above this many endpoints, per-endpoint comments are dropped (upstream's large-cluster mode). */
     static final int LARGE_CLUSTER_ENDPOINTS = 1000;
+
+    /** 63 (namespace) + 1 + 63 (name) + 1 + 63 (port name): see {@link #commentText}. */
+    static final int COMMENT_NAME_MAX = 191;
 
     private static final String NODEPORTS_COMMENT = "\"kubernetes service nodeports; NOTE: this must be the last rule in this chain\"";
 
@@ -109,11 +114,13 @@ final class IptablesRenderer {
             }
         }
 
+        Lines localnetGuard = new Lines(256);
         Lines fixedFilter = new Lines(512);
         Lines fixedNat = new Lines(1024);
+        writeLocalnetGuard(localnetGuard, settings);
         writeFixedFilterRules(fixedFilter, settings);
         writeFixedNatRules(fixedNat, settings);
-        filterCount += fixedFilter.count();
+        filterCount += localnetGuard.count() + fixedFilter.count();
         natCount += fixedNat.count();
         // Stale chains: on a full sync, what the kernel has beyond what is wanted; on a partial one, what the
         // changed ports had before and no longer have (existingChains is then the previous program's).
@@ -133,9 +140,12 @@ final class IptablesRenderer {
                 out.append(':').append(chain).append(" - [0:0]\n");
             }
             out.append(':').append(CANARY).append(" - [0:0]\n");
+            declareKubeletFirewall(out, settings);
             appendJumps(out, "filter", presentJumps);
-            for (ServiceRules r : rules.values()) {
-                r.filterTop().forEach(line -> out.append(line).append('\n'));
+            out.append(localnetGuard.text());
+            // In the state's (sorted) order: the rules map is a HashMap, whose order could differ between runs.
+            for (ResolvedService svc : state.services().values()) {
+                rules.get(svc.name()).filterTop().forEach(line -> out.append(line).append('\n'));
             }
             out.append(fixedFilter.text()).append("COMMIT\n");
             out.append("*nat\n");
@@ -172,7 +182,7 @@ final class IptablesRenderer {
         stale.forEach(chain -> out.append("-X ").append(chain).append('\n'));
         out.append("COMMIT\n");
         return new RestoreProgram(out.toString(), filterCount, natCount, active, full, largeCluster, rules,
-                fixedFilter.count(), fixedNat.count());
+                localnetGuard.count() + fixedFilter.count(), fixedNat.count());
     }
 
     /** Top-level edits for one Service port: -D for rules it no longer has, -I for rules it newly has. */
@@ -186,7 +196,10 @@ final class IptablesRenderer {
             }
         }
         Set<String> had = new HashSet<>(old);
-        for (String line : now) {
+        // Each -I goes to the top, so the last line goes first: the chain then reads in render order (the
+        // counting localhost NodePort rule must stay ahead of the catch-all one for the same port).
+        for (int i = now.size() - 1; i >= 0; i--) {
+            String line = now.get(i);
             if (!had.contains(line)) {
                 out.append("-I").append(line, 2, line.length()).append('\n');
             }
@@ -201,11 +214,36 @@ final class IptablesRenderer {
         }
     }
 
+    /**
+     * kubelet's KUBE-FIREWALL chain. Upstream jumps to it from INPUT and OUTPUT whatever the setting, so it must
+     * exist; with localhost NodePorts on it is ours to rewrite (flushed here, refilled by
+     * {@link #writeLocalnetGuard}); with them off a chain already there (kubelet's) is left untouched, and a
+     * missing one is created empty.
+     */
+    private static void declareKubeletFirewall(StringBuilder out, IptablesSettings settings) {
+        if (settings.localhostNodePorts() || !settings.kubeletFirewall()) {
+            out.append(':').append(KUBE_FIREWALL).append(" - [0:0]\n");
+        }
+    }
+
+    /**
+     * route_localnet lets 127.0.0.1:NodePort be DNATed, but also lets any host on the link send to 127/8
+     * (k/k#90259): upstream's (and kubelet's) rule drops such packets unless conntrack knows them.
+     */
+    private static void writeLocalnetGuard(Lines filter, IptablesSettings settings) {
+        if (settings.localhostNodePorts()) {
+            filter.rule("-A " + KUBE_FIREWALL + " -m comment --comment \"block incoming localnet connections\" -d 127.0.0.0/8"
+                    + " ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP");
+        }
+    }
+
     private static void writeFixedFilterRules(Lines filter, IptablesSettings settings) {
         String mark = settings.masqueradeMark();
         if (settings.dropInvalid()) {
             // Out-of-window packets would otherwise be un-NATed and reset connections (upstream k/k#74839).
-            filter.rule("-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP");
+            String counted = settings.counts(NfacctCounters.CT_STATE_INVALID_DROPPED)
+                    ? " -m nfacct --nfacct-name " + NfacctCounters.CT_STATE_INVALID_DROPPED : "";
+            filter.rule("-A KUBE-FORWARD -m conntrack --ctstate INVALID" + counted + " -j DROP");
         }
         filter.rule("-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding rules\" -m mark --mark " + mark + "/" + mark + " -j ACCEPT");
         filter.rule("-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding conntrack rule\" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
@@ -248,7 +286,7 @@ final class IptablesRenderer {
             int rulesBefore = natRules.count();
             ServicePort port = svc.port();
             ServicePortName name = port.name();
-            String svcName = name.toString();
+            String svcName = commentText(name.toString());
             String proto = name.protocol().lower();
             String protoMatch = "-m " + proto + " -p " + proto;
             ChainNames.PortChains chains = names.of(name);
@@ -332,6 +370,12 @@ final class IptablesRenderer {
 
             if (port.nodePort() > 0) {
                 if (hasEndpoints) {
+                    if (settings.localhostNodePorts() && settings.counts(NfacctCounters.LOCALHOST_NODEPORTS_ACCEPTED)) {
+                        // The same jump, first, for 127.0.0.0/8 only: it counts localhost NodePort connections.
+                        topNat.rule("-A KUBE-NODEPORTS -m comment --comment " + svcName + " " + protoMatch + " -d 127.0.0.0/8 --dport "
+                                + port.nodePort() + " -m nfacct --nfacct-name " + NfacctCounters.LOCALHOST_NODEPORTS_ACCEPTED
+                                + " -j " + externalChain);
+                    }
                     topNat.rule("-A KUBE-NODEPORTS -m comment --comment " + svcName + " " + protoMatch + " --dport " + port.nodePort() + " -j " + externalChain);
                 }
                 if (!hasExternal) {
@@ -447,6 +491,23 @@ final class IptablesRenderer {
         private String comment(String text) {
             return largeCluster ? "" : " -m comment --comment \"" + text + "\"";
         }
+    }
+
+    /**
+     * A name as it may appear in comment text. Names are validated before they reach the state, but a rule
+     * that ended its quoted string or line early would make iptables-restore reject the whole program, every
+     * other Service with it, so whatever reaches here is made safe again: printable ASCII only, no quote,
+     * backslash or space (the NodePort rule's comment is unquoted, as upstream's), and at most 191 characters,
+     * the longest valid "namespace/name:port", so every comment stays within the kernel's 255.
+     */
+    static String commentText(String text) {
+        int max = Math.min(text.length(), COMMENT_NAME_MAX);
+        StringBuilder out = new StringBuilder(max);
+        for (int i = 0; i < max; i++) {
+            char ch = text.charAt(i);
+            out.append(ch <= ' ' || ch > '~' || ch == '"' || ch == '\\' || ch == '\'' ? '_' : ch);
+        }
+        return out.isEmpty() ? "_" : out.toString();
     }
 
     /** Upstream's probability strings, "%0.10f" of 1/n, computed once per n. */

@@ -1,7 +1,9 @@
 package io.kubeferry.iptables;
 
+import io.kubeferry.proxy.dataplane.CleanupReport;
 import io.kubeferry.proxy.exec.ToolCommand;
 import io.kubeferry.proxy.exec.ToolException;
+import io.kubeferry.proxy.exec.ToolNotFoundException;
 import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
 import org.slf4j.Logger;
@@ -62,27 +64,69 @@ public record IptablesTools(String variant, String save, String restore, String 
      * may carry leftovers of either (e.g. after an iptables-legacy -> nft move). Chains named in {@code keep}
      * ({@code table/chain}) stay: the mode now running shares them.
      *
-     * @return one message per flavour whose removal failed; empty when all went well
+     * @return for {@code mode}: the chains and rules the restores removed (each restore is atomic, so it removed
+     *         all it was given or nothing), and a failure for each flavour that could not be read or changed. A
+     *         flavour whose tools are not installed is skipped; both missing is a failure.
      */
-    public static List<String> removeChains(ToolRunner tools, java.util.function.BiPredicate<String, String> ours,
-                                            java.util.Set<String> keep) {
-        List<String> failures = new java.util.ArrayList<>();
+    public static CleanupReport removeChains(String mode, ToolRunner tools, java.util.function.BiPredicate<String, String> ours,
+                                             java.util.Set<String> keep) {
+        CleanupReport report = CleanupReport.of(mode);
+        List<String> notInstalled = new java.util.ArrayList<>();
         for (IptablesTools candidate : List.of(NFT, LEGACY)) {
             try {
                 ToolResult saved = tools.runAllowingFailure(ToolCommand.of(candidate.save()));
                 if (!saved.ok()) {
+                    report = report.failed(candidate.save() + " exited " + saved.exitCode() + ": " + saved.stderr().strip());
                     continue;
                 }
-                String removal = KernelRules.parse(saved.stdout())
-                        .removalProgram((table, chain) -> ours.test(table, chain) && !keep.contains(table + "/" + chain));
-                if (!removal.isEmpty()) {
-                    tools.run(candidate.restoreCommand(removal));
-                    LOG.info("removed kube-ferry's iptables-{} chains", candidate.variant());
+                KernelRules kernel = KernelRules.parse(saved.stdout());
+                String removal = kernel.removalProgram((table, chain) -> ours.test(table, chain) && !keep.contains(table + "/" + chain));
+                if (removal.isEmpty()) {
+                    continue;
                 }
+                tools.run(candidate.restoreCommand(removal));
+                Removed removed = Removed.count(kernel, removal);
+                LOG.debug("iptables-{}: removed {} chains, {} rules", candidate.variant(), removed.chains(), removed.rules());
+                report = report.plus(CleanupReport.CHAINS, removed.chains()).plus(CleanupReport.RULES, removed.rules());
+            } catch (ToolNotFoundException e) {
+                LOG.info("{} is not installed: iptables-{} rules not checked", e.tool(), candidate.variant());
+                notInstalled.add(e.tool());
             } catch (ToolException e) {
-                failures.add("iptables-" + candidate.variant() + ": " + e.getMessage());
+                report = report.failed("iptables-" + candidate.variant() + ": " + e.getMessage());
             }
         }
-        return failures;
+        if (notInstalled.size() == 2) {
+            report = report.failed("neither " + String.join(" nor ", notInstalled) + " is installed: iptables rules not checked");
+        }
+        return report;
+    }
+
+    /** What a removal program takes out: its chains, the rules they held, and the jumps into them from other chains. */
+    record Removed(int chains, int rules) {
+
+        static Removed count(KernelRules kernel, String removal) {
+            int chains = 0;
+            int rules = 0;
+            String table = "";
+            java.util.Set<String> picked = new java.util.HashSet<>();
+            for (String line : removal.split("\n")) {
+                if (line.startsWith("*")) {
+                    table = line.substring(1);
+                    picked.clear();
+                } else if (line.startsWith(":")) {
+                    picked.add(line.substring(1, line.indexOf(' ')));
+                    chains++;
+                } else if (line.startsWith("-D ")) {
+                    rules++;
+                } else if (line.equals("COMMIT")) {
+                    for (String rule : kernel.rules(table)) {
+                        if (picked.contains(rule.split(" ", 3)[1])) {
+                            rules++;
+                        }
+                    }
+                }
+            }
+            return new Removed(chains, rules);
+        }
     }
 }

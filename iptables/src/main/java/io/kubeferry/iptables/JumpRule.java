@@ -4,7 +4,8 @@ import java.util.List;
 
 /**
  * A rule in a built-in chain (INPUT, OUTPUT, ...) that sends traffic into one of kube-ferry's chains.
- * Upstream's iptablesJumpChains, with the same comments so either proxy recognises the other's rules.
+ * Upstream's iptablesJumpChains, with the same comments so either proxy recognises the other's rules, then
+ * its iptablesKubeletJumpChains: kubelet's own jumps to KUBE-FIREWALL, which carry no comment.
  */
 public record JumpRule(String table, String from, String to, String comment, String extra) {
 
@@ -21,16 +22,24 @@ public record JumpRule(String table, String from, String to, String comment, Str
             new JumpRule("filter", "FORWARD", "KUBE-PROXY-FIREWALL", "kubernetes load balancer firewall", "-m conntrack --ctstate NEW"),
             new JumpRule("nat", "OUTPUT", "KUBE-SERVICES", "kubernetes service portals", ""),
             new JumpRule("nat", "PREROUTING", "KUBE-SERVICES", "kubernetes service portals", ""),
-            new JumpRule("nat", "POSTROUTING", "KUBE-POSTROUTING", "kubernetes postrouting rules", ""));
+            new JumpRule("nat", "POSTROUTING", "KUBE-POSTROUTING", "kubernetes postrouting rules", ""),
+            // Upstream ensures these whether or not localhost NodePorts are on (kubelet makes the same two),
+            // and last, so they end up first in INPUT and OUTPUT.
+            new JumpRule("filter", "INPUT", IptablesRenderer.KUBE_FIREWALL, "", ""),
+            new JumpRule("filter", "OUTPUT", IptablesRenderer.KUBE_FIREWALL, "", ""));
 
     /** The rule body after {@code -I CHAIN}, in the order iptables-save prints it back. */
     public String body() {
         String matches = extra.isEmpty() ? "" : extra + " ";
-        return matches + "-m comment --comment \"" + comment + "\" -j " + to;
+        String commented = comment.isEmpty() ? "" : "-m comment --comment \"" + comment + "\" ";
+        return matches + commented + "-j " + to;
     }
 
     /** True when an iptables-save line is this rule (the comment and the target identify it). */
     public boolean matches(String saveLine) {
+        if (comment.isEmpty()) {
+            return saveLine.strip().equals("-A " + from + " " + body());
+        }
         return saveLine.startsWith("-A " + from + " ") && saveLine.endsWith("-j " + to)
                 && saveLine.contains("\"" + comment + "\"");
     }

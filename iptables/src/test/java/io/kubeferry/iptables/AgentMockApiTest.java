@@ -128,6 +128,50 @@ class AgentMockApiTest {
         assertNull(kernel.rules("nat", new ChainNames(10).of(new ServicePortName("default", "bad", "p", Protocol.TCP)).cluster()));
     }
 
+    private static List<io.fabric8.kubernetes.api.model.Event> eventsAbout(String service) {
+        return client.v1().events().inNamespace("default").list().getItems().stream()
+                .filter(e -> service.equals(e.getInvolvedObject().getName())).toList();
+    }
+
+    private double skipped(String kind, String reason) {
+        var counter = agent.registry().find("kubeferry.objects.skipped").tags("kind", kind, "reason", reason).counter();
+        return counter == null ? 0 : counter.count();
+    }
+
+    @Test
+    void anInvalidServiceIsReportedOncePerChangeWithAMetricAndAWarningEvent() throws Exception {
+        // The CRUD mock does no validation, so it stores what a real API server would refuse.
+        client.resource(service("broken", "999.1.2.3")).create();
+        client.resource(service("good", "198.19.0.3")).create();
+        client.resource(slice("good", "198.18.0.7")).create();
+        await("good programmed", () -> endpointsIn("good") == 1);
+        await("a Warning Event on the broken Service", () -> eventsAbout("broken").size() == 1);
+        io.fabric8.kubernetes.api.model.Event event = eventsAbout("broken").get(0);
+        assertEquals("Warning", event.getType());
+        assertEquals("Skipped", event.getReason());
+        assertTrue(event.getMessage().contains("\"999.1.2.3\"") && event.getMessage().contains("(invalid-cluster-ip)"), event.getMessage());
+        assertEquals(1.0, skipped("Service", "invalid-cluster-ip"));
+
+        // An update that leaves the problem as it was (what a resync delivers too) is not reported again.
+        Service relabelled = service("broken", "999.1.2.3");
+        relabelled.getMetadata().setLabels(java.util.Map.of("touched", "yes"));
+        client.resource(relabelled).update();
+        client.resource(service("later", "198.19.0.4")).create(); // same informer, so delivered after the update
+        await("later programmed", () -> agent.lastState().services().keySet().stream().anyMatch(n -> n.name().equals("later")));
+        assertEquals(1.0, skipped("Service", "invalid-cluster-ip"), "once per change");
+        assertEquals(1, eventsAbout("broken").size());
+
+        // A different problem is a change: reported again.
+        client.resource(service("broken", "198.19.0.300")).update();
+        await("the new problem counted", () -> skipped("Service", "invalid-cluster-ip") == 2.0);
+        await("and recorded", () -> eventsAbout("broken").size() == 2);
+
+        HttpResponse<String> metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + agent.httpPorts().get(1) + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+        assertTrue(metrics.body().contains("kubeferry_objects_skipped_total{kind=\"Service\",reason=\"invalid-cluster-ip\"} 2.0"), metrics.body());
+        assertEquals(0, agent.failedSyncs());
+    }
+
     @Test
     void healthAndMetricsAreServed() throws Exception {
         client.resource(service("web", "198.19.0.1")).create();

@@ -1,11 +1,16 @@
 package io.kubeferry.iptables;
 
 import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.dataplane.CleanupReport;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneException;
 import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.dataplane.SyncResult;
 import io.kubeferry.proxy.exec.ToolCommand;
+import io.kubeferry.proxy.exec.ToolException;
+import io.kubeferry.proxy.exec.ToolNotFoundException;
+import io.kubeferry.proxy.exec.ToolResult;
+import io.kubeferry.proxy.exec.ToolRunner;
 import io.kubeferry.proxy.model.Protocol;
 import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.model.ResolvedService;
@@ -108,10 +113,92 @@ class IptablesDataplaneTest {
     void cleanupRemovesEverythingAndLeftoversAreDetected() throws Exception {
         dataplane.sync(SyncRequest.full(state(web, dns)));
         assertTrue(dataplane.hasLeftovers());
-        dataplane.cleanup();
+        String before = kernel.run(ToolCommand.of("iptables-nft-save")).stdout();
+
+        CleanupReport report = dataplane.cleanup();
         assertFalse(dataplane.hasLeftovers());
         String save = kernel.run(ToolCommand.of("iptables-nft-save")).stdout();
-        assertFalse(save.contains("KUBE-"), save);
+        // KUBE-FIREWALL is kubelet's chain (upstream creates its duplicate but never removes it in cleanup).
+        assertFalse(save.lines().filter(l -> !l.contains("KUBE-FIREWALL")).anyMatch(l -> l.contains("KUBE-")), save);
+        // The counts are what went: chains, and the rules in them plus the jumps into them from the built-in chains.
+        long chains = kubeLines(before, ":") - kubeLines(save, ":");
+        long rules = kubeLines(before, "-A ") - kubeLines(save, "-A ");
+        assertTrue(chains > 0 && rules > chains, before);
+        assertTrue(report.ok(), report.summary());
+        assertEquals(chains, report.count(CleanupReport.CHAINS), before);
+        assertEquals(rules, report.count(CleanupReport.RULES), before);
+        assertEquals("iptables mode: removed " + chains + " chains, " + rules + " rules", report.summary());
+        assertEquals("iptables mode: nothing to remove", dataplane.cleanup().summary(), "a second cleanup finds nothing");
+    }
+
+    private static long kubeLines(String save, String prefix) {
+        return save.lines().filter(l -> l.startsWith(prefix) && l.contains("KUBE-")).count();
+    }
+
+    @Test
+    void cleanupCountsBothFlavoursAndKeepsTheSharedChains() throws Exception {
+        kernel.run(IptablesTools.LEGACY.restoreCommand("*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-SVC-AAAAAAAAAAAAAAAA - [0:0]\n"
+                + "-A PREROUTING -j KUBE-SERVICES\n-A KUBE-SERVICES -j KUBE-SVC-AAAAAAAAAAAAAAAA\nCOMMIT\n"));
+        CleanupReport report = dataplane.cleanupLeftovers(Set.of("nat/KUBE-SERVICES"));
+        assertEquals(1, report.count(CleanupReport.CHAINS), report.summary());
+        assertEquals(1, report.count(CleanupReport.RULES), "the jump from the kept KUBE-SERVICES: " + report.summary());
+        String legacy = kernel.run(ToolCommand.of("iptables-legacy-save")).stdout();
+        assertTrue(legacy.contains(":KUBE-SERVICES") && legacy.contains("-A PREROUTING -j KUBE-SERVICES"), legacy);
+        assertFalse(legacy.contains("KUBE-SVC-"), legacy);
+    }
+
+    @Test
+    void aToolThatFailsIsAFailureInTheReportAndNothingIsClaimed() throws Exception {
+        dataplane.sync(SyncRequest.full(state(web)));
+        kernel.failNext("iptables-nft-save", "iptables-nft-save v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)");
+        CleanupReport denied = dataplane.cleanup();
+        assertFalse(denied.ok());
+        assertEquals("iptables mode: removed nothing; failed: iptables-nft-save exited 1: iptables-nft-save v1.8.9 (nf_tables): "
+                + "Could not fetch rule set generation id: Permission denied (you must be root)", denied.summary());
+        assertTrue(dataplane.hasLeftovers(), "still there");
+
+        kernel.failNext("iptables-nft-restore", "iptables-nft-restore: line 3 failed");
+        CleanupReport restoreFailed = dataplane.cleanup();
+        assertEquals(0, restoreFailed.count(CleanupReport.CHAINS), "an atomic restore that failed removed nothing");
+        assertEquals(1, restoreFailed.failures().size(), restoreFailed.summary());
+        assertTrue(restoreFailed.failures().get(0).startsWith("iptables-nft: ") && restoreFailed.failures().get(0).contains("line 3 failed"),
+                restoreFailed.summary());
+    }
+
+    @Test
+    void aFlavourWhoseToolsAreNotInstalledIsSkippedButNeitherIsAFailure() {
+        ToolRunner nftOnly = new ToolRunner() {
+            @Override
+            public ToolResult run(ToolCommand command) throws ToolException {
+                return check(command) ? kernel.run(command) : null;
+            }
+
+            @Override
+            public ToolResult runAllowingFailure(ToolCommand command) throws ToolException {
+                return check(command) ? kernel.runAllowingFailure(command) : null;
+            }
+
+            private boolean check(ToolCommand command) throws ToolNotFoundException {
+                if (command.tool().contains("legacy")) {
+                    throw new ToolNotFoundException(command.tool(), "tool not found: " + command.tool());
+                }
+                return true;
+            }
+        };
+        assertTrue(IptablesTools.removeChains("iptables", nftOnly, (t, c) -> true, Set.of()).ok());
+        ToolRunner none = new ToolRunner() {
+            @Override
+            public ToolResult run(ToolCommand command) throws ToolException {
+                throw new ToolNotFoundException(command.tool(), "tool not found: " + command.tool());
+            }
+
+            @Override
+            public ToolResult runAllowingFailure(ToolCommand command) throws ToolException {
+                return run(command);
+            }
+        };
+        CleanupReport report = IptablesTools.removeChains("iptables", none, (t, c) -> true, Set.of());
+        assertEquals(List.of("neither iptables-nft-save nor iptables-legacy-save is installed: iptables rules not checked"), report.failures());
     }
 
     @Test
@@ -123,7 +210,110 @@ class IptablesDataplaneTest {
         List<String> services = kernel.rules("nat", "KUBE-SERVICES");
         assertTrue(services.get(services.size() - 1).contains("-d 198.18.1.1 -j KUBE-NODEPORTS"), services.toString());
         assertFalse(services.stream().anyMatch(r -> r.contains("addrtype")));
+        // As upstream: nodePortAddresses without 127.0.0.0/8 turn localhost NodePorts off, so route_localnet is
+        // left alone and KUBE-FIREWALL (which must exist for the jumps) stays empty.
+        assertNull(kernel.sysctl("net.ipv4.conf.all.route_localnet"));
+        assertEquals(List.of(), kernel.rules("filter", "KUBE-FIREWALL"));
+    }
+
+    @Test
+    void nfacctCountersAreCreatedCountedIntoAndExported() throws Exception {
+        kernel.enableNfacct();
+        dataplane.sync(SyncRequest.full(state(web, dns)));
+        assertEquals(Set.of(NfacctCounters.CT_STATE_INVALID_DROPPED, NfacctCounters.LOCALHOST_NODEPORTS_ACCEPTED),
+                kernel.nfacctCounters().keySet(), "both counters created, as upstream does on a full sync");
+        assertEquals("-m conntrack --ctstate INVALID -m nfacct --nfacct-name ct_state_invalid_dropped_pkts -j DROP",
+                kernel.rules("filter", "KUBE-FORWARD").get(0));
+        List<String> nodePorts = kernel.rules("nat", "KUBE-NODEPORTS");
+        assertTrue(nodePorts.get(0).contains("-d 127.0.0.0/8 --dport 30001 -m nfacct --nfacct-name localhost_nps_accepted_pkts"),
+                nodePorts.toString());
+        assertFalse(nodePorts.get(1).contains("127.0.0.0/8"), "the catch-all comes second");
+
+        kernel.countNfacct(NfacctCounters.CT_STATE_INVALID_DROPPED, 5);
+        kernel.countNfacct(NfacctCounters.LOCALHOST_NODEPORTS_ACCEPTED, 2);
+        dataplane.sync(new SyncRequest(state(web), Set.of(dns.name()), false));
+        assertEquals(5.0, metrics.get("kubeproxy.iptables.ct.state.invalid.dropped.packets").functionCounter().count());
+        assertEquals(2.0, metrics.get("kubeproxy.iptables.localhost.nodeports.accepted.packets").functionCounter().count());
+    }
+
+    @Test
+    void aRestoreThatRejectsTheNfacctMatchTurnsTheCountersOff() throws Exception {
+        kernel.enableNfacct();
+        kernel.failNext("iptables-nft-restore", "iptables-nft-restore: line 19 failed: Couldn't load match `nfacct':No such file or directory");
+        assertThrows(DataplaneException.class, () -> dataplane.sync(SyncRequest.full(state(web))));
+        dataplane.sync(SyncRequest.full(state(web)));
+        assertEquals("-m conntrack --ctstate INVALID -j DROP", kernel.rules("filter", "KUBE-FORWARD").get(0),
+                "the retry goes without the counters");
+    }
+
+    @Test
+    void aFailedRestoreIsPutOnTheNfacctMatchOnlyWhenItsLineHasOne() {
+        String program = "*filter\n-A KUBE-FORWARD -m conntrack --ctstate INVALID -m nfacct --nfacct-name x -j DROP\nCOMMIT\n";
+        assertTrue(IptablesDataplane.rejectedNfacct(program, "iptables-restore: line 2 failed"));
+        assertFalse(IptablesDataplane.rejectedNfacct(program, "iptables-restore: line 3 failed"));
+        assertFalse(IptablesDataplane.rejectedNfacct(program, "Another app is currently holding the xtables lock"));
+        assertFalse(IptablesDataplane.rejectedNfacct("*filter\nCOMMIT\n", "nfacct"), "no nfacct rule, not nfacct's fault");
+    }
+
+    @Test
+    void withoutNfacctTheRulesDoNotCountAndItIsProbedOnce() throws Exception {
+        dataplane.sync(SyncRequest.full(state(web)));
+        dataplane.sync(SyncRequest.full(state(web, dns)));
+        assertEquals("-m conntrack --ctstate INVALID -j DROP", kernel.rules("filter", "KUBE-FORWARD").get(0));
+        assertFalse(kernel.rules("nat", "KUBE-NODEPORTS").stream().anyMatch(r -> r.contains("nfacct")));
+        assertEquals(1, kernel.commands("nfacct").size(), "a node without nfacct is found out once");
+        assertNull(metrics.find("kubeproxy.iptables.ct.state.invalid.dropped.packets").meter());
+    }
+
+    @Test
+    void aCounterThatCannotBeCreatedIsLeftOutOfTheRules() throws Exception {
+        kernel.enableNfacct();
+        kernel.failNext("nfacct", "nfacct v1.0.2: error: Operation not permitted");
+        dataplane.sync(SyncRequest.full(state(web)));
+        assertEquals(Set.of(), kernel.nfacctCounters().keySet());
+        assertFalse(kernel.rules("filter", "KUBE-FORWARD").stream().anyMatch(r -> r.contains("nfacct")));
+    }
+
+    @Test
+    void localhostNodePortsOnWriteUpstreamsLocalnetGuardAndJumps() throws Exception {
+        dataplane.sync(SyncRequest.full(state(web)));
+        assertEquals(List.of("-m comment --comment \"block incoming localnet connections\" -d 127.0.0.0/8 ! -s 127.0.0.0/8 "
+                + "-m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP"), kernel.rules("filter", "KUBE-FIREWALL"));
+        assertEquals("-j KUBE-FIREWALL", kernel.rules("filter", "INPUT").get(0));
+        assertEquals("-j KUBE-FIREWALL", kernel.rules("filter", "OUTPUT").get(0));
         assertEquals("1", kernel.sysctl("net.ipv4.conf.all.route_localnet"));
+        dataplane.sync(SyncRequest.full(state(web)));
+        assertEquals(1, kernel.rules("filter", "INPUT").stream().filter(r -> r.equals("-j KUBE-FIREWALL")).count(),
+                "a second full sync finds the jump and does not add another");
+    }
+
+    @Test
+    void localhostNodePortsOffLeaveKubeletsChainAndRouteLocalnetAlone() throws Exception {
+        // kubelet got there first: its chain, rule and jumps.
+        kernel.run(ToolCommand.of("iptables-nft-restore", "--noflush").withStdin("*filter\n:KUBE-FIREWALL - [0:0]\n"
+                + "-A KUBE-FIREWALL -m comment --comment \"block incoming localnet connections\" -d 127.0.0.0/8 ! -s 127.0.0.0/8 "
+                + "-m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP\n-I INPUT -j KUBE-FIREWALL\nCOMMIT\n"));
+        ProxyConfig defaults = ProxyConfig.defaults();
+        ProxyConfig.Iptables off = new ProxyConfig.Iptables(false, 14, false, defaults.iptables().syncPeriod(),
+                defaults.iptables().minSyncPeriod());
+        IptablesDataplane noLocalhost = new IptablesDataplane(new DataplaneContext(defaults.withIptables(off), kernel, metrics));
+        noLocalhost.sync(SyncRequest.full(state(web)));
+        assertEquals(1, kernel.rules("filter", "KUBE-FIREWALL").size(), "kubelet's rule is not flushed");
+        assertEquals(1, kernel.rules("filter", "INPUT").stream().filter(r -> r.equals("-j KUBE-FIREWALL")).count());
+        assertEquals("-j KUBE-FIREWALL", kernel.rules("filter", "OUTPUT").get(0), "the missing jump is added");
+        assertNull(kernel.sysctl("net.ipv4.conf.all.route_localnet"));
+        assertTrue(kernel.rules("nat", "KUBE-SERVICES").stream().anyMatch(r -> r.contains("--dst-type LOCAL ! -d 127.0.0.0/8 -j KUBE-NODEPORTS")));
+    }
+
+    @Test
+    void localhostNodePortsFollowUpstreamsNodePortAddressesRule() {
+        ProxyConfig on = ProxyConfig.defaults();
+        assertTrue(IptablesDataplane.localhostNodePorts(on));
+        assertTrue(IptablesDataplane.localhostNodePorts(on.withNodePortAddresses(List.of("127.0.0.0/8", "198.18.0.0/24"))));
+        assertTrue(IptablesDataplane.localhostNodePorts(on.withNodePortAddresses(List.of("0.0.0.0/0"))));
+        assertTrue(IptablesDataplane.localhostNodePorts(on.withNodePortAddresses(List.of("fd00::/64"))), "no IPv4 CIDR means 0.0.0.0/0");
+        assertFalse(IptablesDataplane.localhostNodePorts(on.withNodePortAddresses(List.of("198.18.0.0/24"))));
+        assertFalse(IptablesDataplane.localhostNodePorts(on.withNodePortAddresses(List.of("primary"))));
     }
 
     @Test

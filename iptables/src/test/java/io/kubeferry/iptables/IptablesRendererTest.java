@@ -33,6 +33,9 @@ class IptablesRendererTest {
             .withNodeIP("198.18.0.1");
     private static final IptablesSettings WITH_POD_CIDR = new IptablesSettings("0x4000", false, "198.18.0.0/16", null, true, true, "198.18.0.1");
 
+    private static final Set<String> BOTH_COUNTERS = Set.of(NfacctCounters.CT_STATE_INVALID_DROPPED,
+            NfacctCounters.LOCALHOST_NODEPORTS_ACCEPTED);
+
     private final IptablesRenderer renderer = new IptablesRenderer(new ChainNames(1000));
 
     private String full(ProxyState state, IptablesSettings settings) {
@@ -68,6 +71,65 @@ class IptablesRendererTest {
                 .resolve(endpoint("198.18.0.2", 8080));
         IptablesSettings settings = new IptablesSettings("0x4000", false, "", List.of("198.18.0.1", "127.0.0.1"), false, true, "198.18.0.1");
         golden("nodeport-addresses", full(state(svc), settings));
+    }
+
+    /** iptables.localhostNodePorts=false: the catch-all skips 127.0.0.0/8, KUBE-FIREWALL stays empty (upstream). */
+    @Test
+    void nodePortWithoutLocalhost() throws IOException {
+        ResolvedService svc = port("ns1", "web", "", Protocol.TCP, "198.19.0.11", 80).nodePort(30080)
+                .resolve(endpoint("198.18.0.2", 8080));
+        String text = full(state(svc), WITH_POD_CIDR.withLocalhostNodePorts(false));
+        golden("nodeport-localhost-off", text);
+        assertFalse(text.contains("block incoming localnet connections"));
+        assertTrue(text.contains("-m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j KUBE-NODEPORTS"));
+    }
+
+    /** With localhost NodePorts off, kubelet's KUBE-FIREWALL (when there) is not declared, so not flushed. */
+    @Test
+    void kubeletsFirewallChainIsLeftAloneWhenLocalhostNodePortsAreOff() {
+        ResolvedService svc = port("ns1", "web", "", Protocol.TCP, "198.19.0.11", 80).nodePort(30080)
+                .resolve(endpoint("198.18.0.2", 8080));
+        String off = full(state(svc), WITH_POD_CIDR.withLocalhostNodePorts(false).withKubeletFirewall(true));
+        assertFalse(off.contains(":KUBE-FIREWALL"), off);
+        assertTrue(off.contains("-I INPUT -j KUBE-FIREWALL"), "the jump is still ensured, as upstream does");
+        String on = full(state(svc), WITH_POD_CIDR.withKubeletFirewall(true));
+        assertTrue(on.contains(":KUBE-FIREWALL - [0:0]"), "with localhost NodePorts on the chain is rewritten");
+    }
+
+    /** nfacct present: upstream's counting matches on the INVALID drop and, first, on localhost NodePorts. */
+    @Test
+    void nodePortWithNfacctCounters() throws IOException {
+        ResolvedService svc = port("ns1", "web", "", Protocol.TCP, "198.19.0.11", 80).nodePort(30080)
+                .resolve(endpoint("198.18.0.2", 8080));
+        ResolvedService empty = port("ns1", "empty", "", Protocol.TCP, "198.19.0.18", 80).nodePort(30082).resolve();
+        golden("nodeport-nfacct", full(state(svc, empty), WITH_POD_CIDR.withNfacctCounters(BOTH_COUNTERS)));
+    }
+
+    /** nfacct present but localhost NodePorts off: only the INVALID drop counts. */
+    @Test
+    void nfacctWithoutLocalhostNodePorts() throws IOException {
+        ResolvedService svc = port("ns1", "web", "", Protocol.TCP, "198.19.0.11", 80).nodePort(30080)
+                .resolve(endpoint("198.18.0.2", 8080));
+        String text = full(state(svc), WITH_POD_CIDR.withLocalhostNodePorts(false).withNfacctCounters(BOTH_COUNTERS));
+        golden("nodeport-nfacct-localhost-off", text);
+        assertFalse(text.contains(NfacctCounters.LOCALHOST_NODEPORTS_ACCEPTED));
+    }
+
+    /** A NodePort added by a partial sync gets the counting rule above the catch-all, as a full sync writes them. */
+    @Test
+    void partialSyncKeepsTheCountingNodePortRuleFirst() {
+        IptablesSettings settings = WITH_POD_CIDR.withNfacctCounters(BOTH_COUNTERS);
+        ResolvedService a = port("ns1", "a", "", Protocol.TCP, "198.19.0.21", 80).resolve(endpoint("198.18.0.2", 8080));
+        RestoreProgram first = renderer.render(state(a), settings, Set.of(), true, Set.of(), Set.of(), null);
+        ResolvedService web = port("ns1", "web", "", Protocol.TCP, "198.19.0.11", 80).nodePort(30080)
+                .resolve(endpoint("198.18.0.2", 8080));
+        RestoreProgram partial = renderer.render(state(a, web), settings, Set.of(web.name()), false,
+                first.serviceChains(), Set.copyOf(JumpRule.ALL), first);
+        List<String> inserted = partial.text().lines().filter(l -> l.startsWith("-I KUBE-NODEPORTS")).toList();
+        assertEquals(2, inserted.size(), partial.text());
+        // Each -I lands on top: the catch-all is inserted first so that the counting rule ends up above it.
+        assertFalse(inserted.get(0).contains("127.0.0.0/8"), inserted.toString());
+        assertTrue(inserted.get(1).contains("-d 127.0.0.0/8 --dport 30080 -m nfacct --nfacct-name localhost_nps_accepted_pkts"));
     }
 
     @Test
@@ -165,7 +227,7 @@ class IptablesRendererTest {
         RestoreProgram partial = renderer.render(state(a, c), WITH_POD_CIDR, Set.of(b.name(), c.name()), false,
                 first.serviceChains(), Set.copyOf(JumpRule.ALL), first);
         golden("partial-add-remove", partial.text());
-        assertEquals(1, partial.filterRules() - 3, "c's REJECT is the only service rule in filter");
+        assertEquals(1, partial.filterRules() - 4, "c's REJECT is the only service rule in filter (3 in KUBE-FORWARD, 1 in KUBE-FIREWALL)");
         assertFalse(partial.serviceChains().stream().anyMatch(first.services().get(b.name()).chains()::contains), "b's chains are gone");
     }
 
@@ -198,13 +260,16 @@ class IptablesRendererTest {
         assertEquals("0.0010000000", p.of(1000));
     }
 
-    /** Upstream's number_generated_rules_test cases (cluster CIDR set, as in upstream's fake proxier). */
+    /**
+     * Upstream's number_generated_rules_test cases (cluster CIDR set and localhost NodePorts on, as in upstream's
+     * fake proxier: its filter counts include the KUBE-FIREWALL rule).
+     */
     @Test
     void ruleCountsMatchUpstream() {
-        assertCounts(state(), 3, 5);
-        assertCounts(state(services(1, 1, false)), 3, 10);
-        assertCounts(state(services(10, 10, false)), 3, 325);
-        assertCounts(state(services(10, 10, true)), 13, 385);
+        assertCounts(state(), 4, 5);
+        assertCounts(state(services(1, 1, false)), 4, 10);
+        assertCounts(state(services(10, 10, false)), 4, 325);
+        assertCounts(state(services(10, 10, true)), 14, 385);
     }
 
     private void assertCounts(ProxyState state, int filter, int nat) {

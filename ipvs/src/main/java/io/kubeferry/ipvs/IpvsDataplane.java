@@ -5,6 +5,7 @@ import io.kubeferry.iptables.JumpRule;
 import io.kubeferry.iptables.KernelRules;
 import io.kubeferry.proxy.config.NodePortAddresses;
 import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.dataplane.CleanupReport;
 import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneException;
@@ -17,9 +18,11 @@ import io.kubeferry.proxy.exec.ToolException;
 import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
 import io.kubeferry.proxy.model.Cidr;
+import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.model.ServicePortName;
 import io.kubeferry.proxy.scheduler.Scheduler;
 import io.kubeferry.proxy.scheduler.SchedulerCatalog;
+import io.kubeferry.proxy.metrics.SyncMetrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import org.slf4j.Logger;
@@ -58,6 +61,7 @@ final class IpvsDataplane implements Dataplane {
     private final ToolRunner tools;
     private final ServiceEvents events;
     private final Counter restoreFailures;
+    private final Counter applyFailures;
     private final AtomicInteger virtualServers = new AtomicInteger();
     private final AtomicInteger realServers = new AtomicInteger();
 
@@ -78,11 +82,16 @@ final class IpvsDataplane implements Dataplane {
         this.config = context.config();
         this.tools = context.tools();
         this.events = context.events();
-        this.restoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.ipvs.restore.failures")
-                .description("Cumulative ipset, ipvsadm or iptables restore failures in IPVS mode").register(context.metrics());
-        Gauge.builder("kubeproxy.sync.proxy.rules.ipvs.virtual.servers", virtualServers, AtomicInteger::get)
+        // Upstream's IPVS proxier counts its iptables-restore failures under the iptables name; the other
+        // tools' failures are kube-ferry's own metric.
+        this.restoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.iptables.restore.failures")
+                .tag("ip_family", SyncMetrics.IP_FAMILY).description("Cumulative proxy iptables restore failures")
+                .register(context.metrics());
+        this.applyFailures = Counter.builder("kubeferry.ipvs.apply.failures")
+                .description("IPVS mode syncs that failed in ipset, ip, ipvsadm or iptables-restore").register(context.metrics());
+        Gauge.builder("kubeferry.ipvs.virtual.servers", virtualServers, AtomicInteger::get)
                 .description("IPVS virtual servers kube-ferry programs").register(context.metrics());
-        Gauge.builder("kubeproxy.sync.proxy.rules.ipvs.real.servers", realServers, AtomicInteger::get)
+        Gauge.builder("kubeferry.ipvs.real.servers", realServers, AtomicInteger::get)
                 .description("IPVS real servers kube-ferry programs (draining ones included)").register(context.metrics());
     }
 
@@ -103,7 +112,7 @@ final class IpvsDataplane implements Dataplane {
 
     @Override
     public String render(SyncRequest request) {
-        IpvsSettings s = baseSettings(config);
+        IpvsSettings s = baseSettings(config).withNodeIPs(renderedNodeIPs(request.state()));
         SchedulerCatalog all = new SchedulerCatalog(new IpvsSchedulers(name -> true), new Scheduler(s.defaultScheduler(), Set.of()));
         IpvsRenderer.Desired desired = IpvsRenderer.render(request.state(), s, all);
         StringBuilder out = new StringBuilder();
@@ -113,6 +122,21 @@ final class IpvsDataplane implements Dataplane {
         out.append("# ipvsadm -R\n").append(IpvsDiff.between(desired.table(), new IpvsSaveParser.Table(List.of(), List.of()), v -> true).restoreText());
         out.append("# iptables-restore --noflush --counters\n").append(IpvsRenderer.iptables(s, Set.of()));
         return out.toString();
+    }
+
+    /**
+     * render has no kernel to ask: NodePort virtual servers go on the Node object's addresses (or --node-ip's),
+     * narrowed by nodePortAddresses as a sync narrows the kernel's; with none, it says what is missing.
+     */
+    private List<String> renderedNodeIPs(ProxyState state) {
+        List<String> addresses = state.node().addresses().stream().filter(a -> !a.startsWith("127.")).toList();
+        List<String> wanted = config.nodePortAddresses();
+        List<String> chosen = NodePortAddresses.all(wanted) ? addresses : NodePortAddresses.select(wanted, addresses);
+        if (chosen.isEmpty() && state.services().values().stream().anyMatch(s -> s.port().nodePort() > 0)) {
+            LOG.warn(addresses.isEmpty() ? "no node addresses: NodePort virtual servers omitted; pass --node-ip (or include this node's Node object with its addresses)"
+                    : "none of the node's addresses " + addresses + " is in nodePortAddresses " + wanted + ": NodePort virtual servers omitted");
+        }
+        return chosen;
     }
 
     @Override
@@ -172,7 +196,10 @@ final class IpvsDataplane implements Dataplane {
                     ipsets.length() + addresses.length() + plan.restoreText().length() + iptables.length());
         } catch (ToolException e) {
             needFull = true;
-            restoreFailures.increment();
+            applyFailures.increment();
+            if (step.equals("iptables-restore")) {
+                restoreFailures.increment();
+            }
             throw new DataplaneException((full ? "full" : "partial") + " ipvs sync failed at " + step + ": " + e.getMessage(), e);
         }
     }
@@ -266,52 +293,147 @@ final class IpvsDataplane implements Dataplane {
     }
 
     @Override
-    public void cleanup() throws DataplaneException {
-        cleanupLeftovers(Set.of());
+    public CleanupReport cleanup() {
+        return cleanupLeftovers(Set.of());
     }
 
     @Override
-    public void cleanupLeftovers(Set<String> keep) throws DataplaneException {
+    public CleanupReport cleanupLeftovers(Set<String> keep) {
         Set<String> own = IpvsRenderer.chains();
         // Rules first: an ipset cannot be destroyed while a rule matches on it.
-        List<String> failures = new ArrayList<>(IptablesTools.removeChains(tools,
-                (table, chain) -> own.contains(table + "/" + chain), keep));
+        CleanupReport report = IptablesTools.removeChains(mode(), tools, (table, chain) -> own.contains(table + "/" + chain), keep);
+        SortedSet<String> dummyAddresses = new TreeSet<>();
         try {
-            SortedSet<String> dummyAddresses = dummyAddresses();
-            ToolResult saved = tools.runAllowingFailure(ToolCommand.of("ipvsadm", "-Sn"));
-            if (saved.ok()) {
-                Predicate<VirtualServer> mine = owned(dummyAddresses, localAddresses(dummyAddresses), config.ipvs().excludeCIDRs());
-                String deletions = IpvsSaveParser.parse(saved.stdout()).virtualServers().stream().filter(mine)
-                        .map(v -> "-D " + IpvsDiff.service(v) + "\n").collect(Collectors.joining());
-                if (!deletions.isEmpty()) {
-                    tools.run(ToolCommand.of("ipvsadm", "-R").withStdin(deletions));
-                }
-            }
+            dummyAddresses = dummyAddresses();
+            report = removeVirtualServers(report, dummyAddresses);
+        } catch (ToolException e) {
+            report = report.failed("ipvs: " + e.getMessage());
+        }
+        try {
             if (tools.runAllowingFailure(ToolCommand.of("ip", "link", "show", DUMMY)).ok()) {
                 tools.run(ToolCommand.of("ip", "link", "del", DUMMY));
+                // The addresses go with the interface.
+                report = report.plus(CleanupReport.INTERFACES, 1).plus(CleanupReport.ADDRESSES, dummyAddresses.size());
             }
         } catch (ToolException e) {
-            failures.add("ipvs: " + e.getMessage());
+            report = report.failed(DUMMY + ": " + e.getMessage());
         }
         try {
             ToolResult sets = tools.runAllowingFailure(ToolCommand.of("ipset", "list", "-n"));
-            if (sets.ok()) {
-                String destroy = sets.stdout().lines().map(String::trim).filter(Ipset::ours)
-                        .map(n -> "destroy " + n + "\n").collect(Collectors.joining());
-                if (!destroy.isEmpty()) {
-                    tools.run(ToolCommand.of("ipset", "restore").withStdin(destroy));
+            if (!sets.ok()) {
+                report = report.failed("ipset list -n exited " + sets.exitCode() + ": " + sets.stderr().strip());
+            } else {
+                List<String> ours = sets.stdout().lines().map(String::trim).filter(Ipset::ours).toList();
+                if (!ours.isEmpty()) {
+                    tools.run(ToolCommand.of("ipset", "restore").withStdin(ours.stream().map(n -> "destroy " + n + "\n").collect(Collectors.joining())));
+                    report = report.plus(CleanupReport.IPSETS, ours.size());
                 }
             }
         } catch (ToolException e) {
-            failures.add("ipset: " + e.getMessage());
+            report = report.failed("ipset: " + e.getMessage());
         }
         applied = null;
         needFull = true;
-        if (!failures.isEmpty()) {
-            throw new DataplaneException("ipvs cleanup failed: " + String.join("; ", failures));
+        return report;
+    }
+
+    /** Deletes the virtual servers kube-ferry owns (their real servers go with them); none when the kernel has no IPVS. */
+    private CleanupReport removeVirtualServers(CleanupReport report, Set<String> dummyAddresses) throws ToolException {
+        ToolResult saved = tools.runAllowingFailure(ToolCommand.of("ipvsadm", "-Sn"));
+        if (!saved.ok()) {
+            if (noIpvsInKernel(saved.stderr())) {
+                LOG.debug("no IPVS in this kernel: no virtual servers to remove");
+                return report;
+            }
+            return report.failed("ipvsadm -Sn exited " + saved.exitCode() + ": " + saved.stderr().strip());
         }
-        LOG.info("removed IPVS mode's virtual servers, {}, ipsets and rules{}", DUMMY,
-                keep.isEmpty() ? "" : " (kept the chains the running mode shares)");
+        Predicate<VirtualServer> mine = owned(dummyAddresses, localAddresses(dummyAddresses), config.ipvs().excludeCIDRs());
+        List<VirtualServer> doomed = IpvsSaveParser.parse(saved.stdout()).virtualServers().stream().filter(mine).toList();
+        if (doomed.isEmpty()) {
+            return report;
+        }
+        tools.run(ToolCommand.of("ipvsadm", "-R").withStdin(doomed.stream().map(v -> "-D " + IpvsDiff.service(v) + "\n")
+                .collect(Collectors.joining())));
+        return report.plus(CleanupReport.VIRTUAL_SERVERS, doomed.size());
+    }
+
+    /**
+     * True for ipvsadm's complaint on a kernel without IPVS ("Can't initialize ipvs: Protocol not available"); as
+     * non-root it says "Permission denied" instead, which is a real failure.
+     */
+    static boolean noIpvsInKernel(String stderr) {
+        return stderr.contains("Protocol not available");
+    }
+
+    /** The modules upstream loads for IPVS mode, plus the configured scheduler's. */
+    List<String> modules() {
+        List<String> modules = new ArrayList<>(List.of("ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh", "nf_conntrack"));
+        String scheduler = "ip_vs_" + baseSettings(config).defaultScheduler();
+        if (!modules.contains(scheduler)) {
+            modules.add(scheduler);
+        }
+        return modules;
+    }
+
+    /**
+     * IPVS must be in the kernel: without it every sync would fail. Tries to load the modules (modprobe may be
+     * absent from an image whose host loads them), then asks ipvsadm, in the namespace the agent programs.
+     */
+    @Override
+    public void checkKernel() throws DataplaneException {
+        List<String> modprobe = new ArrayList<>(List.of("-a", "-q"));
+        modprobe.addAll(modules());
+        try {
+            tools.runAllowingFailure(new ToolCommand("modprobe", modprobe, null, null));
+        } catch (ToolException e) {
+            LOG.debug("modprobe: {}", e.getMessage());
+        }
+        ToolResult listed;
+        try {
+            listed = tools.runAllowingFailure(ToolCommand.of("ipvsadm", "-Ln"));
+        } catch (ToolException e) {
+            throw new DataplaneException("cannot check for IPVS in the kernel: " + e.getMessage(), e);
+        }
+        if (listed.ok()) {
+            checkScheduler();
+            return;
+        }
+        String why = listed.stderr().lines().filter(l -> l.contains("Can't initialize ipvs")).findFirst().orElse(listed.stderr().strip());
+        if (noIpvsInKernel(listed.stderr())) {
+            throw new DataplaneException("IPVS is not available in this kernel (ipvsadm: " + why + "): load its modules with `modprobe -a "
+                    + String.join(" ", modules()) + "` (a kernel built without CONFIG_IP_VS cannot run IPVS mode), or use --proxy-mode iptables");
+        }
+        throw new DataplaneException("cannot use IPVS: ipvsadm -Ln exited " + listed.exitCode() + ": " + why);
+    }
+
+    /**
+     * Where the scheduler probe's virtual server goes: in the benchmarking range (RFC 2544), which no real
+     * Service uses, on a port of its own; it exists for two ipvsadm calls.
+     */
+    static final String SCHEDULER_PROBE = "198.18.255.254:20000";
+
+    /**
+     * The configured scheduler is there only if the kernel makes a virtual server with it (upstream's
+     * CanUseIPVSProxier does the same): otherwise every Service's virtual server would fail at every sync.
+     */
+    private void checkScheduler() throws DataplaneException {
+        String scheduler = baseSettings(config).defaultScheduler();
+        try {
+            ToolResult added = tools.runAllowingFailure(ToolCommand.of("ipvsadm", "-R")
+                    .withStdin("-A -t " + SCHEDULER_PROBE + " -s " + scheduler + "\n"));
+            if (!added.ok()) {
+                if (added.stderr().contains("already exists")) {
+                    // Someone else's virtual server: leave it, and let the first sync tell.
+                    LOG.warn("cannot probe the IPVS scheduler {}: a virtual server {} already exists", scheduler, SCHEDULER_PROBE);
+                    return;
+                }
+                throw new DataplaneException("ipvs.scheduler: the IPVS scheduler \"" + scheduler + "\" is not available in this kernel (ipvsadm: "
+                        + added.stderr().strip() + "): load it with `modprobe ip_vs_" + scheduler + "` or choose another");
+            }
+            tools.run(ToolCommand.of("ipvsadm", "-R").withStdin("-D -t " + SCHEDULER_PROBE + "\n"));
+        } catch (ToolException e) {
+            throw new DataplaneException("cannot probe the IPVS scheduler " + scheduler + ": " + e.getMessage(), e);
+        }
     }
 
     /** Modules, sysctls, kube-ipvs0 and the scheduler list: what a full sync makes sure of first. */

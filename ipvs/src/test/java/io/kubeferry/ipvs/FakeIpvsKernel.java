@@ -30,6 +30,10 @@ final class FakeIpvsKernel implements ToolRunner {
     final Map<String, TreeSet<String>> links = new TreeMap<>();
     final List<ToolCommand> commands = new ArrayList<>();
     Set<String> schedulerModules = Set.of("rr", "wrr", "lc", "wlc", "sh", "mh");
+    /** False: a kernel built without IPVS, where every ipvsadm command fails as the real one does. */
+    boolean ipvsInKernel = true;
+    /** Non-null: ipvsadm fails with this stderr (e.g. "Permission denied (you must be root)"). */
+    String ipvsadmDenied;
     String connections = "IPVS connection entries\npro expire state       source             virtual            destination\n";
 
     FakeIpvsKernel() {
@@ -65,6 +69,16 @@ final class FakeIpvsKernel implements ToolRunner {
     }
 
     private ToolResult ipvsadm(List<String> a, String stdin) {
+        if (!ipvsInKernel) {
+            return new ToolResult(2, "", "Can't initialize ipvs: Protocol not available\n"
+                    + "Are you sure that IP Virtual Server is built in the kernel or as module?\n");
+        }
+        if (ipvsadmDenied != null) {
+            return new ToolResult(2, "", ipvsadmDenied);
+        }
+        if (a.equals(List.of("-Ln"))) {
+            return ok("IP Virtual Server version 1.2.1 (size=4096)\n");
+        }
         if (a.equals(List.of("-Sn"))) {
             StringBuilder out = new StringBuilder();
             services.forEach((key, line) -> {
@@ -87,6 +101,8 @@ final class FakeIpvsKernel implements ToolRunner {
                 switch (t[0]) {
                     case "-A" -> {
                         if (services.containsKey(key)) return fail("Service already exists: " + line);
+                        int sched = java.util.Arrays.asList(t).indexOf("-s");
+                        if (sched > 0 && !schedulerModules.contains(t[sched + 1])) return fail("Memory allocation problem");
                         services.put(key, line);
                     }
                     case "-E" -> {

@@ -1,6 +1,7 @@
 package io.kubeferry.ipvs;
 
 import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.dataplane.CleanupReport;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneException;
 import io.kubeferry.proxy.dataplane.ServiceEvents;
@@ -213,6 +214,69 @@ class IpvsDataplaneTest {
         assertFalse(kernel.netfilter.chains("nat").contains("KUBE-SERVICES"));
         assertTrue(kernel.netfilter.rules("nat", "PREROUTING").isEmpty());
         assertFalse(d.hasLeftovers());
+    }
+
+    @Test
+    void cleanupCountsWhatItRemovedAndASecondFindsNothing() throws Exception {
+        IpvsDataplane d = dataplane(config);
+        d.sync(SyncRequest.full(Fixtures.state(web("198.18.0.11"), nodePortLocal(), loadBalancer())));
+        kernel.services.put("-t 10.0.0.1:80", "-A -t 10.0.0.1:80 -s rr");
+        int servers = kernel.services.size() - 1;
+        int sets = kernel.ipsets.size();
+        int addresses = kernel.links.get("kube-ipvs0").size();
+        String save = kernel.netfilter.run(io.kubeferry.proxy.exec.ToolCommand.of("iptables-nft-save")).stdout();
+        long chains = save.lines().filter(l -> l.startsWith(":KUBE-")).count();
+        long rules = save.lines().filter(l -> l.startsWith("-A ") && l.contains("KUBE-")).count();
+
+        CleanupReport report = d.cleanup();
+        assertTrue(report.ok(), report.summary());
+        assertEquals("ipvs mode: removed " + chains + " chains, " + rules + " rules, " + servers + " virtual servers, 1 interface, "
+                + addresses + " addresses, " + sets + " ipsets", report.summary());
+        assertEquals(List.of("-t 10.0.0.1:80"), List.copyOf(kernel.services.keySet()), "not kube-ferry's: kept and not counted");
+        assertEquals("ipvs mode: nothing to remove", d.cleanup().summary());
+    }
+
+    @Test
+    void cleanupOnAKernelWithoutIpvsIsNoFailureButADeniedIpvsadmIs() throws Exception {
+        kernel.ipvsInKernel = false;
+        assertEquals("ipvs mode: nothing to remove", dataplane(config).cleanup().summary());
+        kernel.ipvsInKernel = true;
+        kernel.ipvsadmDenied = "Can't initialize ipvs: Permission denied (you must be root)\n";
+        CleanupReport denied = dataplane(config).cleanup();
+        assertEquals(List.of("ipvsadm -Sn exited 2: Can't initialize ipvs: Permission denied (you must be root)"), denied.failures());
+    }
+
+    @Test
+    void startUpFailsWhenTheConfiguredSchedulerIsNotInTheKernelAndLeavesNoProbeBehind() throws Exception {
+        dataplane(config).checkKernel();
+        assertTrue(kernel.services.isEmpty(), "the probe virtual server is gone: " + kernel.services);
+        assertTrue(ipvsadmInput(0).startsWith("-A -t " + IpvsDataplane.SCHEDULER_PROBE + " -s rr"), ipvsadmInput(0));
+        ProxyConfig nq = config.withIpvs(new ProxyConfig.Ipvs("nq", config.ipvs().syncPeriod(), config.ipvs().minSyncPeriod(),
+                List.of(), false, java.time.Duration.ZERO, java.time.Duration.ZERO, java.time.Duration.ZERO));
+        DataplaneException e = assertThrows(DataplaneException.class, () -> dataplane(nq).checkKernel());
+        assertEquals("ipvs.scheduler: the IPVS scheduler \"nq\" is not available in this kernel (ipvsadm: Memory allocation problem):"
+                + " load it with `modprobe ip_vs_nq` or choose another", e.getMessage());
+        assertTrue(kernel.services.isEmpty());
+
+        kernel.services.put("-t " + IpvsDataplane.SCHEDULER_PROBE, "-A -t " + IpvsDataplane.SCHEDULER_PROBE + " -s wrr");
+        dataplane(config).checkKernel();
+        assertEquals(Set.of("-t " + IpvsDataplane.SCHEDULER_PROBE), kernel.services.keySet(), "someone else's is left alone");
+    }
+
+    @Test
+    void startUpFailsWithoutIpvsSayingHowToLoadIt() throws Exception {
+        dataplane(config).checkKernel();
+        kernel.ipvsInKernel = false;
+        DataplaneException e = assertThrows(DataplaneException.class, () -> dataplane(config).checkKernel());
+        assertEquals("IPVS is not available in this kernel (ipvsadm: Can't initialize ipvs: Protocol not available): load its modules"
+                + " with `modprobe -a ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack` (a kernel built without CONFIG_IP_VS cannot run"
+                + " IPVS mode), or use --proxy-mode iptables", e.getMessage());
+        ProxyConfig lc = config.withIpvs(new ProxyConfig.Ipvs("lc", config.ipvs().syncPeriod(), config.ipvs().minSyncPeriod(),
+                List.of(), false, java.time.Duration.ZERO, java.time.Duration.ZERO, java.time.Duration.ZERO));
+        assertTrue(assertThrows(DataplaneException.class, () -> dataplane(lc).checkKernel()).getMessage()
+                .contains("modprobe -a ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack ip_vs_lc`"), "the configured scheduler's module too");
+        assertEquals(List.of("-a", "-q", "ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh", "nf_conntrack", "ip_vs_lc"),
+                kernel.commands("modprobe").get(kernel.commands("modprobe").size() - 1).args(), "it tried to load them first");
     }
 
     @Test

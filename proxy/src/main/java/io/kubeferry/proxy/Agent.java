@@ -1,19 +1,23 @@
 package io.kubeferry.proxy;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kubeferry.proxy.config.KubeProxyConfigurationWriter;
 import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.conntrack.ConntrackChange;
 import io.kubeferry.proxy.conntrack.ConntrackHook;
 import io.kubeferry.proxy.conntrack.ConntrackHookProvider;
+import io.kubeferry.proxy.dataplane.CleanupReport;
 import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneProvider;
 import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.dataplane.SyncResult;
 import io.kubeferry.proxy.exec.ToolRunner;
+import io.kubeferry.proxy.health.DebugState;
 import io.kubeferry.proxy.health.HttpEndpoints;
 import io.kubeferry.proxy.health.ProxyHealth;
 import io.kubeferry.proxy.health.ServiceHealthServers;
+import io.kubeferry.proxy.metrics.RuntimeMetrics;
 import io.kubeferry.proxy.metrics.SyncMetrics;
 import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.model.ServicePortName;
@@ -55,6 +59,7 @@ public final class Agent {
     private final ToolRunner tools;
     private final List<ConntrackHook> hooks;
     private final PrometheusMeterRegistry registry;
+    private final RuntimeMetrics runtimeMetrics;
     private final ClusterState state;
     private final SyncRunner runner;
     private final SyncMetrics metrics;
@@ -80,15 +85,18 @@ public final class Agent {
         this.tools = tools;
         this.context = vertx.getOrCreateContext();
         this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        DataplaneContext dataplaneContext = new DataplaneContext(config, tools, registry,
-                new KubernetesServiceEvents(client, vertx, config.hostnameOverride()));
+        this.runtimeMetrics = new RuntimeMetrics(registry);
+        KubernetesServiceEvents events = new KubernetesServiceEvents(client, vertx, config.hostnameOverride());
+        DataplaneContext dataplaneContext = new DataplaneContext(config, tools, registry, events);
         this.dataplane = DataplaneProvider.forMode(config.mode()).create(dataplaneContext);
         this.hooks = ConntrackHookProvider.all().stream().map(p -> p.create(dataplaneContext)).toList();
-        this.state = new ClusterState(config.hostnameOverride(), config.serviceProxyName(), ClusterWatch.KINDS, registry);
-        this.metrics = new SyncMetrics(registry);
+        this.state = new ClusterState(config.hostnameOverride(), config.serviceProxyName(), ClusterWatch.KINDS, registry, events::record);
+        this.metrics = new SyncMetrics(registry, "iptables".equals(config.mode()));
         this.runner = new SyncRunner(context, config.minSyncPeriod(), config.syncPeriod(), this::sync);
         this.health = new ProxyHealth(config.syncPeriod().multipliedBy(2), runner::queuedSinceMillis);
-        this.http = new HttpEndpoints(vertx, health, registry, this::debugState);
+        String configz = KubeProxyConfigurationWriter.json(config);
+        this.http = new HttpEndpoints(vertx, health, registry,
+                new HttpEndpoints.MetricsPaths(config.mode(), () -> configz, () -> DebugState.render(lastState)));
         String healthHost = config.healthzBindAddress().isEmpty() ? "0.0.0.0"
                 : config.healthzBindAddress().substring(0, config.healthzBindAddress().lastIndexOf(':'));
         this.serviceHealth = new ServiceHealthServers(vertx, healthHost, health::proxyHealthy);
@@ -159,9 +167,13 @@ public final class Agent {
     private void removeLeftovers() {
         for (Dataplane other : leftovers) {
             try {
-                other.cleanupLeftovers(dataplane.iptablesChains());
-                LOG.info("removed {} mode's leftovers", other.mode());
-            } catch (Exception e) {
+                CleanupReport report = other.cleanupLeftovers(dataplane.iptablesChains());
+                if (report.ok()) {
+                    LOG.info("leftovers: {}", report.summary());
+                } else {
+                    LOG.warn("could not clean up all of {} mode's leftovers: {}", other.mode(), report.summary());
+                }
+            } catch (RuntimeException e) {
                 LOG.warn("could not clean up {} mode's leftovers: {}", other.mode(), e.getMessage());
             }
         }
@@ -203,6 +215,7 @@ public final class Agent {
         return vertx.executeBlocking(() -> dataplane.sync(request), true).compose(result -> {
             Duration took = Duration.ofNanos(System.nanoTime() - start);
             metrics.synced(result.full(), took, unsyncedTriggers);
+            metrics.programmed(request.state());
             health.updated();
             ConntrackChange change = new ConntrackChange(lastState, request.state(), request.changed(), result.full());
             lastState = request.state();
@@ -235,27 +248,6 @@ public final class Agent {
                 LOG.warn("conntrack hook {} failed: {}", hook.name(), e.getMessage());
             }
         }
-    }
-
-    private String debugState() {
-        ProxyState s = lastState;
-        StringBuilder out = new StringBuilder("{\"node\":\"").append(s.node().name()).append("\",\"generation\":")
-                .append(s.generation()).append(",\"services\":[");
-        boolean first = true;
-        for (var svc : s.services().values()) {
-            out.append(first ? "" : ",").append("{\"name\":\"").append(svc.name()).append("\",\"protocol\":\"")
-                    .append(svc.name().protocol()).append("\",\"clusterIP\":\"").append(svc.port().clusterIP())
-                    .append("\",\"port\":").append(svc.port().port()).append(",\"nodePort\":").append(svc.port().nodePort())
-                    .append(",\"clusterEndpoints\":").append(quoted(svc.clusterEndpoints().stream().map(e -> e.hostPort()).toList()))
-                    .append(",\"localEndpoints\":").append(quoted(svc.localEndpoints().stream().map(e -> e.hostPort()).toList()))
-                    .append('}');
-            first = false;
-        }
-        return out.append("]}").toString();
-    }
-
-    private static String quoted(List<String> values) {
-        return values.stream().map(v -> "\"" + v + "\"").collect(java.util.stream.Collectors.joining(",", "[", "]"));
     }
 
     public PrometheusMeterRegistry registry() {
@@ -297,6 +289,7 @@ public final class Agent {
                 watch.close();
             }
             serviceHealth.close();
+            runtimeMetrics.close();
             http.stop().onComplete(ar -> stopped.complete());
         });
         return stopped.future();

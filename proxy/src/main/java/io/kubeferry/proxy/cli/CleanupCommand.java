@@ -1,60 +1,68 @@
 package io.kubeferry.proxy.cli;
 
-import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import io.kubeferry.proxy.Agent;
-import io.kubeferry.proxy.config.ConfigException;
 import io.kubeferry.proxy.config.ProxyConfig;
-import io.kubeferry.proxy.dataplane.Dataplane;
+import io.kubeferry.proxy.dataplane.CleanupReport;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneProvider;
-import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.exec.ProcessToolRunner;
-import io.kubeferry.proxy.exec.RequiredTools;
-import io.kubeferry.proxy.exec.ToolException;
 import io.kubeferry.proxy.exec.ToolRunner;
-import io.kubeferry.proxy.model.ProxyState;
-import io.kubeferry.proxy.state.ObjectFiles;
-import io.kubeferry.proxy.state.StaticState;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.vertx.core.Vertx;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
-@Command(name = "cleanup", description = "Remove everything kube-ferry (or kube-proxy) programmed on this node, in every mode.")
+/**
+ * Removes what kube-ferry (or kube-proxy) programmed. It first checks that it can act, and says what it removed
+ * with counts, mode by mode; anything it could not do makes it exit 1, so a script never mistakes "could not"
+ * for "done".
+ */
+@Command(name = "cleanup", description = "Remove everything kube-ferry (or kube-proxy) programmed on this node, in every mode"
+        + " (or only the one --proxy-mode names). Exits 1, naming what it could not do, when anything is left.")
 final class CleanupCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
         ProxyConfig config = options.resolve();
-        ToolRunner tools = new ProcessToolRunner(config.netns());
+        return cleanup(config, options.mode != null ? config.mode() : null, CleanupChecks.ofThisProcess(),
+                new ProcessToolRunner(config.netns()), spec.commandLine().getOut(), spec.commandLine().getErr());
+    }
+
+    /**
+     * Cleans up {@code onlyMode} (null: every mode on the class path) with {@code tools}. Prints one summary line
+     * per mode on {@code out} and each failure on {@code err}; returns 0 when everything was removed, else 1.
+     * Also what kube-proxy's {@code --cleanup} flag runs.
+     */
+    static int cleanup(ProxyConfig config, String onlyMode, CleanupChecks checks, ToolRunner tools, PrintWriter out, PrintWriter err) {
+        List<String> problems = checks.problems(config.netns(), tools);
+        if (!problems.isEmpty()) {
+            problems.forEach(p -> err.println("kube-ferry: cleanup: " + p));
+            err.println("kube-ferry: cleanup: nothing was removed");
+            err.flush();
+            return 1;
+        }
         int failures = 0;
         for (DataplaneProvider provider : DataplaneProvider.all()) {
-            if (options.mode != null && !provider.mode().equals(config.mode())) {
+            if (onlyMode != null && !provider.mode().equals(onlyMode)) {
                 continue;
             }
-            try {
-                provider.create(new DataplaneContext(config, tools, new SimpleMeterRegistry())).cleanup();
-            } catch (Exception e) {
-                System.err.println("kube-ferry: cleanup of " + provider.mode() + " mode failed: " + e.getMessage());
-                failures++;
+            CleanupReport report = provider.create(new DataplaneContext(config, tools, new SimpleMeterRegistry())).cleanup();
+            out.println(report.removals());
+            for (String failure : report.failures()) {
+                err.println("kube-ferry: cleanup of " + report.mode() + " mode: " + failure);
             }
+            failures += report.failures().size();
         }
+        out.flush();
+        err.flush();
         return failures == 0 ? 0 : 1;
     }
 }

@@ -26,6 +26,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -39,24 +40,39 @@ final class RenderCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;
 
-    @Option(names = {"-f", "--filename"}, description = "A YAML/JSON file or directory of Services, EndpointSlices and Nodes.")
+    @Option(names = {"-f", "--filename"}, description = "A YAML/JSON file or directory of Services, EndpointSlices and Nodes; - for standard input.")
     List<Path> files = new ArrayList<>();
+
+    @Option(names = "--node-ip", paramLabel = "IP", description = "This node's address, for NodePorts (repeatable); default: the"
+            + " InternalIP/ExternalIP addresses of the Node object named by --hostname-override in the input.")
+    List<String> nodeIPs = new ArrayList<>();
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /**
+     * Prints the program for every object that could be used. Exit 1 when any file was unreadable or any
+     * object (or part) skipped, each named on stderr (the WARN lines), so scripts notice; 0 otherwise.
+     */
     @Override
     public Integer call() throws Exception {
         ProxyConfig config = options.resolve();
         List<HasMetadata> objects = new ArrayList<>();
+        List<String> unreadable = new ArrayList<>();
         if (files.isEmpty() && options.kubeconfig == null && options.config == null) {
             throw new ConfigException("render needs -f FILE (or --kubeconfig to read a cluster)");
         }
         for (Path file : files) {
-            if (!Files.exists(file)) {
+            if (!file.toString().equals("-") && !Files.exists(file)) {
                 throw new ConfigException("-f " + file + ": no such file or directory");
             }
-            objects.addAll(ObjectFiles.read(file));
+        }
+        for (Path file : files) {
+            ObjectFiles.Read read = file.toString().equals("-")
+                    ? ObjectFiles.readText("<stdin>", new String(System.in.readAllBytes(), StandardCharsets.UTF_8))
+                    : ObjectFiles.readAll(List.of(file));
+            objects.addAll(read.objects());
+            unreadable.addAll(read.problems());
         }
         if (files.isEmpty()) {
             try (KubernetesClient client = Main.client(config)) {
@@ -65,12 +81,30 @@ final class RenderCommand implements Callable<Integer> {
                 objects.addAll(client.nodes().list().getItems());
             }
         }
-        ProxyState state = StaticState.of(objects, config.hostnameOverride(), config.serviceProxyName());
+        StaticState.Result built = StaticState.build(objects, config.hostnameOverride(), config.serviceProxyName());
+        ProxyState state = built.state();
+        if (!nodeIPs.isEmpty()) {
+            for (String ip : nodeIPs) {
+                if (!io.kubeferry.proxy.model.Cidr.isIPv4(ip)) {
+                    throw new ConfigException("--node-ip: not an IPv4 address: \"" + ip + "\"");
+                }
+            }
+            state = new ProxyState(state.node().withAddresses(nodeIPs), state.services(), state.generation());
+        }
         Dataplane dataplane = DataplaneProvider.forMode(config.mode())
                 .create(new DataplaneContext(config, new Main.RefusingToolRunner(), new SimpleMeterRegistry()));
         PrintWriter out = spec.commandLine().getOut();
+        out.print(RenderHeader.forMode(config.mode()));
         out.print(dataplane.render(SyncRequest.full(state)));
         out.flush();
-        return 0;
+        PrintWriter err = spec.commandLine().getErr();
+        unreadable.forEach(problem -> err.println("kube-ferry: " + problem));
+        if (unreadable.isEmpty() && built.skipped().isEmpty()) {
+            return 0;
+        }
+        err.println("kube-ferry: render: " + built.skipped().size() + " object(s) or part(s) skipped and " + unreadable.size()
+                + " file(s) unreadable (reasons above); the program holds everything else");
+        err.flush();
+        return 1;
     }
 }

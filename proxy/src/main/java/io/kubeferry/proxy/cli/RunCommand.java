@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.kubeferry.proxy.Agent;
 import io.kubeferry.proxy.config.ConfigException;
 import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.conntrack.ConntrackSysctls;
 import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneProvider;
@@ -34,7 +35,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
-@Command(name = "run", description = "Run the node agent (the default).")
+@Command(name = "run", description = "Run the node agent (the default). Takes every kube-proxy 1.35 flag.")
 final class RunCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;
@@ -42,9 +43,19 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ProxyConfig config = options.resolve();
+        // What kube-proxy does at start with root privileges; --init-only stops after it.
+        OomScoreAdj.self().apply(config.oomScoreAdj());
+        ConntrackSysctls.forNode(new ProcessToolRunner(config.netns()), config.netns()).apply(config.conntrack());
+        if (config.mode().equals("ipvs")) {
+            IpvsTimeouts.apply(new ProcessToolRunner(config.netns()), config.ipvs());
+        }
+        if (Boolean.TRUE.equals(options.initOnly)) {
+            return 0;
+        }
         Dataplane probe = DataplaneProvider.forMode(config.mode())
                 .create(new DataplaneContext(config, new ProcessToolRunner(config.netns()), new SimpleMeterRegistry()));
         RequiredTools.fromEnvironment().require(config.mode(), probe.requiredTools());
+        probe.checkKernel();
         Vertx vertx = Vertx.vertx();
         KubernetesClient client = Main.client(config);
         Agent agent = Agent.start(config, client, vertx, new ProcessToolRunner(config.netns()))

@@ -5,8 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.kubeferry.proxy.model.Cidr;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -17,6 +15,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * Reads a KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1) into a {@link ProxyConfig}. Strict:
@@ -25,23 +24,18 @@ import java.util.Set;
  */
 public final class KubeProxyConfigurationLoader {
 
-    private static final Logger LOG = LoggerFactory.getLogger(KubeProxyConfigurationLoader.class);
     static final String API_VERSION = "kubeproxy.config.k8s.io/v1alpha1";
 
-    /** Upstream fields kube-ferry accepts but does not act on (logged once). */
-    private static final Set<String> IGNORED = Set.of("featureGates", "logging", "bindAddress", "bindAddressHardFail",
-            "enableProfiling", "showHiddenMetricsForVersion", "oomScoreAdj", "portRange", "winkernel", "nftables",
-            "windowsRunAsService", "detectLocal", "clientConnection.acceptContentTypes", "clientConnection.contentType",
-            "clientConnection.qps", "clientConnection.burst", "conntrack.tcpBeLiberal", "conntrack.udpTimeout",
-            "conntrack.udpStreamTimeout", "apiVersion", "kind");
+    /**
+     * Upstream fields (or whole sections) kube-ferry accepts but does not act on. A value other than the
+     * default is kept in {@link ProxyConfig#unused()} so the caller can warn once and the writer shows it.
+     */
+    private static final Set<String> UNUSED = Set.of("bindAddress", "bindAddressHardFail", "enableProfiling",
+            "showHiddenMetricsForVersion", "portRange", "winkernel", "nftables", "windowsRunAsService", "detectLocal",
+            "clientConnection.acceptContentTypes", "logging.flushFrequency", "logging.options", "logging.vmodule");
 
-    private static final Map<String, Set<String>> KNOWN = Map.of(
-            "", Set.of("clientConnection", "hostnameOverride", "healthzBindAddress", "metricsBindAddress", "mode",
-                    "clusterCIDR", "nodePortAddresses", "iptables", "ipvs", "conntrack", "configSyncPeriod", "detectLocalMode"),
-            "clientConnection", Set.of("kubeconfig"),
-            "iptables", Set.of("masqueradeAll", "masqueradeBit", "localhostNodePorts", "syncPeriod", "minSyncPeriod"),
-            "ipvs", Set.of("scheduler", "syncPeriod", "minSyncPeriod", "excludeCIDRs", "strictARP", "tcpTimeout", "tcpFinTimeout", "udpTimeout"),
-            "conntrack", Set.of("maxPerCore", "min", "tcpEstablishedTimeout", "tcpCloseWaitTimeout"));
+    /** Fields whose value is a map or list: their contents are not fields of the schema. */
+    private static final Set<String> OPAQUE = Set.of("featureGates", "nodePortAddresses", "ipvs.excludeCIDRs", "logging.vmodule");
 
     private KubeProxyConfigurationLoader() {
     }
@@ -72,14 +66,23 @@ public final class KubeProxyConfigurationLoader {
         if (!apiVersion.equals(API_VERSION)) {
             throw new ConfigException("apiVersion: expected " + API_VERSION + ", got \"" + apiVersion + "\"");
         }
-        checkFields((ObjectNode) root, "");
+        Map<String, String> unused = new TreeMap<>();
+        checkFields((ObjectNode) root, KubeProxyConfigurationWriter.schema(), "", unused);
         Reader r = new Reader(root);
         ProxyConfig d = ProxyConfig.defaults();
         ProxyConfig.Iptables di = d.iptables();
         ProxyConfig.Ipvs dv = d.ipvs();
         ProxyConfig.Conntrack dc = d.conntrack();
+        ProxyConfig.ClientConnection dcc = d.clientConnection();
+        String mode = r.text("mode", d.mode()).isEmpty() ? d.mode() : r.text("mode", d.mode());
+        String detect = r.text("detectLocalMode", d.detectLocalMode());
+        // Upstream reads only the active mode's periods; its --write-config-to leaves the others at 0s.
+        Duration iptablesSync = r.duration("iptables.syncPeriod", di.syncPeriod());
+        Duration ipvsSync = r.duration("ipvs.syncPeriod", dv.syncPeriod());
+        iptablesSync = iptablesSync.isZero() && !mode.equals("iptables") ? di.syncPeriod() : iptablesSync;
+        ipvsSync = ipvsSync.isZero() && !mode.equals("ipvs") ? dv.syncPeriod() : ipvsSync;
         ProxyConfig config = new ProxyConfig(
-                r.text("mode", d.mode()).isEmpty() ? d.mode() : r.text("mode", d.mode()),
+                mode,
                 r.text("hostnameOverride", d.hostnameOverride()),
                 r.text("clientConnection.kubeconfig", d.kubeconfig()),
                 r.text("healthzBindAddress", d.healthzBindAddress()),
@@ -91,22 +94,47 @@ public final class KubeProxyConfigurationLoader {
                 new ProxyConfig.Iptables(r.bool("iptables.masqueradeAll", di.masqueradeAll()),
                         r.integer("iptables.masqueradeBit", di.masqueradeBit()),
                         r.bool("iptables.localhostNodePorts", di.localhostNodePorts()),
-                        r.duration("iptables.syncPeriod", di.syncPeriod()),
+                        iptablesSync,
                         r.duration("iptables.minSyncPeriod", di.minSyncPeriod())),
                 new ProxyConfig.Ipvs(r.text("ipvs.scheduler", dv.scheduler()),
-                        r.duration("ipvs.syncPeriod", dv.syncPeriod()), r.duration("ipvs.minSyncPeriod", dv.minSyncPeriod()),
+                        ipvsSync, r.duration("ipvs.minSyncPeriod", dv.minSyncPeriod()),
                         r.list("ipvs.excludeCIDRs"), r.bool("ipvs.strictARP", dv.strictARP()),
                         r.duration("ipvs.tcpTimeout", dv.tcpTimeout()), r.duration("ipvs.tcpFinTimeout", dv.tcpFinTimeout()),
                         r.duration("ipvs.udpTimeout", dv.udpTimeout())),
                 new ProxyConfig.Conntrack(r.integer("conntrack.maxPerCore", dc.maxPerCore()), r.integer("conntrack.min", dc.min()),
                         r.duration("conntrack.tcpEstablishedTimeout", dc.tcpEstablishedTimeout()),
-                        r.duration("conntrack.tcpCloseWaitTimeout", dc.tcpCloseWaitTimeout())));
-        String detect = r.text("detectLocalMode", "");
-        if (!detect.isEmpty() && !detect.equals("ClusterCIDR")) {
-            throw new ConfigException("detectLocalMode: kube-ferry supports ClusterCIDR (or empty), got \"" + detect + "\"");
-        }
+                        r.duration("conntrack.tcpCloseWaitTimeout", dc.tcpCloseWaitTimeout()),
+                        r.bool("conntrack.tcpBeLiberal", dc.tcpBeLiberal()),
+                        r.duration("conntrack.udpTimeout", dc.udpTimeout()),
+                        r.duration("conntrack.udpStreamTimeout", dc.udpStreamTimeout())),
+                new ProxyConfig.ClientConnection(r.text("clientConnection.contentType", dcc.contentType()),
+                        r.number("clientConnection.qps", dcc.qps()), r.integer("clientConnection.burst", dcc.burst())),
+                new ProxyConfig.Logging(r.text("logging.format", d.logging().format()),
+                        r.integer("logging.verbosity", d.logging().verbosity())),
+                r.gates("featureGates"),
+                r.integer("oomScoreAdj", d.oomScoreAdj()),
+                detect.isEmpty() ? d.detectLocalMode() : detect,
+                d.master(),
+                unused);
         validate(config);
         return config;
+    }
+
+    /** Parses --feature-gates' text, {@code A=true,B=false}, as upstream's flag does. */
+    public static Map<String, Boolean> parseFeatureGates(String text) throws ConfigException {
+        Map<String, Boolean> gates = new TreeMap<>();
+        for (String part : text.split(",")) {
+            if (part.isBlank()) {
+                continue;
+            }
+            String[] kv = part.split("=", 2);
+            String value = kv.length == 2 ? kv[1].strip().toLowerCase(java.util.Locale.ROOT) : "";
+            if (kv.length != 2 || kv[0].isBlank() || !(value.equals("true") || value.equals("false"))) {
+                throw new ConfigException("featureGates: expected key=true|false pairs, got \"" + part.strip() + "\"");
+            }
+            gates.put(kv[0].strip(), Boolean.parseBoolean(value));
+        }
+        return gates;
     }
 
     public static List<String> splitCIDRs(String text) {
@@ -148,6 +176,29 @@ public final class KubeProxyConfigurationLoader {
         if (c.conntrack().maxPerCore() < 0 || c.conntrack().min() < 0) {
             throw new ConfigException("conntrack.maxPerCore/min: must be >= 0");
         }
+        for (Map.Entry<String, Duration> t : Map.of("conntrack.tcpEstablishedTimeout", c.conntrack().tcpEstablishedTimeout(),
+                "conntrack.tcpCloseWaitTimeout", c.conntrack().tcpCloseWaitTimeout(), "conntrack.udpTimeout", c.conntrack().udpTimeout(),
+                "conntrack.udpStreamTimeout", c.conntrack().udpStreamTimeout(), "ipvs.tcpTimeout", c.ipvs().tcpTimeout(),
+                "ipvs.tcpFinTimeout", c.ipvs().tcpFinTimeout(), "ipvs.udpTimeout", c.ipvs().udpTimeout()).entrySet()) {
+            if (t.getValue().isNegative()) {
+                throw new ConfigException(t.getKey() + ": must be greater than or equal to 0");
+            }
+        }
+        if (!c.detectLocalMode().equals("ClusterCIDR")) {
+            throw new ConfigException("detectLocalMode: kube-ferry supports ClusterCIDR (or empty), got \"" + c.detectLocalMode() + "\"");
+        }
+        if (c.oomScoreAdj() < -1000 || c.oomScoreAdj() > 1000) {
+            throw new ConfigException("oomScoreAdj: must be within [-1000, 1000], got " + c.oomScoreAdj());
+        }
+        if (!c.logging().format().equals("text") && !c.logging().format().equals("json")) {
+            throw new ConfigException("logging.format: unsupported log format \"" + c.logging().format() + "\" (kube-ferry has text and json)");
+        }
+        if (c.logging().verbosity() < 0) {
+            throw new ConfigException("logging.verbosity: must be >= 0, got " + c.logging().verbosity());
+        }
+        if (c.clientConnection().qps() < 0 || c.clientConnection().burst() < 0) {
+            throw new ConfigException("clientConnection.qps/burst: must be >= 0");
+        }
     }
 
     private static void periods(String section, Duration sync, Duration min) throws ConfigException {
@@ -188,34 +239,37 @@ public final class KubeProxyConfigurationLoader {
         }
     }
 
-    private static void checkFields(ObjectNode node, String prefix) throws ConfigException {
+    /**
+     * Every field of the input must be a field of the schema (the defaults' tree): strict, as upstream decodes.
+     * Fields kube-ferry does not act on are collected when they differ from the default.
+     */
+    private static void checkFields(ObjectNode node, ObjectNode schema, String prefix, Map<String, String> unused) throws ConfigException {
         Iterator<String> names = node.fieldNames();
-        List<String> ignored = new ArrayList<>();
         while (names.hasNext()) {
             String name = names.next();
             String path = prefix.isEmpty() ? name : prefix + "." + name;
-            if (IGNORED.contains(path) || IGNORED.contains(prefix)) {
-                if (!name.equals("apiVersion") && !name.equals("kind") && !node.get(name).isNull()) {
-                    ignored.add(path);
-                }
-                continue;
-            }
-            Set<String> known = KNOWN.get(prefix);
-            if (known == null || !known.contains(name)) {
+            JsonNode known = schema.get(name);
+            if (known == null) {
                 throw new ConfigException("unknown field \"" + path + "\"");
             }
-            if (KNOWN.containsKey(path)) {
-                JsonNode child = node.get(name);
-                if (child.isObject()) {
-                    checkFields((ObjectNode) child, path);
-                } else if (!child.isNull()) {
+            JsonNode value = node.get(name);
+            if (value.isNull()) {
+                continue;
+            }
+            boolean isUnused = UNUSED.contains(path) || UNUSED.stream().anyMatch(u -> path.startsWith(u + "."));
+            if (known.isObject() && !OPAQUE.contains(path)) {
+                if (!value.isObject()) {
                     throw new ConfigException(path + ": must be an object");
                 }
+                checkFields((ObjectNode) value, (ObjectNode) known, path, unused);
+            } else if (isUnused && !text(value).equals(text(known))) {
+                unused.put(path, text(value));
             }
         }
-        if (!ignored.isEmpty()) {
-            LOG.info("config fields accepted for compatibility but not used by kube-ferry: {}", ignored);
-        }
+    }
+
+    private static String text(JsonNode node) {
+        return node.isValueNode() ? node.asText() : node.toString();
     }
 
     /** Typed access by dotted path, with errors that name the path. */
@@ -260,6 +314,37 @@ public final class KubeProxyConfigurationLoader {
                 throw new ConfigException(path + ": must be an integer, got " + n);
             }
             return n.asInt();
+        }
+
+        float number(String path, float fallback) throws ConfigException {
+            JsonNode n = at(path);
+            if (n == null) {
+                return fallback;
+            }
+            if (!n.isNumber()) {
+                throw new ConfigException(path + ": must be a number, got " + n);
+            }
+            return n.floatValue();
+        }
+
+        Map<String, Boolean> gates(String path) throws ConfigException {
+            JsonNode n = at(path);
+            Map<String, Boolean> gates = new TreeMap<>();
+            if (n == null) {
+                return gates;
+            }
+            if (!n.isObject()) {
+                throw new ConfigException(path + ": must be a map of gate names to true or false");
+            }
+            Iterator<Map.Entry<String, JsonNode>> fields = n.fields();
+            while (fields.hasNext()) {
+                Map.Entry<String, JsonNode> e = fields.next();
+                if (!e.getValue().isBoolean()) {
+                    throw new ConfigException(path + "." + e.getKey() + ": must be true or false, got " + e.getValue());
+                }
+                gates.put(e.getKey(), e.getValue().asBoolean());
+            }
+            return gates;
         }
 
         Duration duration(String path, Duration fallback) throws ConfigException {

@@ -2,7 +2,9 @@ package io.kubeferry.proxy.config;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 
 /**
  * kube-ferry's effective configuration: a KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1) with
@@ -22,6 +24,14 @@ import java.util.Objects;
  * @param iptables           the iptables section
  * @param ipvs               the ipvs section
  * @param conntrack          the conntrack section
+ * @param clientConnection   clientConnection's settings besides the kubeconfig
+ * @param logging            the logging section's format and verbosity
+ * @param featureGates       featureGates as given (kube-ferry has none of upstream's gates: they are reported)
+ * @param oomScoreAdj        the process's oom_score_adj (upstream's default -999)
+ * @param detectLocalMode    how local traffic is detected (kube-ferry implements ClusterCIDR)
+ * @param master             kube-ferry's own: --master, the API server URL overriding the kubeconfig's ("" = none)
+ * @param unused             upstream fields kube-ferry accepts but does not act on, set to other than their
+ *                           default: dotted path to the value's text (e.g. {@code enableProfiling -> true})
  */
 public record ProxyConfig(
         String mode,
@@ -36,12 +46,22 @@ public record ProxyConfig(
         Duration configSyncPeriod,
         Iptables iptables,
         Ipvs ipvs,
-        Conntrack conntrack) {
+        Conntrack conntrack,
+        ClientConnection clientConnection,
+        Logging logging,
+        Map<String, Boolean> featureGates,
+        int oomScoreAdj,
+        String detectLocalMode,
+        String master,
+        Map<String, String> unused) {
 
     public ProxyConfig {
         Objects.requireNonNull(mode, "mode");
         clusterCIDRs = List.copyOf(clusterCIDRs);
         nodePortAddresses = List.copyOf(nodePortAddresses);
+        // Sorted, so the written config and the warnings list them in a stable order.
+        featureGates = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(featureGates));
+        unused = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(unused));
     }
 
     /**
@@ -82,8 +102,27 @@ public record ProxyConfig(
      * @param min                   lower bound of the computed limit
      * @param tcpEstablishedTimeout nf_conntrack_tcp_timeout_established (0 = leave)
      * @param tcpCloseWaitTimeout   nf_conntrack_tcp_timeout_close_wait (0 = leave)
+     * @param tcpBeLiberal          set nf_conntrack_tcp_be_liberal to 1 (false = leave)
+     * @param udpTimeout            nf_conntrack_udp_timeout (0 = leave)
+     * @param udpStreamTimeout      nf_conntrack_udp_timeout_stream (0 = leave)
      */
-    public record Conntrack(int maxPerCore, int min, Duration tcpEstablishedTimeout, Duration tcpCloseWaitTimeout) {
+    public record Conntrack(int maxPerCore, int min, Duration tcpEstablishedTimeout, Duration tcpCloseWaitTimeout,
+                            boolean tcpBeLiberal, Duration udpTimeout, Duration udpStreamTimeout) {
+    }
+
+    /**
+     * @param contentType the content type asked of the API server (upstream: protobuf)
+     * @param qps         upstream client-go's request rate limit
+     * @param burst       upstream client-go's request burst
+     */
+    public record ClientConnection(String contentType, float qps, int burst) {
+    }
+
+    /**
+     * @param format    "text" or "json" (one JSON object per line)
+     * @param verbosity klog's -v: 0-1 INFO, 2-3 more of kube-ferry's own, 4 and up DEBUG
+     */
+    public record Logging(String format, int verbosity) {
     }
 
     /** Upstream's defaults, iptables mode. */
@@ -94,7 +133,9 @@ public record ProxyConfig(
                 new Iptables(false, 14, true, Duration.ofSeconds(30), Duration.ofSeconds(1)),
                 new Ipvs("", Duration.ofSeconds(30), Duration.ZERO, List.of(), false,
                         Duration.ZERO, Duration.ZERO, Duration.ZERO),
-                new Conntrack(32768, 131072, Duration.ofHours(24), Duration.ofHours(1)));
+                new Conntrack(32768, 131072, Duration.ofHours(24), Duration.ofHours(1), false, Duration.ZERO, Duration.ZERO),
+                new ClientConnection("application/vnd.kubernetes.protobuf", 5, 10),
+                new Logging("text", 0), Map.of(), -999, "ClusterCIDR", "", Map.of());
     }
 
     /** The sync period of the active mode. */
@@ -150,6 +191,45 @@ public record ProxyConfig(
         return with(b -> b.ipvs = value);
     }
 
+    public ProxyConfig withConfigSyncPeriod(Duration value) {
+        return with(b -> b.configSyncPeriod = value);
+    }
+
+    public ProxyConfig withConntrack(Conntrack value) {
+        return with(b -> b.conntrack = value);
+    }
+
+    public ProxyConfig withClientConnection(ClientConnection value) {
+        return with(b -> b.clientConnection = value);
+    }
+
+    public ProxyConfig withLogging(Logging value) {
+        return with(b -> b.logging = value);
+    }
+
+    public ProxyConfig withFeatureGates(Map<String, Boolean> value) {
+        return with(b -> b.featureGates = value);
+    }
+
+    public ProxyConfig withOomScoreAdj(int value) {
+        return with(b -> b.oomScoreAdj = value);
+    }
+
+    public ProxyConfig withDetectLocalMode(String value) {
+        return with(b -> b.detectLocalMode = value);
+    }
+
+    public ProxyConfig withMaster(String value) {
+        return with(b -> b.master = value);
+    }
+
+    /** Adds (or replaces) accepted-but-unused fields, by dotted path. */
+    public ProxyConfig withUnused(Map<String, String> values) {
+        Map<String, String> merged = new TreeMap<>(unused);
+        merged.putAll(values);
+        return with(b -> b.unused = merged);
+    }
+
     private ProxyConfig with(java.util.function.Consumer<Copy> change) {
         Copy copy = new Copy(this);
         change.accept(copy);
@@ -171,6 +251,13 @@ public record ProxyConfig(
         Iptables iptables;
         Ipvs ipvs;
         Conntrack conntrack;
+        ClientConnection clientConnection;
+        Logging logging;
+        Map<String, Boolean> featureGates;
+        int oomScoreAdj;
+        String detectLocalMode;
+        String master;
+        Map<String, String> unused;
 
         Copy(ProxyConfig c) {
             mode = c.mode;
@@ -186,11 +273,19 @@ public record ProxyConfig(
             iptables = c.iptables;
             ipvs = c.ipvs;
             conntrack = c.conntrack;
+            clientConnection = c.clientConnection;
+            logging = c.logging;
+            featureGates = c.featureGates;
+            oomScoreAdj = c.oomScoreAdj;
+            detectLocalMode = c.detectLocalMode;
+            master = c.master;
+            unused = c.unused;
         }
 
         ProxyConfig build() {
             return new ProxyConfig(mode, hostnameOverride, kubeconfig, healthzBindAddress, metricsBindAddress, clusterCIDRs,
-                    nodePortAddresses, serviceProxyName, netns, configSyncPeriod, iptables, ipvs, conntrack);
+                    nodePortAddresses, serviceProxyName, netns, configSyncPeriod, iptables, ipvs, conntrack,
+                    clientConnection, logging, featureGates, oomScoreAdj, detectLocalMode, master, unused);
         }
     }
 

@@ -4,6 +4,7 @@ import io.kubeferry.proxy.exec.ToolCommand;
 import io.kubeferry.proxy.exec.ToolException;
 import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
+import io.kubeferry.proxy.metrics.SyncMetrics;
 import io.kubeferry.proxy.model.Endpoint;
 import io.kubeferry.proxy.model.Protocol;
 import io.kubeferry.proxy.model.ProxyState;
@@ -15,7 +16,9 @@ import io.micrometer.core.instrument.Timer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -40,10 +43,16 @@ final class StaleUdpConntrack implements ConntrackHook {
 
     StaleUdpConntrack(ToolRunner tools, MeterRegistry metrics) {
         this.tools = tools;
-        this.deleted = Counter.builder("kubeproxy.conntrack.reconciler.deleted.entries").tag("ip_family", "IPv4")
-                .description("Cumulative conntrack flows deleted by the conntrack reconciler").register(metrics);
-        this.duration = Timer.builder("kubeproxy.conntrack.reconciler.sync.duration").tag("ip_family", "IPv4")
-                .description("Reconciler latency").register(metrics);
+        this.deleted = Counter.builder("kubeproxy.conntrack.reconciler.deleted.entries")
+                .tag("ip_family", SyncMetrics.IP_FAMILY)
+                .description("Cumulative conntrack flows deleted by conntrack reconciler").register(metrics);
+        // Upstream's histogram and buckets (1 ms x 2^0..14); MetricsExposition drops the _max gauge Micrometer adds.
+        Duration[] buckets = Arrays.stream(SyncMetrics.exponentialBuckets())
+                .mapToObj(seconds -> Duration.ofNanos(Math.round(seconds * 1e9))).toArray(Duration[]::new);
+        this.duration = Timer.builder("kubeproxy.conntrack.reconciler.sync.duration")
+                .tag("ip_family", SyncMetrics.IP_FAMILY)
+                .description("ReconcileConntrackFlowsLatency latency in seconds").serviceLevelObjectives(buckets)
+                .register(metrics);
     }
 
     @Override

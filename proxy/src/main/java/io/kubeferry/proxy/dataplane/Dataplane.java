@@ -41,8 +41,20 @@ public interface Dataplane {
         return false;
     }
 
-    /** Removes everything this mode has ever programmed on the node ({@code kube-ferry cleanup}). */
-    void cleanup() throws DataplaneException;
+    /**
+     * Checks at start-up, before the first sync, that the kernel can run this mode (e.g. IPVS is there), so a
+     * node that cannot fails at once with what is missing and how to fix it instead of failing every sync.
+     *
+     * @throws DataplaneException naming what is missing
+     */
+    default void checkKernel() throws DataplaneException {
+    }
+
+    /**
+     * Removes everything this mode has ever programmed on the node ({@code kube-ferry cleanup}). A step that
+     * fails does not stop the others; the report counts only what was removed and names each failure.
+     */
+    CleanupReport cleanup();
 
     /**
      * The iptables chains this mode writes, as {@code table/chain} (e.g. {@code nat/KUBE-SERVICES}). Both
@@ -55,10 +67,10 @@ public interface Dataplane {
     /**
      * Removes this mode's state after another mode has taken over the node: like {@link #cleanup()}, but
      * the iptables chains in {@code keep} (the running mode's {@link #iptablesChains()}) and the jumps into
-     * them are left as they are, so traffic keeps flowing through the running mode.
+     * them are left as they are, so traffic keeps flowing through the running mode. Reports as {@link #cleanup()}.
      */
-    default void cleanupLeftovers(java.util.Set<String> keep) throws DataplaneException {
-        cleanup();
+    default CleanupReport cleanupLeftovers(java.util.Set<String> keep) {
+        return cleanup();
     }
 
     /**

@@ -1,5 +1,8 @@
 package io.kubeferry.proxy.dataplane;
 
+import io.kubeferry.proxy.config.ConfigException;
+import io.kubeferry.proxy.config.ProxyConfig;
+
 import java.util.List;
 import java.util.ServiceLoader;
 
@@ -13,6 +16,24 @@ public interface DataplaneProvider {
 
     /** Creates the dataplane; must not touch the kernel yet. */
     Dataplane create(DataplaneContext context);
+
+    /**
+     * Checks the settings only this mode reads (e.g. {@code ipvs.scheduler}) when the configuration is
+     * resolved for this mode, as upstream validates a mode's section only when that mode is chosen.
+     *
+     * @throws ConfigException naming the field and what is wrong with it
+     */
+    default void validate(ProxyConfig config) throws ConfigException {
+    }
+
+    /** Runs the chosen mode's {@link #validate} (when that mode's provider is on the class path). */
+    static void validateMode(ProxyConfig config) throws ConfigException {
+        for (DataplaneProvider provider : all()) {
+            if (provider.mode().equals(config.mode())) {
+                provider.validate(config);
+            }
+        }
+    }
 
     /** Every provider on the class path. */
     static List<DataplaneProvider> all() {

@@ -9,8 +9,11 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -18,16 +21,26 @@ import java.util.concurrent.TimeUnit;
  * Runs tools as child processes: an argument list (never a shell), stdin fed, stdout and stderr drained
  * concurrently (so a large iptables-save cannot deadlock on a full pipe), and a hard time limit.
  * With a network namespace name, each command runs as {@code ip netns exec NS tool args...}.
+ * Tools are found by the same {@link RequiredTools} lookup the start-up check uses and run by absolute path,
+ * so a tool the check found is the tool that runs, whatever this process's PATH lacks.
  */
 public final class ProcessToolRunner implements ToolRunner {
 
     private static final Logger LOG = LoggerFactory.getLogger(ProcessToolRunner.class);
 
     private final String netns;
+    private final RequiredTools lookup;
+    /** Each tool's absolute path, found once; a tool not found is looked for again next time. */
+    private final Map<String, Path> resolved = new ConcurrentHashMap<>();
 
     /** @param netns a named network namespace to run in, or "" for the current one */
     public ProcessToolRunner(String netns) {
+        this(netns, RequiredTools.fromEnvironment());
+    }
+
+    public ProcessToolRunner(String netns, RequiredTools lookup) {
         this.netns = netns == null ? "" : netns;
+        this.lookup = lookup;
     }
 
     public String netns() {
@@ -47,9 +60,9 @@ public final class ProcessToolRunner implements ToolRunner {
     public ToolResult runAllowingFailure(ToolCommand command) throws ToolException {
         List<String> argv = new ArrayList<>();
         if (!netns.isEmpty()) {
-            argv.addAll(List.of("ip", "netns", "exec", netns));
+            argv.addAll(List.of(path("ip"), "netns", "exec", netns));
         }
-        argv.add(command.tool());
+        argv.add(path(command.tool()));
         argv.addAll(command.args());
         long start = System.nanoTime();
         Process process;
@@ -84,6 +97,20 @@ public final class ProcessToolRunner implements ToolRunner {
             Thread.currentThread().interrupt();
             throw new ToolException(command.display() + " interrupted", null, e);
         }
+    }
+
+    /** The absolute path the tool runs from; the same answer the start-up check gave. */
+    private String path(String tool) throws ToolException {
+        if (tool.contains("/")) {
+            return tool;
+        }
+        Path found = resolved.get(tool);
+        if (found == null) {
+            found = lookup.locate(tool).orElseThrow(() -> new ToolNotFoundException(tool, "tool not found: " + tool
+                    + " (looked in " + lookup.searchPath() + ")"));
+            resolved.put(tool, found);
+        }
+        return found.toString();
     }
 
     private static CompletableFuture<byte[]> drain(InputStream stream) {

@@ -7,8 +7,9 @@ import java.util.List;
 import java.util.function.Predicate;
 
 /**
- * Checks that the programs a mode drives are installed, so a node missing e.g. ipvsadm fails at start-up
- * with the tool's name instead of at the first sync with an opaque exec error.
+ * Where kube-ferry finds the programs it runs, and the start-up check that they are installed, so a node
+ * missing e.g. ipvsadm fails at start-up with the tool's name instead of at the first sync with an opaque
+ * exec error. {@link ProcessToolRunner} runs the paths this lookup finds: the check and the execution agree.
  */
 public final class RequiredTools {
 
@@ -35,6 +36,11 @@ public final class RequiredTools {
             }
         }
         return new RequiredTools(dirs, Files::isExecutable);
+    }
+
+    /** The directories searched, in order. */
+    public List<Path> searchPath() {
+        return searchPath;
     }
 
     /** Where {@code tool} is on the search path, if anywhere. */

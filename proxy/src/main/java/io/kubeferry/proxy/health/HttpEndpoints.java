@@ -1,35 +1,65 @@
 package io.kubeferry.proxy.health;
 
+import io.kubeferry.proxy.metrics.MetricsExposition;
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
 
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.function.Supplier;
 
 /**
- * The agent's HTTP endpoints on Vert.x: /healthz and /livez (upstream semantics) on the healthz address,
- * /metrics (Prometheus text) and /debug/state on the metrics address.
+ * The agent's HTTP endpoints on Vert.x, path for path as kube-proxy serves them (cmd/kube-proxy/app/server.go
+ * serveHealthz and serveMetrics), plus kube-ferry's /debug/state:
+ * <ul>
+ *   <li>healthz address: /healthz and /livez, the proxier's health (ProxyHealth), counted in
+ *       kubeproxy_proxy_healthz_total / kubeproxy_proxy_livez_total by code;</li>
+ *   <li>metrics address: /metrics, /proxyMode (the mode as plain text), /configz (the effective
+ *       KubeProxyConfiguration as JSON), /healthz and /healthz/ping (upstream installs the generic
+ *       component healthz there: a ping that answers "ok" while the process serves, not the proxier's
+ *       health), and /debug/state.</li>
+ * </ul>
  */
 public final class HttpEndpoints {
+
+    /**
+     * What the metrics address serves besides /metrics.
+     *
+     * @param proxyMode  the mode name /proxyMode answers ("iptables", "ipvs")
+     * @param configz    the /configz body: {@code {"kubeproxy.config.k8s.io": {...}}}
+     * @param debugState the /debug/state body
+     */
+    public record MetricsPaths(String proxyMode, Supplier<String> configz, Supplier<String> debugState) {
+        public MetricsPaths {
+            Objects.requireNonNull(proxyMode, "proxyMode");
+            Objects.requireNonNull(configz, "configz");
+            Objects.requireNonNull(debugState, "debugState");
+        }
+    }
+
+    private static final String TEXT = "text/plain; charset=utf-8";
+    private static final String JSON = "application/json";
 
     private final Vertx vertx;
     private final ProxyHealth health;
     private final PrometheusMeterRegistry registry;
-    private final Supplier<String> debugState;
+    private final MetricsExposition exposition;
+    private final MetricsPaths paths;
     private final List<HttpServer> servers = new ArrayList<>();
 
-    public HttpEndpoints(Vertx vertx, ProxyHealth health, PrometheusMeterRegistry registry, Supplier<String> debugState) {
+    public HttpEndpoints(Vertx vertx, ProxyHealth health, PrometheusMeterRegistry registry, MetricsPaths paths) {
         this.vertx = vertx;
         this.health = health;
         this.registry = registry;
-        this.debugState = debugState;
+        this.exposition = new MetricsExposition(registry);
+        this.paths = paths;
     }
 
     /** Starts the servers ("" skips one); the future completes when both listen. */
@@ -62,29 +92,37 @@ public final class HttpEndpoints {
         String path = request.path();
         if (path.equals("/healthz")) {
             answer = health.healthz(now);
-            count(registry, "kubeproxy.proxy.healthz", answer.status());
+            count("kubeproxy.proxy.healthz", "Cumulative proxy healthz HTTP status", answer.status());
         } else if (path.equals("/livez")) {
             answer = health.livez(now);
-            count(registry, "kubeproxy.proxy.livez", answer.status());
+            count("kubeproxy.proxy.livez", "Cumulative proxy livez HTTP status", answer.status());
         } else {
             request.response().setStatusCode(404).end();
             return;
         }
-        request.response().setStatusCode(answer.status()).putHeader("Content-Type", "application/json")
-                .putHeader("X-Content-Type-Options", "nosniff").end(answer.body());
+        reply(request, JSON).setStatusCode(answer.status()).end(answer.body());
     }
 
-    private static void count(MeterRegistry registry, String name, int code) {
-        Counter.builder(name).tag("code", String.valueOf(code)).register(registry).increment();
+    /** Upstream's counters by code: a code gets its sample when first answered, as a Go CounterVec child. */
+    private void count(String name, String help, int code) {
+        Counter.builder(name).tag("code", String.valueOf(code)).description(help).register(registry).increment();
     }
 
     private void metrics(HttpServerRequest request) {
         switch (request.path()) {
-            case "/metrics" -> request.response().putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-                    .end(registry.scrape());
-            case "/debug/state" -> request.response().putHeader("Content-Type", "application/json").end(debugState.get());
+            case "/metrics" -> reply(request, MetricsExposition.CONTENT_TYPE).end(exposition.scrape());
+            case "/proxyMode" -> reply(request, TEXT).end(paths.proxyMode());
+            case "/configz" -> reply(request, JSON).end(paths.configz().get());
+            // The generic component healthz upstream installs (k8s.io/apiserver healthz.InstallHandler, ping only).
+            case "/healthz", "/healthz/ping" -> reply(request, TEXT)
+                    .end(request.params().contains("verbose") ? "[+]ping ok\nhealthz check passed\n" : "ok");
+            case "/debug/state" -> reply(request, JSON).end(paths.debugState().get());
             default -> request.response().setStatusCode(404).end();
         }
+    }
+
+    private static HttpServerResponse reply(HttpServerRequest request, String contentType) {
+        return request.response().putHeader("Content-Type", contentType).putHeader("X-Content-Type-Options", "nosniff");
     }
 
     public Future<Void> stop() {

@@ -1,5 +1,7 @@
 package io.kubeferry.proxy.health;
 
+import io.vertx.core.json.JsonObject;
+
 import java.time.Duration;
 import java.time.Instant;
 import java.util.function.LongSupplier;
@@ -45,9 +47,13 @@ public final class ProxyHealth {
         return new Answer(proxyHealthy(now) ? 200 : 503, body(now, false));
     }
 
+    /** Upstream's body: lastUpdated and currentTime (RFC 3339), plus nodeEligible on /healthz. */
     private String body(Instant now, boolean withEligibility) {
-        String eligibility = withEligibility ? ",\"nodeEligible\":" + nodeEligible : "";
-        return "{\"lastUpdated\":\"" + lastUpdated + "\",\"currentTime\":\"" + now + "\"" + eligibility + "}";
+        JsonObject body = new JsonObject().put("lastUpdated", lastUpdated.toString()).put("currentTime", now.toString());
+        if (withEligibility) {
+            body.put("nodeEligible", nodeEligible);
+        }
+        return body.encode();
     }
 
     public record Answer(int status, String body) {

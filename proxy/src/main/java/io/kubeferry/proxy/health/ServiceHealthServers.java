@@ -4,6 +4,7 @@ import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.model.ResolvedService;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -69,8 +70,9 @@ public final class ServiceHealthServers {
                     request.response().setStatusCode(status).putHeader("Content-Type", "application/json")
                             .putHeader("X-Content-Type-Options", "nosniff")
                             .putHeader("X-Load-Balancing-Endpoint-Weight", String.valueOf(entry.localEndpoints()))
-                            .end("{\"service\":{\"namespace\":\"" + entry.namespace() + "\",\"name\":\"" + entry.name()
-                                    + "\"},\"localEndpoints\":" + entry.localEndpoints() + ",\"serviceProxyHealthy\":" + healthy + "}");
+                            .end(new JsonObject()
+                                    .put("service", new JsonObject().put("namespace", entry.namespace()).put("name", entry.name()))
+                                    .put("localEndpoints", entry.localEndpoints()).put("serviceProxyHealthy", healthy).encode());
                 }).listen(port, host).onComplete(ar -> {
                     if (ar.succeeded() && servers.containsKey(port)) {
                         servers.put(port, ar.result());

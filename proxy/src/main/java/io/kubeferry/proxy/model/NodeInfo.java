@@ -1,5 +1,6 @@
 package io.kubeferry.proxy.model;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -8,15 +9,26 @@ import java.util.Objects;
  *
  * @param name     the node name (hostname-override or the host name)
  * @param labels   the Node's labels (topology.kubernetes.io/zone is read from them)
- * @param eligible false when the Node is being deleted or carries the ToBeDeleted taint (healthz then fails)
+ * @param eligible  false when the Node is being deleted or carries the ToBeDeleted taint (healthz then fails)
+ * @param addresses the Node's IPv4 InternalIP/ExternalIP addresses from its status, in that order; what
+ *                  {@code render} opens NodePorts on (the agent reads the kernel's own addresses instead)
  */
-public record NodeInfo(String name, Map<String, String> labels, boolean eligible) {
+public record NodeInfo(String name, Map<String, String> labels, boolean eligible, List<String> addresses) {
 
     public static final String ZONE_LABEL = "topology.kubernetes.io/zone";
 
     public NodeInfo {
         Objects.requireNonNull(name, "name");
         labels = Map.copyOf(labels);
+        addresses = List.copyOf(addresses);
+    }
+
+    public NodeInfo(String name, Map<String, String> labels, boolean eligible) {
+        this(name, labels, eligible, List.of());
+    }
+
+    public NodeInfo withAddresses(List<String> value) {
+        return new NodeInfo(name, labels, eligible, value);
     }
 
     public static NodeInfo named(String name) {

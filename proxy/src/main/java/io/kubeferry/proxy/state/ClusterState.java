@@ -3,6 +3,7 @@ package io.kubeferry.proxy.state;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.kubeferry.proxy.model.Cidr;
 import io.kubeferry.proxy.model.Endpoint;
 import io.kubeferry.proxy.model.NodeInfo;
 import io.kubeferry.proxy.model.ProxyState;
@@ -53,6 +54,9 @@ public final class ClusterState implements StateSource {
     private final Counter endpointChangesTotal;
     private final Set<String> syncedKinds = new HashSet<>();
     private final Set<String> requiredKinds;
+    /** Which Service each stored slice (namespace/name) was filed under, so a relabelled slice moves. */
+    private final Map<String, String> serviceOfSlice = new HashMap<>();
+    private final SkippedObjects skipped;
     private NodeInfo node;
     private long generation;
 
@@ -63,6 +67,15 @@ public final class ClusterState implements StateSource {
      * @param metrics          where change counters go
      */
     public ClusterState(String nodeName, String serviceProxyName, Set<String> requiredKinds, MeterRegistry metrics) {
+        this(nodeName, serviceProxyName, requiredKinds, metrics, ObjectWarnings.NONE);
+    }
+
+    /**
+     * @param warnings where warnings about skipped Services go (a Warning Event each in {@code run} mode)
+     */
+    public ClusterState(String nodeName, String serviceProxyName, Set<String> requiredKinds, MeterRegistry metrics,
+                        ObjectWarnings warnings) {
+        this.skipped = new SkippedObjects(metrics, warnings);
         this.services = new ServiceConverter(serviceProxyName);
         this.slices = new EndpointSliceConverter(nodeName);
         this.node = NodeInfo.named(nodeName);
@@ -92,11 +105,15 @@ public final class ClusterState implements StateSource {
 
     /** A Service was added or changed. */
     public void onService(Service service) {
-        String key = service.getMetadata().getNamespace() + "/" + service.getMetadata().getName();
+        String namespace = ServiceConverter.namespaceOf(service.getMetadata());
+        String name = service.getMetadata() == null ? null : service.getMetadata().getName();
+        String key = namespace + "/" + name;
         ServiceConverter.Result result = services.convert(service);
-        result.warnings().forEach(w -> LOG.warn("Service {}: {}", key, w));
-        if (result.skipped() != null) {
-            LOG.debug("Service {} not proxied: {}", key, result.skipped());
+        skipped.update("Service", namespace, name, result.problems(), name);
+        if (result.ignored() != null) {
+            LOG.debug("Service {} not proxied: {}", key, result.ignored());
+        }
+        if (result.ports().isEmpty()) {
             if (portsByService.remove(key) == null) {
                 return;
             }
@@ -112,7 +129,10 @@ public final class ClusterState implements StateSource {
     }
 
     public void onServiceDeleted(Service service) {
-        String key = service.getMetadata().getNamespace() + "/" + service.getMetadata().getName();
+        String namespace = ServiceConverter.namespaceOf(service.getMetadata());
+        String name = service.getMetadata() == null ? null : service.getMetadata().getName();
+        skipped.forget("Service", namespace, name);
+        String key = namespace + "/" + name;
         if (portsByService.remove(key) != null) {
             dirtyServices.add(key);
             serviceChanges.add(key);
@@ -121,13 +141,34 @@ public final class ClusterState implements StateSource {
     }
 
     public void onSlice(EndpointSlice slice) {
-        EndpointSliceConverter.Slice converted = slices.convert(slice);
-        String sliceName = slice.getMetadata().getName();
-        if (converted.skipped() != null) {
-            LOG.debug("EndpointSlice {}/{} ignored: {}", slice.getMetadata().getNamespace(), sliceName, converted.skipped());
-            removeSlice(converted.serviceKey(), sliceName);
+        String namespace = ServiceConverter.namespaceOf(slice.getMetadata());
+        String sliceName = slice.getMetadata() == null ? null : slice.getMetadata().getName();
+        String sliceKey = namespace + "/" + sliceName;
+        String filedUnder = serviceOfSlice.get(sliceKey);
+        if (slice.getMetadata() != null && !services.forThisProxy(slice.getMetadata().getLabels())) {
+            // As the informer's selector: a headless Service's or another proxy's slice is not ours (not an error).
+            LOG.debug("EndpointSlice {} not proxied: labelled for another service proxy or headless", sliceKey);
+            skipped.forget("EndpointSlice", namespace, sliceName);
+            if (filedUnder != null) {
+                serviceOfSlice.remove(sliceKey);
+                removeSlice(filedUnder, sliceName);
+            }
             return;
         }
+        EndpointSliceConverter.Slice converted = slices.convert(slice);
+        skipped.update("EndpointSlice", namespace, sliceName, converted.problems(), converted.serviceName());
+        if (converted.skipped() != null) {
+            LOG.debug("EndpointSlice {} ignored: {}", sliceKey, converted.skipped());
+            if (filedUnder != null) {
+                serviceOfSlice.remove(sliceKey);
+                removeSlice(filedUnder, sliceName);
+            }
+            return;
+        }
+        if (filedUnder != null && !filedUnder.equals(converted.serviceKey())) {
+            removeSlice(filedUnder, sliceName); // relabelled to another Service
+        }
+        serviceOfSlice.put(sliceKey, converted.serviceKey());
         Map<String, EndpointSliceConverter.Slice> byName = slicesByService.computeIfAbsent(converted.serviceKey(), k -> new HashMap<>());
         EndpointSliceConverter.Slice previous = byName.put(sliceName, converted);
         if (previous != null && previous.endpoints().equals(converted.endpoints())) {
@@ -137,10 +178,26 @@ public final class ClusterState implements StateSource {
     }
 
     public void onSliceDeleted(EndpointSlice slice) {
-        String service = slice.getMetadata().getLabels() == null ? null : slice.getMetadata().getLabels().get(EndpointSliceConverter.SERVICE_NAME_LABEL);
-        if (service != null) {
-            removeSlice(slice.getMetadata().getNamespace() + "/" + service, slice.getMetadata().getName());
+        String namespace = ServiceConverter.namespaceOf(slice.getMetadata());
+        String sliceName = slice.getMetadata() == null ? null : slice.getMetadata().getName();
+        skipped.forget("EndpointSlice", namespace, sliceName);
+        String filedUnder = serviceOfSlice.remove(namespace + "/" + sliceName);
+        if (filedUnder != null) {
+            removeSlice(filedUnder, sliceName);
         }
+    }
+
+    /**
+     * An object that never reaches the converters (e.g. a kind kube-ferry does not read, from a file) is
+     * reported the same way: once, logged, counted.
+     */
+    public void onSkipped(String kind, String namespace, String name, ObjectProblem problem) {
+        skipped.update(kind, namespace, name, List.of(problem), null);
+    }
+
+    /** Every object (or part) skipped now, sorted by kind, namespace and name: what {@code render} reports. */
+    public List<SkippedObject> skipped() {
+        return skipped.current();
     }
 
     private void removeSlice(String serviceKey, String sliceName) {
@@ -167,7 +224,8 @@ public final class ClusterState implements StateSource {
         boolean eligible = object.getMetadata().getDeletionTimestamp() == null
                 && (object.getSpec() == null || object.getSpec().getTaints() == null
                 || object.getSpec().getTaints().stream().noneMatch(t -> "ToBeDeletedByClusterAutoscaler".equals(t.getKey())));
-        NodeInfo updated = new NodeInfo(node.name(), object.getMetadata().getLabels() == null ? Map.of() : object.getMetadata().getLabels(), eligible);
+        NodeInfo updated = new NodeInfo(node.name(), object.getMetadata().getLabels() == null ? Map.of() : object.getMetadata().getLabels(), eligible,
+                nodeAddresses(object));
         if (!updated.equals(node)) {
             boolean topologyChanged = !Objects.equals(updated.zone(), node.zone());
             node = updated;
@@ -175,6 +233,20 @@ public final class ClusterState implements StateSource {
                 dirtyServices.addAll(portsByService.keySet());
             }
         }
+    }
+
+    /** The Node's IPv4 InternalIP and ExternalIP addresses, InternalIP first (what render opens NodePorts on). */
+    private static List<String> nodeAddresses(Node object) {
+        if (object.getStatus() == null || object.getStatus().getAddresses() == null) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        for (String type : List.of("InternalIP", "ExternalIP")) {
+            // IPv4 only (kube-ferry is IPv4-only); anything unparsable never reaches a rule.
+            object.getStatus().getAddresses().stream().filter(a -> type.equals(a.getType()) && Cidr.isIPv4(a.getAddress())
+                    && !out.contains(a.getAddress())).forEach(a -> out.add(a.getAddress()));
+        }
+        return List.copyOf(out);
     }
 
     @Override

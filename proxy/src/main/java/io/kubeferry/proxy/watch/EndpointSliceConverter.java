@@ -1,14 +1,16 @@
 package io.kubeferry.proxy.watch;
 
+import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointConditions;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointHints;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointPort;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.ForNode;
 import io.fabric8.kubernetes.api.model.discovery.v1.ForZone;
-import io.kubeferry.proxy.model.Cidr;
 import io.kubeferry.proxy.model.Endpoint;
 import io.kubeferry.proxy.model.Protocol;
+import io.kubeferry.proxy.state.ObjectProblem;
+import io.kubeferry.proxy.state.ObjectValidation;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -16,30 +18,50 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+
+import static io.kubeferry.proxy.state.ObjectValidation.quote;
 
 /**
  * Reads one discovery.k8s.io/v1 EndpointSlice into endpoints per Service port. Conditions default as
  * upstream: ready absent means ready, serving absent means "same as ready", terminating absent means false.
+ * Validated as the API server validates slices: a bad name, a missing service-name label or an address
+ * type other than IPv4 skips the slice; a bad port or endpoint address drops that port or endpoint.
  */
 public final class EndpointSliceConverter {
 
     public static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
     public static final String TRIGGER_TIME = "endpoints.kubernetes.io/last-change-trigger-time";
+    /** Bad endpoint addresses named in one problem at most; the rest are counted. */
+    private static final int NAMED_ADDRESSES = 5;
 
     /** A slice's port: name and protocol, as Service ports are matched. */
     public record PortKey(String name, Protocol protocol) {
     }
 
     /**
-     * @param serviceKey  {@code namespace/name} of the owning Service
+     * @param serviceKey  {@code namespace/name} of the owning Service ({@code namespace/} when the label is absent)
      * @param endpoints   endpoints per port
      * @param triggerTime the controller's last-change-trigger-time, or null
-     * @param skipped     why the slice is ignored, or null
+     * @param problems    what was invalid: a whole problem means the slice is ignored
      */
-    public record Slice(String serviceKey, Map<PortKey, List<Endpoint>> endpoints, Instant triggerTime, String skipped) {
+    public record Slice(String serviceKey, Map<PortKey, List<Endpoint>> endpoints, Instant triggerTime, List<ObjectProblem> problems) {
         public Slice {
             endpoints = Map.copyOf(endpoints);
+            problems = List.copyOf(problems);
+        }
+
+        /** Why the whole slice is ignored, or null when it is used. */
+        public String skipped() {
+            return problems.stream().filter(ObjectProblem::whole).map(ObjectProblem::message).findFirst().orElse(null);
+        }
+
+        /** The Service's name when the label names a valid one (events go to it), else null. */
+        public String serviceName() {
+            int slash = serviceKey.indexOf('/');
+            String name = serviceKey.substring(slash + 1);
+            return ObjectValidation.dns1035Label(name).isEmpty() ? name : null;
         }
     }
 
@@ -49,18 +71,46 @@ public final class EndpointSliceConverter {
         this.nodeName = nodeName;
     }
 
+    /** The Service a slice belongs to, as {@code namespace/name} (name "" when unlabelled). */
+    public static String serviceKey(EndpointSlice slice) {
+        ObjectMeta meta = slice.getMetadata();
+        String service = meta == null || meta.getLabels() == null ? null : meta.getLabels().get(SERVICE_NAME_LABEL);
+        return ServiceConverter.namespaceOf(meta) + "/" + (service == null ? "" : service);
+    }
+
     public Slice convert(EndpointSlice slice) {
-        Map<String, String> labels = slice.getMetadata().getLabels() == null ? Map.of() : slice.getMetadata().getLabels();
-        String service = labels.get(SERVICE_NAME_LABEL);
-        String key = slice.getMetadata().getNamespace() + "/" + (service == null ? "" : service);
-        if (service == null || service.isEmpty()) {
-            return new Slice(key, Map.of(), null, "no " + SERVICE_NAME_LABEL + " label");
+        ObjectMeta meta = slice.getMetadata();
+        String key = serviceKey(slice);
+        String namespace = ServiceConverter.namespaceOf(meta);
+        Optional<String> badNamespace = ObjectValidation.dns1123Label(namespace);
+        if (badNamespace.isPresent()) {
+            return skip(key, "invalid-name", "metadata.namespace " + quote(namespace) + " " + badNamespace.get());
         }
-        if (!"IPv4".equals(slice.getAddressType())) {
-            return new Slice(key, Map.of(), null, "addressType " + slice.getAddressType() + " (kube-ferry runs single-stack IPv4)");
+        String sliceName = meta == null ? null : meta.getName();
+        Optional<String> badName = ObjectValidation.dns1123Subdomain(sliceName);
+        if (badName.isPresent()) {
+            return skip(key, "invalid-name", "metadata.name " + quote(sliceName) + " " + badName.get());
+        }
+        String service = meta.getLabels() == null ? null : meta.getLabels().get(SERVICE_NAME_LABEL);
+        if (service == null || service.isEmpty()) {
+            return skip(key, "missing-service-name-label", "no " + SERVICE_NAME_LABEL + " label says which Service the slice belongs to");
+        }
+        Optional<String> badService = ObjectValidation.dns1035Label(service);
+        if (badService.isPresent()) {
+            return skip(key, "invalid-service-name-label", "label " + SERVICE_NAME_LABEL + " " + quote(service) + " " + badService.get());
+        }
+        String addressType = slice.getAddressType();
+        if ("IPv6".equals(addressType)) {
+            return skip(key, "ipv6-only", "addressType IPv6: " + ServiceConverter.IPV4_ONLY);
+        }
+        if ("FQDN".equals(addressType)) {
+            return skip(key, "fqdn-slice", "addressType FQDN: " + ServiceConverter.IPV4_ONLY);
+        }
+        if (!"IPv4".equals(addressType)) {
+            return skip(key, "invalid-address-type", "addressType " + quote(addressType) + " must be IPv4, IPv6 or FQDN");
         }
         Instant trigger = null;
-        Map<String, String> annotations = slice.getMetadata().getAnnotations();
+        Map<String, String> annotations = meta.getAnnotations();
         if (annotations != null && annotations.get(TRIGGER_TIME) != null) {
             try {
                 trigger = Instant.parse(annotations.get(TRIGGER_TIME));
@@ -68,46 +118,102 @@ public final class EndpointSliceConverter {
                 trigger = null; // A malformed annotation only loses a latency sample.
             }
         }
+        List<ObjectProblem> problems = new ArrayList<>();
+        List<Endpoint> template = endpoints(slice, problems);
         Map<PortKey, List<Endpoint>> result = new HashMap<>();
+        Set<String> names = new HashSet<>();
         List<EndpointPort> ports = slice.getPorts() == null ? List.of() : slice.getPorts();
-        for (EndpointPort port : ports) {
-            if (port.getPort() == null || port.getPort() < 1 || port.getPort() > 65535) {
+        for (int i = 0; i < ports.size(); i++) {
+            EndpointPort port = ports.get(i);
+            String field = "ports[" + i + "]";
+            if (port == null) {
+                problems.add(ObjectProblem.drop("invalid-port", field + " dropped: empty"));
                 continue;
             }
-            Protocol protocol;
-            try {
-                protocol = Protocol.parse(port.getProtocol());
-            } catch (IllegalArgumentException e) {
-                continue;
-            }
-            List<Endpoint> endpoints = new ArrayList<>();
-            for (io.fabric8.kubernetes.api.model.discovery.v1.Endpoint ep : slice.getEndpoints() == null
-                    ? List.<io.fabric8.kubernetes.api.model.discovery.v1.Endpoint>of() : slice.getEndpoints()) {
-                // Upstream uses the first address only: all addresses of one endpoint are the same pod.
-                if (ep.getAddresses() == null || ep.getAddresses().isEmpty() || !Cidr.isIPv4(ep.getAddresses().get(0))) {
+            String name = port.getName() == null ? "" : port.getName();
+            if (!name.isEmpty()) {
+                Optional<String> bad = ObjectValidation.dns1123Label(name);
+                if (bad.isPresent()) {
+                    problems.add(ObjectProblem.drop("invalid-port-name", field + ".name " + quote(name) + " dropped: " + bad.get()));
                     continue;
                 }
-                EndpointConditions c = ep.getConditions();
-                boolean ready = c == null || c.getReady() == null || c.getReady();
-                boolean serving = c == null || c.getServing() == null ? ready : c.getServing();
-                boolean terminating = c != null && c.getTerminating() != null && c.getTerminating();
-                String node = ep.getNodeName() == null ? "" : ep.getNodeName();
-                Set<String> zoneHints = new HashSet<>();
-                Set<String> nodeHints = new HashSet<>();
-                EndpointHints hints = ep.getHints();
-                if (hints != null) {
-                    for (ForZone z : hints.getForZones() == null ? List.<ForZone>of() : hints.getForZones()) {
+            }
+            if (!names.add(name)) {
+                problems.add(ObjectProblem.drop("duplicate-port-name", field + ".name " + quote(name) + " dropped: an earlier port has the same name"));
+                continue;
+            }
+            Optional<Protocol> protocol = ObjectValidation.protocol(port.getProtocol());
+            if (protocol.isEmpty()) {
+                problems.add(ObjectProblem.drop("invalid-protocol", field + ".protocol " + quote(port.getProtocol()) + " dropped: must be TCP, UDP or SCTP"));
+                continue;
+            }
+            Optional<String> badPort = ObjectValidation.portNumber(port.getPort());
+            if (badPort.isPresent()) {
+                // Upstream kube-proxy skips a port without a number too ("all ports" is for other consumers).
+                problems.add(ObjectProblem.drop("invalid-port", field + ".port " + port.getPort() + " dropped: " + badPort.get()));
+                continue;
+            }
+            List<Endpoint> endpoints = new ArrayList<>(template.size());
+            for (Endpoint ep : template) {
+                endpoints.add(new Endpoint(ep.ip(), port.getPort(), ep.ready(), ep.serving(), ep.terminating(), ep.nodeName(),
+                        ep.zone(), ep.zoneHints(), ep.nodeHints(), ep.local()));
+            }
+            result.put(new PortKey(name, protocol.get()), endpoints);
+        }
+        return new Slice(key, result, trigger, problems);
+    }
+
+    /** The slice's usable endpoints (port 0, filled in per port); bad addresses are summed up in one problem. */
+    private List<Endpoint> endpoints(EndpointSlice slice, List<ObjectProblem> problems) {
+        List<Endpoint> endpoints = new ArrayList<>();
+        List<String> bad = new ArrayList<>();
+        String firstReason = null;
+        List<io.fabric8.kubernetes.api.model.discovery.v1.Endpoint> list = slice.getEndpoints() == null ? List.of() : slice.getEndpoints();
+        for (int i = 0; i < list.size(); i++) {
+            io.fabric8.kubernetes.api.model.discovery.v1.Endpoint ep = list.get(i);
+            // Upstream uses the first address only: all addresses of one endpoint are the same pod.
+            String address = ep == null || ep.getAddresses() == null || ep.getAddresses().isEmpty() ? null : ep.getAddresses().get(0);
+            Optional<String> reason = address == null ? Optional.of("has no address") : ObjectValidation.nonSpecialIPv4(address);
+            if (reason.isPresent()) {
+                if (bad.size() < NAMED_ADDRESSES) {
+                    bad.add("endpoints[" + i + "]" + (address == null ? "" : " " + quote(address)));
+                }
+                firstReason = firstReason == null ? reason.get() : firstReason;
+                continue;
+            }
+            EndpointConditions c = ep.getConditions();
+            boolean ready = c == null || c.getReady() == null || c.getReady();
+            boolean serving = c == null || c.getServing() == null ? ready : c.getServing();
+            boolean terminating = c != null && c.getTerminating() != null && c.getTerminating();
+            String node = ep.getNodeName() == null ? "" : ep.getNodeName();
+            Set<String> zoneHints = new HashSet<>();
+            Set<String> nodeHints = new HashSet<>();
+            EndpointHints hints = ep.getHints();
+            if (hints != null) {
+                for (ForZone z : hints.getForZones() == null ? List.<ForZone>of() : hints.getForZones()) {
+                    if (z != null && z.getName() != null) {
                         zoneHints.add(z.getName());
                     }
-                    for (ForNode n : hints.getForNodes() == null ? List.<ForNode>of() : hints.getForNodes()) {
+                }
+                for (ForNode n : hints.getForNodes() == null ? List.<ForNode>of() : hints.getForNodes()) {
+                    if (n != null && n.getName() != null) {
                         nodeHints.add(n.getName());
                     }
                 }
-                endpoints.add(new Endpoint(ep.getAddresses().get(0), port.getPort(), ready, serving, terminating, node,
-                        ep.getZone(), zoneHints, nodeHints, !node.isEmpty() && node.equals(nodeName)));
             }
-            result.put(new PortKey(port.getName() == null ? "" : port.getName(), protocol), endpoints);
+            endpoints.add(new Endpoint(address, 0, ready, serving, terminating, node,
+                    ep.getZone(), zoneHints, nodeHints, !node.isEmpty() && node.equals(nodeName)));
         }
-        return new Slice(key, result, trigger, null);
+        int dropped = list.size() - endpoints.size();
+        if (dropped > 0) {
+            problems.add(ObjectProblem.drop("invalid-endpoint-address", dropped + " endpoint(s) dropped: "
+                    + String.join(", ", bad) + (dropped > bad.size() ? " and " + (dropped - bad.size()) + " more" : "")
+                    + ": " + firstReason));
+        }
+        return endpoints;
+    }
+
+    private static Slice skip(String key, String reason, String message) {
+        return new Slice(key, Map.of(), null, List.of(ObjectProblem.skip(reason, message)));
     }
 }

@@ -34,20 +34,25 @@ public final class KubernetesServiceEvents implements ServiceEvents {
     @Override
     public void warning(ServicePortName service, String reason, String message) {
         ServiceEvents.LOG_ONLY.warning(service, reason, message);
-        Event event = event(service, reason, message, node, Instant.now());
-        vertx.executeBlocking(() -> client.v1().events().inNamespace(service.namespace()).resource(event).create(), false)
-                .onFailure(e -> LOG.warn("could not record the {} event for Service {}: {}", reason, service.serviceKey(), e.getMessage()));
+        record(service.namespace(), service.name(), reason, message);
     }
 
-    static Event event(ServicePortName service, String reason, String message, String node, Instant now) {
+    /** The Event alone, for a caller that has logged the warning itself (the state's skipped-object reports). */
+    public void record(String namespace, String service, String reason, String message) {
+        Event event = event(namespace, service, reason, message, node, Instant.now());
+        vertx.executeBlocking(() -> client.v1().events().inNamespace(namespace).resource(event).create(), false)
+                .onFailure(e -> LOG.warn("could not record the {} event for Service {}/{}: {}", reason, namespace, service, e.getMessage()));
+    }
+
+    static Event event(String namespace, String service, String reason, String message, String node, Instant now) {
         String time = now.toString();
         return new EventBuilder()
                 .withNewMetadata()
-                .withName(service.name() + "." + UUID.randomUUID().toString().substring(0, 8).toLowerCase(Locale.ROOT))
-                .withNamespace(service.namespace())
+                .withName(service + "." + UUID.randomUUID().toString().substring(0, 8).toLowerCase(Locale.ROOT))
+                .withNamespace(namespace)
                 .endMetadata()
-                .withNewInvolvedObject().withApiVersion("v1").withKind("Service").withNamespace(service.namespace())
-                .withName(service.name()).endInvolvedObject()
+                .withNewInvolvedObject().withApiVersion("v1").withKind("Service").withNamespace(namespace)
+                .withName(service).endInvolvedObject()
                 .withType("Warning").withReason(reason).withMessage(message)
                 .withNewSource().withComponent("kube-ferry").withHost(node).endSource()
                 .withReportingComponent("kube-ferry").withReportingInstance(node)

@@ -1,8 +1,13 @@
 package io.kubeferry.proxy.exec;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -52,5 +57,21 @@ class ProcessToolRunnerTest {
     void missingToolIsNamed() {
         ToolException e = assertThrows(ToolException.class, () -> runner.run(ToolCommand.of("no-such-tool-kf")));
         assertTrue(e.getMessage().contains("tool not found: no-such-tool-kf"), e.getMessage());
+    }
+
+    @Test
+    void runsTheToolTheLookupFoundNotWhatPathWouldPick(@TempDir Path dir) throws Exception {
+        // A directory that is not on this process's PATH (as /usr/sbin may not be): the check finds the tool
+        // there, so the runner must run it from there too.
+        Path tool = dir.resolve("kf-only-here");
+        Files.writeString(tool, "#!/bin/sh\necho \"ran $0\"\n");
+        Files.setPosixFilePermissions(tool, PosixFilePermissions.fromString("rwxr-xr-x"));
+        RequiredTools lookup = new RequiredTools(List.of(dir), Files::isExecutable);
+        ProcessToolRunner scoped = new ProcessToolRunner("", lookup);
+
+        assertEquals(List.of(), lookup.missing(List.of("kf-only-here")));
+        assertEquals("ran " + tool, scoped.run(ToolCommand.of("kf-only-here")).stdout().strip());
+        ToolException e = assertThrows(ToolException.class, () -> scoped.run(ToolCommand.of("cat")));
+        assertTrue(e.getMessage().contains("tool not found: cat") && e.getMessage().contains(dir.toString()), e.getMessage());
     }
 }

@@ -43,21 +43,23 @@ class ProxyHealthTest {
     @Test
     void metricsCarryUpstreamNames() {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        SyncMetrics metrics = new SyncMetrics(registry);
+        SyncMetrics metrics = new SyncMetrics(registry, true);
         metrics.queued();
         metrics.synced(true, Duration.ofMillis(12), List.of(Instant.now().minusSeconds(2)));
         metrics.synced(false, Duration.ofMillis(3), List.of());
         Counter.builder("kubeproxy.proxy.healthz").tag("code", "200").register(registry).increment();
         String scrape = registry.scrape();
-        for (String name : List.of("kubeproxy_sync_proxy_rules_duration_seconds_bucket{le=\"0.001\"}",
-                "kubeproxy_sync_full_proxy_rules_duration_seconds_count 1",
-                "kubeproxy_sync_partial_proxy_rules_duration_seconds_count 1",
-                "kubeproxy_network_programming_duration_seconds_bucket{le=\"0.25\"}",
-                "kubeproxy_sync_proxy_rules_last_timestamp_seconds ",
-                "kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds ",
+        for (String name : List.of("kubeproxy_sync_proxy_rules_duration_seconds_bucket{ip_family=\"IPv4\",le=\"0.001\"}",
+                "kubeproxy_sync_full_proxy_rules_duration_seconds_count{ip_family=\"IPv4\"} 1",
+                "kubeproxy_sync_partial_proxy_rules_duration_seconds_count{ip_family=\"IPv4\"} 1",
+                "kubeproxy_network_programming_duration_seconds_bucket{ip_family=\"IPv4\",le=\"0.0\"} 0",
+                "kubeproxy_network_programming_duration_seconds_bucket{ip_family=\"IPv4\",le=\"0.25\"}",
+                "kubeproxy_network_programming_duration_seconds_bucket{ip_family=\"IPv4\",le=\"300.0\"} 1",
+                "kubeproxy_sync_proxy_rules_last_timestamp_seconds{ip_family=\"IPv4\"} ",
+                "kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds{ip_family=\"IPv4\"} ",
                 "kubeproxy_proxy_healthz_total{code=\"200\"} 1")) {
             assertTrue(scrape.contains(name), "scrape lacks " + name + "\n" + scrape);
         }
-        assertTrue(scrape.contains("kubeproxy_sync_proxy_rules_duration_seconds_bucket{le=\"16.384\"}"), "upstream's 1ms x 2^14 top bucket");
+        assertTrue(scrape.contains("kubeproxy_sync_proxy_rules_duration_seconds_bucket{ip_family=\"IPv4\",le=\"16.384\"}"), "upstream's 1ms x 2^14 top bucket");
     }
 }

@@ -128,4 +128,98 @@ class ClusterStateTest {
         assertEquals("zone-a", proxyState.node().zone());
         assertTrue(Files.exists(example));
     }
+
+    /** WARN lines of the state's logger while {@code body} runs. */
+    private static List<String> warnings(Runnable body) {
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(ClusterState.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> appender = new ch.qos.logback.core.read.ListAppender<>();
+        appender.start();
+        logger.addAppender(appender);
+        try {
+            body.run();
+        } finally {
+            logger.detachAppender(appender);
+        }
+        return appender.list.stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN).map(e -> e.getFormattedMessage()).toList();
+    }
+
+    private double skippedCount(String kind, String reason) {
+        var counter = metrics.find("kubeferry.objects.skipped").tags("kind", kind, "reason", reason).counter();
+        return counter == null ? 0 : counter.count();
+    }
+
+    @Test
+    void aSkippedObjectIsReportedOncePerChangeAndForgottenOnDelete() {
+        List<String> events = new java.util.ArrayList<>();
+        ClusterState reporting = new ClusterState("node-a", "", Set.of(), metrics,
+                (ns, svc, reason, message) -> events.add(ns + "/" + svc + " " + reason + ": " + message));
+        Service bad = service("bad", "999.1.2.3");
+        List<String> first = warnings(() -> reporting.onService(bad));
+        assertEquals(1, first.size(), first.toString());
+        assertTrue(first.get(0).contains("Service ns/bad skipped") && first.get(0).contains("\"999.1.2.3\"")
+                && first.get(0).contains("(invalid-cluster-ip)"), first.get(0));
+        assertEquals(List.of("ns/bad Skipped: kube-ferry does not program this Service: spec.clusterIPs[0] \"999.1.2.3\" is not a valid IP address (invalid-cluster-ip)"), events);
+        assertEquals(1.0, skippedCount("Service", "invalid-cluster-ip"));
+
+        List<String> resync = warnings(() -> {
+            reporting.onService(bad);
+            reporting.onService(service("bad", "999.1.2.3"));
+        });
+        assertEquals(List.of(), resync, "an unchanged object is not reported again");
+        assertEquals(1, events.size());
+        assertEquals(1.0, skippedCount("Service", "invalid-cluster-ip"));
+
+        List<String> changed = warnings(() -> reporting.onService(service("bad", "998.1.2.3")));
+        assertEquals(1, changed.size(), "a new reason is a change: " + changed);
+        assertEquals(2.0, skippedCount("Service", "invalid-cluster-ip"));
+
+        reporting.onServiceDeleted(bad);
+        assertEquals(List.of(), reporting.skipped());
+        assertEquals(1, warnings(() -> reporting.onService(service("bad", "998.1.2.3"))).size(), "forgotten on delete");
+        reporting.onService(service("bad", "198.19.0.5"));
+        assertEquals(List.of(), reporting.skipped(), "fixed: nothing skipped");
+        assertEquals(1, reporting.take().state().services().size());
+    }
+
+    @Test
+    void slicesWarnOnTheirServiceAndIgnoredServicesAreQuiet() {
+        List<String> events = new java.util.ArrayList<>();
+        ClusterState reporting = new ClusterState("node-a", "", Set.of(), metrics,
+                (ns, svc, reason, message) -> events.add(ns + "/" + svc + " " + reason));
+        EndpointSlice v6 = slice("web", "web-v6", true, "fd00::1");
+        v6.setAddressType("IPv6");
+        EndpointSlice unlabelled = slice("web", "orphan", true, "198.18.0.1");
+        unlabelled.getMetadata().setLabels(java.util.Map.of());
+        Service headless = service("db", "None");
+        EndpointSlice headlessSlice = slice("db", "db-v6", true, "fd00::2");
+        headlessSlice.setAddressType("IPv6");
+        headlessSlice.getMetadata().getLabels().put("service.kubernetes.io/headless", "");
+        List<String> lines = warnings(() -> {
+            reporting.onSlice(v6);
+            reporting.onSlice(unlabelled);
+            reporting.onSlice(slice("web", "web-bad", true, "198.18.0.1", "010.1.1.1"));
+            reporting.onService(headless);
+            reporting.onSlice(headlessSlice);
+        });
+        assertEquals(3, lines.size(), lines.toString());
+        assertTrue(lines.get(0).contains("EndpointSlice ns/web-v6 skipped: addressType IPv6: kube-ferry is IPv4-only (ipv6-only)"), lines.get(0));
+        assertTrue(lines.get(1).contains("(missing-service-name-label)"), lines.get(1));
+        assertTrue(lines.get(2).contains("EndpointSlice ns/web-bad: 1 endpoint(s) dropped"), lines.get(2));
+        assertEquals(List.of("ns/web Skipped", "ns/web Dropped"), events, "slice warnings go to the owning Service; unlabelled ones have none");
+        assertEquals(1.0, skippedCount("EndpointSlice", "ipv6-only"));
+        assertEquals(0, metrics.find("kubeferry.objects.skipped").tags("kind", "Service").counters().size(), "headless is not an error");
+        assertEquals(3, reporting.skipped().size());
+    }
+
+    @Test
+    void aRelabelledSliceMovesToItsNewService() {
+        state.onService(service("a", "198.19.0.1"));
+        state.onService(service("b", "198.19.0.2"));
+        state.onSlice(slice("a", "s-1", true, "198.18.0.5"));
+        state.take();
+        state.onSlice(slice("b", "s-1", true, "198.18.0.5"));
+        var services = state.take().state().services();
+        assertEquals(0, services.get(new ServicePortName("ns", "a", "p", io.kubeferry.proxy.model.Protocol.TCP)).allEndpoints().size());
+        assertEquals(1, services.get(new ServicePortName("ns", "b", "p", io.kubeferry.proxy.model.Protocol.TCP)).allEndpoints().size());
+    }
 }

@@ -20,7 +20,8 @@ import java.util.Set;
  * An in-memory kernel that understands what it is fed: iptables-restore (with real --noflush semantics,
  * failing as the kernel would on a jump to a missing chain, deleting a chain still in use, deleting a rule
  * that is not there, or a missing COMMIT; a failed table changes nothing), iptables-save, the iptables
- * command, sysctl, {@code ip -o -4 addr show} and conntrack. The nft and legacy flavours keep separate
+ * command, sysctl, {@code ip -o -4 addr show} and conntrack, and (once {@link #enableNfacct()} says the node has it)
+ * the nfacct tool, whose counters {@code -m nfacct} rules must name. The nft and legacy flavours keep separate
  * tables, as in the kernel. Every command is recorded for assertions; failures can be injected.
  */
 public final class FakeNetfilter implements ToolRunner {
@@ -40,6 +41,8 @@ public final class FakeNetfilter implements ToolRunner {
     private final List<String> conntrack = new ArrayList<>();
     private final Deque<String[]> failures = new ArrayDeque<>();
     private List<String> addresses = List.of("127.0.0.1/8", "198.18.0.1/24");
+    /** nfacct counter name -> packets; null while the node has no nfacct (tool and match both missing). */
+    private Map<String, Long> nfacct;
 
     public FakeNetfilter() {
         flavours.put("nft", emptyTables());
@@ -72,6 +75,23 @@ public final class FakeNetfilter implements ToolRunner {
 
     public synchronized List<String> conntrackEntries() {
         return List.copyOf(conntrack);
+    }
+
+    /** From now on the node has the nfacct tool, the kernel's accounting objects and the iptables match. */
+    public synchronized void enableNfacct() {
+        if (nfacct == null) {
+            nfacct = new LinkedHashMap<>();
+        }
+    }
+
+    /** The nfacct counters and their packet counts (empty when nfacct is not enabled). */
+    public synchronized Map<String, Long> nfacctCounters() {
+        return nfacct == null ? Map.of() : Map.copyOf(nfacct);
+    }
+
+    /** Adds packets to an existing nfacct counter, as matching traffic would. */
+    public synchronized void countNfacct(String name, long packets) {
+        nfacct.merge(name, packets, Long::sum);
     }
 
     public synchronized String sysctl(String key) {
@@ -130,7 +150,14 @@ public final class FakeNetfilter implements ToolRunner {
                 case "sysctl" -> sysctlCommand(command.args());
                 case "ip" -> ipCommand(command.args());
                 case "conntrack" -> conntrackCommand(command.args());
-                default -> throw new ToolException("tool not found: " + tool, null);
+                case "nfacct" -> {
+                    if (nfacct == null) {
+                        throw new io.kubeferry.proxy.exec.ToolNotFoundException("nfacct", "tool not found: nfacct");
+                    }
+                    yield nfacctCommand(command.args());
+                }
+                default -> throw new io.kubeferry.proxy.exec.ToolNotFoundException(tool, "tool not found: " + tool);
+
             };
         } catch (Failure e) {
             return new ToolResult(e.code, "", e.getMessage());
@@ -215,7 +242,7 @@ public final class FakeNetfilter implements ToolRunner {
     }
 
     /** One rule command of a restore (or of the iptables command): -A, -I, -D, -F, -X, -N. */
-    private static void apply(Map<String, List<String>> work, String table, String line, int lineNo) throws Failure {
+    private void apply(Map<String, List<String>> work, String table, String line, int lineNo) throws Failure {
         String[] parts = line.split("\\s+", 3);
         String op = parts[0];
         String chain = parts.length > 1 ? parts[1] : "";
@@ -234,6 +261,8 @@ public final class FakeNetfilter implements ToolRunner {
                     throw new Failure(1, where + "chain " + chain + " does not exist");
                 }
                 checkTarget(work, rest, where);
+                checkArguments(rest, where);
+                checkNfacct(rest, where);
                 String rule = rest;
                 if (op.equals("-I") && rest.matches("\\d+ .*")) {
                     int position = Integer.parseInt(rest.substring(0, rest.indexOf(' '))) - 1;
@@ -278,11 +307,107 @@ public final class FakeNetfilter implements ToolRunner {
         }
     }
 
+    /**
+     * What iptables-restore's tokenizer rejects: a quoted string left open (a name with a quote or a line
+     * break in it cut the rule short), control characters, a comment over the kernel's 255 characters.
+     */
+    private static void checkArguments(String rule, String where) throws Failure {
+        List<String> words = new ArrayList<>();
+        StringBuilder word = new StringBuilder();
+        boolean quoted = false;
+        boolean inWord = false;
+        for (int i = 0; i < rule.length(); i++) {
+            char c = rule.charAt(i);
+            if (c < 0x20 && c != '\t') {
+                throw new Failure(2, where + "Bad argument: control character in rule");
+            }
+            if (quoted && c == '\\' && i + 1 < rule.length()) {
+                word.append(rule.charAt(++i));
+            } else if (c == '"') {
+                quoted = !quoted;
+                inWord = true;
+            } else if (!quoted && (c == ' ' || c == '\t')) {
+                if (inWord) {
+                    words.add(word.toString());
+                    word.setLength(0);
+                    inWord = false;
+                }
+            } else {
+                word.append(c);
+                inWord = true;
+            }
+        }
+        if (quoted) {
+            throw new Failure(2, where + "Bad argument: unterminated quoted string");
+        }
+        if (inWord) {
+            words.add(word.toString());
+        }
+        for (int i = 0; i + 1 < words.size(); i++) {
+            if (words.get(i).equals("--comment") && words.get(i + 1).getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255) {
+                throw new Failure(2, where + "comment: COMMENT may not exceed 256 characters");
+            }
+        }
+    }
+
     private static void checkTarget(Map<String, List<String>> work, String rule, String where) throws Failure {
         String target = jumpTarget(rule);
         if (!target.isEmpty() && !TARGETS.contains(target) && !work.containsKey(target)) {
             throw new Failure(2, where + "Couldn't load target `" + target + "':No such file or directory");
         }
+    }
+
+    /** An nfacct match needs the match (nfacct enabled) and an existing counter, or the rule is refused. */
+    private void checkNfacct(String rule, String where) throws Failure {
+        String name = null;
+        String[] words = rule.split(" ");
+        for (int i = 0; i + 1 < words.length; i++) {
+            if (words[i].equals("--nfacct-name")) {
+                name = words[i + 1];
+            }
+        }
+        if (!rule.contains("-m nfacct")) {
+            return;
+        }
+        if (nfacct == null) {
+            throw new Failure(2, where + "Couldn't load match `nfacct':No such file or directory");
+        }
+        if (name == null || !nfacct.containsKey(name)) {
+            throw new Failure(4, where + "RULE_APPEND failed (No such file or directory)");
+        }
+    }
+
+    private ToolResult nfacctCommand(List<String> args) throws Failure {
+        String op = args.isEmpty() ? "list" : args.get(0);
+        String name = args.size() > 1 ? args.get(1) : null;
+        switch (op) {
+            case "list" -> {
+                StringBuilder out = new StringBuilder();
+                nfacct.forEach((counter, packets) -> out.append(nfacctLine(counter, packets)));
+                return ok(out.toString());
+            }
+            case "get" -> {
+                if (name == null || !nfacct.containsKey(name)) {
+                    throw new Failure(1, "nfacct v1.0.2: error: No such file or directory");
+                }
+                return ok(nfacctLine(name, nfacct.get(name)));
+            }
+            case "add" -> {
+                if (name == null || name.length() > 31) {
+                    throw new Failure(1, "nfacct v1.0.2: error: Invalid argument");
+                }
+                if (nfacct.containsKey(name)) {
+                    throw new Failure(1, "nfacct v1.0.2: error: Device or resource busy");
+                }
+                nfacct.put(name, 0L);
+                return ok("");
+            }
+            default -> throw new Failure(1, "FakeNetfilter: unsupported nfacct command " + args);
+        }
+    }
+
+    private static String nfacctLine(String name, long packets) {
+        return String.format("{ pkts = %020d, bytes = %020d } = %s;%n", packets, packets * 60, name);
     }
 
     private static String jumpTarget(String rule) {

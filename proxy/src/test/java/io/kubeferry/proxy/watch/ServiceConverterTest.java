@@ -78,4 +78,90 @@ class ServiceConverterTest {
         assertEquals(1, r.ports().size());
         assertEquals(2, r.warnings().size());
     }
+
+    private static java.util.List<String> reasons(ServiceConverter.Result r) {
+        return r.problems().stream().map(p -> (p.whole() ? "skip:" : "drop:") + p.reason()).toList();
+    }
+
+    @Test
+    void invalidWholeObjectFieldsSkipTheServiceWithAReason() {
+        record Case(String what, Service service, String reason) {
+        }
+        for (Case c : java.util.List.of(
+                new Case("ClusterIP 999.1.2.3", svc().editSpec().withClusterIP("999.1.2.3").withClusterIPs("999.1.2.3").endSpec().build(), "invalid-cluster-ip"),
+                new Case("ClusterIP with a leading zero", svc().editSpec().withClusterIP("198.19.0.01").withClusterIPs().endSpec().build(), "invalid-cluster-ip"),
+                new Case("clusterIPs[0] differs", svc().editSpec().withClusterIPs("198.19.0.2").endSpec().build(), "invalid-cluster-ip"),
+                new Case("IPv6 only", svc().editSpec().withClusterIP("fd00::1").withClusterIPs("fd00::1").endSpec().build(), "ipv6-only"),
+                new Case("namespace with a quote", svc().editMetadata().withNamespace("ns\"").endMetadata().build(), "invalid-name"),
+                new Case("name with a newline", svc().editMetadata().withName("web\n-A INPUT -j DROP").endMetadata().build(), "invalid-name"),
+                new Case("name of 64 characters", svc().editMetadata().withName("a".repeat(64)).endMetadata().build(), "invalid-name"),
+                new Case("name starting with a digit (RFC 1035)", svc().editMetadata().withName("1web").endMetadata().build(), "invalid-name"),
+                new Case("unknown type", svc().editSpec().withType("Magic").endSpec().build(), "invalid-service-type"),
+                new Case("affinity timeout", svc().editSpec().withSessionAffinity("ClientIP").withNewSessionAffinityConfig().withNewClientIP()
+                        .withTimeoutSeconds(-1).endClientIP().endSessionAffinityConfig().endSpec().build(), "invalid-session-affinity"),
+                new Case("affinity kind", svc().editSpec().withSessionAffinity("Cookie").endSpec().build(), "invalid-session-affinity"),
+                new Case("health check node port", svc().editSpec().withHealthCheckNodePort(-3).endSpec().build(), "invalid-port"),
+                new Case("no ports", svc().editSpec().withPorts().endSpec().build(), "no-ports"),
+                new Case("no spec", new ServiceBuilder().withNewMetadata().withName("web").withNamespace("ns").endMetadata().build(), "missing-spec"))) {
+            ServiceConverter.Result r = converter.convert(c.service());
+            assertTrue(r.ports().isEmpty(), c.what());
+            assertNull(r.ignored(), c.what() + " is an error, not a Service for someone else");
+            assertEquals(java.util.List.of("skip:" + c.reason()), reasons(r), c.what());
+            assertTrue(r.problems().get(0).message().chars().noneMatch(ch -> ch < 0x20), "messages are one line: " + r.problems());
+        }
+        assertTrue(converter.convert(svc().editSpec().withClusterIP("fd00::1").withClusterIPs("fd00::1").endSpec().build())
+                .problems().get(0).message().contains("kube-ferry is IPv4-only"));
+    }
+
+    @Test
+    void badPartsAreDroppedEachWithAReason() {
+        Service s = svc().editSpec()
+                .addNewPort().withName("http").withPort(81).endPort()                       // duplicate name
+                .addNewPort().withName("Bad_Name").withPort(82).endPort()
+                .addNewPort().withName("a\"b").withPort(83).endPort()
+                .addNewPort().withPort(84).endPort()                                         // unnamed among several
+                .addNewPort().withName("tcp-lower").withPort(85).withProtocol("tcp").endPort()
+                .addNewPort().withName("np").withPort(86).withNodePort(70000).endPort()
+                .addNewPort().withName("zero").withPort(0).endPort()
+                .withExternalIPs("198.19.100.1", "127.0.0.1", "fd00::5", "1.2.3.4 -j ACCEPT")
+                .withLoadBalancerSourceRanges("198.18.0.0/16", "fd00::/8", "1.2.3.4/40").endSpec()
+                .withNewStatus().withNewLoadBalancer().addNewIngress().withIp("198.19.200.1").endIngress()
+                .addNewIngress().withIp("fd00::9").endIngress().addNewIngress().withIp("300.1.1.1").endIngress()
+                .addNewIngress().withHostname("lb.example.com").endIngress().endLoadBalancer().endStatus().build();
+        ServiceConverter.Result r = converter.convert(s);
+        assertEquals(java.util.List.of("ns/web:http"), r.ports().stream().map(p -> p.name().toString()).toList());
+        assertEquals(java.util.List.of("198.19.100.1"), r.ports().get(0).externalIPs());
+        assertEquals(java.util.List.of("198.19.200.1"), r.ports().get(0).loadBalancerIPs());
+        assertEquals(java.util.List.of("198.18.0.0/16"), r.ports().get(0).loadBalancerSourceRanges());
+        assertEquals(java.util.List.of("drop:invalid-external-ip", "drop:ipv6-only", "drop:invalid-external-ip",
+                "drop:ipv6-only", "drop:invalid-load-balancer-ip", "drop:ipv6-only", "drop:invalid-source-range",
+                "drop:duplicate-port-name", "drop:invalid-port-name", "drop:invalid-port-name", "drop:invalid-port-name",
+                "drop:invalid-protocol", "drop:invalid-port", "drop:invalid-port"), reasons(r));
+        assertNull(r.skipped());
+    }
+
+    @Test
+    void optionValuesAreOneShortPrintableLine() {
+        Service s = svc().editMetadata().addToAnnotations("kube-ferry.io/scheduler", "rr\nEvil: log line")
+                .addToAnnotations("kube-ferry.io/scheduler-flags", "sh-port").endMetadata().build();
+        ServiceConverter.Result r = converter.convert(s);
+        assertEquals(java.util.Map.of("kube-ferry.io/scheduler-flags", "sh-port"), r.ports().get(0).options());
+        assertEquals(java.util.List.of("drop:invalid-annotation"), reasons(r));
+    }
+
+    @Test
+    void whenEveryPortIsBadTheServiceIsSkipped() {
+        Service s = svc().editSpec().editFirstPort().withProtocol("ICMP").endPort().endSpec().build();
+        assertEquals(java.util.List.of("skip:no-usable-ports", "drop:invalid-protocol"), reasons(converter.convert(s)));
+    }
+
+    @Test
+    void servicesForOthersAreIgnoredNotErrors() {
+        for (Service s : java.util.List.of(svc().editSpec().withType("ExternalName").endSpec().build(),
+                svc().editSpec().withClusterIP("None").withClusterIPs("None").endSpec().build(),
+                svc().editMetadata().withName("Not Valid But Not Ours").addToLabels(ServiceConverter.SERVICE_PROXY_NAME, "other").endMetadata().build())) {
+            ServiceConverter.Result r = converter.convert(s);
+            assertTrue(r.ignored() != null && r.problems().isEmpty(), r.toString());
+        }
+    }
 }

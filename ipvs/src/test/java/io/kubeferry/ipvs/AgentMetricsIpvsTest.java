@@ -1,0 +1,81 @@
+package io.kubeferry.ipvs;
+
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.kubeferry.proxy.Agent;
+import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.testing.UpstreamMetrics;
+import io.vertx.core.Vertx;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * An IPVS-mode agent against Fabric8's mock API and the fake IPVS kernel: /metrics has upstream's IPVS-mode
+ * metrics (names, types, labels) and none of the iptables-only ones; /proxyMode says ipvs.
+ */
+@EnableKubernetesMockClient(crud = true)
+class AgentMetricsIpvsTest {
+
+    static KubernetesClient client;
+
+    private final FakeIpvsKernel kernel = new FakeIpvsKernel();
+    private final HttpClient http = HttpClient.newHttpClient();
+    private Vertx vertx;
+    private Agent agent;
+
+    @BeforeEach
+    void start() throws Exception {
+        client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a").endMetadata().build()).createOr(r -> r.update());
+        vertx = Vertx.vertx();
+        ProxyConfig config = ProxyConfig.defaults().withMode("ipvs").withHostnameOverride("node-a")
+                .withBindAddresses("127.0.0.1:0", "127.0.0.1:0").withSyncPeriods(Duration.ofSeconds(30), Duration.ZERO);
+        agent = Agent.start(config, client, vertx, kernel).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        agent.stop().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        client.services().inAnyNamespace().delete();
+    }
+
+    private HttpResponse<String> get(int port, String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void metricsAreUpstreamsIpvsModeSet() throws Exception {
+        client.resource(new ServiceBuilder().withNewMetadata().withName("web").withNamespace("default").endMetadata()
+                .withNewSpec().withClusterIP("198.19.0.1").addNewPort().withName("p").withPort(80)
+                .withTargetPort(new IntOrString(8080)).endPort().endSpec().build()).create();
+        long deadline = System.currentTimeMillis() + 15_000;
+        while (agent.successfulSyncs() == 0 || agent.lastState().services().isEmpty()) {
+            assertTrue(System.currentTimeMillis() < deadline, "timed out waiting for a sync; failed syncs: " + agent.failedSyncs());
+            Thread.sleep(50);
+        }
+        int healthz = agent.httpPorts().get(0);
+        int metricsPort = agent.httpPorts().get(1);
+        get(healthz, "/healthz");
+        get(healthz, "/livez");
+        String body = get(metricsPort, "/metrics").body();
+        assertEquals(List.of(), UpstreamMetrics.differences(body, "ipvs"), "differences from upstream kube-proxy's IPVS-mode metrics");
+        assertTrue(!body.contains("kubeproxy_sync_full_proxy_rules_duration_seconds"), "upstream registers full/partial only in iptables mode");
+        assertTrue(body.contains("kubeferry_ipvs_virtual_servers 1.0"), "kube-ferry's own IPVS gauges keep their own prefix");
+        assertEquals("ipvs", get(metricsPort, "/proxyMode").body());
+    }
+}
