@@ -22,7 +22,8 @@ start=$(date +%s)
 rc=0
 # shellcheck disable=SC2086
 mvn -B -ntp -pl integration-tests -am verify -Dkube-ferry.benchmark=full -Dtest='*Benchmark' \
-    -Dsurefire.failIfNoSpecifiedTests=false -Dmaven.test.redirectTestOutputToFile=true ${BENCH_MVN_ARGS:-} || rc=$?
+    -Dsurefire.failIfNoSpecifiedTests=false -Dmaven.test.redirectTestOutputToFile=true -Dsurefire.timeout=0 \
+    ${BENCH_MVN_ARGS:-} || rc=$?
 took=$(( $(date +%s) - start ))
 
 mkdir -p "$(dirname "$out")"
