@@ -230,7 +230,7 @@ class KubeProxyFlagsTest {
         for (var f : ConfigOptions.class.getDeclaredFields()) {
             ConfigOptions.NoEffect n = f.getAnnotation(ConfigOptions.NoEffect.class);
             if (n != null) {
-                declared.add(n.flag());
+                declared.add(ConfigOptions.flagOf(f));
             }
         }
         Set<String> expected = new java.util.HashSet<>(NO_EFFECT);
