@@ -7,6 +7,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.kubeferry.proxy.config.ConfigException;
 import io.kubeferry.proxy.config.KubeProxyConfigurationWriter;
 import io.kubeferry.proxy.testing.Cli;
+import io.kubeferry.proxy.testing.LogCapture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
