@@ -16,9 +16,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.List;
 import java.util.function.BooleanSupplier;
@@ -37,7 +34,6 @@ class AgentHttpEndpointsTest {
     static KubernetesClient client;
 
     private final FakeNetfilter kernel = new FakeNetfilter();
-    private final HttpClient http = HttpClient.newHttpClient();
     private MockApiAgent running;
     private Agent agent;
 
@@ -75,7 +71,7 @@ class AgentHttpEndpointsTest {
     }
 
     private HttpResponse<String> get(int port, String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(), HttpResponse.BodyHandlers.ofString());
+        return MockApiAgent.get(port, path);
     }
 
     private static void await(String what, BooleanSupplier condition) throws InterruptedException {

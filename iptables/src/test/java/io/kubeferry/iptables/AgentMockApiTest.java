@@ -16,9 +16,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.List;
 import java.util.function.BooleanSupplier;
@@ -154,8 +151,7 @@ class AgentMockApiTest {
         await("the new problem counted", () -> skipped("Service", "invalid-cluster-ip") == 2.0);
         await("and recorded", () -> eventsAbout("broken").size() == 2);
 
-        HttpResponse<String> metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + agent.httpPorts().get(1) + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> metrics = MockApiAgent.get(agent.httpPorts().get(1), "/metrics");
         assertTrue(metrics.body().contains("kubeferry_objects_skipped_total{kind=\"Service\",reason=\"invalid-cluster-ip\"} 2.0"), metrics.body());
         assertEquals(0, agent.failedSyncs());
     }
@@ -164,22 +160,18 @@ class AgentMockApiTest {
     void healthAndMetricsAreServed() throws Exception {
         client.resource(service("web", "198.19.0.1")).create();
         await("web synced", () -> agent.lastState().services().size() == 1);
-        HttpClient http = HttpClient.newHttpClient();
         List<Integer> ports = agent.httpPorts();
-        HttpResponse<String> healthz = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + ports.get(0) + "/healthz")).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> healthz = MockApiAgent.get(ports.get(0), "/healthz");
         assertEquals(200, healthz.statusCode());
         assertTrue(healthz.body().contains("\"nodeEligible\":true"));
-        HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + ports.get(1) + "/metrics")).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> metrics = MockApiAgent.get(ports.get(1), "/metrics");
         for (String name : List.of("kubeproxy_sync_proxy_rules_duration_seconds_count", "kubeproxy_sync_full_proxy_rules_duration_seconds",
                 "kubeproxy_sync_proxy_rules_last_timestamp_seconds", "kubeproxy_sync_proxy_rules_iptables_restore_failures_total",
                 "kubeproxy_sync_proxy_rules_service_changes_total", "kubeproxy_sync_proxy_rules_endpoint_changes_pending",
                 "kubeproxy_proxy_healthz_total")) {
             assertTrue(metrics.body().contains(name), "metrics lack " + name);
         }
-        HttpResponse<String> debug = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + ports.get(1) + "/debug/state")).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> debug = MockApiAgent.get(ports.get(1), "/debug/state");
         assertTrue(debug.body().contains("\"default/web:p\""), debug.body());
     }
 }

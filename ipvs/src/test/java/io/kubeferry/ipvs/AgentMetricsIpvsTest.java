@@ -11,9 +11,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.List;
 
@@ -30,7 +27,6 @@ class AgentMetricsIpvsTest {
     static KubernetesClient client;
 
     private final FakeIpvsKernel kernel = new FakeIpvsKernel();
-    private final HttpClient http = HttpClient.newHttpClient();
     private MockApiAgent running;
     private Agent agent;
 
@@ -46,7 +42,7 @@ class AgentMetricsIpvsTest {
     }
 
     private HttpResponse<String> get(int port, String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(), HttpResponse.BodyHandlers.ofString());
+        return MockApiAgent.get(port, path);
     }
 
     @Test

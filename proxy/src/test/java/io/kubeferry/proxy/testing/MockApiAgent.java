@@ -7,6 +7,11 @@ import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.exec.ToolRunner;
 import io.vertx.core.Vertx;
 
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
@@ -16,6 +21,14 @@ import java.util.concurrent.TimeUnit;
  * Services and EndpointSlices the test created, because the mock server outlives one test method.
  */
 public final class MockApiAgent implements AutoCloseable {
+
+    /**
+     * HTTP/1.1, as Prometheus scrapes and kubelet probes speak it (the JDK client's default tries an h2c
+     * upgrade; with it a /metrics GET has hung here for minutes). The timeout makes any hang a failure
+     * instead of a stuck build.
+     */
+    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(10)).build();
 
     private final KubernetesClient client;
     private final Vertx vertx;
@@ -44,6 +57,12 @@ public final class MockApiAgent implements AutoCloseable {
             vertx.close();
             throw e;
         }
+    }
+
+    /** GET {@code path} on one of the agent's loopback ports ({@link Agent#httpPorts()}). */
+    public static HttpResponse<String> get(int port, String path) throws IOException, InterruptedException {
+        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(30)).build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     public Agent agent() {
