@@ -136,10 +136,6 @@ final class NfacctCounters {
         ready.clear();
     }
 
-    boolean inUse() {
-        return !ready.isEmpty();
-    }
-
     private boolean add(String name) {
         try {
             ToolResult added = tools.runAllowingFailure(ToolCommand.of("nfacct", "add", name));

@@ -1,7 +1,6 @@
 package io.kubeferry.iptables;
 
 import io.fabric8.kubernetes.api.model.IntOrString;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
@@ -9,22 +8,16 @@ import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.kubeferry.proxy.Agent;
-import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.testing.FakeNetfilter;
+import io.kubeferry.proxy.testing.MockApiAgent;
 import io.kubeferry.proxy.testing.UpstreamMetrics;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -41,25 +34,18 @@ class AgentHttpEndpointsTest {
     static KubernetesClient client;
 
     private final FakeNetfilter kernel = new FakeNetfilter();
-    private final HttpClient http = HttpClient.newHttpClient();
-    private Vertx vertx;
+    private MockApiAgent running;
     private Agent agent;
 
     @BeforeEach
     void start() throws Exception {
-        client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a").endMetadata().build()).createOr(r -> r.update());
-        vertx = Vertx.vertx();
-        ProxyConfig config = ProxyConfig.defaults().withHostnameOverride("node-a").withBindAddresses("127.0.0.1:0", "127.0.0.1:0")
-                .withSyncPeriods(Duration.ofSeconds(30), Duration.ZERO);
-        agent = Agent.start(config, client, vertx, kernel).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        running = MockApiAgent.start(client, MockApiAgent.config(), kernel);
+        agent = running.agent();
     }
 
     @AfterEach
     void stop() throws Exception {
-        agent.stop().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        client.services().inAnyNamespace().delete();
-        client.discovery().v1().endpointSlices().inAnyNamespace().delete();
+        running.close();
     }
 
     /** A Service whose only endpoint runs on another node; Local policies as asked. */
@@ -85,7 +71,7 @@ class AgentHttpEndpointsTest {
     }
 
     private HttpResponse<String> get(int port, String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(), HttpResponse.BodyHandlers.ofString());
+        return MockApiAgent.get(port, path);
     }
 
     private static void await(String what, BooleanSupplier condition) throws InterruptedException {

@@ -1,31 +1,23 @@
 package io.kubeferry.iptables;
 
 import io.fabric8.kubernetes.api.model.IntOrString;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.kubeferry.proxy.Agent;
-import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.model.Protocol;
 import io.kubeferry.proxy.model.ServicePortName;
 import io.kubeferry.proxy.testing.FakeNetfilter;
-import io.vertx.core.Vertx;
+import io.kubeferry.proxy.testing.MockApiAgent;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -40,27 +32,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class AgentMockApiTest {
 
     static KubernetesClient client;
-    static KubernetesMockServer server;
 
     private final FakeNetfilter kernel = new FakeNetfilter();
-    private Vertx vertx;
+    private MockApiAgent running;
     private Agent agent;
 
     @BeforeEach
     void start() throws Exception {
-        client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a").endMetadata().build()).createOr(r -> r.update());
-        vertx = Vertx.vertx();
-        ProxyConfig config = ProxyConfig.defaults().withHostnameOverride("node-a").withBindAddresses("127.0.0.1:0", "127.0.0.1:0")
-                .withSyncPeriods(Duration.ofSeconds(30), Duration.ZERO);
-        agent = Agent.start(config, client, vertx, kernel).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        running = MockApiAgent.start(client, MockApiAgent.config(), kernel);
+        agent = running.agent();
     }
 
     @AfterEach
     void stop() throws Exception {
-        agent.stop().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        client.services().inAnyNamespace().delete();
-        client.discovery().v1().endpointSlices().inAnyNamespace().delete();
+        running.close();
     }
 
     private static Service service(String name, String ip) {
@@ -166,8 +151,7 @@ class AgentMockApiTest {
         await("the new problem counted", () -> skipped("Service", "invalid-cluster-ip") == 2.0);
         await("and recorded", () -> eventsAbout("broken").size() == 2);
 
-        HttpResponse<String> metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + agent.httpPorts().get(1) + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> metrics = MockApiAgent.get(agent.httpPorts().get(1), "/metrics");
         assertTrue(metrics.body().contains("kubeferry_objects_skipped_total{kind=\"Service\",reason=\"invalid-cluster-ip\"} 2.0"), metrics.body());
         assertEquals(0, agent.failedSyncs());
     }
@@ -176,22 +160,18 @@ class AgentMockApiTest {
     void healthAndMetricsAreServed() throws Exception {
         client.resource(service("web", "198.19.0.1")).create();
         await("web synced", () -> agent.lastState().services().size() == 1);
-        HttpClient http = HttpClient.newHttpClient();
         List<Integer> ports = agent.httpPorts();
-        HttpResponse<String> healthz = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + ports.get(0) + "/healthz")).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> healthz = MockApiAgent.get(ports.get(0), "/healthz");
         assertEquals(200, healthz.statusCode());
         assertTrue(healthz.body().contains("\"nodeEligible\":true"));
-        HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + ports.get(1) + "/metrics")).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> metrics = MockApiAgent.get(ports.get(1), "/metrics");
         for (String name : List.of("kubeproxy_sync_proxy_rules_duration_seconds_count", "kubeproxy_sync_full_proxy_rules_duration_seconds",
                 "kubeproxy_sync_proxy_rules_last_timestamp_seconds", "kubeproxy_sync_proxy_rules_iptables_restore_failures_total",
                 "kubeproxy_sync_proxy_rules_service_changes_total", "kubeproxy_sync_proxy_rules_endpoint_changes_pending",
                 "kubeproxy_proxy_healthz_total")) {
             assertTrue(metrics.body().contains(name), "metrics lack " + name);
         }
-        HttpResponse<String> debug = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + ports.get(1) + "/debug/state")).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> debug = MockApiAgent.get(ports.get(1), "/debug/state");
         assertTrue(debug.body().contains("\"default/web:p\""), debug.body());
     }
 }

@@ -1,18 +1,15 @@
 package io.kubeferry.iptables;
 
-import io.kubeferry.proxy.cli.Main;
 import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.state.ObjectFiles;
 import io.kubeferry.proxy.state.StaticState;
+import io.kubeferry.proxy.testing.Cli;
 import io.kubeferry.proxy.testing.FakeNetfilter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -24,28 +21,9 @@ class RenderCommandTest {
 
     private static final Path EXAMPLE = Path.of("../examples/cluster.yaml");
 
-    private record Run(int code, String out, String err) {
-    }
-
-    private static synchronized Run cli(String... args) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-            int code = Main.execute(args);
-            return new Run(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
-    }
-
     @Test
     void renderPrintsWhatTheAgentAppliesOnAFreshNode() throws Exception {
-        Run run = cli("render", "--mode", "iptables", "--hostname-override", "node-a", "-f", EXAMPLE.toString());
+        Cli.Run run = Cli.run("render", "--mode", "iptables", "--hostname-override", "node-a", "-f", EXAMPLE.toString());
         assertEquals(0, run.code(), run.err());
 
         FakeNetfilter kernel = new FakeNetfilter();
@@ -65,16 +43,16 @@ class RenderCommandTest {
 
     @Test
     void usageErrorsExitTwoAndNameTheProblem() {
-        Run noInput = cli("render", "--hostname-override", "node-a");
+        Cli.Run noInput = Cli.run("render", "--hostname-override", "node-a");
         assertEquals(2, noInput.code());
         assertTrue(noInput.err().contains("render needs -f"), noInput.err());
-        Run badMode = cli("render", "--mode", "userspace", "-f", EXAMPLE.toString());
+        Cli.Run badMode = Cli.run("render", "--mode", "userspace", "-f", EXAMPLE.toString());
         assertEquals(2, badMode.code());
         assertTrue(badMode.err().contains("mode: must be"), badMode.err());
-        Run badCidr = cli("render", "--cluster-cidr", "198.18.0.0/99", "-f", EXAMPLE.toString());
+        Cli.Run badCidr = Cli.run("render", "--cluster-cidr", "198.18.0.0/99", "-f", EXAMPLE.toString());
         assertEquals(2, badCidr.code());
         assertTrue(badCidr.err().contains("clusterCIDR"), badCidr.err());
-        Run missing = cli("render", "-f", "/nonexistent/kube-ferry.yaml");
+        Cli.Run missing = Cli.run("render", "-f", "/nonexistent/kube-ferry.yaml");
         assertEquals(2, missing.code());
         assertTrue(missing.err().contains("no such file"), missing.err());
     }
@@ -92,16 +70,6 @@ class RenderCommandTest {
         return header.toString();
     }
 
-    private static synchronized Run cliWithStdin(String stdin, String... args) {
-        java.io.InputStream in = System.in;
-        try {
-            System.setIn(new java.io.ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
-            return cli(args);
-        } finally {
-            System.setIn(in);
-        }
-    }
-
     @Test
     void theSameObjectsRenderTheSameBytesWhateverTheirFilesOrOrder(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
         String example = java.nio.file.Files.readString(EXAMPLE);
@@ -117,12 +85,12 @@ class RenderCommandTest {
         String shuffledText = String.join("\n---\n", shuffledDocs);
         Path shuffled = java.nio.file.Files.writeString(tmp.resolve("shuffled.yaml"), shuffledText);
 
-        Run file = cli("render", "--hostname-override", "node-a", "-f", EXAMPLE.toString());
-        Run directory = cli("render", "--hostname-override", "node-a", "-f", dir.toString());
-        Run reordered = cli("render", "--hostname-override", "node-a", "-f", shuffled.toString());
-        Run stdin = cliWithStdin(shuffledText, "render", "--hostname-override", "node-a", "-f", "-");
-        Run twice = cli("render", "--hostname-override", "node-a", "-f", EXAMPLE.toString(), "-f", dir.toString());
-        for (Run run : List.of(file, directory, reordered, stdin, twice)) {
+        Cli.Run file = Cli.run("render", "--hostname-override", "node-a", "-f", EXAMPLE.toString());
+        Cli.Run directory = Cli.run("render", "--hostname-override", "node-a", "-f", dir.toString());
+        Cli.Run reordered = Cli.run("render", "--hostname-override", "node-a", "-f", shuffled.toString());
+        Cli.Run stdin = Cli.runWithStdin(shuffledText, "render", "--hostname-override", "node-a", "-f", "-");
+        Cli.Run twice = Cli.run("render", "--hostname-override", "node-a", "-f", EXAMPLE.toString(), "-f", dir.toString());
+        for (Cli.Run run : List.of(file, directory, reordered, stdin, twice)) {
             assertEquals(0, run.code(), run.err());
             assertEquals(file.out(), run.out(), "byte-identical output");
         }
@@ -153,7 +121,7 @@ class RenderCommandTest {
                   clusterIP: 198.19.0.99
                   ports: [{name: "a\\"b", port: 80}, {name: ok, port: 81}]
                 """);
-        Run run = cli("render", "--hostname-override", "node-a", "-f", dir.toString());
+        Cli.Run run = Cli.run("render", "--hostname-override", "node-a", "-f", dir.toString());
         assertEquals(1, run.code(), "something was skipped or unreadable: scripts must notice");
         assertTrue(run.err().contains("b-broken.yaml: not valid YAML at line 5, column 9"), run.err());
         assertTrue(run.err().contains("Deployment shop/shop-frontend skipped: kind Deployment (apiVersion apps/v1) is not read by kube-ferry"), run.err());
@@ -162,7 +130,7 @@ class RenderCommandTest {
         assertTrue(run.out().contains("shop/web:http") && run.out().contains("shop/extra:ok"), "the good objects are rendered");
         assertTrue(!run.out().contains("999.1.2.3") && !run.out().contains("a\"b"), "the bad ones are not");
 
-        Run stdin = cliWithStdin("kind: [", "render", "--hostname-override", "node-a", "-f", "-");
+        Cli.Run stdin = Cli.runWithStdin("kind: [", "render", "--hostname-override", "node-a", "-f", "-");
         assertEquals(1, stdin.code());
         assertTrue(stdin.err().contains("<stdin>: not valid YAML at line 1, column 8"), stdin.err());
     }
@@ -174,7 +142,7 @@ class RenderCommandTest {
             System.out.println("RenderCommandTest: real iptables-restore --test skipped: " + why);
             return;
         }
-        Run run = cli("render", "--hostname-override", "node-a", "-f", EXAMPLE.toString());
+        Cli.Run run = Cli.run("render", "--hostname-override", "node-a", "-f", EXAMPLE.toString());
         try (var restore = io.kubeferry.proxy.testing.RealRestore.open("kf-render")) {
             for (String tool : io.kubeferry.proxy.testing.RealRestore.TOOLS) {
                 assertEquals(null, restore.rejection(tool, run.out()), "header and all");

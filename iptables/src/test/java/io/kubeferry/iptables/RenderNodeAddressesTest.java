@@ -1,13 +1,10 @@
 package io.kubeferry.iptables;
 
-import io.kubeferry.proxy.cli.Main;
+import io.kubeferry.proxy.testing.Cli;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -34,40 +31,21 @@ class RenderNodeAddressesTest {
               addresses: [{type: InternalIP, address: 198.18.1.1}, {type: ExternalIP, address: 198.18.9.9}]
             """;
 
-    private record Run(int code, String out, String err) {
-    }
-
-    private static synchronized Run cli(String... args) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-            int code = Main.execute(args);
-            return new Run(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
-    }
-
     @Test
     void nodePortCidrsPickTheNodesMatchingAddresses(@TempDir Path dir) throws IOException {
         Path file = dir.resolve("objects.yaml");
         Files.writeString(file, OBJECTS);
-        Run run = cli("render", "--mode", "iptables", "--hostname-override", "node-a", "-f", file.toString(),
+        Cli.Run run = Cli.run("render", "--mode", "iptables", "--hostname-override", "node-a", "-f", file.toString(),
                 "--nodeport-addresses", "198.18.9.0/24");
         assertEquals(0, run.code(), run.err());
         assertTrue(run.out().contains("-d 198.18.9.9 -j KUBE-NODEPORTS"), run.out());
         assertFalse(run.out().contains("-d 198.18.1.1 -j KUBE-NODEPORTS"), run.out());
 
-        Run flag = cli("render", "--mode", "iptables", "--hostname-override", "node-a", "-f", file.toString(),
+        Cli.Run flag = Cli.run("render", "--mode", "iptables", "--hostname-override", "node-a", "-f", file.toString(),
                 "--nodeport-addresses", "198.18.5.0/24", "--node-ip", "198.18.5.5");
         assertTrue(flag.out().contains("-d 198.18.5.5 -j KUBE-NODEPORTS"), flag.out());
 
-        Run none = cli("render", "--mode", "iptables", "--hostname-override", "node-a", "-f", file.toString(),
+        Cli.Run none = Cli.run("render", "--mode", "iptables", "--hostname-override", "node-a", "-f", file.toString(),
                 "--nodeport-addresses", "198.18.7.0/24");
         assertTrue(none.out().lines().noneMatch(l -> l.startsWith("-A KUBE-SERVICES") && l.endsWith("-j KUBE-NODEPORTS")), none.out());
         assertTrue(none.err().contains("NodePort rules omitted; pass --node-ip"), none.err());

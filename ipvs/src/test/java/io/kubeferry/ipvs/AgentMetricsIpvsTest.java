@@ -1,25 +1,18 @@
 package io.kubeferry.ipvs;
 
 import io.fabric8.kubernetes.api.model.IntOrString;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.kubeferry.proxy.Agent;
-import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.testing.MockApiAgent;
 import io.kubeferry.proxy.testing.UpstreamMetrics;
-import io.vertx.core.Vertx;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -34,28 +27,22 @@ class AgentMetricsIpvsTest {
     static KubernetesClient client;
 
     private final FakeIpvsKernel kernel = new FakeIpvsKernel();
-    private final HttpClient http = HttpClient.newHttpClient();
-    private Vertx vertx;
+    private MockApiAgent running;
     private Agent agent;
 
     @BeforeEach
     void start() throws Exception {
-        client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a").endMetadata().build()).createOr(r -> r.update());
-        vertx = Vertx.vertx();
-        ProxyConfig config = ProxyConfig.defaults().withMode("ipvs").withHostnameOverride("node-a")
-                .withBindAddresses("127.0.0.1:0", "127.0.0.1:0").withSyncPeriods(Duration.ofSeconds(30), Duration.ZERO);
-        agent = Agent.start(config, client, vertx, kernel).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        running = MockApiAgent.start(client, MockApiAgent.config().withMode("ipvs"), kernel);
+        agent = running.agent();
     }
 
     @AfterEach
     void stop() throws Exception {
-        agent.stop().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        client.services().inAnyNamespace().delete();
+        running.close();
     }
 
     private HttpResponse<String> get(int port, String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(), HttpResponse.BodyHandlers.ofString());
+        return MockApiAgent.get(port, path);
     }
 
     @Test

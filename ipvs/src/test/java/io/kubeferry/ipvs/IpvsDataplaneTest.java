@@ -9,7 +9,6 @@ import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.model.Protocol;
 import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.model.ResolvedService;
-import io.kubeferry.proxy.model.ServicePortName;
 import io.kubeferry.proxy.scheduler.SchedulerCatalog;
 import io.kubeferry.proxy.testing.Fixtures;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;

@@ -1,11 +1,7 @@
 package io.kubeferry.ipvs;
 
-import io.kubeferry.proxy.cli.Main;
+import io.kubeferry.proxy.testing.Cli;
 import org.junit.jupiter.api.Test;
-
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -15,17 +11,9 @@ class IpvsRenderCommandTest {
 
     @Test
     void theHeaderIsCommentLinesSayingHowEachSectionIsApplied() {
-        PrintStream out = System.out;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        int code;
-        try {
-            System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-            code = Main.execute("render", "--mode", "ipvs", "--hostname-override", "node-a", "-f", "../examples/cluster.yaml");
-        } finally {
-            System.setOut(out);
-        }
-        assertEquals(0, code);
-        String text = captured.toString(StandardCharsets.UTF_8);
+        Cli.Run run = Cli.run("render", "--mode", "ipvs", "--hostname-override", "node-a", "-f", "../examples/cluster.yaml");
+        assertEquals(0, run.code());
+        String text = run.out();
         String[] lines = text.split("\n");
         int headerLines = 0;
         while (lines[headerLines].startsWith("#") && !lines[headerLines].equals("# ipset restore -exist")) {

@@ -1,13 +1,10 @@
 package io.kubeferry.ipvs;
 
-import io.kubeferry.proxy.cli.Main;
+import io.kubeferry.proxy.testing.Cli;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -53,25 +50,6 @@ class RenderNodeAddressesTest {
                 - {type: InternalIP, address: "fd00::1"}
             """;
 
-    record Run(int code, String out, String err) {
-    }
-
-    static synchronized Run cli(String... args) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-            int code = Main.execute(args);
-            return new Run(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
-    }
-
     private static Path write(Path dir, String yaml) throws IOException {
         Path file = dir.resolve("objects.yaml");
         Files.writeString(file, yaml);
@@ -80,7 +58,7 @@ class RenderNodeAddressesTest {
 
     @Test
     void withoutAddressesNodePortsAreOmittedAndStderrSaysSo(@TempDir Path dir) throws IOException {
-        Run run = cli("render", "--mode", "ipvs", "--hostname-override", "node-a", "-f", write(dir, NODE_PORT).toString());
+        Cli.Run run = Cli.run("render", "--mode", "ipvs", "--hostname-override", "node-a", "-f", write(dir, NODE_PORT).toString());
         assertEquals(0, run.code(), run.err());
         assertFalse(run.out().contains(":30443"), run.out());
         assertTrue(run.err().contains("no node addresses: NodePort virtual servers omitted; pass --node-ip"), run.err());
@@ -88,7 +66,7 @@ class RenderNodeAddressesTest {
 
     @Test
     void nodeIpFlagsGiveTheAddresses(@TempDir Path dir) throws IOException {
-        Run run = cli("render", "--mode", "ipvs", "--hostname-override", "node-a", "-f", write(dir, NODE_PORT).toString(),
+        Cli.Run run = Cli.run("render", "--mode", "ipvs", "--hostname-override", "node-a", "-f", write(dir, NODE_PORT).toString(),
                 "--node-ip", "198.18.1.1", "--node-ip", "198.18.2.1");
         assertEquals(0, run.code(), run.err());
         assertTrue(run.out().contains("-A -t 198.18.1.1:30443 -s rr\n") && run.out().contains("-A -t 198.18.2.1:30443 -s rr\n"), run.out());
@@ -99,12 +77,12 @@ class RenderNodeAddressesTest {
     @Test
     void theNodeObjectsAddressesAreUsedAndNodePortAddressesNarrowThem(@TempDir Path dir) throws IOException {
         Path file = write(dir, NODE_PORT + NODE);
-        Run run = cli("render", "--mode", "ipvs", "--hostname-override", "node-a", "-f", file.toString());
+        Cli.Run run = Cli.run("render", "--mode", "ipvs", "--hostname-override", "node-a", "-f", file.toString());
         assertEquals(0, run.code(), run.err());
         assertTrue(run.out().contains("-A -t 198.18.1.1:30443 -s rr\n") && run.out().contains("-A -t 198.18.9.9:30443 -s rr\n"), run.out());
         assertFalse(run.out().contains("fd00::1"), "IPv4 only");
 
-        Run narrowed = cli("render", "--mode", "ipvs", "--hostname-override", "node-a", "-f", file.toString(),
+        Cli.Run narrowed = Cli.run("render", "--mode", "ipvs", "--hostname-override", "node-a", "-f", file.toString(),
                 "--nodeport-addresses", "198.18.9.0/24");
         assertTrue(narrowed.out().contains("-A -t 198.18.9.9:30443 -s rr\n"), narrowed.out());
         assertFalse(narrowed.out().contains("198.18.1.1:30443"), narrowed.out());
@@ -112,14 +90,14 @@ class RenderNodeAddressesTest {
 
     @Test
     void aBadNodeIpIsAUsageError(@TempDir Path dir) throws IOException {
-        Run run = cli("render", "--mode", "ipvs", "-f", write(dir, NODE_PORT).toString(), "--node-ip", "999.1.2.3");
+        Cli.Run run = Cli.run("render", "--mode", "ipvs", "-f", write(dir, NODE_PORT).toString(), "--node-ip", "999.1.2.3");
         assertEquals(2, run.code());
         assertTrue(run.err().contains("--node-ip: not an IPv4 address: \"999.1.2.3\""), run.err());
     }
 
     @Test
     void anUnknownSchedulerFailsBeforeAnythingRenders(@TempDir Path dir) throws IOException {
-        Run run = cli("render", "--mode", "ipvs", "--ipvs-scheduler", "nonsense", "-f", write(dir, NODE_PORT).toString());
+        Cli.Run run = Cli.run("render", "--mode", "ipvs", "--ipvs-scheduler", "nonsense", "-f", write(dir, NODE_PORT).toString());
         assertEquals(2, run.code());
         assertEquals("", run.out());
         assertTrue(run.err().contains("ipvs.scheduler: unknown scheduler \"nonsense\"; known: rr, wrr"), run.err());

@@ -1,11 +1,7 @@
 package io.kubeferry.ipvs;
 
-import io.kubeferry.proxy.cli.Main;
+import io.kubeferry.proxy.testing.Cli;
 import org.junit.jupiter.api.Test;
-
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -16,21 +12,10 @@ class RenderPlacementTest {
 
     private static final String EXAMPLE = "../examples/cluster.yaml";
 
-    private static synchronized String render(String... args) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-            int code = Main.execute(args);
-            assertEquals(0, code, e.toString(StandardCharsets.UTF_8));
-            return o.toString(StandardCharsets.UTF_8);
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
+    private static String render(String... args) {
+        Cli.Run run = Cli.run(args);
+        assertEquals(0, run.code(), run.err());
+        return run.out();
     }
 
     @Test

@@ -26,13 +26,19 @@ import java.util.Map;
  */
 final class ConfigOptions {
 
-    /** A kube-proxy flag kube-ferry accepts but does not act on; {@code field} is its KubeProxyConfiguration path. */
+    /**
+     * A kube-proxy flag kube-ferry accepts but does not act on (the flag is the field's first {@link Option} name,
+     * see {@link #flagOf}); {@code field} is its KubeProxyConfiguration path.
+     */
     @Retention(RetentionPolicy.RUNTIME)
     @Target(ElementType.FIELD)
     @interface NoEffect {
-        String flag();
-
         String field() default "";
+    }
+
+    /** The flag a {@link NoEffect} field stands for: its first option name, as kube-proxy spells it. */
+    static String flagOf(Field f) {
+        return f.getAnnotation(Option.class).names()[0];
     }
 
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
@@ -181,132 +187,132 @@ final class ConfigOptions {
 
     // kube-proxy flags with no effect in kube-ferry: accepted, reported, and kept in the written config.
 
-    @NoEffect(flag = "--bind-address", field = "bindAddress")
+    @NoEffect(field = "bindAddress")
     @Option(names = "--bind-address", hidden = true)
     String bindAddress;
 
-    @NoEffect(flag = "--bind-address-hard-fail", field = "bindAddressHardFail")
+    @NoEffect(field = "bindAddressHardFail")
     @Option(names = "--bind-address-hard-fail", arity = "0..1", fallbackValue = "true", hidden = true)
     String bindAddressHardFail;
 
-    @NoEffect(flag = "--profiling", field = "enableProfiling")
+    @NoEffect(field = "enableProfiling")
     @Option(names = "--profiling", arity = "0..1", fallbackValue = "true", hidden = true)
     String profiling;
 
-    @NoEffect(flag = "--show-hidden-metrics-for-version", field = "showHiddenMetricsForVersion")
+    @NoEffect(field = "showHiddenMetricsForVersion")
     @Option(names = "--show-hidden-metrics-for-version", hidden = true)
     String showHiddenMetricsForVersion;
 
-    @NoEffect(flag = "--pod-bridge-interface", field = "detectLocal.bridgeInterface")
+    @NoEffect(field = "detectLocal.bridgeInterface")
     @Option(names = "--pod-bridge-interface", hidden = true)
     String podBridgeInterface;
 
-    @NoEffect(flag = "--pod-interface-name-prefix", field = "detectLocal.interfaceNamePrefix")
+    @NoEffect(field = "detectLocal.interfaceNamePrefix")
     @Option(names = "--pod-interface-name-prefix", hidden = true)
     String podInterfaceNamePrefix;
 
-    @NoEffect(flag = "--log-flush-frequency", field = "logging.flushFrequency")
+    @NoEffect(field = "logging.flushFrequency")
     @Option(names = "--log-flush-frequency", hidden = true)
     String logFlushFrequency;
 
-    @NoEffect(flag = "--vmodule")
+    @NoEffect
     @Option(names = "--vmodule", hidden = true)
     String vmodule;
 
-    @NoEffect(flag = "--log-text-split-stream", field = "logging.options.text.splitStream")
+    @NoEffect(field = "logging.options.text.splitStream")
     @Option(names = "--log-text-split-stream", arity = "0..1", fallbackValue = "true", hidden = true)
     String logTextSplitStream;
 
-    @NoEffect(flag = "--log-text-info-buffer-size", field = "logging.options.text.infoBufferSize")
+    @NoEffect(field = "logging.options.text.infoBufferSize")
     @Option(names = "--log-text-info-buffer-size", hidden = true)
     String logTextInfoBufferSize;
 
-    @NoEffect(flag = "--log-json-split-stream", field = "logging.options.json.splitStream")
+    @NoEffect(field = "logging.options.json.splitStream")
     @Option(names = "--log-json-split-stream", arity = "0..1", fallbackValue = "true", hidden = true)
     String logJsonSplitStream;
 
-    @NoEffect(flag = "--log-json-info-buffer-size", field = "logging.options.json.infoBufferSize")
+    @NoEffect(field = "logging.options.json.infoBufferSize")
     @Option(names = "--log-json-info-buffer-size", hidden = true)
     String logJsonInfoBufferSize;
 
-    @NoEffect(flag = "--boot-id-file")
+    @NoEffect
     @Option(names = "--boot-id-file", hidden = true)
     String bootIdFile;
 
-    @NoEffect(flag = "--machine-id-file")
+    @NoEffect
     @Option(names = "--machine-id-file", hidden = true)
     String machineIdFile;
 
     // klog's own flags: kube-proxy 1.35 no longer has them, but DaemonSets written for older releases pass
     // them; accepted (with - or _, as pflag normalised them) and reported rather than refused.
 
-    @NoEffect(flag = "--add_dir_header")
+    @NoEffect
     @Option(names = {"--add_dir_header", "--add-dir-header"}, arity = "0..1", fallbackValue = "true", hidden = true)
     String addDirHeader;
 
-    @NoEffect(flag = "--alsologtostderr")
+    @NoEffect
     @Option(names = "--alsologtostderr", arity = "0..1", fallbackValue = "true", hidden = true)
     String alsoLogToStderr;
 
-    @NoEffect(flag = "--log_backtrace_at")
+    @NoEffect
     @Option(names = {"--log_backtrace_at", "--log-backtrace-at"}, hidden = true)
     String logBacktraceAt;
 
-    @NoEffect(flag = "--log_dir")
+    @NoEffect
     @Option(names = {"--log_dir", "--log-dir"}, hidden = true)
     String logDir;
 
-    @NoEffect(flag = "--log_file")
+    @NoEffect
     @Option(names = {"--log_file", "--log-file"}, hidden = true)
     String logFile;
 
-    @NoEffect(flag = "--log_file_max_size")
+    @NoEffect
     @Option(names = {"--log_file_max_size", "--log-file-max-size"}, hidden = true)
     String logFileMaxSize;
 
-    @NoEffect(flag = "--logtostderr")
+    @NoEffect
     @Option(names = "--logtostderr", arity = "0..1", fallbackValue = "true", hidden = true)
     String logToStderr;
 
-    @NoEffect(flag = "--one_output")
+    @NoEffect
     @Option(names = {"--one_output", "--one-output"}, arity = "0..1", fallbackValue = "true", hidden = true)
     String oneOutput;
 
-    @NoEffect(flag = "--skip_headers")
+    @NoEffect
     @Option(names = {"--skip_headers", "--skip-headers"}, arity = "0..1", fallbackValue = "true", hidden = true)
     String skipHeaders;
 
-    @NoEffect(flag = "--skip_log_headers")
+    @NoEffect
     @Option(names = {"--skip_log_headers", "--skip-log-headers"}, arity = "0..1", fallbackValue = "true", hidden = true)
     String skipLogHeaders;
 
-    @NoEffect(flag = "--stderrthreshold")
+    @NoEffect
     @Option(names = "--stderrthreshold", hidden = true)
     String stderrThreshold;
 
     // kube-proxy's Windows build adds these.
 
-    @NoEffect(flag = "--windows-service", field = "windowsRunAsService")
+    @NoEffect(field = "windowsRunAsService")
     @Option(names = "--windows-service", arity = "0..1", fallbackValue = "true", hidden = true)
     String windowsService;
 
-    @NoEffect(flag = "--source-vip", field = "winkernel.sourceVip")
+    @NoEffect(field = "winkernel.sourceVip")
     @Option(names = "--source-vip", hidden = true)
     String sourceVip;
 
-    @NoEffect(flag = "--network-name", field = "winkernel.networkName")
+    @NoEffect(field = "winkernel.networkName")
     @Option(names = "--network-name", hidden = true)
     String networkName;
 
-    @NoEffect(flag = "--enable-dsr", field = "winkernel.enableDSR")
+    @NoEffect(field = "winkernel.enableDSR")
     @Option(names = "--enable-dsr", arity = "0..1", fallbackValue = "true", hidden = true)
     String enableDSR;
 
-    @NoEffect(flag = "--root-hnsendpoint-name", field = "winkernel.rootHnsEndpointName")
+    @NoEffect(field = "winkernel.rootHnsEndpointName")
     @Option(names = "--root-hnsendpoint-name", hidden = true)
     String rootHnsEndpointName;
 
-    @NoEffect(flag = "--forward-healthcheck-vip", field = "winkernel.forwardHealthCheckVip")
+    @NoEffect(field = "winkernel.forwardHealthCheckVip")
     @Option(names = "--forward-healthcheck-vip", arity = "0..1", fallbackValue = "true", hidden = true)
     String forwardHealthCheckVip;
 
@@ -327,7 +333,7 @@ final class ConfigOptions {
             NoEffect n = f.getAnnotation(NoEffect.class);
             Object value = n == null ? null : read(f);
             if (value != null) {
-                given.put(n.flag(), value.toString());
+                given.put(flagOf(f), value.toString());
             }
         }
         return given;

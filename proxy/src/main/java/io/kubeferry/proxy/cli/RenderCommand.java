@@ -1,25 +1,17 @@
 package io.kubeferry.proxy.cli;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import io.kubeferry.proxy.Agent;
 import io.kubeferry.proxy.config.ConfigException;
 import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneProvider;
 import io.kubeferry.proxy.dataplane.SyncRequest;
-import io.kubeferry.proxy.exec.ProcessToolRunner;
-import io.kubeferry.proxy.exec.RequiredTools;
-import io.kubeferry.proxy.exec.ToolException;
-import io.kubeferry.proxy.exec.ToolRunner;
 import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.state.ObjectFiles;
 import io.kubeferry.proxy.state.StaticState;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.vertx.core.Vertx;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -32,8 +24,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 @Command(name = "render", description = "Print the program the agent would apply, without root and without changing the machine.")
 final class RenderCommand implements Callable<Integer> {

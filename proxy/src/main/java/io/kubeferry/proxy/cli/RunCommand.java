@@ -1,36 +1,20 @@
 package io.kubeferry.proxy.cli;
 
-import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.kubeferry.proxy.Agent;
-import io.kubeferry.proxy.config.ConfigException;
 import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.conntrack.ConntrackSysctls;
 import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneProvider;
-import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.exec.ProcessToolRunner;
 import io.kubeferry.proxy.exec.RequiredTools;
-import io.kubeferry.proxy.exec.ToolException;
 import io.kubeferry.proxy.exec.ToolRunner;
-import io.kubeferry.proxy.model.ProxyState;
-import io.kubeferry.proxy.state.ObjectFiles;
-import io.kubeferry.proxy.state.StaticState;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Vertx;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 
-import java.io.PrintWriter;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -43,22 +27,26 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ProxyConfig config = options.resolve();
+        // One lookup and one runner for the start-up checks and the agent, so each tool is found once and the
+        // tool the check found is the one that runs.
+        RequiredTools lookup = RequiredTools.fromEnvironment();
+        ToolRunner tools = new ProcessToolRunner(config.netns(), lookup);
         // What kube-proxy does at start with root privileges; --init-only stops after it.
         OomScoreAdj.self().apply(config.oomScoreAdj());
-        ConntrackSysctls.forNode(new ProcessToolRunner(config.netns()), config.netns()).apply(config.conntrack());
+        ConntrackSysctls.forNode(tools, config.netns()).apply(config.conntrack());
         if (config.mode().equals("ipvs")) {
-            IpvsTimeouts.apply(new ProcessToolRunner(config.netns()), config.ipvs());
+            IpvsTimeouts.apply(tools, config.ipvs());
         }
         if (Boolean.TRUE.equals(options.initOnly)) {
             return 0;
         }
         Dataplane probe = DataplaneProvider.forMode(config.mode())
-                .create(new DataplaneContext(config, new ProcessToolRunner(config.netns()), new SimpleMeterRegistry()));
-        RequiredTools.fromEnvironment().require(config.mode(), probe.requiredTools());
+                .create(new DataplaneContext(config, tools, new SimpleMeterRegistry()));
+        lookup.require(config.mode(), probe.requiredTools());
         probe.checkKernel();
         Vertx vertx = Vertx.vertx();
         KubernetesClient client = Main.client(config);
-        Agent agent = Agent.start(config, client, vertx, new ProcessToolRunner(config.netns()))
+        Agent agent = Agent.start(config, client, vertx, tools)
                 .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
         CountDownLatch done = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

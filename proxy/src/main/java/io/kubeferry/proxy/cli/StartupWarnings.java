@@ -29,7 +29,7 @@ final class StartupWarnings {
         Set<String> fromFlags = new TreeSet<>();
         for (var f : ConfigOptions.class.getDeclaredFields()) {
             ConfigOptions.NoEffect n = f.getAnnotation(ConfigOptions.NoEffect.class);
-            if (n != null && !n.field().isEmpty() && options.noEffectFlags().containsKey(n.flag())) {
+            if (n != null && !n.field().isEmpty() && options.noEffectFlags().containsKey(ConfigOptions.flagOf(f))) {
                 fromFlags.add(n.field());
             }
         }

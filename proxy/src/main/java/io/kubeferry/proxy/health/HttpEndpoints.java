@@ -52,7 +52,11 @@ public final class HttpEndpoints {
     private final PrometheusMeterRegistry registry;
     private final MetricsExposition exposition;
     private final MetricsPaths paths;
-    private final List<HttpServer> servers = new ArrayList<>();
+    /**
+     * The servers in start order (healthz, then metrics): ports() answers in that order whichever bind
+     * completes first.
+     */
+    private final List<Future<HttpServer>> servers = new ArrayList<>();
 
     public HttpEndpoints(Vertx vertx, ProxyHealth health, PrometheusMeterRegistry registry, MetricsPaths paths) {
         this.vertx = vertx;
@@ -71,19 +75,24 @@ public final class HttpEndpoints {
         if (!metricsAddress.isEmpty()) {
             started.add(listen(metricsAddress, this::metrics));
         }
+        servers.addAll(started);
         return Future.all(started).mapEmpty();
     }
 
-    /** The port a server got (useful when configured with port 0). */
+    /** The port each listening server got, healthz first (useful when configured with port 0). */
     public List<Integer> ports() {
-        return servers.stream().map(HttpServer::actualPort).toList();
+        return listening().stream().map(HttpServer::actualPort).toList();
+    }
+
+    private List<HttpServer> listening() {
+        return servers.stream().filter(Future::succeeded).map(Future::result).toList();
     }
 
     private Future<HttpServer> listen(String address, io.vertx.core.Handler<HttpServerRequest> handler) {
         int colon = address.lastIndexOf(':');
         String host = address.substring(0, colon).replace("[", "").replace("]", "");
         int port = Integer.parseInt(address.substring(colon + 1));
-        return vertx.createHttpServer().requestHandler(handler).listen(port, host).onSuccess(servers::add);
+        return vertx.createHttpServer().requestHandler(handler).listen(port, host);
     }
 
     private void health(HttpServerRequest request) {
@@ -126,7 +135,7 @@ public final class HttpEndpoints {
     }
 
     public Future<Void> stop() {
-        List<Future<Void>> closed = servers.stream().map(HttpServer::close).toList();
+        List<Future<Void>> closed = listening().stream().map(HttpServer::close).toList();
         servers.clear();
         return Future.all(closed).mapEmpty();
     }

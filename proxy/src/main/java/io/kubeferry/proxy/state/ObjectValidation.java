@@ -30,44 +30,28 @@ public final class ObjectValidation {
 
     /** RFC 1123 label: namespaces, Service and EndpointSlice port names. */
     public static Optional<String> dns1123Label(String value) {
-        if (value == null || value.isEmpty()) {
-            return Optional.of("must not be empty");
-        }
-        if (value.length() > LABEL_MAX) {
-            return Optional.of("must be no more than " + LABEL_MAX + " characters");
-        }
-        if (!DNS1123_LABEL.matcher(value).matches()) {
-            return Optional.of("must consist of lower case alphanumeric characters or '-', and start and end with an alphanumeric character (RFC 1123 label)");
-        }
-        return Optional.empty();
+        return name(value, LABEL_MAX, DNS1123_LABEL, "must consist of lower case alphanumeric characters or '-', and start and end with an alphanumeric character (RFC 1123 label)");
     }
 
     /** RFC 1035 label: Service names. */
     public static Optional<String> dns1035Label(String value) {
-        if (value == null || value.isEmpty()) {
-            return Optional.of("must not be empty");
-        }
-        if (value.length() > LABEL_MAX) {
-            return Optional.of("must be no more than " + LABEL_MAX + " characters");
-        }
-        if (!DNS1035_LABEL.matcher(value).matches()) {
-            return Optional.of("must consist of lower case alphanumeric characters or '-', start with a letter and end with an alphanumeric character (RFC 1035 label)");
-        }
-        return Optional.empty();
+        return name(value, LABEL_MAX, DNS1035_LABEL, "must consist of lower case alphanumeric characters or '-', start with a letter and end with an alphanumeric character (RFC 1035 label)");
     }
 
     /** RFC 1123 subdomain: EndpointSlice and Node names. */
     public static Optional<String> dns1123Subdomain(String value) {
+        return name(value, SUBDOMAIN_MAX, DNS1123_SUBDOMAIN, "must consist of lower case alphanumeric characters, '-' or '.', and start and end with an alphanumeric character (RFC 1123 subdomain)");
+    }
+
+    /** The checks the three name forms share: set, not too long, matching {@code form} (else {@code rule}). */
+    private static Optional<String> name(String value, int max, Pattern form, String rule) {
         if (value == null || value.isEmpty()) {
             return Optional.of("must not be empty");
         }
-        if (value.length() > SUBDOMAIN_MAX) {
-            return Optional.of("must be no more than " + SUBDOMAIN_MAX + " characters");
+        if (value.length() > max) {
+            return Optional.of("must be no more than " + max + " characters");
         }
-        if (!DNS1123_SUBDOMAIN.matcher(value).matches()) {
-            return Optional.of("must consist of lower case alphanumeric characters, '-' or '.', and start and end with an alphanumeric character (RFC 1123 subdomain)");
-        }
-        return Optional.empty();
+        return form.matcher(value).matches() ? Optional.empty() : Optional.of(rule);
     }
 
     /** A port number, 1-65535. */

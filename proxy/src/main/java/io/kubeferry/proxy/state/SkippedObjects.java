@@ -6,12 +6,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.regex.Pattern;
 
 /**
@@ -30,11 +30,14 @@ final class SkippedObjects {
 
     private final MeterRegistry metrics;
     private final ObjectWarnings warnings;
-    /** Last problems by "kind namespace/name"; an object without problems has no entry. */
-    private final Map<String, Set<ObjectProblem>> last = new HashMap<>();
-    private final Map<String, SkippedKey> keys = new HashMap<>();
+    /** Last problems by object; an object without problems has no entry. */
+    private final Map<Key, Set<ObjectProblem>> last = new HashMap<>();
 
-    private record SkippedKey(String kind, String namespace, String name) {
+    private record Key(String kind, String namespace, String name) {
+        /** What {@link #current()} sorts by. */
+        String text() {
+            return kind + " " + namespace + "/" + name;
+        }
     }
 
     SkippedObjects(MeterRegistry metrics, ObjectWarnings warnings) {
@@ -48,17 +51,15 @@ final class SkippedObjects {
      * @param service the Service to warn on (the object itself or the slice's owner), or null for none
      */
     void update(String kind, String namespace, String name, List<ObjectProblem> problems, String service) {
-        String key = kind + " " + namespace + "/" + name;
+        Key key = new Key(kind, namespace, name);
         if (problems.isEmpty()) {
             if (last.remove(key) != null) {
-                keys.remove(key);
                 LOG.info("{} {}/{} is valid again", kind, display(namespace), display(name));
             }
             return;
         }
         Set<ObjectProblem> now = new LinkedHashSet<>(problems);
         Set<ObjectProblem> before = last.put(key, now);
-        keys.put(key, new SkippedKey(kind, namespace, name));
         for (ObjectProblem problem : now) {
             if (before == null || !before.contains(problem)) {
                 report(new SkippedObject(kind, namespace, name, problem), service);
@@ -68,17 +69,15 @@ final class SkippedObjects {
 
     /** The object was deleted: forget it, so a new object of that name is reported afresh. */
     void forget(String kind, String namespace, String name) {
-        String key = kind + " " + namespace + "/" + name;
-        last.remove(key);
-        keys.remove(key);
+        last.remove(new Key(kind, namespace, name));
     }
 
     /** Everything currently skipped or dropped, sorted by kind, namespace and name. */
     List<SkippedObject> current() {
         List<SkippedObject> out = new ArrayList<>();
-        new TreeMap<>(last).forEach((key, problems) -> {
-            SkippedKey k = keys.get(key);
-            problems.forEach(p -> out.add(new SkippedObject(k.kind(), k.namespace(), k.name(), p)));
+        last.entrySet().stream().sorted(Map.Entry.comparingByKey(Comparator.comparing(Key::text))).forEach(e -> {
+            Key k = e.getKey();
+            e.getValue().forEach(p -> out.add(new SkippedObject(k.kind(), k.namespace(), k.name(), p)));
         });
         return out;
     }

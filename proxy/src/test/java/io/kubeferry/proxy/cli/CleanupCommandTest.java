@@ -1,15 +1,13 @@
 package io.kubeferry.proxy.cli;
 
 import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.testing.Cli;
 import io.kubeferry.proxy.testing.FakeNetfilter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.OptionalInt;
 
@@ -38,16 +36,9 @@ class CleanupCommandTest {
 
     @Test
     void theCommandLineNamesAMissingNamespace() {
-        PrintStream saved = System.err;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        int code;
-        try {
-            System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
-            code = Main.execute("cleanup", "--netns", "kf-no-such-namespace", "--hostname-override", "node-a");
-        } finally {
-            System.setErr(saved);
-        }
-        String err = captured.toString(StandardCharsets.UTF_8);
+        Cli.Run run = Cli.run("cleanup", "--netns", "kf-no-such-namespace", "--hostname-override", "node-a");
+        int code = run.code();
+        String err = run.err();
         assertEquals(1, code, err);
         assertTrue(err.contains("network namespace \"kf-no-such-namespace\" does not exist"), err);
     }

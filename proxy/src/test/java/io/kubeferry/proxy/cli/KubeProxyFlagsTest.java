@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.kubeferry.proxy.config.ConfigException;
 import io.kubeferry.proxy.config.KubeProxyConfigurationWriter;
+import io.kubeferry.proxy.testing.Cli;
+import io.kubeferry.proxy.testing.LogCapture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -229,7 +231,7 @@ class KubeProxyFlagsTest {
         for (var f : ConfigOptions.class.getDeclaredFields()) {
             ConfigOptions.NoEffect n = f.getAnnotation(ConfigOptions.NoEffect.class);
             if (n != null) {
-                declared.add(n.flag());
+                declared.add(ConfigOptions.flagOf(f));
             }
         }
         Set<String> expected = new java.util.HashSet<>(NO_EFFECT);

@@ -6,6 +6,8 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.kubeferry.proxy.config.ConfigException;
 import io.kubeferry.proxy.config.KubeProxyConfigurationLoader;
 import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.testing.Cli;
+import io.kubeferry.proxy.testing.LogCapture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;

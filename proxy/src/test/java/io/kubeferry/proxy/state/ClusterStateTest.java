@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.kubeferry.proxy.model.Endpoint;
 import io.kubeferry.proxy.model.ResolvedService;
 import io.kubeferry.proxy.model.ServicePortName;
+import io.kubeferry.proxy.testing.LogCapture;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 
@@ -131,16 +132,10 @@ class ClusterStateTest {
 
     /** WARN lines of the state's logger while {@code body} runs. */
     private static List<String> warnings(Runnable body) {
-        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(ClusterState.class);
-        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> appender = new ch.qos.logback.core.read.ListAppender<>();
-        appender.start();
-        logger.addAppender(appender);
-        try {
+        try (LogCapture log = new LogCapture(ClusterState.class)) {
             body.run();
-        } finally {
-            logger.detachAppender(appender);
+            return log.lines(ch.qos.logback.classic.Level.WARN);
         }
-        return appender.list.stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN).map(e -> e.getFormattedMessage()).toList();
     }
 
     private double skippedCount(String kind, String reason) {

@@ -1,5 +1,6 @@
 package io.kubeferry.proxy.sync;
 
+import io.kubeferry.proxy.testing.LogCapture;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -260,11 +261,7 @@ class SyncRunnerTest {
 
     @Test
     void aSyncOutlastingSyncPeriodIsReportedOnce() throws Exception {
-        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(SyncRunner.class);
-        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> appender = new ch.qos.logback.core.read.ListAppender<>();
-        appender.start();
-        logger.addAppender(appender);
-        try {
+        try (LogCapture log = new LogCapture(SyncRunner.class)) {
             CountDownLatch done = new CountDownLatch(1);
             SyncRunner runner = runner(Duration.ZERO, Duration.ofMillis(100), full -> vertx.timer(450).map(t -> {
                 done.countDown();
@@ -273,23 +270,16 @@ class SyncRunnerTest {
             onContext(runner::request);
             assertTrue(done.await(5, TimeUnit.SECONDS));
             Thread.sleep(200);
-            List<String> warnings = appender.list.stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
-                    .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
+            List<String> warnings = log.lines(ch.qos.logback.classic.Level.WARN);
             assertEquals(1, warnings.size(), "one WARN for a sync running 4.5 syncPeriods: " + warnings);
             assertTrue(warnings.get(0).startsWith("full sync still running after"), warnings.get(0));
-            assertTrue(appender.list.stream().allMatch(e -> e.getThrowableProxy() == null), "no stack trace");
-        } finally {
-            logger.detachAppender(appender);
+            assertTrue(log.events().stream().allMatch(e -> e.getThrowableProxy() == null), "no stack trace");
         }
     }
 
     @Test
     void aFailedSyncIsOneWarnLineWithTheRetryDelay() throws Exception {
-        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(SyncRunner.class);
-        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> appender = new ch.qos.logback.core.read.ListAppender<>();
-        appender.start();
-        logger.addAppender(appender);
-        try {
+        try (LogCapture log = new LogCapture(SyncRunner.class)) {
             CountDownLatch failed = new CountDownLatch(1);
             SyncRunner runner = runner(Duration.ZERO, Duration.ofMinutes(10), full -> {
                 failed.countDown();
@@ -299,14 +289,12 @@ class SyncRunnerTest {
             assertTrue(failed.await(5, TimeUnit.SECONDS));
             Thread.sleep(100);
             onContext(runner::stop);
-            List<ch.qos.logback.classic.spi.ILoggingEvent> shown = appender.list.stream()
+            List<ch.qos.logback.classic.spi.ILoggingEvent> shown = log.events().stream()
                     .filter(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.INFO)).toList();
             assertEquals(1, shown.size(), shown.toString());
             assertEquals("sync failed (1 in a row), retrying in 1000 ms with a full sync: full iptables sync failed: iptables-restore: line 3 failed",
                     shown.get(0).getFormattedMessage());
             assertEquals(null, shown.get(0).getThrowableProxy(), "the stack trace is for DEBUG");
-        } finally {
-            logger.detachAppender(appender);
         }
     }
 

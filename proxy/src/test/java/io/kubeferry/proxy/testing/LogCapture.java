@@ -1,4 +1,4 @@
-package io.kubeferry.proxy.cli;
+package io.kubeferry.proxy.testing;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
@@ -9,22 +9,32 @@ import ch.qos.logback.core.joran.spi.JoranException;
 import ch.qos.logback.core.read.ListAppender;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /** Collects what one logger logs; {@link #resetLogback()} puts logback.xml's configuration back. */
-final class LogCapture implements AutoCloseable {
+public final class LogCapture implements AutoCloseable {
 
     private final Logger logger;
     private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
 
-    LogCapture(Class<?> type) {
+    public LogCapture(Class<?> type) {
         logger = (Logger) LoggerFactory.getLogger(type);
         appender.start();
         logger.addAppender(appender);
     }
 
-    List<String> lines(Level level) {
-        return appender.list.stream().filter(e -> e.getLevel() == level).map(ILoggingEvent::getFormattedMessage).toList();
+    /** Everything logged so far, in order (a copy: other threads may still be logging). */
+    public List<ILoggingEvent> events() {
+        // AppenderBase.doAppend holds the appender's lock while it adds.
+        synchronized (appender) {
+            return new ArrayList<>(appender.list);
+        }
+    }
+
+    /** The messages logged at exactly {@code level}. */
+    public List<String> lines(Level level) {
+        return events().stream().filter(e -> e.getLevel() == level).map(ILoggingEvent::getFormattedMessage).toList();
     }
 
     @Override
@@ -32,7 +42,7 @@ final class LogCapture implements AutoCloseable {
         logger.detachAppender(appender);
     }
 
-    static void resetLogback() {
+    public static void resetLogback() {
         LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
         context.reset();
         try {
