@@ -92,7 +92,15 @@ public final class HttpEndpoints {
         int colon = address.lastIndexOf(':');
         String host = address.substring(0, colon).replace("[", "").replace("]", "");
         int port = Integer.parseInt(address.substring(colon + 1));
-        return vertx.createHttpServer().requestHandler(handler).listen(port, host);
+        return vertx.createHttpServer(http1Only()).requestHandler(handler).listen(port, host);
+    }
+
+    /**
+     * Plain HTTP/1.1, as kube-proxy's Go servers speak it: no cleartext HTTP/2 upgrade, which scrapers and
+     * probes never need and which left clients that offer it (the JDK's default client) waiting.
+     */
+    static io.vertx.core.http.HttpServerOptions http1Only() {
+        return new io.vertx.core.http.HttpServerOptions().setHttp2ClearTextEnabled(false);
     }
 
     private void health(HttpServerRequest request) {

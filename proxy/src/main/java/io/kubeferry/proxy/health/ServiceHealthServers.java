@@ -59,7 +59,7 @@ public final class ServiceHealthServers {
         for (Integer port : wanted.keySet()) {
             if (!servers.containsKey(port)) {
                 servers.put(port, null);
-                vertx.createHttpServer().requestHandler(request -> {
+                vertx.createHttpServer(HttpEndpoints.http1Only()).requestHandler(request -> {
                     Entry entry = entries.get(port);
                     if (entry == null) {
                         request.response().setStatusCode(503).end();
