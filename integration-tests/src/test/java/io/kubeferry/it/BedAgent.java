@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.kubeferry.proxy.Agent;
 import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.exec.ProcessToolRunner;
+import io.kubeferry.proxy.watch.ApiReachability;
 import io.vertx.core.Vertx;
 
 import java.time.Duration;
@@ -29,6 +30,13 @@ public final class BedAgent {
 
     public static Agent start(ProxyConfig config, KubernetesClient client, Vertx vertx, NetnsTestBed bed) throws Exception {
         return Agent.start(config, client, vertx, new ProcessToolRunner(bed.nodeNs()))
+                .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    }
+
+    /** The same for a client built with {@code reachability} (the agent's own wiring, see Main.client). */
+    public static Agent start(ProxyConfig config, KubernetesClient client, ApiReachability reachability, Vertx vertx,
+                              NetnsTestBed bed) throws Exception {
+        return Agent.start(config, client, reachability, vertx, new ProcessToolRunner(bed.nodeNs()))
                 .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
     }
 

@@ -25,6 +25,7 @@ import io.kubeferry.proxy.state.ClusterState;
 import io.kubeferry.proxy.state.StateSource;
 import io.kubeferry.proxy.sync.SyncRunner;
 import io.kubeferry.proxy.watch.KubernetesServiceEvents;
+import io.kubeferry.proxy.watch.ApiReachability;
 import io.kubeferry.proxy.watch.ClusterWatch;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -65,6 +66,7 @@ public final class Agent {
     private final ExecutorService worker;
     private final Dataplane dataplane;
     private final ToolRunner tools;
+    private final ApiReachability reachability;
     private final List<ConntrackHook> hooks;
     private final PrometheusMeterRegistry registry;
     private final RuntimeMetrics runtimeMetrics;
@@ -91,8 +93,10 @@ public final class Agent {
     /** The canary check found the kernel's state gone and no full sync has run since (on the context). */
     private boolean kernelLost;
 
-    private Agent(ProxyConfig config, KubernetesClient client, Vertx vertx, ToolRunner tools, Duration fullSyncPeriod) {
+    private Agent(ProxyConfig config, KubernetesClient client, ApiReachability reachability, Vertx vertx, ToolRunner tools,
+                  Duration fullSyncPeriod) {
         this.config = config;
+        this.reachability = reachability;
         this.vertx = vertx;
         this.tools = tools;
         this.context = vertx.getOrCreateContext();
@@ -125,8 +129,17 @@ public final class Agent {
      * Starts an agent: notes another mode's leftovers, opens the HTTP endpoints and starts watching.
      * The first sync runs once the initial lists are in; the leftovers go after it.
      */
+    public static Future<Agent> start(ProxyConfig config, KubernetesClient client, ApiReachability reachability, Vertx vertx,
+                                      ToolRunner tools) {
+        return start(config, client, reachability, vertx, tools, SyncRunner.FULL_SYNC_PERIOD);
+    }
+
+    /**
+     * The same for a client built without an {@link ApiReachability}: an API outage while the watches are
+     * open is then not logged (Fabric8 re-opens them silently), only failed lists and lost watches are.
+     */
     public static Future<Agent> start(ProxyConfig config, KubernetesClient client, Vertx vertx, ToolRunner tools) {
-        return start(config, client, vertx, tools, SyncRunner.FULL_SYNC_PERIOD);
+        return start(config, client, new ApiReachability(), vertx, tools, SyncRunner.FULL_SYNC_PERIOD);
     }
 
     /**
@@ -135,9 +148,14 @@ public final class Agent {
      */
     public static Future<Agent> start(ProxyConfig config, KubernetesClient client, Vertx vertx, ToolRunner tools,
                                       Duration fullSyncPeriod) {
+        return start(config, client, new ApiReachability(), vertx, tools, fullSyncPeriod);
+    }
+
+    private static Future<Agent> start(ProxyConfig config, KubernetesClient client, ApiReachability reachability, Vertx vertx,
+                                       ToolRunner tools, Duration fullSyncPeriod) {
         Agent agent;
         try {
-            agent = new Agent(config, client, vertx, tools, fullSyncPeriod);
+            agent = new Agent(config, client, reachability, vertx, tools, fullSyncPeriod);
         } catch (RuntimeException e) {
             return Future.failedFuture(e);
         }
@@ -153,7 +171,7 @@ public final class Agent {
         }).compose(v -> http.start(config.healthzBindAddress(), config.metricsBindAddress())).compose(v -> {
             Promise<Void> started = Promise.promise();
             context.runOnContext(x -> {
-                watch = new ClusterWatch(client, config.hostnameOverride(), config.serviceProxyName(), config.configSyncPeriod(),
+                watch = new ClusterWatch(client, reachability, config.hostnameOverride(), config.serviceProxyName(), config.configSyncPeriod(),
                         context, state, this::changed, this::changedEverywhere);
                 watch.start();
                 runner.start();

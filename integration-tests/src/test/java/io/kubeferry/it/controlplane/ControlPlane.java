@@ -3,6 +3,7 @@ package io.kubeferry.it.controlplane;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.kubeferry.proxy.watch.ApiReachability;
 
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
@@ -167,8 +168,13 @@ public final class ControlPlane implements AutoCloseable {
     }
 
     public KubernetesClient client() {
-        return new KubernetesClientBuilder().withConfig(new ConfigBuilder().withMasterUrl(url()).withOauthToken(token)
-                .withTrustCerts(true).withRequestTimeout(10_000).withConnectionTimeout(5_000).build()).build();
+        return client(new ApiReachability());
+    }
+
+    /** A client with {@code reachability} on its HTTP client, as the agent's own (Main.client). */
+    public KubernetesClient client(ApiReachability reachability) {
+        return reachability.installOn(new KubernetesClientBuilder().withConfig(new ConfigBuilder().withMasterUrl(url()).withOauthToken(token)
+                .withTrustCerts(true).withRequestTimeout(10_000).withConnectionTimeout(5_000).build())).build();
     }
 
     /** A kubeconfig for this control plane (what the agent's --kubeconfig would read). */

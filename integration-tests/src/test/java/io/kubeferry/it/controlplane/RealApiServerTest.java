@@ -1,5 +1,7 @@
 package io.kubeferry.it.controlplane;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.spi.ILoggingEvent;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -12,6 +14,8 @@ import io.kubeferry.it.ClusterObjects;
 import io.kubeferry.it.ClusterObjects.Ep;
 import io.kubeferry.it.NetnsTestBed;
 import io.kubeferry.proxy.Agent;
+import io.kubeferry.proxy.testing.LogCapture;
+import io.kubeferry.proxy.watch.ApiReachability;
 import io.vertx.core.Vertx;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -21,6 +25,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -50,6 +55,8 @@ class RealApiServerTest {
     private static final AtomicInteger NEXT_OCTET = new AtomicInteger(20);
     private static KubernetesClient client;
     private static KubernetesClient agentClient;
+    /** On agentClient's HTTP client, as Main.client wires the agent's own. */
+    private static final ApiReachability REACHABILITY = new ApiReachability();
     private static NodeSimulator node;
     private static Vertx vertx;
     private static Agent agent;
@@ -59,12 +66,12 @@ class RealApiServerTest {
         client = CONTROL_PLANE.client();
         node = new NodeSimulator(client, "node-a", pod -> BED.addPod(pod.getMetadata().getName(), NEXT_OCTET.getAndIncrement()).ip()).start();
         vertx = Vertx.vertx();
-        agentClient = CONTROL_PLANE.controlPlane().client();
+        agentClient = CONTROL_PLANE.controlPlane().client(REACHABILITY);
         agent = startAgent();
     }
 
     private static Agent startAgent() throws Exception {
-        return BedAgent.start(BedAgent.quick(BED), agentClient, vertx, BED);
+        return BedAgent.start(BedAgent.quick(BED), agentClient, REACHABILITY, vertx, BED);
     }
 
     @AfterAll
@@ -91,6 +98,14 @@ class RealApiServerTest {
         return new ServiceBuilder().withNewMetadata().withName(name).withNamespace("default").endMetadata()
                 .withNewSpec().addToSelector("app", app).addNewPort().withName("http").withPort(80).withTargetPort(new IntOrString(8080))
                 .endPort().endSpec().build();
+    }
+
+    /** A selectorless Service on port 80 with a hand-written slice to {@code pod}'s 8080; its cluster IP. */
+    private static String selectorlessService(String name, NetnsTestBed.Pod pod) {
+        client.resource(new ServiceBuilder().withNewMetadata().withName(name).withNamespace("default").endMetadata()
+                .withNewSpec().addNewPort().withName("p").withPort(80).withTargetPort(new IntOrString(8080)).endPort().endSpec().build()).create();
+        client.resource(ClusterObjects.slice(name, "TCP", 8080, Ep.ready(pod.ip(), "node-a"))).create();
+        return clusterIP(name);
     }
 
     private static String clusterIP(String service) {
@@ -237,5 +252,40 @@ class RealApiServerTest {
         NetnsTestBed.Client c = BED.client();
         awaitAnswer("the new agent converged", () -> c.tcp(vip, 80), "web-3"::equals);
         assertTrue(agent.successfulSyncs() > 0);
+    }
+
+    @Test
+    @Order(8)
+    void anOutageWhileTheWatchesAreOpenIsOneWarnAndOneInfo() throws Exception {
+        // A change programmed through the watches: they are open when the API server goes. Selectorless
+        // Services with hand-written slices, so the controller manager's own reconnects do not matter.
+        NetnsTestBed.Pod pod = BED.addPod("outage-1", NEXT_OCTET.getAndIncrement());
+        String before = selectorlessService("before-outage", pod);
+        NetnsTestBed.Client c = BED.client();
+        awaitAnswer("a Service created before the outage is programmed", () -> c.tcp(before, 80), "outage-1"::equals);
+        // ApiOutage is package-private; its logger is what the outage's two lines go to.
+        try (LogCapture log = new LogCapture(Class.forName("io.kubeferry.proxy.watch.ApiOutage"))) {
+            CONTROL_PLANE.controlPlane().stopApiServer();
+            Thread.sleep(20_000);
+            List<String> warnsWhileDown = log.lines(Level.WARN);
+            List<String> infosWhileDown = log.lines(Level.INFO);
+            CONTROL_PLANE.controlPlane().startApiServer();
+            String after = selectorlessService("after-outage", pod);
+            awaitAnswer("a Service created after the outage is programmed", () -> c.tcp(after, 80), "outage-1"::equals);
+            awaitAnswer("the outage's INFO", () -> String.join("\n", log.lines(Level.INFO)), lines -> !lines.isEmpty());
+            for (ILoggingEvent e : log.events()) {
+                System.out.println("captured: " + e.getLevel() + " " + e.getFormattedMessage());
+            }
+            assertEquals(1, warnsWhileDown.size(), "one WARN while the API server is down: " + warnsWhileDown);
+            assertTrue(warnsWhileDown.get(0).startsWith("API server unreachable: ") && warnsWhileDown.get(0).contains("Connection refused")
+                    && warnsWhileDown.get(0).contains("backoff"), warnsWhileDown.get(0));
+            assertEquals(List.of(), infosWhileDown, "no INFO while it is still down");
+            assertEquals(warnsWhileDown, log.lines(Level.WARN), "no other WARN after the restart");
+            List<String> infos = log.lines(Level.INFO);
+            assertEquals(1, infos.size(), infos.toString());
+            assertTrue(infos.get(0).startsWith("API server reachable again after "), infos.get(0));
+            assertTrue(log.events().stream().filter(e -> e.getLevel().isGreaterOrEqual(Level.INFO))
+                    .allMatch(e -> e.getThrowableProxy() == null), "no stack trace at INFO or WARN");
+        }
     }
 }

@@ -9,6 +9,7 @@ import io.kubeferry.proxy.config.KubeProxyConfigurationWriter;
 import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.exec.ToolException;
 import io.kubeferry.proxy.exec.ToolRunner;
+import io.kubeferry.proxy.watch.ApiReachability;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -259,12 +260,17 @@ public final class Main implements Callable<Integer> {
     }
 
     static KubernetesClient client(ProxyConfig config) {
+        return client(config, new ApiReachability());
+    }
+
+    /** The client the agent watches with, {@code reachability} installed on its HTTP client. */
+    static KubernetesClient client(ProxyConfig config, ApiReachability reachability) {
         Config clientConfig = config.kubeconfig().isEmpty() ? Config.autoConfigure(null)
                 : Config.fromKubeconfig(null, readKubeconfig(config.kubeconfig()), config.kubeconfig());
         if (!config.master().isEmpty()) {
             clientConfig.setMasterUrl(config.master());
         }
-        return new KubernetesClientBuilder().withConfig(clientConfig).build();
+        return reachability.installOn(new KubernetesClientBuilder().withConfig(clientConfig)).build();
     }
 
     private static String readKubeconfig(String path) {

@@ -10,6 +10,7 @@ import io.kubeferry.proxy.dataplane.DataplaneProvider;
 import io.kubeferry.proxy.exec.ProcessToolRunner;
 import io.kubeferry.proxy.exec.RequiredTools;
 import io.kubeferry.proxy.exec.ToolRunner;
+import io.kubeferry.proxy.watch.ApiReachability;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Vertx;
 import picocli.CommandLine.Command;
@@ -45,8 +46,9 @@ final class RunCommand implements Callable<Integer> {
         lookup.require(config.mode(), probe.requiredTools());
         probe.checkKernel();
         Vertx vertx = Vertx.vertx();
-        KubernetesClient client = Main.client(config);
-        Agent agent = Agent.start(config, client, vertx, tools)
+        ApiReachability reachability = new ApiReachability();
+        KubernetesClient client = Main.client(config, reachability);
+        Agent agent = Agent.start(config, client, reachability, vertx, tools)
                 .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
         CountDownLatch done = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

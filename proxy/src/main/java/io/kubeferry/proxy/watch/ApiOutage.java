@@ -8,8 +8,9 @@ import java.util.List;
 
 /**
  * Whether the informers can reach the API server, turned into two log lines per outage: one WARN when it
- * starts (the error and the retry backoff) and one INFO when every informer watches again. Each retry in
- * between goes to DEBUG, stack trace included. Used on one Vert.x context only.
+ * starts (the error and the retry backoff) and one INFO when every informer watches again and, if connections
+ * were failing, the API server has answered since. Each retry in between goes to DEBUG, stack trace included.
+ * Used on one Vert.x context only.
  */
 final class ApiOutage {
 
@@ -20,6 +21,8 @@ final class ApiOutage {
     private long downSince;
     private int failures;
     private long notWatchingSince = -1;
+    /** A connection failed and the API server has not answered since: informers that "watch" may not. */
+    private boolean unanswered;
 
     ApiOutage(Duration grace) {
         this.grace = grace;
@@ -39,11 +42,25 @@ final class ApiOutage {
         LOG.debug("{} list/watch failure", kind, error);
     }
 
+    /**
+     * A connection to the API server failed: a watch that Fabric8 re-opens by itself (the informer keeps
+     * reporting that it watches) or any other request. The outage lasts until {@link #answered()}.
+     */
+    void connectionFailed(String kind, Throwable error, String backoff, long nowNanos) {
+        unanswered = true;
+        failed(kind, error, backoff, nowNanos);
+    }
+
+    /** The API server answered a request. */
+    void answered() {
+        unanswered = false;
+    }
+
     /** The informers not watching now (after the initial lists): empty means the API server is back. */
     void watching(List<String> notWatching, long nowNanos) {
         if (notWatching.isEmpty()) {
             notWatchingSince = -1;
-            if (down) {
+            if (down && !unanswered) {
                 LOG.info("API server reachable again after {} s ({} failed attempts): every informer is watching",
                         Duration.ofNanos(nowNanos - downSince).toSeconds(), failures);
                 down = false;

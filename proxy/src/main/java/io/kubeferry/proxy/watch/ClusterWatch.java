@@ -27,9 +27,11 @@ import java.util.function.Consumer;
  * runner is asked for a sync. Informers relist and rewatch by themselves after API outages and 410 Gone.
  * An outage is logged as two lines, not one per retry: a WARN when listing or watching starts failing (with
  * the error and Fabric8's backoff) and an INFO when every informer watches again; Fabric8's own per-retry
- * stack traces are kept out of the INFO/WARN log (logback.xml). A dropped watch that Fabric8's watch manager
- * re-opens by itself (the informer still reports watching) is not seen; a failed list is, and so is an
- * informer that stops watching for longer than {@link #WATCH_LOST_GRACE}.
+ * stack traces are kept out of the INFO/WARN log (logback.xml). A failed list reaches the informer's exception
+ * handler, and an informer that stops watching for longer than {@link #WATCH_LOST_GRACE} is seen here; a
+ * dropped watch that Fabric8's watch manager re-opens by itself (the informer still reports watching) is
+ * seen through {@link ApiReachability}, the HTTP client's interceptor: a failed connection starts the outage
+ * and it ends once the API server has answered again and every informer watches.
  */
 public final class ClusterWatch implements AutoCloseable {
 
@@ -42,6 +44,7 @@ public final class ClusterWatch implements AutoCloseable {
     private static final int FABRIC8_BACKOFF_FACTOR = 32;
 
     private final KubernetesClient client;
+    private final ApiReachability reachability;
     private final String nodeName;
     private final String serviceProxyName;
     private final Duration resync;
@@ -58,10 +61,12 @@ public final class ClusterWatch implements AutoCloseable {
      * @param onChange           something changed: a sync soon
      * @param onChangeEverywhere this node's addresses or topology labels changed, which touches every Service:
      *                           a full sync soon (as upstream)
+     * @param reachability       the interceptor installed on {@code client}'s HTTP client
      */
-    public ClusterWatch(KubernetesClient client, String nodeName, String serviceProxyName, Duration resync,
-                        Context context, ClusterState state, Runnable onChange, Runnable onChangeEverywhere) {
+    public ClusterWatch(KubernetesClient client, ApiReachability reachability, String nodeName, String serviceProxyName,
+                        Duration resync, Context context, ClusterState state, Runnable onChange, Runnable onChangeEverywhere) {
         this.client = client;
+        this.reachability = reachability;
         this.nodeName = nodeName;
         this.serviceProxyName = serviceProxyName == null ? "" : serviceProxyName;
         this.resync = resync;
@@ -91,6 +96,21 @@ public final class ClusterWatch implements AutoCloseable {
                 .addEventHandler(nodeHandler()));
         long backoff = client.getConfiguration().getWatchReconnectInterval();
         String backoffText = "backoff " + backoff + " ms doubling to " + (backoff * FABRIC8_BACKOFF_FACTOR / 1000) + " s";
+        reachability.listen(new ApiReachability.Listener() {
+            @Override
+            public void connectionFailed(String kind, Throwable error) {
+                context.runOnContext(v -> {
+                    if (!closing) {
+                        outage.connectionFailed(kind, error, backoffText, System.nanoTime());
+                    }
+                });
+            }
+
+            @Override
+            public void answered() {
+                context.runOnContext(v -> outage.answered());
+            }
+        });
         for (SharedIndexInformer<?> informer : informers) {
             String kind = kindOf(informer);
             // Keep retrying whatever happens (API server down at start, expired watches, relists): a node
@@ -250,6 +270,7 @@ public final class ClusterWatch implements AutoCloseable {
     @Override
     public void close() {
         closing = true;
+        reachability.listen(null);
         if (checkTimer >= 0) {
             context.owner().cancelTimer(checkTimer);
         }

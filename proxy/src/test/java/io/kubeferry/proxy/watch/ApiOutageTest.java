@@ -101,6 +101,53 @@ class ApiOutageTest {
     }
 
     @Test
+    void refusedReconnectsOfOpenWatchesAreOneWarnAndTheInfoWaitsForAnAnswer() {
+        // Fabric8 re-opens the watches by itself: the informers report watching all through the outage.
+        ApiOutage outage = new ApiOutage(Duration.ofSeconds(10));
+        List<String> none = List.of();
+        outage.watching(none, 0);
+        Throwable refused = new ConnectException("Connection refused: /127.0.0.1:6443");
+        long t = Duration.ofSeconds(1).toNanos();
+        for (int i = 0; i < 20; i++) {
+            outage.connectionFailed(i % 2 == 0 ? "Service" : "EndpointSlice", refused, "backoff 1000 ms doubling to 32 s", t);
+            outage.watching(none, t);
+            t += Duration.ofSeconds(1).toNanos();
+        }
+        assertTrue(outage.down(), "watching informers do not end an outage the API server has not answered in");
+        outage.answered();
+        outage.watching(none, t);
+        assertFalse(outage.down());
+        List<ILoggingEvent> shown = atInfoOrAbove();
+        assertEquals(2, shown.size(), shown.toString());
+        assertEquals(Level.WARN, shown.get(0).getLevel());
+        assertTrue(shown.get(0).getFormattedMessage().contains("Service list/watch failed: ConnectException: Connection refused"),
+                shown.get(0).getFormattedMessage());
+        assertTrue(shown.get(0).getFormattedMessage().contains("backoff 1000 ms doubling to 32 s"), "names the backoff");
+        assertEquals(Level.INFO, shown.get(1).getLevel());
+        assertTrue(shown.get(1).getFormattedMessage().contains("after 20 s (20 failed attempts)"), shown.get(1).getFormattedMessage());
+        assertTrue(shown.stream().allMatch(e -> e.getThrowableProxy() == null), "no stack trace above DEBUG");
+    }
+
+    @Test
+    void anAnswerAloneDoesNotEndAnOutageWhileAnInformerIsNotWatching() {
+        ApiOutage outage = new ApiOutage(Duration.ofSeconds(10));
+        outage.connectionFailed("Node", new ConnectException("Connection refused"), "backoff", 0);
+        outage.answered();
+        outage.watching(List.of("Node"), 1);
+        assertTrue(outage.down());
+        outage.watching(List.of(), 2);
+        assertFalse(outage.down());
+    }
+
+    @Test
+    void requestPathsNameTheirKind() {
+        assertEquals("Service", ApiReachability.kindOf("/api/v1/services"));
+        assertEquals("EndpointSlice", ApiReachability.kindOf("/apis/discovery.k8s.io/v1/endpointslices"));
+        assertEquals("Node", ApiReachability.kindOf("/api/v1/nodes"));
+        assertEquals("/api/v1/namespaces/default/events", ApiReachability.kindOf("/api/v1/namespaces/default/events"));
+    }
+
+    @Test
     void onlyAddressesAndTopologyLabelsTouchEveryService() {
         Node base = new NodeBuilder().withNewMetadata().withName("node-a").addToLabels("topology.kubernetes.io/zone", "z1")
                 .addToLabels("team", "a").withResourceVersion("1").endMetadata()
