@@ -47,9 +47,16 @@ public final class ApiReachability implements Interceptor {
         return builder.withHttpClientBuilderConsumer(http -> http.addOrReplaceInterceptor(NAME, this));
     }
 
-    /** One listener at a time (the agent's one ClusterWatch); null stops telling. */
-    void listen(Listener next) {
-        listener = next == null ? NONE : next;
+    /** One listener at a time: the agent's one ClusterWatch (a restarted agent's replaces the last). */
+    synchronized void listen(Listener next) {
+        listener = next;
+    }
+
+    /** Stops telling {@code last}, unless another listener has replaced it already. */
+    synchronized void stopListening(Listener last) {
+        if (listener == last) {
+            listener = NONE;
+        }
     }
 
     @Override

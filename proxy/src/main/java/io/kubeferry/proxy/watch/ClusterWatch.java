@@ -54,6 +54,22 @@ public final class ClusterWatch implements AutoCloseable {
     private final Runnable onChangeEverywhere;
     private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
     private final ApiOutage outage = new ApiOutage(WATCH_LOST_GRACE);
+    /** Failed connections and answers, from the HTTP client's threads onto the context. */
+    private final ApiReachability.Listener reachabilityListener = new ApiReachability.Listener() {
+        @Override
+        public void connectionFailed(String kind, Throwable error) {
+            context.runOnContext(v -> {
+                if (!closing) {
+                    outage.connectionFailed(kind, error, backoffText(), System.nanoTime());
+                }
+            });
+        }
+
+        @Override
+        public void answered() {
+            context.runOnContext(v -> outage.answered());
+        }
+    };
     private long checkTimer = -1;
     private boolean closing;
 
@@ -94,23 +110,8 @@ public final class ClusterWatch implements AutoCloseable {
                 .addEventHandler(handler("EndpointSlice", state::onSlice, state::onSliceDeleted)));
         informers.add(client.nodes().withField("metadata.name", nodeName).runnableInformer(resyncMillis)
                 .addEventHandler(nodeHandler()));
-        long backoff = client.getConfiguration().getWatchReconnectInterval();
-        String backoffText = "backoff " + backoff + " ms doubling to " + (backoff * FABRIC8_BACKOFF_FACTOR / 1000) + " s";
-        reachability.listen(new ApiReachability.Listener() {
-            @Override
-            public void connectionFailed(String kind, Throwable error) {
-                context.runOnContext(v -> {
-                    if (!closing) {
-                        outage.connectionFailed(kind, error, backoffText, System.nanoTime());
-                    }
-                });
-            }
-
-            @Override
-            public void answered() {
-                context.runOnContext(v -> outage.answered());
-            }
-        });
+        String backoffText = backoffText();
+        reachability.listen(reachabilityListener);
         for (SharedIndexInformer<?> informer : informers) {
             String kind = kindOf(informer);
             // Keep retrying whatever happens (API server down at start, expired watches, relists): a node
@@ -171,6 +172,12 @@ public final class ClusterWatch implements AutoCloseable {
             }
             outage.watching(notWatching, System.nanoTime());
         });
+    }
+
+    /** Fabric8's retry backoff, for the outage's WARN: the same for relists and watch reconnects. */
+    private String backoffText() {
+        long backoff = client.getConfiguration().getWatchReconnectInterval();
+        return "backoff " + backoff + " ms doubling to " + (backoff * FABRIC8_BACKOFF_FACTOR / 1000) + " s";
     }
 
     private static String kindOf(SharedIndexInformer<?> informer) {
@@ -270,7 +277,7 @@ public final class ClusterWatch implements AutoCloseable {
     @Override
     public void close() {
         closing = true;
-        reachability.listen(null);
+        reachability.stopListening(reachabilityListener);
         if (checkTimer >= 0) {
             context.owner().cancelTimer(checkTimer);
         }
