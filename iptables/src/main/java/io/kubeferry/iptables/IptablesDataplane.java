@@ -104,9 +104,8 @@ final class IptablesDataplane implements Dataplane {
     public String render(SyncRequest request) {
         // No kernel to ask: the node's addresses are the Node object's (or --node-ip's), as the agent's are the kernel's.
         List<String> addresses = request.state().node().addresses();
-        IptablesSettings shown = baseSettings(config).withNodeIP(addresses.stream().filter(a -> !a.startsWith("127.")).findFirst().orElse(""));
+        IptablesSettings shown = forAddresses(baseSettings(config), addresses);
         if (shown.nodePortIPs() != null) {
-            shown = shown.withNodePortIPs(NodePortAddresses.select(config.nodePortAddresses(), addresses));
             if (shown.nodePortIPs().isEmpty() && request.state().services().values().stream().anyMatch(s -> s.port().nodePort() > 0)) {
                 LOG.warn("no node address in nodePortAddresses {} (node addresses: {}): NodePort rules omitted; pass --node-ip",
                         config.nodePortAddresses(), addresses);
@@ -312,12 +311,8 @@ final class IptablesDataplane implements Dataplane {
 
     /** Settings for this node: its addresses, and whether the kernel is liberal about out-of-window TCP. */
     private IptablesSettings resolveSettings() throws ToolException {
-        IptablesSettings base = baseSettings(config);
-        List<String> addresses = localAddresses();
-        String primary = addresses.stream().filter(a -> !a.startsWith("127.")).findFirst().orElse("");
-        base = base.withNodeIP(primary);
+        IptablesSettings base = forAddresses(baseSettings(config), localAddresses());
         if (base.nodePortIPs() != null) {
-            base = base.withNodePortIPs(NodePortAddresses.select(config.nodePortAddresses(), addresses));
             if (!base.localhostNodePorts() && !loopbackNodePortsSaid && base.nodePortIPs().stream().anyMatch(ip -> ip.startsWith("127."))) {
                 loopbackNodePortsSaid = true;
                 // Upstream logs this too: the renderer leaves the loopback addresses out.
@@ -338,6 +333,13 @@ final class IptablesDataplane implements Dataplane {
             tools.run(ToolCommand.of("sysctl", "-w", "net.ipv4.conf.all.route_localnet=1"));
         }
         return base;
+    }
+
+    /** The node's primary IP and, with nodePortAddresses set, the addresses NodePorts open on: for sync and render alike. */
+    private IptablesSettings forAddresses(IptablesSettings base, List<String> addresses) {
+        IptablesSettings settings = base.withNodeIP(NodePortAddresses.primary(addresses));
+        return settings.nodePortIPs() == null ? settings
+                : settings.withNodePortIPs(NodePortAddresses.select(config.nodePortAddresses(), addresses));
     }
 
     private List<String> localAddresses() throws ToolException {

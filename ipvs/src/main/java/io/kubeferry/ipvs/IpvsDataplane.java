@@ -129,7 +129,7 @@ final class IpvsDataplane implements Dataplane {
      * narrowed by nodePortAddresses as a sync narrows the kernel's; with none, it says what is missing.
      */
     private List<String> renderedNodeIPs(ProxyState state) {
-        List<String> addresses = state.node().addresses().stream().filter(a -> !a.startsWith("127.")).toList();
+        List<String> addresses = NodePortAddresses.nonLoopback(state.node().addresses());
         List<String> wanted = config.nodePortAddresses();
         List<String> chosen = NodePortAddresses.all(wanted) ? addresses : NodePortAddresses.select(wanted, addresses);
         if (chosen.isEmpty() && state.services().values().stream().anyMatch(s -> s.port().nodePort() > 0)) {

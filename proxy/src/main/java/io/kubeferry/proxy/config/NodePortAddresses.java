@@ -16,18 +16,32 @@ public final class NodePortAddresses {
         return entries.isEmpty() || entries.contains("all");
     }
 
+    /** The node's primary address: its first non-loopback one, or "" when it has none. */
+    public static String primary(List<String> addresses) {
+        return addresses.stream().filter(a -> !loopback(a)).findFirst().orElse("");
+    }
+
+    /** The addresses that are not loopback (127.0.0.0/8), in order. */
+    public static List<String> nonLoopback(List<String> addresses) {
+        return addresses.stream().filter(a -> !loopback(a)).toList();
+    }
+
+    private static boolean loopback(String address) {
+        return address.startsWith("127.");
+    }
+
     /**
      * The addresses the entries pick, in the order the entries name them: {@code primary} (the node's first
      * non-loopback address), {@code localhost} (127.0.0.0/8), or an IPv4 CIDR.
      */
     public static List<String> select(List<String> entries, List<String> addresses) {
-        String primary = addresses.stream().filter(a -> !a.startsWith("127.")).findFirst().orElse("");
+        String primary = primary(addresses);
         List<String> chosen = new ArrayList<>();
         for (String entry : entries) {
             for (String address : addresses) {
                 boolean match = switch (entry) {
                     case "primary" -> address.equals(primary);
-                    case "localhost" -> address.startsWith("127.");
+                    case "localhost" -> loopback(address);
                     default -> !entry.contains(":") && Cidr.parse(entry).contains(address);
                 };
                 if (match && !chosen.contains(address)) {
