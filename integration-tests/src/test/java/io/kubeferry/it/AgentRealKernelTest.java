@@ -154,6 +154,7 @@ class AgentRealKernelTest {
         NetnsTestBed.Client c = BED.client();
         int before = agent.successfulSyncs();
         assertTrue(before > 0);
+        long t0 = System.currentTimeMillis();
         CompletableFuture<String> traffic = CompletableFuture.supplyAsync(() -> {
             try {
                 return c.ask("loop 198.19.0.10 80 6000 20");
@@ -162,17 +163,24 @@ class AgentRealKernelTest {
             }
         });
         Thread.sleep(1000);
+        long stopping = System.currentTimeMillis() - t0;
         BedAgent.stop(agent);
+        long stopped = System.currentTimeMillis() - t0;
         Thread.sleep(500);
         agent = start();
+        long started = System.currentTimeMillis() - t0;
         long deadline = System.currentTimeMillis() + 20_000;
         while (agent.successfulSyncs() == 0 && System.currentTimeMillis() < deadline) {
             Thread.sleep(100);
         }
+        long synced = System.currentTimeMillis() - t0;
         assertTrue(agent.successfulSyncs() > 0, "the new agent synced");
         assertTrue(agent.lastResult().full(), "a restarted agent's first sync is full");
-        String result = traffic.get(30, TimeUnit.SECONDS);
-        assertTrue(result.startsWith("ok ") && result.contains(" failed 0"), "no failed connection across the restart: " + result);
+        String result = traffic.get(40, TimeUnit.SECONDS);
+        // The times (from the traffic's start, give or take the client's start-up) place a failure in the restart.
+        assertTrue(result.startsWith("ok ") && result.contains(" failed 0"), "no failed connection across the restart: " + result
+                + "; agent stopping at +" + stopping + " ms, stopped +" + stopped + ", new agent started +" + started
+                + ", first sync seen +" + synced);
     }
 
     @Test

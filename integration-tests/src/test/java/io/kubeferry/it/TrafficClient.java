@@ -42,12 +42,28 @@ public final class TrafficClient {
         }
     }
 
+    /**
+     * A SYN and its one retransmission (at 1 s) unanswered: the dataplane lost the packets, so a connect time-out
+     * stays short enough to show a gap of a second.
+     */
+    private static final int CONNECT_TIMEOUT_MS = 2000;
+    /**
+     * Once connected the dataplane has done its part (the SYN-ACK came back through the DNAT); the name then
+     * only waits for the pod's JVM, which a loaded 2-core machine can stall for seconds. Reported apart.
+     */
+    private static final int READ_TIMEOUT_MS = 10_000;
+
     static String tcp(String host, int port) {
         try (Socket socket = new Socket()) {
-            socket.connect(new InetSocketAddress(host, port), 2000);
-            socket.setSoTimeout(2000);
+            socket.connect(new InetSocketAddress(host, port), CONNECT_TIMEOUT_MS);
+            socket.setSoTimeout(READ_TIMEOUT_MS);
             BufferedReader reader = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
-            String name = reader.readLine();
+            String name;
+            try {
+                name = reader.readLine();
+            } catch (SocketTimeoutException e) {
+                return "TIMEOUT reading the answer";
+            }
             return name == null ? "ERROR closed" : name;
         } catch (ConnectException e) {
             return "REFUSED";
@@ -90,13 +106,17 @@ public final class TrafficClient {
         int ok = 0;
         int failed = 0;
         StringBuilder failures = new StringBuilder();
-        long end = System.currentTimeMillis() + millis;
+        long start = System.currentTimeMillis();
+        long end = start + millis;
         while (System.currentTimeMillis() < end) {
+            long attempt = System.currentTimeMillis();
             String answer = tcp(host, port);
             if (answer.startsWith("REFUSED") || answer.startsWith("TIMEOUT") || answer.startsWith("ERROR")) {
                 failed++;
-                if (failures.length() < 200) {
-                    failures.append(' ').append(answer);
+                if (failures.length() < 400) {
+                    // When it began and how long it took, to line a failure up with the agent's log.
+                    failures.append(" [").append(answer).append(" at +").append(attempt - start).append(" ms, took ")
+                            .append(System.currentTimeMillis() - attempt).append(" ms]");
                 }
             } else {
                 ok++;
