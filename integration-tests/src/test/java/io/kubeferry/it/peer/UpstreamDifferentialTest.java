@@ -9,6 +9,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.InputStream;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,27 +38,27 @@ class UpstreamDifferentialTest {
     private static final String DIR = "/upstream-differential/";
     private static final Set<String> PODS = Set.of("da", "db", "dc");
 
-    /**
-     * One traffic probe from the client namespace: {@code attempts} tries; with {@code anyEndpoint} the answering
-     * pod's name is not compared (several endpoints, random choice), only that a pod answered.
-     */
-    record Probe(String name, String protocol, String host, int port, int attempts, boolean anyEndpoint) {
+    /** How a probe's answers are compared: the pod's name, only that a pod answered, or that one pod answered every time. */
+    enum Compare { EXACT, ANY_POD, SAME_POD }
+
+    /** One traffic probe from the client namespace: {@code attempts} tries (stopping at the first that reaches no pod). */
+    record Probe(String name, String protocol, String host, int port, int attempts, Compare compare) {
         static Probe tcp(String name, String host, int port) {
-            return new Probe(name, "tcp", host, port, 1, false);
+            return new Probe(name, "tcp", host, port, 1, Compare.EXACT);
         }
     }
 
     private static final String NODE_IP = NetnsTestBed.NODE_EXTERNAL_IP;
     private static final List<Probe> PROBES = List.of(
             Probe.tcp("ClusterIP multi:http", "198.19.1.1", 80),
-            new Probe("ClusterIP multi:dns (UDP)", "udp", "198.19.1.1", 53, 1, false),
+            new Probe("ClusterIP multi:dns (UDP)", "udp", "198.19.1.1", 53, 1, Compare.EXACT),
             Probe.tcp("NodePort np", NODE_IP, 30080),
             Probe.tcp("LoadBalancer lb, client outside the source ranges", "198.19.100.1", 80),
-            new Probe("externalIP ext", "tcp", "198.19.200.1", 80, 4, true),
+            new Probe("externalIP ext", "tcp", "198.19.200.1", 80, 4, Compare.ANY_POD),
             Probe.tcp("NodePort local (eTP Local)", NODE_IP, 30082),
             Probe.tcp("LoadBalancer IP local (eTP Local)", "198.19.100.2", 80),
             Probe.tcp("ClusterIP itp (iTP Local)", "198.19.1.6", 80),
-            new Probe("ClusterIP sticky (ClientIP affinity)", "tcp", "198.19.1.7", 80, 4, true),
+            new Probe("ClusterIP sticky (ClientIP affinity)", "tcp", "198.19.1.7", 80, 6, Compare.SAME_POD),
             Probe.tcp("ClusterIP empty (no endpoints)", "198.19.1.8", 80),
             Probe.tcp("NodePort empty (no endpoints)", NODE_IP, 30083),
             Probe.tcp("ClusterIP term (ready + terminating)", "198.19.1.9", 80),
@@ -85,22 +86,29 @@ class UpstreamDifferentialTest {
         List<String> failures = new ArrayList<>();
 
         apply(client, "initial.yaml");
-        compare("initial", allowed, failures);
+        Run upstreamInitial = run(AgentProcess.Kind.KUBE_PROXY);
+        // kube-ferry starts on the initial objects and stays up through the update batch (its partial syncs).
+        Run[] initialAndLive = runThroughUpdate(AgentProcess.Kind.KUBE_FERRY);
+        compare("initial", upstreamInitial, initialAndLive[0], allowed, failures);
 
-        apply(client, "update.yaml");
-        client.services().inNamespace("default").withName("sticky").delete();
-        client.discovery().v1().endpointSlices().inNamespace("default").withName("sticky-1").delete();
-        compare("after update", allowed, failures);
+        Run upstreamUpdated = run(AgentProcess.Kind.KUBE_PROXY);
+        Run updated = run(AgentProcess.Kind.KUBE_FERRY);
+        compare("after update", upstreamUpdated, updated, allowed, failures);
+        compare("after update, kube-ferry running through it", upstreamUpdated, initialAndLive[1], allowed, failures);
 
         assertTrue(failures.isEmpty(), String.join("\n\n", failures));
     }
 
-    private static void compare(String state, AllowList allowed, List<String> failures) throws Exception {
-        Run upstream = run(AgentProcess.Kind.KUBE_PROXY);
-        Run ours = run(AgentProcess.Kind.KUBE_FERRY);
-        System.out.printf("differential, %s: kube-proxy synced in %d ms, kube-ferry in %d ms%n", state,
-                upstream.synced().toMillis(), ours.synced().toMillis());
+    /** The update batch: update.yaml applied, the Service sticky and its slice deleted. */
+    private static void update(KubernetesClient client) throws Exception {
+        apply(client, "update.yaml");
+        client.services().inNamespace("default").withName("sticky").delete();
+        client.discovery().v1().endpointSlices().inNamespace("default").withName("sticky-1").delete();
+    }
 
+    private static void compare(String state, Run upstream, Run ours, AllowList allowed, List<String> failures) {
+        System.out.printf("differential, %s: kube-proxy took %d ms, kube-ferry %d ms%n", state,
+                upstream.synced().toMillis(), ours.synced().toMillis());
         List<SavedRuleset.Difference> differences = new ArrayList<>(SavedRuleset.diff(
                 "kube-proxy", upstream.rules().orderedByService(SavedRuleset.DISPATCH_CHAINS),
                 "kube-ferry", ours.rules().orderedByService(SavedRuleset.DISPATCH_CHAINS)));
@@ -139,26 +147,52 @@ class UpstreamDifferentialTest {
     /** One agent on the current objects: started, synced, its rules once stable, the probes; then stopped and reset. */
     private static Run run(AgentProcess.Kind kind) throws Exception {
         AgentConfig config = BED.config(BACKEND);
-        Duration synced;
-        String save;
-        String save6;
-        Map<String, Set<String>> answers = new LinkedHashMap<>();
+        Run run;
         try (AgentProcess agent = BED.start(kind, config)) {
-            synced = agent.awaitSynced(Duration.ofSeconds(60));
-            save = stableSave();
-            save6 = BED.ip6tablesSave(BACKEND);
-            // Both agents on the same flavour: the other one holds nothing of theirs.
-            String other = BED.execInNode("iptables-legacy-save") + BED.execInNode("ip6tables-legacy-save");
-            assertTrue(other.lines().noneMatch(l -> l.contains("KUBE-")), kind.label() + " wrote legacy rules too:\n" + other);
-            for (Probe probe : PROBES) {
-                answers.put(probe.name(), probe(probe));
-            }
+            run = capture(agent, agent.awaitSynced(Duration.ofSeconds(60)));
         }
+        reset(kind, config);
+        return run;
+    }
+
+    /**
+     * The agent started on the current objects (first Run), then the update batch applied while it runs, and its
+     * state once it has programmed every change (second Run, with the time from the first API write until then).
+     */
+    private static Run[] runThroughUpdate(AgentProcess.Kind kind) throws Exception {
+        AgentConfig config = BED.config(BACKEND);
+        Run before;
+        Run after;
+        try (AgentProcess agent = BED.start(kind, config)) {
+            before = capture(agent, agent.awaitSynced(Duration.ofSeconds(60)));
+            Instant writes = Instant.now();
+            long start = System.nanoTime();
+            update(BED.client());
+            agent.awaitSyncedSince(writes, Duration.ofSeconds(60));
+            after = capture(agent, Duration.ofNanos(System.nanoTime() - start));
+        }
+        reset(kind, config);
+        return new Run[] {before, after};
+    }
+
+    private static Run capture(AgentProcess agent, Duration synced) throws Exception {
+        String save = stableSave();
+        String save6 = BED.ip6tablesSave(BACKEND);
+        // Both agents on the same flavour: the other one holds nothing of theirs.
+        String other = BED.execInNode("iptables-legacy-save") + BED.execInNode("ip6tables-legacy-save");
+        assertTrue(other.lines().noneMatch(l -> l.contains("KUBE-")), agent.kind().label() + " wrote legacy rules too:\n" + other);
+        Map<String, Set<String>> answers = new LinkedHashMap<>();
+        for (Probe probe : PROBES) {
+            answers.put(probe.name(), probe(probe));
+        }
+        return new Run(SavedRuleset.parse(save), SavedRuleset.parse(save6).prefixed("ip6 "), answers, synced);
+    }
+
+    private static void reset(AgentProcess.Kind kind, AgentConfig config) throws Exception {
         PeerBed.Reset reset = BED.reset(kind, config);
         if (!reset.leftAfterCleanup().isEmpty()) {
             System.out.println("differential: " + kind.label() + "'s own cleanup left (scrubbed by the bed): " + reset.leftAfterCleanup());
         }
-        return new Run(SavedRuleset.parse(save), SavedRuleset.parse(save6).prefixed("ip6 "), answers, synced);
     }
 
     /** The ruleset once two reads 300 ms apart agree (a first sync may be followed by a second, e.g. for the Node). */
@@ -175,13 +209,29 @@ class UpstreamDifferentialTest {
         throw new IllegalStateException("the ruleset kept changing for 9 s");
     }
 
-    /** The distinct answers of a probe's attempts, pod names replaced by "a pod" where the endpoint is random. */
+    /**
+     * The kinds of answer a probe got. A "No route to host" is a TIMEOUT in kind: a packet neither agent DNATed
+     * nor rejected is routed on-link to an address no one has, and once ARP has failed the node answers the next
+     * attempts with host-unreachable instead of silence.
+     */
     private static Set<String> probe(Probe probe) throws Exception {
+        List<String> pods = new ArrayList<>();
         Set<String> seen = new TreeSet<>();
         for (int i = 0; i < probe.attempts(); i++) {
             String answer = probe.protocol().equals("udp") ? BED.netns().client().udp(probe.host(), probe.port(), 40053)
                     : BED.netns().client().tcp(probe.host(), probe.port());
-            seen.add(probe.anyEndpoint() && PODS.contains(answer) ? "a pod" : answer);
+            if (!PODS.contains(answer)) {
+                seen.add(answer.startsWith("ERROR NoRouteToHostException") ? "TIMEOUT" : answer);
+                break;
+            }
+            pods.add(answer);
+        }
+        if (!pods.isEmpty()) {
+            seen.add(switch (probe.compare()) {
+                case EXACT -> String.join(",", new TreeSet<>(pods));
+                case ANY_POD -> "a pod";
+                case SAME_POD -> new TreeSet<>(pods).size() == 1 ? "one pod every time" : "different pods";
+            });
         }
         return seen;
     }
