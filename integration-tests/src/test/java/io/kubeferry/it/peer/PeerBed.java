@@ -225,6 +225,10 @@ public final class PeerBed implements BeforeAllCallback, AfterAllCallback {
      */
     public Reset reset(AgentProcess.Kind kind, AgentConfig config) throws IOException, InterruptedException {
         String out = cleanup(kind, config);
+        if (config.backend() == AgentConfig.Backend.LEGACY) {
+            // The hint is the bed's (kubelet's part), not the agent's: not counted as a leftover.
+            netns.exec(nodeNs(), "iptables-legacy", "-t", "mangle", "-X", "KUBE-IPTABLES-HINT");
+        }
         List<String> left = scrub();
         List<String> still = leftovers();
         if (!still.isEmpty()) {
