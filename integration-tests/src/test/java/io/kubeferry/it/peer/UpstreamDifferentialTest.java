@@ -16,6 +16,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -56,6 +58,7 @@ class UpstreamDifferentialTest {
             Probe.tcp("LoadBalancer lb, client outside the source ranges", "198.19.100.1", 80),
             new Probe("externalIP ext", "tcp", "198.19.200.1", 80, 4, Compare.ANY_POD),
             Probe.tcp("NodePort local (eTP Local)", NODE_IP, 30082),
+            new Probe("health check node port of local (HTTP)", "http", NODE_IP, 30300, 1, Compare.EXACT),
             Probe.tcp("LoadBalancer IP local (eTP Local)", "198.19.100.2", 80),
             Probe.tcp("ClusterIP itp (iTP Local)", "198.19.1.6", 80),
             new Probe("ClusterIP sticky (ClientIP affinity)", "tcp", "198.19.1.7", 80, 6, Compare.SAME_POD),
@@ -218,8 +221,11 @@ class UpstreamDifferentialTest {
         List<String> pods = new ArrayList<>();
         Set<String> seen = new TreeSet<>();
         for (int i = 0; i < probe.attempts(); i++) {
-            String answer = probe.protocol().equals("udp") ? BED.netns().client().udp(probe.host(), probe.port(), 40053)
-                    : BED.netns().client().tcp(probe.host(), probe.port());
+            String answer = switch (probe.protocol()) {
+                case "udp" -> BED.netns().client().udp(probe.host(), probe.port(), 40053);
+                case "http" -> healthCheck(probe.host(), probe.port());
+                default -> BED.netns().client().tcp(probe.host(), probe.port());
+            };
             if (!PODS.contains(answer)) {
                 seen.add(answer.startsWith("ERROR NoRouteToHostException") ? "TIMEOUT" : answer);
                 break;
@@ -234,6 +240,18 @@ class UpstreamDifferentialTest {
             });
         }
         return seen;
+    }
+
+    /** A Service health check as a load balancer sees it: the status code and the local endpoint count upstream's JSON carries. */
+    private static String healthCheck(String host, int port) throws Exception {
+        String out;
+        try {
+            out = BED.netns().exec(BED.netns().clientNs(), "curl", "-s", "-m", "2", "-w", "\nHTTP %{http_code}", "http://" + host + ":" + port + "/");
+        } catch (IllegalStateException e) {
+            return "no HTTP answer (" + e.getMessage().replaceAll("(?s).*exited (\\d+).*", "curl exit $1") + ")";
+        }
+        Matcher local = Pattern.compile("\"localEndpoints\":\\s*(\\d+)").matcher(out);
+        return out.substring(out.lastIndexOf("HTTP ")).strip() + (local.find() ? " localEndpoints=" + local.group(1) : " (no localEndpoints)");
     }
 
     /** Applies every object of a resource file (server-side apply), then the status of Services that carry one. */
