@@ -67,7 +67,12 @@ class UpstreamDifferentialTest {
             Probe.tcp("ClusterIP term (ready + terminating)", "198.19.1.9", 80),
             Probe.tcp("ClusterIP termonly (terminating fallback)", "198.19.1.10", 80),
             Probe.tcp("ClusterIP hints (zone-a only)", "198.19.1.11", 80),
-            Probe.tcp("ClusterIP other (service-proxy-name: ignored)", "198.19.1.13", 80));
+            Probe.tcp("ClusterIP other (service-proxy-name: ignored)", "198.19.1.13", 80),
+            // From the node itself (host-network pods, kubelet): its own output path, localhost NodePorts. (Not
+            // Service local: from the node, eTP Local uses every endpoint, and one of them is on node-b.)
+            new Probe("from the node: ClusterIP multi:http", "node-tcp", "198.19.1.1", 80, 1, Compare.EXACT),
+            new Probe("from the node: NodePort np on 127.0.0.1", "node-tcp", "127.0.0.1", 30080, 1, Compare.EXACT),
+            new Probe("from the node: NodePort empty on its node IP", "node-tcp", NODE_IP, 30083, 1, Compare.EXACT));
 
     /** What one agent produced on one state. */
     record Run(SavedRuleset rules, SavedRuleset rules6, Map<String, Set<String>> answers, Duration synced) {
@@ -224,6 +229,7 @@ class UpstreamDifferentialTest {
             String answer = switch (probe.protocol()) {
                 case "udp" -> BED.netns().client().udp(probe.host(), probe.port(), 40053);
                 case "http" -> healthCheck(probe.host(), probe.port());
+                case "node-tcp" -> fromNode(probe.host(), probe.port());
                 default -> BED.netns().client().tcp(probe.host(), probe.port());
             };
             if (!PODS.contains(answer)) {
@@ -240,6 +246,21 @@ class UpstreamDifferentialTest {
             });
         }
         return seen;
+    }
+
+    /** One TCP connection from the node namespace (bash's /dev/tcp): the first line the server sends, REFUSED or TIMEOUT. */
+    private static String fromNode(String host, int port) throws Exception {
+        Process p = new ProcessBuilder("ip", "netns", "exec", BED.nodeNs(), "timeout", "3", "bash", "-c",
+                "exec 3<>/dev/tcp/" + host + "/" + port + " && head -n 1 <&3").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes()).strip();
+        if (!p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            return "ERROR bash did not end";
+        }
+        if (p.exitValue() == 124) {
+            return "TIMEOUT";
+        }
+        return out.contains("Connection refused") ? "REFUSED" : out.contains("No route to host") ? "TIMEOUT" : out;
     }
 
     /** A Service health check as a load balancer sees it: the status code and the local endpoint count upstream's JSON carries. */
