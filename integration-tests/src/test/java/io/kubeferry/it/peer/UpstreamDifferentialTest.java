@@ -104,8 +104,13 @@ class UpstreamDifferentialTest {
         compare("after update", upstreamUpdated, updated, allowed, failures);
         compare("after update, kube-ferry running through it", upstreamUpdated, initialAndLive[1], allowed, failures);
 
+        allowed.entries().stream().filter(e -> !USED.contains(e.reason()))
+                .forEach(e -> System.out.println("differential: allow-list entry matched nothing this run (stale?): " + e.pattern()));
         assertTrue(failures.isEmpty(), String.join("\n\n", failures));
     }
+
+    /** The reasons of the allow-list entries some difference matched, over all states. */
+    private static final Set<String> USED = new java.util.HashSet<>();
 
     /** The update batch: update.yaml applied, the Service sticky and its slice deleted. */
     private static void update(KubernetesClient client) throws Exception {
@@ -130,6 +135,7 @@ class UpstreamDifferentialTest {
         System.out.printf("differential, %s: %d rule lines differ, %d allow-listed (normalised: counters and comment lines dropped,"
                 + " chains sorted, Services in upstream's map-ordered chains %s by name)%n", state, differences.size(),
                 differences.size() - unexpected.size(), SavedRuleset.DISPATCH_CHAINS.stream().sorted().toList());
+        USED.addAll(byReason.keySet());
         byReason.forEach((reason, lines) -> System.out.println("  allowed (" + reason + "):\n    " + String.join("\n    ", lines)));
         if (!unexpected.isEmpty()) {
             failures.add(state + ": " + unexpected.size() + " difference(s) not in allow-list.txt:\n  " + String.join("\n  ", unexpected)
