@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.fabric8.kubernetes.client.informers.cache.Cache;
 import io.kubeferry.proxy.state.ClusterState;
 import io.vertx.core.Context;
 import org.slf4j.Logger;
@@ -53,6 +54,7 @@ public final class ClusterWatch implements AutoCloseable {
     private final Runnable onChange;
     private final Runnable onChangeEverywhere;
     private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
+    private final InitialLists initialLists = new InitialLists();
     private final ApiOutage outage = new ApiOutage(WATCH_LOST_GRACE);
     /** Failed connections and answers, from the HTTP client's threads onto the context. */
     private final ApiReachability.Listener reachabilityListener = new ApiReachability.Listener() {
@@ -151,7 +153,8 @@ public final class ClusterWatch implements AutoCloseable {
             if (!synced[0]) {
                 boolean all = true;
                 for (SharedIndexInformer<?> informer : informers) {
-                    if (informer.hasSynced()) {
+                    // Synced in the cache and delivered to the state: see InitialLists.
+                    if (informer.hasSynced() && initialLists.synced(kindOf(informer), () -> informer.getStore().listKeys())) {
                         state.markSynced(kindOf(informer));
                     } else {
                         all = false;
@@ -208,11 +211,12 @@ public final class ClusterWatch implements AutoCloseable {
     }
 
     private void deliverNode(Node node, boolean everywhere) {
-        // Field selectors are not honoured everywhere (e.g. mock servers): check the name too.
-        if (!nodeName.equals(node.getMetadata().getName())) {
-            return;
-        }
         context.runOnContext(v -> {
+            initialLists.delivered("Node", Cache.metaNamespaceKeyFunc(node));
+            // Field selectors are not honoured everywhere (e.g. mock servers): check the name too.
+            if (!nodeName.equals(node.getMetadata().getName())) {
+                return;
+            }
             try {
                 state.onNode(node);
             } catch (RuntimeException e) {
@@ -262,6 +266,7 @@ public final class ClusterWatch implements AutoCloseable {
 
     private <T extends HasMetadata> void deliver(String kind, T obj, Consumer<T> action) {
         context.runOnContext(v -> {
+            initialLists.delivered(kind, Cache.metaNamespaceKeyFunc(obj));
             try {
                 action.accept(obj);
             } catch (RuntimeException e) {
