@@ -260,6 +260,29 @@ class SyncRunnerTest {
     }
 
     @Test
+    void aChangeRightAfterAPeriodicSyncWithNothingToApplyGoesAtOnce() throws Exception {
+        AtomicLong clock = new AtomicLong(1_000_000);
+        List<Boolean> syncs = new CopyOnWriteArrayList<>();
+        SyncRunner runner = manual(clock, Duration.ofSeconds(60), full -> {
+            syncs.add(full);
+            return Future.succeededFuture(full);
+        });
+        settle(runner, runner::request);
+        // Long after the first sync, the periodic tick: a sync with nothing new.
+        clock.addAndGet(120_000);
+        settle(runner, runner::tick);
+        assertEquals(2, syncs.size());
+        // The clock stands still: a change now is inside minSyncPeriod of the tick's sync, but not of a change's.
+        settle(runner, runner::request);
+        assertEquals(List.of(true, false, false), syncs, "the change was synced without waiting the minute");
+        // A second change right after the first one's sync does wait (the clock does not move, so it stays queued).
+        onContext(runner::request);
+        Thread.sleep(200);
+        assertEquals(3, syncs.size(), "a change right after a change's sync waits minSyncPeriod");
+        onContext(runner::stop);
+    }
+
+    @Test
     void aSyncOutlastingSyncPeriodIsReportedOnce() throws Exception {
         try (LogCapture log = new LogCapture(SyncRunner.class)) {
             CountDownLatch done = new CountDownLatch(1);
