@@ -177,6 +177,11 @@ public final class NetnsTestBed implements BeforeAllCallback, AfterAllCallback {
         public String udp(String host, int port, int sourcePort) throws IOException {
             return ask("udp " + host + " " + port + " " + sourcePort);
         }
+
+        /** New TCP connections back to back: at most {@code max}, for at most {@code millis}. */
+        public ConnectionRate rate(String host, int port, int max, long millis) throws IOException {
+            return ConnectionRate.parse(ask("rate " + host + " " + port + " " + max + " " + millis));
+        }
     }
 
     @Override

@@ -19,19 +19,24 @@ import java.util.function.IntFunction;
  * each with one EndpointSlice, written through the API server by a few threads (a 1,000-Service cluster in
  * seconds). Background endpoints are not backed by pods: they only make the rule set as large as a real one.
  */
-final class ServiceFleet {
+public final class ServiceFleet {
 
-    static final int ENDPOINTS_PER_SERVICE = 5;
+    public static final int ENDPOINTS_PER_SERVICE = 5;
 
     private ServiceFleet() {
     }
 
     /** Creates the Services and their slices; {@code endpoints} gives Service i's endpoints. */
-    static void create(KubernetesClient client, String prefix, int count, IntFunction<Ep[]> endpoints) throws Exception {
+    public static void create(KubernetesClient client, String prefix, int count, IntFunction<Ep[]> endpoints) throws Exception {
+        grow(client, prefix, 0, count, endpoints);
+    }
+
+    /** Adds Services {@code from} .. {@code to - 1} to a fleet of {@code from}: a benchmark that steps through sizes. */
+    public static void grow(KubernetesClient client, String prefix, int from, int to, IntFunction<Ep[]> endpoints) throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(8);
         try {
             List<Future<?>> created = new ArrayList<>();
-            for (int i = 0; i < count; i++) {
+            for (int i = from; i < to; i++) {
                 int n = i;
                 created.add(pool.submit(() -> {
                     String name = prefix + n;
@@ -51,7 +56,7 @@ final class ServiceFleet {
     }
 
     /** Service i's 5 ready endpoints on node-b, each address used once across the fleet. */
-    static Ep[] background(int service) {
+    public static Ep[] background(int service) {
         Ep[] eps = new Ep[ENDPOINTS_PER_SERVICE];
         for (int j = 0; j < ENDPOINTS_PER_SERVICE; j++) {
             int k = service * ENDPOINTS_PER_SERVICE + j;
