@@ -2,13 +2,15 @@
 # Provisions a real Kubernetes control plane for kube-ferry's tests, with no internet beyond the package
 # registries the machine is configured for: etcd from Debian 13's etcd-server package (fetched through a
 # private apt configuration built from the machine's own Debian archive, /etc/apt untouched),
-# kube-apiserver and kube-controller-manager built from the k8s.io/kubernetes Go module through the
-# machine's Go module proxy (`go env GOPROXY`), and kubectl from the machine (or built the same way).
+# kube-apiserver, kube-controller-manager and upstream kube-proxy (the peer the differential test and the
+# benchmarks compare kube-ferry with) built from the k8s.io/kubernetes Go module through the machine's Go
+# module proxy (`go env GOPROXY`), and kubectl from the machine (or built the same way).
 # This script names no registry or mirror: every host comes from the machine's apt and Go configuration.
 #
 # Result, keyed by version (the layout io.fabric8:kube-api-test expects in offline mode):
-#   ${KUBE_FERRY_CACHE:-$HOME/.cache/kube-ferry}/k8s/<version>-linux-amd64/{etcd,kube-apiserver,kube-controller-manager,kubectl}
-# A warm run (binaries present) takes well under a second.
+#   ${KUBE_FERRY_CACHE:-$HOME/.cache/kube-ferry}/k8s/<version>-linux-amd64/{etcd,kube-apiserver,kube-controller-manager,kube-proxy,kubectl}
+# Each binary is checked on its own, so a cache provisioned before one was added gets just the missing one
+# (with Go's caches warm, seconds to a minute). A warm run (binaries present) takes well under a second.
 set -euo pipefail
 
 K8S_VERSION=${KUBE_FERRY_K8S_VERSION:-1.35.4}
@@ -17,7 +19,14 @@ cache=${KUBE_FERRY_CACHE:-$HOME/.cache/kube-ferry}
 out=$cache/k8s/$K8S_VERSION-linux-amd64
 stamp=$out/.complete
 
-if [ -f "$stamp" ]; then
+# The Go-built binaries, all from one `go build` of the same module.
+go_binaries=(kube-apiserver kube-controller-manager kube-proxy)
+present() {
+  for b in etcd "${go_binaries[@]}" kubectl; do
+    [ -x "$out/$b" ] || return 1
+  done
+}
+if [ -f "$stamp" ] && present; then
   echo "control plane $K8S_VERSION: cached in $out"
   exit 0
 fi
@@ -66,9 +75,13 @@ if [ ! -x "$out/etcd" ]; then
   echo "etcd: $("$out/etcd" --version | head -1)"
 fi
 
-# kube-apiserver and kube-controller-manager from the k8s.io/kubernetes module. Its go.mod pins the
-# staging modules (k8s.io/api, ...) at v0.0.0, so each is replaced by its published v0.X.Y.
-if [ ! -x "$out/kube-apiserver" ] || [ ! -x "$out/kube-controller-manager" ]; then
+# kube-apiserver, kube-controller-manager and kube-proxy from the k8s.io/kubernetes module. Its go.mod
+# pins the staging modules (k8s.io/api, ...) at v0.0.0, so each is replaced by its published v0.X.Y.
+missing_go=()
+for b in "${go_binaries[@]}"; do
+  [ -x "$out/$b" ] || missing_go+=("$b")
+done
+if [ "${#missing_go[@]}" -gt 0 ]; then
   # Go's own module and build caches (~/go/pkg/mod, ~/.cache/go-build) are kept between runs, so a
   # rebuild after the binaries were removed takes seconds.
   # Added to the machine's own GOFLAGS (go env), never replacing them; GOPROXY, GOSUMDB and GOTOOLCHAIN
@@ -101,9 +114,14 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 )
 GO
+  # Only the missing ones are built (one `go build`, so the packages they share compile once).
+  packages=()
+  for b in "${missing_go[@]}"; do
+    packages+=("k8s.io/kubernetes/cmd/$b")
+  done
   (cd "$work" && go mod tidy >/dev/null && \
-   go build -trimpath -ldflags "-s -w" -o "$out/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager)
-  echo "built kube-apiserver and kube-controller-manager $K8S_VERSION"
+   go build -trimpath -ldflags "-s -w" -o "$out/" "${packages[@]}")
+  echo "built ${missing_go[*]} $K8S_VERSION"
 fi
 
 if [ ! -x "$out/kubectl" ]; then

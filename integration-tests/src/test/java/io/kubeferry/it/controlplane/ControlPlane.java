@@ -3,6 +3,7 @@ package io.kubeferry.it.controlplane;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.kubeferry.it.NetnsForwarder;
 import io.kubeferry.proxy.watch.ApiReachability;
 
 import javax.net.ssl.SSLContext;
@@ -35,6 +36,12 @@ import java.util.stream.Stream;
  * controller makes slices from Pods), started from the binaries integration-tests/control-plane/provision.sh
  * produced. Processes are ours, ended by PID. The API server can be stopped and started again on the same
  * port and etcd, for robustness tests. Service IPs come from 198.19.0.0/16, the tests' virtual-IP range.
+ * <p>
+ * {@link #startIn} runs etcd and kube-apiserver instead inside a network namespace, bound to that namespace's own
+ * 127.0.0.1 (as upstream kube-proxy, which cannot be pointed at another namespace, needs: it reaches the API
+ * server over its own loopback). This JVM then reaches both through {@link NetnsForwarder}s, so {@link #url()}
+ * and {@link #client()} work the same; {@link #kubeconfig()} names the address an agent inside the namespace
+ * uses. No controller manager there: those tests write their EndpointSlices themselves.
  */
 public final class ControlPlane implements AutoCloseable {
 
@@ -42,18 +49,29 @@ public final class ControlPlane implements AutoCloseable {
 
     private final Path binaries;
     private final Path dir;
+    private final Optional<String> netns;
     private final String token = UUID.randomUUID().toString().replace("-", "");
-    private final int etcdPort = freePort();
-    private final int etcdPeerPort = freePort();
-    private final int apiPort = freePort();
+    // In a namespace of its own the well-known ports are free (nothing else listens there).
+    private final int etcdPort;
+    private final int etcdPeerPort;
+    private final int apiPort;
     private final List<Process> all = new ArrayList<>();
+    private final List<NetnsForwarder> forwarders = new ArrayList<>();
+    private int etcdReachPort;
+    private int apiReachPort;
     private Process etcd;
     private Process apiserver;
     private Process controllerManager;
 
-    private ControlPlane(Path binaries) throws IOException {
+    private ControlPlane(Path binaries, Optional<String> netns) throws IOException {
         this.binaries = binaries;
+        this.netns = netns;
         this.dir = Files.createTempDirectory("kube-ferry-controlplane-");
+        this.etcdPort = netns.isPresent() ? 2379 : freePort();
+        this.etcdPeerPort = netns.isPresent() ? 2380 : freePort();
+        this.apiPort = netns.isPresent() ? 6443 : freePort();
+        this.etcdReachPort = etcdPort;
+        this.apiReachPort = apiPort;
     }
 
     /** The provisioned binaries (highest version), or empty with nothing provisioned. */
@@ -84,7 +102,15 @@ public final class ControlPlane implements AutoCloseable {
     }
 
     public static ControlPlane start(Path binaries) throws Exception {
-        ControlPlane cp = new ControlPlane(binaries);
+        return start(new ControlPlane(binaries, Optional.empty()));
+    }
+
+    /** etcd and kube-apiserver (no controller manager) inside {@code netns}, on its 127.0.0.1; see the class comment. */
+    public static ControlPlane startIn(Path binaries, String netns) throws Exception {
+        return start(new ControlPlane(binaries, Optional.of(netns)));
+    }
+
+    private static ControlPlane start(ControlPlane cp) throws Exception {
         try {
             cp.boot();
             return cp;
@@ -101,13 +127,20 @@ public final class ControlPlane implements AutoCloseable {
         KeyPair keys = generator.generateKeyPair();
         Files.writeString(dir.resolve("sa.key"), pem("PRIVATE KEY", keys.getPrivate().getEncoded()));
         Files.writeString(dir.resolve("sa.pub"), pem("PUBLIC KEY", keys.getPublic().getEncoded()));
+        if (netns.isPresent()) {
+            etcdReachPort = forward(etcdPort);
+            apiReachPort = forward(apiPort);
+        }
         etcd = launch("etcd", List.of(binaries.resolve("etcd").toString(), "--data-dir", dir.resolve("etcd").toString(),
                 "--listen-client-urls", "http://127.0.0.1:" + etcdPort, "--advertise-client-urls", "http://127.0.0.1:" + etcdPort,
                 "--listen-peer-urls", "http://127.0.0.1:" + etcdPeerPort, "--initial-advertise-peer-urls", "http://127.0.0.1:" + etcdPeerPort,
                 "--initial-cluster", "default=http://127.0.0.1:" + etcdPeerPort, "--log-level", "warn"));
-        await("etcd", () -> httpOk("http://127.0.0.1:" + etcdPort + "/health"));
+        await("etcd", () -> httpOk("http://127.0.0.1:" + etcdReachPort + "/health"));
         startApiServer();
         Files.writeString(dir.resolve("admin.kubeconfig"), kubeconfig());
+        if (netns.isPresent()) {
+            return;
+        }
         controllerManager = launch("kube-controller-manager", List.of(binaries.resolve("kube-controller-manager").toString(),
                 "--kubeconfig", dir.resolve("admin.kubeconfig").toString(),
                 "--controllers", "endpointslice,endpointslicemirroring",
@@ -150,7 +183,7 @@ public final class ControlPlane implements AutoCloseable {
      */
     public void compactEtcd() throws Exception {
         HttpClient http = HttpClient.newHttpClient();
-        String base = "http://127.0.0.1:" + etcdPort + "/v3/kv/";
+        String base = "http://127.0.0.1:" + etcdReachPort + "/v3/kv/";
         String range = http.send(HttpRequest.newBuilder(URI.create(base + "range"))
                 .POST(HttpRequest.BodyPublishers.ofString("{\"key\":\"" + Base64.getEncoder().encodeToString("/".getBytes()) + "\"}")).build(),
                 HttpResponse.BodyHandlers.ofString()).body();
@@ -163,8 +196,19 @@ public final class ControlPlane implements AutoCloseable {
         }
     }
 
+    /** The API server as this JVM reaches it. */
     public String url() {
+        return "https://127.0.0.1:" + apiReachPort;
+    }
+
+    /** The API server as an agent reaches it: from the control plane's namespace (the root one unless {@link #startIn}). */
+    public String agentUrl() {
         return "https://127.0.0.1:" + apiPort;
+    }
+
+    /** Where this control plane keeps its files (certificates, logs, the admin kubeconfig). */
+    public Path dir() {
+        return dir;
     }
 
     public KubernetesClient client() {
@@ -177,15 +221,25 @@ public final class ControlPlane implements AutoCloseable {
                 .withTrustCerts(true).withRequestTimeout(10_000).withConnectionTimeout(5_000).build())).build();
     }
 
-    /** A kubeconfig for this control plane (what the agent's --kubeconfig would read). */
+    /** A kubeconfig for this control plane (what the agent's --kubeconfig would read), with {@link #agentUrl()}. */
     public String kubeconfig() {
-        return "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: " + url()
+        return "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: " + agentUrl()
                 + "\n    insecure-skip-tls-verify: true\nusers:\n- name: admin\n  user:\n    token: " + token
                 + "\ncontexts:\n- name: test\n  context:\n    cluster: test\n    user: admin\ncurrent-context: test\n";
     }
 
-    private Process launch(String name, List<String> argv) throws IOException {
+    private int forward(int port) throws IOException, InterruptedException {
+        NetnsForwarder forwarder = NetnsForwarder.open(netns.orElseThrow(), port);
+        forwarders.add(forwarder);
+        return forwarder.port();
+    }
+
+    private Process launch(String name, List<String> command) throws IOException {
         Path log = dir.resolve(name + ".log");
+        // ip netns exec execs the command, so the Process is etcd's (or the API server's) own PID.
+        List<String> argv = new ArrayList<>();
+        netns.ifPresent(ns -> argv.addAll(List.of("ip", "netns", "exec", ns)));
+        argv.addAll(command);
         Process p = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         all.add(p);
         return p;
@@ -266,6 +320,8 @@ public final class ControlPlane implements AutoCloseable {
             }
         }
         all.clear();
+        forwarders.forEach(NetnsForwarder::close);
+        forwarders.clear();
         try (Stream<Path> walk = Files.walk(dir)) {
             walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException e) {
