@@ -24,6 +24,10 @@ final class ReportMarkdown {
         md.append('\n');
         for (String section : report.sections()) {
             md.append("## ").append(section).append("\n\n");
+            String description = report.descriptions().get(section);
+            if (description != null) {
+                md.append(description).append("\n\n");
+            }
             md.append("| Services | figure | unit | kube-ferry | kube-proxy | kube-ferry/kube-proxy | target | target met? |");
             report.modes().forEach(m -> md.append(' ').append(m.column()).append(" |"));
             md.append("\n|---:|---|---|---:|---:|---:|---|---|");
@@ -35,7 +39,7 @@ final class ReportMarkdown {
                         .append(" | ").append(f.unit())
                         .append(" | ").append(cell(f.kubeFerry(), notes))
                         .append(" | ").append(cell(f.kubeProxy(), notes))
-                        .append(" | ").append(ratio(f.ratio()))
+                        .append(" | ").append(ratio(f, notes))
                         .append(" | ").append(f.target().map(Target::text).orElse(""))
                         .append(" | ").append(f.target().isEmpty() ? "" : f.targetMet().map(met -> met ? "yes" : "**no**").orElse("unknown"))
                         .append(" |");
@@ -71,6 +75,14 @@ final class ReportMarkdown {
 
     private static String ratio(OptionalDouble r) {
         return r.isPresent() ? number(r.getAsDouble()) + "x" : "";
+    }
+
+    /** The ratio; with both measured but kube-proxy's at zero, "n/a" and why (an empty cell would read as a gap). */
+    private static String ratio(Figure f, Notes notes) {
+        if (f.ratio().isEmpty() && f.kubeFerry().value().isPresent() && f.kubeProxy().value().isPresent()) {
+            return "n/a" + notes.ref("no ratio: kube-proxy's value is 0");
+        }
+        return ratio(f.ratio());
     }
 
     private static String cell(Measure m, Notes notes) {

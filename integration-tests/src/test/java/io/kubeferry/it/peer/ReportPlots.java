@@ -27,8 +27,9 @@ final class ReportPlots {
 
     static final String KUBE_FERRY = "kube-ferry";
     static final String KUBE_PROXY = "kube-proxy";
-    private static final Color KUBE_FERRY_COLOR = new Color(0x1f77b4);
-    private static final Color KUBE_PROXY_COLOR = new Color(0xff7f0e);
+    // Light enough for black value labels inside the bars.
+    private static final Color KUBE_FERRY_COLOR = new Color(0x6baed6);
+    private static final Color KUBE_PROXY_COLOR = new Color(0xfdae6b);
 
     /**
      * One chart. A missing value is {@code null}: no bar and no label (its reason is in the table).
@@ -85,6 +86,7 @@ final class ReportPlots {
         // Each bar carries its value, so the chart reads without the table.
         styler.setLabelsVisible(true);
         styler.setLabelsFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+        styler.setLabelsFontColorAutomaticEnabled(false);
         styler.setLabelsFontColor(Color.BLACK);
         styler.setLabelsPosition(1.0);
         styler.setAvailableSpaceFill(0.7);
