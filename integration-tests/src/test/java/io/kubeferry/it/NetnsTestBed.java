@@ -151,6 +151,30 @@ public final class NetnsTestBed implements BeforeAllCallback, AfterAllCallback {
         return r.output;
     }
 
+    /**
+     * Runs a command inside a namespace and returns its standard output alone (for output that is parsed, e.g.
+     * iptables-save, whose warnings go to stderr); fails the test, with stderr, on a non-zero exit.
+     */
+    public String stdout(String ns, String... command) throws IOException, InterruptedException {
+        List<String> argv = new ArrayList<>(List.of("ip", "netns", "exec", ns));
+        argv.addAll(List.of(command));
+        java.nio.file.Path err = java.nio.file.Files.createTempFile("kube-ferry-stderr-", ".txt");
+        try {
+            Process p = new ProcessBuilder(argv).redirectError(err.toFile()).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new IllegalStateException(String.join(" ", argv) + " timed out");
+            }
+            if (p.exitValue() != 0) {
+                throw new IllegalStateException(String.join(" ", argv) + " exited " + p.exitValue() + ": " + java.nio.file.Files.readString(err));
+            }
+            return out;
+        } finally {
+            java.nio.file.Files.deleteIfExists(err);
+        }
+    }
+
     /** Line-oriented access to the traffic client. */
     public static final class Client {
         private final Process process;

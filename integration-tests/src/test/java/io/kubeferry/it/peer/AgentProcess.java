@@ -46,6 +46,9 @@ public final class AgentProcess implements AutoCloseable {
     /** The synced metric both agents export (upstream's name): 0 until the first sync with every informer synced. */
     public static final String LAST_SYNC = "kubeproxy_sync_proxy_rules_last_timestamp_seconds";
 
+    /** When the last change was queued for a sync (upstream's name, both agents). */
+    public static final String LAST_QUEUED = "kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds";
+
     private static final long CLOCK_TICKS_PER_SECOND = 100; // USER_HZ: 100 on every Linux ABI this runs on
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).version(HttpClient.Version.HTTP_1_1).build();
 
@@ -168,6 +171,30 @@ public final class AgentProcess implements AutoCloseable {
             Thread.sleep(20);
         }
         throw new IllegalStateException(kind.label() + " did not sync within " + limit + "; log:\n" + tail());
+    }
+
+    /**
+     * Waits until every change queued so far is programmed, by a sync that ended at or after {@code since}: both
+     * agents set {@link #LAST_QUEUED} when a change arrives and {@link #LAST_SYNC} when a sync ends, so
+     * {@code last >= queued} means nothing is pending. Call it with a time taken before the API writes whose
+     * effect is awaited. Fails, with the log's tail, if the agent exits or {@code limit} passes.
+     */
+    public void awaitSyncedSince(Instant since, Duration limit) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + limit.toNanos();
+        double sinceSeconds = since.toEpochMilli() / 1000.0;
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException(kind.label() + " exited " + process.exitValue() + "; log:\n" + tail());
+            }
+            String exposition = metrics();
+            double last = UpstreamMetrics.value(exposition, LAST_SYNC);
+            double queued = UpstreamMetrics.value(exposition, LAST_QUEUED);
+            if (last >= sinceSeconds && queued >= sinceSeconds && last >= queued) {
+                return;
+            }
+            Thread.sleep(20);
+        }
+        throw new IllegalStateException(kind.label() + " did not program the changes since " + since + " within " + limit + "; log:\n" + tail());
     }
 
     /** The same as {@link #awaitSynced}: the first complete ruleset is in the kernel. */

@@ -164,7 +164,7 @@ public final class PeerBed implements BeforeAllCallback, AfterAllCallback {
     public List<String> leftovers() throws IOException, InterruptedException {
         List<String> left = new ArrayList<>();
         for (String save : List.of("iptables-nft-save", "ip6tables-nft-save", "iptables-legacy-save", "ip6tables-legacy-save")) {
-            netns.exec(nodeNs(), save).lines().filter(l -> l.startsWith(":KUBE-") || (l.startsWith("-A") && l.contains("KUBE-")))
+            netns.stdout(nodeNs(), save).lines().filter(l -> l.startsWith(":KUBE-") || (l.startsWith("-A") && l.contains("KUBE-")))
                     .forEach(l -> left.add(save + ": " + l));
         }
         netns.exec(nodeNs(), "nfacct", "list").lines().filter(l -> !l.isBlank()).forEach(l -> left.add("nfacct: " + l.strip()));
@@ -179,12 +179,15 @@ public final class PeerBed implements BeforeAllCallback, AfterAllCallback {
     /**
      * Leaves the node namespace as the bed made it, whatever is there: every table of both flavours flushed and
      * its chains deleted (the namespace holds nothing of the bed's own), nfacct objects and kube-proxy's nftables
-     * tables removed, route_localnet 0. Returns what was there ({@link #leftovers()}) before.
+     * tables removed, route_localnet 0, the connection tracking table emptied. Returns what was there ({@link #leftovers()}) before.
      */
     public List<String> scrub() throws IOException, InterruptedException {
         List<String> before = leftovers();
         for (String tool : List.of("iptables-nft", "ip6tables-nft", "iptables-legacy", "ip6tables-legacy")) {
-            for (String table : List.of("filter", "nat", "mangle", "raw")) {
+            // Only the tables that exist: flushing one that does not would create it (and legacy tables make
+            // iptables-nft warn).
+            List<String> tables = netns.stdout(nodeNs(), tool + "-save").lines().filter(l -> l.startsWith("*")).map(l -> l.substring(1)).toList();
+            for (String table : tables) {
                 netns.exec(nodeNs(), tool, "-t", table, "-F");
                 netns.exec(nodeNs(), tool, "-t", table, "-X");
             }
@@ -196,6 +199,8 @@ public final class PeerBed implements BeforeAllCallback, AfterAllCallback {
             }
         }
         netns.exec(nodeNs(), "sysctl", "-q", "-w", "net.ipv4.conf.all.route_localnet=0");
+        // Connections of the last run (e.g. a UDP flow DNATed to an endpoint that is gone) must not steer the next.
+        netns.exec(nodeNs(), "conntrack", "-F");
         return before;
     }
 
@@ -231,7 +236,12 @@ public final class PeerBed implements BeforeAllCallback, AfterAllCallback {
 
     /** The IPv4 ruleset of the node namespace as {@code backend}'s iptables-save prints it. */
     public String iptablesSave(AgentConfig.Backend backend) throws IOException, InterruptedException {
-        return netns.exec(nodeNs(), backend.save());
+        return netns.stdout(nodeNs(), backend.save());
+    }
+
+    /** The IPv6 ruleset of the node namespace as {@code backend}'s ip6tables-save prints it. */
+    public String ip6tablesSave(AgentConfig.Backend backend) throws IOException, InterruptedException {
+        return netns.stdout(nodeNs(), backend.save6());
     }
 
     /** Runs a command in the node namespace (fails on a non-zero exit). */

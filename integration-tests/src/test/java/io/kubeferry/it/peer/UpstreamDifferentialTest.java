@@ -1,0 +1,256 @@
+package io.kubeferry.it.peer;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kubeferry.it.NetnsTestBed;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.io.InputStream;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * kube-ferry against upstream kube-proxy 1.35 on the same node, objects and API server ({@link PeerBed}): for each
+ * state of a feature-rich object set (initial.yaml; then update.yaml and a deletion) each agent in turn starts on
+ * it, and its {@code iptables-save} and {@code ip6tables-save} (nft flavour, both agents) are normalised ({@link SavedRuleset}; the order
+ * across Services in the chains upstream fills in Go map order is random, so those are ordered by Service) and diffed;
+ * only the differences allow-list.txt names (each with its reason, printed every run) may remain. The same traffic
+ * probes run against both and must agree in kind: which pod answers, REFUSED or TIMEOUT. Upstream's own run-to-run
+ * output is identical on the same objects, so the diff is a stable test. Each agent starts fresh on each state and
+ * is cleaned up by its own --cleanup (then checked clean) before the other runs.
+ */
+class UpstreamDifferentialTest {
+
+    @RegisterExtension
+    static final PeerBed BED = new PeerBed();
+
+    private static final AgentConfig.Backend BACKEND = AgentConfig.Backend.NFT;
+    private static final String DIR = "/upstream-differential/";
+    private static final Set<String> PODS = Set.of("da", "db", "dc");
+
+    /** How a probe's answers are compared: the pod's name, only that a pod answered, or that one pod answered every time. */
+    enum Compare { EXACT, ANY_POD, SAME_POD }
+
+    /** One traffic probe from the client namespace: {@code attempts} tries (stopping at the first that reaches no pod). */
+    record Probe(String name, String protocol, String host, int port, int attempts, Compare compare) {
+        static Probe tcp(String name, String host, int port) {
+            return new Probe(name, "tcp", host, port, 1, Compare.EXACT);
+        }
+    }
+
+    private static final String NODE_IP = NetnsTestBed.NODE_EXTERNAL_IP;
+    private static final List<Probe> PROBES = List.of(
+            Probe.tcp("ClusterIP multi:http", "198.19.1.1", 80),
+            new Probe("ClusterIP multi:dns (UDP)", "udp", "198.19.1.1", 53, 1, Compare.EXACT),
+            Probe.tcp("NodePort np", NODE_IP, 30080),
+            Probe.tcp("LoadBalancer lb, client outside the source ranges", "198.19.100.1", 80),
+            new Probe("externalIP ext", "tcp", "198.19.200.1", 80, 4, Compare.ANY_POD),
+            Probe.tcp("NodePort local (eTP Local)", NODE_IP, 30082),
+            Probe.tcp("LoadBalancer IP local (eTP Local)", "198.19.100.2", 80),
+            Probe.tcp("ClusterIP itp (iTP Local)", "198.19.1.6", 80),
+            new Probe("ClusterIP sticky (ClientIP affinity)", "tcp", "198.19.1.7", 80, 6, Compare.SAME_POD),
+            Probe.tcp("ClusterIP empty (no endpoints)", "198.19.1.8", 80),
+            Probe.tcp("NodePort empty (no endpoints)", NODE_IP, 30083),
+            Probe.tcp("ClusterIP term (ready + terminating)", "198.19.1.9", 80),
+            Probe.tcp("ClusterIP termonly (terminating fallback)", "198.19.1.10", 80),
+            Probe.tcp("ClusterIP hints (zone-a only)", "198.19.1.11", 80),
+            Probe.tcp("ClusterIP other (service-proxy-name: ignored)", "198.19.1.13", 80));
+
+    /** What one agent produced on one state. */
+    record Run(SavedRuleset rules, SavedRuleset rules6, Map<String, Set<String>> answers, Duration synced) {
+    }
+
+    @Test
+    void sameRulesetAndTrafficAsUpstreamKubeProxy() throws Exception {
+        BED.assumeAvailable(AgentProcess.Kind.KUBE_PROXY);
+        BED.assumeAvailable(AgentProcess.Kind.KUBE_FERRY);
+        AllowList allowed = AllowList.load(DIR + "allow-list.txt");
+        BED.netns().addPod("da", 21);
+        BED.netns().addPod("db", 22);
+        BED.netns().addPod("dc", 23);
+        KubernetesClient client = BED.client();
+        client.nodes().withName(PeerBed.NODE).edit(n -> {
+            n.getMetadata().getLabels().put("topology.kubernetes.io/zone", "zone-a");
+            return n;
+        });
+        List<String> failures = new ArrayList<>();
+
+        apply(client, "initial.yaml");
+        Run upstreamInitial = run(AgentProcess.Kind.KUBE_PROXY);
+        // kube-ferry starts on the initial objects and stays up through the update batch (its partial syncs).
+        Run[] initialAndLive = runThroughUpdate(AgentProcess.Kind.KUBE_FERRY);
+        compare("initial", upstreamInitial, initialAndLive[0], allowed, failures);
+
+        Run upstreamUpdated = run(AgentProcess.Kind.KUBE_PROXY);
+        Run updated = run(AgentProcess.Kind.KUBE_FERRY);
+        compare("after update", upstreamUpdated, updated, allowed, failures);
+        compare("after update, kube-ferry running through it", upstreamUpdated, initialAndLive[1], allowed, failures);
+
+        assertTrue(failures.isEmpty(), String.join("\n\n", failures));
+    }
+
+    /** The update batch: update.yaml applied, the Service sticky and its slice deleted. */
+    private static void update(KubernetesClient client) throws Exception {
+        apply(client, "update.yaml");
+        client.services().inNamespace("default").withName("sticky").delete();
+        client.discovery().v1().endpointSlices().inNamespace("default").withName("sticky-1").delete();
+    }
+
+    private static void compare(String state, Run upstream, Run ours, AllowList allowed, List<String> failures) {
+        System.out.printf("differential, %s: kube-proxy took %d ms, kube-ferry %d ms%n", state,
+                upstream.synced().toMillis(), ours.synced().toMillis());
+        List<SavedRuleset.Difference> differences = new ArrayList<>(SavedRuleset.diff(
+                "kube-proxy", upstream.rules().orderedByService(SavedRuleset.DISPATCH_CHAINS),
+                "kube-ferry", ours.rules().orderedByService(SavedRuleset.DISPATCH_CHAINS)));
+        differences.addAll(SavedRuleset.diff("kube-proxy", upstream.rules6(), "kube-ferry", ours.rules6()));
+        List<String> unexpected = new ArrayList<>();
+        Map<String, List<String>> byReason = new LinkedHashMap<>();
+        for (SavedRuleset.Difference d : differences) {
+            allowed.allowing(d).ifPresentOrElse(e -> byReason.computeIfAbsent(e.reason(), r -> new ArrayList<>()).add(d.toString()),
+                    () -> unexpected.add(d.toString()));
+        }
+        System.out.printf("differential, %s: %d rule lines differ, %d allow-listed (normalised: counters and comment lines dropped,"
+                + " chains sorted, Services in upstream's map-ordered chains %s by name)%n", state, differences.size(),
+                differences.size() - unexpected.size(), SavedRuleset.DISPATCH_CHAINS.stream().sorted().toList());
+        byReason.forEach((reason, lines) -> System.out.println("  allowed (" + reason + "):\n    " + String.join("\n    ", lines)));
+        if (!unexpected.isEmpty()) {
+            failures.add(state + ": " + unexpected.size() + " difference(s) not in allow-list.txt:\n  " + String.join("\n  ", unexpected)
+                    + "\nfull diff (kube-proxy = upstream, kube-ferry = ours):\n  "
+                    + String.join("\n  ", differences.stream().map(Object::toString).toList())
+                    + "\nkube-proxy's normalised ruleset:\n" + upstream.rules().orderedByService(SavedRuleset.DISPATCH_CHAINS).text());
+        }
+
+        List<String> disagreements = new ArrayList<>();
+        for (Probe probe : PROBES) {
+            Set<String> theirs = upstream.answers().get(probe.name());
+            Set<String> mine = ours.answers().get(probe.name());
+            System.out.printf("  probe %-50s kube-proxy %-16s kube-ferry %s%n", probe.name(), theirs, mine);
+            if (!theirs.equals(mine)) {
+                disagreements.add(probe.name() + ": kube-proxy " + theirs + ", kube-ferry " + mine);
+            }
+        }
+        if (!disagreements.isEmpty()) {
+            failures.add(state + ": the agents' traffic disagrees:\n  " + String.join("\n  ", disagreements));
+        }
+    }
+
+    /** One agent on the current objects: started, synced, its rules once stable, the probes; then stopped and reset. */
+    private static Run run(AgentProcess.Kind kind) throws Exception {
+        AgentConfig config = BED.config(BACKEND);
+        Run run;
+        try (AgentProcess agent = BED.start(kind, config)) {
+            run = capture(agent, agent.awaitSynced(Duration.ofSeconds(60)));
+        }
+        reset(kind, config);
+        return run;
+    }
+
+    /**
+     * The agent started on the current objects (first Run), then the update batch applied while it runs, and its
+     * state once it has programmed every change (second Run, with the time from the first API write until then).
+     */
+    private static Run[] runThroughUpdate(AgentProcess.Kind kind) throws Exception {
+        AgentConfig config = BED.config(BACKEND);
+        Run before;
+        Run after;
+        try (AgentProcess agent = BED.start(kind, config)) {
+            before = capture(agent, agent.awaitSynced(Duration.ofSeconds(60)));
+            Instant writes = Instant.now();
+            long start = System.nanoTime();
+            update(BED.client());
+            agent.awaitSyncedSince(writes, Duration.ofSeconds(60));
+            after = capture(agent, Duration.ofNanos(System.nanoTime() - start));
+        }
+        reset(kind, config);
+        return new Run[] {before, after};
+    }
+
+    private static Run capture(AgentProcess agent, Duration synced) throws Exception {
+        String save = stableSave();
+        String save6 = BED.ip6tablesSave(BACKEND);
+        // Both agents on the same flavour: the other one holds nothing of theirs.
+        String other = BED.execInNode("iptables-legacy-save") + BED.execInNode("ip6tables-legacy-save");
+        assertTrue(other.lines().noneMatch(l -> l.contains("KUBE-")), agent.kind().label() + " wrote legacy rules too:\n" + other);
+        Map<String, Set<String>> answers = new LinkedHashMap<>();
+        for (Probe probe : PROBES) {
+            answers.put(probe.name(), probe(probe));
+        }
+        return new Run(SavedRuleset.parse(save), SavedRuleset.parse(save6).prefixed("ip6 "), answers, synced);
+    }
+
+    private static void reset(AgentProcess.Kind kind, AgentConfig config) throws Exception {
+        PeerBed.Reset reset = BED.reset(kind, config);
+        if (!reset.leftAfterCleanup().isEmpty()) {
+            System.out.println("differential: " + kind.label() + "'s own cleanup left (scrubbed by the bed): " + reset.leftAfterCleanup());
+        }
+    }
+
+    /** The ruleset once two reads 300 ms apart agree (a first sync may be followed by a second, e.g. for the Node). */
+    private static String stableSave() throws Exception {
+        String last = BED.iptablesSave(BACKEND);
+        for (int i = 0; i < 30; i++) {
+            Thread.sleep(300);
+            String now = BED.iptablesSave(BACKEND);
+            if (SavedRuleset.parse(now).equals(SavedRuleset.parse(last))) {
+                return now;
+            }
+            last = now;
+        }
+        throw new IllegalStateException("the ruleset kept changing for 9 s");
+    }
+
+    /**
+     * The kinds of answer a probe got. A "No route to host" is a TIMEOUT in kind: a packet neither agent DNATed
+     * nor rejected is routed on-link to an address no one has, and once ARP has failed the node answers the next
+     * attempts with host-unreachable instead of silence.
+     */
+    private static Set<String> probe(Probe probe) throws Exception {
+        List<String> pods = new ArrayList<>();
+        Set<String> seen = new TreeSet<>();
+        for (int i = 0; i < probe.attempts(); i++) {
+            String answer = probe.protocol().equals("udp") ? BED.netns().client().udp(probe.host(), probe.port(), 40053)
+                    : BED.netns().client().tcp(probe.host(), probe.port());
+            if (!PODS.contains(answer)) {
+                seen.add(answer.startsWith("ERROR NoRouteToHostException") ? "TIMEOUT" : answer);
+                break;
+            }
+            pods.add(answer);
+        }
+        if (!pods.isEmpty()) {
+            seen.add(switch (probe.compare()) {
+                case EXACT -> String.join(",", new TreeSet<>(pods));
+                case ANY_POD -> "a pod";
+                case SAME_POD -> new TreeSet<>(pods).size() == 1 ? "one pod every time" : "different pods";
+            });
+        }
+        return seen;
+    }
+
+    /** Applies every object of a resource file (server-side apply), then the status of Services that carry one. */
+    private static void apply(KubernetesClient client, String file) throws Exception {
+        List<HasMetadata> items;
+        try (InputStream in = UpstreamDifferentialTest.class.getResourceAsStream(DIR + file)) {
+            items = client.load(in).items();
+        }
+        for (HasMetadata item : items) {
+            client.resource(item).fieldManager("upstream-differential").forceConflicts().serverSideApply();
+            if (item instanceof Service service && service.getStatus() != null && service.getStatus().getLoadBalancer() != null) {
+                client.services().inNamespace(service.getMetadata().getNamespace()).withName(service.getMetadata().getName())
+                        .editStatus(s -> {
+                            s.setStatus(service.getStatus());
+                            return s;
+                        });
+            }
+        }
+    }
+}
