@@ -24,6 +24,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.HashMap;
@@ -60,12 +61,15 @@ class UpstreamComparisonBenchmark {
     @RegisterExtension
     static final PeerBed BED = new PeerBed();
 
-    /** Every size runs the steady-state flavour; the largest runs the idle-CPU period. */
-    static final List<Integer> SIZES = BenchmarkScale.pick(List.of(50, 100), List.of(100, 1_000, 10_000));
+    /**
+     * Every size runs the steady-state flavour; the largest runs the idle-CPU period.
+     * {@code -Dkube-ferry.benchmark.upstream.sizes=100,1000} picks others (e.g. a full-scale run short of 10,000).
+     */
+    static final List<Integer> SIZES = sizes(BenchmarkScale.pick(List.of(50, 100), List.of(100, 1_000, 10_000)));
     /** Sizes whose full sync is measured with both flavours. */
-    static final List<Integer> BOTH_FLAVOURS = BenchmarkScale.pick(List.of(100), List.of(1_000, 10_000));
-    /** Sizes with network programming samples (the scaling target compares the first and last). */
-    static final List<Integer> LATENCY_SIZES = BenchmarkScale.pick(List.of(50, 100), List.of(1_000, 10_000));
+    static final List<Integer> BOTH_FLAVOURS = among(BenchmarkScale.pick(List.of(100), List.of(1_000, 10_000)));
+    /** Sizes with network programming samples (the scaling figure compares the first and last). */
+    static final List<Integer> LATENCY_SIZES = among(BenchmarkScale.pick(List.of(50, 100), List.of(1_000, 10_000)));
     static final int SAMPLES = BenchmarkScale.pick(List.of(5), List.of(20)).get(0);
     /** Probe Services (one endpoint on a real pod each): latency samples cycle through them; data path uses all. */
     static final int PROBES = BenchmarkScale.pick(List.of(3), List.of(5)).get(0);
@@ -220,6 +224,17 @@ class UpstreamComparisonBenchmark {
         values.put(Quantity.OWN_PROGRAMMING, 1000 * mean(agent.metrics(), "kubeproxy_network_programming_duration_seconds", before));
     }
 
+    private static List<Integer> sizes(List<Integer> defaults) {
+        String given = System.getProperty("kube-ferry.benchmark.upstream.sizes", "").strip();
+        return given.isEmpty() ? defaults : Arrays.stream(given.split(",")).map(String::strip).map(Integer::valueOf).sorted().toList();
+    }
+
+    /** {@code wanted} where SIZES has it; with other sizes given, the largest of them stands in. */
+    private static List<Integer> among(List<Integer> wanted) {
+        List<Integer> kept = wanted.stream().filter(SIZES::contains).toList();
+        return kept.isEmpty() ? List.of(SIZES.get(SIZES.size() - 1)) : kept;
+    }
+
     /** Nearest rank: the smallest sample with at least {@code p} of the samples at or below it. */
     static long percentile(List<Long> sorted, double p) {
         return sorted.get((int) Math.ceil(p * sorted.size()) - 1);
@@ -252,10 +267,17 @@ class UpstreamComparisonBenchmark {
         List<String> header = new ArrayList<>();
         String command = System.getProperty("kube-ferry.benchmark.command",
                 "mvn -B -ntp -pl integration-tests -am verify -Dtest=UpstreamComparisonBenchmark -Dsurefire.failIfNoSpecifiedTests=false");
-        header.add(BenchmarkScale.full() ? "Full sizes." : "**Small sizes (the CI run): these figures only show that the benchmark works; "
-                + "the full sizes come from the command below.**");
+        String sizes = SIZES.stream().map(n -> String.format(Locale.ROOT, "%,d", n)).collect(java.util.stream.Collectors.joining(", "));
+        if (!System.getProperty("kube-ferry.benchmark.upstream.sizes", "").isBlank()) {
+            header.add("**Sizes chosen for this run: " + sizes + " Services (" + BenchmarkScale.name() + " settings otherwise); "
+                    + "the full run covers 100, 1,000 and 10,000.**");
+        } else {
+            header.add(BenchmarkScale.full() ? "Full sizes: " + sizes + " Services."
+                    : "**Small sizes (the CI run: " + sizes + " Services): these figures only show that the benchmark works; "
+                    + "the full sizes come from `dev/bench.sh`.**");
+        }
         header.add("");
-        header.add("Command: `" + command + "`" + (BenchmarkScale.full() ? "" : " (full sizes: `dev/bench.sh`, see the README)") + ".");
+        header.add("Command: `" + command + "`.");
         header.add("");
         header.add(String.format(Locale.ROOT, "Written %s from commit %s in %d s, on %d cores, kernel %s.",
                 Instant.now().toString().substring(0, 16) + "Z", commit(), seconds, Runtime.getRuntime().availableProcessors(), kernel()));
