@@ -166,10 +166,13 @@ class UpstreamComparisonBenchmark {
         Thread.sleep(SETTLE.toMillis());
         values.put(Quantity.RSS, agent.rssKib() / 1024.0);
         values.put(Quantity.CPU_TO_STEADY, agent.cpuSeconds());
+        values.put(Quantity.CPU_TO_STEADY_TOOLS, agent.cpuSecondsWithTools());
         if (services == SIZES.get(SIZES.size() - 1)) {
             double before = agent.cpuSeconds();
+            double beforeWithTools = agent.cpuSecondsWithTools();
             Thread.sleep(IDLE.toMillis());
             values.put(Quantity.CPU_IDLE, agent.cpuSeconds() - before);
+            values.put(Quantity.CPU_IDLE_TOOLS, agent.cpuSecondsWithTools() - beforeWithTools);
         }
     }
 
@@ -218,6 +221,8 @@ class UpstreamComparisonBenchmark {
             probeOn.put(probe, to);
         }
         Collections.sort(latencies);
+        // The samples themselves, for the run's log: a p99 of 20 samples is their largest.
+        System.out.println("upstream comparison: " + agent.kind().label() + " latency samples, sorted (ms): " + latencies);
         values.put(Quantity.LATENCY_P50, (double) percentile(latencies, 0.50));
         values.put(Quantity.LATENCY_P90, (double) percentile(latencies, 0.90));
         values.put(Quantity.LATENCY_P99, (double) percentile(latencies, 0.99));
