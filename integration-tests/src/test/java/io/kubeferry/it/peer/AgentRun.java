@@ -12,7 +12,7 @@ record AgentRun(AgentProcess.Kind kind, AgentConfig.Backend backend, int service
 
     /** The quantities a run can measure. */
     enum Quantity {
-        START_TO_RULES, OWN_SYNC, LATENCY_P50, LATENCY_P90, LATENCY_P99, OWN_PROGRAMMING, RSS, CPU_TO_STEADY, CPU_TO_STEADY_TOOLS,
+        FIRST_SYNC_SERVICES, START_TO_RULES, OWN_SYNC, LATENCY_P50, LATENCY_P90, LATENCY_P99, OWN_PROGRAMMING, RSS, CPU_TO_STEADY, CPU_TO_STEADY_TOOLS,
         CPU_IDLE, CPU_IDLE_TOOLS, RATE_CLUSTER_IP, RATE_POD
     }
 

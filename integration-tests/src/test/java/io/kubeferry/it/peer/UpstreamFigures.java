@@ -19,6 +19,7 @@ final class UpstreamFigures {
 
     static final String FULL_SYNC = "Full sync";
     static final String OWN_SYNC = "Full sync, the agent's own metric";
+    static final String FIRST_SYNC = "Services in the first sync";
     static final String LATENCY = "Network programming latency";
     static final String SCALING = "One-Service change, large over small cluster";
     static final String MEMORY = "Resident memory";
@@ -29,8 +30,12 @@ final class UpstreamFigures {
     /** What each section measures, written under its heading. */
     static Map<String, String> descriptions(int idleSeconds) {
         return Map.of(
-                FULL_SYNC, "From the agent's process start until its first complete ruleset is in the kernel (its "
-                        + "kubeproxy_sync_proxy_rules_last_timestamp_seconds set; one KUBE-SVC chain per Service checked), per iptables flavour.",
+                FULL_SYNC, "From the agent's process start until the kernel holds its complete ruleset (its "
+                        + "kubeproxy_sync_proxy_rules_last_timestamp_seconds set and one KUBE-SVC chain per Service; when the first sync "
+                        + "holds fewer, the kernel is polled until a later sync adds the rest), per iptables flavour.",
+                FIRST_SYNC, "The Services in the agent's first sync, as a share of all (KUBE-SVC chains in the kernel right after "
+                        + "kubeproxy_sync_proxy_rules_last_timestamp_seconds is first set): below 100 % the agent synced before it had "
+                        + "every EndpointSlice, so for a moment Services had no endpoints in the kernel.",
                 OWN_SYNC, "Each agent's own kubeproxy_sync_proxy_rules_duration_seconds: the mean of its syncs until the rules were complete "
                         + "(histogram _sum over _count).",
                 LATENCY, "With the agent converged and idle, one probe's EndpointSlice is moved to the other real pod; from the API write "
@@ -61,6 +66,7 @@ final class UpstreamFigures {
         List<Row> rows = List.of(
                 new Row(Quantity.START_TO_RULES, FULL_SYNC, "s", flavour, Optional.of(Target.ratioAtMost(0.5))),
                 new Row(Quantity.OWN_SYNC, OWN_SYNC, "s", flavour, Optional.empty()),
+                new Row(Quantity.FIRST_SYNC_SERVICES, FIRST_SYNC, "%", flavour, Optional.empty()),
                 new Row(Quantity.LATENCY_P50, LATENCY, "ms", r -> "p50", Optional.empty()),
                 new Row(Quantity.LATENCY_P90, LATENCY, "ms", r -> "p90", Optional.empty()),
                 new Row(Quantity.LATENCY_P99, LATENCY, "ms", r -> "p99", Optional.of(Target.ratioAtMost(0.1))),
@@ -74,7 +80,7 @@ final class UpstreamFigures {
                 new Row(Quantity.RATE_POD, DATA_PATH, "conn/s", r -> "straight to the pod", Optional.empty()));
         List<Pair> pairs = pairs(runs);
         List<Figure> figures = new ArrayList<>();
-        for (String section : List.of(FULL_SYNC, OWN_SYNC, LATENCY, SCALING, MEMORY, CPU_START, CPU_IDLE, DATA_PATH)) {
+        for (String section : List.of(FULL_SYNC, OWN_SYNC, FIRST_SYNC, LATENCY, SCALING, MEMORY, CPU_START, CPU_IDLE, DATA_PATH)) {
             if (section.equals(SCALING)) {
                 figures.addAll(scaling(pairs));
                 continue;
