@@ -87,6 +87,7 @@ class UpstreamComparisonBenchmark {
     private static final String POD_A = "up-a";
     private static final String POD_B = "up-b";
     private static final String IP_FAMILY = "ip_family";
+    private static final String SYNC_HISTOGRAM = "kubeproxy_sync_proxy_rules_duration_seconds";
 
     /** Which pod each probe Service points at now (the latency samples move them back and forth). */
     private final Map<Integer, NetnsTestBed.Pod> probeOn = new HashMap<>();
@@ -147,7 +148,7 @@ class UpstreamComparisonBenchmark {
             if (chains != services) {
                 throw new IllegalStateException("the rules hold " + chains + " KUBE-SVC chains for " + services + " Services after " + SYNC_LIMIT);
             }
-            values.put(Quantity.OWN_SYNC, mean(metrics, "kubeproxy_sync_proxy_rules_duration_seconds", null));
+            values.put(Quantity.OWN_SYNC, mean(metrics, SYNC_HISTOGRAM, null));
             if (backend == STEADY) {
                 steadyState(agent, services, values);
                 dataPath(services, a, values);
@@ -217,30 +218,37 @@ class UpstreamComparisonBenchmark {
     private void latency(AgentProcess agent, NetnsTestBed.Pod a, NetnsTestBed.Pod b, Map<Quantity, Double> values) throws Exception {
         NetnsTestBed.Client c = BED.netns().client();
         String before = agent.metrics();
-        List<Long> latencies = new ArrayList<>();
-        // Per sample, in order: its latency and how many syncs the agent ran meanwhile (2: a periodic one too).
-        List<String> trace = new ArrayList<>();
+        List<Long> inOrder = new ArrayList<>();
+        // The agent's sync count before each sample and at the end: a sample whose interval holds two syncs met
+        // another one (a periodic sync) besides its own. Scraped past the sync, since the count moves only once
+        // the agent is done with its post-apply steps, a little after the kernel has the rules.
+        double[] syncs = new double[SAMPLES + 1];
         for (int i = 0; i < SAMPLES; i++) {
             int probe = i % PROBES;
             NetnsTestBed.Pod to = probeOn.get(probe) == a ? b : a;
             String vip = clusterIP(probe);
             Thread.sleep(1200);
+            syncs[i] = sample(agent.metrics(), SYNC_HISTOGRAM + "_count");
             EndpointSlice slice = ClusterObjects.slice(PREFIX + probe, "TCP", 8080, Ep.ready(to.ip(), PeerBed.NODE));
-            double syncsBefore = sample(agent.metrics(), "kubeproxy_sync_proxy_rules_duration_seconds_count");
-            long ms = c.millisUntil(vip, 80, to.name(), CHANGE_TIMEOUT_MS, () -> BED.client().resource(new EndpointSliceBuilder(slice)
+            inOrder.add(c.millisUntil(vip, 80, to.name(), CHANGE_TIMEOUT_MS, () -> BED.client().resource(new EndpointSliceBuilder(slice)
                     .editMetadata().addToAnnotations(EndpointSliceConverter.TRIGGER_TIME, Instant.now().toString()).endMetadata().build())
-                    .update());
-            latencies.add(ms);
-            trace.add(ms + " ms/" + (long) (sample(agent.metrics(), "kubeproxy_sync_proxy_rules_duration_seconds_count") - syncsBefore) + " syncs");
+                    .update()));
             probeOn.put(probe, to);
         }
+        Thread.sleep(1200);
+        String after = agent.metrics();
+        syncs[SAMPLES] = sample(after, SYNC_HISTOGRAM + "_count");
+        List<String> trace = new ArrayList<>();
+        for (int i = 0; i < SAMPLES; i++) {
+            trace.add(inOrder.get(i) + " ms/" + (long) (syncs[i + 1] - syncs[i]) + " syncs");
+        }
+        System.out.println("upstream comparison: " + agent.kind().label() + " latency samples in order (syncs in each interval): " + trace);
+        List<Long> latencies = new ArrayList<>(inOrder);
         Collections.sort(latencies);
-        // The samples themselves, for the run's log: a p99 of 20 samples is their largest.
-        System.out.println("upstream comparison: " + agent.kind().label() + " latency samples in order: " + trace);
         values.put(Quantity.LATENCY_P50, (double) percentile(latencies, 0.50));
         values.put(Quantity.LATENCY_P90, (double) percentile(latencies, 0.90));
         values.put(Quantity.LATENCY_P99, (double) percentile(latencies, 0.99));
-        values.put(Quantity.OWN_PROGRAMMING, 1000 * mean(agent.metrics(), "kubeproxy_network_programming_duration_seconds", before));
+        values.put(Quantity.OWN_PROGRAMMING, 1000 * mean(after, "kubeproxy_network_programming_duration_seconds", before));
     }
 
     private static List<Integer> sizes(List<Integer> defaults) {
