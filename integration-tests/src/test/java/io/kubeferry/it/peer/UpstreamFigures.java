@@ -50,8 +50,9 @@ final class UpstreamFigures {
                 CPU_IDLE, "CPU seconds over " + idleSeconds + " s with nothing changing, at the largest size (periodic syncs "
                         + "included), the agent's process and with its tools.",
                 DATA_PATH, "New TCP connections per second, one at a time from the client namespace (each set up, answered and "
-                        + "reset): through the probe Services' ClusterIPs, and straight to a pod (whose first packet still walks "
-                        + "the nat table's KUBE-SERVICES chain).");
+                        + "reset), the best of a few rounds: through the probe Services' ClusterIPs, and straight to a pod (whose "
+                        + "first packet still walks the nat table's KUBE-SERVICES chain). Bounded by the client and the echo server "
+                        + "as much as by the rules: compare the two agents, not the two rows.");
     }
 
     /** One row kind: which quantity, in which section, under which label and unit, with which target. */
