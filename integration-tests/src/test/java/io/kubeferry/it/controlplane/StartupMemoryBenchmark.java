@@ -46,13 +46,16 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  *   <li>programming latency: one Service's EndpointSlice moved between two real pods, timed until the new pod
  *       answers through its ClusterIP, so a JVM setting that saves memory cannot quietly cost latency.</li>
  * </ul>
- * Variants: the shipped options, the JDK's defaults (what the image ran before jvm.options existed), and any
- * given as {@code -Dkube-ferry.benchmark.jvm-variants='NAME=OPTIONS|NAME=OPTIONS'} (OPTIONS space-separated,
- * added after the shipped ones: a way to try a flag). {@code -Dkube-ferry.benchmark.jcmd='VM.native_memory
- * summary,GC.class_histogram'} saves those jcmd outputs at steady state under target/startup-memory/ (NMT
- * needs -XX:NativeMemoryTracking=summary in the variant). Prints a table; asserts only that every run
- * programmed every Service and that every move arrived. Small size in the test run, 1,000 Services with
- * -Dkube-ferry.benchmark=full.
+ * Variants: the shipped options with the CDS archive the image builds (made here for this jar by the image's
+ * own dist/src/main/jvm/cds-archive.sh), the same options without it, the JDK's defaults (what the image ran
+ * before jvm.options existed), and any given as {@code -Dkube-ferry.benchmark.jvm-variants='NAME=OPTIONS|...'}
+ * (OPTIONS space-separated, added after the shipped ones: a way to try a flag).
+ * {@code -Dkube-ferry.benchmark.write-classlist=true} first records, in a training run, the classes the agent
+ * loads into dist/src/main/jvm/classes.lst (commit it when the code's classes changed much).
+ * {@code -Dkube-ferry.benchmark.jcmd='VM.native_memory summary,GC.class_histogram'} saves those jcmd outputs at
+ * steady state under target/startup-memory/ (NMT needs -XX:NativeMemoryTracking=summary in the variant).
+ * Prints a table; asserts only that every run programmed every Service and that every move arrived. Small
+ * size in the test run, 1,000 Services with -Dkube-ferry.benchmark=full.
  */
 class StartupMemoryBenchmark {
 
