@@ -79,7 +79,8 @@ class StartupMemoryBenchmark {
     private static final int SERVICES = BenchmarkScale.pick(List.of(100), List.of(1_000)).get(0);
     /** Runs per variant; {@code -Dkube-ferry.benchmark.runs=N} overrides (one run is enough to try a flag). */
     private static final int RUNS = Integer.getInteger("kube-ferry.benchmark.runs", BenchmarkScale.pick(List.of(1), List.of(3)).get(0));
-    private static final int SAMPLES = BenchmarkScale.pick(List.of(3), List.of(10)).get(0);
+    /** Endpoint moves per run; {@code -Dkube-ferry.benchmark.samples=N} overrides. */
+    private static final int SAMPLES = Integer.getInteger("kube-ferry.benchmark.samples", BenchmarkScale.pick(List.of(3), List.of(10)).get(0));
     /** After the first sync: long enough for the JIT and the informers' bookkeeping to settle. */
     private static final long SETTLE_MS = BenchmarkScale.pick(List.of(3_000L), List.of(15_000L)).get(0);
     private static final String PROBE = "sum-probe";
