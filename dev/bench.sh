@@ -3,7 +3,8 @@
 # like the tests. The test run (`mvn -B -ntp verify`, and CI) runs the same benchmark classes at small
 # sizes, so they cannot rot; this runs them with -Dkube-ferry.benchmark=full (see BenchmarkScale):
 # iptables syncs at 1,000 and 10,000 Services (legacy and nft), network programming latency at 100, 1,000
-# and 10,000 Services, and IPVS reconciles at 1,000 and 10,000 virtual services in the guest kernel.
+# and 10,000 Services, IPVS reconciles at 1,000 and 10,000 virtual services in the guest kernel, and the
+# shipped agent process's start-up, memory and CPU at 1,000 Services (StartupMemoryBenchmark).
 # Expect well over half an hour on 2 cores, most of it in iptables-nft-restore of 170,000 rules.
 # UpstreamComparisonBenchmark (kube-ferry against upstream kube-proxy 1.35.4 in the same run) writes its own
 # report, docs/benchmarks/upstream.md with PNG bar charts beside it, headed by the command that made it.

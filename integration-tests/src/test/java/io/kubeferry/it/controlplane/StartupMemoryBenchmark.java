@@ -46,13 +46,16 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  *   <li>programming latency: one Service's EndpointSlice moved between two real pods, timed until the new pod
  *       answers through its ClusterIP, so a JVM setting that saves memory cannot quietly cost latency.</li>
  * </ul>
- * Variants: the shipped options, the JDK's defaults (what the image ran before jvm.options existed), and any
- * given as {@code -Dkube-ferry.benchmark.jvm-variants='NAME=OPTIONS|NAME=OPTIONS'} (OPTIONS space-separated,
- * added after the shipped ones: a way to try a flag). {@code -Dkube-ferry.benchmark.jcmd='VM.native_memory
- * summary,GC.class_histogram'} saves those jcmd outputs at steady state under target/startup-memory/ (NMT
- * needs -XX:NativeMemoryTracking=summary in the variant). Prints a table; asserts only that every run
- * programmed every Service and that every move arrived. Small size in the test run, 1,000 Services with
- * -Dkube-ferry.benchmark=full.
+ * Variants: the shipped options with the CDS archive the image builds (made here for this jar by the image's
+ * own dist/src/main/jvm/cds-archive.sh), the same options without it, the JDK's defaults (what the image ran
+ * before jvm.options existed), and any given as {@code -Dkube-ferry.benchmark.jvm-variants='NAME=OPTIONS|...'}
+ * (OPTIONS space-separated, added after the shipped ones: a way to try a flag).
+ * {@code -Dkube-ferry.benchmark.write-classlist=true} first records, in a training run, the classes the agent
+ * loads into dist/src/main/jvm/classes.lst (commit it when the code's classes changed much).
+ * {@code -Dkube-ferry.benchmark.jcmd='VM.native_memory summary,GC.class_histogram'} saves those jcmd outputs at
+ * steady state under target/startup-memory/ (NMT needs -XX:NativeMemoryTracking=summary in the variant).
+ * Prints a table; asserts only that every run programmed every Service and that every move arrived. Small
+ * size in the test run, 1,000 Services with -Dkube-ferry.benchmark=full.
  */
 class StartupMemoryBenchmark {
 
@@ -67,12 +70,17 @@ class StartupMemoryBenchmark {
     private static final Path JAR = Path.of("..", "dist", "target", "kube-ferry.jar").toAbsolutePath().normalize();
     /** The one list of JVM options the image, the DaemonSet and this benchmark share. */
     static final Path JVM_OPTIONS = Path.of("..", "dist", "src", "main", "jvm", "jvm.options").toAbsolutePath().normalize();
+    /** The classes the agent loads up to its first sync, for the image's CDS archive (dist/src/main/jvm/cds-archive.sh). */
+    static final Path CLASS_LIST = JVM_OPTIONS.resolveSibling("classes.lst");
+    private static final Path CDS_ARCHIVE_SCRIPT = JVM_OPTIONS.resolveSibling("cds-archive.sh");
+    private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
     private static final Path OUT = Path.of("target", "startup-memory").toAbsolutePath();
 
     private static final int SERVICES = BenchmarkScale.pick(List.of(100), List.of(1_000)).get(0);
     /** Runs per variant; {@code -Dkube-ferry.benchmark.runs=N} overrides (one run is enough to try a flag). */
     private static final int RUNS = Integer.getInteger("kube-ferry.benchmark.runs", BenchmarkScale.pick(List.of(1), List.of(3)).get(0));
-    private static final int SAMPLES = BenchmarkScale.pick(List.of(3), List.of(10)).get(0);
+    /** Endpoint moves per run; {@code -Dkube-ferry.benchmark.samples=N} overrides. */
+    private static final int SAMPLES = Integer.getInteger("kube-ferry.benchmark.samples", BenchmarkScale.pick(List.of(3), List.of(10)).get(0));
     /** After the first sync: long enough for the JIT and the informers' bookkeeping to settle. */
     private static final long SETTLE_MS = BenchmarkScale.pick(List.of(3_000L), List.of(15_000L)).get(0);
     private static final String PROBE = "sum-probe";
@@ -84,7 +92,8 @@ class StartupMemoryBenchmark {
     }
 
     /** One run's figures. */
-    record Run(long startToRulesMs, double cpuAtRulesS, long rssKb, long hwmKb, double cpuSteadyS, int threads, List<Long> latenciesMs) {
+    record Run(long startToRulesMs, double cpuAtRulesS, long rssKb, long anonKb, long hwmKb, double cpuSteadyS, int threads,
+               List<Long> latenciesMs) {
     }
 
     private String probeOn = "sum-a";
@@ -105,6 +114,12 @@ class StartupMemoryBenchmark {
         Files.writeString(kubeconfig, CONTROL_PLANE.controlPlane().kubeconfig());
         Map<String, String> podIps = Map.of("sum-a", a.ip(), "sum-b", b.ip());
 
+        if (Boolean.getBoolean("kube-ferry.benchmark.write-classlist")) {
+            // A training run: what the agent loads up to its first sync and a few partial syncs, for the archive.
+            Files.deleteIfExists(CLASS_LIST);
+            run(new Variant("training", List.of("@" + JVM_OPTIONS, "-XX:DumpLoadedClassList=" + CLASS_LIST)), 0, kubeconfig, client, podIps);
+            System.out.println("wrote " + CLASS_LIST);
+        }
         List<Variant> variants = variants();
         List<List<Run>> results = new ArrayList<>();
         for (Variant variant : variants) {
@@ -117,13 +132,30 @@ class StartupMemoryBenchmark {
         System.out.println(table(variants, results));
     }
 
-    private static List<Variant> variants() throws IOException {
+    /**
+     * The shipped options with the image's CDS archive, built for this jar by the image's own script; the same
+     * without the archive (what {@code java @jvm.options -jar} gives outside the image); the JDK's defaults.
+     */
+    private static List<Variant> variants() throws Exception {
         List<Variant> variants = new ArrayList<>();
         List<String> shipped = Files.isRegularFile(JVM_OPTIONS) ? List.of("@" + JVM_OPTIONS) : List.of();
-        if (!shipped.isEmpty()) {
-            variants.add(new Variant("shipped (jvm.options)", shipped));
+        if (!shipped.isEmpty() && Files.isRegularFile(CLASS_LIST)) {
+            Path archive = OUT.resolve("kube-ferry.jsa");
+            Files.deleteIfExists(archive);
+            ProcessBuilder dump = new ProcessBuilder(CDS_ARCHIVE_SCRIPT.toString(), JAR.toString(), archive.toString())
+                    .redirectErrorStream(true).redirectOutput(OUT.resolve("cds-archive.log").toFile());
+            dump.environment().put("PATH", Path.of(JAVA).getParent() + ":" + System.getenv("PATH"));
+            Process p = dump.start();
+            assertTrue(p.waitFor(5, TimeUnit.MINUTES) && p.exitValue() == 0 && Files.isRegularFile(archive),
+                    "cds-archive.sh failed; see " + OUT.resolve("cds-archive.log"));
+            // -Xshare:on: a run that silently fell back to no archive would be measured under the wrong name.
+            variants.add(new Variant("shipped (jvm.options + CDS archive)", List.of("@" + JVM_OPTIONS, "-XX:SharedArchiveFile=" + archive,
+                    "-Xshare:on")));
         }
-        variants.add(new Variant("JDK 17 defaults", List.of()));
+        if (!shipped.isEmpty()) {
+            variants.add(new Variant("jvm.options, no CDS archive", shipped));
+        }
+        variants.add(new Variant("JDK 17 defaults (before)", List.of()));
         String extra = System.getProperty("kube-ferry.benchmark.jvm-variants", "").strip();
         for (String spec : extra.isEmpty() ? new String[0] : extra.split("\\|")) {
             int eq = spec.indexOf('=');
@@ -137,7 +169,7 @@ class StartupMemoryBenchmark {
     private Run run(Variant variant, int index, Path kubeconfig, KubernetesClient client, Map<String, String> podIps) throws Exception {
         cleanup();
         int metricsPort = freePort();
-        List<String> argv = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java")));
+        List<String> argv = new ArrayList<>(List.of(JAVA));
         argv.addAll(variant.options());
         argv.addAll(List.of("-jar", JAR.toString(), "run", "--netns", BED.nodeNs(), "--kubeconfig", kubeconfig.toString(),
                 "--hostname-override", "node-a", "--cluster-cidr", NetnsTestBed.POD_CIDR,
@@ -166,7 +198,7 @@ class StartupMemoryBenchmark {
             }
             List<Long> latencies = latencies(client, podIps);
             long hwm = status(agent.pid()).get("VmHWM");
-            return new Run(startToRules, cpuAtRules, status.get("VmRSS"), hwm, cpuSteady, status.get("Threads").intValue(), latencies);
+            return new Run(startToRules, cpuAtRules, status.get("VmRSS"), status.get("RssAnon"), hwm, cpuSteady, status.get("Threads").intValue(), latencies);
         } finally {
             agent.destroy();
             if (!agent.waitFor(20, TimeUnit.SECONDS)) {
@@ -222,7 +254,7 @@ class StartupMemoryBenchmark {
 
     /** The agent's own cleanup, so every run starts from an empty node namespace and writes every rule. */
     private static void cleanup() throws Exception {
-        Process p = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-XX:TieredStopAtLevel=1", "-jar",
+        Process p = new ProcessBuilder(JAVA, "-XX:TieredStopAtLevel=1", "-jar",
                 JAR.toString(), "cleanup", "--netns", BED.nodeNs(), "--hostname-override", "node-a")
                 .redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());
@@ -234,12 +266,12 @@ class StartupMemoryBenchmark {
         return spec.isEmpty() ? List.of() : List.of(spec.split(","));
     }
 
-    /** VmRSS, VmHWM (kB) and Threads from /proc/PID/status. */
+    /** VmRSS, RssAnon, VmHWM (kB) and Threads from /proc/PID/status. */
     private static Map<String, Long> status(long pid) throws IOException {
         Map<String, Long> values = new java.util.HashMap<>();
         for (String line : Files.readAllLines(Path.of("/proc", String.valueOf(pid), "status"))) {
             String[] f = line.split("\\s+");
-            if (f[0].equals("VmRSS:") || f[0].equals("VmHWM:") || f[0].equals("Threads:")) {
+            if (List.of("VmRSS:", "RssAnon:", "VmHWM:", "Threads:").contains(f[0])) {
                 values.put(f[0].substring(0, f[0].length() - 1), Long.parseLong(f[1]));
             }
         }
@@ -257,17 +289,19 @@ class StartupMemoryBenchmark {
         StringBuilder t = new StringBuilder(String.format("%nShipped agent process: start to rules, memory, CPU and latency (%s size, %d Services x %d "
                 + "endpoints, iptables-nft, %d run(s) each, steady state %d s after the first sync; medians over runs, latency over all "
                 + "samples)%n%n", BenchmarkScale.name(), SERVICES, ServiceFleet.ENDPOINTS_PER_SERVICE, RUNS, SETTLE_MS / 1000));
-        t.append("| JVM | start to rules ms | CPU s at rules | RSS MB | peak RSS MB | CPU s steady | threads | latency p50 ms | latency max ms |\n");
-        t.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        t.append("| JVM | start to rules ms | CPU s at rules | RSS MB | of it anonymous MB | peak RSS MB | CPU s steady | threads "
+                + "| latency p50 ms | latency max ms |\n");
+        t.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (int i = 0; i < variants.size(); i++) {
             List<Run> runs = results.get(i);
             List<Long> lat = new ArrayList<>();
             runs.forEach(r -> lat.addAll(r.latenciesMs()));
             Collections.sort(lat);
-            t.append(String.format("| %s | %d | %.2f | %.0f | %.0f | %.2f | %d | %d | %d |%n", variants.get(i).name(),
+            t.append(String.format("| %s | %d | %.2f | %.0f | %.0f | %.0f | %.2f | %d | %d | %d |%n", variants.get(i).name(),
                     median(runs.stream().map(r -> (double) r.startToRulesMs()).toList()).longValue(),
                     median(runs.stream().map(Run::cpuAtRulesS).toList()),
                     median(runs.stream().map(r -> r.rssKb() / 1024.0).toList()),
+                    median(runs.stream().map(r -> r.anonKb() / 1024.0).toList()),
                     median(runs.stream().map(r -> r.hwmKb() / 1024.0).toList()),
                     median(runs.stream().map(Run::cpuSteadyS).toList()),
                     median(runs.stream().map(r -> (double) r.threads()).toList()).intValue(),

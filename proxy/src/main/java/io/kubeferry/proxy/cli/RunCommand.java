@@ -13,6 +13,7 @@ import io.kubeferry.proxy.exec.ToolRunner;
 import io.kubeferry.proxy.watch.ApiReachability;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -45,9 +46,9 @@ final class RunCommand implements Callable<Integer> {
                 .create(new DataplaneContext(config, tools, new SimpleMeterRegistry()));
         lookup.require(config.mode(), probe.requiredTools());
         probe.checkKernel();
-        Vertx vertx = Vertx.vertx();
+        Vertx vertx = Vertx.vertx(vertxOptions());
         ApiReachability reachability = new ApiReachability();
-        KubernetesClient client = Main.client(config, reachability);
+        KubernetesClient client = Main.client(config, reachability, vertx);
         Agent agent = Agent.start(config, client, reachability, vertx, tools)
                 .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
         CountDownLatch done = new CountDownLatch(1);
@@ -63,5 +64,16 @@ final class RunCommand implements Callable<Integer> {
         }, "kube-ferry-shutdown"));
         done.await();
         return 0;
+    }
+
+    /**
+     * The agent and its Kubernetes client share this one Vert.x. Vert.x sizes its event-loop pool at twice the
+     * cores (128 on a 64-core node), each loop with its own selector and Netty buffer cache; the agent's state
+     * lives on one context and the rest is a handful of HTTP connections (API watches, /metrics, /healthz,
+     * health-check node ports), so two loops are plenty: the watches and the agent's context can still be on
+     * different threads. (Worker threads start only when used, so their pool size costs nothing idle.)
+     */
+    static VertxOptions vertxOptions() {
+        return new VertxOptions().setEventLoopPoolSize(2);
     }
 }
