@@ -119,9 +119,7 @@ public final class Agent {
         String configz = KubeProxyConfigurationWriter.json(config);
         this.http = new HttpEndpoints(vertx, health, registry,
                 new HttpEndpoints.MetricsPaths(config.mode(), () -> configz, () -> DebugState.render(lastState)));
-        String healthHost = config.healthzBindAddress().isEmpty() ? "0.0.0.0"
-                : config.healthzBindAddress().substring(0, config.healthzBindAddress().lastIndexOf(':'));
-        this.serviceHealth = new ServiceHealthServers(vertx, healthHost, health::proxyHealthy);
+        this.serviceHealth = new ServiceHealthServers(vertx, config.nodePortAddresses(), health::proxyHealthy);
         this.lastState = ProxyState.empty(state.node());
     }
 

@@ -53,8 +53,8 @@ public final class PeerBed implements BeforeAllCallback, AfterAllCallback {
 
     @Override
     public void beforeAll(ExtensionContext context) throws Exception {
-        assumeTrue(NetnsForwarder.available(), "the upstream-peer bed needs socat (dev/setup.sh installs it)");
-        assumeTrue(ControlPlane.provisioned().isPresent(),
+        assume(NetnsForwarder.available(), "the upstream-peer bed needs socat (dev/setup.sh installs it)");
+        assume(ControlPlane.provisioned().isPresent(),
                 "no control plane provisioned: run integration-tests/control-plane/provision.sh (dev/setup.sh does)");
         netns.beforeAll(context);
         dir = Files.createTempDirectory("kube-ferry-peer-");
@@ -71,11 +71,19 @@ public final class PeerBed implements BeforeAllCallback, AfterAllCallback {
     /** Skips the calling test (printing why) unless {@code kind}'s program is there. */
     public void assumeAvailable(AgentProcess.Kind kind) {
         if (kind == AgentProcess.Kind.KUBE_PROXY) {
-            assumeTrue(Files.isExecutable(kubeProxy()), "no upstream kube-proxy at " + kubeProxy()
+            assume(Files.isExecutable(kubeProxy()), "no upstream kube-proxy at " + kubeProxy()
                     + ": run integration-tests/control-plane/provision.sh (dev/setup.sh does)");
         } else {
-            assumeTrue(Files.isRegularFile(JAR), "the shipped jar is built first (mvn -pl integration-tests -am verify): " + JAR);
+            assume(Files.isRegularFile(JAR), "the shipped jar is built first (mvn -pl integration-tests -am verify): " + JAR);
         }
+    }
+
+    /** A skip that says why on the console too (a skipped CI test must be explained where its log is read). */
+    private static void assume(boolean condition, String reason) {
+        if (!condition) {
+            System.out.println("PeerBed: skipped: " + reason);
+        }
+        assumeTrue(condition, reason);
     }
 
     public NetnsTestBed netns() {
@@ -225,6 +233,10 @@ public final class PeerBed implements BeforeAllCallback, AfterAllCallback {
      */
     public Reset reset(AgentProcess.Kind kind, AgentConfig config) throws IOException, InterruptedException {
         String out = cleanup(kind, config);
+        if (config.backend() == AgentConfig.Backend.LEGACY) {
+            // The hint is the bed's (kubelet's part), not the agent's: not counted as a leftover.
+            netns.exec(nodeNs(), "iptables-legacy", "-t", "mangle", "-X", "KUBE-IPTABLES-HINT");
+        }
         List<String> left = scrub();
         List<String> still = leftovers();
         if (!still.isEmpty()) {

@@ -16,6 +16,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -56,6 +58,7 @@ class UpstreamDifferentialTest {
             Probe.tcp("LoadBalancer lb, client outside the source ranges", "198.19.100.1", 80),
             new Probe("externalIP ext", "tcp", "198.19.200.1", 80, 4, Compare.ANY_POD),
             Probe.tcp("NodePort local (eTP Local)", NODE_IP, 30082),
+            new Probe("health check node port of local (HTTP)", "http", NODE_IP, 30300, 1, Compare.EXACT),
             Probe.tcp("LoadBalancer IP local (eTP Local)", "198.19.100.2", 80),
             Probe.tcp("ClusterIP itp (iTP Local)", "198.19.1.6", 80),
             new Probe("ClusterIP sticky (ClientIP affinity)", "tcp", "198.19.1.7", 80, 6, Compare.SAME_POD),
@@ -64,7 +67,12 @@ class UpstreamDifferentialTest {
             Probe.tcp("ClusterIP term (ready + terminating)", "198.19.1.9", 80),
             Probe.tcp("ClusterIP termonly (terminating fallback)", "198.19.1.10", 80),
             Probe.tcp("ClusterIP hints (zone-a only)", "198.19.1.11", 80),
-            Probe.tcp("ClusterIP other (service-proxy-name: ignored)", "198.19.1.13", 80));
+            Probe.tcp("ClusterIP other (service-proxy-name: ignored)", "198.19.1.13", 80),
+            // From the node itself (host-network pods, kubelet): its own output path, localhost NodePorts. (Not
+            // Service local: from the node, eTP Local uses every endpoint, and one of them is on node-b.)
+            new Probe("from the node: ClusterIP multi:http", "node-tcp", "198.19.1.1", 80, 1, Compare.EXACT),
+            new Probe("from the node: NodePort np on 127.0.0.1", "node-tcp", "127.0.0.1", 30080, 1, Compare.EXACT),
+            new Probe("from the node: NodePort empty on its node IP", "node-tcp", NODE_IP, 30083, 1, Compare.EXACT));
 
     /** What one agent produced on one state. */
     record Run(SavedRuleset rules, SavedRuleset rules6, Map<String, Set<String>> answers, Duration synced) {
@@ -96,8 +104,13 @@ class UpstreamDifferentialTest {
         compare("after update", upstreamUpdated, updated, allowed, failures);
         compare("after update, kube-ferry running through it", upstreamUpdated, initialAndLive[1], allowed, failures);
 
+        allowed.entries().stream().filter(e -> !USED.contains(e.reason()))
+                .forEach(e -> System.out.println("differential: allow-list entry matched nothing this run (stale?): " + e.pattern()));
         assertTrue(failures.isEmpty(), String.join("\n\n", failures));
     }
+
+    /** The reasons of the allow-list entries some difference matched, over all states. */
+    private static final Set<String> USED = new java.util.HashSet<>();
 
     /** The update batch: update.yaml applied, the Service sticky and its slice deleted. */
     private static void update(KubernetesClient client) throws Exception {
@@ -122,6 +135,7 @@ class UpstreamDifferentialTest {
         System.out.printf("differential, %s: %d rule lines differ, %d allow-listed (normalised: counters and comment lines dropped,"
                 + " chains sorted, Services in upstream's map-ordered chains %s by name)%n", state, differences.size(),
                 differences.size() - unexpected.size(), SavedRuleset.DISPATCH_CHAINS.stream().sorted().toList());
+        USED.addAll(byReason.keySet());
         byReason.forEach((reason, lines) -> System.out.println("  allowed (" + reason + "):\n    " + String.join("\n    ", lines)));
         if (!unexpected.isEmpty()) {
             failures.add(state + ": " + unexpected.size() + " difference(s) not in allow-list.txt:\n  " + String.join("\n  ", unexpected)
@@ -218,8 +232,12 @@ class UpstreamDifferentialTest {
         List<String> pods = new ArrayList<>();
         Set<String> seen = new TreeSet<>();
         for (int i = 0; i < probe.attempts(); i++) {
-            String answer = probe.protocol().equals("udp") ? BED.netns().client().udp(probe.host(), probe.port(), 40053)
-                    : BED.netns().client().tcp(probe.host(), probe.port());
+            String answer = switch (probe.protocol()) {
+                case "udp" -> BED.netns().client().udp(probe.host(), probe.port(), 40053);
+                case "http" -> healthCheck(probe.host(), probe.port());
+                case "node-tcp" -> fromNode(probe.host(), probe.port());
+                default -> BED.netns().client().tcp(probe.host(), probe.port());
+            };
             if (!PODS.contains(answer)) {
                 seen.add(answer.startsWith("ERROR NoRouteToHostException") ? "TIMEOUT" : answer);
                 break;
@@ -234,6 +252,33 @@ class UpstreamDifferentialTest {
             });
         }
         return seen;
+    }
+
+    /** One TCP connection from the node namespace (bash's /dev/tcp): the first line the server sends, REFUSED or TIMEOUT. */
+    private static String fromNode(String host, int port) throws Exception {
+        Process p = new ProcessBuilder("ip", "netns", "exec", BED.nodeNs(), "timeout", "3", "bash", "-c",
+                "exec 3<>/dev/tcp/" + host + "/" + port + " && head -n 1 <&3").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes()).strip();
+        if (!p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            return "ERROR bash did not end";
+        }
+        if (p.exitValue() == 124) {
+            return "TIMEOUT";
+        }
+        return out.contains("Connection refused") ? "REFUSED" : out.contains("No route to host") ? "TIMEOUT" : out;
+    }
+
+    /** A Service health check as a load balancer sees it: the status code and the local endpoint count upstream's JSON carries. */
+    private static String healthCheck(String host, int port) throws Exception {
+        String out;
+        try {
+            out = BED.netns().exec(BED.netns().clientNs(), "curl", "-s", "-m", "2", "-w", "\nHTTP %{http_code}", "http://" + host + ":" + port + "/");
+        } catch (IllegalStateException e) {
+            return "no HTTP answer (" + e.getMessage().replaceAll("(?s).*exited (\\d+).*", "curl exit $1") + ")";
+        }
+        Matcher local = Pattern.compile("\"localEndpoints\":\\s*(\\d+)").matcher(out);
+        return out.substring(out.lastIndexOf("HTTP ")).strip() + (local.find() ? " localEndpoints=" + local.group(1) : " (no localEndpoints)");
     }
 
     /** Applies every object of a resource file (server-side apply), then the status of Services that carry one. */

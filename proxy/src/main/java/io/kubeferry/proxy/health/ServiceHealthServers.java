@@ -1,5 +1,6 @@
 package io.kubeferry.proxy.health;
 
+import io.kubeferry.proxy.config.NodePortAddresses;
 import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.model.ResolvedService;
 import io.vertx.core.Vertx;
@@ -10,6 +11,7 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
 
@@ -18,6 +20,11 @@ import java.util.function.Predicate;
  * it whether this node has local endpoints. Same answer as upstream: JSON with the Service and its local
  * endpoint count, the X-Load-Balancing-Endpoint-Weight header, 200 iff there are local endpoints and the
  * proxy is healthy. Updated after each successful sync; runs on the agent's context.
+ * <p>
+ * Listens where upstream does (pkg/proxy/healthcheck newServiceHealthServer): on every address when
+ * nodePortAddresses is empty or "all", else on each node address it selects, one server per address. Load
+ * balancers probe the node's own addresses, so the healthz bind address (often 127.0.0.1) is not the place:
+ * that was kube-ferry's choice once, and UpstreamDifferentialTest found the check unreachable from outside.
  */
 public final class ServiceHealthServers {
 
@@ -26,16 +33,27 @@ public final class ServiceHealthServers {
     private record Entry(String namespace, String name, int localEndpoints) {
     }
 
-    private final Vertx vertx;
-    private final String host;
-    private final Predicate<Instant> proxyHealthy;
-    private final Map<Integer, HttpServer> servers = new HashMap<>();
-    private volatile Map<Integer, Entry> entries = Map.of();
+    /** Where one server listens. */
+    private record Listen(String host, int port) {
+    }
 
-    public ServiceHealthServers(Vertx vertx, String host, Predicate<Instant> proxyHealthy) {
+    private final Vertx vertx;
+    private final List<String> nodePortAddresses;
+    private final Predicate<Instant> proxyHealthy;
+    private final Map<Listen, HttpServer> servers = new HashMap<>();
+    private volatile Map<Integer, Entry> entries = Map.of();
+    private List<String> warnedHosts;
+
+    /** @param nodePortAddresses the configuration's nodePortAddresses (empty: every address) */
+    public ServiceHealthServers(Vertx vertx, List<String> nodePortAddresses, Predicate<Instant> proxyHealthy) {
         this.vertx = vertx;
-        this.host = host;
+        this.nodePortAddresses = List.copyOf(nodePortAddresses);
         this.proxyHealthy = proxyHealthy;
+    }
+
+    /** The addresses upstream listens on: 0.0.0.0 for all, else the node addresses nodePortAddresses selects. */
+    static List<String> hosts(List<String> nodePortAddresses, List<String> nodeAddresses) {
+        return NodePortAddresses.all(nodePortAddresses) ? List.of("0.0.0.0") : NodePortAddresses.select(nodePortAddresses, nodeAddresses);
     }
 
     public void update(ProxyState state) {
@@ -49,16 +67,27 @@ public final class ServiceHealthServers {
             }
         }
         entries = Map.copyOf(wanted);
+        List<String> hosts = hosts(nodePortAddresses, state.node().addresses());
+        if (hosts.isEmpty() && !wanted.isEmpty() && !hosts.equals(warnedHosts)) {
+            LOG.warn("no node address in nodePortAddresses {} (node addresses: {}): health check node ports {} listen nowhere",
+                    nodePortAddresses, state.node().addresses(), wanted.keySet());
+        }
+        warnedHosts = hosts;
+        java.util.Set<Listen> listens = new java.util.HashSet<>();
+        for (Integer port : wanted.keySet()) {
+            hosts.forEach(h -> listens.add(new Listen(h, port)));
+        }
         servers.entrySet().removeIf(e -> {
-            if (!wanted.containsKey(e.getKey())) {
+            if (!listens.contains(e.getKey())) {
                 e.getValue().close();
                 return true;
             }
             return false;
         });
-        for (Integer port : wanted.keySet()) {
-            if (!servers.containsKey(port)) {
-                servers.put(port, null);
+        for (Listen listen : listens) {
+            int port = listen.port();
+            if (!servers.containsKey(listen)) {
+                servers.put(listen, null);
                 vertx.createHttpServer(HttpEndpoints.http1Only()).requestHandler(request -> {
                     Entry entry = entries.get(port);
                     if (entry == null) {
@@ -73,14 +102,14 @@ public final class ServiceHealthServers {
                             .end(new JsonObject()
                                     .put("service", new JsonObject().put("namespace", entry.namespace()).put("name", entry.name()))
                                     .put("localEndpoints", entry.localEndpoints()).put("serviceProxyHealthy", healthy).encode());
-                }).listen(port, host).onComplete(ar -> {
-                    if (ar.succeeded() && servers.containsKey(port)) {
-                        servers.put(port, ar.result());
+                }).listen(port, listen.host()).onComplete(ar -> {
+                    if (ar.succeeded() && servers.containsKey(listen)) {
+                        servers.put(listen, ar.result());
                     } else if (ar.succeeded()) {
                         ar.result().close();
                     } else {
-                        servers.remove(port);
-                        LOG.warn("health check node port {} cannot listen: {}", port, ar.cause().getMessage());
+                        servers.remove(listen);
+                        LOG.warn("health check node port {} cannot listen on {}: {}", port, listen.host(), ar.cause().getMessage());
                     }
                 });
             }
