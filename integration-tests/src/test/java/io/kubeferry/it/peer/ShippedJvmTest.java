@@ -50,8 +50,16 @@ class ShippedJvmTest {
     }
 
     @Test
-    void theRepositorysOwnManifestReads() {
-        ShippedJvm jvm = ShippedJvm.current();
+    void theImagesArchiveGoesAfterTheOptionsFile(@TempDir Path dir) throws Exception {
+        Path ds = Files.writeString(dir.resolve("daemonset.yaml"), DAEMONSET);
+        Path options = Files.writeString(dir.resolve("jvm.options"), "-XX:+UseSerialGC\n");
+        ShippedJvm jvm = ShippedJvm.read(options, ds).withArchive(dir.resolve("a.jsa"));
+        assertEquals(List.of("-XX:MaxRAM=805306368", "@" + options, "-XX:SharedArchiveFile=" + dir.resolve("a.jsa")), jvm.arguments());
+    }
+
+    @Test
+    void theRepositorysOwnManifestReads() throws Exception {
+        ShippedJvm jvm = ShippedJvm.read(ShippedJvm.OPTIONS_FILE, ShippedJvm.DAEMONSET);
         assertTrue(jvm.arguments().stream().anyMatch(a -> a.startsWith("-XX:MaxRAM=") || a.startsWith("@")), jvm.toString());
     }
 }
