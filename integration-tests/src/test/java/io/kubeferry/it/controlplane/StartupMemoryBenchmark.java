@@ -125,7 +125,10 @@ class StartupMemoryBenchmark {
         for (Variant variant : variants) {
             List<Run> runs = new ArrayList<>();
             for (int i = 0; i < RUNS; i++) {
-                runs.add(run(variant, i, kubeconfig, client, podIps));
+                Run r = run(variant, i, kubeconfig, client, podIps);
+                runs.add(r);
+                // Each run as it ends, so a run that fails later leaves these behind.
+                System.out.printf("run %s #%d: %s%n", variant.name(), i, r);
             }
             results.add(runs);
         }

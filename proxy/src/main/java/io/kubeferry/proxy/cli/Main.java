@@ -3,6 +3,7 @@ package io.kubeferry.proxy.cli;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.fabric8.kubernetes.client.vertx.VertxHttpClientFactory;
 import io.kubeferry.proxy.config.ConfigException;
 import io.kubeferry.proxy.config.GoDuration;
@@ -270,9 +271,11 @@ public final class Main implements Callable<Integer> {
      * The client the agent watches with, {@code reachability} installed on its HTTP client, which runs on the
      * agent's own {@code vertx}: Fabric8 would otherwise start a second Vert.x, with its own event loops,
      * blocked-thread checker and Netty buffer arenas (about 10 MB resident and a few threads for nothing).
+     * {@code serialization} may already hold deserializers built ahead (ListWarmUp).
      */
-    static KubernetesClient client(ProxyConfig config, ApiReachability reachability, Vertx vertx) {
-        return reachability.installOn(builder(config).withHttpClientFactory(new VertxHttpClientFactory(vertx))).build();
+    static KubernetesClient client(ProxyConfig config, ApiReachability reachability, Vertx vertx, KubernetesSerialization serialization) {
+        return reachability.installOn(builder(config).withHttpClientFactory(new VertxHttpClientFactory(vertx))
+                .withKubernetesSerialization(serialization)).build();
     }
 
     private static KubernetesClientBuilder builder(ProxyConfig config) {

@@ -1,6 +1,7 @@
 package io.kubeferry.proxy.cli;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.kubeferry.proxy.Agent;
 import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.conntrack.ConntrackSysctls;
@@ -42,13 +43,17 @@ final class RunCommand implements Callable<Integer> {
         if (Boolean.TRUE.equals(options.initOnly)) {
             return 0;
         }
+        // The client's serialization first, so the model's deserializers are built while the kernel is checked
+        // (ListWarmUp); the client itself, which reads the kubeconfig, only once the checks passed.
+        KubernetesSerialization serialization = new KubernetesSerialization();
+        ListWarmUp.start(serialization);
         Dataplane probe = DataplaneProvider.forMode(config.mode())
                 .create(new DataplaneContext(config, tools, new SimpleMeterRegistry()));
         lookup.require(config.mode(), probe.requiredTools());
         probe.checkKernel();
         Vertx vertx = Vertx.vertx(vertxOptions());
         ApiReachability reachability = new ApiReachability();
-        KubernetesClient client = Main.client(config, reachability, vertx);
+        KubernetesClient client = Main.client(config, reachability, vertx, serialization);
         Agent agent = Agent.start(config, client, reachability, vertx, tools)
                 .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
         CountDownLatch done = new CountDownLatch(1);
