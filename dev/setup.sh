@@ -13,6 +13,8 @@ packages=(iptables ipset conntrack nfacct iproute2 ipvsadm kmod procps)
 packages+=(qemu-system-x86 busybox-static cpio xz-utils curl)
 # socat forwards a root-namespace loopback port to the node namespace's loopback (the upstream-peer bed).
 packages+=(socat)
+# A font for the benchmarks' PNG plots (headless AWT draws text through fontconfig).
+packages+=(fontconfig fonts-dejavu-core)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -12,6 +12,8 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -200,6 +202,35 @@ public final class NetnsTestBed implements BeforeAllCallback, AfterAllCallback {
 
         public String udp(String host, int port, int sourcePort) throws IOException {
             return ask("udp " + host + " " + port + " " + sourcePort);
+        }
+
+        /**
+         * Network programming latency of one change: starts polling {@code host:port} (connections back to back)
+         * until {@code name} answers, makes the change, and returns the milliseconds from the change until that
+         * answer. Fails, saying what answered, if {@code name} does not within {@code timeoutMs}.
+         */
+        public long millisUntil(String host, int port, String name, long timeoutMs, Callable<?> change) throws Exception {
+            CompletableFuture<String> reached = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return ask("until " + host + " " + port + " " + name + " " + timeoutMs);
+                } catch (IOException e) {
+                    return "ERROR " + e;
+                }
+            });
+            long start = System.nanoTime();
+            change.call();
+            String answer = reached.get(timeoutMs + 10_000, TimeUnit.MILLISECONDS);
+            long millis = (System.nanoTime() - start) / 1_000_000;
+            if (!"reached".equals(answer)) {
+                throw new AssertionError(name + " did not answer through " + host + ":" + port + " within " + timeoutMs
+                        + " ms of the change: " + answer);
+            }
+            return millis;
+        }
+
+        /** New TCP connections back to back: at most {@code max}, for at most {@code millis}. */
+        public ConnectionRate rate(String host, int port, int max, long millis) throws IOException {
+            return ConnectionRate.parse(ask("rate " + host + " " + port + " " + max + " " + millis));
         }
     }
 

@@ -19,6 +19,8 @@ import java.nio.charset.StandardCharsets;
  *   udp HOST PORT SRCPORT               one datagram from a fixed source port (same conntrack flow each time)
  *   loop HOST PORT MILLIS GAP_MILLIS    connections for MILLIS, one every GAP_MILLIS; prints "ok N failed M"
  *   until HOST PORT NAME MILLIS         connects back to back until NAME answers; prints "reached" or "timeout"
+ *   rate HOST PORT MAX MILLIS           new connections back to back (each reads the answer and closes) until MAX
+ *                                       were made or MILLIS passed; prints "rate ok N failed M millis T" (see ConnectionRate)
  * </pre>
  */
 public final class TrafficClient {
@@ -35,6 +37,7 @@ public final class TrafficClient {
                 case "udp" -> udp(f[1], Integer.parseInt(f[2]), Integer.parseInt(f[3]));
                 case "loop" -> loop(f[1], Integer.parseInt(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]));
                 case "until" -> until(f[1], Integer.parseInt(f[2]), f[3], Long.parseLong(f[4]));
+                case "rate" -> rate(f[1], Integer.parseInt(f[2]), Integer.parseInt(f[3]), Long.parseLong(f[4]));
                 default -> "ERROR unknown command " + f[0];
             };
             System.out.println(result);
@@ -54,7 +57,19 @@ public final class TrafficClient {
     private static final int READ_TIMEOUT_MS = 10_000;
 
     static String tcp(String host, int port) {
+        return tcp(host, port, false);
+    }
+
+    /**
+     * One connection; with {@code reset} it ends with a RST (SO_LINGER 0) instead of a FIN, so a load loop leaves
+     * no TIME_WAIT sockets behind (thousands would exhaust the client's ephemeral ports towards one address) and
+     * the node's conntrack entries close at once instead of lingering for two minutes.
+     */
+    static String tcp(String host, int port, boolean reset) {
         try (Socket socket = new Socket()) {
+            if (reset) {
+                socket.setSoLinger(true, 0);
+            }
             socket.connect(new InetSocketAddress(host, port), CONNECT_TIMEOUT_MS);
             socket.setSoTimeout(READ_TIMEOUT_MS);
             BufferedReader reader = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
@@ -95,11 +110,37 @@ public final class TrafficClient {
     static String until(String host, int port, String expected, long millis) {
         long end = System.currentTimeMillis() + millis;
         while (System.currentTimeMillis() < end) {
-            if (tcp(host, port).equals(expected)) {
+            // Reset, not closed: a benchmark's many polls towards one Service would otherwise fill the ephemeral
+            // ports with TIME_WAIT sockets (seconds of polling per sample, thousands of connections a second).
+            if (tcp(host, port, true).equals(expected)) {
                 return "reached";
             }
         }
         return "timeout";
+    }
+
+    /**
+     * Connection rate: one connection at a time, each fully set up, answered and closed before the next, so the
+     * rate is bounded by the cost of a new connection's path (the first packet walks the nat rules; the rest
+     * follow conntrack). Bounded twice: at most {@code max} connections and at most {@code millis}.
+     */
+    static String rate(String host, int port, int max, long millis) {
+        int ok = 0;
+        int failed = 0;
+        String firstFailure = "";
+        long start = System.nanoTime();
+        long end = start + millis * 1_000_000;
+        while (ok + failed < max && System.nanoTime() < end) {
+            String answer = tcp(host, port, true);
+            if (answer.startsWith("REFUSED") || answer.startsWith("TIMEOUT") || answer.startsWith("ERROR")) {
+                if (failed++ == 0) {
+                    firstFailure = " first " + answer;
+                }
+            } else {
+                ok++;
+            }
+        }
+        return "rate ok " + ok + " failed " + failed + " millis " + (System.nanoTime() - start) / 1_000_000 + firstFailure;
     }
 
     static String loop(String host, int port, long millis, long gap) throws InterruptedException {

@@ -1,8 +1,6 @@
 package io.kubeferry.it.controlplane;
 
-import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
-import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.kubeferry.it.BedAgent;
 import io.kubeferry.it.BenchmarkScale;
@@ -21,14 +19,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -64,7 +57,6 @@ class ChangeLatencyBenchmark {
      * hint chain, as on a legacy node): a full sync of 10,000 Services is much faster there than with nft.
      */
     private static final String FLAVOUR = System.getProperty("kube-ferry.benchmark.iptables", "nft");
-    private static final int ENDPOINTS_PER_SERVICE = 5;
     /** How long one change may take to reach the kernel: a full sync of 10,000 Services takes minutes. */
     private static final long CHANGE_TIMEOUT_MS = BenchmarkScale.pick(List.of(60_000L), List.of(900_000L)).get(0);
 
@@ -117,7 +109,7 @@ class ChangeLatencyBenchmark {
         StringBuilder table = new StringBuilder(String.format(
                 "%nEndpointSlice change -> kernel (%s size, iptables-%s, %d endpoints per background Service, minSyncPeriod 1 s, "
                         + "agent start to all Services programmed %d ms)%n%n",
-                BenchmarkScale.name(), FLAVOUR, ENDPOINTS_PER_SERVICE, firstSync));
+                BenchmarkScale.name(), FLAVOUR, ServiceFleet.ENDPOINTS_PER_SERVICE, firstSync));
         table.append("| case | Services | samples | p50 ms | p90 ms | max ms |\n|---|---:|---:|---:|---:|---:|\n");
         for (Row row : rows) {
             List<Long> l = new ArrayList<>(row.latencies());
@@ -130,39 +122,7 @@ class ChangeLatencyBenchmark {
 
     /** SERVICES Services: SAMPLES x 3 sampled ones on pod a, the rest with 5 endpoints that only fill the rules. */
     private static void createServices(KubernetesClient client, NetnsTestBed.Pod a) throws Exception {
-        ExecutorService pool = Executors.newFixedThreadPool(8);
-        try {
-            List<Future<?>> created = new ArrayList<>();
-            for (int i = 0; i < SERVICES; i++) {
-                int n = i;
-                created.add(pool.submit(() -> {
-                    String name = "chg-" + n;
-                    client.resource(new ServiceBuilder().withNewMetadata().withName(name).withNamespace(ClusterObjects.NAMESPACE).endMetadata()
-                            .withNewSpec().addNewPort().withName("p").withPort(80).withTargetPort(new IntOrString(8080)).endPort()
-                            .endSpec().build()).create();
-                    client.resource(ClusterObjects.slice(name, "TCP", 8080, endpoints(n, a))).create();
-                    return null;
-                }));
-            }
-            for (Future<?> f : created) {
-                f.get(10, TimeUnit.MINUTES);
-            }
-        } finally {
-            pool.shutdownNow();
-        }
-    }
-
-    private static Ep[] endpoints(int service, NetnsTestBed.Pod a) {
-        if (sampled(service)) {
-            return new Ep[] {Ep.ready(a.ip(), "node-a")};
-        }
-        Ep[] eps = new Ep[ENDPOINTS_PER_SERVICE];
-        for (int j = 0; j < ENDPOINTS_PER_SERVICE; j++) {
-            int k = service * ENDPOINTS_PER_SERVICE + j;
-            // 198.18.2.0 onwards: outside the bed's pod and node subnets, inside the tests' 198.18.0.0/15.
-            eps[j] = Ep.ready("198.18." + (2 + k / 250) + "." + (k % 250 + 1), "node-b");
-        }
-        return eps;
+        ServiceFleet.create(client, "chg-", SERVICES, n -> sampled(n) ? new Ep[] {Ep.ready(a.ip(), "node-a")} : ServiceFleet.background(n));
     }
 
     /** Sampled Services are spread over the cluster: case c, sample i is Service (c * SAMPLES + i) * stride. */
@@ -195,17 +155,8 @@ class ChangeLatencyBenchmark {
             // Past minSyncPeriod since the last sync, so the change starts a sync of its own when nothing is owed.
             Thread.sleep(1200);
             assertTrue(before.getAsBoolean(), name + ": case set up");
-            CompletableFuture<String> reached = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return c.ask("until " + vip + " 80 chg-b " + CHANGE_TIMEOUT_MS);
-                } catch (Exception e) {
-                    return "ERROR " + e;
-                }
-            });
-            long start = System.nanoTime();
-            client.resource(ClusterObjects.slice(name, "TCP", 8080, Ep.ready(b.ip(), "node-a"))).update();
-            assertEquals("reached", reached.get(CHANGE_TIMEOUT_MS + 10_000, TimeUnit.MILLISECONDS), name + " moved to pod b");
-            latencies.add((System.nanoTime() - start) / 1_000_000);
+            latencies.add(c.millisUntil(vip, 80, "chg-b", CHANGE_TIMEOUT_MS,
+                    () -> client.resource(ClusterObjects.slice(name, "TCP", 8080, Ep.ready(b.ip(), "node-a"))).update()));
         }
         return latencies;
     }

@@ -46,16 +46,19 @@ public record AgentConfig(String netns, Path file, int metricsPort, int healthzP
         if (kind == AgentProcess.Kind.KUBE_PROXY) {
             argv.add(kubeProxy.toString());
         } else {
-            argv.addAll(List.of(ProcessHandle.current().info().command().orElse("java"), "-jar", jar.toString(), "run"));
+            // With the JVM settings a node gives it (the image's options, the DaemonSet's), read from what ships.
+            argv.add(ProcessHandle.current().info().command().orElse("java"));
+            argv.addAll(ShippedJvm.current().arguments());
+            argv.addAll(List.of("-jar", jar.toString(), "run"));
         }
         argv.addAll(List.of(args));
         return argv;
     }
 
-    /** Environment additions for {@code kind}: the flavour's shims first on kube-proxy's PATH. */
+    /** Environment additions for {@code kind}: the flavour's shims first on kube-proxy's PATH; kube-ferry's JAVA_TOOL_OPTIONS. */
     public Map<String, String> environment(AgentProcess.Kind kind) {
         if (kind != AgentProcess.Kind.KUBE_PROXY) {
-            return Map.of();
+            return ShippedJvm.current().environment();
         }
         return Map.of("PATH", shims + ":" + System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"));
     }

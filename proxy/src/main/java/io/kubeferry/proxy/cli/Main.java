@@ -3,6 +3,8 @@ package io.kubeferry.proxy.cli;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.fabric8.kubernetes.client.vertx.VertxHttpClientFactory;
 import io.kubeferry.proxy.config.ConfigException;
 import io.kubeferry.proxy.config.GoDuration;
 import io.kubeferry.proxy.config.KubeProxyConfigurationWriter;
@@ -10,6 +12,7 @@ import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.exec.ToolException;
 import io.kubeferry.proxy.exec.ToolRunner;
 import io.kubeferry.proxy.watch.ApiReachability;
+import io.vertx.core.Vertx;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -259,18 +262,29 @@ public final class Main implements Callable<Integer> {
         }
     }
 
+    /** A client with Fabric8's own HTTP client (commands that run no agent). */
     static KubernetesClient client(ProxyConfig config) {
-        return client(config, new ApiReachability());
+        return builder(config).build();
     }
 
-    /** The client the agent watches with, {@code reachability} installed on its HTTP client. */
-    static KubernetesClient client(ProxyConfig config, ApiReachability reachability) {
+    /**
+     * The client the agent watches with, {@code reachability} installed on its HTTP client, which runs on the
+     * agent's own {@code vertx}: Fabric8 would otherwise start a second Vert.x, with its own event loops,
+     * blocked-thread checker and Netty buffer arenas (about 10 MB resident and a few threads for nothing).
+     * {@code serialization} may already hold deserializers built ahead (ListWarmUp).
+     */
+    static KubernetesClient client(ProxyConfig config, ApiReachability reachability, Vertx vertx, KubernetesSerialization serialization) {
+        return reachability.installOn(builder(config).withHttpClientFactory(new VertxHttpClientFactory(vertx))
+                .withKubernetesSerialization(serialization)).build();
+    }
+
+    private static KubernetesClientBuilder builder(ProxyConfig config) {
         Config clientConfig = config.kubeconfig().isEmpty() ? Config.autoConfigure(null)
                 : Config.fromKubeconfig(null, readKubeconfig(config.kubeconfig()), config.kubeconfig());
         if (!config.master().isEmpty()) {
             clientConfig.setMasterUrl(config.master());
         }
-        return reachability.installOn(new KubernetesClientBuilder().withConfig(clientConfig)).build();
+        return new KubernetesClientBuilder().withConfig(clientConfig);
     }
 
     private static String readKubeconfig(String path) {

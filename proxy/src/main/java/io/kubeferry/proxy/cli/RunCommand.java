@@ -1,6 +1,7 @@
 package io.kubeferry.proxy.cli;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.kubeferry.proxy.Agent;
 import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.conntrack.ConntrackSysctls;
@@ -13,6 +14,7 @@ import io.kubeferry.proxy.exec.ToolRunner;
 import io.kubeferry.proxy.watch.ApiReachability;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -41,13 +43,17 @@ final class RunCommand implements Callable<Integer> {
         if (Boolean.TRUE.equals(options.initOnly)) {
             return 0;
         }
+        // The client's serialization first, so the model's deserializers are built while the kernel is checked
+        // (ListWarmUp); the client itself, which reads the kubeconfig, only once the checks passed.
+        KubernetesSerialization serialization = new KubernetesSerialization();
+        ListWarmUp.start(serialization);
         Dataplane probe = DataplaneProvider.forMode(config.mode())
                 .create(new DataplaneContext(config, tools, new SimpleMeterRegistry()));
         lookup.require(config.mode(), probe.requiredTools());
         probe.checkKernel();
-        Vertx vertx = Vertx.vertx();
+        Vertx vertx = Vertx.vertx(vertxOptions());
         ApiReachability reachability = new ApiReachability();
-        KubernetesClient client = Main.client(config, reachability);
+        KubernetesClient client = Main.client(config, reachability, vertx, serialization);
         Agent agent = Agent.start(config, client, reachability, vertx, tools)
                 .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
         CountDownLatch done = new CountDownLatch(1);
@@ -63,5 +69,16 @@ final class RunCommand implements Callable<Integer> {
         }, "kube-ferry-shutdown"));
         done.await();
         return 0;
+    }
+
+    /**
+     * The agent and its Kubernetes client share this one Vert.x. Vert.x sizes its event-loop pool at twice the
+     * cores (128 on a 64-core node), each loop with its own selector and Netty buffer cache; the agent's state
+     * lives on one context and the rest is a handful of HTTP connections (API watches, /metrics, /healthz,
+     * health-check node ports), so two loops are plenty: the watches and the agent's context can still be on
+     * different threads. (Worker threads start only when used, so their pool size costs nothing idle.)
+     */
+    static VertxOptions vertxOptions() {
+        return new VertxOptions().setEventLoopPoolSize(2);
     }
 }

@@ -106,12 +106,13 @@ public final class ClusterWatch implements AutoCloseable {
             services = services.withoutLabel(ServiceConverter.SERVICE_PROXY_NAME);
             slices = slices.withoutLabel(ServiceConverter.SERVICE_PROXY_NAME);
         }
-        informers.add(services.runnableInformer(resyncMillis)
+        // Each informer caches what it watches for the agent's lifetime: trimmed (TrimmedItemStore).
+        informers.add(services.runnableInformer(resyncMillis).itemStore(new TrimmedItemStore<>())
                 .addEventHandler(handler("Service", state::onService, state::onServiceDeleted)));
-        informers.add(slices.runnableInformer(resyncMillis)
+        informers.add(slices.runnableInformer(resyncMillis).itemStore(new TrimmedItemStore<>())
                 .addEventHandler(handler("EndpointSlice", state::onSlice, state::onSliceDeleted)));
         informers.add(client.nodes().withField("metadata.name", nodeName).runnableInformer(resyncMillis)
-                .addEventHandler(nodeHandler()));
+                .itemStore(new TrimmedItemStore<>()).addEventHandler(nodeHandler()));
         String backoffText = backoffText();
         reachability.listen(reachabilityListener);
         for (SharedIndexInformer<?> informer : informers) {
