@@ -72,6 +72,9 @@ public final class ClusterWatch implements AutoCloseable {
             context.runOnContext(v -> outage.answered());
         }
     };
+    /** Until the initial lists are in, the first sync waits on this check: keep it short. */
+    private static final long INITIAL_CHECK_MILLIS = 100;
+    private static final long WATCHING_CHECK_MILLIS = 1000;
     private long checkTimer = -1;
     private boolean closing;
 
@@ -146,36 +149,46 @@ public final class ClusterWatch implements AutoCloseable {
      * afterwards follows whether every informer is watching, for the outage's two log lines.
      */
     private void watchState() {
-        boolean[] synced = new boolean[1];
-        checkTimer = context.owner().setPeriodic(0, 100, id -> {
-            if (closing) {
+        checkTimer = context.owner().setPeriodic(0, INITIAL_CHECK_MILLIS, id -> {
+            if (closing || !initialListsIn()) {
                 return;
             }
-            if (!synced[0]) {
-                boolean all = true;
-                for (SharedIndexInformer<?> informer : informers) {
-                    // Synced in the cache and delivered to the state: see InitialLists.
-                    if (informer.hasSynced() && initialLists.synced(kindOf(informer), () -> informer.getStore().listKeys())) {
-                        state.markSynced(kindOf(informer));
-                    } else {
-                        all = false;
-                    }
+            LOG.info("initial lists of Services, EndpointSlices and Node {} received", nodeName);
+            onChange.run();
+            // From now on only the outage's two log lines depend on this check: once a second is plenty, and
+            // an idle agent no longer wakes ten times a second for it.
+            context.owner().cancelTimer(checkTimer);
+            checkTimer = context.owner().setPeriodic(WATCHING_CHECK_MILLIS, i -> {
+                if (!closing) {
+                    checkWatching();
                 }
-                if (!all) {
-                    return;
-                }
-                synced[0] = true;
-                LOG.info("initial lists of Services, EndpointSlices and Node {} received", nodeName);
-                onChange.run();
-            }
-            List<String> notWatching = new ArrayList<>();
-            for (SharedIndexInformer<?> informer : informers) {
-                if (!informer.isWatching()) {
-                    notWatching.add(kindOf(informer));
-                }
-            }
-            outage.watching(notWatching, System.nanoTime());
+            });
+            checkWatching();
         });
+    }
+
+    /** Marks each kind synced whose initial list is in; true once all are. */
+    private boolean initialListsIn() {
+        boolean all = true;
+        for (SharedIndexInformer<?> informer : informers) {
+            // Synced in the cache and delivered to the state: see InitialLists.
+            if (informer.hasSynced() && initialLists.synced(kindOf(informer), () -> informer.getStore().listKeys())) {
+                state.markSynced(kindOf(informer));
+            } else {
+                all = false;
+            }
+        }
+        return all;
+    }
+
+    private void checkWatching() {
+        List<String> notWatching = new ArrayList<>();
+        for (SharedIndexInformer<?> informer : informers) {
+            if (!informer.isWatching()) {
+                notWatching.add(kindOf(informer));
+            }
+        }
+        outage.watching(notWatching, System.nanoTime());
     }
 
     /** Fabric8's retry backoff, for the outage's WARN: the same for relists and watch reconnects. */
