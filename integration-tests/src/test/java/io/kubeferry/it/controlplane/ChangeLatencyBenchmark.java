@@ -19,7 +19,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
@@ -157,17 +156,7 @@ class ChangeLatencyBenchmark {
             // Past minSyncPeriod since the last sync, so the change starts a sync of its own when nothing is owed.
             Thread.sleep(1200);
             assertTrue(before.getAsBoolean(), name + ": case set up");
-            CompletableFuture<String> reached = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return c.ask("until " + vip + " 80 chg-b " + CHANGE_TIMEOUT_MS);
-                } catch (Exception e) {
-                    return "ERROR " + e;
-                }
-            });
-            long start = System.nanoTime();
-            client.resource(ClusterObjects.slice(name, "TCP", 8080, Ep.ready(b.ip(), "node-a"))).update();
-            assertEquals("reached", reached.get(CHANGE_TIMEOUT_MS + 10_000, TimeUnit.MILLISECONDS), name + " moved to pod b");
-            latencies.add((System.nanoTime() - start) / 1_000_000);
+            latencies.add(EndpointMove.millis(client, c, name, vip, b, CHANGE_TIMEOUT_MS));
         }
         return latencies;
     }
