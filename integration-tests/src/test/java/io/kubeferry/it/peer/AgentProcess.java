@@ -48,6 +48,8 @@ public final class AgentProcess implements AutoCloseable {
 
     /** When the last change was queued for a sync (upstream's name, both agents). */
     public static final String LAST_QUEUED = "kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds";
+    /** How long "nothing pending" must hold before a batch of changes counts as programmed. */
+    private static final Duration QUIET = Duration.ofMillis(2500);
 
     private static final long CLOCK_TICKS_PER_SECOND = 100; // USER_HZ: 100 on every Linux ABI this runs on
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).version(HttpClient.Version.HTTP_1_1).build();
@@ -190,12 +192,17 @@ public final class AgentProcess implements AutoCloseable {
     /**
      * Waits until every change queued so far is programmed, by a sync that ended at or after {@code since}: both
      * agents set {@link #LAST_QUEUED} when a change arrives and {@link #LAST_SYNC} when a sync ends, so
-     * {@code last >= queued} means nothing is pending. Call it with a time taken before the API writes whose
-     * effect is awaited. Fails, with the log's tail, if the agent exits or {@code limit} passes.
+     * {@code last >= queued} means nothing is pending. A batch of writes reaches the agent over several watch
+     * events, and the first can be synced before the last has arrived, so the state must also hold for
+     * {@link #QUIET} with no new change queued (longer than minSyncPeriod and the watches' delivery). Call it with a
+     * time taken before the API writes whose effect is awaited. Fails, with the log's tail, if the agent exits or
+     * {@code limit} passes.
      */
     public void awaitSyncedSince(Instant since, Duration limit) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + limit.toNanos();
         double sinceSeconds = since.toEpochMilli() / 1000.0;
+        double settledQueued = Double.NaN;
+        long settledAt = 0;
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
                 throw new IllegalStateException(kind.label() + " exited " + process.exitValue() + "; log:\n" + tail());
@@ -204,7 +211,14 @@ public final class AgentProcess implements AutoCloseable {
             double last = UpstreamMetrics.value(exposition, LAST_SYNC);
             double queued = UpstreamMetrics.value(exposition, LAST_QUEUED);
             if (last >= sinceSeconds && queued >= sinceSeconds && last >= queued) {
-                return;
+                if (queued != settledQueued) {
+                    settledQueued = queued;
+                    settledAt = System.nanoTime();
+                } else if (System.nanoTime() - settledAt >= QUIET.toNanos()) {
+                    return;
+                }
+            } else {
+                settledQueued = Double.NaN;
             }
             Thread.sleep(20);
         }
