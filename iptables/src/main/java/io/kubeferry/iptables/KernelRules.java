@@ -63,14 +63,17 @@ public record KernelRules(Map<String, Set<String>> chainsByTable, Map<String, Li
             if (picked.isEmpty()) {
                 continue;
             }
+            // A set, and each rule's one target looked up in it: at 10,000 Services (60,000 chains, 100,000
+            // rules) matching every rule against every picked chain took cleanup past 6 minutes of CPU.
+            Set<String> pickedSet = new HashSet<>(picked);
             out.append('*').append(table).append('\n');
             for (String chain : picked) {
                 out.append(':').append(chain).append(" - [0:0]\n");
             }
             for (String rule : rules(table)) {
                 String chain = rule.split(" ", 3)[1];
-                boolean intoPicked = picked.stream().anyMatch(c -> rule.endsWith("-j " + c) || rule.contains("-j " + c + " ") || rule.contains("-g " + c));
-                if (!picked.contains(chain) && intoPicked) {
+                String target = target(rule);
+                if (!pickedSet.contains(chain) && target != null && pickedSet.contains(target)) {
                     out.append("-D").append(rule.substring(2)).append('\n');
                 }
             }
@@ -80,5 +83,16 @@ public record KernelRules(Map<String, Set<String>> chainsByTable, Map<String, Li
             out.append("COMMIT\n");
         }
         return out.toString();
+    }
+
+    /** The chain a saved rule jumps or goes to ({@code -j X} or {@code -g X}), or null for none. */
+    static String target(String rule) {
+        String[] words = rule.split(" ");
+        for (int i = words.length - 2; i >= 0; i--) {
+            if (words[i].equals("-j") || words[i].equals("-g")) {
+                return words[i + 1];
+            }
+        }
+        return null;
     }
 }
