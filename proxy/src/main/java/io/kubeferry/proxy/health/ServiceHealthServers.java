@@ -11,8 +11,10 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Predicate;
 
 /**
@@ -73,7 +75,7 @@ public final class ServiceHealthServers {
                     nodePortAddresses, state.node().addresses(), wanted.keySet());
         }
         warnedHosts = hosts;
-        java.util.Set<Listen> listens = new java.util.HashSet<>();
+        Set<Listen> listens = new HashSet<>();
         for (Integer port : wanted.keySet()) {
             hosts.forEach(h -> listens.add(new Listen(h, port)));
         }
