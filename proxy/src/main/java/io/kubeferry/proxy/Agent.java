@@ -24,7 +24,7 @@ import io.kubeferry.proxy.model.ServicePortName;
 import io.kubeferry.proxy.state.ClusterState;
 import io.kubeferry.proxy.state.StateSource;
 import io.kubeferry.proxy.sync.SyncRunner;
-import io.kubeferry.proxy.watch.KubernetesServiceEvents;
+import io.kubeferry.proxy.events.KubernetesServiceEvents;
 import io.kubeferry.proxy.watch.ApiReachability;
 import io.kubeferry.proxy.watch.ClusterWatch;
 import io.micrometer.prometheusmetrics.PrometheusConfig;

@@ -13,7 +13,7 @@ import io.kubeferry.it.controlplane.ServiceFleet;
 import io.kubeferry.it.peer.AgentConfig.Backend;
 import io.kubeferry.it.peer.AgentProcess.Kind;
 import io.kubeferry.it.peer.AgentRun.Quantity;
-import io.kubeferry.proxy.watch.EndpointSliceConverter;
+import io.kubeferry.proxy.state.EndpointSliceConverter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 

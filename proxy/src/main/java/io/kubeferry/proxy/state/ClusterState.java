@@ -10,8 +10,6 @@ import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.model.ResolvedService;
 import io.kubeferry.proxy.model.ServicePort;
 import io.kubeferry.proxy.model.ServicePortName;
-import io.kubeferry.proxy.watch.EndpointSliceConverter;
-import io.kubeferry.proxy.watch.ServiceConverter;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;

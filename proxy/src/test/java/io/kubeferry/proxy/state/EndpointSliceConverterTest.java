@@ -1,4 +1,4 @@
-package io.kubeferry.proxy.watch;
+package io.kubeferry.proxy.state;
 
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;

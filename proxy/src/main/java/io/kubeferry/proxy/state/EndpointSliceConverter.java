@@ -1,4 +1,4 @@
-package io.kubeferry.proxy.watch;
+package io.kubeferry.proxy.state;
 
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointConditions;
@@ -9,8 +9,6 @@ import io.fabric8.kubernetes.api.model.discovery.v1.ForNode;
 import io.fabric8.kubernetes.api.model.discovery.v1.ForZone;
 import io.kubeferry.proxy.model.Endpoint;
 import io.kubeferry.proxy.model.Protocol;
-import io.kubeferry.proxy.state.ObjectProblem;
-import io.kubeferry.proxy.state.ObjectValidation;
 
 import java.time.Instant;
 import java.util.ArrayList;

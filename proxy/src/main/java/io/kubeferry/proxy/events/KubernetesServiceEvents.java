@@ -1,4 +1,4 @@
-package io.kubeferry.proxy.watch;
+package io.kubeferry.proxy.events;
 
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.EventBuilder;

@@ -1,4 +1,4 @@
-package io.kubeferry.proxy.watch;
+package io.kubeferry.proxy.state;
 
 import io.fabric8.kubernetes.api.model.LoadBalancerIngress;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
@@ -8,8 +8,6 @@ import io.kubeferry.proxy.model.Cidr;
 import io.kubeferry.proxy.model.Protocol;
 import io.kubeferry.proxy.model.ServicePort;
 import io.kubeferry.proxy.model.ServicePortName;
-import io.kubeferry.proxy.state.ObjectProblem;
-import io.kubeferry.proxy.state.ObjectValidation;
 
 import java.util.ArrayList;
 import java.util.HashSet;
