@@ -32,7 +32,7 @@ public final class ServiceHealthServers {
 
     private static final Logger LOG = LoggerFactory.getLogger(ServiceHealthServers.class);
 
-    private record Entry(String namespace, String name, int localEndpoints) {
+    record Entry(String namespace, String name, int localEndpoints) {
     }
 
     /** Where one server listens. */
@@ -101,9 +101,7 @@ public final class ServiceHealthServers {
                     request.response().setStatusCode(status).putHeader("Content-Type", "application/json")
                             .putHeader("X-Content-Type-Options", "nosniff")
                             .putHeader("X-Load-Balancing-Endpoint-Weight", String.valueOf(entry.localEndpoints()))
-                            .end(new JsonObject()
-                                    .put("service", new JsonObject().put("namespace", entry.namespace()).put("name", entry.name()))
-                                    .put("localEndpoints", entry.localEndpoints()).put("serviceProxyHealthy", healthy).encode());
+                            .end(body(entry, healthy));
                 }).listen(port, listen.host()).onComplete(ar -> {
                     if (ar.succeeded() && servers.containsKey(listen)) {
                         servers.put(listen, ar.result());
@@ -116,6 +114,13 @@ public final class ServiceHealthServers {
                 });
             }
         }
+    }
+
+    /** Upstream's body: the Service, its local endpoint count and whether the proxy is healthy. */
+    static String body(Entry entry, boolean healthy) {
+        return new JsonObject()
+                .put("service", new JsonObject().put("namespace", entry.namespace()).put("name", entry.name()))
+                .put("localEndpoints", entry.localEndpoints()).put("serviceProxyHealthy", healthy).encode();
     }
 
     public void close() {
