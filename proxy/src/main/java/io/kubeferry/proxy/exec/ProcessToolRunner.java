@@ -15,7 +15,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Runs tools as child processes: an argument list (never a shell), stdin fed, stdout and stderr drained
@@ -23,15 +29,24 @@ import java.util.concurrent.TimeUnit;
  * With a network namespace name, each command runs as {@code ip netns exec NS tool args...}.
  * Tools are found by the same {@link RequiredTools} lookup the start-up check uses and run by absolute path,
  * so a tool the check found is the tool that runs, whatever this process's PATH lacks.
+ * <p>
+ * The output is read on this runner's own daemon threads ("kube-ferry-tool-output-N"), not the shared
+ * ForkJoin pool: a read blocks until the pipe closes, and blocked reads there would starve every other user
+ * of the common pool. Output still open at the command's deadline (a child of the tool kept the pipe) is an
+ * error, never an empty answer that would read as "no rules".
  */
 public final class ProcessToolRunner implements ToolRunner {
 
     private static final Logger LOG = LoggerFactory.getLogger(ProcessToolRunner.class);
+    /** Time the output gets after the tool exited, even when the exit came at its deadline. */
+    private static final long OUTPUT_GRACE_MILLIS = 1000;
 
     private final String netns;
     private final RequiredTools lookup;
     /** Each tool's absolute path, found once; a tool not found is looked for again next time. */
     private final Map<String, Path> resolved = new ConcurrentHashMap<>();
+    /** Two blocking reads per running tool; idle threads end after a minute. */
+    private final ExecutorService outputReaders = Executors.newCachedThreadPool(daemonThreads("kube-ferry-tool-output-"));
 
     /** @param netns a named network namespace to run in, or "" for the current one */
     public ProcessToolRunner(String netns) {
@@ -65,6 +80,7 @@ public final class ProcessToolRunner implements ToolRunner {
         argv.add(path(command.tool()));
         argv.addAll(command.args());
         long start = System.nanoTime();
+        long deadline = start + command.timeout().toNanos();
         Process process;
         try {
             process = new ProcessBuilder(argv).start();
@@ -87,7 +103,9 @@ public final class ProcessToolRunner implements ToolRunner {
                 }
                 throw new ToolException(command.display() + " timed out after " + command.timeout().toMillis() + " ms", null);
             }
-            ToolResult result = new ToolResult(process.exitValue(), text(stdout), text(stderr));
+            long readUntil = Math.max(deadline, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(OUTPUT_GRACE_MILLIS));
+            ToolResult result = new ToolResult(process.exitValue(), text(command, "stdout", stdout, readUntil),
+                    text(command, "stderr", stderr, readUntil));
             if (LOG.isDebugEnabled()) {
                 LOG.debug("ran {} -> {} in {} ms", command.display(), result.exitCode(), (System.nanoTime() - start) / 1_000_000);
             }
@@ -113,7 +131,7 @@ public final class ProcessToolRunner implements ToolRunner {
         return found.toString();
     }
 
-    private static CompletableFuture<byte[]> drain(InputStream stream) {
+    private CompletableFuture<byte[]> drain(InputStream stream) {
         return CompletableFuture.supplyAsync(() -> {
             try (stream) {
                 ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -122,15 +140,30 @@ public final class ProcessToolRunner implements ToolRunner {
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
-        });
+        }, outputReaders);
     }
 
-    private static String text(CompletableFuture<byte[]> bytes) {
+    /** One stream's text once it closed, by readUntil (System.nanoTime); else why not, as a ToolException. */
+    private static String text(ToolCommand command, String stream, CompletableFuture<byte[]> bytes, long readUntil)
+            throws ToolException, InterruptedException {
         try {
-            return new String(bytes.get(5, TimeUnit.SECONDS), StandardCharsets.UTF_8);
-        } catch (Exception e) {
-            return "";
+            return new String(bytes.get(Math.max(0, readUntil - System.nanoTime()), TimeUnit.NANOSECONDS), StandardCharsets.UTF_8);
+        } catch (TimeoutException e) {
+            bytes.cancel(true);
+            throw new ToolException(command.tool() + ": " + stream + " still open after the " + command.timeout().toMillis()
+                    + " ms timeout (the tool exited; a process it started holds the pipe): " + command.display(), null, e);
+        } catch (ExecutionException e) {
+            throw new ToolException(command.tool() + ": reading " + stream + " failed: " + e.getCause().getMessage(), null, e.getCause());
         }
+    }
+
+    private static ThreadFactory daemonThreads(String prefix) {
+        AtomicInteger count = new AtomicInteger();
+        return task -> {
+            Thread thread = new Thread(task, prefix + count.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        };
     }
 
     private static String firstLines(String text) {

@@ -54,6 +54,26 @@ class ProcessToolRunnerTest {
     }
 
     @Test
+    void outputStillOpenAtTheDeadlineIsAnErrorNotAnEmptyAnswer(@TempDir Path dir) throws Exception {
+        // sh exits at once; the sleep it leaves behind holds stdout and stderr open well past the 300 ms limit.
+        Path pidFile = dir.resolve("sleep.pid");
+        try {
+            ToolException e = assertThrows(ToolException.class, () -> runner.run(
+                    ToolCommand.of("sh", "-c", "sleep 30 & echo $! > \"$1\"", "sh", pidFile.toString()).withTimeout(Duration.ofMillis(300))));
+            assertTrue(e.getMessage().startsWith("sh: stdout still open after the 300 ms timeout"), e.getMessage());
+            assertNull(e.result());
+            // The reads still blocked on the sleep's pipes run on the runner's own named daemon threads.
+            List<Thread> readers = Thread.getAllStackTraces().keySet().stream()
+                    .filter(t -> t.getName().startsWith("kube-ferry-tool-output-")).toList();
+            assertTrue(readers.size() >= 2 && readers.stream().allMatch(Thread::isDaemon), readers.toString());
+        } finally {
+            if (Files.exists(pidFile)) {
+                ProcessHandle.of(Long.parseLong(Files.readString(pidFile).strip())).ifPresent(ProcessHandle::destroy);
+            }
+        }
+    }
+
+    @Test
     void missingToolIsNamed() {
         ToolException e = assertThrows(ToolException.class, () -> runner.run(ToolCommand.of("no-such-tool-kf")));
         assertTrue(e.getMessage().contains("tool not found: no-such-tool-kf"), e.getMessage());
