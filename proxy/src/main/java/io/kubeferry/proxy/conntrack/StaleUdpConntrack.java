@@ -21,21 +21,31 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Upstream's stale-UDP reconcile. UDP has no connection end, so a conntrack entry keeps sending a client's
  * packets to the endpoint it was first DNATed to, even after that endpoint is gone (DNS outages when
  * CoreDNS pods move). After each sync: list UDP flows, and delete those addressed to a Service IP:port or a
  * NodePort whose reply source is not a serving endpoint of that Service. That also clears flows cached while
- * a Service had no endpoints (their reply source is the Service IP itself). Exact tuples are deleted, so
- * healthy flows are never touched.
+ * a Service had no endpoints (their reply source is the Service IP itself). Stale flows are deleted by what
+ * makes them stale, one {@code conntrack -D -p udp --orig-dst IP --dport PORT --reply-src GONE} per Service
+ * address, port and gone reply source (one process for all the clients of a moved DNS pod, not one per flow);
+ * that filter never matches a flow to a serving endpoint, so healthy flows are never touched. The deleted
+ * count is what conntrack reports ("N flow entries have been deleted"), which includes flows that arrived
+ * for the same gone endpoint after the listing.
  */
 final class StaleUdpConntrack implements ConntrackHook {
 
     private static final Logger LOG = LoggerFactory.getLogger(StaleUdpConntrack.class);
+    /** conntrack -D's summary on stderr, also when it deleted nothing (then it exits 1). */
+    private static final Pattern DELETED = Pattern.compile("(\\d+) flow entries have been deleted");
 
     private final ToolRunner tools;
     private final Counter deleted;
@@ -72,23 +82,53 @@ final class StaleUdpConntrack implements ConntrackHook {
             if (!listed.ok()) {
                 throw new ToolException("conntrack -L -p udp exited " + listed.exitCode() + ": " + listed.stderr().strip(), listed);
             }
-            List<ConntrackEntry> stale = new ArrayList<>();
+            Map<StaleFlows, Integer> stale = new LinkedHashMap<>();
             for (String line : listed.stdout().split("\n")) {
-                ConntrackEntry.parse(line).filter(e -> e.protocol().equals("udp")).filter(targets::isStale).ifPresent(stale::add);
+                ConntrackEntry.parse(line).filter(e -> e.protocol().equals("udp")).filter(targets::isStale)
+                        .ifPresent(e -> stale.merge(StaleFlows.of(e), 1, Integer::sum));
             }
-            for (ConntrackEntry entry : stale) {
-                ToolResult result = tools.runAllowingFailure(ToolCommand.of("conntrack", "-D", "-p", "udp",
-                        "--orig-src", entry.origSrc(), "--orig-dst", entry.origDst(),
-                        "--sport", String.valueOf(entry.origSport()), "--dport", String.valueOf(entry.origDport())));
-                // Exit 1 with "0 flow entries" means it expired meanwhile: nothing left to do.
+            List<String> failures = new ArrayList<>();
+            for (Map.Entry<StaleFlows, Integer> flows : stale.entrySet()) {
+                ToolCommand delete = flows.getKey().delete();
+                ToolResult result = tools.runAllowingFailure(delete);
+                OptionalLong count = deletedCount(result.stderr());
                 if (result.ok()) {
-                    deleted.increment();
-                    LOG.debug("deleted stale UDP flow {}:{} -> {}:{} (was to {})", entry.origSrc(), entry.origSport(),
-                            entry.origDst(), entry.origDport(), entry.replySrc());
+                    if (count.isEmpty()) {
+                        LOG.warn("{}: no deleted count in its output ({}); counting the {} flows listed", delete.display(),
+                                result.stderr().strip(), flows.getValue());
+                    }
+                    deleted.increment(count.orElse(flows.getValue()));
+                    LOG.debug("deleted {} stale UDP flows to {}:{} (were to {})", count.orElse(flows.getValue()),
+                            flows.getKey().origDst(), flows.getKey().origDport(), flows.getKey().replySrc());
+                } else if (count.isEmpty() || count.getAsLong() != 0) {
+                    failures.add(delete.display() + " exited " + result.exitCode() + ": " + result.stderr().strip());
                 }
+                // Else exit 1 with "0 flow entries": they expired meanwhile, nothing left to do.
+            }
+            if (!failures.isEmpty()) {
+                throw new ToolException(failures.size() + " of " + stale.size() + " stale UDP deletions failed: "
+                        + String.join("; ", failures), null);
             }
         } finally {
             duration.record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private static OptionalLong deletedCount(String stderr) {
+        Matcher m = DELETED.matcher(stderr);
+        return m.find() ? OptionalLong.of(Long.parseLong(m.group(1))) : OptionalLong.empty();
+    }
+
+    /** The flows one deletion removes: to one Service address and port, answered by one no-longer-serving source. */
+    record StaleFlows(String origDst, int origDport, String replySrc) {
+
+        static StaleFlows of(ConntrackEntry entry) {
+            return new StaleFlows(entry.origDst(), entry.origDport(), entry.replySrc());
+        }
+
+        ToolCommand delete() {
+            return ToolCommand.of("conntrack", "-D", "-p", "udp", "--orig-dst", origDst, "--dport", String.valueOf(origDport),
+                    "--reply-src", replySrc);
         }
     }
 

@@ -528,16 +528,10 @@ public final class FakeNetfilter implements ToolRunner {
             return new ToolResult(0, out.toString(), "conntrack v1.4.7 (conntrack-tools): " + conntrack.size() + " flow entries have been shown.\n");
         }
         if (args.contains("-D")) {
-            String src = option(args, "--orig-src");
-            String dst = option(args, "--orig-dst");
-            String sport = option(args, "--sport");
-            String dport = option(args, "--dport");
+            List<ConntrackFilter> given = CONNTRACK_FILTERS.stream().filter(f -> option(args, f.option()) != null).toList();
             int before = conntrack.size();
-            conntrack.removeIf(e -> (protocol == null || e.startsWith(protocol + " "))
-                    && (src == null || e.contains(" src=" + src + " "))
-                    && (dst == null || e.contains(" dst=" + dst + " "))
-                    && (sport == null || e.contains(" sport=" + sport + " "))
-                    && (dport == null || e.contains(" dport=" + dport + " ")));
+            conntrack.removeIf(e -> (protocol == null || e.startsWith(protocol + " ")) && given.stream()
+                    .allMatch(f -> option(args, f.option()).equals(conntrackField(e, f.field(), f.direction()))));
             int removed = before - conntrack.size();
             if (removed == 0) {
                 throw new Failure(1, "conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.");
@@ -545,5 +539,24 @@ public final class FakeNetfilter implements ToolRunner {
             return new ToolResult(0, "", "conntrack v1.4.7 (conntrack-tools): " + removed + " flow entries have been deleted.\n");
         }
         throw new Failure(1, "FakeNetfilter: unsupported conntrack command " + args);
+    }
+
+    /** A conntrack -D filter: its option and the field it matches, in the original (0) or reply (1) direction. */
+    private record ConntrackFilter(String option, String field, int direction) {
+    }
+
+    private static final List<ConntrackFilter> CONNTRACK_FILTERS = List.of(new ConntrackFilter("--orig-src", "src=", 0),
+            new ConntrackFilter("--orig-dst", "dst=", 0), new ConntrackFilter("--sport", "sport=", 0),
+            new ConntrackFilter("--dport", "dport=", 0), new ConntrackFilter("--reply-src", "src=", 1));
+
+    /** The value of a {@code key=} field in a conntrack -L line, its nth occurrence (0 original, 1 reply direction). */
+    private static String conntrackField(String entry, String key, int nth) {
+        int seen = 0;
+        for (String field : entry.split("\\s+")) {
+            if (field.startsWith(key) && seen++ == nth) {
+                return field.substring(key.length());
+            }
+        }
+        return null;
     }
 }
