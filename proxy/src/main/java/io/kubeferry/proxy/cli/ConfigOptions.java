@@ -1,6 +1,7 @@
 package io.kubeferry.proxy.cli;
 
 import io.kubeferry.proxy.config.ConfigException;
+import io.kubeferry.proxy.config.HostPort;
 import io.kubeferry.proxy.config.KubeProxyConfigurationLoader;
 import io.kubeferry.proxy.config.ProxyConfig;
 import picocli.CommandLine.Option;
@@ -456,24 +457,26 @@ final class ConfigOptions {
     }
 
     /** The bind addresses, then the deprecated port flags on top (port 0 disables the server, as upstream). */
-    private ProxyConfig withAddresses(ProxyConfig c) {
+    private ProxyConfig withAddresses(ProxyConfig c) throws ConfigException {
         String healthz = healthzBindAddress != null ? healthzBindAddress : c.healthzBindAddress();
         String metrics = metricsBindAddress != null ? metricsBindAddress : c.metricsBindAddress();
-        healthz = withPort(healthz, healthzPort, "0.0.0.0");
-        metrics = withPort(metrics, metricsPort, "127.0.0.1");
+        healthz = withPort("healthzBindAddress", healthz, healthzPort, "0.0.0.0");
+        metrics = withPort("metricsBindAddress", metrics, metricsPort, "127.0.0.1");
         return c.withBindAddresses(healthz, metrics);
     }
 
-    private static String withPort(String address, Integer port, String defaultHost) {
+    private static String withPort(String field, String address, Integer port, String defaultHost) throws ConfigException {
         if (port == null) {
             return address;
         }
         if (port == 0) {
             return "";
         }
-        int colon = address.lastIndexOf(':');
-        String host = address.isEmpty() ? defaultHost : colon > 0 ? address.substring(0, colon) : address;
-        return host + ":" + port;
+        try {
+            return HostPort.withPort(address.isEmpty() ? defaultHost : address, port).toString();
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(field + ": " + e.getMessage());
+        }
     }
 
     private static String defaultHostname() {

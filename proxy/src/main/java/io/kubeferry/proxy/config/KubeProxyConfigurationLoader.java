@@ -225,17 +225,10 @@ public final class KubeProxyConfigurationLoader {
         if (value.isEmpty()) {
             return;
         }
-        int colon = value.lastIndexOf(':');
-        if (colon <= 0) {
-            throw new ConfigException(field + ": must be host:port, got \"" + value + "\"");
-        }
         try {
-            int port = Integer.parseInt(value.substring(colon + 1));
-            if (port < 0 || port > 65535) {
-                throw new NumberFormatException();
-            }
-        } catch (NumberFormatException e) {
-            throw new ConfigException(field + ": port must be 0-65535, got \"" + value + "\"");
+            HostPort.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(field + ": " + e.getMessage());
         }
     }
 

@@ -1,5 +1,6 @@
 package io.kubeferry.proxy.health;
 
+import io.kubeferry.proxy.config.HostPort;
 import io.kubeferry.proxy.metrics.MetricsExposition;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -89,10 +90,8 @@ public final class HttpEndpoints {
     }
 
     private Future<HttpServer> listen(String address, io.vertx.core.Handler<HttpServerRequest> handler) {
-        int colon = address.lastIndexOf(':');
-        String host = address.substring(0, colon).replace("[", "").replace("]", "");
-        int port = Integer.parseInt(address.substring(colon + 1));
-        return vertx.createHttpServer(http1Only()).requestHandler(handler).listen(port, host);
+        HostPort bind = HostPort.parse(address);
+        return vertx.createHttpServer(http1Only()).requestHandler(handler).listen(bind.port(), bind.host());
     }
 
     /**
