@@ -1,5 +1,7 @@
 package io.kubeferry.ipvs;
 
+import io.kubeferry.proxy.model.Protocol;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -42,7 +44,7 @@ final class GracefulTermination {
         for (RealServer r : current) {
             VirtualServer v = services.get(r.virtualKey());
             if (r.weight() != 0 || v == null || desiredKeys.contains(r.key())) continue;
-            if (!v.protocol().equals("tcp") || connections.getOrDefault(r.key(), 0) == 0) out.add(r);
+            if (v.protocol() != Protocol.TCP || connections.getOrDefault(r.key(), 0) == 0) out.add(r);
         }
         return out;
     }

@@ -1,5 +1,7 @@
 package io.kubeferry.ipvs;
 
+import io.kubeferry.proxy.model.Protocol;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -45,7 +47,7 @@ final class IpvsDiff {
                 continue;
             }
             if (!want.containsKey(v.key())) continue;
-            if (!v.protocol().equals("tcp")) {
+            if (v.protocol() != Protocol.TCP) {
                 out.add(GracefulTermination.deletion(v, c));
                 continue;
             }
@@ -67,9 +69,9 @@ final class IpvsDiff {
 
     static String service(VirtualServer v) {
         String flag = switch (v.protocol()) {
-            case "udp" -> "-u";
-            case "sctp" -> "--sctp-service";
-            default -> "-t";
+            case TCP -> "-t";
+            case UDP -> "-u";
+            case SCTP -> "--sctp-service";
         };
         return flag + " " + hostPort(v.address(), v.port());
     }

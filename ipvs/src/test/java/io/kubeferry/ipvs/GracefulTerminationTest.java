@@ -2,14 +2,15 @@ package io.kubeferry.ipvs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.kubeferry.proxy.model.Protocol;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class GracefulTerminationTest {
-    private final VirtualServer tcp = new VirtualServer("tcp", "198.19.0.1", 80, "rr", Set.of(), 0);
-    private final VirtualServer udp = new VirtualServer("udp", "198.19.0.10", 53, "rr", Set.of(), 0);
+    private final VirtualServer tcp = new VirtualServer(Protocol.TCP, "198.19.0.1", 80, "rr", Set.of(), 0);
+    private final VirtualServer udp = new VirtualServer(Protocol.UDP, "198.19.0.10", 53, "rr", Set.of(), 0);
     private final RealServer tcpRs = new RealServer(tcp.key(), "198.18.0.2", 8080, 0);
     private final RealServer udpRs = new RealServer(udp.key(), "198.18.0.3", 53, 0);
     private final Map<String, VirtualServer> services = Map.of(tcp.key(), tcp, udp.key(), udp);
