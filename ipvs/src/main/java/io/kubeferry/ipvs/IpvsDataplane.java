@@ -52,7 +52,6 @@ final class IpvsDataplane implements Dataplane {
 
     private static final Logger LOG = LoggerFactory.getLogger(IpvsDataplane.class);
 
-    static final String DUMMY = IpvsAddresses.DEVICE;
     /** How often drained real servers are looked for (upstream: every minute). */
     static final Duration HOUSEKEEPING = Duration.ofSeconds(10);
 
@@ -240,12 +239,12 @@ final class IpvsDataplane implements Dataplane {
             return false;
         }
         try {
-            boolean dummy = tools.runAllowingFailure(ToolCommand.of("ip", "link", "show", DUMMY)).ok();
+            boolean dummy = tools.runAllowingFailure(ToolCommand.of("ip", "link", "show", IpvsAddresses.DEVICE)).ok();
             List<String> args = new ArrayList<>(IptablesTools.LOCK_WAIT);
             args.addAll(List.of("-t", "nat", "-S", IpvsRenderer.KUBE_SERVICES));
             boolean chain = tools.runAllowingFailure(new ToolCommand(flavour.iptables(), args, null, null)).ok();
             if (!dummy || !chain) {
-                LOG.warn("{} is gone ({}): next sync is full", dummy ? "nat chain KUBE-SERVICES" : DUMMY,
+                LOG.warn("{} is gone ({}): next sync is full", dummy ? "nat chain KUBE-SERVICES" : IpvsAddresses.DEVICE,
                         "flushed behind kube-ferry's back?");
                 needFull = true;
                 return true;
@@ -259,7 +258,7 @@ final class IpvsDataplane implements Dataplane {
     @Override
     public boolean hasLeftovers() throws DataplaneException {
         try {
-            if (tools.runAllowingFailure(ToolCommand.of("ip", "link", "show", DUMMY)).ok()) {
+            if (tools.runAllowingFailure(ToolCommand.of("ip", "link", "show", IpvsAddresses.DEVICE)).ok()) {
                 return true;
             }
             ToolResult sets = tools.runAllowingFailure(ToolCommand.of("ipset", "list", "-n"));
@@ -287,13 +286,13 @@ final class IpvsDataplane implements Dataplane {
             report = report.failed("ipvs: " + e.getMessage());
         }
         try {
-            if (tools.runAllowingFailure(ToolCommand.of("ip", "link", "show", DUMMY)).ok()) {
-                tools.run(ToolCommand.of("ip", "link", "del", DUMMY));
+            if (tools.runAllowingFailure(ToolCommand.of("ip", "link", "show", IpvsAddresses.DEVICE)).ok()) {
+                tools.run(ToolCommand.of("ip", "link", "del", IpvsAddresses.DEVICE));
                 // The addresses go with the interface.
                 report = report.plus(CleanupReport.INTERFACES, 1).plus(CleanupReport.ADDRESSES, dummyAddresses.size());
             }
         } catch (ToolException e) {
-            report = report.failed(DUMMY + ": " + e.getMessage());
+            report = report.failed(IpvsAddresses.DEVICE + ": " + e.getMessage());
         }
         try {
             ToolResult sets = tools.runAllowingFailure(ToolCommand.of("ipset", "list", "-n"));
@@ -348,7 +347,7 @@ final class IpvsDataplane implements Dataplane {
 
     private SortedSet<String> dummyAddresses() throws ToolException {
         SortedSet<String> out = new TreeSet<>();
-        ToolResult r = tools.runAllowingFailure(ToolCommand.of("ip", "-o", "-4", "addr", "show", "dev", DUMMY));
+        ToolResult r = tools.runAllowingFailure(ToolCommand.of("ip", "-o", "-4", "addr", "show", "dev", IpvsAddresses.DEVICE));
         if (r.ok()) {
             InterfaceAddresses.parse(r.stdout()).forEach(a -> out.add(a.ip()));
         }
