@@ -5,11 +5,10 @@ import io.kubeferry.proxy.model.Protocol;
 import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.model.ResolvedService;
 import io.kubeferry.proxy.testing.Fixtures;
+import io.kubeferry.proxy.testing.GoldenFiles;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -28,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class IptablesRendererTest {
 
-    private static final Path GOLDEN = Path.of("src/test/resources/golden");
+    private static final GoldenFiles GOLDEN = GoldenFiles.standard();
     private static final IptablesSettings CLUSTER_CIDR = IptablesSettings.defaults()
             .withNodeIP("198.18.0.1");
     private static final IptablesSettings WITH_POD_CIDR = new IptablesSettings("0x4000", false, "198.18.0.0/16", null, true, true, "198.18.0.1");
@@ -43,12 +42,7 @@ class IptablesRendererTest {
     }
 
     private static void golden(String name, String actual) throws IOException {
-        Path file = GOLDEN.resolve(name + ".txt");
-        if (Boolean.getBoolean("kubeferry.updateGolden")) {
-            Files.createDirectories(GOLDEN);
-            Files.writeString(file, actual);
-        }
-        assertEquals(Files.readString(file), actual, "golden file " + file);
+        GOLDEN.check(name, actual);
     }
 
     @Test

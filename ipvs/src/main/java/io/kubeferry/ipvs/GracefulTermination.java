@@ -1,9 +1,13 @@
 package io.kubeferry.ipvs;
 
+import io.kubeferry.proxy.model.Protocol;
+
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * Decides what happens to real servers sitting at weight 0. Stateless on purpose: it looks at the kernel
@@ -42,9 +46,34 @@ final class GracefulTermination {
         for (RealServer r : current) {
             VirtualServer v = services.get(r.virtualKey());
             if (r.weight() != 0 || v == null || desiredKeys.contains(r.key())) continue;
-            if (!v.protocol().equals("tcp") || connections.getOrDefault(r.key(), 0) == 0) out.add(r);
+            if (v.protocol() != Protocol.TCP || connections.getOrDefault(r.key(), 0) == 0) out.add(r);
         }
         return out;
+    }
+
+    /**
+     * One housekeeping pass's deletions.
+     *
+     * @param drained     the real servers that go now
+     * @param restoreText the {@code ipvsadm -R} input that deletes them (empty when none)
+     * @param after       the kernel once they are gone
+     */
+    record Sweep(List<RealServer> drained, String restoreText, IpvsKernelState after) {}
+
+    /** True when some real server sits at weight 0, so housekeeping has connections to look at. */
+    static boolean anyDraining(IpvsKernelState state) {
+        return state.table().realServers().stream().anyMatch(r -> r.weight() == 0);
+    }
+
+    /** The drained real servers of {@code state} given the live connections per real server, and what deletes them. */
+    static Sweep sweep(IpvsKernelState state, Map<String, Integer> connections) {
+        Map<String, VirtualServer> byKey = new HashMap<>();
+        state.table().virtualServers().forEach(v -> byKey.put(v.key(), v));
+        List<RealServer> drained = drained(state.table().realServers(), byKey, state.desiredRealServers(), connections);
+        String text = drained.stream().map(r -> deletion(byKey.get(r.virtualKey()), r) + "\n").collect(Collectors.joining());
+        Set<String> gone = drained.stream().map(RealServer::key).collect(Collectors.toSet());
+        List<RealServer> kept = state.table().realServers().stream().filter(r -> !gone.contains(r.key())).toList();
+        return new Sweep(List.copyOf(drained), text, state.withRealServers(kept));
     }
 
     /** The ipvsadm line that deletes one real server. */

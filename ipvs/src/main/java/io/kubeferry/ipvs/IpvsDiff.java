@@ -1,6 +1,10 @@
 package io.kubeferry.ipvs;
 
+import io.kubeferry.proxy.model.Cidr;
+import io.kubeferry.proxy.model.Protocol;
+
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -45,7 +49,7 @@ final class IpvsDiff {
                 continue;
             }
             if (!want.containsKey(v.key())) continue;
-            if (!v.protocol().equals("tcp")) {
+            if (v.protocol() != Protocol.TCP) {
                 out.add(GracefulTermination.deletion(v, c));
                 continue;
             }
@@ -61,15 +65,23 @@ final class IpvsDiff {
         return new IpvsPlan(out, new IpvsSaveParser.Table(List.copyOf(resultVs), List.copyOf(resultRs)));
     }
 
+    /** Virtual servers kube-ferry may change: on kube-ipvs0's addresses or the node's, never in excludeCIDRs. */
+    static Predicate<VirtualServer> owned(Set<String> dummyAddresses, List<String> nodeIPs, List<String> excludeCIDRs) {
+        Set<String> mine = new HashSet<>(dummyAddresses);
+        mine.addAll(nodeIPs);
+        List<Cidr> excluded = excludeCIDRs.stream().filter(c -> !c.contains(":")).map(Cidr::parse).toList();
+        return v -> mine.contains(v.address()) && excluded.stream().noneMatch(c -> c.contains(v.address()));
+    }
+
     private static <T> Map<String, T> byKey(List<T> items, Function<T, String> key) {
         return items.stream().collect(Collectors.toMap(key, x -> x, (a, b) -> a, java.util.LinkedHashMap::new));
     }
 
     static String service(VirtualServer v) {
         String flag = switch (v.protocol()) {
-            case "udp" -> "-u";
-            case "sctp" -> "--sctp-service";
-            default -> "-t";
+            case TCP -> "-t";
+            case UDP -> "-u";
+            case SCTP -> "--sctp-service";
         };
         return flag + " " + hostPort(v.address(), v.port());
     }

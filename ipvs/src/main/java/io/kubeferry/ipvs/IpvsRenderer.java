@@ -2,6 +2,7 @@ package io.kubeferry.ipvs;
 
 import io.kubeferry.iptables.JumpRule;
 import io.kubeferry.proxy.model.Endpoint;
+import io.kubeferry.proxy.model.Protocol;
 import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.model.ResolvedService;
 import io.kubeferry.proxy.model.ServicePort;
@@ -75,7 +76,7 @@ final class IpvsRenderer {
 
         for (ResolvedService svc : state.services().values()) {
             ServicePort p = svc.port();
-            String proto = p.protocol().lower();
+            Protocol proto = p.protocol();
             SchedulerChoice choice = catalog.choose(p);
             choice.fallbackReason().ifPresent(reason -> fallbacks.add(new Fallback(p.name(), reason)));
             Set<String> flags = choice.scheduler().flags();
@@ -131,7 +132,7 @@ final class IpvsRenderer {
                 }
                 switch (p.protocol()) {
                     case TCP, UDP -> {
-                        boolean tcp = p.protocol() == io.kubeferry.proxy.model.Protocol.TCP;
+                        boolean tcp = p.protocol() == Protocol.TCP;
                         sets.get((tcp ? Ipset.NODE_PORT_TCP : Ipset.NODE_PORT_UDP).name()).add(Integer.toString(p.nodePort()));
                         if (local) {
                             sets.get((tcp ? Ipset.NODE_PORT_LOCAL_TCP : Ipset.NODE_PORT_LOCAL_UDP).name()).add(Integer.toString(p.nodePort()));
@@ -161,8 +162,9 @@ final class IpvsRenderer {
         void add(String address, int port, List<Endpoint> endpoints);
     }
 
-    static String entry(String ip, String proto, int port) {
-        return ip + "," + proto + ":" + port;
+    /** An ipset member {@code ip,proto:port}, ipset's own spelling (lower-case protocol). */
+    static String entry(String ip, Protocol proto, int port) {
+        return ip + "," + proto.lower() + ":" + port;
     }
 
     /**

@@ -1,5 +1,7 @@
 package io.kubeferry.ipvs;
 
+import io.kubeferry.proxy.model.Protocol;
+
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -17,10 +19,10 @@ final class IpvsSaveParser {
         for (String line : text.split("\n")) {
             String[] t = line.trim().split("\\s+");
             if (t.length < 3) continue;
-            String proto = switch (t[1]) {
-                case "-t" -> "tcp";
-                case "-u" -> "udp";
-                case "--sctp-service" -> "sctp";
+            Protocol proto = switch (t[1]) {
+                case "-t" -> Protocol.TCP;
+                case "-u" -> Protocol.UDP;
+                case "--sctp-service" -> Protocol.SCTP;
                 default -> null;
             };
             if (proto == null) continue; // fwmark services are never ours
@@ -40,7 +42,7 @@ final class IpvsSaveParser {
                 }
                 vs.add(new VirtualServer(proto, hp[0], Integer.parseInt(hp[1]), sched, flags, persistence));
             } else if (t[0].equals("-a")) {
-                String key = proto + ":" + hp[0] + ":" + hp[1];
+                String key = proto.lower() + ":" + hp[0] + ":" + hp[1];
                 String[] real = null;
                 int weight = 1;
                 for (int i = 3; i < t.length; i++) {

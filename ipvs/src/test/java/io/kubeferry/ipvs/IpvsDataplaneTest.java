@@ -249,7 +249,7 @@ class IpvsDataplaneTest {
     void startUpFailsWhenTheConfiguredSchedulerIsNotInTheKernelAndLeavesNoProbeBehind() throws Exception {
         dataplane(config).checkKernel();
         assertTrue(kernel.services.isEmpty(), "the probe virtual server is gone: " + kernel.services);
-        assertTrue(ipvsadmInput(0).startsWith("-A -t " + IpvsDataplane.SCHEDULER_PROBE + " -s rr"), ipvsadmInput(0));
+        assertTrue(ipvsadmInput(0).startsWith("-A -t " + IpvsKernelPreparation.SCHEDULER_PROBE + " -s rr"), ipvsadmInput(0));
         ProxyConfig nq = config.withIpvs(new ProxyConfig.Ipvs("nq", config.ipvs().syncPeriod(), config.ipvs().minSyncPeriod(),
                 List.of(), false, java.time.Duration.ZERO, java.time.Duration.ZERO, java.time.Duration.ZERO));
         DataplaneException e = assertThrows(DataplaneException.class, () -> dataplane(nq).checkKernel());
@@ -257,9 +257,9 @@ class IpvsDataplaneTest {
                 + " load it with `modprobe ip_vs_nq` or choose another", e.getMessage());
         assertTrue(kernel.services.isEmpty());
 
-        kernel.services.put("-t " + IpvsDataplane.SCHEDULER_PROBE, "-A -t " + IpvsDataplane.SCHEDULER_PROBE + " -s wrr");
+        kernel.services.put("-t " + IpvsKernelPreparation.SCHEDULER_PROBE, "-A -t " + IpvsKernelPreparation.SCHEDULER_PROBE + " -s wrr");
         dataplane(config).checkKernel();
-        assertEquals(Set.of("-t " + IpvsDataplane.SCHEDULER_PROBE), kernel.services.keySet(), "someone else's is left alone");
+        assertEquals(Set.of("-t " + IpvsKernelPreparation.SCHEDULER_PROBE), kernel.services.keySet(), "someone else's is left alone");
     }
 
     @Test

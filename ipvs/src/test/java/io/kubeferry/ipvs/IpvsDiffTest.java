@@ -41,4 +41,11 @@ class IpvsDiffTest {
                 v -> v.address().startsWith("198.19."));
         assertEquals(List.of("-D -t 198.19.0.1:80"), p.lines());
     }
+
+    @Test
+    void ownedMeansOnKubeIpvs0OrANodeAddressAndOutsideExcludeCidrs() {
+        var owned = IpvsDiff.owned(java.util.Set.of("198.19.0.1"), List.of("198.18.1.1", "198.18.9.9"), List.of("198.18.9.0/24", "fd00::/64"));
+        var parse = t("-A -t 198.19.0.1:80 -s rr\n-A -t 198.18.1.1:30080 -s rr\n-A -t 198.18.9.9:30080 -s rr\n-A -t 10.0.0.1:80 -s rr");
+        assertEquals(List.of(true, true, false, false), parse.virtualServers().stream().map(owned::test).toList());
+    }
 }

@@ -2,6 +2,7 @@ package io.kubeferry.ipvs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.kubeferry.proxy.model.Protocol;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -15,8 +16,8 @@ class IpvsSaveParserTest {
                 -a -u 198.19.0.10:53 -r 198.18.0.3:53 -m -w 0
                 """);
         assertEquals(2, t.virtualServers().size());
-        assertEquals(new VirtualServer("tcp", "198.19.0.1", 80, "rr", Set.of(), 0), t.virtualServers().get(0));
-        assertEquals(new VirtualServer("udp", "198.19.0.10", 53, "sh", Set.of("sh-port"), 10800), t.virtualServers().get(1));
+        assertEquals(new VirtualServer(Protocol.TCP, "198.19.0.1", 80, "rr", Set.of(), 0), t.virtualServers().get(0));
+        assertEquals(new VirtualServer(Protocol.UDP, "198.19.0.10", 53, "sh", Set.of("sh-port"), 10800), t.virtualServers().get(1));
         assertEquals(new RealServer("udp:198.19.0.10:53", "198.18.0.3", 53, 0), t.realServers().get(1));
     }
 }
