@@ -11,7 +11,11 @@ import java.util.ServiceLoader;
  */
 public interface DataplaneProvider {
 
-    /** The mode name operators set in {@code mode:} / {@code --proxy-mode}. */
+    /**
+     * The mode name operators set in {@code mode:} / {@code --proxy-mode}; also the KubeProxyConfiguration section
+     * the mode reads its sync periods from, as upstream names them ({@code iptables:}, {@code ipvs:}). The
+     * configuration's valid modes are the registered providers' (KubeProxyConfigurationLoader.validate).
+     */
     String mode();
 
     /** Creates the dataplane; must not touch the kernel yet. */

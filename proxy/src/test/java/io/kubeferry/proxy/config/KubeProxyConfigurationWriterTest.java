@@ -95,8 +95,9 @@ class KubeProxyConfigurationWriterTest {
         assertEquals("node-7 \"quoted\"\nline", second.hostnameOverride(), "strings are escaped, not pasted");
         assertEquals(new ProxyConfig.Conntrack(0, 1000, Duration.ofHours(2), Duration.ofMinutes(30), true,
                 Duration.ofSeconds(30), Duration.ofMinutes(2)), second.conntrack());
-        assertEquals(new ProxyConfig.ClientConnection("application/json", 7.5f, 20), second.clientConnection());
-        assertEquals(new ProxyConfig.Logging("json", 4), second.logging());
+        assertEquals(new ProxyConfig.ClientConnection("application/json", 20, "application/json", "/var/lib/kube-proxy/kubeconfig.conf", 7.5f),
+                second.clientConnection());
+        assertEquals(List.of("json", 4), List.of(second.logging().format(), second.logging().verbosity()));
         assertEquals(Map.of("SomeGate", true), second.featureGates());
         assertEquals(-500, second.oomScoreAdj());
         assertEquals(Map.of("bindAddress", "198.18.0.10", "bindAddressHardFail", "true", "clientConnection.acceptContentTypes",
