@@ -2,6 +2,7 @@ package io.kubeferry.proxy.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kubeferry.proxy.testing.DocumentLeaves;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -153,30 +154,13 @@ class KubeProxyConfigurationWriterTest {
         }
         ProxyConfig read = KubeProxyConfigurationLoader.parse(upstream);
         assertEquals(ProxyConfig.defaults(), read, "kube-proxy 1.35's defaults are kube-ferry's");
-        Map<String, String> theirs = leaves(new ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory()).readTree(upstream), "");
-        Map<String, String> ours = leaves(new ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
-                .readTree(KubeProxyConfigurationWriter.yaml(ProxyConfig.defaults())), "");
+        Map<String, String> theirs = DocumentLeaves.of(upstream);
+        Map<String, String> ours = DocumentLeaves.of(KubeProxyConfigurationWriter.yaml(ProxyConfig.defaults()));
         assertEquals(theirs.keySet(), ours.keySet(), "the same fields");
-        Map<String, String> differing = new java.util.TreeMap<>();
-        theirs.forEach((k, v) -> {
-            if (!v.equals(ours.get(k))) {
-                differing.put(k, v + " -> " + ours.get(k));
-            }
-        });
         // kube-ferry keeps each mode's sync period; upstream writes only the active mode's and 0s for the other.
-        assertEquals(Map.of("/ipvs/syncPeriod", "0s -> 30s"), differing);
+        assertEquals(Map.of("/ipvs/syncPeriod", "0s -> 30s"), DocumentLeaves.differing(theirs, ours));
         assertTrue(KubeProxyConfigurationWriter.yaml(ProxyConfig.defaults()).contains("\nkind: KubeProxyConfiguration\nlogging:"),
                 "keys sorted as upstream writes them");
-    }
-
-    private static Map<String, String> leaves(JsonNode node, String at) {
-        Map<String, String> out = new java.util.TreeMap<>();
-        if (node.isObject()) {
-            node.fields().forEachRemaining(e -> out.putAll(leaves(e.getValue(), at + "/" + e.getKey())));
-        } else {
-            out.put(at, node.isNull() ? "null" : node.asText());
-        }
-        return out;
     }
 
     @Test
