@@ -13,27 +13,33 @@ public final class ModeStubs {
     private ModeStubs() {
     }
 
-    public static final class Iptables implements DataplaneProvider {
+    private abstract static class Stub implements DataplaneProvider {
+        private final String mode;
+
+        Stub(String mode) {
+            this.mode = mode;
+        }
+
         @Override
         public String mode() {
-            return "iptables";
+            return mode;
         }
 
         @Override
         public Dataplane create(DataplaneContext context) {
-            throw new UnsupportedOperationException("a stub: the iptables dataplane is in the iptables module");
+            throw new UnsupportedOperationException("a stub: the " + mode + " dataplane is in the " + mode + " module");
         }
     }
 
-    public static final class Ipvs implements DataplaneProvider {
-        @Override
-        public String mode() {
-            return "ipvs";
+    public static final class Iptables extends Stub {
+        public Iptables() {
+            super("iptables");
         }
+    }
 
-        @Override
-        public Dataplane create(DataplaneContext context) {
-            throw new UnsupportedOperationException("a stub: the IPVS dataplane is in the ipvs module");
+    public static final class Ipvs extends Stub {
+        public Ipvs() {
+            super("ipvs");
         }
     }
 }
