@@ -2,6 +2,7 @@ package io.kubeferry.proxy.cli;
 
 import io.kubeferry.proxy.config.ConfigException;
 import io.kubeferry.proxy.config.HostPort;
+import io.kubeferry.proxy.dataplane.DataplaneProvider;
 import io.kubeferry.proxy.config.KubeProxyConfigurationLoader;
 import io.kubeferry.proxy.config.ProxyConfig;
 import picocli.CommandLine.Option;
@@ -37,6 +38,16 @@ final class ConfigOptions {
         String field() default "";
     }
 
+    /**
+     * The KubeProxyConfiguration field (dotted path) a flag sets: the value goes through the same binding as the
+     * file's, so flags and file are checked and written alike.
+     */
+    @Retention(RetentionPolicy.RUNTIME)
+    @Target(ElementType.FIELD)
+    @interface Sets {
+        String value();
+    }
+
     /** The flag a {@link NoEffect} field stands for: its first option name, as kube-proxy spells it. */
     static String flagOf(Field f) {
         return f.getAnnotation(Option.class).names()[0];
@@ -65,118 +76,152 @@ final class ConfigOptions {
     @Option(names = "--feature-gates", paramLabel = "KEY=BOOL,...", description = "Upstream's feature gates (kube-ferry has none of them: reported).")
     String featureGates;
 
+    @Sets("clientConnection.kubeconfig")
     @Option(names = "--kubeconfig", description = "Path to a kubeconfig (default: in-cluster config, else ~/.kube/config).")
     String kubeconfig;
 
     @Option(names = "--master", description = "The API server's address (overrides the kubeconfig's).")
     String master;
 
+    @Sets("clientConnection.contentType")
     @Option(names = "--kube-api-content-type", description = "Content type asked of the API server (kube-ferry's client speaks JSON).")
     String kubeApiContentType;
 
+    @Sets("clientConnection.burst")
     @Option(names = "--kube-api-burst", description = "Burst to use while talking with the API server (not applied: see the log).")
     Integer kubeApiBurst;
 
+    @Sets("clientConnection.qps")
     @Option(names = "--kube-api-qps", description = "QPS to use while talking with the API server (not applied: see the log).")
     Float kubeApiQps;
 
     @Option(names = "--hostname-override", description = "This node's name (default: the host name).")
     String hostnameOverride;
 
+    @Sets("healthzBindAddress")
     @Option(names = "--healthz-bind-address", description = "host:port for /healthz and /livez (default 0.0.0.0:10256).")
     String healthzBindAddress;
 
     @Option(names = "--healthz-port", description = "Deprecated: the port of --healthz-bind-address (0 disables).")
     Integer healthzPort;
 
+    @Sets("metricsBindAddress")
     @Option(names = "--metrics-bind-address", description = "host:port for /metrics (default 127.0.0.1:10249).")
     String metricsBindAddress;
 
     @Option(names = "--metrics-port", description = "Deprecated: the port of --metrics-bind-address (0 disables).")
     Integer metricsPort;
 
+    @Sets("mode")
     @Option(names = {"--proxy-mode", "--mode"}, description = "iptables or ipvs.")
     String mode;
 
+    @Sets("iptables.masqueradeBit")
     @Option(names = "--iptables-masquerade-bit", description = "The fwmark bit marking packets for SNAT, 0-31 (default 14).")
     Integer iptablesMasqueradeBit;
 
+    @Sets("iptables.masqueradeAll")
     @Option(names = "--masquerade-all", arity = "0..1", fallbackValue = "true", description = "SNAT all traffic sent via Service cluster IPs.")
     Boolean masqueradeAll;
 
+    @Sets("iptables.localhostNodePorts")
     @Option(names = "--iptables-localhost-nodeports", arity = "0..1", fallbackValue = "true",
             description = "Allow NodePorts on localhost (iptables mode; default true).")
     Boolean iptablesLocalhostNodePorts;
 
+    @Sets("iptables.syncPeriod")
     @Option(names = "--iptables-sync-period", description = "iptables.syncPeriod (e.g. 30s, 1m).")
     Duration iptablesSyncPeriod;
 
+    @Sets("iptables.minSyncPeriod")
     @Option(names = "--iptables-min-sync-period", description = "iptables.minSyncPeriod (e.g. 1s; 0 syncs on every change).")
     Duration iptablesMinSyncPeriod;
 
+    @Sets("ipvs.syncPeriod")
     @Option(names = "--ipvs-sync-period", description = "ipvs.syncPeriod.")
     Duration ipvsSyncPeriod;
 
+    @Sets("ipvs.minSyncPeriod")
     @Option(names = "--ipvs-min-sync-period", description = "ipvs.minSyncPeriod.")
     Duration ipvsMinSyncPeriod;
 
+    @Sets("ipvs.scheduler")
     @Option(names = "--ipvs-scheduler", description = "The global IPVS scheduler (default rr).")
     String ipvsScheduler;
 
+    @Sets("ipvs.excludeCIDRs")
     @Option(names = "--ipvs-exclude-cidrs", split = ",", description = "CIDRs whose IPVS virtual servers kube-ferry never touches.")
     List<String> ipvsExcludeCIDRs;
 
+    @Sets("ipvs.strictARP")
     @Option(names = "--ipvs-strict-arp", arity = "0..1", fallbackValue = "true", description = "Set arp_ignore=1 and arp_announce=2.")
     Boolean ipvsStrictARP;
 
+    @Sets("ipvs.tcpTimeout")
     @Option(names = "--ipvs-tcp-timeout", description = "ipvs.tcpTimeout (0 leaves it as is).")
     Duration ipvsTcpTimeout;
 
+    @Sets("ipvs.tcpFinTimeout")
     @Option(names = "--ipvs-tcpfin-timeout", description = "ipvs.tcpFinTimeout (0 leaves it as is).")
     Duration ipvsTcpFinTimeout;
 
+    @Sets("ipvs.udpTimeout")
     @Option(names = "--ipvs-udp-timeout", description = "ipvs.udpTimeout (0 leaves it as is).")
     Duration ipvsUdpTimeout;
 
+    @Sets("detectLocalMode")
     @Option(names = "--detect-local-mode", description = "How local traffic is detected (kube-ferry: ClusterCIDR).")
     String detectLocalMode;
 
+    @Sets("clusterCIDR")
     @Option(names = "--cluster-cidr", description = "Pod CIDR(s), comma-separated: traffic from outside them is masqueraded.")
     String clusterCIDR;
 
+    @Sets("nodePortAddresses")
     @Option(names = "--nodeport-addresses", split = ",", description = "CIDRs (or primary, localhost, all) NodePorts open on.")
     List<String> nodePortAddresses;
 
+    @Sets("oomScoreAdj")
     @Option(names = "--oom-score-adj", description = "The process's oom_score_adj, -1000 to 1000 (default -999).")
     Integer oomScoreAdj;
 
+    @Sets("conntrack.maxPerCore")
     @Option(names = "--conntrack-max-per-core", description = "Conntrack entries per CPU (0 leaves the limit as is).")
     Integer conntrackMaxPerCore;
 
+    @Sets("conntrack.min")
     @Option(names = "--conntrack-min", description = "Lower bound of the conntrack limit.")
     Integer conntrackMin;
 
+    @Sets("conntrack.tcpEstablishedTimeout")
     @Option(names = "--conntrack-tcp-timeout-established", description = "nf_conntrack_tcp_timeout_established (0 leaves it).")
     Duration conntrackTcpTimeoutEstablished;
 
+    @Sets("conntrack.tcpCloseWaitTimeout")
     @Option(names = "--conntrack-tcp-timeout-close-wait", description = "nf_conntrack_tcp_timeout_close_wait (0 leaves it).")
     Duration conntrackTcpTimeoutCloseWait;
 
+    @Sets("conntrack.tcpBeLiberal")
     @Option(names = "--conntrack-tcp-be-liberal", arity = "0..1", fallbackValue = "true", description = "Set nf_conntrack_tcp_be_liberal to 1.")
     Boolean conntrackTcpBeLiberal;
 
+    @Sets("conntrack.udpTimeout")
     @Option(names = "--conntrack-udp-timeout", description = "nf_conntrack_udp_timeout (0 leaves it).")
     Duration conntrackUdpTimeout;
 
+    @Sets("conntrack.udpStreamTimeout")
     @Option(names = "--conntrack-udp-timeout-stream", description = "nf_conntrack_udp_timeout_stream (0 leaves it).")
     Duration conntrackUdpTimeoutStream;
 
+    @Sets("configSyncPeriod")
     @Option(names = "--config-sync-period", description = "Informer resync period (default 15m).")
     Duration configSyncPeriod;
 
+    @Sets("logging.verbosity")
     @Option(names = {"-v", "--v"}, description = "Log verbosity: 0-1 INFO, 2-3 more of kube-ferry's own, 4 and up DEBUG.")
     Integer verbosity;
 
+    @Sets("logging.format")
     @Option(names = "--logging-format", description = "text (default) or json (one JSON object per line).")
     String loggingFormat;
 
@@ -194,11 +239,11 @@ final class ConfigOptions {
 
     @NoEffect(field = "bindAddressHardFail")
     @Option(names = "--bind-address-hard-fail", arity = "0..1", fallbackValue = "true", hidden = true)
-    String bindAddressHardFail;
+    Boolean bindAddressHardFail;
 
     @NoEffect(field = "enableProfiling")
     @Option(names = "--profiling", arity = "0..1", fallbackValue = "true", hidden = true)
-    String profiling;
+    Boolean profiling;
 
     @NoEffect(field = "showHiddenMetricsForVersion")
     @Option(names = "--show-hidden-metrics-for-version", hidden = true)
@@ -222,7 +267,7 @@ final class ConfigOptions {
 
     @NoEffect(field = "logging.options.text.splitStream")
     @Option(names = "--log-text-split-stream", arity = "0..1", fallbackValue = "true", hidden = true)
-    String logTextSplitStream;
+    Boolean logTextSplitStream;
 
     @NoEffect(field = "logging.options.text.infoBufferSize")
     @Option(names = "--log-text-info-buffer-size", hidden = true)
@@ -230,7 +275,7 @@ final class ConfigOptions {
 
     @NoEffect(field = "logging.options.json.splitStream")
     @Option(names = "--log-json-split-stream", arity = "0..1", fallbackValue = "true", hidden = true)
-    String logJsonSplitStream;
+    Boolean logJsonSplitStream;
 
     @NoEffect(field = "logging.options.json.infoBufferSize")
     @Option(names = "--log-json-info-buffer-size", hidden = true)
@@ -295,7 +340,7 @@ final class ConfigOptions {
 
     @NoEffect(field = "windowsRunAsService")
     @Option(names = "--windows-service", arity = "0..1", fallbackValue = "true", hidden = true)
-    String windowsService;
+    Boolean windowsService;
 
     @NoEffect(field = "winkernel.sourceVip")
     @Option(names = "--source-vip", hidden = true)
@@ -307,7 +352,7 @@ final class ConfigOptions {
 
     @NoEffect(field = "winkernel.enableDSR")
     @Option(names = "--enable-dsr", arity = "0..1", fallbackValue = "true", hidden = true)
-    String enableDSR;
+    Boolean enableDSR;
 
     @NoEffect(field = "winkernel.rootHnsEndpointName")
     @Option(names = "--root-hnsendpoint-name", hidden = true)
@@ -315,7 +360,7 @@ final class ConfigOptions {
 
     @NoEffect(field = "winkernel.forwardHealthCheckVip")
     @Option(names = "--forward-healthcheck-vip", arity = "0..1", fallbackValue = "true", hidden = true)
-    String forwardHealthCheckVip;
+    Boolean forwardHealthCheckVip;
 
     private ProxyConfig resolved;
 
@@ -350,119 +395,39 @@ final class ConfigOptions {
 
     private ProxyConfig compute() throws ConfigException {
         ProxyConfig c = config == null ? ProxyConfig.defaults() : KubeProxyConfigurationLoader.load(config);
-        if (mode != null) {
-            c = c.withMode(mode);
+        Map<String, Object> given = new LinkedHashMap<>();
+        for (Field f : ConfigOptions.class.getDeclaredFields()) {
+            Sets sets = f.getAnnotation(Sets.class);
+            NoEffect noEffect = f.getAnnotation(NoEffect.class);
+            String path = sets != null ? sets.value() : noEffect != null && !noEffect.field().isEmpty() ? noEffect.field() : null;
+            Object value = path == null ? null : read(f);
+            if (value != null) {
+                given.put(path, value);
+            }
         }
-        if (kubeconfig != null) {
-            c = c.withKubeconfig(kubeconfig);
+        if (featureGates != null) {
+            given.put("featureGates", KubeProxyConfigurationLoader.parseFeatureGates(featureGates));
         }
-        if (master != null) {
-            c = c.withMaster(master);
-        }
+        c = withAddresses(c.with(given));
         if (hostnameOverride != null && !hostnameOverride.isEmpty()) {
             if (hostnameOverride.isBlank()) {
                 throw new ConfigException("--hostname-override: an empty node name is invalid");
             }
             c = c.withHostnameOverride(hostnameOverride);
         }
-        if (c.hostnameOverride().isEmpty()) {
-            c = c.withHostnameOverride(defaultHostname());
-        }
-        c = c.withHostnameOverride(c.hostnameOverride().strip().toLowerCase(Locale.ROOT));
-        if (clusterCIDR != null) {
-            c = c.withClusterCIDRs(KubeProxyConfigurationLoader.splitCIDRs(clusterCIDR));
-        }
-        if (detectLocalMode != null) {
-            c = c.withDetectLocalMode(detectLocalMode.isEmpty() ? "ClusterCIDR" : detectLocalMode);
-        }
-        c = withIptables(c);
-        c = withIpvs(c);
-        c = withConntrack(c);
-        c = withAddresses(c);
-        if (nodePortAddresses != null) {
-            c = c.withNodePortAddresses(nodePortAddresses);
-        }
-        if (configSyncPeriod != null) {
-            c = c.withConfigSyncPeriod(configSyncPeriod);
-        }
-        if (kubeApiContentType != null || kubeApiQps != null || kubeApiBurst != null) {
-            ProxyConfig.ClientConnection cc = c.clientConnection();
-            c = c.withClientConnection(new ProxyConfig.ClientConnection(
-                    kubeApiContentType != null ? kubeApiContentType : cc.contentType(),
-                    kubeApiQps != null ? kubeApiQps : cc.qps(), kubeApiBurst != null ? kubeApiBurst : cc.burst()));
-        }
-        if (verbosity != null || loggingFormat != null) {
-            c = c.withLogging(new ProxyConfig.Logging(loggingFormat != null ? loggingFormat : c.logging().format(),
-                    verbosity != null ? verbosity : c.logging().verbosity()));
-        }
-        if (featureGates != null) {
-            c = c.withFeatureGates(KubeProxyConfigurationLoader.parseFeatureGates(featureGates));
-        }
-        if (oomScoreAdj != null) {
-            c = c.withOomScoreAdj(oomScoreAdj);
-        }
-        if (serviceProxyName != null) {
-            c = c.withServiceProxyName(serviceProxyName);
-        }
-        if (netns != null) {
-            c = c.withNetns(netns);
-        }
-        Map<String, String> unused = new LinkedHashMap<>();
-        for (Field f : ConfigOptions.class.getDeclaredFields()) {
-            NoEffect n = f.getAnnotation(NoEffect.class);
-            Object value = n == null || n.field().isEmpty() ? null : read(f);
-            if (value != null) {
-                unused.put(n.field(), value.toString());
-            }
-        }
-        c = c.withUnused(unused);
+        String hostname = c.hostnameOverride().isEmpty() ? defaultHostname() : c.hostnameOverride();
+        c = c.withHostnameOverride(hostname.strip().toLowerCase(Locale.ROOT));
+        c = c.withOwn(new ProxyConfig.Own(serviceProxyName != null ? serviceProxyName : c.serviceProxyName(),
+                netns != null ? netns : c.netns(), master != null ? master : c.master()));
         KubeProxyConfigurationLoader.validate(c);
-        io.kubeferry.proxy.dataplane.DataplaneProvider.validateMode(c);
+        DataplaneProvider.validateMode(c);
         return c;
     }
 
-    private ProxyConfig withIptables(ProxyConfig c) {
-        ProxyConfig.Iptables i = c.iptables();
-        return c.withIptables(new ProxyConfig.Iptables(
-                masqueradeAll != null ? masqueradeAll : i.masqueradeAll(),
-                iptablesMasqueradeBit != null ? iptablesMasqueradeBit : i.masqueradeBit(),
-                iptablesLocalhostNodePorts != null ? iptablesLocalhostNodePorts : i.localhostNodePorts(),
-                iptablesSyncPeriod != null ? iptablesSyncPeriod : i.syncPeriod(),
-                iptablesMinSyncPeriod != null ? iptablesMinSyncPeriod : i.minSyncPeriod()));
-    }
-
-    private ProxyConfig withIpvs(ProxyConfig c) {
-        ProxyConfig.Ipvs v = c.ipvs();
-        return c.withIpvs(new ProxyConfig.Ipvs(
-                ipvsScheduler != null ? ipvsScheduler : v.scheduler(),
-                ipvsSyncPeriod != null ? ipvsSyncPeriod : v.syncPeriod(),
-                ipvsMinSyncPeriod != null ? ipvsMinSyncPeriod : v.minSyncPeriod(),
-                ipvsExcludeCIDRs != null ? ipvsExcludeCIDRs : v.excludeCIDRs(),
-                ipvsStrictARP != null ? ipvsStrictARP : v.strictARP(),
-                ipvsTcpTimeout != null ? ipvsTcpTimeout : v.tcpTimeout(),
-                ipvsTcpFinTimeout != null ? ipvsTcpFinTimeout : v.tcpFinTimeout(),
-                ipvsUdpTimeout != null ? ipvsUdpTimeout : v.udpTimeout()));
-    }
-
-    private ProxyConfig withConntrack(ProxyConfig c) {
-        ProxyConfig.Conntrack t = c.conntrack();
-        return c.withConntrack(new ProxyConfig.Conntrack(
-                conntrackMaxPerCore != null ? conntrackMaxPerCore : t.maxPerCore(),
-                conntrackMin != null ? conntrackMin : t.min(),
-                conntrackTcpTimeoutEstablished != null ? conntrackTcpTimeoutEstablished : t.tcpEstablishedTimeout(),
-                conntrackTcpTimeoutCloseWait != null ? conntrackTcpTimeoutCloseWait : t.tcpCloseWaitTimeout(),
-                conntrackTcpBeLiberal != null ? conntrackTcpBeLiberal : t.tcpBeLiberal(),
-                conntrackUdpTimeout != null ? conntrackUdpTimeout : t.udpTimeout(),
-                conntrackUdpTimeoutStream != null ? conntrackUdpTimeoutStream : t.udpStreamTimeout()));
-    }
-
-    /** The bind addresses, then the deprecated port flags on top (port 0 disables the server, as upstream). */
+    /** The deprecated port flags on top of the bind addresses (port 0 disables the server, as upstream). */
     private ProxyConfig withAddresses(ProxyConfig c) throws ConfigException {
-        String healthz = healthzBindAddress != null ? healthzBindAddress : c.healthzBindAddress();
-        String metrics = metricsBindAddress != null ? metricsBindAddress : c.metricsBindAddress();
-        healthz = withPort("healthzBindAddress", healthz, healthzPort, "0.0.0.0");
-        metrics = withPort("metricsBindAddress", metrics, metricsPort, "127.0.0.1");
-        return c.withBindAddresses(healthz, metrics);
+        return c.withBindAddresses(withPort("healthzBindAddress", c.healthzBindAddress(), healthzPort, "0.0.0.0"),
+                withPort("metricsBindAddress", c.metricsBindAddress(), metricsPort, "127.0.0.1"));
     }
 
     private static String withPort(String field, String address, Integer port, String defaultHost) throws ConfigException {

@@ -1,9 +1,7 @@
 package io.kubeferry.proxy.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.kubeferry.proxy.model.Cidr;
 
 import java.io.IOException;
@@ -11,31 +9,18 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * Reads a KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1) into a {@link ProxyConfig}. Strict:
- * an unknown field or a bad value stops start-up with the field's path, because a typo silently ignored
- * in a node agent means a cluster that routes differently from what its operator believes.
+ * Reads a KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1) into a {@link ProxyConfig} through
+ * {@link ConfigBinding}, and validates it. Strict: an unknown field or a bad value stops start-up with the field's
+ * path, because a typo silently ignored in a node agent means a cluster that routes differently from what its
+ * operator believes.
  */
 public final class KubeProxyConfigurationLoader {
-
-    static final String API_VERSION = "kubeproxy.config.k8s.io/v1alpha1";
-
-    /**
-     * Upstream fields (or whole sections) kube-ferry accepts but does not act on. A value other than the
-     * default is kept in {@link ProxyConfig#unused()} so the caller can warn once and the writer shows it.
-     */
-    private static final Set<String> UNUSED = Set.of("bindAddress", "bindAddressHardFail", "enableProfiling",
-            "showHiddenMetricsForVersion", "portRange", "winkernel", "nftables", "windowsRunAsService", "detectLocal",
-            "clientConnection.acceptContentTypes", "logging.flushFrequency", "logging.options", "logging.vmodule");
-
-    /** Fields whose value is a map or list: their contents are not fields of the schema. */
-    private static final Set<String> OPAQUE = Set.of("featureGates", "nodePortAddresses", "ipvs.excludeCIDRs", "logging.vmodule");
 
     private KubeProxyConfigurationLoader() {
     }
@@ -49,75 +34,27 @@ public final class KubeProxyConfigurationLoader {
     }
 
     public static ProxyConfig parse(String yaml) throws ConfigException {
-        JsonNode root;
-        try {
-            root = new ObjectMapper(new YAMLFactory()).readTree(yaml);
-        } catch (IOException e) {
-            throw new ConfigException("config is not valid YAML: " + e.getMessage());
+        ObjectNode fields = ConfigBinding.fields(ConfigBinding.readYaml(yaml));
+        // Upstream reads only the active mode's periods and its --write-config-to leaves the others at 0s: such a
+        // 0s means "not set", not "never sync".
+        JsonNode mode = fields.path("mode");
+        String active = mode.isTextual() && !mode.asText().isEmpty() ? mode.asText() : ProxyConfig.defaults().mode();
+        for (String section : ConfigBinding.modeSections()) {
+            if (!section.equals(active) && fields.path(section) instanceof ObjectNode s && isZero(s.path("syncPeriod"))) {
+                s.remove("syncPeriod");
+            }
         }
-        if (root == null || !root.isObject()) {
-            throw new ConfigException("config must be a KubeProxyConfiguration object");
-        }
-        String apiVersion = root.path("apiVersion").asText("");
-        String kind = root.path("kind").asText("");
-        if (!kind.equals("KubeProxyConfiguration")) {
-            throw new ConfigException("kind: expected KubeProxyConfiguration, got \"" + kind + "\"");
-        }
-        if (!apiVersion.equals(API_VERSION)) {
-            throw new ConfigException("apiVersion: expected " + API_VERSION + ", got \"" + apiVersion + "\"");
-        }
-        Map<String, String> unused = new TreeMap<>();
-        checkFields((ObjectNode) root, KubeProxyConfigurationWriter.schema(), "", unused);
-        Reader r = new Reader(root);
-        ProxyConfig d = ProxyConfig.defaults();
-        ProxyConfig.Iptables di = d.iptables();
-        ProxyConfig.Ipvs dv = d.ipvs();
-        ProxyConfig.Conntrack dc = d.conntrack();
-        ProxyConfig.ClientConnection dcc = d.clientConnection();
-        String mode = r.text("mode", d.mode()).isEmpty() ? d.mode() : r.text("mode", d.mode());
-        String detect = r.text("detectLocalMode", d.detectLocalMode());
-        // Upstream reads only the active mode's periods; its --write-config-to leaves the others at 0s.
-        Duration iptablesSync = r.duration("iptables.syncPeriod", di.syncPeriod());
-        Duration ipvsSync = r.duration("ipvs.syncPeriod", dv.syncPeriod());
-        iptablesSync = iptablesSync.isZero() && !mode.equals("iptables") ? di.syncPeriod() : iptablesSync;
-        ipvsSync = ipvsSync.isZero() && !mode.equals("ipvs") ? dv.syncPeriod() : ipvsSync;
-        ProxyConfig config = new ProxyConfig(
-                mode,
-                r.text("hostnameOverride", d.hostnameOverride()),
-                r.text("clientConnection.kubeconfig", d.kubeconfig()),
-                r.text("healthzBindAddress", d.healthzBindAddress()),
-                r.text("metricsBindAddress", d.metricsBindAddress()),
-                splitCIDRs(r.text("clusterCIDR", "")),
-                r.list("nodePortAddresses"),
-                d.serviceProxyName(), d.netns(),
-                r.duration("configSyncPeriod", d.configSyncPeriod()),
-                new ProxyConfig.Iptables(r.bool("iptables.masqueradeAll", di.masqueradeAll()),
-                        r.integer("iptables.masqueradeBit", di.masqueradeBit()),
-                        r.bool("iptables.localhostNodePorts", di.localhostNodePorts()),
-                        iptablesSync,
-                        r.duration("iptables.minSyncPeriod", di.minSyncPeriod())),
-                new ProxyConfig.Ipvs(r.text("ipvs.scheduler", dv.scheduler()),
-                        ipvsSync, r.duration("ipvs.minSyncPeriod", dv.minSyncPeriod()),
-                        r.list("ipvs.excludeCIDRs"), r.bool("ipvs.strictARP", dv.strictARP()),
-                        r.duration("ipvs.tcpTimeout", dv.tcpTimeout()), r.duration("ipvs.tcpFinTimeout", dv.tcpFinTimeout()),
-                        r.duration("ipvs.udpTimeout", dv.udpTimeout())),
-                new ProxyConfig.Conntrack(r.integer("conntrack.maxPerCore", dc.maxPerCore()), r.integer("conntrack.min", dc.min()),
-                        r.duration("conntrack.tcpEstablishedTimeout", dc.tcpEstablishedTimeout()),
-                        r.duration("conntrack.tcpCloseWaitTimeout", dc.tcpCloseWaitTimeout()),
-                        r.bool("conntrack.tcpBeLiberal", dc.tcpBeLiberal()),
-                        r.duration("conntrack.udpTimeout", dc.udpTimeout()),
-                        r.duration("conntrack.udpStreamTimeout", dc.udpStreamTimeout())),
-                new ProxyConfig.ClientConnection(r.text("clientConnection.contentType", dcc.contentType()),
-                        r.number("clientConnection.qps", dcc.qps()), r.integer("clientConnection.burst", dcc.burst())),
-                new ProxyConfig.Logging(r.text("logging.format", d.logging().format()),
-                        r.integer("logging.verbosity", d.logging().verbosity())),
-                r.gates("featureGates"),
-                r.integer("oomScoreAdj", d.oomScoreAdj()),
-                detect.isEmpty() ? d.detectLocalMode() : detect,
-                d.master(),
-                unused);
+        ProxyConfig config = ConfigBinding.bind(fields);
         validate(config);
         return config;
+    }
+
+    private static boolean isZero(JsonNode period) {
+        try {
+            return period.isTextual() && GoDuration.parse(period.asText()).isZero();
+        } catch (IllegalArgumentException e) {
+            return false; // the binding reports it with the field's path
+        }
     }
 
     /** Parses --feature-gates' text, {@code A=true,B=false}, as upstream's flag does. */
@@ -147,18 +84,21 @@ public final class KubeProxyConfigurationLoader {
         return result;
     }
 
-    /** Checks everything a flag or the file can set; messages name the field. */
+    /**
+     * Checks everything a flag or the file can set; messages name the field. The mode itself is the registered
+     * dataplanes' to check (DataplaneProvider.validateMode, called by the command line after this): this package
+     * sits below the dataplane SPI, and adding a mode touches no code here.
+     */
     public static void validate(ProxyConfig c) throws ConfigException {
-        if (!c.mode().equals("iptables") && !c.mode().equals("ipvs")) {
-            throw new ConfigException("mode: must be \"iptables\" or \"ipvs\", got \"" + c.mode() + "\"");
-        }
         bindAddress("healthzBindAddress", c.healthzBindAddress());
         bindAddress("metricsBindAddress", c.metricsBindAddress());
         if (c.iptables().masqueradeBit() < 0 || c.iptables().masqueradeBit() > 31) {
             throw new ConfigException("iptables.masqueradeBit: must be within [0, 31], got " + c.iptables().masqueradeBit());
         }
-        periods("iptables", c.iptables().syncPeriod(), c.iptables().minSyncPeriod());
-        periods("ipvs", c.ipvs().syncPeriod(), c.ipvs().minSyncPeriod());
+        for (String section : ConfigBinding.modeSections()) {
+            ProxyConfig.ModeSection s = ConfigBinding.modeSection(c, section);
+            periods(section, s.syncPeriod(), s.minSyncPeriod());
+        }
         for (String cidr : c.clusterCIDRs()) {
             cidr("clusterCIDR", cidr);
         }
@@ -229,142 +169,6 @@ public final class KubeProxyConfigurationLoader {
             HostPort.parse(value);
         } catch (IllegalArgumentException e) {
             throw new ConfigException(field + ": " + e.getMessage());
-        }
-    }
-
-    /**
-     * Every field of the input must be a field of the schema (the defaults' tree): strict, as upstream decodes.
-     * Fields kube-ferry does not act on are collected when they differ from the default.
-     */
-    private static void checkFields(ObjectNode node, ObjectNode schema, String prefix, Map<String, String> unused) throws ConfigException {
-        Iterator<String> names = node.fieldNames();
-        while (names.hasNext()) {
-            String name = names.next();
-            String path = prefix.isEmpty() ? name : prefix + "." + name;
-            JsonNode known = schema.get(name);
-            if (known == null) {
-                throw new ConfigException("unknown field \"" + path + "\"");
-            }
-            JsonNode value = node.get(name);
-            if (value.isNull()) {
-                continue;
-            }
-            boolean isUnused = UNUSED.contains(path) || UNUSED.stream().anyMatch(u -> path.startsWith(u + "."));
-            if (known.isObject() && !OPAQUE.contains(path)) {
-                if (!value.isObject()) {
-                    throw new ConfigException(path + ": must be an object");
-                }
-                checkFields((ObjectNode) value, (ObjectNode) known, path, unused);
-            } else if (isUnused && !text(value).equals(text(known))) {
-                unused.put(path, text(value));
-            }
-        }
-    }
-
-    private static String text(JsonNode node) {
-        return node.isValueNode() ? node.asText() : node.toString();
-    }
-
-    /** Typed access by dotted path, with errors that name the path. */
-    private record Reader(JsonNode root) {
-
-        JsonNode at(String path) {
-            JsonNode node = root;
-            for (String part : path.split("\\.")) {
-                node = node == null ? null : node.get(part);
-            }
-            return node == null || node.isNull() ? null : node;
-        }
-
-        String text(String path, String fallback) throws ConfigException {
-            JsonNode n = at(path);
-            if (n == null) {
-                return fallback;
-            }
-            if (!n.isTextual()) {
-                throw new ConfigException(path + ": must be a string");
-            }
-            return n.asText();
-        }
-
-        boolean bool(String path, boolean fallback) throws ConfigException {
-            JsonNode n = at(path);
-            if (n == null) {
-                return fallback;
-            }
-            if (!n.isBoolean()) {
-                throw new ConfigException(path + ": must be true or false, got " + n);
-            }
-            return n.asBoolean();
-        }
-
-        int integer(String path, int fallback) throws ConfigException {
-            JsonNode n = at(path);
-            if (n == null) {
-                return fallback;
-            }
-            if (!n.isIntegralNumber()) {
-                throw new ConfigException(path + ": must be an integer, got " + n);
-            }
-            return n.asInt();
-        }
-
-        float number(String path, float fallback) throws ConfigException {
-            JsonNode n = at(path);
-            if (n == null) {
-                return fallback;
-            }
-            if (!n.isNumber()) {
-                throw new ConfigException(path + ": must be a number, got " + n);
-            }
-            return n.floatValue();
-        }
-
-        Map<String, Boolean> gates(String path) throws ConfigException {
-            JsonNode n = at(path);
-            Map<String, Boolean> gates = new TreeMap<>();
-            if (n == null) {
-                return gates;
-            }
-            if (!n.isObject()) {
-                throw new ConfigException(path + ": must be a map of gate names to true or false");
-            }
-            Iterator<Map.Entry<String, JsonNode>> fields = n.fields();
-            while (fields.hasNext()) {
-                Map.Entry<String, JsonNode> e = fields.next();
-                if (!e.getValue().isBoolean()) {
-                    throw new ConfigException(path + "." + e.getKey() + ": must be true or false, got " + e.getValue());
-                }
-                gates.put(e.getKey(), e.getValue().asBoolean());
-            }
-            return gates;
-        }
-
-        Duration duration(String path, Duration fallback) throws ConfigException {
-            JsonNode n = at(path);
-            if (n == null) {
-                return fallback;
-            }
-            try {
-                return GoDuration.parse(n.asText());
-            } catch (IllegalArgumentException e) {
-                throw new ConfigException(path + ": " + e.getMessage());
-            }
-        }
-
-        List<String> list(String path) throws ConfigException {
-            JsonNode n = at(path);
-            if (n == null) {
-                return List.of();
-            }
-            if (!n.isArray()) {
-                throw new ConfigException(path + ": must be a list");
-            }
-            List<String> result = new ArrayList<>();
-            for (JsonNode item : n) {
-                result.add(item.asText());
-            }
-            return result;
         }
     }
 }

@@ -1,67 +1,86 @@
 package io.kubeferry.proxy.config;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
+
 import java.time.Duration;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
 
 /**
- * kube-ferry's effective configuration: a KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1) with
- * flags applied on top, validated and defaulted. Field names follow upstream so operators recognise them.
+ * kube-ferry's effective configuration and, in one, the KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1)
+ * schema: every component is the upstream field of the same name, bound by Jackson ({@link ConfigBinding}) for the
+ * file, the flags, {@code --write-config-to} and {@code /configz}. An unknown field is an error naming its path.
+ * Defaults are {@link #defaults()}; checks are {@link KubeProxyConfigurationLoader#validate}. Fields marked
+ * {@link NotApplied} are accepted (and typed, and written back) but not acted on: {@link #unused()} lists those set
+ * to other than the default so start-up can warn. kube-ferry's own settings ({@link Own}) are not document fields.
  *
- * @param mode               "iptables" or "ipvs"
+ * @param mode               the dataplane: one a registered DataplaneProvider names (it reads the section of that name)
  * @param hostnameOverride   the node name ("" = the host name)
- * @param kubeconfig         path of a kubeconfig ("" = in-cluster config, else the usual default chain)
  * @param healthzBindAddress host:port for /healthz and /livez ("" disables)
  * @param metricsBindAddress host:port for /metrics ("" disables)
- * @param clusterCIDRs       pod CIDRs for detectLocalMode ClusterCIDR (empty = no local detection)
+ * @param clusterCIDR        pod CIDRs, comma-separated, for detectLocalMode ClusterCIDR ("" = no local detection)
  * @param nodePortAddresses  CIDRs (or the keywords primary/localhost/all) NodePorts are opened on; empty = all
- * @param serviceProxyName   Services labelled service.kubernetes.io/service-proxy-name are served only when
- *                           the label equals this ("" = serve only unlabelled Services, as upstream)
- * @param netns              kube-ferry's own: program the named network namespace instead of the current one
  * @param configSyncPeriod   informer resync period
- * @param iptables           the iptables section
- * @param ipvs               the ipvs section
- * @param conntrack          the conntrack section
- * @param clientConnection   clientConnection's settings besides the kubeconfig
- * @param logging            the logging section's format and verbosity
  * @param featureGates       featureGates as given (kube-ferry has none of upstream's gates: they are reported)
  * @param oomScoreAdj        the process's oom_score_adj (upstream's default -999)
  * @param detectLocalMode    how local traffic is detected (kube-ferry implements ClusterCIDR)
- * @param master             kube-ferry's own: --master, the API server URL overriding the kubeconfig's ("" = none)
- * @param unused             upstream fields kube-ferry accepts but does not act on, set to other than their
- *                           default: dotted path to the value's text (e.g. {@code enableProfiling -> true})
+ * @param own                kube-ferry's own settings, from its own flags
  */
 public record ProxyConfig(
-        String mode,
-        String hostnameOverride,
-        String kubeconfig,
-        String healthzBindAddress,
-        String metricsBindAddress,
-        List<String> clusterCIDRs,
-        List<String> nodePortAddresses,
-        String serviceProxyName,
-        String netns,
+        @NotApplied String bindAddress,
+        @NotApplied boolean bindAddressHardFail,
+        ClientConnection clientConnection,
+        String clusterCIDR,
         Duration configSyncPeriod,
+        Conntrack conntrack,
+        @NotApplied DetectLocal detectLocal,
+        String detectLocalMode,
+        @NotApplied boolean enableProfiling,
+        @JsonInclude(JsonInclude.Include.NON_EMPTY) Map<String, Boolean> featureGates,
+        String healthzBindAddress,
+        String hostnameOverride,
         Iptables iptables,
         Ipvs ipvs,
-        Conntrack conntrack,
-        ClientConnection clientConnection,
         Logging logging,
-        Map<String, Boolean> featureGates,
+        String metricsBindAddress,
+        String mode,
+        @NotApplied Nftables nftables,
+        List<String> nodePortAddresses,
         int oomScoreAdj,
-        String detectLocalMode,
-        String master,
-        Map<String, String> unused) {
+        @NotApplied String portRange,
+        @NotApplied String showHiddenMetricsForVersion,
+        @NotApplied Winkernel winkernel,
+        @NotApplied @JsonInclude(JsonInclude.Include.NON_DEFAULT) boolean windowsRunAsService,
+        @JsonIgnore Own own) {
 
     public ProxyConfig {
         Objects.requireNonNull(mode, "mode");
-        clusterCIDRs = List.copyOf(clusterCIDRs);
+        clusterCIDR = String.join(",", KubeProxyConfigurationLoader.splitCIDRs(clusterCIDR));
         nodePortAddresses = List.copyOf(nodePortAddresses);
-        // Sorted, so the written config and the warnings list them in a stable order.
-        featureGates = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(featureGates));
-        unused = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(unused));
+        // Left out of the document when empty; sorted, so the written config and the warnings list them in a stable order.
+        featureGates = Collections.unmodifiableSortedMap(featureGates == null ? new TreeMap<>() : new TreeMap<>(featureGates));
+        own = own == null ? Own.NONE : own;
+    }
+
+    /**
+     * @param serviceProxyName Services labelled service.kubernetes.io/service-proxy-name are served only when the
+     *                         label equals this ("" = serve only unlabelled Services, as upstream)
+     * @param netns            program the named network namespace instead of the current one
+     * @param master           --master, the API server URL overriding the kubeconfig's ("" = none)
+     */
+    public record Own(String serviceProxyName, String netns, String master) {
+        static final Own NONE = new Own("", "", "");
+    }
+
+    /** The settings every dataplane's section has (upstream: iptables, ipvs and nftables each carry them). */
+    interface ModeSection {
+        Duration syncPeriod();
+
+        Duration minSyncPeriod();
     }
 
     /**
@@ -72,7 +91,7 @@ public record ProxyConfig(
      * @param minSyncPeriod      minimum time between syncs (bursts are coalesced)
      */
     public record Iptables(boolean masqueradeAll, int masqueradeBit, boolean localhostNodePorts,
-                           Duration syncPeriod, Duration minSyncPeriod) {
+                           Duration syncPeriod, Duration minSyncPeriod) implements ModeSection {
 
         /** The masquerade mark as upstream prints it, e.g. {@code 0x4000}. */
         public String masqueradeMark() {
@@ -91,10 +110,15 @@ public record ProxyConfig(
      * @param udpTimeout    IPVS UDP timeout (0 = keep)
      */
     public record Ipvs(String scheduler, Duration syncPeriod, Duration minSyncPeriod, List<String> excludeCIDRs,
-                       boolean strictARP, Duration tcpTimeout, Duration tcpFinTimeout, Duration udpTimeout) {
+                       boolean strictARP, Duration tcpTimeout, Duration tcpFinTimeout, Duration udpTimeout) implements ModeSection {
         public Ipvs {
             excludeCIDRs = List.copyOf(excludeCIDRs);
         }
+    }
+
+    /** Upstream's nftables section: kube-ferry has no nftables mode yet. */
+    public record Nftables(boolean masqueradeAll, int masqueradeBit, Duration minSyncPeriod, Duration syncPeriod)
+            implements ModeSection {
     }
 
     /**
@@ -111,188 +135,214 @@ public record ProxyConfig(
     }
 
     /**
+     * @param kubeconfig  path of a kubeconfig ("" = in-cluster config, else the usual default chain)
      * @param contentType the content type asked of the API server (upstream: protobuf)
      * @param qps         upstream client-go's request rate limit
      * @param burst       upstream client-go's request burst
      */
-    public record ClientConnection(String contentType, float qps, int burst) {
+    public record ClientConnection(@NotApplied String acceptContentTypes, int burst, String contentType,
+                                   String kubeconfig, float qps) {
     }
 
     /**
      * @param format    "text" or "json" (one JSON object per line)
      * @param verbosity klog's -v: 0-1 INFO, 2-3 more of kube-ferry's own, 4 and up DEBUG
      */
-    public record Logging(String format, int verbosity) {
+    public record Logging(@NotApplied Duration flushFrequency, String format, @NotApplied Options options, int verbosity,
+                          @NotApplied @JsonInclude(JsonInclude.Include.NON_EMPTY) List<VModule> vmodule) {
+
+        public Logging {
+            vmodule = vmodule == null ? List.of() : List.copyOf(vmodule); // left out of the document when empty
+        }
+
+        /** The two settings kube-ferry acts on; the rest at upstream's defaults. */
+        public Logging(String format, int verbosity) {
+            this(Duration.ofSeconds(5), format, Options.DEFAULT, verbosity, List.of());
+        }
+
+        public record Options(Format json, Format text) {
+            static final Options DEFAULT = new Options(new Format("0", false), new Format("0", false));
+        }
+
+        public record Format(String infoBufferSize, @JsonInclude(JsonInclude.Include.NON_DEFAULT) boolean splitStream) {
+        }
+
+        public record VModule(String filePattern, int verbosity) {
+        }
     }
 
-    /** Upstream's defaults, iptables mode. */
+    public record DetectLocal(String bridgeInterface, String interfaceNamePrefix) {
+    }
+
+    public record Winkernel(boolean enableDSR, boolean forwardHealthCheckVip, String networkName,
+                            String rootHnsEndpointName, String sourceVip) {
+    }
+
+    /** Upstream's defaults, as kube-proxy 1.35 writes them, with mode iptables. The one place defaults are. */
     public static ProxyConfig defaults() {
-        return new ProxyConfig(
-                "iptables", "", "", "0.0.0.0:10256", "127.0.0.1:10249",
-                List.of(), List.of(), "", "", Duration.ofMinutes(15),
-                new Iptables(false, 14, true, Duration.ofSeconds(30), Duration.ofSeconds(1)),
-                new Ipvs("", Duration.ofSeconds(30), Duration.ZERO, List.of(), false,
-                        Duration.ZERO, Duration.ZERO, Duration.ZERO),
-                new Conntrack(32768, 131072, Duration.ofHours(24), Duration.ofHours(1), false, Duration.ZERO, Duration.ZERO),
-                new ClientConnection("application/vnd.kubernetes.protobuf", 5, 10),
-                new Logging("text", 0), Map.of(), -999, "ClusterCIDR", "", Map.of());
+        return DEFAULTS;
     }
 
-    /** The sync period of the active mode. */
+    private static final ProxyConfig DEFAULTS = new ProxyConfig("0.0.0.0", false,
+            new ClientConnection("", 10, "application/vnd.kubernetes.protobuf", "", 5),
+            "", Duration.ofMinutes(15),
+            new Conntrack(32768, 131072, Duration.ofHours(24), Duration.ofHours(1), false, Duration.ZERO, Duration.ZERO),
+            new DetectLocal("", ""), "ClusterCIDR", false, Map.of(), "0.0.0.0:10256", "",
+            new Iptables(false, 14, true, Duration.ofSeconds(30), Duration.ofSeconds(1)),
+            new Ipvs("", Duration.ofSeconds(30), Duration.ZERO, List.of(), false, Duration.ZERO, Duration.ZERO, Duration.ZERO),
+            new Logging("text", 0), "127.0.0.1:10249", "iptables",
+            new Nftables(false, 14, Duration.ZERO, Duration.ZERO),
+            List.of(), -999, "", "", new Winkernel(false, false, "", "", ""), false, Own.NONE);
+
+    /** path of a kubeconfig ("" = in-cluster config, else the usual default chain) */
+    public String kubeconfig() {
+        return clientConnection.kubeconfig();
+    }
+
+    /** {@link #clusterCIDR} as a list. */
+    public List<String> clusterCIDRs() {
+        return KubeProxyConfigurationLoader.splitCIDRs(clusterCIDR);
+    }
+
+    public String serviceProxyName() {
+        return own.serviceProxyName();
+    }
+
+    public String netns() {
+        return own.netns();
+    }
+
+    public String master() {
+        return own.master();
+    }
+
+    /**
+     * Upstream fields kube-ferry accepts but does not act on, set to other than their default: dotted path to the
+     * value's text (e.g. {@code enableProfiling -> true}), sorted.
+     */
+    public Map<String, String> unused() {
+        return ConfigBinding.unused(this);
+    }
+
+    /** The sync period of the active mode (from the section named as the mode). */
     public Duration syncPeriod() {
-        return "ipvs".equals(mode) ? ipvs.syncPeriod() : iptables.syncPeriod();
+        return ConfigBinding.modeSection(this, mode).syncPeriod();
     }
 
     /** The minimum sync period of the active mode. */
     public Duration minSyncPeriod() {
-        return "ipvs".equals(mode) ? ipvs.minSyncPeriod() : iptables.minSyncPeriod();
+        return ConfigBinding.modeSection(this, mode).minSyncPeriod();
+    }
+
+    /**
+     * Sets fields by their dotted KubeProxyConfiguration path ({@code iptables.masqueradeBit}) through the same
+     * binding as the file, so a value is checked and defaulted as it would be there. Not validated: see
+     * {@link KubeProxyConfigurationLoader#validate}.
+     *
+     * @throws ConfigException naming the path of a field that does not exist or a value that does not fit it
+     */
+    public ProxyConfig with(Map<String, ?> valuesByPath) throws ConfigException {
+        return ConfigBinding.with(this, valuesByPath);
+    }
+
+    private ProxyConfig with(String path, Object value) {
+        try {
+            return with(Map.of(path, value));
+        } catch (ConfigException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
     }
 
     public ProxyConfig withMode(String value) {
-        return with(b -> b.mode = value);
+        return with("mode", value);
     }
 
     public ProxyConfig withHostnameOverride(String value) {
-        return with(b -> b.hostnameOverride = value);
+        return with("hostnameOverride", value);
     }
 
     public ProxyConfig withKubeconfig(String value) {
-        return with(b -> b.kubeconfig = value);
+        return with("clientConnection.kubeconfig", value);
     }
 
     public ProxyConfig withBindAddresses(String healthz, String metrics) {
-        return with(b -> {
-            b.healthzBindAddress = healthz;
-            b.metricsBindAddress = metrics;
-        });
+        return with("healthzBindAddress", healthz).with("metricsBindAddress", metrics);
     }
 
     public ProxyConfig withClusterCIDRs(List<String> value) {
-        return with(b -> b.clusterCIDRs = value);
+        return with("clusterCIDR", String.join(",", value));
     }
 
     public ProxyConfig withNodePortAddresses(List<String> value) {
-        return with(b -> b.nodePortAddresses = value);
-    }
-
-    public ProxyConfig withServiceProxyName(String value) {
-        return with(b -> b.serviceProxyName = value);
-    }
-
-    public ProxyConfig withNetns(String value) {
-        return with(b -> b.netns = value);
+        return with("nodePortAddresses", value);
     }
 
     public ProxyConfig withIptables(Iptables value) {
-        return with(b -> b.iptables = value);
+        return with("iptables", value);
     }
 
     public ProxyConfig withIpvs(Ipvs value) {
-        return with(b -> b.ipvs = value);
+        return with("ipvs", value);
     }
 
     public ProxyConfig withConfigSyncPeriod(Duration value) {
-        return with(b -> b.configSyncPeriod = value);
+        return with("configSyncPeriod", value);
     }
 
     public ProxyConfig withConntrack(Conntrack value) {
-        return with(b -> b.conntrack = value);
+        return with("conntrack", value);
     }
 
     public ProxyConfig withClientConnection(ClientConnection value) {
-        return with(b -> b.clientConnection = value);
+        return with("clientConnection", value);
     }
 
     public ProxyConfig withLogging(Logging value) {
-        return with(b -> b.logging = value);
+        return with("logging", value);
     }
 
     public ProxyConfig withFeatureGates(Map<String, Boolean> value) {
-        return with(b -> b.featureGates = value);
+        return with("featureGates", value);
     }
 
     public ProxyConfig withOomScoreAdj(int value) {
-        return with(b -> b.oomScoreAdj = value);
+        return with("oomScoreAdj", value);
     }
 
     public ProxyConfig withDetectLocalMode(String value) {
-        return with(b -> b.detectLocalMode = value);
+        return with("detectLocalMode", value);
+    }
+
+    /** Sets the sync periods of every mode's section (tests and benchmarks use short ones). */
+    public ProxyConfig withSyncPeriods(Duration sync, Duration min) {
+        Map<String, Object> periods = new TreeMap<>();
+        for (String section : ConfigBinding.modeSections()) {
+            periods.put(section + ".syncPeriod", sync);
+            periods.put(section + ".minSyncPeriod", min);
+        }
+        try {
+            return with(periods);
+        } catch (ConfigException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+    }
+
+    public ProxyConfig withOwn(Own value) {
+        return new ProxyConfig(bindAddress, bindAddressHardFail, clientConnection, clusterCIDR, configSyncPeriod, conntrack,
+                detectLocal, detectLocalMode, enableProfiling, featureGates, healthzBindAddress, hostnameOverride, iptables,
+                ipvs, logging, metricsBindAddress, mode, nftables, nodePortAddresses, oomScoreAdj, portRange,
+                showHiddenMetricsForVersion, winkernel, windowsRunAsService, value);
+    }
+
+    public ProxyConfig withServiceProxyName(String value) {
+        return withOwn(new Own(value, own.netns(), own.master()));
+    }
+
+    public ProxyConfig withNetns(String value) {
+        return withOwn(new Own(own.serviceProxyName(), value, own.master()));
     }
 
     public ProxyConfig withMaster(String value) {
-        return with(b -> b.master = value);
-    }
-
-    /** Adds (or replaces) accepted-but-unused fields, by dotted path. */
-    public ProxyConfig withUnused(Map<String, String> values) {
-        Map<String, String> merged = new TreeMap<>(unused);
-        merged.putAll(values);
-        return with(b -> b.unused = merged);
-    }
-
-    private ProxyConfig with(java.util.function.Consumer<Copy> change) {
-        Copy copy = new Copy(this);
-        change.accept(copy);
-        return copy.build();
-    }
-
-    /** A mutable copy, so each with-method names only the field it changes. */
-    private static final class Copy {
-        String mode;
-        String hostnameOverride;
-        String kubeconfig;
-        String healthzBindAddress;
-        String metricsBindAddress;
-        List<String> clusterCIDRs;
-        List<String> nodePortAddresses;
-        String serviceProxyName;
-        String netns;
-        Duration configSyncPeriod;
-        Iptables iptables;
-        Ipvs ipvs;
-        Conntrack conntrack;
-        ClientConnection clientConnection;
-        Logging logging;
-        Map<String, Boolean> featureGates;
-        int oomScoreAdj;
-        String detectLocalMode;
-        String master;
-        Map<String, String> unused;
-
-        Copy(ProxyConfig c) {
-            mode = c.mode;
-            hostnameOverride = c.hostnameOverride;
-            kubeconfig = c.kubeconfig;
-            healthzBindAddress = c.healthzBindAddress;
-            metricsBindAddress = c.metricsBindAddress;
-            clusterCIDRs = c.clusterCIDRs;
-            nodePortAddresses = c.nodePortAddresses;
-            serviceProxyName = c.serviceProxyName;
-            netns = c.netns;
-            configSyncPeriod = c.configSyncPeriod;
-            iptables = c.iptables;
-            ipvs = c.ipvs;
-            conntrack = c.conntrack;
-            clientConnection = c.clientConnection;
-            logging = c.logging;
-            featureGates = c.featureGates;
-            oomScoreAdj = c.oomScoreAdj;
-            detectLocalMode = c.detectLocalMode;
-            master = c.master;
-            unused = c.unused;
-        }
-
-        ProxyConfig build() {
-            return new ProxyConfig(mode, hostnameOverride, kubeconfig, healthzBindAddress, metricsBindAddress, clusterCIDRs,
-                    nodePortAddresses, serviceProxyName, netns, configSyncPeriod, iptables, ipvs, conntrack,
-                    clientConnection, logging, featureGates, oomScoreAdj, detectLocalMode, master, unused);
-        }
-    }
-
-    /** Sets the sync periods of both modes (tests and benchmarks use short ones). */
-    public ProxyConfig withSyncPeriods(Duration sync, Duration min) {
-        return withIptables(new Iptables(iptables.masqueradeAll(), iptables.masqueradeBit(), iptables.localhostNodePorts(), sync, min))
-                .withIpvs(new Ipvs(ipvs.scheduler(), sync, min, ipvs.excludeCIDRs(), ipvs.strictARP(), ipvs.tcpTimeout(),
-                        ipvs.tcpFinTimeout(), ipvs.udpTimeout()));
+        return withOwn(new Own(own.serviceProxyName(), own.netns(), value));
     }
 }

@@ -11,7 +11,11 @@ import java.util.ServiceLoader;
  */
 public interface DataplaneProvider {
 
-    /** The mode name operators set in {@code mode:} / {@code --proxy-mode}. */
+    /**
+     * The mode name operators set in {@code mode:} / {@code --proxy-mode}; also the KubeProxyConfiguration section
+     * the mode reads its sync periods from, as upstream names them ({@code iptables:}, {@code ipvs:}). The
+     * configuration's valid modes are the registered providers' ({@link #validateMode}).
+     */
     String mode();
 
     /** Creates the dataplane; must not touch the kernel yet. */
@@ -28,6 +32,11 @@ public interface DataplaneProvider {
 
     /** Runs the chosen mode's {@link #validate} (when that mode's provider is on the class path). */
     static void validateMode(ProxyConfig config) throws ConfigException {
+        // The modes are the registered dataplanes': adding one touches no configuration code.
+        List<String> modes = all().stream().map(DataplaneProvider::mode).sorted().toList();
+        if (!modes.contains(config.mode())) {
+            throw new ConfigException("mode: must be " + alternatives(modes) + ", got \"" + config.mode() + "\"");
+        }
         for (DataplaneProvider provider : all()) {
             if (provider.mode().equals(config.mode())) {
                 provider.validate(config);
@@ -46,5 +55,15 @@ public interface DataplaneProvider {
         return all.stream().filter(p -> p.mode().equals(mode)).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("unknown proxy mode \"" + mode + "\"; available: "
                         + all.stream().map(DataplaneProvider::mode).sorted().toList()));
+    }
+
+    /** {@code "a"}, {@code "a" or "b"}, {@code "a", "b" or "c"}. */
+    private static String alternatives(List<String> modes) {
+        if (modes.isEmpty()) {
+            return "the mode of a registered dataplane (none is on the class path)";
+        }
+        List<String> quoted = modes.stream().map(m -> "\"" + m + "\"").toList();
+        return quoted.size() == 1 ? quoted.get(0)
+                : String.join(", ", quoted.subList(0, quoted.size() - 1)) + " or " + quoted.get(quoted.size() - 1);
     }
 }

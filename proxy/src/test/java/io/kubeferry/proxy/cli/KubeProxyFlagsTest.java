@@ -7,6 +7,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.kubeferry.proxy.config.ConfigException;
 import io.kubeferry.proxy.config.KubeProxyConfigurationWriter;
 import io.kubeferry.proxy.testing.Cli;
+import io.kubeferry.proxy.testing.DocumentLeaves;
 import io.kubeferry.proxy.testing.LogCapture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -54,6 +55,19 @@ class KubeProxyFlagsTest {
 
     private static String name(String flag) {
         return flag.contains("=") ? flag.substring(0, flag.indexOf('=')) : flag;
+    }
+
+    /** The modes are the registered dataplanes' (this module's tests register an iptables and an ipvs stub). */
+    @Test
+    void aModeNoDataplaneRegisteredIsRefusedNamingTheModesThatAre(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws IOException {
+        ConfigException flag = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> Main.parse(new String[] {"--proxy-mode", "userspace"}).options().resolve());
+        assertEquals("mode: must be \"iptables\" or \"ipvs\", got \"userspace\"", flag.getMessage());
+        java.nio.file.Path file = java.nio.file.Files.writeString(dir.resolve("config.yaml"),
+                "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: userspace\n");
+        ConfigException inFile = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> Main.parse(new String[] {"--config", file.toString()}).options().resolve());
+        assertEquals(flag.getMessage(), inFile.getMessage());
     }
 
     @Test
@@ -163,31 +177,10 @@ class KubeProxyFlagsTest {
         }
         String flags = upstream.lines().skip(1).findFirst().orElseThrow().substring(2);
         var config = Main.parse(flags.split(" ")).options().resolve();
-        ObjectMapper yaml = new ObjectMapper(new YAMLFactory());
-        var theirs = leaves(yaml.readTree(upstream), "");
-        var ours = leaves(yaml.readTree(KubeProxyConfigurationWriter.yaml(config)), "");
+        var theirs = DocumentLeaves.of(upstream);
+        var ours = DocumentLeaves.of(KubeProxyConfigurationWriter.yaml(config));
         assertEquals(theirs.keySet(), ours.keySet());
-        java.util.Map<String, String> differing = new java.util.TreeMap<>();
-        theirs.forEach((k, v) -> {
-            if (!v.equals(ours.get(k))) {
-                differing.put(k, v + " -> " + ours.get(k));
-            }
-        });
-        assertEquals(java.util.Map.of("/iptables/syncPeriod", "0s -> 1m30s"), differing);
-    }
-
-    private static java.util.Map<String, String> leaves(JsonNode node, String at) {
-        java.util.Map<String, String> out = new java.util.TreeMap<>();
-        if (node.isObject()) {
-            node.fields().forEachRemaining(e -> out.putAll(leaves(e.getValue(), at + "/" + e.getKey())));
-        } else if (node.isArray()) {
-            for (int i = 0; i < node.size(); i++) {
-                out.putAll(leaves(node.get(i), at + "/" + i));
-            }
-        } else {
-            out.put(at, node.isNull() ? "null" : node.asText());
-        }
-        return out;
+        assertEquals(java.util.Map.of("/iptables/syncPeriod", "0s -> 1m30s"), DocumentLeaves.differing(theirs, ours));
     }
 
     @ParameterizedTest

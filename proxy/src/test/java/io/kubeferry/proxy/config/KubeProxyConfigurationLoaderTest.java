@@ -57,8 +57,14 @@ class KubeProxyConfigurationLoaderTest {
     @CsvSource(delimiter = '|', value = {
             "iptables: {masqueradeBit: 40}|iptables.masqueradeBit: must be within [0, 31], got 40",
             "iptables: {foo: 1}|unknown field \"iptables.foo\"",
+            "iptables: {masqueradeBitt: 9}|unknown field \"iptables.masqueradeBitt\"",
+            "logging: {vmodule: [{filePattern: x, level: 2}]}|unknown field \"logging.vmodule[0].level\"",
+            "netns: red|unknown field \"netns\"",
+            "hostnameOverride: 5|hostnameOverride: must be a string, got 5",
+            "iptables: {masqueradeBit: 1.5}|iptables.masqueradeBit: must be an integer, got 1.5",
+            "conntrack: {udpTimeout: 30}|conntrack.udpTimeout: must be a duration",
+            "nodePortAddresses: 198.18.0.0/24|nodePortAddresses: must be a list",
             "bogus: 1|unknown field \"bogus\"",
-            "mode: userspace|mode: must be \"iptables\" or \"ipvs\"",
             "iptables: {syncPeriod: 10 seconds}|iptables.syncPeriod: invalid duration",
             "iptables: {syncPeriod: 0s}|iptables.syncPeriod: must be greater than 0",
             "iptables: {minSyncPeriod: -1s}|iptables.minSyncPeriod: must be greater than or equal to 0",
@@ -71,6 +77,12 @@ class KubeProxyConfigurationLoaderTest {
     void badSettingsNameTheirField(String yaml, String message) {
         ConfigException e = assertThrows(ConfigException.class, () -> KubeProxyConfigurationLoader.parse(HEAD + yaml));
         assertTrue(e.getMessage().startsWith(message) || e.getMessage().contains(message), e.getMessage());
+    }
+
+    @Test
+    void aFieldGivenTwiceIsRefused() {
+        ConfigException e = assertThrows(ConfigException.class, () -> KubeProxyConfigurationLoader.parse(HEAD + "mode: ipvs\nmode: iptables\n"));
+        assertTrue(e.getMessage().contains("Duplicate field 'mode'"), e.getMessage());
     }
 
     @Test

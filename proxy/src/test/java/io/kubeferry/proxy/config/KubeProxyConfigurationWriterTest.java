@@ -2,6 +2,7 @@ package io.kubeferry.proxy.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kubeferry.proxy.testing.DocumentLeaves;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -95,8 +96,9 @@ class KubeProxyConfigurationWriterTest {
         assertEquals("node-7 \"quoted\"\nline", second.hostnameOverride(), "strings are escaped, not pasted");
         assertEquals(new ProxyConfig.Conntrack(0, 1000, Duration.ofHours(2), Duration.ofMinutes(30), true,
                 Duration.ofSeconds(30), Duration.ofMinutes(2)), second.conntrack());
-        assertEquals(new ProxyConfig.ClientConnection("application/json", 7.5f, 20), second.clientConnection());
-        assertEquals(new ProxyConfig.Logging("json", 4), second.logging());
+        assertEquals(new ProxyConfig.ClientConnection("application/json", 20, "application/json", "/var/lib/kube-proxy/kubeconfig.conf", 7.5f),
+                second.clientConnection());
+        assertEquals(List.of("json", 4), List.of(second.logging().format(), second.logging().verbosity()));
         assertEquals(Map.of("SomeGate", true), second.featureGates());
         assertEquals(-500, second.oomScoreAdj());
         assertEquals(Map.of("bindAddress", "198.18.0.10", "bindAddressHardFail", "true", "clientConnection.acceptContentTypes",
@@ -152,30 +154,13 @@ class KubeProxyConfigurationWriterTest {
         }
         ProxyConfig read = KubeProxyConfigurationLoader.parse(upstream);
         assertEquals(ProxyConfig.defaults(), read, "kube-proxy 1.35's defaults are kube-ferry's");
-        Map<String, String> theirs = leaves(new ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory()).readTree(upstream), "");
-        Map<String, String> ours = leaves(new ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
-                .readTree(KubeProxyConfigurationWriter.yaml(ProxyConfig.defaults())), "");
+        Map<String, String> theirs = DocumentLeaves.of(upstream);
+        Map<String, String> ours = DocumentLeaves.of(KubeProxyConfigurationWriter.yaml(ProxyConfig.defaults()));
         assertEquals(theirs.keySet(), ours.keySet(), "the same fields");
-        Map<String, String> differing = new java.util.TreeMap<>();
-        theirs.forEach((k, v) -> {
-            if (!v.equals(ours.get(k))) {
-                differing.put(k, v + " -> " + ours.get(k));
-            }
-        });
         // kube-ferry keeps each mode's sync period; upstream writes only the active mode's and 0s for the other.
-        assertEquals(Map.of("/ipvs/syncPeriod", "0s -> 30s"), differing);
+        assertEquals(Map.of("/ipvs/syncPeriod", "0s -> 30s"), DocumentLeaves.differing(theirs, ours));
         assertTrue(KubeProxyConfigurationWriter.yaml(ProxyConfig.defaults()).contains("\nkind: KubeProxyConfiguration\nlogging:"),
                 "keys sorted as upstream writes them");
-    }
-
-    private static Map<String, String> leaves(JsonNode node, String at) {
-        Map<String, String> out = new java.util.TreeMap<>();
-        if (node.isObject()) {
-            node.fields().forEachRemaining(e -> out.putAll(leaves(e.getValue(), at + "/" + e.getKey())));
-        } else {
-            out.put(at, node.isNull() ? "null" : node.asText());
-        }
-        return out;
     }
 
     @Test
