@@ -163,15 +163,22 @@ public final class Agent {
     private Future<Void> begin(KubernetesClient client) {
         LOG.info("kube-ferry starting in {} mode on node {}{}", config.mode(), config.hostnameOverride(),
                 config.netns().isEmpty() ? "" : " (programming network namespace " + config.netns() + ")");
-        return onWorker(() -> {
+        // Queued on the worker before anything can ask for a sync: the first sync runs on the same worker, after
+        // it, and finds the leftovers it must remove.
+        Future<Void> scanned = onWorker(() -> {
             leftovers = otherModesLeftovers();
             return null;
-        }).compose(v -> http.start(config.healthzBindAddress(), config.metricsBindAddress())).compose(v -> {
+        });
+        // The lists go out first: they are the longest wait before the first sync, and the HTTP endpoints open
+        // while they are in flight.
+        context.runOnContext(x -> {
+            watch = new ClusterWatch(client, reachability, config.hostnameOverride(), config.serviceProxyName(), config.configSyncPeriod(),
+                    context, state, this::changed, this::changedEverywhere);
+            watch.start();
+        });
+        return scanned.compose(v -> http.start(config.healthzBindAddress(), config.metricsBindAddress())).compose(v -> {
             Promise<Void> started = Promise.promise();
             context.runOnContext(x -> {
-                watch = new ClusterWatch(client, reachability, config.hostnameOverride(), config.serviceProxyName(), config.configSyncPeriod(),
-                        context, state, this::changed, this::changedEverywhere);
-                watch.start();
                 runner.start();
                 canaryTimer = vertx.setPeriodic(config.syncPeriod().toMillis(), id -> checkCanary());
                 Duration housekeeping = dataplane.housekeepingPeriod();
@@ -181,7 +188,13 @@ public final class Agent {
                 started.complete();
             });
             return started.future();
-        });
+        }).onFailure(e -> context.runOnContext(x -> {
+            // The agent did not start (an HTTP port was taken): nothing may go on watching for it.
+            runner.stop();
+            if (watch != null) {
+                watch.close();
+            }
+        }));
     }
 
     /**
@@ -312,7 +325,7 @@ public final class Agent {
             lastResult = result;
             unsyncedChanges.clear();
             unsyncedTriggers.clear();
-            successfulSyncs.incrementAndGet();
+            boolean first = successfulSyncs.incrementAndGet() == 1;
             serviceHealth.update(request.state());
             LOG.debug("{} sync of {} Service ports in {} ms (render {} ms, apply {} ms)", result.full() ? "full" : "partial",
                     request.state().services().size(), took.toMillis(), result.renderTime().toMillis(), result.applyTime().toMillis());
@@ -320,6 +333,9 @@ public final class Agent {
                 runHooks(change);
                 if (!leftovers.isEmpty()) {
                     removeLeftovers();
+                }
+                if (first) {
+                    releaseStartupHeap();
                 }
                 return result.full();
             });
@@ -329,6 +345,17 @@ public final class Agent {
             metrics.failed();
             // SyncRunner logs the failure once, with its retry delay.
         });
+    }
+
+    /**
+     * The initial lists, the first program's text and its restore are the largest transient of the agent's life,
+     * about as large again as what it keeps. The shipped JVM (Serial GC, jvm.options) gives heap back to the node
+     * only at a full collection, which an agent at rest may not have for hours: one, here, after the first sync
+     * returns that transient at once (down to MaxHeapFreeRatio above what is live). A few tens of milliseconds
+     * on the worker, once; the event loop pauses with it.
+     */
+    private static void releaseStartupHeap() {
+        System.gc();
     }
 
     private void runHooks(ConntrackChange change) {

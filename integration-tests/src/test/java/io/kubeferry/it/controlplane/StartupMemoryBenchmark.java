@@ -48,11 +48,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * Variants: the shipped options with the CDS archive the image builds (made here for this jar by the image's
  * own dist/src/main/jvm/cds-archive.sh), the same options without it, the JDK's defaults (what the image ran
  * before jvm.options existed), and any given as {@code -Dkube-ferry.benchmark.jvm-variants='NAME=OPTIONS|...'}
- * (OPTIONS space-separated, added after the shipped ones: a way to try a flag).
+ * (OPTIONS space-separated, added after the shipped ones: a way to try a flag; a word {@code env:NAME=VALUE} sets
+ * the agent's environment instead).
  * {@code -Dkube-ferry.benchmark.write-classlist=true} first records, in a training run, the classes the agent
  * loads into dist/src/main/jvm/classes.lst (commit it when the code's classes changed much).
  * {@code -Dkube-ferry.benchmark.jcmd='VM.native_memory summary,GC.class_histogram'} saves those jcmd outputs at
  * steady state under target/startup-memory/ (NMT needs -XX:NativeMemoryTracking=summary in the variant).
+ * {@code -Dkube-ferry.benchmark.agent-args='--v=4'} adds arguments to the agent's command line (a timeline in its log).
  * Prints a table; asserts only that every run programmed every Service and that every move arrived. Small
  * size in the test run, 1,000 Services with -Dkube-ferry.benchmark=full.
  */
@@ -155,10 +157,13 @@ class StartupMemoryBenchmark {
             variants.add(new Variant("shipped (jvm.options + CDS archive)", List.of("@" + JVM_OPTIONS, "-XX:SharedArchiveFile=" + archive,
                     "-Xshare:on")));
         }
-        if (!shipped.isEmpty()) {
-            variants.add(new Variant("jvm.options, no CDS archive", shipped));
+        // -Dkube-ferry.benchmark.only-shipped=true: the shipped variant and the given ones only (trying a flag).
+        if (!Boolean.getBoolean("kube-ferry.benchmark.only-shipped")) {
+            if (!shipped.isEmpty()) {
+                variants.add(new Variant("jvm.options, no CDS archive", shipped));
+            }
+            variants.add(new Variant("JDK 17 defaults (before)", List.of()));
         }
-        variants.add(new Variant("JDK 17 defaults (before)", List.of()));
         String extra = System.getProperty("kube-ferry.benchmark.jvm-variants", "").strip();
         for (String spec : extra.isEmpty() ? new String[0] : extra.split("\\|")) {
             int eq = spec.indexOf('=');
@@ -177,10 +182,24 @@ class StartupMemoryBenchmark {
         argv.addAll(List.of("-jar", JAR.toString(), "run", "--netns", BED.nodeNs(), "--kubeconfig", kubeconfig.toString(),
                 "--hostname-override", "node-a", "--cluster-cidr", NetnsTestBed.POD_CIDR,
                 "--metrics-bind-address", "127.0.0.1:" + metricsPort, "--healthz-bind-address", "127.0.0.1:" + freePort()));
+        String agentArgs = System.getProperty("kube-ferry.benchmark.agent-args", "").strip();
+        if (!agentArgs.isEmpty()) {
+            argv.addAll(List.of(agentArgs.split("\\s+")));
+        }
         String label = variant.name().replaceAll("[^A-Za-z0-9]+", "-") + "-" + index;
         Path log = OUT.resolve(label + ".log");
         long startedMs = System.currentTimeMillis();
-        Process agent = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        ProcessBuilder builder = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(log.toFile());
+        // A variant's env:NAME=VALUE words set the agent's environment (e.g. env:MALLOC_ARENA_MAX=2), the rest are JVM options.
+        argv.removeIf(word -> {
+            if (!word.startsWith("env:")) {
+                return false;
+            }
+            int eq = word.indexOf('=');
+            builder.environment().put(word.substring(4, eq), word.substring(eq + 1));
+            return true;
+        });
+        Process agent = builder.start();
         try {
             double lastSync = awaitFirstSync(agent, metricsPort, log);
             long startToRules = Math.round(lastSync * 1000) - startedMs;
@@ -192,6 +211,11 @@ class StartupMemoryBenchmark {
             Thread.sleep(SETTLE_MS);
             Map<String, Long> status = status(agent.pid());
             double cpuSteady = cpuSeconds(agent.pid());
+            if (!jcmds().isEmpty()) {
+                // Which mappings the resident memory is in (heap, class-data archive, libjvm, malloc arenas).
+                Files.copy(Path.of("/proc", String.valueOf(agent.pid()), "smaps"), OUT.resolve(label + "-smaps.txt"),
+                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
             for (String command : jcmds()) {
                 Path to = OUT.resolve(label + "-" + command.replaceAll("[^A-Za-z0-9]+", "_") + ".txt");
                 List<String> jcmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),

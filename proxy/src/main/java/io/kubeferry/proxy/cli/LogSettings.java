@@ -12,7 +12,7 @@ import org.slf4j.LoggerFactory;
  * Applies the logging section (--v, --logging-format, or the file's logging.*) to logback, before anything
  * else logs. The levels follow klog's verbosity as operators use it: 0-1 INFO; 2-3 DEBUG for kube-ferry's own
  * loggers but not the per-command tool lines; 4-5 DEBUG everywhere in kube-ferry and INFO for the libraries;
- * 6 and up TRACE. At 0-1 an explicit KUBE_FERRY_LOG_LEVEL (logback.xml reads it) is left in force.
+ * 6 and up TRACE. At 0-1 an explicit KUBE_FERRY_LOG_LEVEL (LogbackDefaults reads it) is left in force.
  */
 final class LogSettings {
 
@@ -35,7 +35,7 @@ final class LogSettings {
                 context.getLogger(library).setLevel(libraries);
             }
             if (v >= 4) {
-                // Fabric8's retry loggers are held at ERROR (logback.xml) so an outage is two lines; an
+                // Fabric8's retry loggers are held at ERROR (LogbackDefaults) so an outage is two lines; an
                 // operator who asks for debug output gets their retries and stack traces too.
                 for (String retries : new String[] {"io.fabric8.kubernetes.client.informers.impl.cache.Reflector",
                         "io.fabric8.kubernetes.client.dsl.internal.AbstractWatchManager"}) {

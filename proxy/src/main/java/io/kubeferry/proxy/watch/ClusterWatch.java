@@ -29,7 +29,7 @@ import java.util.function.Consumer;
  * runner is asked for a sync. Informers relist and rewatch by themselves after API outages and 410 Gone.
  * An outage is logged as two lines, not one per retry: a WARN when listing or watching starts failing (with
  * the error and Fabric8's backoff) and an INFO when every informer watches again; Fabric8's own per-retry
- * stack traces are kept out of the INFO/WARN log (logback.xml). A failed list reaches the informer's exception
+ * stack traces are kept out of the INFO/WARN log (LogbackDefaults). A failed list reaches the informer's exception
  * handler, and an informer that stops watching for longer than {@link #WATCH_LOST_GRACE} is seen here; a
  * dropped watch that Fabric8's watch manager re-opens by itself (the informer still reports watching) is
  * seen through {@link ApiReachability}, the HTTP client's interceptor: a failed connection starts the outage

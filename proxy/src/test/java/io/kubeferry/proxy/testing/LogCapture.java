@@ -12,7 +12,7 @@ import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Collects what one logger logs; {@link #resetLogback()} puts logback.xml's configuration back. */
+/** Collects what one logger logs; {@link #resetLogback()} puts kube-ferry's logging configuration (LogbackDefaults) back. */
 public final class LogCapture implements AutoCloseable {
 
     private final Logger logger;
