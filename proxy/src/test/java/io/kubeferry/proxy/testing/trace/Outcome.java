@@ -50,7 +50,12 @@ public record Outcome(SortedSet<PathEnd> ends) {
     }
 
     public static Outcome untouched() {
-        return of(new PathEnd(PathEnd.Kind.UNTOUCHED, "", false, 0));
+        return untouched(false);
+    }
+
+    /** No rule decided anything, but the packet was marked for masquerading on its way out. */
+    public static Outcome untouched(boolean masqueraded) {
+        return of(new PathEnd(PathEnd.Kind.UNTOUCHED, "", masqueraded, 0));
     }
 
     /** The same path ends, each DNAT pinned to its endpoint for {@code seconds} (ClientIP affinity). */

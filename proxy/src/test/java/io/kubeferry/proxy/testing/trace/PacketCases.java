@@ -72,6 +72,8 @@ public final class PacketCases {
                         .resolve(localEndpoint("198.18.0.14", 8080), endpoint("198.18.0.31", 8080)),
                 port("ns", "lb", "https", Protocol.TCP, "198.19.0.6", 443).nodePort(30443).loadBalancerIP("198.19.200.1")
                         .sourceRange("198.18.2.0/24").resolve(endpoint("198.18.0.26", 8443)),
+                port("ns", "lb-node-range", "", Protocol.TCP, "198.19.0.11", 443).loadBalancerIP("198.19.200.2")
+                        .sourceRange("198.18.1.0/24").resolve(endpoint("198.18.0.32", 8443)),
                 port("ns", "itp", "", Protocol.TCP, "198.19.0.7", 80).internalLocal()
                         .resolve(localEndpoint("198.18.0.13", 8080), endpoint("198.18.0.27", 8080)),
                 port("ns", "empty", "", Protocol.TCP, "198.19.0.8", 80).nodePort(30088).resolve(),
@@ -100,7 +102,9 @@ public final class PacketCases {
                 new PacketCase("nodeport-from-node", tcp(NODE, NODE_IP, NODE_IP, 30080), dnat(true, "198.18.0.11:8080", "198.18.0.22:8080")),
                 new PacketCase("nodeport-on-localhost", tcp(NODE, "127.0.0.1", "127.0.0.1", 30080),
                         dnat(true, "198.18.0.11:8080", "198.18.0.22:8080"))
-                        .except(IPVS, Outcome.untouched(), "IPVS mode never serves NodePorts on 127.0.0.1, as upstream's IPVS mode"),
+                        .except(IPVS, Outcome.untouched(true), "IPVS mode never serves NodePorts on 127.0.0.1, as upstream's IPVS"
+                                + " mode; KUBE-NODE-PORT still marks the packet (any local address, port in KUBE-NODE-PORT-TCP), which"
+                                + " masquerades it to 127.0.0.1 on lo: no change"),
                 new PacketCase("nodeport-of-no-service", tcp(OUTSIDE, CLIENT, NODE_IP, 30099), Outcome.untouched()),
                 new PacketCase("etp-local-from-outside", tcp(OUTSIDE, CLIENT, NODE_IP, 30081), dnat(false, "198.18.0.12:8080")),
                 new PacketCase("etp-local-from-pod", tcp(POD, POD_IP, NODE_IP, 30081), dnat(false, "198.18.0.12:8080", "198.18.0.23:8080"))
@@ -124,6 +128,7 @@ public final class PacketCases {
                 new PacketCase("lb-nodeport-ignores-source-ranges", tcp(OUTSIDE, DENIED_CLIENT, NODE_IP, 30443),
                         dnat(true, "198.18.0.26:8443")),
                 new PacketCase("lb-from-node-outside-source-ranges", tcp(NODE, NODE_IP, "198.19.200.1", 443), Outcome.drop()),
+                new PacketCase("lb-from-node-inside-source-ranges", tcp(NODE, NODE_IP, "198.19.200.2", 443), dnat(true, "198.18.0.32:8443")),
                 new PacketCase("itp-local-from-pod", tcp(POD, POD_IP, "198.19.0.7", 80), dnat(false, "198.18.0.13:8080")),
                 new PacketCase("no-endpoints-clusterip", tcp(POD, POD_IP, "198.19.0.8", 80), Outcome.reject()),
                 new PacketCase("no-endpoints-nodeport", tcp(OUTSIDE, CLIENT, NODE_IP, 30088), Outcome.reject()),

@@ -3,8 +3,9 @@ package io.kubeferry.proxy.testing.trace;
 import org.junit.jupiter.api.DynamicContainer;
 import org.junit.jupiter.api.DynamicTest;
 
-import java.util.List;
+import java.util.Set;
 import java.util.function.Function;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -19,15 +20,37 @@ public final class PacketTable {
      * @param tracerFor syncs a scenario to fresh fakes of the mode under test and returns their tracer
      */
     public static Stream<DynamicContainer> tests(Function<PacketScenario, PacketTracer> tracerFor) {
-        return tests(PacketCases.all(), tracerFor);
+        return tests(tracerFor, Set.of());
     }
 
-    public static Stream<DynamicContainer> tests(List<PacketScenario> scenarios, Function<PacketScenario, PacketTracer> tracerFor) {
-        return scenarios.stream().map(scenario -> {
+    /**
+     * @param knownBugs cases this mode is known to fail (a product bug, each run on its own by a disabled test
+     *                  that says why): left out here so the rest stays a gate; a name that is no case fails
+     */
+    public static Stream<DynamicContainer> tests(Function<PacketScenario, PacketTracer> tracerFor, Set<String> knownBugs) {
+        Set<String> names = PacketCases.all().stream().flatMap(s -> s.cases().stream()).map(PacketCase::name).collect(Collectors.toSet());
+        if (!names.containsAll(knownBugs)) {
+            throw new IllegalArgumentException("no such packet case: " + knownBugs.stream().filter(n -> !names.contains(n)).toList());
+        }
+        return PacketCases.all().stream().map(scenario -> {
             PacketTracer tracer = tracerFor.apply(scenario);
             return DynamicContainer.dynamicContainer(scenario.name(), scenario.cases().stream()
+                    .filter(c -> !knownBugs.contains(c.name()))
                     .map(c -> DynamicTest.dynamicTest(c.name(), () -> check(tracer, c))));
         });
+    }
+
+    /** Runs one named case of the table. */
+    public static void check(String caseName, Function<PacketScenario, PacketTracer> tracerFor) {
+        for (PacketScenario scenario : PacketCases.all()) {
+            for (PacketCase c : scenario.cases()) {
+                if (c.name().equals(caseName)) {
+                    check(tracerFor.apply(scenario), c);
+                    return;
+                }
+            }
+        }
+        throw new IllegalArgumentException("no such packet case: " + caseName);
     }
 
     /** Asserts one case, naming the packet, both outcomes and every matched rule when it fails. */
