@@ -111,6 +111,6 @@ class IpvsPacketPathTest {
             + " contains the node IP, and then as source = the LB IP)")
     @Test
     void theNodeIsHeldToTheLoadBalancerSourceRanges() {
-        PacketTable.check(NODE_TO_LB_OUTSIDE_RANGES, scenario -> synced(scenario, new FakeIpvsKernel()));
+        PacketTable.check(Set.of(NODE_TO_LB_OUTSIDE_RANGES), scenario -> synced(scenario, new FakeIpvsKernel()));
     }
 }

@@ -52,7 +52,25 @@ public final class PacketCases {
     }
 
     public static List<PacketScenario> all() {
-        return List.of(services(), masqueradeAll());
+        return List.of(services(), masqueradeAll(), bothPoliciesLocal());
+    }
+
+    /**
+     * A NodePort with both traffic policies Local. Pods reaching it through the node's address short-circuit to
+     * every endpoint (upstream's UsesClusterEndpoints is true for any externally reachable port, "to implement
+     * short circuiting"); outside clients get the local one only.
+     */
+    static PacketScenario bothPoliciesLocal() {
+        String local = "198.18.0.15:8080";
+        String remote = "198.18.0.33:8080";
+        return new PacketScenario("both-policies-local", false, List.of(
+                port("ns", "both-local", "", Protocol.TCP, "198.19.0.12", 80).nodePort(30090).externalLocal(0).internalLocal()
+                        .resolve(localEndpoint("198.18.0.15", 8080), endpoint("198.18.0.33", 8080))), List.of(
+                new PacketCase("both-local-nodeport-from-outside", tcp(OUTSIDE, CLIENT, NODE_IP, 30090), dnat(false, local)),
+                new PacketCase("both-local-nodeport-from-pod", tcp(POD, POD_IP, NODE_IP, 30090), dnat(false, local, remote))
+                        .except(IPVS, dnat(false, local), "IPVS has one real-server list per virtual server: no short-circuit"
+                                + " of pod traffic, as upstream's IPVS mode"),
+                new PacketCase("both-local-clusterip-from-pod", tcp(POD, POD_IP, "198.19.0.12", 80), dnat(false, local))));
     }
 
     /** One of each kind of Service, masqueradeAll off. */

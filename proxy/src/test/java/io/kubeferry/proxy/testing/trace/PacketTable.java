@@ -3,8 +3,10 @@ package io.kubeferry.proxy.testing.trace;
 import org.junit.jupiter.api.DynamicContainer;
 import org.junit.jupiter.api.DynamicTest;
 
+import java.util.List;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -33,24 +35,29 @@ public final class PacketTable {
             throw new IllegalArgumentException("no such packet case: " + knownBugs.stream().filter(n -> !names.contains(n)).toList());
         }
         return PacketCases.all().stream().map(scenario -> {
-            PacketTracer tracer = tracerFor.apply(scenario);
+            // Synced when its first case runs (a failing sync fails the cases, not the factory), and only once.
+            PacketTracer[] tracer = new PacketTracer[1];
+            Supplier<PacketTracer> once = () -> tracer[0] != null ? tracer[0] : (tracer[0] = tracerFor.apply(scenario));
             return DynamicContainer.dynamicContainer(scenario.name(), scenario.cases().stream()
                     .filter(c -> !knownBugs.contains(c.name()))
-                    .map(c -> DynamicTest.dynamicTest(c.name(), () -> check(tracer, c))));
+                    .map(c -> DynamicTest.dynamicTest(c.name(), () -> check(once.get(), c))));
         });
     }
 
-    /** Runs one named case of the table. */
-    public static void check(String caseName, Function<PacketScenario, PacketTracer> tracerFor) {
+    /** Runs named cases of the table, all of them even when one fails. */
+    public static void check(Set<String> caseNames, Function<PacketScenario, PacketTracer> tracerFor) {
+        List<org.junit.jupiter.api.function.Executable> checks = new java.util.ArrayList<>();
         for (PacketScenario scenario : PacketCases.all()) {
             for (PacketCase c : scenario.cases()) {
-                if (c.name().equals(caseName)) {
-                    check(tracerFor.apply(scenario), c);
-                    return;
+                if (caseNames.contains(c.name())) {
+                    checks.add(() -> check(tracerFor.apply(scenario), c));
                 }
             }
         }
-        throw new IllegalArgumentException("no such packet case: " + caseName);
+        if (checks.size() != caseNames.size()) {
+            throw new IllegalArgumentException("not every name is a packet case: " + caseNames);
+        }
+        org.junit.jupiter.api.Assertions.assertAll(checks);
     }
 
     /** Asserts one case, naming the packet, both outcomes and every matched rule when it fails. */
