@@ -2,9 +2,7 @@ package io.kubeferry.iptables;
 
 import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
-import io.kubeferry.proxy.dataplane.DataplaneException;
 import io.kubeferry.proxy.dataplane.DataplaneProvider;
-import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.testing.FakeNetfilter;
 import io.kubeferry.proxy.testing.trace.NetfilterTracer;
 import io.kubeferry.proxy.testing.trace.PacketScenario;
@@ -18,6 +16,7 @@ import org.junit.jupiter.api.TestFactory;
 
 import java.util.List;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.stream.Stream;
 
 /**
@@ -26,18 +25,15 @@ import java.util.stream.Stream;
  */
 class IptablesPacketPathTest {
 
-    /** iptables mode's tracer over a kernel synced with the scenario. */
-    static PacketTracer synced(PacketScenario scenario, FakeNetfilter kernel) {
+    /** iptables mode on {@code kernel}, made as the agent makes it (by mode name), with the scenario's settings. */
+    static Dataplane dataplane(PacketScenario scenario, FakeNetfilter kernel) {
         kernel.setAddresses(List.of("127.0.0.1/8", PacketScenario.NODE_IP + "/24"));
-        Dataplane dataplane = DataplaneProvider.forMode("iptables")
+        return DataplaneProvider.forMode("iptables")
                 .create(new DataplaneContext(scenario.config("iptables"), kernel, new SimpleMeterRegistry()));
-        try {
-            dataplane.sync(SyncRequest.full(scenario.state()));
-        } catch (DataplaneException e) {
-            throw new IllegalStateException("sync of scenario " + scenario.name() + " failed: " + e.getMessage(), e);
-        }
-        return tracer(kernel);
     }
+
+    static final Function<PacketScenario, PacketTracer> SYNCED = PacketTable.synced(FakeNetfilter::new,
+            IptablesPacketPathTest::dataplane, IptablesPacketPathTest::tracer);
 
     static PacketTracer tracer(FakeNetfilter kernel) {
         return new NetfilterTracer("iptables", kernel, Set.of(PacketScenario.NODE_IP),
@@ -50,12 +46,12 @@ class IptablesPacketPathTest {
 
     @TestFactory
     Stream<DynamicContainer> everyPacketOfTheTable() {
-        return PacketTable.tests(scenario -> synced(scenario, new FakeNetfilter()), BOTH_POLICIES_LOCAL);
+        return PacketTable.tests(SYNCED, BOTH_POLICIES_LOCAL);
     }
 
     @Disabled(IptablesPartialSyncPropertyTest.BOTH_POLICIES_LOCAL_BUG)
     @Test
     void aServiceWithBothTrafficPoliciesLocalIsProgrammed() {
-        PacketTable.check(BOTH_POLICIES_LOCAL, scenario -> synced(scenario, new FakeNetfilter()));
+        PacketTable.check(BOTH_POLICIES_LOCAL, SYNCED);
     }
 }

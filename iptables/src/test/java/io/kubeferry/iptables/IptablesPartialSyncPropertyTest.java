@@ -1,14 +1,10 @@
 package io.kubeferry.iptables;
 
 import io.kubeferry.proxy.dataplane.Dataplane;
-import io.kubeferry.proxy.dataplane.DataplaneContext;
-import io.kubeferry.proxy.dataplane.DataplaneProvider;
 import io.kubeferry.proxy.testing.FakeNetfilter;
 import io.kubeferry.proxy.testing.partial.PartialSyncProperty;
 import io.kubeferry.proxy.testing.partial.PartialSyncTarget;
 import io.kubeferry.proxy.testing.trace.PacketScenario;
-import io.kubeferry.proxy.testing.trace.PacketTracer;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
@@ -29,26 +25,9 @@ class IptablesPartialSyncPropertyTest {
 
     static PartialSyncTarget fresh() {
         FakeNetfilter kernel = new FakeNetfilter();
-        kernel.setAddresses(List.of("127.0.0.1/8", PacketScenario.NODE_IP + "/24"));
-        PacketScenario settings = new PacketScenario("churn", false, List.of(), List.of());
-        Dataplane dataplane = DataplaneProvider.forMode("iptables")
-                .create(new DataplaneContext(settings.config("iptables"), kernel, new SimpleMeterRegistry()));
-        return new PartialSyncTarget() {
-            @Override
-            public Dataplane dataplane() {
-                return dataplane;
-            }
-
-            @Override
-            public String kernelState() {
-                return PartialSyncProperty.iptablesState(kernel, EDITED_IN_PLACE);
-            }
-
-            @Override
-            public PacketTracer tracer() {
-                return IptablesPacketPathTest.tracer(kernel);
-            }
-        };
+        Dataplane dataplane = IptablesPacketPathTest.dataplane(new PacketScenario("churn", false, List.of(), List.of()), kernel);
+        return new PartialSyncTarget(dataplane, PartialSyncTarget.Settle.NOTHING,
+                () -> PartialSyncProperty.iptablesState(kernel, EDITED_IN_PLACE), () -> IptablesPacketPathTest.tracer(kernel));
     }
 
     /** Product bug found by this test (and the packet table's both-policies-local cases). */

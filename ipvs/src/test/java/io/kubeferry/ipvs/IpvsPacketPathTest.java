@@ -2,9 +2,7 @@ package io.kubeferry.ipvs;
 
 import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
-import io.kubeferry.proxy.dataplane.DataplaneException;
 import io.kubeferry.proxy.dataplane.DataplaneProvider;
-import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.model.Cidr;
 import io.kubeferry.proxy.testing.trace.NetfilterTracer;
 import io.kubeferry.proxy.testing.trace.PacketScenario;
@@ -22,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Function;
 import java.util.stream.Stream;
 
 /**
@@ -31,17 +30,15 @@ import java.util.stream.Stream;
  */
 class IpvsPacketPathTest {
 
-    static PacketTracer synced(PacketScenario scenario, FakeIpvsKernel kernel) {
+    /** IPVS mode on {@code kernel}, made as the agent makes it (by mode name), with the scenario's settings. */
+    static Dataplane dataplane(PacketScenario scenario, FakeIpvsKernel kernel) {
         kernel.links.put("eth0", new TreeSet<>(List.of(PacketScenario.NODE_IP)));
-        Dataplane dataplane = DataplaneProvider.forMode("ipvs")
+        return DataplaneProvider.forMode("ipvs")
                 .create(new DataplaneContext(scenario.config("ipvs"), kernel, new SimpleMeterRegistry()));
-        try {
-            dataplane.sync(SyncRequest.full(scenario.state()));
-        } catch (DataplaneException e) {
-            throw new IllegalStateException("sync of scenario " + scenario.name() + " failed: " + e.getMessage(), e);
-        }
-        return tracer(kernel);
     }
+
+    static final Function<PacketScenario, PacketTracer> SYNCED = PacketTable.synced(FakeIpvsKernel::new,
+            IpvsPacketPathTest::dataplane, IpvsPacketPathTest::tracer);
 
     /** IPVS mode's tracer: the node's addresses (kube-ipvs0's included), its ipsets and its virtual servers. */
     static PacketTracer tracer(FakeIpvsKernel kernel) {
@@ -102,7 +99,7 @@ class IpvsPacketPathTest {
 
     @TestFactory
     Stream<DynamicContainer> everyPacketOfTheTable() {
-        return PacketTable.tests(scenario -> synced(scenario, new FakeIpvsKernel()), Set.of(NODE_TO_LB_OUTSIDE_RANGES));
+        return PacketTable.tests(SYNCED, Set.of(NODE_TO_LB_OUTSIDE_RANGES));
     }
 
     @Disabled("product bug: IpvsRenderer puts every node IP into KUBE-LOAD-BALANCER-SOURCE-IP for each load balancer IP"
@@ -111,6 +108,6 @@ class IpvsPacketPathTest {
             + " contains the node IP, and then as source = the LB IP)")
     @Test
     void theNodeIsHeldToTheLoadBalancerSourceRanges() {
-        PacketTable.check(Set.of(NODE_TO_LB_OUTSIDE_RANGES), scenario -> synced(scenario, new FakeIpvsKernel()));
+        PacketTable.check(Set.of(NODE_TO_LB_OUTSIDE_RANGES), SYNCED);
     }
 }

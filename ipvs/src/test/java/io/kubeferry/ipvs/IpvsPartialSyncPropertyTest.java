@@ -1,14 +1,9 @@
 package io.kubeferry.ipvs;
 
 import io.kubeferry.proxy.dataplane.Dataplane;
-import io.kubeferry.proxy.dataplane.DataplaneContext;
-import io.kubeferry.proxy.dataplane.DataplaneException;
-import io.kubeferry.proxy.dataplane.DataplaneProvider;
 import io.kubeferry.proxy.testing.partial.PartialSyncProperty;
 import io.kubeferry.proxy.testing.partial.PartialSyncTarget;
 import io.kubeferry.proxy.testing.trace.PacketScenario;
-import io.kubeferry.proxy.testing.trace.PacketTracer;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -22,52 +17,31 @@ class IpvsPartialSyncPropertyTest {
 
     static PartialSyncTarget fresh() {
         FakeIpvsKernel kernel = new FakeIpvsKernel();
-        kernel.links.put("eth0", new TreeSet<>(List.of(PacketScenario.NODE_IP)));
-        PacketScenario settings = new PacketScenario("churn", false, List.of(), List.of());
-        Dataplane dataplane = DataplaneProvider.forMode("ipvs")
-                .create(new DataplaneContext(settings.config("ipvs"), kernel, new SimpleMeterRegistry()));
-        return new PartialSyncTarget() {
-            @Override
-            public Dataplane dataplane() {
-                return dataplane;
-            }
+        Dataplane dataplane = IpvsPacketPathTest.dataplane(new PacketScenario("churn", false, List.of(), List.of()), kernel);
+        // A TCP real server a partial sync removed stays at weight 0 until its connections are gone (graceful
+        // termination); the fake has no connections, so the agent's periodic housekeeping deletes it.
+        return new PartialSyncTarget(dataplane, dataplane::housekeeping, () -> kernelState(kernel), () -> IpvsPacketPathTest.tracer(kernel));
+    }
 
-            /**
-             * A TCP real server a partial sync removed stays at weight 0 until its connections are gone (graceful
-             * termination); the fake has no connections, so the agent's periodic housekeeping deletes it.
-             */
-            @Override
-            public void settle() throws DataplaneException {
-                dataplane.housekeeping();
-            }
-
-            /**
-             * Virtual servers, their real servers, ipsets, kube-ipvs0's addresses and the iptables tables. Only
-             * listing order is normalised (the fake keeps insertion order, the kernel a hash order); every rule
-             * chain keeps its order, as IPVS mode writes its chains whole.
-             */
-            @Override
-            public String kernelState() {
-                StringBuilder out = new StringBuilder("*ipvs\n");
-                new TreeMap<>(kernel.services).forEach((key, line) -> {
-                    out.append(':').append(line).append('\n');
-                    new TreeSet<>(kernel.reals.getOrDefault(key, Map.of()).values()).forEach(r -> out.append(r).append('\n'));
-                });
-                out.append("*ipset\n");
-                kernel.ipsets.forEach((name, members) -> {
-                    out.append(':').append(name).append('\n');
-                    members.forEach(m -> out.append(m).append('\n'));
-                });
-                out.append("*links\n");
-                kernel.links.forEach((name, addresses) -> out.append(':').append(name).append(' ').append(addresses).append('\n'));
-                return out + PartialSyncProperty.iptablesState(kernel.netfilter, Set.of());
-            }
-
-            @Override
-            public PacketTracer tracer() {
-                return IpvsPacketPathTest.tracer(kernel);
-            }
-        };
+    /**
+     * Virtual servers, their real servers, ipsets, kube-ipvs0's addresses and the iptables tables. Only listing
+     * order is normalised (the fake keeps insertion order, the kernel a hash order); every rule chain keeps its
+     * order, as IPVS mode writes its chains whole.
+     */
+    static String kernelState(FakeIpvsKernel kernel) {
+        StringBuilder out = new StringBuilder("*ipvs\n");
+        new TreeMap<>(kernel.services).forEach((key, line) -> {
+            out.append(':').append(line).append('\n');
+            new TreeSet<>(kernel.reals.getOrDefault(key, Map.of()).values()).forEach(r -> out.append(r).append('\n'));
+        });
+        out.append("*ipset\n");
+        kernel.ipsets.forEach((name, members) -> {
+            out.append(':').append(name).append('\n');
+            members.forEach(m -> out.append(m).append('\n'));
+        });
+        out.append("*links\n");
+        kernel.links.forEach((name, addresses) -> out.append(':').append(name).append(' ').append(addresses).append('\n'));
+        return out + PartialSyncProperty.iptablesState(kernel.netfilter, Set.of());
     }
 
     @Test

@@ -62,15 +62,10 @@ public final class ClusterChurn {
         return List.copyOf(log);
     }
 
-    /** Where a change goes: the same calls the watch side makes on the agent's state. */
+    /** Where a change goes: a Service or EndpointSlice added or changed, or deleted, as informers report them. */
+    @FunctionalInterface
     public interface Sink {
-        void service(Service s);
-
-        void serviceDeleted(Service s);
-
-        void slice(EndpointSlice s);
-
-        void sliceDeleted(EndpointSlice s);
+        void accept(Object object, boolean deleted);
     }
 
     /** Makes one random change and hands it to {@code sink}. */
@@ -80,19 +75,19 @@ public final class ClusterChurn {
             Service s = newService();
             services.put(name(s), s);
             log.add("add Service " + describe(s));
-            sink.service(s);
+            sink.accept(s, false);
         } else if (roll < 25) {
             Service s = pick(services);
             services.remove(name(s));
             log.add("delete Service " + name(s));
-            sink.serviceDeleted(s);
+            sink.accept(s, true);
             if (random.nextInt(10) < 7) {
                 // The garbage collector takes the slices with it, usually soon, sometimes later (or never here).
                 for (EndpointSlice slice : List.copyOf(slices.values())) {
                     if (slice.getMetadata().getLabels().get("kubernetes.io/service-name").equals(name(s))) {
                         slices.remove(slice.getMetadata().getName());
                         log.add("delete EndpointSlice " + slice.getMetadata().getName());
-                        sink.sliceDeleted(slice);
+                        sink.accept(slice, true);
                     }
                 }
             }
@@ -101,25 +96,25 @@ public final class ClusterChurn {
             Service s = edit(old);
             services.put(name(s), s);
             log.add("edit Service " + describe(s));
-            sink.service(s);
+            sink.accept(s, false);
         } else if (roll < 90) {
             Service owner = pick(services);
             EndpointSlice slice = slice(owner, name(owner) + "-" + (char) ('a' + random.nextInt(2)));
             slices.put(slice.getMetadata().getName(), slice);
             log.add("put EndpointSlice " + describe(slice));
-            sink.slice(slice);
+            sink.accept(slice, false);
         } else if (!slices.isEmpty()) {
             EndpointSlice slice = pick(slices);
             slices.remove(slice.getMetadata().getName());
             log.add("delete EndpointSlice " + slice.getMetadata().getName());
-            sink.sliceDeleted(slice);
+            sink.accept(slice, true);
         }
     }
 
     /** Hands the current objects to {@code sink}, as an informer's initial list does. */
     public void replay(Sink sink) {
-        services.values().forEach(sink::service);
-        slices.values().forEach(sink::slice);
+        services.values().forEach(s -> sink.accept(s, false));
+        slices.values().forEach(s -> sink.accept(s, false));
     }
 
     private <T> T pick(TreeMap<String, T> map) {

@@ -82,7 +82,7 @@ public final class PartialSyncProperty {
                 partial.dataplane().sync(new SyncRequest(snapshot.state(), snapshot.changed(), false));
             }
             context = "settling";
-            partial.settle();
+            partial.settle().run();
         } catch (DataplaneException | RuntimeException e) {
             throw new AssertionError(mode + " seed " + seed + ": " + context + " failed: " + e.getMessage() + "\n" + history(churn), e);
         }
@@ -92,17 +92,17 @@ public final class PartialSyncProperty {
         StateSource.Snapshot last = relisted.take();
         PartialSyncTarget full = fresh.get();
         full.dataplane().sync(SyncRequest.full(last.state()));
-        full.settle();
+        full.settle().run();
 
         String history = history(churn);
-        String expected = full.kernelState();
-        String actual = partial.kernelState();
+        String expected = full.kernelState().get();
+        String actual = partial.kernelState().get();
         if (!expected.equals(actual)) {
             fail(mode + " seed " + seed + ": partial syncs left another kernel than one full sync of the final objects\n"
                     + diff(expected, actual) + history);
         }
-        PacketTracer partialTracer = partial.tracer();
-        PacketTracer fullTracer = full.tracer();
+        PacketTracer partialTracer = partial.tracer().get();
+        PacketTracer fullTracer = full.tracer().get();
         for (Packet packet : probes(last.state().services().values())) {
             assertEquals(fullTracer.trace(packet).outcome(), partialTracer.trace(packet).outcome(),
                     () -> mode + " seed " + seed + ": " + packet + " differs\n" + history);
@@ -215,26 +215,23 @@ public final class PartialSyncProperty {
         return out;
     }
 
+    /** Feeds changes to the state as the watch side does. */
     private static ClusterChurn.Sink sink(ClusterState state) {
-        return new ClusterChurn.Sink() {
-            @Override
-            public void service(Service s) {
-                state.onService(s);
-            }
-
-            @Override
-            public void serviceDeleted(Service s) {
-                state.onServiceDeleted(s);
-            }
-
-            @Override
-            public void slice(EndpointSlice s) {
-                state.onSlice(s);
-            }
-
-            @Override
-            public void sliceDeleted(EndpointSlice s) {
-                state.onSliceDeleted(s);
+        return (object, deleted) -> {
+            if (object instanceof Service s) {
+                if (deleted) {
+                    state.onServiceDeleted(s);
+                } else {
+                    state.onService(s);
+                }
+            } else if (object instanceof EndpointSlice e) {
+                if (deleted) {
+                    state.onSliceDeleted(e);
+                } else {
+                    state.onSlice(e);
+                }
+            } else {
+                throw new IllegalArgumentException("not a Service or EndpointSlice: " + object);
             }
         };
     }

@@ -4,21 +4,25 @@ import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneException;
 import io.kubeferry.proxy.testing.trace.PacketTracer;
 
-/** One mode on fresh fakes, as {@link PartialSyncProperty} drives it. */
-public interface PartialSyncTarget {
+import java.util.function.Supplier;
 
-    Dataplane dataplane();
+/**
+ * One mode on fresh fakes, as {@link PartialSyncProperty} drives it.
+ *
+ * @param dataplane   the mode, on the fakes
+ * @param settle      the work the agent does between syncs that follows the kernel rather than the cluster (e.g.
+ *                    IPVS graceful termination deleting drained real servers), run before the kernels are compared
+ * @param kernelState the fakes' kernel state, normalised only where order or form carries no meaning (each mode
+ *                    says why)
+ * @param tracer      a packet tracer over the fakes
+ */
+public record PartialSyncTarget(Dataplane dataplane, Settle settle, Supplier<String> kernelState, Supplier<PacketTracer> tracer) {
 
-    /**
-     * The work the agent does between syncs that follows the kernel rather than the cluster (e.g. IPVS
-     * graceful termination deleting drained real servers), run before the kernels are compared.
-     */
-    default void settle() throws DataplaneException {
+    /** See {@code settle}. */
+    @FunctionalInterface
+    public interface Settle {
+        Settle NOTHING = () -> { };
+
+        void run() throws DataplaneException;
     }
-
-    /** The fakes' kernel state, normalised only where order or form carries no meaning (each mode says why). */
-    String kernelState();
-
-    /** A packet tracer over these fakes. */
-    PacketTracer tracer();
 }

@@ -377,7 +377,7 @@ public final class NetfilterTracer implements PacketTracer {
 
         static Rule parse(String text) {
             Rule r = new Rule(text);
-            List<String> w = words(text);
+            List<String> w = FakeNetfilter.words(text);
             boolean negate = false;
             String recentName = null;
             boolean afterTarget = false;
@@ -431,36 +431,6 @@ public final class NetfilterTracer implements PacketTracer {
                 throw new IllegalStateException("--rcheck without --name: " + text);
             }
             return r;
-        }
-
-        /** Splits a rule as iptables-save prints it: words, with "double quoted" ones kept whole. */
-        static List<String> words(String text) {
-            List<String> out = new ArrayList<>();
-            StringBuilder word = new StringBuilder();
-            boolean quoted = false;
-            boolean inWord = false;
-            for (int i = 0; i < text.length(); i++) {
-                char c = text.charAt(i);
-                if (quoted && c == '\\' && i + 1 < text.length()) {
-                    word.append(text.charAt(++i));
-                } else if (c == '"') {
-                    quoted = !quoted;
-                    inWord = true;
-                } else if (!quoted && c == ' ') {
-                    if (inWord) {
-                        out.add(word.toString());
-                        word.setLength(0);
-                        inWord = false;
-                    }
-                } else {
-                    word.append(c);
-                    inWord = true;
-                }
-            }
-            if (inWord) {
-                out.add(word.toString());
-            }
-            return out;
         }
     }
 }

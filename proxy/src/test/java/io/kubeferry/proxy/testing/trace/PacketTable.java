@@ -1,10 +1,14 @@
 package io.kubeferry.proxy.testing.trace;
 
+import io.kubeferry.proxy.dataplane.Dataplane;
+import io.kubeferry.proxy.dataplane.DataplaneException;
+import io.kubeferry.proxy.dataplane.SyncRequest;
 import org.junit.jupiter.api.DynamicContainer;
 import org.junit.jupiter.api.DynamicTest;
 
 import java.util.List;
 import java.util.Set;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
@@ -58,6 +62,23 @@ public final class PacketTable {
             throw new IllegalArgumentException("not every name is a packet case: " + caseNames);
         }
         org.junit.jupiter.api.Assertions.assertAll(checks);
+    }
+
+    /**
+     * How a mode gets its tracer for a scenario: fresh fakes, the mode made on them with the scenario's settings,
+     * one full sync of the scenario, a tracer over the fakes. A failed sync fails the scenario's cases.
+     */
+    public static <K> Function<PacketScenario, PacketTracer> synced(Supplier<K> fakes, BiFunction<PacketScenario, K, Dataplane> mode,
+                                                                   Function<K, PacketTracer> tracer) {
+        return scenario -> {
+            K kernel = fakes.get();
+            try {
+                mode.apply(scenario, kernel).sync(SyncRequest.full(scenario.state()));
+            } catch (DataplaneException e) {
+                throw new IllegalStateException("sync of scenario " + scenario.name() + " failed: " + e.getMessage(), e);
+            }
+            return tracer.apply(kernel);
+        };
     }
 
     /** Asserts one case, naming the packet, both outcomes and every matched rule when it fails. */
