@@ -94,7 +94,10 @@ public final class PacketCases {
                         .sourceRange("198.18.1.0/24").resolve(endpoint("198.18.0.32", 8443)),
                 port("ns", "itp", "", Protocol.TCP, "198.19.0.7", 80).internalLocal()
                         .resolve(localEndpoint("198.18.0.13", 8080), endpoint("198.18.0.27", 8080)),
-                port("ns", "empty", "", Protocol.TCP, "198.19.0.8", 80).nodePort(30088).resolve(),
+                port("ns", "empty", "", Protocol.TCP, "198.19.0.8", 80).nodePort(30088).externalIP("198.19.100.3").resolve(),
+                port("ns", "lb-local", "", Protocol.TCP, "198.19.0.13", 80).nodePort(30089).loadBalancerIP("198.19.200.3")
+                        .externalLocal(32004).resolve(localEndpoint("198.18.0.16", 8080), endpoint("198.18.0.34", 8080)),
+                port("ns", "dns-np", "", Protocol.UDP, "198.19.0.54", 53).nodePort(30053).resolve(endpoint("198.18.0.35", 5353)),
                 port("ns", "sticky", "", Protocol.TCP, "198.19.0.9", 80).sticky(10800)
                         .resolve(endpoint("198.18.0.28", 8080), endpoint("198.18.0.29", 8080)));
         String filter = "kube-ferry's KUBE-IPVS-FILTER refuses new connections to a Service IP on a port that is no"
@@ -150,6 +153,17 @@ public final class PacketCases {
                 new PacketCase("itp-local-from-pod", tcp(POD, POD_IP, "198.19.0.7", 80), dnat(false, "198.18.0.13:8080")),
                 new PacketCase("no-endpoints-clusterip", tcp(POD, POD_IP, "198.19.0.8", 80), Outcome.reject()),
                 new PacketCase("no-endpoints-nodeport", tcp(OUTSIDE, CLIENT, NODE_IP, 30088), Outcome.reject()),
+                new PacketCase("no-endpoints-externalip", tcp(OUTSIDE, CLIENT, "198.19.100.3", 80), Outcome.reject()),
+                new PacketCase("lb-etp-local-from-outside", tcp(OUTSIDE, CLIENT, "198.19.200.3", 80), dnat(false, "198.18.0.16:8080")),
+                new PacketCase("lb-etp-local-from-pod", tcp(POD, POD_IP, "198.19.200.3", 80), dnat(false, "198.18.0.16:8080", "198.18.0.34:8080"))
+                        .except(IPVS, dnat(false, "198.18.0.16:8080"), "IPVS has one real-server list per virtual server: no"
+                                + " short-circuit of pod traffic to Cluster endpoints, as upstream's IPVS mode"),
+                new PacketCase("externalip-etp-local-from-pod", tcp(POD, POD_IP, "198.19.100.2", 80),
+                        dnat(false, "198.18.0.14:8080", "198.18.0.31:8080"))
+                        .except(IPVS, dnat(false, "198.18.0.14:8080"), "IPVS has one real-server list per virtual server: no"
+                                + " short-circuit of pod traffic to Cluster endpoints, as upstream's IPVS mode"),
+                new PacketCase("udp-nodeport-from-outside", udp(OUTSIDE, CLIENT, NODE_IP, 30053), dnat(true, "198.18.0.35:5353")),
+                new PacketCase("itp-local-from-node", tcp(NODE, NODE_IP, "198.19.0.7", 80), dnat(true, "198.18.0.13:8080")),
                 new PacketCase("clientip-affinity", tcp(POD, POD_IP, "198.19.0.9", 80),
                         dnat(false, "198.18.0.28:8080", "198.18.0.29:8080").sticky(10800)));
         return new PacketScenario("services", false, services, cases);
