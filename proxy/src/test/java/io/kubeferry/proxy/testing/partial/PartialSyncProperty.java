@@ -200,6 +200,7 @@ public final class PartialSyncProperty {
             }
             out.add(new Packet(POD, p.clusterIP(), p.protocol(), p.port(), Packet.Origin.POD));
             out.add(new Packet(CLIENT, p.clusterIP(), p.protocol(), p.port(), Packet.Origin.OUTSIDE));
+            out.add(new Packet(PacketScenario.NODE_IP, p.clusterIP(), p.protocol(), p.port(), Packet.Origin.NODE));
             if (p.nodePort() > 0) {
                 out.add(new Packet(CLIENT, PacketScenario.NODE_IP, p.protocol(), p.nodePort(), Packet.Origin.OUTSIDE));
                 out.add(new Packet(POD, PacketScenario.NODE_IP, p.protocol(), p.nodePort(), Packet.Origin.POD));
