@@ -45,13 +45,14 @@ public final class PartialSyncProperty {
 
     /**
      * Runs {@code sequences} random histories (see {@link ClusterChurn} for {@code bothPoliciesLocal}) with seeds {@code firstSeed}, {@code firstSeed + 1}, ...; a failure
-     * names the seed (rerun one with {@code -Dkubeferry.seed=N}) and the history.
+     * names the seed (rerun one with {@code -Dkubeferry.seed=N}) and the history; {@code -Dkubeferry.sequences=N}
+     * runs more (or fewer).
      */
     public static void check(String mode, Supplier<PartialSyncTarget> fresh, int sequences, long firstSeed,
                              boolean bothPoliciesLocal) throws DataplaneException {
         Long only = Long.getLong("kubeferry.seed");
         long start = only != null ? only : firstSeed;
-        int count = only != null ? 1 : sequences;
+        int count = only != null ? 1 : Integer.getInteger("kubeferry.sequences", sequences);
         for (long seed = start; seed < start + count; seed++) {
             run(mode, fresh, seed, bothPoliciesLocal);
         }
