@@ -157,9 +157,12 @@ public final class NetfilterTracer implements PacketTracer {
                 routed.addAll(filter("FORWARD", nat.state(), ends, ended));
             }
             for (State s : routed) {
-                State post = s;
                 for (Result r : walk("nat", "POSTROUTING", s.step("nat POSTROUTING"), 0)) {
-                    post = r.verdict() == Verdict.MASQUERADE ? r.state().masqueraded() : r.state();
+                    if (r.verdict() == Verdict.DROP) {
+                        finish(r.state(), PathEnd.Kind.DROP, ends, ended);
+                        continue;
+                    }
+                    State post = r.verdict() == Verdict.MASQUERADE ? r.state().masqueraded() : r.state();
                     PathEnd.Kind kind = post.dnat() != null ? PathEnd.Kind.DNAT
                             : post.accepted() ? PathEnd.Kind.ACCEPT : PathEnd.Kind.UNTOUCHED;
                     finish(post, kind, ends, ended);
