@@ -9,7 +9,6 @@ import io.kubeferry.proxy.testing.trace.PacketScenario;
 import io.kubeferry.proxy.testing.trace.PacketTable;
 import io.kubeferry.proxy.testing.trace.PacketTracer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.DynamicContainer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
@@ -40,18 +39,8 @@ class IptablesPacketPathTest {
                 NetfilterTracer.Ipsets.NONE, NetfilterTracer.VirtualServers.NONE);
     }
 
-    /** The cases iptables mode fails today: see {@link #aServiceWithBothTrafficPoliciesLocalIsProgrammed()}. */
-    static final Set<String> BOTH_POLICIES_LOCAL = Set.of("both-local-nodeport-from-outside", "both-local-nodeport-from-pod",
-            "both-local-clusterip-from-pod");
-
     @TestFactory
     Stream<DynamicContainer> everyPacketOfTheTable() {
-        return PacketTable.tests(SYNCED, BOTH_POLICIES_LOCAL);
-    }
-
-    @Disabled(IptablesPartialSyncPropertyTest.BOTH_POLICIES_LOCAL_BUG)
-    @Test
-    void aServiceWithBothTrafficPoliciesLocalIsProgrammed() {
-        PacketTable.check(BOTH_POLICIES_LOCAL, SYNCED);
+        return PacketTable.tests(SYNCED, Set.of());
     }
 }

@@ -5,7 +5,6 @@ import io.kubeferry.proxy.testing.FakeNetfilter;
 import io.kubeferry.proxy.testing.partial.PartialSyncProperty;
 import io.kubeferry.proxy.testing.partial.PartialSyncTarget;
 import io.kubeferry.proxy.testing.trace.PacketScenario;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -30,23 +29,9 @@ class IptablesPartialSyncPropertyTest {
                 () -> PartialSyncProperty.iptablesState(kernel, EDITED_IN_PLACE), () -> IptablesPacketPathTest.tracer(kernel));
     }
 
-    /** Product bug found by this test (and the packet table's both-policies-local cases). */
-    static final String BOTH_POLICIES_LOCAL_BUG = "product bug: a NodePort/LoadBalancer/externalIP Service port with"
-            + " internalTrafficPolicy=Local and externalTrafficPolicy=Local and a local endpoint gets a KUBE-EXT chain that"
-            + " jumps to its KUBE-SVC chain (pod short-circuit, LOCAL sources), but no KUBE-SVC chain is written, because"
-            + " ServicePort.usesClusterEndpoints() is false for it (upstream's UsesClusterEndpoints is true for any"
-            + " externally reachable port, \"to implement short circuiting\"); iptables-restore then refuses the whole"
-            + " program (\"Couldn't load target KUBE-SVC-...\"), so every sync, full or partial, fails for every Service";
-
-    /** Histories without Services that have both traffic policies Local and are reachable from outside (see below). */
+    /** Histories that include Services with both traffic policies Local reachable from outside. */
     @Test
     void twoHundredRandomHistories() throws Exception {
-        PartialSyncProperty.check("iptables", IptablesPartialSyncPropertyTest::fresh, 200, 1, false);
-    }
-
-    @Disabled(BOTH_POLICIES_LOCAL_BUG)
-    @Test
-    void twoHundredRandomHistoriesWithBothTrafficPoliciesLocal() throws Exception {
-        PartialSyncProperty.check("iptables", IptablesPartialSyncPropertyTest::fresh, 200, 1, true);
+        PartialSyncProperty.check("iptables", IptablesPartialSyncPropertyTest::fresh, 200, 1);
     }
 }

@@ -102,10 +102,10 @@ class IpvsPacketPathTest {
         return PacketTable.tests(SYNCED, Set.of(NODE_TO_LB_OUTSIDE_RANGES));
     }
 
-    @Disabled("product bug: IpvsRenderer puts every node IP into KUBE-LOAD-BALANCER-SOURCE-IP for each load balancer IP"
-            + " with source ranges, so the node reaches a load balancer IP its loadBalancerSourceRanges do not allow;"
-            + " iptables mode drops it, as upstream does in both modes (upstream IPVS allows the node only when a range"
-            + " contains the node IP, and then as source = the LB IP)")
+    @Disabled("product gap: IPVS mode has no KUBE-IPVS-OUT-FILTER (upstream's filter OUTPUT chain that drops the node's own"
+            + " packets to a load balancer IP whose loadBalancerSourceRanges do not contain the node IP, k/k#119656): the"
+            + " node's packets to a load balancer IP take nat OUTPUT and IPVS only, never the source-range firewall, so the"
+            + " node reaches a load balancer IP its ranges do not allow; iptables mode drops it, as upstream does in both modes")
     @Test
     void theNodeIsHeldToTheLoadBalancerSourceRanges() {
         PacketTable.check(Set.of(NODE_TO_LB_OUTSIDE_RANGES), SYNCED);

@@ -46,6 +46,6 @@ class IpvsPartialSyncPropertyTest {
 
     @Test
     void twoHundredRandomHistories() throws Exception {
-        PartialSyncProperty.check("ipvs", IpvsPartialSyncPropertyTest::fresh, 200, 1, true);
+        PartialSyncProperty.check("ipvs", IpvsPartialSyncPropertyTest::fresh, 200, 1);
     }
 }

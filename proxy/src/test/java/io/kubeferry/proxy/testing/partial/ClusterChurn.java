@@ -37,16 +37,10 @@ public final class ClusterChurn {
     private final List<String> log = new ArrayList<>();
     private int nextService;
 
-    private final boolean bothPoliciesLocal;
 
-    /**
-     * @param bothPoliciesLocal whether an externally reachable Service may have both traffic policies Local
-     *                          (iptables mode fails every sync with such a Service today, see
-     *                          IptablesPartialSyncPropertyTest)
-     */
-    public ClusterChurn(long seed, boolean bothPoliciesLocal) {
+    /** The history drawn from {@code seed}: the same seed, the same history. */
+    public ClusterChurn(long seed) {
         this.random = new Random(seed);
-        this.bothPoliciesLocal = bothPoliciesLocal;
     }
 
     public Map<String, Service> services() {
@@ -162,7 +156,7 @@ public final class ClusterChurn {
         boolean local = external && random.nextInt(3) == 0;
         ServiceBuilder b = new ServiceBuilder(old).editSpec().withType(type).withPorts(ports)
                 .withExternalTrafficPolicy(external ? (local ? "Local" : "Cluster") : null)
-                .withInternalTrafficPolicy(random.nextInt(4) == 0 && (bothPoliciesLocal || !local || !external) ? "Local" : "Cluster")
+                .withInternalTrafficPolicy(random.nextInt(4) == 0 ? "Local" : "Cluster")
                 .withHealthCheckNodePort(type.equals("LoadBalancer") && local ? 32000 + i : null)
                 .withSessionAffinity(random.nextInt(4) == 0 ? "ClientIP" : "None")
                 .withExternalIPs(random.nextInt(4) == 0 ? List.of("198.19.100." + (i + 1)) : List.of())

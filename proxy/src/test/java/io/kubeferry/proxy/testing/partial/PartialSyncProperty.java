@@ -44,22 +44,21 @@ public final class PartialSyncProperty {
     }
 
     /**
-     * Runs {@code sequences} random histories (see {@link ClusterChurn} for {@code bothPoliciesLocal}) with seeds {@code firstSeed}, {@code firstSeed + 1}, ...; a failure
+     * Runs {@code sequences} random histories with seeds {@code firstSeed}, {@code firstSeed + 1}, ...; a failure
      * names the seed (rerun one with {@code -Dkubeferry.seed=N}) and the history; {@code -Dkubeferry.sequences=N}
      * runs more (or fewer).
      */
-    public static void check(String mode, Supplier<PartialSyncTarget> fresh, int sequences, long firstSeed,
-                             boolean bothPoliciesLocal) throws DataplaneException {
+    public static void check(String mode, Supplier<PartialSyncTarget> fresh, int sequences, long firstSeed) throws DataplaneException {
         Long only = Long.getLong("kubeferry.seed");
         long start = only != null ? only : firstSeed;
         int count = only != null ? 1 : Integer.getInteger("kubeferry.sequences", sequences);
         for (long seed = start; seed < start + count; seed++) {
-            run(mode, fresh, seed, bothPoliciesLocal);
+            run(mode, fresh, seed);
         }
     }
 
-    static void run(String mode, Supplier<PartialSyncTarget> fresh, long seed, boolean bothPoliciesLocal) throws DataplaneException {
-        ClusterChurn churn = new ClusterChurn(seed, bothPoliciesLocal);
+    static void run(String mode, Supplier<PartialSyncTarget> fresh, long seed) throws DataplaneException {
+        ClusterChurn churn = new ClusterChurn(seed);
         java.util.Random steps = new java.util.Random(seed ^ 0x5DEECE66DL);
         ClusterState watched = state();
         PartialSyncTarget partial = fresh.get();
