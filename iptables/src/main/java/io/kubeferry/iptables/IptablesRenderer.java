@@ -40,7 +40,7 @@ final class IptablesRenderer {
     /** 63 (namespace) + 1 + 63 (name) + 1 + 63 (port name): see {@link #commentText}. */
     static final int COMMENT_NAME_MAX = 191;
 
-    private static final String NODEPORTS_COMMENT = "\"kubernetes service nodeports; NOTE: this must be the last rule in this chain\"";
+    private static final String NODEPORTS_COMMENT = "kubernetes service nodeports; NOTE: this must be the last rule in this chain";
 
     private final ChainNames names;
     private final Probabilities probabilities = new Probabilities();
@@ -69,8 +69,8 @@ final class IptablesRenderer {
         if (previous == null || previous.largeCluster() != largeCluster) {
             full = true;
         }
-        Lines natChains = new Lines(1024 + (full ? state.services().size() * 96 : 4096));
-        Lines natRules = new Lines(1024 + (full ? state.services().size() * 1024 : 16384));
+        RuleWriter natChains = new RuleWriter(1024 + (full ? state.services().size() * 96 : 4096));
+        RuleWriter natRules = new RuleWriter(1024 + (full ? state.services().size() * 1024 : 16384));
         Service ctx = new Service(settings, largeCluster);
         java.util.Map<ServicePortName, ServiceRules> rules;
         Set<String> active;
@@ -114,14 +114,14 @@ final class IptablesRenderer {
             }
         }
 
-        Lines localnetGuard = new Lines(256);
-        Lines fixedFilter = new Lines(512);
-        Lines fixedNat = new Lines(1024);
+        RuleWriter localnetGuard = new RuleWriter(256);
+        RuleWriter fixedFilter = new RuleWriter(512);
+        RuleWriter fixedNat = new RuleWriter(1024);
         writeLocalnetGuard(localnetGuard, settings);
         writeFixedFilterRules(fixedFilter, settings);
         writeFixedNatRules(fixedNat, settings);
-        filterCount += localnetGuard.count() + fixedFilter.count();
-        natCount += fixedNat.count();
+        filterCount += localnetGuard.rules() + fixedFilter.rules();
+        natCount += fixedNat.rules();
         // Stale chains: on a full sync, what the kernel has beyond what is wanted; on a partial one, what the
         // changed ports had before and no longer have (existingChains is then the previous program's).
 
@@ -182,7 +182,7 @@ final class IptablesRenderer {
         stale.forEach(chain -> out.append("-X ").append(chain).append('\n'));
         out.append("COMMIT\n");
         return new RestoreProgram(out.toString(), filterCount, natCount, active, full, largeCluster, rules,
-                localnetGuard.count() + fixedFilter.count(), fixedNat.count());
+                localnetGuard.rules() + fixedFilter.rules(), fixedNat.rules());
     }
 
     /** Top-level edits for one Service port: -D for rules it no longer has, -I for rules it newly has. */
@@ -230,41 +230,44 @@ final class IptablesRenderer {
      * route_localnet lets 127.0.0.1:NodePort be DNATed, but also lets any host on the link send to 127/8
      * (k/k#90259): upstream's (and kubelet's) rule drops such packets unless conntrack knows them.
      */
-    private static void writeLocalnetGuard(Lines filter, IptablesSettings settings) {
+    private static void writeLocalnetGuard(RuleWriter filter, IptablesSettings settings) {
         if (settings.localhostNodePorts()) {
-            filter.rule("-A " + KUBE_FIREWALL + " -m comment --comment \"block incoming localnet connections\" -d 127.0.0.0/8"
-                    + " ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP");
+            filter.rule("-A", KUBE_FIREWALL, RuleWriter.comment("block incoming localnet connections"), "-d", "127.0.0.0/8",
+                    "!", "-s", "127.0.0.0/8", "-m", "conntrack", "!", "--ctstate", "RELATED,ESTABLISHED,DNAT", "-j", "DROP");
         }
     }
 
-    private static void writeFixedFilterRules(Lines filter, IptablesSettings settings) {
+    private static void writeFixedFilterRules(RuleWriter filter, IptablesSettings settings) {
         String mark = settings.masqueradeMark();
         if (settings.dropInvalid()) {
             // Out-of-window packets would otherwise be un-NATed and reset connections (upstream k/k#74839).
-            String counted = settings.counts(NfacctCounters.CT_STATE_INVALID_DROPPED)
-                    ? " -m nfacct --nfacct-name " + NfacctCounters.CT_STATE_INVALID_DROPPED : "";
-            filter.rule("-A KUBE-FORWARD -m conntrack --ctstate INVALID" + counted + " -j DROP");
+            List<String> counted = settings.counts(NfacctCounters.CT_STATE_INVALID_DROPPED)
+                    ? List.of("-m", "nfacct", "--nfacct-name", NfacctCounters.CT_STATE_INVALID_DROPPED) : List.of();
+            filter.rule("-A", KUBE_FORWARD, "-m", "conntrack", "--ctstate", "INVALID", counted, "-j", "DROP");
         }
-        filter.rule("-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding rules\" -m mark --mark " + mark + "/" + mark + " -j ACCEPT");
-        filter.rule("-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding conntrack rule\" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
+        filter.rule("-A", KUBE_FORWARD, RuleWriter.comment("kubernetes forwarding rules"), "-m", "mark", "--mark", mark + "/" + mark,
+                "-j", "ACCEPT");
+        filter.rule("-A", KUBE_FORWARD, RuleWriter.comment("kubernetes forwarding conntrack rule"), "-m", "conntrack", "--ctstate",
+                "RELATED,ESTABLISHED", "-j", "ACCEPT");
     }
 
-    private static void writeFixedNatRules(Lines nat, IptablesSettings settings) {
+    private static void writeFixedNatRules(RuleWriter nat, IptablesSettings settings) {
         String mark = settings.masqueradeMark();
-        nat.rule("-A KUBE-POSTROUTING -m mark ! --mark " + mark + "/" + mark + " -j RETURN");
+        nat.rule("-A", KUBE_POSTROUTING, "-m", "mark", "!", "--mark", mark + "/" + mark, "-j", "RETURN");
         // Clear the mark: a packet re-traversing the network stack must not be masqueraded again.
-        nat.rule("-A KUBE-POSTROUTING -j MARK --xor-mark " + mark);
-        nat.rule("-A KUBE-POSTROUTING -m comment --comment \"kubernetes service traffic requiring SNAT\" -j MASQUERADE --random-fully");
-        nat.rule("-A KUBE-MARK-MASQ -j MARK --or-mark " + mark);
+        nat.rule("-A", KUBE_POSTROUTING, "-j", "MARK", "--xor-mark", mark);
+        nat.rule("-A", KUBE_POSTROUTING, RuleWriter.comment("kubernetes service traffic requiring SNAT"), "-j", "MASQUERADE", "--random-fully");
+        nat.rule("-A", KUBE_MARK_MASQ, "-j", "MARK", "--or-mark", mark);
         if (settings.nodePortIPs() == null) {
-            String notLocalhost = settings.localhostNodePorts() ? "" : " ! -d 127.0.0.0/8";
-            nat.rule("-A KUBE-SERVICES -m comment --comment " + NODEPORTS_COMMENT + " -m addrtype --dst-type LOCAL" + notLocalhost + " -j KUBE-NODEPORTS");
+            List<String> notLocalhost = settings.localhostNodePorts() ? List.of() : List.of("!", "-d", "127.0.0.0/8");
+            nat.rule("-A", KUBE_SERVICES, RuleWriter.comment(NODEPORTS_COMMENT), "-m", "addrtype", "--dst-type", "LOCAL", notLocalhost,
+                    "-j", KUBE_NODEPORTS);
         } else {
             for (String ip : settings.nodePortIPs()) {
                 if (ip.startsWith("127.") && !settings.localhostNodePorts()) {
                     continue;
                 }
-                nat.rule("-A KUBE-SERVICES -m comment --comment " + NODEPORTS_COMMENT + " -d " + ip + " -j KUBE-NODEPORTS");
+                nat.rule("-A", KUBE_SERVICES, RuleWriter.comment(NODEPORTS_COMMENT), "-d", ip, "-j", KUBE_NODEPORTS);
             }
         }
     }
@@ -279,16 +282,16 @@ final class IptablesRenderer {
             this.largeCluster = largeCluster;
         }
 
-        ServiceRules render(ResolvedService svc, Lines natChains, Lines natRules) {
-            Lines filter = new Lines(256);
-            Lines topNat = new Lines(512);
+        ServiceRules render(ResolvedService svc, RuleWriter natChains, RuleWriter natRules) {
+            RuleWriter filter = new RuleWriter(256);
+            RuleWriter topNat = new RuleWriter(512);
             Set<String> active = new HashSet<>();
-            int rulesBefore = natRules.count();
+            int rulesBefore = natRules.rules();
             ServicePort port = svc.port();
             ServicePortName name = port.name();
             String svcName = commentText(name.toString());
             String proto = name.protocol().lower();
-            String protoMatch = "-m " + proto + " -p " + proto;
+            List<String> protoMatch = List.of("-m", proto, "-p", proto);
             ChainNames.PortChains chains = names.of(name);
             List<Endpoint> cluster = svc.clusterEndpoints();
             List<Endpoint> local = svc.localEndpoints();
@@ -314,91 +317,92 @@ final class IptablesRenderer {
             String lbChain = usesFirewall ? chains.firewall() : externalChain;
 
             String internalTarget = null;
-            String internalComment = null;
+            List<String> internalComment = null;
             String externalTarget = null;
-            String externalComment = null;
+            List<String> externalComment = null;
             if (!hasEndpoints) {
                 internalTarget = "REJECT";
-                internalComment = "\"" + svcName + " has no endpoints\"";
+                internalComment = RuleWriter.comment(svcName + " has no endpoints");
                 externalTarget = internalTarget;
                 externalComment = internalComment;
             } else {
                 if (!hasInternal) {
                     internalTarget = "DROP";
-                    internalComment = "\"" + svcName + " has no local endpoints\"";
+                    internalComment = RuleWriter.comment(svcName + " has no local endpoints");
                 }
                 if (!hasExternal) {
                     externalTarget = "DROP";
-                    externalComment = "\"" + svcName + " has no local endpoints\"";
+                    externalComment = RuleWriter.comment(svcName + " has no local endpoints");
                 }
             }
 
-            String dport = " --dport " + port.port();
-            String clusterIPMatch = protoMatch + " -d " + port.clusterIP() + dport;
+            String dport = Integer.toString(port.port());
+            List<String> clusterIPMatch = List.of("-m", proto, "-p", proto, "-d", port.clusterIP(), "--dport", dport);
             if (hasInternal) {
-                topNat.rule("-A KUBE-SERVICES -m comment --comment \"" + svcName + " cluster IP\" " + clusterIPMatch + " -j " + internalChain);
+                topNat.rule("-A", KUBE_SERVICES, RuleWriter.comment(svcName + " cluster IP"), clusterIPMatch, "-j", internalChain);
             } else {
-                filter.rule("-A KUBE-SERVICES -m comment --comment " + internalComment + " " + clusterIPMatch + " -j " + internalTarget);
+                filter.rule("-A", KUBE_SERVICES, internalComment, clusterIPMatch, "-j", internalTarget);
             }
 
             for (String ip : port.externalIPs()) {
-                String match = protoMatch + " -d " + ip + dport;
                 if (hasEndpoints) {
-                    topNat.rule("-A KUBE-SERVICES -m comment --comment \"" + svcName + " external IP\" " + match + " -j " + externalChain);
+                    topNat.rule("-A", KUBE_SERVICES, RuleWriter.comment(svcName + " external IP"), protoMatch, "-d", ip, "--dport", dport,
+                            "-j", externalChain);
                 }
                 if (!hasExternal) {
-                    filter.rule("-A KUBE-EXTERNAL-SERVICES -m comment --comment " + externalComment + " " + match + " -j " + externalTarget);
+                    filter.rule("-A", KUBE_EXTERNAL_SERVICES, externalComment, protoMatch, "-d", ip, "--dport", dport, "-j", externalTarget);
                 }
             }
 
             for (String ip : port.loadBalancerIPs()) {
-                String match = protoMatch + " -d " + ip + dport;
                 if (hasEndpoints) {
-                    topNat.rule("-A KUBE-SERVICES -m comment --comment \"" + svcName + " loadbalancer IP\" " + match + " -j " + lbChain);
+                    topNat.rule("-A", KUBE_SERVICES, RuleWriter.comment(svcName + " loadbalancer IP"), protoMatch, "-d", ip, "--dport", dport,
+                            "-j", lbChain);
                 }
                 if (usesFirewall) {
-                    filter.rule("-A KUBE-PROXY-FIREWALL -m comment --comment \"" + svcName + " traffic not accepted by " + chains.firewall() + "\" "
-                            + match + " -j DROP");
+                    filter.rule("-A", KUBE_PROXY_FIREWALL, RuleWriter.comment(svcName + " traffic not accepted by " + chains.firewall()),
+                            protoMatch, "-d", ip, "--dport", dport, "-j", "DROP");
                 }
             }
             if (!hasExternal) {
                 for (String ip : port.loadBalancerIPs()) {
-                    filter.rule("-A KUBE-EXTERNAL-SERVICES -m comment --comment " + externalComment + " " + protoMatch + " -d " + ip + dport
-                            + " -j " + externalTarget);
+                    filter.rule("-A", KUBE_EXTERNAL_SERVICES, externalComment, protoMatch, "-d", ip, "--dport", dport, "-j", externalTarget);
                 }
             }
 
             if (port.nodePort() > 0) {
+                String nodePort = Integer.toString(port.nodePort());
+                // Unquoted, as upstream writes it (commentText leaves no space in the name).
+                List<String> nodePortComment = List.of("-m", "comment", "--comment", svcName);
                 if (hasEndpoints) {
                     if (settings.localhostNodePorts() && settings.counts(NfacctCounters.LOCALHOST_NODEPORTS_ACCEPTED)) {
                         // The same jump, first, for 127.0.0.0/8 only: it counts localhost NodePort connections.
-                        topNat.rule("-A KUBE-NODEPORTS -m comment --comment " + svcName + " " + protoMatch + " -d 127.0.0.0/8 --dport "
-                                + port.nodePort() + " -m nfacct --nfacct-name " + NfacctCounters.LOCALHOST_NODEPORTS_ACCEPTED
-                                + " -j " + externalChain);
+                        topNat.rule("-A", KUBE_NODEPORTS, nodePortComment, protoMatch, "-d", "127.0.0.0/8", "--dport", nodePort,
+                                "-m", "nfacct", "--nfacct-name", NfacctCounters.LOCALHOST_NODEPORTS_ACCEPTED, "-j", externalChain);
                     }
-                    topNat.rule("-A KUBE-NODEPORTS -m comment --comment " + svcName + " " + protoMatch + " --dport " + port.nodePort() + " -j " + externalChain);
+                    topNat.rule("-A", KUBE_NODEPORTS, nodePortComment, protoMatch, "--dport", nodePort, "-j", externalChain);
                 }
                 if (!hasExternal) {
-                    filter.rule("-A KUBE-EXTERNAL-SERVICES -m comment --comment " + externalComment + " -m addrtype --dst-type LOCAL "
-                            + protoMatch + " --dport " + port.nodePort() + " -j " + externalTarget);
+                    filter.rule("-A", KUBE_EXTERNAL_SERVICES, externalComment, "-m", "addrtype", "--dst-type", "LOCAL", protoMatch,
+                            "--dport", nodePort, "-j", externalTarget);
                 }
             }
 
             if (port.healthCheckNodePort() > 0) {
                 // Accepted whether or not this node has local endpoints: the answer (200 or 503) is the point.
-                filter.rule("-A KUBE-NODEPORTS -m comment --comment \"" + svcName + " health check node port\" -m tcp -p tcp --dport "
-                        + port.healthCheckNodePort() + " -j ACCEPT");
+                filter.rule("-A", KUBE_NODEPORTS, RuleWriter.comment(svcName + " health check node port"), "-m", "tcp", "-p", "tcp",
+                        "--dport", Integer.toString(port.healthCheckNodePort()), "-j", "ACCEPT");
             }
 
             // From here on: the per-Service-port chains, skipped (but counted) on a partial sync when unchanged.
             if (hasInternal) {
-                String args = "-m comment --comment \"" + svcName + " cluster IP\" " + clusterIPMatch;
+                List<String> clusterIP = RuleWriter.comment(svcName + " cluster IP");
                 if (settings.masqueradeAll()) {
-                    natRules.rule("-A " + internalChain + " " + args + " -j KUBE-MARK-MASQ");
+                    natRules.rule("-A", internalChain, clusterIP, clusterIPMatch, "-j", KUBE_MARK_MASQ);
                 } else if (!settings.localCIDR().isEmpty()) {
                     // Off-cluster sources reaching a ClusterIP (e.g. via a static route to a node) may be
                     // forwarded to another node's pod: masquerade them so replies come back here.
-                    natRules.rule("-A " + internalChain + " " + args + " ! -s " + settings.localCIDR() + " -j KUBE-MARK-MASQ");
+                    natRules.rule("-A", internalChain, clusterIP, clusterIPMatch, "!", "-s", settings.localCIDR(), "-j", KUBE_MARK_MASQ);
                 }
             }
 
@@ -406,22 +410,22 @@ final class IptablesRenderer {
                 natChains.chain(externalChain);
                 active.add(externalChain);
                 if (!port.usesExternalLocal()) {
-                    natRules.rule("-A " + externalChain + " -m comment --comment \"masquerade traffic for " + svcName
-                            + " external destinations\" -j KUBE-MARK-MASQ");
+                    natRules.rule("-A", externalChain, RuleWriter.comment("masquerade traffic for " + svcName + " external destinations"),
+                            "-j", KUBE_MARK_MASQ);
                 } else {
                     if (!settings.localCIDR().isEmpty()) {
                         // Pods reaching an external address of the Service behave as if they went out to
                         // the load balancer and came back: neither traffic policy applies.
-                        natRules.rule("-A " + externalChain + " -m comment --comment \"pod traffic for " + svcName
-                                + " external destinations\" -s " + settings.localCIDR() + " -j " + chains.cluster());
+                        natRules.rule("-A", externalChain, RuleWriter.comment("pod traffic for " + svcName + " external destinations"),
+                                "-s", settings.localCIDR(), "-j", chains.cluster());
                     }
-                    natRules.rule("-A " + externalChain + " -m comment --comment \"masquerade LOCAL traffic for " + svcName
-                            + " external destinations\" -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ");
-                    natRules.rule("-A " + externalChain + " -m comment --comment \"route LOCAL traffic for " + svcName
-                            + " external destinations\" -m addrtype --src-type LOCAL -j " + chains.cluster());
+                    natRules.rule("-A", externalChain, RuleWriter.comment("masquerade LOCAL traffic for " + svcName + " external destinations"),
+                            "-m", "addrtype", "--src-type", "LOCAL", "-j", KUBE_MARK_MASQ);
+                    natRules.rule("-A", externalChain, RuleWriter.comment("route LOCAL traffic for " + svcName + " external destinations"),
+                            "-m", "addrtype", "--src-type", "LOCAL", "-j", chains.cluster());
                 }
                 if (hasExternal) {
-                    natRules.rule("-A " + externalChain + " -j " + externalPolicyChain);
+                    natRules.rule("-A", externalChain, "-j", externalPolicyChain);
                 }
             }
 
@@ -429,19 +433,19 @@ final class IptablesRenderer {
                 String fw = chains.firewall();
                 natChains.chain(fw);
                 active.add(fw);
-                String head = "-A " + fw + " -m comment --comment \"" + svcName + " loadbalancer IP\"";
+                List<String> lbIP = RuleWriter.comment(svcName + " loadbalancer IP");
                 boolean allowFromNode = false;
                 for (String cidr : port.loadBalancerSourceRanges()) {
-                    natRules.rule(head + " -s " + cidr + " -j " + externalChain);
+                    natRules.rule("-A", fw, lbIP, "-s", cidr, "-j", externalChain);
                     allowFromNode |= Cidr.parse(cidr).contains(settings.nodeIP());
                 }
                 if (allowFromNode) {
                     // A request from this node to its own LB VIP loops back with the VIP as source.
                     for (String ip : port.loadBalancerIPs()) {
-                        natRules.rule(head + " -s " + ip + " -j " + externalChain);
+                        natRules.rule("-A", fw, lbIP, "-s", ip, "-j", externalChain);
                     }
                 }
-                natRules.rule("-A " + fw + " -m comment --comment \"other traffic to " + svcName + " will be dropped by KUBE-PROXY-FIREWALL\"");
+                natRules.rule("-A", fw, RuleWriter.comment("other traffic to " + svcName + " will be dropped by " + KUBE_PROXY_FIREWALL));
             }
 
             if (usesClusterChain) {
@@ -459,37 +463,39 @@ final class IptablesRenderer {
                 String sep = names.endpoint(name, ep);
                 natChains.chain(sep);
                 active.add(sep);
-                String head = "-A " + sep + comment(svcName);
+                List<String> comment = comment(svcName);
                 // Hairpin: a pod reaching itself through its Service must be masqueraded or the reply
                 // would bypass the DNAT on the way back.
-                natRules.rule(head + " -s " + ep.ip() + " -j KUBE-MARK-MASQ");
-                String affinity = port.sessionAffinity() ? " -m recent --name " + sep + " --set" : "";
-                natRules.rule(head + affinity + " " + protoMatch + " -j DNAT --to-destination " + ep.hostPort());
+                natRules.rule("-A", sep, comment, "-s", ep.ip(), "-j", KUBE_MARK_MASQ);
+                List<String> affinity = port.sessionAffinity() ? List.of("-m", "recent", "--name", sep, "--set") : List.of();
+                natRules.rule("-A", sep, comment, affinity, protoMatch, "-j", "DNAT", "--to-destination", ep.hostPort());
             }
-            return new ServiceRules(filter.lines(), topNat.lines(), natRules.count() - rulesBefore, active);
+            return new ServiceRules(filter.lines(), topNat.lines(), natRules.rules() - rulesBefore, active);
         }
 
-        private void writeEndpointJumps(Lines natRules, ResolvedService svc, String chain, List<Endpoint> endpoints, String svcName) {
+        private void writeEndpointJumps(RuleWriter natRules, ResolvedService svc, String chain, List<Endpoint> endpoints, String svcName) {
             ServicePort port = svc.port();
             ServicePortName name = port.name();
             if (port.sessionAffinity()) {
+                String seconds = Integer.toString(port.stickyMaxAgeSeconds());
                 for (Endpoint ep : endpoints) {
                     String sep = names.endpoint(name, ep);
-                    natRules.rule("-A " + chain + comment(svcName + " -> " + ep.hostPort()) + " -m recent --name " + sep
-                            + " --rcheck --seconds " + port.stickyMaxAgeSeconds() + " --reap -j " + sep);
+                    natRules.rule("-A", chain, comment(svcName + " -> " + ep.hostPort()), "-m", "recent", "--name", sep,
+                            "--rcheck", "--seconds", seconds, "--reap", "-j", sep);
                 }
             }
             int n = endpoints.size();
             for (int i = 0; i < n; i++) {
                 Endpoint ep = endpoints.get(i);
-                String probability = i < n - 1 ? " -m statistic --mode random --probability " + probabilities.of(n - i) : "";
-                natRules.rule("-A " + chain + comment(svcName + " -> " + ep.hostPort()) + probability + " -j " + names.endpoint(name, ep));
+                List<String> probability = i < n - 1 ? List.of("-m", "statistic", "--mode", "random", "--probability", probabilities.of(n - i))
+                        : List.of();
+                natRules.rule("-A", chain, comment(svcName + " -> " + ep.hostPort()), probability, "-j", names.endpoint(name, ep));
             }
         }
 
         /** Per-endpoint comments, left out in large clusters where they would be a large share of the text. */
-        private String comment(String text) {
-            return largeCluster ? "" : " -m comment --comment \"" + text + "\"";
+        private List<String> comment(String text) {
+            return largeCluster ? List.of() : RuleWriter.comment(text);
         }
     }
 
@@ -520,46 +526,6 @@ final class IptablesRenderer {
                 cache.add(k == 0 ? "" : String.format(java.util.Locale.ROOT, "%.10f", 1.0 / k));
             }
             return cache.get(n);
-        }
-    }
-
-    /** A text buffer that counts rules; the discarding kind only counts (unchanged chains in a partial sync). */
-    static final class Lines {
-        private final StringBuilder text;
-        private int count;
-
-        Lines(int capacity) {
-            text = new StringBuilder(capacity);
-        }
-
-        void rule(String line) {
-            count++;
-            if (text != null) {
-                text.append(line).append('\n');
-            }
-        }
-
-        void chain(String name) {
-            if (text != null) {
-                text.append(':').append(name).append(" - [0:0]\n");
-            }
-        }
-
-        int count() {
-            return count;
-        }
-
-        int length() {
-            return text == null ? 0 : text.length();
-        }
-
-        String text() {
-            return text == null ? "" : text.toString();
-        }
-
-        /** The rules as separate lines (for the small per-Service buffers). */
-        List<String> lines() {
-            return text == null || text.length() == 0 ? List.of() : List.of(text.toString().split("\n"));
         }
     }
 }
