@@ -275,9 +275,8 @@ final class IptablesDataplane implements Dataplane {
     }
 
     static IptablesSettings baseSettings(ProxyConfig config) {
-        String localCIDR = config.clusterCIDRs().stream().filter(c -> !c.contains(":")).findFirst().orElse("");
         List<String> nodePortIPs = NodePortAddresses.all(config.nodePortAddresses()) ? null : List.of();
-        return new IptablesSettings(config.iptables().masqueradeMark(), config.iptables().masqueradeAll(), localCIDR,
+        return new IptablesSettings(config.iptables().masqueradeMark(), config.iptables().masqueradeAll(), SharedRules.podCIDR(config),
                 nodePortIPs, localhostNodePorts(config), true, "");
     }
 
@@ -320,8 +319,7 @@ final class IptablesDataplane implements Dataplane {
                         + "answer on 127.0.0.0/8");
             }
         }
-        ToolResult liberal = tools.runAllowingFailure(ToolCommand.of("sysctl", "-n", "net.netfilter.nf_conntrack_tcp_be_liberal"));
-        base = base.withDropInvalid(!(liberal.ok() && liberal.stdout().strip().equals("1")));
+        base = base.withDropInvalid(SharedRules.dropInvalid(tools));
         if (base.localhostNodePorts()) {
             // Lets 127.0.0.1:<NodePort> be DNATed to a pod; without it the kernel drops such packets as martians.
             if (!routeLocalnetSaid) {

@@ -21,13 +21,13 @@ import java.util.TreeSet;
 final class IptablesRenderer {
 
     static final String CANARY = "KUBE-PROXY-CANARY";
-    static final String KUBE_SERVICES = "KUBE-SERVICES";
+    static final String KUBE_SERVICES = SharedRules.KUBE_SERVICES;
     static final String KUBE_EXTERNAL_SERVICES = "KUBE-EXTERNAL-SERVICES";
     static final String KUBE_NODEPORTS = "KUBE-NODEPORTS";
-    static final String KUBE_FORWARD = "KUBE-FORWARD";
-    static final String KUBE_PROXY_FIREWALL = "KUBE-PROXY-FIREWALL";
-    static final String KUBE_POSTROUTING = "KUBE-POSTROUTING";
-    static final String KUBE_MARK_MASQ = "KUBE-MARK-MASQ";
+    static final String KUBE_FORWARD = SharedRules.KUBE_FORWARD;
+    static final String KUBE_PROXY_FIREWALL = SharedRules.KUBE_PROXY_FIREWALL;
+    static final String KUBE_POSTROUTING = SharedRules.KUBE_POSTROUTING;
+    static final String KUBE_MARK_MASQ = SharedRules.KUBE_MARK_MASQ;
     /** kubelet's chain, duplicated by upstream kube-proxy when localhost NodePorts are on; never removed by cleanup. */
     static final String KUBE_FIREWALL = "KUBE-FIREWALL";
 
@@ -207,11 +207,9 @@ final class IptablesRenderer {
     }
 
     private static void appendJumps(StringBuilder out, String table, Set<JumpRule> present) {
-        for (JumpRule jump : JumpRule.ALL) {
-            if (jump.table().equals(table) && !present.contains(jump)) {
-                out.append("-I ").append(jump.from()).append(' ').append(jump.body()).append('\n');
-            }
-        }
+        RuleWriter jumps = new RuleWriter(1024);
+        SharedRules.insertJumps(jumps, table, JumpRule.ALL, present);
+        out.append(jumps.text());
     }
 
     /**
@@ -238,26 +236,12 @@ final class IptablesRenderer {
     }
 
     private static void writeFixedFilterRules(RuleWriter filter, IptablesSettings settings) {
-        String mark = settings.masqueradeMark();
-        if (settings.dropInvalid()) {
-            // Out-of-window packets would otherwise be un-NATed and reset connections (upstream k/k#74839).
-            List<String> counted = settings.counts(NfacctCounters.CT_STATE_INVALID_DROPPED)
-                    ? List.of("-m", "nfacct", "--nfacct-name", NfacctCounters.CT_STATE_INVALID_DROPPED) : List.of();
-            filter.rule("-A", KUBE_FORWARD, "-m", "conntrack", "--ctstate", "INVALID", counted, "-j", "DROP");
-        }
-        filter.rule("-A", KUBE_FORWARD, RuleWriter.comment("kubernetes forwarding rules"), "-m", "mark", "--mark", mark + "/" + mark,
-                "-j", "ACCEPT");
-        filter.rule("-A", KUBE_FORWARD, RuleWriter.comment("kubernetes forwarding conntrack rule"), "-m", "conntrack", "--ctstate",
-                "RELATED,ESTABLISHED", "-j", "ACCEPT");
+        String counter = settings.counts(NfacctCounters.CT_STATE_INVALID_DROPPED) ? NfacctCounters.CT_STATE_INVALID_DROPPED : "";
+        SharedRules.forward(filter, settings.masqueradeMark(), settings.dropInvalid(), counter);
     }
 
     private static void writeFixedNatRules(RuleWriter nat, IptablesSettings settings) {
-        String mark = settings.masqueradeMark();
-        nat.rule("-A", KUBE_POSTROUTING, "-m", "mark", "!", "--mark", mark + "/" + mark, "-j", "RETURN");
-        // Clear the mark: a packet re-traversing the network stack must not be masqueraded again.
-        nat.rule("-A", KUBE_POSTROUTING, "-j", "MARK", "--xor-mark", mark);
-        nat.rule("-A", KUBE_POSTROUTING, RuleWriter.comment("kubernetes service traffic requiring SNAT"), "-j", "MASQUERADE", "--random-fully");
-        nat.rule("-A", KUBE_MARK_MASQ, "-j", "MARK", "--or-mark", mark);
+        SharedRules.masquerade(nat, settings.masqueradeMark());
         if (settings.nodePortIPs() == null) {
             List<String> notLocalhost = settings.localhostNodePorts() ? List.of() : List.of("!", "-d", "127.0.0.0/8");
             nat.rule("-A", KUBE_SERVICES, RuleWriter.comment(NODEPORTS_COMMENT), "-m", "addrtype", "--dst-type", "LOCAL", notLocalhost,
