@@ -111,7 +111,7 @@ final class IptablesDataplane implements Dataplane {
                         config.nodePortAddresses(), addresses);
             }
         }
-        return renderer.render(request.state(), shown, Set.of(), true, Set.of(), Set.of(), null).text();
+        return renderer.full(request.state(), shown, KernelState.NONE).text();
     }
 
     @Override
@@ -149,7 +149,9 @@ final class IptablesDataplane implements Dataplane {
                     LOG.debug("large cluster: iptables-save scan skipped (last one less than syncPeriod ago)");
                 }
             }
-            RestoreProgram program = renderer.render(request.state(), settings, request.changed(), full, existing, present, applied);
+            KernelState kernel = new KernelState(applied, existing, present);
+            RestoreProgram program = full ? renderer.full(request.state(), settings, kernel)
+                    : renderer.partial(request.state(), settings, request.changed(), kernel);
             long rendered = System.nanoTime();
             try {
                 tools.run(flavour.restoreCommand(program.text()));

@@ -42,6 +42,13 @@ public final class RuleWriter {
         return this;
     }
 
+    /** Appends what another writer wrote, as it is; its rules count here too. */
+    public RuleWriter append(RuleWriter other) {
+        text.append(other.text);
+        rules += other.rules;
+        return this;
+    }
+
     private void append(Object word, int lineStart) {
         if (word instanceof String s) {
             if (text.length() > lineStart) {
