@@ -96,11 +96,6 @@ final class IptablesDataplane implements Dataplane {
     }
 
     @Override
-    public List<String> requiredTools() {
-        return List.of("iptables-restore", "iptables-save", "iptables", "ip", "sysctl", "conntrack");
-    }
-
-    @Override
     public String render(SyncRequest request) {
         // No kernel to ask: the node's addresses are the Node object's (or --node-ip's), as the agent's are the kernel's.
         List<String> addresses = request.state().node().addresses();
@@ -233,8 +228,9 @@ final class IptablesDataplane implements Dataplane {
         return false;
     }
 
+    /** Every chain this mode declares, as {@code table/chain}: IPVS mode writes some of the same ones. */
     @Override
-    public Set<String> iptablesChains() {
+    public Set<String> sharedState() {
         Set<String> chains = new HashSet<>();
         IptablesRenderer.FILTER_CHAINS.forEach(c -> chains.add("filter/" + c));
         IptablesRenderer.NAT_CHAINS.forEach(c -> chains.add("nat/" + c));
@@ -246,13 +242,13 @@ final class IptablesDataplane implements Dataplane {
 
     @Override
     public CleanupReport cleanup() {
-        return cleanupLeftovers(Set.of());
+        return cleanupNotUsedBy(Set.of());
     }
 
     @Override
-    public CleanupReport cleanupLeftovers(Set<String> keep) {
+    public CleanupReport cleanupNotUsedBy(Set<String> inUse) {
         CleanupReport report = IptablesTools.removeChains(mode(), tools,
-                (table, chain) -> OWN_CHAINS.contains(chain) || ChainNames.isServiceChain(chain), keep);
+                (table, chain) -> OWN_CHAINS.contains(chain) || ChainNames.isServiceChain(chain), inUse);
         applied = null;
         synced = false;
         needFull = true;

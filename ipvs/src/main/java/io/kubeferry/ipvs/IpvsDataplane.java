@@ -102,12 +102,7 @@ final class IpvsDataplane implements Dataplane {
     }
 
     @Override
-    public List<String> requiredTools() {
-        return List.of("ipvsadm", "ipset", "iptables-restore", "iptables-save", "iptables", "ip", "sysctl", "modprobe", "conntrack");
-    }
-
-    @Override
-    public Set<String> iptablesChains() {
+    public Set<String> sharedState() {
         return IpvsRenderer.chains();
     }
 
@@ -295,14 +290,14 @@ final class IpvsDataplane implements Dataplane {
 
     @Override
     public CleanupReport cleanup() {
-        return cleanupLeftovers(Set.of());
+        return cleanupNotUsedBy(Set.of());
     }
 
     @Override
-    public CleanupReport cleanupLeftovers(Set<String> keep) {
+    public CleanupReport cleanupNotUsedBy(Set<String> inUse) {
         Set<String> own = IpvsRenderer.chains();
         // Rules first: an ipset cannot be destroyed while a rule matches on it.
-        CleanupReport report = IptablesTools.removeChains(mode(), tools, (table, chain) -> own.contains(table + "/" + chain), keep);
+        CleanupReport report = IptablesTools.removeChains(mode(), tools, (table, chain) -> own.contains(table + "/" + chain), inUse);
         SortedSet<String> dummyAddresses = new TreeSet<>();
         try {
             dummyAddresses = dummyAddresses();
