@@ -92,6 +92,9 @@ public final class RuleWriter {
      * iptables-restore reads it back as one word whatever it holds.
      */
     static String quoted(String text) {
+        if (text.indexOf('"') < 0 && text.indexOf('\\') < 0 && text.indexOf('\'') < 0) {
+            return '"' + text + '"';
+        }
         StringBuilder out = new StringBuilder(text.length() + 2).append('"');
         for (int i = 0; i < text.length(); i++) {
             char ch = text.charAt(i);
