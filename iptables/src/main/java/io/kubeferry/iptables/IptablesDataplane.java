@@ -122,45 +122,17 @@ final class IptablesDataplane implements Dataplane {
             if (applied == null) {
                 full = true;
             }
-            Set<String> existing = Set.of();
-            Set<JumpRule> present = Set.copyOf(JumpRule.ALL);
+            RestoreProgram program;
             if (full) {
-                IptablesSettings previous = settings;
-                settings = resolveSettings();
-                if (scanDue(kernelSuspect)) {
-                    KernelRules kernel = KernelRules.parse(tools.run(ToolCommand.of(flavour.save())).stdout());
-                    existing = kernel.chains("nat");
-                    present = kernel.presentJumps(JumpRule.ALL);
-                    settings = settings.withKubeletFirewall(kernel.chains("filter").contains(IptablesRenderer.KUBE_FIREWALL))
-                            .withNfacctCounters(nfacct.ensure());
-                    lastScan = System.nanoTime();
-                    scanned = true;
-                } else {
-                    // Our own chains stand in for the kernel's: those we dropped since still get deleted, and
-                    // strays are left for the next scan (harmless: nothing jumps to them), as upstream does.
-                    // What the last scan found of kubelet's chains and the counters holds until the next one.
-                    existing = applied.serviceChains();
-                    settings = settings.withKubeletFirewall(previous.kubeletFirewall()).withNfacctCounters(previous.nfacctCounters());
-                    LOG.debug("large cluster: iptables-save scan skipped (last one less than syncPeriod ago)");
-                }
+                KernelState kernel = prepareFull(kernelSuspect);
+                program = renderer.full(request.state(), settings, kernel);
+            } else {
+                // A partial sync reads nothing: the program applied last stands for the kernel.
+                program = renderer.partial(request.state(), settings, request.changed(),
+                        new KernelState(applied, Set.of(), Set.copyOf(JumpRule.ALL)));
             }
-            KernelState kernel = new KernelState(applied, existing, present);
-            RestoreProgram program = full ? renderer.full(request.state(), settings, kernel)
-                    : renderer.partial(request.state(), settings, request.changed(), kernel);
             long rendered = System.nanoTime();
-            try {
-                tools.run(flavour.restoreCommand(program.text()));
-            } catch (ToolException e) {
-                restoreFailures.increment();
-                if (!full) {
-                    partialRestoreFailures.increment();
-                }
-                if (rejectedNfacct(program.text(), String.valueOf(e.getMessage()))) {
-                    // The counters exist but the iptables match does not (xt_nfacct): the next full sync goes without.
-                    nfacct.disable("iptables-restore rejected the nfacct match: " + e.getMessage());
-                }
-                throw e;
-            }
+            restore(program, full);
             long appliedAt = System.nanoTime();
             this.applied = program;
             filterRules.set(program.filterRules());
@@ -176,6 +148,46 @@ final class IptablesDataplane implements Dataplane {
         } catch (ToolException e) {
             needFull = true;
             throw new DataplaneException((full ? "full" : "partial") + " iptables sync failed: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Resolves this node's settings again (into {@link #settings}) and says what the kernel holds: the chains and
+     * jumps iptables-save lists, with kubelet's chain and the nfacct counters; or, when no scan is due, the
+     * program applied last standing in.
+     */
+    private KernelState prepareFull(boolean kernelSuspect) throws ToolException {
+        IptablesSettings previous = settings;
+        settings = resolveSettings();
+        if (!scanDue(kernelSuspect)) {
+            // Our own chains stand in for the kernel's: those we dropped since still get deleted, and
+            // strays are left for the next scan (harmless: nothing jumps to them), as upstream does.
+            // What the last scan found of kubelet's chains and the counters holds until the next one.
+            settings = settings.withKubeletFirewall(previous.kubeletFirewall()).withNfacctCounters(previous.nfacctCounters());
+            LOG.debug("large cluster: iptables-save scan skipped (last one less than syncPeriod ago)");
+            return new KernelState(applied, applied.serviceChains(), Set.copyOf(JumpRule.ALL));
+        }
+        KernelRules kernel = KernelRules.parse(tools.run(ToolCommand.of(flavour.save())).stdout());
+        settings = settings.withKubeletFirewall(kernel.chains("filter").contains(IptablesRenderer.KUBE_FIREWALL))
+                .withNfacctCounters(nfacct.ensure());
+        lastScan = System.nanoTime();
+        scanned = true;
+        return new KernelState(applied, kernel.chains("nat"), kernel.presentJumps(JumpRule.ALL));
+    }
+
+    private void restore(RestoreProgram program, boolean full) throws ToolException {
+        try {
+            tools.run(flavour.restoreCommand(program.text()));
+        } catch (ToolException e) {
+            restoreFailures.increment();
+            if (!full) {
+                partialRestoreFailures.increment();
+            }
+            if (rejectedNfacct(program.text(), String.valueOf(e.getMessage()))) {
+                // The counters exist but the iptables match does not (xt_nfacct): the next full sync goes without.
+                nfacct.disable("iptables-restore rejected the nfacct match: " + e.getMessage());
+            }
+            throw e;
         }
     }
 
