@@ -5,7 +5,6 @@ import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.kubeferry.proxy.Agent;
 import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.conntrack.ConntrackSysctls;
-import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneProvider;
 import io.kubeferry.proxy.exec.ProcessToolRunner;
@@ -47,10 +46,9 @@ final class RunCommand implements Callable<Integer> {
         // (ListWarmUp); the client itself, which reads the kubeconfig, only once the checks passed.
         KubernetesSerialization serialization = new KubernetesSerialization();
         ListWarmUp.start(serialization);
-        Dataplane probe = DataplaneProvider.forMode(config.mode())
-                .create(new DataplaneContext(config, tools, new SimpleMeterRegistry()));
-        lookup.require(config.mode(), probe.requiredTools());
-        probe.checkKernel();
+        DataplaneProvider provider = DataplaneProvider.forMode(config.mode());
+        lookup.require(config.mode(), provider.requiredTools());
+        provider.create(new DataplaneContext(config, tools, new SimpleMeterRegistry())).checkKernel();
         Vertx vertx = Vertx.vertx(vertxOptions());
         ApiReachability reachability = new ApiReachability();
         KubernetesClient client = Main.client(config, reachability, vertx, serialization);
