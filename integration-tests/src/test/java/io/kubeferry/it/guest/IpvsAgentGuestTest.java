@@ -102,8 +102,10 @@ class IpvsAgentGuestTest {
         Ep[] three = {Ep.ready("198.18.0.11", "node-a"), Ep.ready("198.18.0.12", "node-a"), Ep.ready("198.18.0.13", "node-a")};
         client.resource(slice("sticky", "TCP", 8080, three)).create();
         client.resource(slice("exotic", "TCP", 8080, three)).create();
-        awaitGuest("both virtual servers", "ip netns exec node ipvsadm -Ln",
-                out -> out.contains("198.19.0.11:80 sh") && out.contains("198.19.0.12:80 rr"));
+        // The connections below rely on every real server being there, not only on the virtual servers: an early
+        // connection to a virtual server without real servers is refused (ip_vs_leave).
+        awaitVirtualServer("198.19.0.11:80", "sh", three);
+        awaitVirtualServer("198.19.0.12:80", "rr", three);
 
         Set<String> answers = count(ask("198.19.0.11", 80, 20)).keySet();
         assertEquals(1, answers.size(), "sh hashes the client's address to one endpoint: " + answers);
@@ -172,6 +174,14 @@ class IpvsAgentGuestTest {
         assertTrue(okCount > 50, "traffic flowed all along: " + result);
         String filter = ok(GUEST.run("ip netns exec node iptables-save | grep -E 'KUBE-(IPVS-FILTER|LOAD-BALANCER|SOURCE-RANGES|NODE-PORT[^S])|match-set' || true"));
         assertEquals("", filter.strip(), "no IPVS mode rule is left");
+    }
+
+    /** Waits until the virtual server has this scheduler and a real server (weight above 0) for each endpoint. */
+    private static void awaitVirtualServer(String address, String scheduler, Ep... endpoints) throws Exception {
+        awaitGuest(address + " (" + scheduler + ") with its " + endpoints.length + " real servers",
+                "ip netns exec node ipvsadm -Ln -t " + address, out -> out.contains(address + " " + scheduler)
+                        && Arrays.stream(endpoints).allMatch(e -> out.lines().anyMatch(l -> l.trim().startsWith("-> " + e.ip() + ":")
+                        && !l.trim().split("\\s+")[3].equals("0"))));
     }
 
     private static void startAgent(String mode) throws Exception {
