@@ -337,7 +337,9 @@ public final class NetfilterTracer implements PacketTracer {
                 // -m ipvs: the packet belongs to an IPVS connection of that virtual service (xt_ipvs); a first packet
                 // does only once IPVS took it, after nat OUTPUT (LOCAL_OUT) or filter INPUT (LOCAL_IN).
                 case "--vaddr" -> result = s.virtual() != null && Cidr.parse(c.value).contains(s.virtual().destination());
-                case "--vproto" -> result = s.virtual() != null && c.value.equals(s.virtual().protocol());
+                // iptables-save prints the protocol's number (6, 17, 132); kube-ferry writes its name.
+                case "--vproto" -> result = s.virtual() != null && (c.value.equals(s.virtual().protocol())
+                        || c.value.equals(Map.of("tcp", "6", "udp", "17", "sctp", "132").get(s.virtual().protocol())));
                 case "--vport" -> result = s.virtual() != null && Integer.parseInt(c.value) == s.virtual().port();
                 case "--probability", "--rcheck" -> {
                     if (c.negated) {

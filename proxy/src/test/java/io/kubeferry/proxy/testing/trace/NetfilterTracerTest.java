@@ -95,13 +95,14 @@ class NetfilterTracerTest {
      * {@code -m ipvs} matches a packet IPVS took for that virtual service: not in filter INPUT (IPVS's LOCAL_IN hook
      * comes after it), but in filter OUTPUT for the node's own (LOCAL_OUT comes before it). A node packet to one of
      * the node's addresses leaves from that address, whatever source the case names (an unbound socket's choice).
+     * The OUTPUT rule is spelt as iptables-save prints IPVS mode's on a real kernel (numeric --vproto, reordered).
      */
     @Test
     void theIpvsMatchSeesTheVirtualServiceOnceIpvsTookThePacket() throws Exception {
         NetfilterTracer t = tracer("""
                 *filter
                 -A INPUT -m ipvs --vaddr 198.18.1.1 --vproto tcp --vport 30080 -j DROP
-                -A OUTPUT -s 198.18.1.1 -m ipvs --vaddr 198.18.1.1/32 --vproto tcp --vport 30080 -j DROP
+                -A OUTPUT -s 198.18.1.1/32 -m ipvs --vproto 6 --vaddr 198.18.1.1 --vport 30080 -j DROP
                 COMMIT
                 """, (protocol, address, port) -> address.equals("198.18.1.1") && port == 30080
                 ? new NetfilterTracer.VirtualServers.Virtual(List.of("198.18.0.2:80"), 0) : null);
