@@ -284,10 +284,14 @@ public final class FakeNft {
                         throw new Failure(EEXIST, s.kind() + " " + s.name() + " exists");
                     }
                     NftObject.Container had = existing.def;
-                    if (had.map() != s.map() || !had.type().equals(s.type()) || !had.flags().equals(s.flags())
-                            || had.timeoutSeconds() != s.timeoutSeconds()) {
-                        throw new Failure(EEXIST, had.kind() + " " + s.name() + " exists with another type, flags or timeout");
+                    if (had.map() != s.map() || !had.type().equals(s.type()) || !had.flags().equals(s.flags())) {
+                        throw new Failure(EEXIST, had.kind() + " " + s.name() + " exists with another type or flags");
                     }
+                    // A new default timeout is taken in place (seen on kernel 6.18 with nft 1.0.6).
+                    ContainerState updated = new ContainerState(new NftObject.Container(had.map(), had.name(), had.type(), had.flags(),
+                            s.timeoutSeconds(), had.comment()));
+                    updated.elements.putAll(existing.elements);
+                    table.containers.put(s.name(), updated);
                     return;
                 }
                 table.containers.put(s.name(), new ContainerState(s));

@@ -133,6 +133,16 @@ class FakeNftTest {
     }
 
     @Test
+    void setFlagsCannotChangeButTheTimeoutCan() {
+        base();
+        nft.apply(tx().add(new NftObject.Container(false, "a", "ipv4_addr", List.of("dynamic", "timeout"), 60, null)));
+        fails("EEXIST", tx().add(new NftObject.Container(false, "a", "ipv4_addr", List.of("timeout"), 60, null)));
+        fails("EEXIST", tx().add(NftObject.Container.map("a", "ipv4_addr : verdict", null)));
+        nft.apply(tx().add(new NftObject.Container(false, "a", "ipv4_addr", List.of("dynamic", "timeout"), 30, null)));
+        assertEquals(30, nft.container(F, T, "a").timeoutSeconds());
+    }
+
+    @Test
     void keyMustMatchTheType() {
         base();
         fails("EINVAL", tx().add(NftObject.Element.ofMap("service-ips", List.of("172.30.0.9", "tcp"), "drop", null)));
