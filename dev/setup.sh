@@ -8,7 +8,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
-packages=(iptables ipset conntrack nfacct iproute2 ipvsadm kmod procps)
+packages=(iptables ipset conntrack nfacct nftables iproute2 ipvsadm kmod procps)
 # Only the tests need these: the IPVS guest runs under QEMU software emulation.
 packages+=(qemu-system-x86 busybox-static cpio xz-utils curl)
 # socat forwards a root-namespace loopback port to the node namespace's loopback (the upstream-peer bed).

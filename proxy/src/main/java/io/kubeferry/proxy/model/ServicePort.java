@@ -58,9 +58,13 @@ public record ServicePort(
         return externalPolicyLocal && externallyAccessible();
     }
 
-    /** Upstream's UsesClusterEndpoints: some traffic to this port is sent to any endpoint in the cluster. */
+    /**
+     * Upstream's UsesClusterEndpoints: some traffic to this port is sent to any endpoint in the cluster. Any port
+     * reachable from outside counts, even with externalTrafficPolicy Local: pods and the node itself reach an
+     * external address through the cluster endpoints (upstream's short circuit), so its cluster chain must exist.
+     */
     public boolean usesClusterEndpoints() {
-        return !internalPolicyLocal || (externallyAccessible() && !externalPolicyLocal);
+        return !internalPolicyLocal || externallyAccessible();
     }
 
     /** Upstream's UsesLocalEndpoints: some traffic to this port is sent only to endpoints on this node. */

@@ -53,23 +53,39 @@ class ProcessToolRunnerTest {
         assertNull(e.result());
     }
 
+    /**
+     * sh writes a line and exits at once; the sleep it leaves behind holds stdout and stderr open well past the
+     * 300 ms limit. Two outcomes are right, and which one comes is the JDK's race, not ours: when the tool exits
+     * before a reader thread is blocked in its read, the JDK's process reaper drains what is in the pipe and closes
+     * it, so the run returns with every byte the tool wrote; when a reader is already blocked, the pipe stays open
+     * and the run fails naming the stream. Never an empty answer, and never a wait for the sleep (the run ends by the deadline plus the output grace).
+     */
     @Test
-    void outputStillOpenAtTheDeadlineIsAnErrorNotAnEmptyAnswer(@TempDir Path dir) throws Exception {
-        // sh exits at once; the sleep it leaves behind holds stdout and stderr open well past the 300 ms limit.
+    void outputStillOpenAtTheDeadlineIsAnErrorOrTheWholeOutputNeverAnEmptyAnswer(@TempDir Path dir) throws Exception {
         Path pidFile = dir.resolve("sleep.pid");
         try {
-            ToolException e = assertThrows(ToolException.class, () -> runner.run(
-                    ToolCommand.of("sh", "-c", "sleep 30 & echo $! > \"$1\"", "sh", pidFile.toString()).withTimeout(Duration.ofMillis(300))));
-            assertTrue(e.getMessage().startsWith("sh: stdout still open after the 300 ms timeout"), e.getMessage());
-            assertNull(e.result());
-            // The reads still blocked on the sleep's pipes run on the runner's own named daemon threads.
-            List<Thread> readers = Thread.getAllStackTraces().keySet().stream()
-                    .filter(t -> t.getName().startsWith("kube-ferry-tool-output-")).toList();
-            assertTrue(readers.size() >= 2 && readers.stream().allMatch(Thread::isDaemon), readers.toString());
-        } finally {
-            if (Files.exists(pidFile)) {
-                ProcessHandle.of(Long.parseLong(Files.readString(pidFile).strip())).ifPresent(ProcessHandle::destroy);
+            for (int i = 0; i < 5; i++) {
+                Files.deleteIfExists(pidFile);
+                ToolCommand command = ToolCommand.of("sh", "-c", "echo written; sleep 30 & echo $! > \"$1\"", "sh", pidFile.toString())
+                        .withTimeout(Duration.ofMillis(300));
+                try {
+                    ToolResult result = runner.run(command);
+                    assertEquals("written\n", result.stdout(), "the output the tool wrote before it exited");
+                } catch (ToolException e) {
+                    assertTrue(e.getMessage().matches("sh: (stdout|stderr) still open after the 300 ms timeout .*"), e.getMessage());
+                    assertNull(e.result());
+                    // The reads still blocked on the sleep's pipes run on the runner's own named daemon threads.
+                    List<Thread> readers = Thread.getAllStackTraces().keySet().stream()
+                            .filter(t -> t.getName().startsWith("kube-ferry-tool-output-")).toList();
+                    assertTrue(!readers.isEmpty() && readers.stream().allMatch(Thread::isDaemon), readers.toString());
+                } finally {
+                    if (Files.exists(pidFile)) {
+                        ProcessHandle.of(Long.parseLong(Files.readString(pidFile).strip())).ifPresent(ProcessHandle::destroy);
+                    }
+                }
             }
+        } finally {
+            Files.deleteIfExists(pidFile);
         }
     }
 

@@ -312,15 +312,38 @@ public final class FakeNetfilter implements ToolRunner {
      * break in it cut the rule short), control characters, a comment over the kernel's 255 characters.
      */
     private static void checkArguments(String rule, String where) throws Failure {
+        for (int i = 0; i < rule.length(); i++) {
+            char c = rule.charAt(i);
+            if (c < 0x20 && c != '\t') {
+                throw new Failure(2, where + "Bad argument: control character in rule");
+            }
+        }
+        List<String> words;
+        try {
+            words = words(rule);
+        } catch (IllegalArgumentException e) {
+            throw new Failure(2, where + "Bad argument: " + e.getMessage());
+        }
+        for (int i = 0; i + 1 < words.size(); i++) {
+            if (words.get(i).equals("--comment") && words.get(i + 1).getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255) {
+                throw new Failure(2, where + "comment: COMMENT may not exceed 256 characters");
+            }
+        }
+    }
+
+    /**
+     * Splits a rule as iptables-restore's tokenizer does: words separated by blanks, a "double quoted" one kept
+     * whole (backslash escapes inside quotes).
+     *
+     * @throws IllegalArgumentException when a quoted string is left open
+     */
+    public static List<String> words(String rule) {
         List<String> words = new ArrayList<>();
         StringBuilder word = new StringBuilder();
         boolean quoted = false;
         boolean inWord = false;
         for (int i = 0; i < rule.length(); i++) {
             char c = rule.charAt(i);
-            if (c < 0x20 && c != '\t') {
-                throw new Failure(2, where + "Bad argument: control character in rule");
-            }
             if (quoted && c == '\\' && i + 1 < rule.length()) {
                 word.append(rule.charAt(++i));
             } else if (c == '"') {
@@ -338,16 +361,12 @@ public final class FakeNetfilter implements ToolRunner {
             }
         }
         if (quoted) {
-            throw new Failure(2, where + "Bad argument: unterminated quoted string");
+            throw new IllegalArgumentException("unterminated quoted string");
         }
         if (inWord) {
             words.add(word.toString());
         }
-        for (int i = 0; i + 1 < words.size(); i++) {
-            if (words.get(i).equals("--comment") && words.get(i + 1).getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255) {
-                throw new Failure(2, where + "comment: COMMENT may not exceed 256 characters");
-            }
-        }
+        return words;
     }
 
     private static void checkTarget(Map<String, List<String>> work, String rule, String where) throws Failure {

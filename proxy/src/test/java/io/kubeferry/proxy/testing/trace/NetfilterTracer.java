@@ -1,0 +1,439 @@
+package io.kubeferry.proxy.testing.trace;
+
+import io.kubeferry.proxy.model.Cidr;
+import io.kubeferry.proxy.testing.FakeNetfilter;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Walks a packet through the iptables rules a {@link FakeNetfilter} holds, hook by hook as the kernel does:
+ * nat PREROUTING (or OUTPUT for the node's own traffic), the routing decision (is the destination one of the
+ * node's addresses?), filter INPUT/FORWARD/OUTPUT, nat POSTROUTING. IPVS mode adds its virtual-server lookup
+ * where the kernel's IPVS hooks sit ({@link VirtualServers}) and the ipsets its rules match on ({@link Ipsets}).
+ *
+ * <p>Every match the dataplanes write is understood: {@code -s/-d/-p/--dport}, addrtype LOCAL, mark,
+ * conntrack state (the first packet: NEW, plus DNAT once rewritten), set, comment, nfacct; statistic and recent
+ * {@code --rcheck} may or may not match, so both ways are followed and every reachable end is collected. A
+ * rule with anything else fails the trace: an unknown match must not be guessed.
+ */
+public final class NetfilterTracer implements PacketTracer {
+
+    /** ipset membership, as {@code -m set --match-set NAME FLAGS} asks it. */
+    @FunctionalInterface
+    public interface Ipsets {
+        Ipsets NONE = (set, flags, h) -> {
+            throw new IllegalStateException("rule matches on ipset " + set + " but this mode has no ipsets");
+        };
+
+        boolean contains(String set, String flags, Headers headers);
+    }
+
+    /** IPVS's table: consulted at LOCAL_IN (after filter INPUT) and LOCAL_OUT (after nat OUTPUT). */
+    @FunctionalInterface
+    public interface VirtualServers {
+        VirtualServers NONE = (protocol, address, port) -> null;
+
+        /** The virtual server for this destination, or null when there is none. */
+        Virtual lookup(String protocol, String address, int port);
+
+        /**
+         * @param realServers        {@code ip:port} of the real servers that take new connections (weight above 0)
+         * @param persistenceSeconds the -p timeout (ClientIP affinity), 0 for none
+         */
+        record Virtual(List<String> realServers, int persistenceSeconds) {
+            public Virtual {
+                realServers = List.copyOf(realServers);
+            }
+        }
+    }
+
+    /** The packet's addresses as they are at one point of the path (after any DNAT). */
+    public record Headers(String source, String destination, String protocol, int port) {}
+
+    private enum Verdict { RETURN, ACCEPT, DROP, REJECT, DNAT, MASQUERADE }
+
+    private record Result(State state, Verdict verdict) {}
+
+    /** One path's state; immutable, so paths fork freely. */
+    private record State(Headers headers, long mark, String dnat, boolean masq, boolean accepted, int sticky,
+                         Map<String, Integer> rchecks, List<String> steps) {
+        State step(String s) {
+            List<String> more = new ArrayList<>(steps);
+            more.add(s);
+            return new State(headers, mark, dnat, masq, accepted, sticky, rchecks, more);
+        }
+
+        State withMark(long value) {
+            return new State(headers, value, dnat, masq, accepted, sticky, rchecks, steps);
+        }
+
+        State dnatTo(String hostPort, int stickySeconds) {
+            int colon = hostPort.lastIndexOf(':');
+            Headers h = new Headers(headers.source(), hostPort.substring(0, colon), headers.protocol(),
+                    Integer.parseInt(hostPort.substring(colon + 1)));
+            return new State(h, mark, hostPort, masq, accepted, stickySeconds, rchecks, steps);
+        }
+
+        State masqueraded() {
+            return new State(headers, mark, dnat, true, accepted, sticky, rchecks, steps);
+        }
+
+        State acceptedByFilter() {
+            return new State(headers, mark, dnat, masq, true, sticky, rchecks, steps);
+        }
+
+        State rcheck(String name, int seconds) {
+            Map<String, Integer> more = new HashMap<>(rchecks);
+            more.put(name, seconds);
+            return new State(headers, mark, dnat, masq, accepted, sticky, Map.copyOf(more), steps);
+        }
+
+        State recentSet(String name) {
+            // A --set only pins the client if a later packet's --rcheck of the same list is looked at first.
+            return new State(headers, mark, dnat, masq, accepted, rchecks.getOrDefault(name, 0), rchecks, steps);
+        }
+    }
+
+    private final String mode;
+    private final FakeNetfilter netfilter;
+    private final Set<String> localAddresses;
+    private final Ipsets ipsets;
+    private final VirtualServers ipvs;
+
+    /**
+     * @param localAddresses the node's own addresses (what {@code -m addrtype LOCAL} and the routing decision
+     *                       see); 127.0.0.0/8 is always local
+     */
+    public NetfilterTracer(String mode, FakeNetfilter netfilter, Set<String> localAddresses, Ipsets ipsets, VirtualServers ipvs) {
+        this.mode = mode;
+        this.netfilter = netfilter;
+        this.localAddresses = Set.copyOf(localAddresses);
+        this.ipsets = ipsets;
+        this.ipvs = ipvs;
+    }
+
+    @Override
+    public String mode() {
+        return mode;
+    }
+
+    private boolean local(String ip) {
+        return ip.startsWith("127.") || localAddresses.contains(ip);
+    }
+
+    @Override
+    public Trace trace(Packet packet) {
+        State start = new State(new Headers(packet.source(), packet.destination(), packet.protocol().lower(), packet.port()),
+                0, null, false, false, 0, Map.of(), List.of());
+        List<State> ended = new ArrayList<>();
+        List<PathEnd> ends = new ArrayList<>();
+        boolean fromNode = packet.origin() == Packet.Origin.NODE;
+        for (Result nat : walk("nat", fromNode ? "OUTPUT" : "PREROUTING", start.step("nat " + (fromNode ? "OUTPUT" : "PREROUTING")), 0)) {
+            if (nat.verdict() == Verdict.DROP) {
+                finish(nat.state(), PathEnd.Kind.DROP, ends, ended);
+                continue;
+            }
+            List<State> routed = new ArrayList<>();
+            if (fromNode) {
+                for (State s : virtualServer(nat.state(), ends, ended)) {
+                    for (State out : filter("OUTPUT", s, ends, ended)) {
+                        if (local(out.headers().destination())) {
+                            routed.addAll(filter("INPUT", out, ends, ended));
+                        } else {
+                            routed.add(out);
+                        }
+                    }
+                }
+            } else if (local(nat.state().headers().destination())) {
+                for (State in : filter("INPUT", nat.state(), ends, ended)) {
+                    routed.addAll(virtualServer(in, ends, ended));
+                }
+            } else {
+                routed.addAll(filter("FORWARD", nat.state(), ends, ended));
+            }
+            for (State s : routed) {
+                for (Result r : walk("nat", "POSTROUTING", s.step("nat POSTROUTING"), 0)) {
+                    if (r.verdict() == Verdict.DROP) {
+                        finish(r.state(), PathEnd.Kind.DROP, ends, ended);
+                        continue;
+                    }
+                    State post = r.verdict() == Verdict.MASQUERADE ? r.state().masqueraded() : r.state();
+                    PathEnd.Kind kind = post.dnat() != null ? PathEnd.Kind.DNAT
+                            : post.accepted() ? PathEnd.Kind.ACCEPT : PathEnd.Kind.UNTOUCHED;
+                    finish(post, kind, ends, ended);
+                }
+            }
+        }
+        List<String> steps = new ArrayList<>();
+        for (int i = 0; i < ended.size(); i++) {
+            steps.add("path " + (i + 1) + " -> " + ends.get(i));
+            ended.get(i).steps().forEach(s -> steps.add("    " + s));
+        }
+        return new Trace(new Outcome(new TreeSet<>(ends)), steps);
+    }
+
+    private static void finish(State s, PathEnd.Kind kind, List<PathEnd> ends, List<State> ended) {
+        ends.add(new PathEnd(kind, s.dnat(), s.masq(), s.sticky()));
+        ended.add(s);
+    }
+
+    /** A filter hook: the paths that go on (DROP/REJECT ones end here). */
+    private List<State> filter(String hook, State s, List<PathEnd> ends, List<State> ended) {
+        List<State> on = new ArrayList<>();
+        for (Result r : walk("filter", hook, s.step("filter " + hook), 0)) {
+            switch (r.verdict()) {
+                case DROP -> finish(r.state(), PathEnd.Kind.DROP, ends, ended);
+                case REJECT -> finish(r.state(), PathEnd.Kind.REJECT, ends, ended);
+                case ACCEPT -> on.add(r.state().acceptedByFilter());
+                case RETURN -> on.add(r.state());
+                default -> throw new IllegalStateException(r.verdict() + " in filter " + hook);
+            }
+        }
+        return on;
+    }
+
+    /** IPVS: a virtual server for the destination sends each new connection to one of its real servers. */
+    private List<State> virtualServer(State s, List<PathEnd> ends, List<State> ended) {
+        if (s.dnat() != null) {
+            return List.of(s);
+        }
+        Headers h = s.headers();
+        VirtualServers.Virtual v = ipvs.lookup(h.protocol(), h.destination(), h.port());
+        if (v == null) {
+            return List.of(s);
+        }
+        if (v.realServers().isEmpty()) {
+            // ip_vs_leave: no destination available, ICMP port unreachable to the client.
+            finish(s.step("ipvs " + h.destination() + ":" + h.port() + " has no real server"), PathEnd.Kind.REJECT, ends, ended);
+            return List.of();
+        }
+        List<State> out = new ArrayList<>();
+        for (String real : v.realServers()) {
+            out.add(s.step("ipvs " + h.destination() + ":" + h.port() + " -> " + real).dnatTo(real, v.persistenceSeconds()));
+        }
+        return out;
+    }
+
+    /** The results of running one chain: every way out of it (fell off the end or RETURN = RETURN). */
+    private List<Result> walk(String table, String chain, State start, int depth) {
+        if (depth > 32) {
+            throw new IllegalStateException("jump loop at " + table + "/" + chain);
+        }
+        List<String> rules = netfilter.rules(table, chain);
+        if (rules == null) {
+            throw new IllegalStateException("no chain " + table + "/" + chain);
+        }
+        List<Result> done = new ArrayList<>();
+        List<State> live = new ArrayList<>(List.of(start));
+        for (String text : rules) {
+            Rule rule = Rule.parse(text);
+            List<State> next = new ArrayList<>();
+            for (State s : live) {
+                Match m = matches(rule, s);
+                if (m == Match.NO) {
+                    next.add(s);
+                    continue;
+                }
+                if (m == Match.MAYBE) {
+                    // Not matching this time; an --rcheck was still consulted, so a later packet will be too.
+                    next.add(rule.rcheckName == null ? s : s.rcheck(rule.rcheckName, rule.rcheckSeconds));
+                }
+                State hit = s.step(table + "/" + chain + ": " + text);
+                if (rule.rcheckName != null) {
+                    hit = hit.rcheck(rule.rcheckName, rule.rcheckSeconds);
+                }
+                if (rule.recentSetName != null) {
+                    hit = hit.recentSet(rule.recentSetName);
+                }
+                act(table, rule, hit, depth, next, done);
+            }
+            live = next;
+        }
+        live.forEach(s -> done.add(new Result(s, Verdict.RETURN)));
+        return done;
+    }
+
+    private void act(String table, Rule rule, State s, int depth, List<State> next, List<Result> done) {
+        String target = rule.target;
+        switch (target) {
+            case "" -> next.add(s);
+            case "MARK" -> next.add(s.withMark(rule.mark(s.mark())));
+            case "ACCEPT" -> done.add(new Result(s, Verdict.ACCEPT));
+            case "DROP" -> done.add(new Result(s, Verdict.DROP));
+            case "REJECT" -> done.add(new Result(s, Verdict.REJECT));
+            case "RETURN" -> done.add(new Result(s, Verdict.RETURN));
+            case "DNAT" -> done.add(new Result(s.dnatTo(rule.option("--to-destination"), s.sticky()), Verdict.DNAT));
+            case "MASQUERADE" -> done.add(new Result(s, Verdict.MASQUERADE));
+            default -> {
+                if (Character.isLowerCase(target.charAt(0)) || target.equals("SNAT") || target.equals("LOG")) {
+                    throw new IllegalStateException("target " + target + " not understood: " + rule.text);
+                }
+                for (Result r : walk(table, target, s, depth + 1)) {
+                    if (r.verdict() != Verdict.RETURN) {
+                        done.add(r);
+                    } else if (rule.gotoChain) {
+                        // -g: a RETURN there returns from this chain too.
+                        done.add(r);
+                    } else {
+                        next.add(r.state());
+                    }
+                }
+            }
+        }
+    }
+
+    private enum Match { NO, YES, MAYBE }
+
+    private Match matches(Rule rule, State s) {
+        Headers h = s.headers();
+        boolean maybe = false;
+        for (Condition c : rule.conditions) {
+            boolean result;
+            switch (c.option) {
+                case "-s" -> result = Cidr.parse(c.value).contains(h.source());
+                case "-d" -> result = Cidr.parse(c.value).contains(h.destination());
+                case "-p" -> result = c.value.equals(h.protocol());
+                case "--dport" -> result = Integer.parseInt(c.value) == h.port();
+                case "--src-type" -> result = typeMatches(c.value, h.source());
+                case "--dst-type" -> result = typeMatches(c.value, h.destination());
+                case "--mark" -> {
+                    String[] vm = c.value.split("/");
+                    long value = Long.decode(vm[0]);
+                    long mask = vm.length > 1 ? Long.decode(vm[1]) : 0xffffffffL;
+                    result = (s.mark() & mask) == value;
+                }
+                case "--ctstate" -> {
+                    Set<String> states = Set.of(c.value.split(","));
+                    result = states.contains("NEW") || (s.dnat() != null && states.contains("DNAT"));
+                }
+                case "--match-set" -> result = ipsets.contains(c.value, c.extra, h);
+                case "--probability", "--rcheck" -> {
+                    if (c.negated) {
+                        throw new IllegalStateException("negated " + c.option + " not understood: " + rule.text);
+                    }
+                    maybe = true;
+                    result = true;
+                }
+                default -> throw new IllegalStateException("match " + c.option + " not understood: " + rule.text);
+            }
+            if (result == c.negated) {
+                return Match.NO;
+            }
+        }
+        return maybe ? Match.MAYBE : Match.YES;
+    }
+
+    private boolean typeMatches(String type, String ip) {
+        if (!type.equals("LOCAL")) {
+            throw new IllegalStateException("addrtype " + type + " not understood");
+        }
+        return local(ip);
+    }
+
+    private record Condition(String option, String value, String extra, boolean negated) {}
+
+    /** One rule, split into the conditions the tracer evaluates and the target with its options. */
+    private static final class Rule {
+        /** Options that only name a module or carry no condition. */
+        private static final Set<String> NO_CONDITION = Set.of("--comment", "--mode", "--nfacct-name", "--reap", "--seconds", "--name");
+
+        final String text;
+        final List<Condition> conditions = new ArrayList<>();
+        String target = "";
+        boolean gotoChain;
+        final Map<String, String> targetOptions = new HashMap<>();
+        String rcheckName;
+        int rcheckSeconds;
+        String recentSetName;
+
+        private Rule(String text) {
+            this.text = text;
+        }
+
+        String option(String name) {
+            String v = targetOptions.get(name);
+            if (v == null) {
+                throw new IllegalStateException("target option " + name + " missing: " + text);
+            }
+            return v;
+        }
+
+        long mark(long current) {
+            if (targetOptions.containsKey("--or-mark")) {
+                return current | Long.decode(targetOptions.get("--or-mark"));
+            }
+            if (targetOptions.containsKey("--xor-mark")) {
+                return current ^ Long.decode(targetOptions.get("--xor-mark"));
+            }
+            if (targetOptions.containsKey("--set-xmark")) {
+                String[] vm = targetOptions.get("--set-xmark").split("/");
+                long mask = vm.length > 1 ? Long.decode(vm[1]) : 0xffffffffL;
+                return (current & ~mask) ^ Long.decode(vm[0]);
+            }
+            throw new IllegalStateException("MARK without a mark option: " + text);
+        }
+
+        static Rule parse(String text) {
+            Rule r = new Rule(text);
+            List<String> w = FakeNetfilter.words(text);
+            boolean negate = false;
+            String recentName = null;
+            boolean afterTarget = false;
+            for (int i = 0; i < w.size(); i++) {
+                String word = w.get(i);
+                if (word.equals("!")) {
+                    negate = true;
+                    continue;
+                }
+                if (afterTarget) {
+                    if (word.equals("--random-fully") || word.equals("--random")) {
+                        continue;
+                    }
+                    r.targetOptions.put(word, w.get(++i));
+                    continue;
+                }
+                switch (word) {
+                    case "-m" -> i++;
+                    case "-j", "-g" -> {
+                        r.target = w.get(++i);
+                        r.gotoChain = word.equals("-g");
+                        afterTarget = true;
+                    }
+                    case "--match-set" -> {
+                        r.conditions.add(new Condition(word, w.get(i + 1), w.get(i + 2), negate));
+                        i += 2;
+                    }
+                    case "--rcheck" -> {
+                        r.rcheckName = recentName;
+                        r.conditions.add(new Condition(word, "", "", negate));
+                    }
+                    case "--set" -> r.recentSetName = recentName;
+                    case "--reap" -> { }
+                    default -> {
+                        if (!word.startsWith("-")) {
+                            throw new IllegalStateException("cannot read rule at \"" + word + "\": " + text);
+                        }
+                        String value = w.get(++i);
+                        if (word.equals("--name")) {
+                            recentName = value;
+                        } else if (word.equals("--seconds")) {
+                            r.rcheckSeconds = Integer.parseInt(value);
+                        } else if (!NO_CONDITION.contains(word)) {
+                            r.conditions.add(new Condition(word, value, "", negate));
+                        }
+                    }
+                }
+                negate = false;
+            }
+            if (r.rcheckName == null && w.contains("--rcheck")) {
+                throw new IllegalStateException("--rcheck without --name: " + text);
+            }
+            return r;
+        }
+    }
+}
