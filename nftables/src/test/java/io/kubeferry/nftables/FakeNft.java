@@ -326,9 +326,15 @@ public final class FakeNft {
     }
 
     private static void element(TableState table, NftTransaction.Verb verb, NftObject.Element e) {
+        // nft's element commands do not say set or map: the name does (both share one namespace).
         ContainerState container = table.containers.get(e.container());
-        if (container == null || container.def.map() != e.inMap()) {
-            throw new Failure(ENOENT, "no such " + (e.inMap() ? "map " : "set ") + e.container());
+        if (container == null) {
+            throw new Failure(ENOENT, "no such set or map " + e.container());
+        }
+        boolean adding = verb == NftTransaction.Verb.ADD || verb == NftTransaction.Verb.CREATE;
+        if (adding && container.def.map() == e.value().isEmpty()) {
+            throw new Failure(EINVAL, container.def.map() ? "map " + e.container() + " needs a value for " + e.keyText()
+                    : "set " + e.container() + " takes no value for " + e.keyText());
         }
         String[] type = container.def.type().split(" : ", 2);
         int keyParts = type[0].split(" \\. ").length;
