@@ -239,7 +239,8 @@ final class NftablesRenderer {
         tx.add(NftObject.Container.set(CLUSTER_IPS, "ipv4_addr", "Active ClusterIPs"));
         tx.add(NftObject.Rule.of(CLUSTER_IPS_CHECK, "ip daddr @" + CLUSTER_IPS + " reject", "Reject traffic to invalid ports of ClusterIPs"));
         if (!settings.serviceCIDRs().isEmpty()) {
-            tx.add(NftObject.Rule.of(CLUSTER_IPS_CHECK, "ip daddr { " + String.join(", ", settings.serviceCIDRs()) + " } drop",
+            // One word joined by "," as upstream writes it (proxier.serviceCIDRs).
+            tx.add(NftObject.Rule.of(CLUSTER_IPS_CHECK, "ip daddr { " + String.join(",", settings.serviceCIDRs()) + " } drop",
                     "Drop traffic to unallocated ClusterIPs"));
         }
 
@@ -479,7 +480,8 @@ final class NftablesRenderer {
                 // A request from this node to its own LB VIP (bound locally) loops back with the VIP as source.
                 sources.addAll(port.loadBalancerIPs());
             }
-            body.add(NftObject.Rule.of(chains.firewall(), "ip saddr != { " + String.join(", ", sources) + " } drop"));
+            // " , " between the sources: upstream concatenates them with "," as separate words.
+            body.add(NftObject.Rule.of(chains.firewall(), "ip saddr != { " + String.join(" , ", sources) + " } drop"));
         }
         boolean affinity = port.sessionAffinity();
         if (affinity) {
