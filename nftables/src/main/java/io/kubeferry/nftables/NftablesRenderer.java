@@ -8,6 +8,7 @@ import io.kubeferry.proxy.model.ServicePort;
 import io.kubeferry.proxy.model.ServicePortName;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -134,45 +135,92 @@ final class NftablesRenderer {
         NftTransaction cleanup = new NftTransaction(FAMILY, TABLE);
         NftTransaction tx = new NftTransaction(FAMILY, TABLE);
 
-        Map<String, Long> stale = new TreeMap<>(fresh ? Map.of() : memory.staleChains());
-        Set<String> existingChains = new HashSet<>();
-        Set<String> existingSets = new HashSet<>();
-        if (kernel != null) {
-            existingChains.addAll(kernel.chains());
-            kernel.sets().stream().filter(NftNames::isAffinitySet).forEach(existingSets::add);
-        } else if (!fresh) {
-            existingChains.addAll(memory.chains());
-            existingChains.addAll(memory.staleChains().keySet());
-            existingSets.addAll(memory.affinitySets());
-        }
-
-        // Programs: rendered for what is rewritten, reused for the rest.
-        Map<ServicePortName, ServiceProgram> programs = new HashMap<>(Math.max(16, state.services().size() * 2));
+        // Programs: rendered for what is rewritten, reused for the rest. A partial sync starts from the last
+        // sync's programs and touches only the changed ports, so its cost follows the change, not the cluster.
+        Map<ServicePortName, ServiceProgram> programs;
         List<ServicePortName> rewritten = new ArrayList<>();
-        for (ResolvedService svc : state.services().values()) {
-            ServiceProgram previous = fresh ? null : memory.programs().get(svc.name());
-            if (full || previous == null || changed.contains(svc.name())) {
+        Set<ServicePortName> touched = new TreeSet<>();
+        if (full) {
+            programs = new HashMap<>(Math.max(16, state.services().size() * 2));
+            for (ResolvedService svc : state.services().values()) {
                 programs.put(svc.name(), program(svc, settings));
                 rewritten.add(svc.name());
-            } else {
-                programs.put(svc.name(), previous);
+            }
+        } else {
+            programs = new HashMap<>(memory.programs());
+            touched.addAll(changed);
+            // A port the caller did not name but that came or went since (defensive: the result must not depend on it).
+            int came = 0;
+            for (ServicePortName name : state.services().keySet()) {
+                if (!programs.containsKey(name)) {
+                    touched.add(name);
+                    came++;
+                }
+            }
+            if (memory.programs().size() + came != state.services().size()) {
+                for (ServicePortName name : memory.programs().keySet()) {
+                    if (!state.services().containsKey(name)) {
+                        touched.add(name);
+                    }
+                }
+            }
+            for (ServicePortName name : touched) {
+                ResolvedService svc = state.services().get(name);
+                if (svc == null) {
+                    programs.remove(name);
+                } else {
+                    programs.put(name, program(svc, settings));
+                    rewritten.add(name);
+                }
             }
         }
-        Set<String> activeChains = new HashSet<>();
-        Set<String> activeSets = new HashSet<>();
-        programs.values().forEach(p -> {
-            activeChains.addAll(p.chains());
-            activeSets.addAll(p.affinitySets());
-        });
+
+        Set<String> activeChains;
+        Set<String> activeSets;
+        Set<String> staleCandidates = new HashSet<>();
+        Set<String> unusedSetCandidates = new HashSet<>();
+        if (full) {
+            activeChains = new HashSet<>();
+            activeSets = new HashSet<>();
+            programs.values().forEach(p -> {
+                activeChains.addAll(p.chains());
+                activeSets.addAll(p.affinitySets());
+            });
+            if (kernel != null) {
+                staleCandidates.addAll(kernel.chains());
+                kernel.sets().stream().filter(NftNames::isAffinitySet).forEach(unusedSetCandidates::add);
+            } else if (!fresh) {
+                staleCandidates.addAll(memory.chains());
+                unusedSetCandidates.addAll(memory.affinitySets());
+            }
+        } else {
+            // Per-Service chain and set names are the Service's own: only the touched ports' can change.
+            activeChains = new HashSet<>(memory.chains());
+            activeSets = new HashSet<>(memory.affinitySets());
+            for (ServicePortName name : touched) {
+                ServiceProgram old = memory.programs().get(name);
+                if (old != null) {
+                    activeChains.removeAll(old.chains());
+                    activeSets.removeAll(old.affinitySets());
+                    staleCandidates.addAll(old.chains());
+                    unusedSetCandidates.addAll(old.affinitySets());
+                }
+            }
+            for (ServicePortName name : rewritten) {
+                activeChains.addAll(programs.get(name).chains());
+                activeSets.addAll(programs.get(name).affinitySets());
+            }
+        }
 
         // Chains flushed as stale by an earlier sync, long enough ago and not wanted again: deleted on their own.
+        Map<String, Long> stale = new TreeMap<>(fresh ? Map.of() : memory.staleChains());
         for (Map.Entry<String, Long> e : new ArrayList<>(stale.entrySet())) {
             if (activeChains.contains(e.getKey())) {
                 stale.remove(e.getKey());
             } else if (now - e.getValue() >= STALE_DELETE_NANOS) {
                 cleanup.delete(NftObject.Chain.regular(e.getKey()));
                 stale.remove(e.getKey());
-                existingChains.remove(e.getKey());
+                staleCandidates.remove(e.getKey());
             }
         }
 
@@ -187,24 +235,34 @@ final class NftablesRenderer {
             p.body().forEach(tx::add);
         }
 
-        ElementDiff diff = diffElements(tx, state, programs, fresh ? null : memory.elements());
+        ElementDiff diff = full || fresh ? fullDiff(tx, state, programs, fresh ? null : memory)
+                : partialDiff(tx, state, programs, memory, touched);
 
         // Stale chains are flushed now and deleted by a later sync; a chain already flushed is not flushed again.
-        for (String chain : new TreeSet<>(existingChains)) {
+        // (Sorted for a stable transaction; only the few stale ones, not every chain of a large table.)
+        TreeSet<String> newlyStale = new TreeSet<>();
+        for (String chain : staleCandidates) {
             if (NftNames.isServiceChain(chain) && !activeChains.contains(chain) && !stale.containsKey(chain)) {
-                tx.flush(NftObject.Chain.regular(chain));
-                stale.put(chain, now);
+                newlyStale.add(chain);
             }
         }
+        for (String chain : newlyStale) {
+            tx.flush(NftObject.Chain.regular(chain));
+            stale.put(chain, now);
+        }
         // Affinity sets nothing uses any more can go at once: the chains that used them were flushed above.
-        for (String set : new TreeSet<>(existingSets)) {
+        TreeSet<String> unusedSets = new TreeSet<>();
+        for (String set : unusedSetCandidates) {
             if (!activeSets.contains(set)) {
-                tx.delete(new NftObject.Container(false, set, null, List.of(), 0, null));
+                unusedSets.add(set);
             }
+        }
+        for (String set : unusedSets) {
+            tx.delete(new NftObject.Container(false, set, null, List.of(), 0, null));
         }
         // Keys no Service wants any more go last, after the stale chains they may point to were flushed (upstream's order).
         diff.leftovers().forEach(tx::delete);
-        NftMemory next = new NftMemory(programs, diff.store(), activeChains, activeSets, stale);
+        NftMemory next = new NftMemory(programs, diff.store(), diff.owners(), diff.contested(), diff.claims(), activeChains, activeSets, stale);
         return new NftSync(cleanup, tx, next, full);
     }
 
@@ -290,30 +348,51 @@ final class NftablesRenderer {
         }
     }
 
-    /** The shared sets' and maps' contents after a sync, and the elements to delete (keys nothing wants any more). */
-    record ElementDiff(Map<String, Map<String, String>> store, List<NftObject.Element> leftovers) {
+    /**
+     * The shared sets' and maps' contents after a sync (container, then key to value), who holds each key
+     * of a map ({@link #slot}: the first Service port in order that wants it), the map keys more than one port wants,
+     * how many ports want each set element (all ports of a Service share its ClusterIP), and the elements to delete.
+     */
+    record ElementDiff(Map<String, Map<String, String>> store, Map<String, ServicePortName> owners, Set<String> contested,
+                       Map<String, Integer> claims, List<NftObject.Element> leftovers) {
+    }
+
+    /** One key of one container, as one string. */
+    static String slot(String container, String key) {
+        return container + " " + key;
     }
 
     /**
-     * Adds what is new and deletes and re-adds what changed value (a map element cannot be updated in place);
-     * returns the contents after the sync and the leftovers, which the caller deletes.
+     * Every Service port's elements against what the table holds: adds what is new, deletes and re-adds what
+     * changed value (a map element cannot be updated in place), leaves the leftovers to the caller.
      */
-    private static ElementDiff diffElements(NftTransaction tx, ProxyState state, Map<ServicePortName, ServiceProgram> programs,
-                                            Map<String, Map<String, String>> before) {
+    private static ElementDiff fullDiff(NftTransaction tx, ProxyState state, Map<ServicePortName, ServiceProgram> programs,
+                                        NftMemory before) {
         Map<String, Map<String, String>> after = new LinkedHashMap<>();
         DIFFED.forEach(c -> after.put(c, new HashMap<>()));
+        Map<String, ServicePortName> owners = new HashMap<>();
+        Set<String> contested = new HashSet<>();
+        Map<String, Integer> claims = new HashMap<>();
         for (ResolvedService svc : state.services().values()) {
             for (NftObject.Element e : programs.get(svc.name()).elements()) {
                 Map<String, String> wanted = after.get(e.container());
                 String key = e.keyText();
-                if (wanted.containsKey(key)) {
-                    // Two Services claim one address and port (e.g. the same external IP): the first in order
-                    // keeps it; nft would fail the whole transaction on the second.
+                String slot = slot(e.container(), key);
+                if (!e.inMap() && claims.merge(slot, 1, Integer::sum) > 1) {
+                    continue;
+                }
+                ServicePortName owner = e.inMap() ? owners.putIfAbsent(slot, svc.name()) : null;
+                if (owner != null) {
+                    if (!owner.equals(svc.name())) {
+                        // Two Services claim one address and port (e.g. the same external IP): the first in order
+                        // keeps it; nft would fail the whole transaction on the second.
+                        contested.add(slot);
+                    }
                     continue;
                 }
                 String value = e.valueText();
                 wanted.put(key, value);
-                String had = before == null ? null : before.getOrDefault(e.container(), Map.of()).get(key);
+                String had = before == null ? null : before.elements().getOrDefault(e.container(), Map.of()).get(key);
                 if (had == null) {
                     tx.add(e);
                 } else if (!had.equals(value)) {
@@ -325,17 +404,105 @@ final class NftablesRenderer {
         if (before != null) {
             for (String container : DIFFED) {
                 Map<String, String> wanted = after.get(container);
-                for (String key : new TreeSet<>(before.getOrDefault(container, Map.of()).keySet())) {
+                TreeSet<String> gone = new TreeSet<>();
+                for (String key : before.elements().getOrDefault(container, Map.of()).keySet()) {
                     if (!wanted.containsKey(key)) {
-                        leftovers.add(new NftObject.Element(!container.equals(CLUSTER_IPS), container,
-                                List.of(key.split(" \\. ")), List.of(), null));
+                        gone.add(key);
                     }
+                }
+                gone.forEach(key -> leftovers.add(removal(container, key)));
+            }
+        }
+        Map<String, Map<String, String>> store = new HashMap<>();
+        after.forEach((k, v) -> store.put(k, Collections.unmodifiableMap(v)));
+        return new ElementDiff(store, owners, contested, claims, leftovers);
+    }
+
+    /**
+     * The touched ports' elements only: the keys their old programs held and their new ones want. When one of those
+     * keys is wanted by more than one port, who holds it depends on the others too: the full diff decides then.
+     */
+    private static ElementDiff partialDiff(NftTransaction tx, ProxyState state, Map<ServicePortName, ServiceProgram> programs,
+                                           NftMemory before, Set<ServicePortName> touched) {
+        Map<String, NftObject.Element> claimed = new LinkedHashMap<>();
+        for (ServicePortName name : touched) {
+            ServiceProgram now = programs.get(name);
+            for (NftObject.Element e : now == null ? List.<NftObject.Element>of() : now.elements()) {
+                if (!e.inMap()) {
+                    continue;
+                }
+                String slot = slot(e.container(), e.keyText());
+                ServicePortName owner = before.owners().get(slot);
+                boolean heldByOther = owner != null && !touched.contains(owner);
+                if (claimed.putIfAbsent(slot, e) != null || heldByOther || before.contested().contains(slot)) {
+                    return fullDiff(tx, state, programs, before);
+                }
+            }
+        }
+        Set<String> released = new TreeSet<>();
+        Map<String, Integer> claims = new HashMap<>(before.claims());
+        for (ServicePortName name : touched) {
+            ServiceProgram old = before.programs().get(name);
+            for (NftObject.Element e : old == null ? List.<NftObject.Element>of() : old.elements()) {
+                String slot = slot(e.container(), e.keyText());
+                if (!e.inMap()) {
+                    claims.merge(slot, -1, Integer::sum);
+                } else if (before.contested().contains(slot)) {
+                    return fullDiff(tx, state, programs, before);
+                } else if (!claimed.containsKey(slot) && name.equals(before.owners().get(slot))) {
+                    released.add(slot);
                 }
             }
         }
         Map<String, Map<String, String>> store = new HashMap<>();
-        after.forEach((k, v) -> store.put(k, Map.copyOf(v)));
-        return new ElementDiff(store, leftovers);
+        before.elements().forEach((k, v) -> store.put(k, new HashMap<>(v)));
+        Map<String, ServicePortName> owners = new HashMap<>(before.owners());
+        for (ServicePortName name : touched) {
+            ServiceProgram now = programs.get(name);
+            for (NftObject.Element e : now == null ? List.<NftObject.Element>of() : now.elements()) {
+                String key = e.keyText();
+                String slot = slot(e.container(), key);
+                if (!e.inMap()) {
+                    if (claims.merge(slot, 1, Integer::sum) == 1 && !store.get(e.container()).containsKey(key)) {
+                        store.get(e.container()).put(key, "");
+                        tx.add(e);
+                    }
+                    continue;
+                }
+                String value = e.valueText();
+                String had = store.get(e.container()).put(key, value);
+                owners.put(slot, name);
+                if (had == null) {
+                    tx.add(e);
+                } else if (!had.equals(value)) {
+                    tx.delete(new NftObject.Element(e.inMap(), e.container(), e.key(), List.of(), null)).add(e);
+                }
+            }
+        }
+        for (Map.Entry<String, Integer> e : new ArrayList<>(claims.entrySet())) {
+            if (e.getValue() <= 0) {
+                claims.remove(e.getKey());
+                released.add(e.getKey());
+            }
+        }
+        List<NftObject.Element> leftovers = new ArrayList<>();
+        for (String container : DIFFED) {
+            for (String slot : released) {
+                if (slot.startsWith(container + " ")) {
+                    String key = slot.substring(container.length() + 1);
+                    store.get(container).remove(key);
+                    owners.remove(slot);
+                    leftovers.add(removal(container, key));
+                }
+            }
+        }
+        Map<String, Map<String, String>> frozen = new HashMap<>();
+        store.forEach((k, v) -> frozen.put(k, Collections.unmodifiableMap(v)));
+        return new ElementDiff(frozen, owners, before.contested(), claims, leftovers);
+    }
+
+    private static NftObject.Element removal(String container, String key) {
+        return new NftObject.Element(!container.equals(CLUSTER_IPS), container, List.of(key.split(" \\. ")), List.of(), null);
     }
 
     /** One Service port's chains, rules and elements (the per-Service part of upstream's syncProxyRules). */

@@ -152,8 +152,16 @@ class NftablesPartialTest {
                 List.of(sticky(60, "10.180.0.5"), sticky(60, "10.180.0.5", "10.180.0.6"), sticky(0, "10.180.0.6"), sticky(30, "10.180.0.6"), sticky(30)),
                 List.of(port("ns4", "ext", "", Protocol.SCTP, "172.30.0.44", 9).externalIP("192.168.99.4").resolve(endpoint("10.180.0.7", 9)),
                         port("ns4", "ext", "", Protocol.SCTP, "172.30.0.44", 9).externalIP("192.168.99.5").internalLocal()
-                                .resolve(localEndpoint("10.180.0.7", 9))));
-        for (long seed = 1; seed <= 20; seed++) {
+                                .resolve(localEndpoint("10.180.0.7", 9))),
+                // Two ports of one Service share its ClusterIP (one cluster-ips element for both).
+                List.of(port("ns5", "multi", "a", Protocol.TCP, "172.30.0.45", 80).resolve(endpoint("10.180.0.8", 80)),
+                        port("ns5", "multi", "a", Protocol.TCP, "172.30.0.45", 80).resolve()),
+                List.of(port("ns5", "multi", "b", Protocol.UDP, "172.30.0.45", 53).resolve(endpoint("10.180.0.8", 53)),
+                        port("ns5", "multi", "b", Protocol.UDP, "172.30.0.45", 53).nodePort(30053).resolve(endpoint("10.180.0.9", 53))),
+                // Another Service claims ns4/ext's external IP and port: the first in order keeps it.
+                List.of(port("ns3", "dup", "", Protocol.SCTP, "172.30.0.46", 9).externalIP("192.168.99.4").resolve(endpoint("10.180.0.10", 9)),
+                        port("ns3", "dup", "", Protocol.SCTP, "172.30.0.46", 9).externalIP("192.168.99.4").resolve()));
+        for (long seed = 1; seed <= 60; seed++) {
             Random random = new Random(seed);
             FakeNftReset();
             ProxyState state = null;
