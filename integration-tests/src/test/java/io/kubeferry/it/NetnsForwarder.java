@@ -81,7 +81,8 @@ public final class NetnsForwarder implements AutoCloseable {
     }
 
     private boolean listening() {
-        try (java.net.Socket s = new java.net.Socket(InetAddress.getLoopbackAddress(), port)) {
+        try {
+            new java.net.Socket(InetAddress.getLoopbackAddress(), port).close();
             return true;
         } catch (IOException e) {
             return false;

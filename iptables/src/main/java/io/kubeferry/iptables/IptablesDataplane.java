@@ -96,11 +96,6 @@ final class IptablesDataplane implements Dataplane {
     }
 
     @Override
-    public List<String> requiredTools() {
-        return List.of("iptables-restore", "iptables-save", "iptables", "ip", "sysctl", "conntrack");
-    }
-
-    @Override
     public String render(SyncRequest request) {
         // No kernel to ask: the node's addresses are the Node object's (or --node-ip's), as the agent's are the kernel's.
         List<String> addresses = request.state().node().addresses();
@@ -111,7 +106,7 @@ final class IptablesDataplane implements Dataplane {
                         config.nodePortAddresses(), addresses);
             }
         }
-        return renderer.render(request.state(), shown, Set.of(), true, Set.of(), Set.of(), null).text();
+        return renderer.full(request.state(), shown, KernelState.NONE).text();
     }
 
     @Override
@@ -127,43 +122,17 @@ final class IptablesDataplane implements Dataplane {
             if (applied == null) {
                 full = true;
             }
-            Set<String> existing = Set.of();
-            Set<JumpRule> present = Set.copyOf(JumpRule.ALL);
+            RestoreProgram program;
             if (full) {
-                IptablesSettings previous = settings;
-                settings = resolveSettings();
-                if (scanDue(kernelSuspect)) {
-                    KernelRules kernel = KernelRules.parse(tools.run(ToolCommand.of(flavour.save())).stdout());
-                    existing = kernel.chains("nat");
-                    present = kernel.presentJumps(JumpRule.ALL);
-                    settings = settings.withKubeletFirewall(kernel.chains("filter").contains(IptablesRenderer.KUBE_FIREWALL))
-                            .withNfacctCounters(nfacct.ensure());
-                    lastScan = System.nanoTime();
-                    scanned = true;
-                } else {
-                    // Our own chains stand in for the kernel's: those we dropped since still get deleted, and
-                    // strays are left for the next scan (harmless: nothing jumps to them), as upstream does.
-                    // What the last scan found of kubelet's chains and the counters holds until the next one.
-                    existing = applied.serviceChains();
-                    settings = settings.withKubeletFirewall(previous.kubeletFirewall()).withNfacctCounters(previous.nfacctCounters());
-                    LOG.debug("large cluster: iptables-save scan skipped (last one less than syncPeriod ago)");
-                }
+                KernelState kernel = prepareFull(kernelSuspect);
+                program = renderer.full(request.state(), settings, kernel);
+            } else {
+                // A partial sync reads nothing: the program applied last stands for the kernel.
+                program = renderer.partial(request.state(), settings, request.changed(),
+                        new KernelState(applied, Set.of(), Set.copyOf(JumpRule.ALL)));
             }
-            RestoreProgram program = renderer.render(request.state(), settings, request.changed(), full, existing, present, applied);
             long rendered = System.nanoTime();
-            try {
-                tools.run(flavour.restoreCommand(program.text()));
-            } catch (ToolException e) {
-                restoreFailures.increment();
-                if (!full) {
-                    partialRestoreFailures.increment();
-                }
-                if (rejectedNfacct(program.text(), String.valueOf(e.getMessage()))) {
-                    // The counters exist but the iptables match does not (xt_nfacct): the next full sync goes without.
-                    nfacct.disable("iptables-restore rejected the nfacct match: " + e.getMessage());
-                }
-                throw e;
-            }
+            restore(program, full);
             long appliedAt = System.nanoTime();
             this.applied = program;
             filterRules.set(program.filterRules());
@@ -179,6 +148,46 @@ final class IptablesDataplane implements Dataplane {
         } catch (ToolException e) {
             needFull = true;
             throw new DataplaneException((full ? "full" : "partial") + " iptables sync failed: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Resolves this node's settings again (into {@link #settings}) and says what the kernel holds: the chains and
+     * jumps iptables-save lists, with kubelet's chain and the nfacct counters; or, when no scan is due, the
+     * program applied last standing in.
+     */
+    private KernelState prepareFull(boolean kernelSuspect) throws ToolException {
+        IptablesSettings previous = settings;
+        settings = resolveSettings();
+        if (!scanDue(kernelSuspect)) {
+            // Our own chains stand in for the kernel's: those we dropped since still get deleted, and
+            // strays are left for the next scan (harmless: nothing jumps to them), as upstream does.
+            // What the last scan found of kubelet's chains and the counters holds until the next one.
+            settings = settings.withKubeletFirewall(previous.kubeletFirewall()).withNfacctCounters(previous.nfacctCounters());
+            LOG.debug("large cluster: iptables-save scan skipped (last one less than syncPeriod ago)");
+            return new KernelState(applied, applied.serviceChains(), Set.copyOf(JumpRule.ALL));
+        }
+        KernelRules kernel = KernelRules.parse(tools.run(ToolCommand.of(flavour.save())).stdout());
+        settings = settings.withKubeletFirewall(kernel.chains("filter").contains(IptablesRenderer.KUBE_FIREWALL))
+                .withNfacctCounters(nfacct.ensure());
+        lastScan = System.nanoTime();
+        scanned = true;
+        return new KernelState(applied, kernel.chains("nat"), kernel.presentJumps(JumpRule.ALL));
+    }
+
+    private void restore(RestoreProgram program, boolean full) throws ToolException {
+        try {
+            tools.run(flavour.restoreCommand(program.text()));
+        } catch (ToolException e) {
+            restoreFailures.increment();
+            if (!full) {
+                partialRestoreFailures.increment();
+            }
+            if (rejectedNfacct(program.text(), String.valueOf(e.getMessage()))) {
+                // The counters exist but the iptables match does not (xt_nfacct): the next full sync goes without.
+                nfacct.disable("iptables-restore rejected the nfacct match: " + e.getMessage());
+            }
+            throw e;
         }
     }
 
@@ -231,8 +240,9 @@ final class IptablesDataplane implements Dataplane {
         return false;
     }
 
+    /** Every chain this mode declares, as {@code table/chain}: IPVS mode writes some of the same ones. */
     @Override
-    public Set<String> iptablesChains() {
+    public Set<String> sharedState() {
         Set<String> chains = new HashSet<>();
         IptablesRenderer.FILTER_CHAINS.forEach(c -> chains.add("filter/" + c));
         IptablesRenderer.NAT_CHAINS.forEach(c -> chains.add("nat/" + c));
@@ -244,13 +254,13 @@ final class IptablesDataplane implements Dataplane {
 
     @Override
     public CleanupReport cleanup() {
-        return cleanupLeftovers(Set.of());
+        return cleanupNotUsedBy(Set.of());
     }
 
     @Override
-    public CleanupReport cleanupLeftovers(Set<String> keep) {
+    public CleanupReport cleanupNotUsedBy(Set<String> inUse) {
         CleanupReport report = IptablesTools.removeChains(mode(), tools,
-                (table, chain) -> OWN_CHAINS.contains(chain) || ChainNames.isServiceChain(chain), keep);
+                (table, chain) -> OWN_CHAINS.contains(chain) || ChainNames.isServiceChain(chain), inUse);
         applied = null;
         synced = false;
         needFull = true;
@@ -275,9 +285,8 @@ final class IptablesDataplane implements Dataplane {
     }
 
     static IptablesSettings baseSettings(ProxyConfig config) {
-        String localCIDR = config.clusterCIDRs().stream().filter(c -> !c.contains(":")).findFirst().orElse("");
         List<String> nodePortIPs = NodePortAddresses.all(config.nodePortAddresses()) ? null : List.of();
-        return new IptablesSettings(config.iptables().masqueradeMark(), config.iptables().masqueradeAll(), localCIDR,
+        return new IptablesSettings(config.iptables().masqueradeMark(), config.iptables().masqueradeAll(), SharedRules.podCIDR(config),
                 nodePortIPs, localhostNodePorts(config), true, "");
     }
 
@@ -320,8 +329,7 @@ final class IptablesDataplane implements Dataplane {
                         + "answer on 127.0.0.0/8");
             }
         }
-        ToolResult liberal = tools.runAllowingFailure(ToolCommand.of("sysctl", "-n", "net.netfilter.nf_conntrack_tcp_be_liberal"));
-        base = base.withDropInvalid(!(liberal.ok() && liberal.stdout().strip().equals("1")));
+        base = base.withDropInvalid(SharedRules.dropInvalid(tools));
         if (base.localhostNodePorts()) {
             // Lets 127.0.0.1:<NodePort> be DNATed to a pod; without it the kernel drops such packets as martians.
             if (!routeLocalnetSaid) {

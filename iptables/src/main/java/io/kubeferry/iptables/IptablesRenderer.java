@@ -8,8 +8,10 @@ import io.kubeferry.proxy.model.ServicePort;
 import io.kubeferry.proxy.model.ServicePortName;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -21,13 +23,13 @@ import java.util.TreeSet;
 final class IptablesRenderer {
 
     static final String CANARY = "KUBE-PROXY-CANARY";
-    static final String KUBE_SERVICES = "KUBE-SERVICES";
+    static final String KUBE_SERVICES = SharedRules.KUBE_SERVICES;
     static final String KUBE_EXTERNAL_SERVICES = "KUBE-EXTERNAL-SERVICES";
     static final String KUBE_NODEPORTS = "KUBE-NODEPORTS";
-    static final String KUBE_FORWARD = "KUBE-FORWARD";
-    static final String KUBE_PROXY_FIREWALL = "KUBE-PROXY-FIREWALL";
-    static final String KUBE_POSTROUTING = "KUBE-POSTROUTING";
-    static final String KUBE_MARK_MASQ = "KUBE-MARK-MASQ";
+    static final String KUBE_FORWARD = SharedRules.KUBE_FORWARD;
+    static final String KUBE_PROXY_FIREWALL = SharedRules.KUBE_PROXY_FIREWALL;
+    static final String KUBE_POSTROUTING = SharedRules.KUBE_POSTROUTING;
+    static final String KUBE_MARK_MASQ = SharedRules.KUBE_MARK_MASQ;
     /** kubelet's chain, duplicated by upstream kube-proxy when localhost NodePorts are on; never removed by cleanup. */
     static final String KUBE_FIREWALL = "KUBE-FIREWALL";
 
@@ -40,7 +42,7 @@ final class IptablesRenderer {
     /** 63 (namespace) + 1 + 63 (name) + 1 + 63 (port name): see {@link #commentText}. */
     static final int COMMENT_NAME_MAX = 191;
 
-    private static final String NODEPORTS_COMMENT = "\"kubernetes service nodeports; NOTE: this must be the last rule in this chain\"";
+    private static final String NODEPORTS_COMMENT = "kubernetes service nodeports; NOTE: this must be the last rule in this chain";
 
     private final ChainNames names;
     private final Probabilities probabilities = new Probabilities();
@@ -49,150 +51,175 @@ final class IptablesRenderer {
         this.names = names;
     }
 
+    /** Every chain written whole: the per-Service-port chains {@code kernel} has and the state no longer wants are deleted. */
+    RestoreProgram full(ProxyState state, IptablesSettings settings, KernelState kernel) {
+        boolean largeCluster = largeCluster(state);
+        RuleWriter natChains = new RuleWriter(1024 + state.services().size() * 96);
+        RuleWriter natRules = new RuleWriter(1024 + state.services().size() * 1024);
+        Tally tally = new Tally(new HashMap<>(), new HashSet<>(), 0, 0);
+        for (ResolvedService svc : state.services().values()) {
+            tally.add(svc.name(), new Port(svc, settings, largeCluster, natChains, natRules).write());
+        }
+        FixedRules fixed = FixedRules.of(settings);
+        TreeSet<String> stale = stale(kernel.serviceChains(), tally.active);
+        RuleWriter out = new RuleWriter(natChains.length() + natRules.length() + 4096 + state.services().size() * 400);
+        out.line("*mangle").chain(CANARY).line("COMMIT");
+        out.line("*filter");
+        FILTER_CHAINS.forEach(out::chain);
+        out.chain(CANARY);
+        declareKubeletFirewall(out, settings);
+        SharedRules.insertJumps(out, "filter", JumpRule.ALL, kernel.presentJumps());
+        out.append(fixed.localnetGuard());
+        // In the state's (sorted) order: the rules map is a HashMap, whose order could differ between runs.
+        for (ResolvedService svc : state.services().values()) {
+            tally.rules.get(svc.name()).filterTop().forEach(out::line);
+        }
+        out.append(fixed.filter()).line("COMMIT");
+        out.line("*nat");
+        NAT_CHAINS.forEach(out::chain);
+        out.chain(CANARY).append(natChains);
+        stale.forEach(out::chain);
+        SharedRules.insertJumps(out, "nat", JumpRule.ALL, kernel.presentJumps());
+        // Service rules in a stable order (the state's), then the fixed ones: the NodePort catch-all must
+        // be the last rule of KUBE-SERVICES.
+        for (ResolvedService svc : state.services().values()) {
+            tally.rules.get(svc.name()).natTop().forEach(out::line);
+        }
+        out.append(natRules).append(fixed.nat());
+        return finish(out, stale, tally, fixed, true, largeCluster);
+    }
+
     /**
-     * @param state          the desired state
-     * @param settings       configuration
-     * @param changed        Service ports to rewrite when not full (ignored when full)
-     * @param full           rewrite every chain
-     * @param existingChains per-Service-port nat chains present in the kernel now (stale ones get deleted)
-     * @param presentJumps   jump rules already present in built-in chains (the others are inserted; full only)
-     * @param previous       the program applied last (its per-Service rules), or null; a partial render needs it
+     * Only the changed Service ports' chains, from {@code kernel.applied()}: a partial sync of one Service in a
+     * cluster of 10,000 must not walk the other 9,999. Top-level chains are edited in place (delete what went,
+     * insert what came), so the cost follows the change, not the cluster. With nothing applied yet, or when the
+     * cluster crosses the large-cluster threshold (comments depend on it), this is a {@link #full} render.
      */
-    RestoreProgram render(ProxyState state, IptablesSettings settings, Set<ServicePortName> changed, boolean full,
-                          Set<String> existingChains, Set<JumpRule> presentJumps, RestoreProgram previous) {
+    RestoreProgram partial(ProxyState state, IptablesSettings settings, Set<ServicePortName> changed, KernelState kernel) {
+        RestoreProgram previous = kernel.applied();
+        boolean largeCluster = largeCluster(state);
+        if (previous == null || previous.largeCluster() != largeCluster) {
+            return full(state, settings, kernel);
+        }
+        RuleWriter natChains = new RuleWriter(4096);
+        RuleWriter natRules = new RuleWriter(16384);
+        Tally tally = new Tally(new HashMap<>(previous.services()), new HashSet<>(previous.serviceChains()),
+                previous.filterRules() - previous.fixedFilterRules(), previous.natRules() - previous.fixedNatRules());
+        // Stale: what the changed ports had before and no longer have.
+        Set<String> staleCandidates = new HashSet<>();
+        for (ServicePortName name : changed) {
+            ServiceRules old = tally.remove(name);
+            if (old != null) {
+                staleCandidates.addAll(old.chains());
+            }
+            ResolvedService svc = state.services().get(name);
+            if (svc != null) {
+                tally.add(name, new Port(svc, settings, largeCluster, natChains, natRules).write());
+            }
+        }
+        FixedRules fixed = FixedRules.of(settings);
+        TreeSet<String> stale = stale(staleCandidates, tally.active);
+        RuleWriter out = new RuleWriter(natChains.length() + natRules.length() + 8192);
+        // Inserting at the top keeps the NodePort catch-all last.
+        Set<ServicePortName> touched = new TreeSet<>(changed);
+        out.line("*filter");
+        for (ServicePortName name : touched) {
+            edit(out, filterTop(previous.services().get(name)), filterTop(tally.rules.get(name)));
+        }
+        out.line("COMMIT").line("*nat").append(natChains);
+        stale.forEach(out::chain);
+        for (ServicePortName name : touched) {
+            edit(out, natTop(previous.services().get(name)), natTop(tally.rules.get(name)));
+        }
+        out.append(natRules);
+        return finish(out, stale, tally, fixed, false, largeCluster);
+    }
+
+    private static boolean largeCluster(ProxyState state) {
         int totalEndpoints = 0;
         for (ResolvedService svc : state.services().values()) {
             totalEndpoints += svc.allEndpoints().size();
         }
-        boolean largeCluster = totalEndpoints > LARGE_CLUSTER_ENDPOINTS;
-        // Comments depend on the cluster's size, so crossing the threshold rewrites everything.
-        if (previous == null || previous.largeCluster() != largeCluster) {
-            full = true;
-        }
-        Lines natChains = new Lines(1024 + (full ? state.services().size() * 96 : 4096));
-        Lines natRules = new Lines(1024 + (full ? state.services().size() * 1024 : 16384));
-        Service ctx = new Service(settings, largeCluster);
-        java.util.Map<ServicePortName, ServiceRules> rules;
-        Set<String> active;
-        Set<String> staleCandidates = existingChains;
-        int filterCount = 0;
-        int natCount = 0;
-        if (full) {
-            rules = new java.util.HashMap<>();
-            active = new HashSet<>();
-            for (ResolvedService svc : state.services().values()) {
-                ServiceRules r = ctx.render(svc, natChains, natRules);
-                rules.put(svc.name(), r);
-                active.addAll(r.chains());
-                filterCount += r.filterTop().size();
-                natCount += r.natTop().size() + r.chainRules();
-            }
-        } else {
-            // Start from the previous program and adjust for the changed ports only: a partial sync of one
-            // Service in a cluster of 10,000 must not walk the other 9,999.
-            rules = new java.util.HashMap<>(previous.services());
-            active = new HashSet<>(previous.serviceChains());
-            filterCount = previous.filterRules() - previous.fixedFilterRules();
-            natCount = previous.natRules() - previous.fixedNatRules();
-            staleCandidates = new HashSet<>();
-            for (ServicePortName name : changed) {
-                ServiceRules old = rules.remove(name);
-                if (old != null) {
-                    staleCandidates.addAll(old.chains());
-                    active.removeAll(old.chains());
-                    filterCount -= old.filterTop().size();
-                    natCount -= old.natTop().size() + old.chainRules();
-                }
-                ResolvedService svc = state.services().get(name);
-                if (svc != null) {
-                    ServiceRules r = ctx.render(svc, natChains, natRules);
-                    rules.put(name, r);
-                    active.addAll(r.chains());
-                    filterCount += r.filterTop().size();
-                    natCount += r.natTop().size() + r.chainRules();
-                }
-            }
-        }
+        return totalEndpoints > LARGE_CLUSTER_ENDPOINTS;
+    }
 
-        Lines localnetGuard = new Lines(256);
-        Lines fixedFilter = new Lines(512);
-        Lines fixedNat = new Lines(1024);
-        writeLocalnetGuard(localnetGuard, settings);
-        writeFixedFilterRules(fixedFilter, settings);
-        writeFixedNatRules(fixedNat, settings);
-        filterCount += localnetGuard.count() + fixedFilter.count();
-        natCount += fixedNat.count();
-        // Stale chains: on a full sync, what the kernel has beyond what is wanted; on a partial one, what the
-        // changed ports had before and no longer have (existingChains is then the previous program's).
-
+    /** The candidates that are per-Service-port chains no longer wanted, sorted. */
+    private static TreeSet<String> stale(Set<String> candidates, Set<String> active) {
         TreeSet<String> stale = new TreeSet<>();
-        for (String chain : staleCandidates) {
+        for (String chain : candidates) {
             if (ChainNames.isServiceChain(chain) && !active.contains(chain)) {
                 stale.add(chain);
             }
         }
-        StringBuilder out = new StringBuilder(natChains.length() + natRules.length() + 4096
-                + (full ? state.services().size() * 400 : 4096));
-        if (full) {
-            out.append("*mangle\n:").append(CANARY).append(" - [0:0]\nCOMMIT\n");
-            out.append("*filter\n");
-            for (String chain : FILTER_CHAINS) {
-                out.append(':').append(chain).append(" - [0:0]\n");
-            }
-            out.append(':').append(CANARY).append(" - [0:0]\n");
-            declareKubeletFirewall(out, settings);
-            appendJumps(out, "filter", presentJumps);
-            out.append(localnetGuard.text());
-            // In the state's (sorted) order: the rules map is a HashMap, whose order could differ between runs.
-            for (ResolvedService svc : state.services().values()) {
-                rules.get(svc.name()).filterTop().forEach(line -> out.append(line).append('\n'));
-            }
-            out.append(fixedFilter.text()).append("COMMIT\n");
-            out.append("*nat\n");
-            for (String chain : NAT_CHAINS) {
-                out.append(':').append(chain).append(" - [0:0]\n");
-            }
-            out.append(':').append(CANARY).append(" - [0:0]\n");
-            out.append(natChains.text());
-            stale.forEach(chain -> out.append(':').append(chain).append(" - [0:0]\n"));
-            appendJumps(out, "nat", presentJumps);
-            // Service rules in a stable order (the state's), then the fixed ones: the NodePort catch-all must
-            // be the last rule of KUBE-SERVICES.
-            for (ResolvedService svc : state.services().values()) {
-                rules.get(svc.name()).natTop().forEach(line -> out.append(line).append('\n'));
-            }
-            out.append(natRules.text()).append(fixedNat.text());
-        } else {
-            // Partial: top-level chains are edited in place (delete what went, insert what came), so the
-            // cost follows the change, not the cluster. Inserting at the top keeps the NodePort catch-all last.
-            Set<ServicePortName> touched = new TreeSet<>(changed);
-            out.append("*filter\n");
-            for (ServicePortName name : touched) {
-                edit(out, previous.services().get(name), rules.get(name), true);
-            }
-            out.append("COMMIT\n*nat\n");
-            out.append(natChains.text());
-            stale.forEach(chain -> out.append(':').append(chain).append(" - [0:0]\n"));
-            for (ServicePortName name : touched) {
-                edit(out, previous.services().get(name), rules.get(name), false);
-            }
-            out.append(natRules.text());
+        return stale;
+    }
+
+    /** Deletes the stale chains and ends the nat table. A chain can only be deleted once nothing jumps to it: the -X lines come last. */
+    private static RestoreProgram finish(RuleWriter out, Set<String> stale, Tally tally, FixedRules fixed, boolean full, boolean largeCluster) {
+        stale.forEach(chain -> out.line("-X", chain));
+        out.line("COMMIT");
+        int fixedFilter = fixed.localnetGuard().rules() + fixed.filter().rules();
+        return new RestoreProgram(out.text(), tally.filterRules + fixedFilter, tally.natRules + fixed.nat().rules(), tally.active, full,
+                largeCluster, tally.rules, fixedFilter, fixed.nat().rules());
+    }
+
+    /** The Service ports' rules and chains of one program, with their rule counts (fixed rules apart). */
+    private static final class Tally {
+        final Map<ServicePortName, ServiceRules> rules;
+        final Set<String> active;
+        int filterRules;
+        int natRules;
+
+        Tally(Map<ServicePortName, ServiceRules> rules, Set<String> active, int filterRules, int natRules) {
+            this.rules = rules;
+            this.active = active;
+            this.filterRules = filterRules;
+            this.natRules = natRules;
         }
-        // A chain can only be deleted once nothing jumps to it: the -X lines come last.
-        stale.forEach(chain -> out.append("-X ").append(chain).append('\n'));
-        out.append("COMMIT\n");
-        return new RestoreProgram(out.toString(), filterCount, natCount, active, full, largeCluster, rules,
-                localnetGuard.count() + fixedFilter.count(), fixedNat.count());
+
+        void add(ServicePortName name, ServiceRules r) {
+            rules.put(name, r);
+            active.addAll(r.chains());
+            filterRules += r.filterTop().size();
+            natRules += r.natTop().size() + r.chainRules();
+        }
+
+        ServiceRules remove(ServicePortName name) {
+            ServiceRules old = rules.remove(name);
+            if (old != null) {
+                active.removeAll(old.chains());
+                filterRules -= old.filterTop().size();
+                natRules -= old.natTop().size() + old.chainRules();
+            }
+            return old;
+        }
+    }
+
+    /** The rules that belong to no Service port, written by every render (a partial one only counts them). */
+    private record FixedRules(RuleWriter localnetGuard, RuleWriter filter, RuleWriter nat) {
+        static FixedRules of(IptablesSettings settings) {
+            FixedRules fixed = new FixedRules(new RuleWriter(256), new RuleWriter(512), new RuleWriter(1024));
+            writeLocalnetGuard(fixed.localnetGuard, settings);
+            writeFixedFilterRules(fixed.filter, settings);
+            writeFixedNatRules(fixed.nat, settings);
+            return fixed;
+        }
+    }
+
+    private static List<String> filterTop(ServiceRules rules) {
+        return rules == null ? List.of() : rules.filterTop();
+    }
+
+    private static List<String> natTop(ServiceRules rules) {
+        return rules == null ? List.of() : rules.natTop();
     }
 
     /** Top-level edits for one Service port: -D for rules it no longer has, -I for rules it newly has. */
-    private static void edit(StringBuilder out, ServiceRules before, ServiceRules after, boolean filter) {
-        List<String> old = before == null ? List.of() : (filter ? before.filterTop() : before.natTop());
-        List<String> now = after == null ? List.of() : (filter ? after.filterTop() : after.natTop());
+    private static void edit(RuleWriter out, List<String> old, List<String> now) {
         Set<String> keep = new HashSet<>(now);
         for (String line : old) {
             if (!keep.contains(line)) {
-                out.append("-D").append(line, 2, line.length()).append('\n');
+                out.line("-D" + line.substring(2));
             }
         }
         Set<String> had = new HashSet<>(old);
@@ -201,15 +228,7 @@ final class IptablesRenderer {
         for (int i = now.size() - 1; i >= 0; i--) {
             String line = now.get(i);
             if (!had.contains(line)) {
-                out.append("-I").append(line, 2, line.length()).append('\n');
-            }
-        }
-    }
-
-    private static void appendJumps(StringBuilder out, String table, Set<JumpRule> present) {
-        for (JumpRule jump : JumpRule.ALL) {
-            if (jump.table().equals(table) && !present.contains(jump)) {
-                out.append("-I ").append(jump.from()).append(' ').append(jump.body()).append('\n');
+                out.line("-I" + line.substring(2));
             }
         }
     }
@@ -220,9 +239,9 @@ final class IptablesRenderer {
      * {@link #writeLocalnetGuard}); with them off a chain already there (kubelet's) is left untouched, and a
      * missing one is created empty.
      */
-    private static void declareKubeletFirewall(StringBuilder out, IptablesSettings settings) {
+    private static void declareKubeletFirewall(RuleWriter out, IptablesSettings settings) {
         if (settings.localhostNodePorts() || !settings.kubeletFirewall()) {
-            out.append(':').append(KUBE_FIREWALL).append(" - [0:0]\n");
+            out.chain(KUBE_FIREWALL);
         }
     }
 
@@ -230,266 +249,285 @@ final class IptablesRenderer {
      * route_localnet lets 127.0.0.1:NodePort be DNATed, but also lets any host on the link send to 127/8
      * (k/k#90259): upstream's (and kubelet's) rule drops such packets unless conntrack knows them.
      */
-    private static void writeLocalnetGuard(Lines filter, IptablesSettings settings) {
+    private static void writeLocalnetGuard(RuleWriter filter, IptablesSettings settings) {
         if (settings.localhostNodePorts()) {
-            filter.rule("-A " + KUBE_FIREWALL + " -m comment --comment \"block incoming localnet connections\" -d 127.0.0.0/8"
-                    + " ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP");
+            filter.rule("-A", KUBE_FIREWALL, RuleWriter.comment("block incoming localnet connections"), "-d", "127.0.0.0/8",
+                    "!", "-s", "127.0.0.0/8", "-m", "conntrack", "!", "--ctstate", "RELATED,ESTABLISHED,DNAT", "-j", "DROP");
         }
     }
 
-    private static void writeFixedFilterRules(Lines filter, IptablesSettings settings) {
-        String mark = settings.masqueradeMark();
-        if (settings.dropInvalid()) {
-            // Out-of-window packets would otherwise be un-NATed and reset connections (upstream k/k#74839).
-            String counted = settings.counts(NfacctCounters.CT_STATE_INVALID_DROPPED)
-                    ? " -m nfacct --nfacct-name " + NfacctCounters.CT_STATE_INVALID_DROPPED : "";
-            filter.rule("-A KUBE-FORWARD -m conntrack --ctstate INVALID" + counted + " -j DROP");
-        }
-        filter.rule("-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding rules\" -m mark --mark " + mark + "/" + mark + " -j ACCEPT");
-        filter.rule("-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding conntrack rule\" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
+    private static void writeFixedFilterRules(RuleWriter filter, IptablesSettings settings) {
+        String counter = settings.counts(NfacctCounters.CT_STATE_INVALID_DROPPED) ? NfacctCounters.CT_STATE_INVALID_DROPPED : "";
+        SharedRules.forward(filter, settings.masqueradeMark(), settings.dropInvalid(), counter);
     }
 
-    private static void writeFixedNatRules(Lines nat, IptablesSettings settings) {
-        String mark = settings.masqueradeMark();
-        nat.rule("-A KUBE-POSTROUTING -m mark ! --mark " + mark + "/" + mark + " -j RETURN");
-        // Clear the mark: a packet re-traversing the network stack must not be masqueraded again.
-        nat.rule("-A KUBE-POSTROUTING -j MARK --xor-mark " + mark);
-        nat.rule("-A KUBE-POSTROUTING -m comment --comment \"kubernetes service traffic requiring SNAT\" -j MASQUERADE --random-fully");
-        nat.rule("-A KUBE-MARK-MASQ -j MARK --or-mark " + mark);
+    private static void writeFixedNatRules(RuleWriter nat, IptablesSettings settings) {
+        SharedRules.masquerade(nat, settings.masqueradeMark());
         if (settings.nodePortIPs() == null) {
-            String notLocalhost = settings.localhostNodePorts() ? "" : " ! -d 127.0.0.0/8";
-            nat.rule("-A KUBE-SERVICES -m comment --comment " + NODEPORTS_COMMENT + " -m addrtype --dst-type LOCAL" + notLocalhost + " -j KUBE-NODEPORTS");
+            List<String> notLocalhost = settings.localhostNodePorts() ? List.of() : List.of("!", "-d", "127.0.0.0/8");
+            nat.rule("-A", KUBE_SERVICES, RuleWriter.comment(NODEPORTS_COMMENT), "-m", "addrtype", "--dst-type", "LOCAL", notLocalhost,
+                    "-j", KUBE_NODEPORTS);
         } else {
             for (String ip : settings.nodePortIPs()) {
                 if (ip.startsWith("127.") && !settings.localhostNodePorts()) {
                     continue;
                 }
-                nat.rule("-A KUBE-SERVICES -m comment --comment " + NODEPORTS_COMMENT + " -d " + ip + " -j KUBE-NODEPORTS");
+                nat.rule("-A", KUBE_SERVICES, RuleWriter.comment(NODEPORTS_COMMENT), "-d", ip, "-j", KUBE_NODEPORTS);
             }
         }
     }
 
-    /** Renders one Service port; holds what is shared by every port of one render. */
-    private final class Service {
+    /**
+     * Writes one Service port: its rules in the top-level chains, then one writer per chain kind of its own
+     * (SVC and SVL, EXT, FW, SEP). The fields are upstream's syncProxyRules decisions for the port, made once.
+     */
+    private final class Port {
+        private final ResolvedService svc;
+        private final ServicePort port;
         private final IptablesSettings settings;
         private final boolean largeCluster;
+        private final RuleWriter natChains;
+        private final RuleWriter natRules;
+        private final RuleWriter filter = new RuleWriter(256);
+        private final RuleWriter topNat = new RuleWriter(512);
+        private final Set<String> active = new HashSet<>();
 
-        Service(IptablesSettings settings, boolean largeCluster) {
+        private final String svcName;
+        private final List<String> protoMatch;
+        private final String dport;
+        private final ChainNames.PortChains chains;
+        private final boolean hasEndpoints;
+        /** Where ClusterIP traffic goes (SVC, or SVL with internalTrafficPolicy Local), and whether anywhere. */
+        private final String internalChain;
+        private final boolean hasInternal;
+        /** Where traffic from outside goes once through EXT (SVC, or SVL with externalTrafficPolicy Local), and whether anywhere. */
+        private final String externalPolicyChain;
+        private final boolean hasExternal;
+        private final boolean usesFirewall;
+        /** REJECT (no endpoints) or DROP (no local ones) for traffic with nowhere to go, and its comment. */
+        private final String noEndpointsTarget;
+        private final List<String> noEndpointsComment;
+
+        Port(ResolvedService svc, IptablesSettings settings, boolean largeCluster, RuleWriter natChains, RuleWriter natRules) {
+            this.svc = svc;
+            this.port = svc.port();
             this.settings = settings;
             this.largeCluster = largeCluster;
+            this.natChains = natChains;
+            this.natRules = natRules;
+            ServicePortName name = port.name();
+            svcName = commentText(name.toString());
+            String proto = name.protocol().lower();
+            protoMatch = List.of("-m", proto, "-p", proto);
+            dport = Integer.toString(port.port());
+            chains = names.of(name);
+            hasEndpoints = svc.hasAnyEndpoints();
+            boolean hasLocal = !svc.localEndpoints().isEmpty();
+            internalChain = port.internalPolicyLocal() ? chains.local() : chains.cluster();
+            hasInternal = hasEndpoints && (!port.internalPolicyLocal() || hasLocal);
+            externalPolicyChain = port.usesExternalLocal() ? chains.local() : chains.cluster();
+            hasExternal = hasEndpoints && (!port.usesExternalLocal() || hasLocal);
+            usesFirewall = hasEndpoints && !port.loadBalancerIPs().isEmpty() && !port.loadBalancerSourceRanges().isEmpty();
+            noEndpointsTarget = hasEndpoints ? "DROP" : "REJECT";
+            noEndpointsComment = RuleWriter.comment(svcName + (hasEndpoints ? " has no local endpoints" : " has no endpoints"));
         }
 
-        ServiceRules render(ResolvedService svc, Lines natChains, Lines natRules) {
-            Lines filter = new Lines(256);
-            Lines topNat = new Lines(512);
-            Set<String> active = new HashSet<>();
-            int rulesBefore = natRules.count();
-            ServicePort port = svc.port();
-            ServicePortName name = port.name();
-            String svcName = commentText(name.toString());
-            String proto = name.protocol().lower();
-            String protoMatch = "-m " + proto + " -p " + proto;
-            ChainNames.PortChains chains = names.of(name);
-            List<Endpoint> cluster = svc.clusterEndpoints();
-            List<Endpoint> local = svc.localEndpoints();
-            boolean hasEndpoints = svc.hasAnyEndpoints();
-
-            boolean usesClusterChain = !cluster.isEmpty() && port.usesClusterEndpoints();
-            boolean usesLocalChain = !local.isEmpty() && port.usesLocalEndpoints();
-
-            String internalChain = chains.cluster();
-            boolean hasInternal = hasEndpoints;
-            if (port.internalPolicyLocal()) {
-                internalChain = chains.local();
-                hasInternal = hasInternal && !local.isEmpty();
+        ServiceRules write() {
+            int rulesBefore = natRules.rules();
+            clusterIP();
+            externalIPs();
+            loadBalancerIPs();
+            nodePort();
+            healthCheckNodePort();
+            // From here on: the per-Service-port chains, skipped (but counted) on a partial sync when unchanged. In
+            // upstream's text order: the internal chain's masquerade rule comes before EXT and FW, its jumps after.
+            internalMasquerade();
+            externalChain();
+            firewallChain();
+            if (!svc.clusterEndpoints().isEmpty() && port.usesClusterEndpoints()) {
+                serviceChain(chains.cluster(), svc.clusterEndpoints());
             }
-            String externalPolicyChain = chains.cluster();
-            boolean hasExternal = hasEndpoints;
-            if (port.usesExternalLocal()) {
-                externalPolicyChain = chains.local();
-                hasExternal = hasExternal && !local.isEmpty();
+            if (!svc.localEndpoints().isEmpty() && port.usesLocalEndpoints()) {
+                serviceChain(chains.local(), svc.localEndpoints());
             }
-            String externalChain = chains.external();
-            boolean usesFirewall = hasEndpoints && !port.loadBalancerIPs().isEmpty() && !port.loadBalancerSourceRanges().isEmpty();
-            String lbChain = usesFirewall ? chains.firewall() : externalChain;
+            svc.reachableEndpoints().forEach(this::endpointChain);
+            return new ServiceRules(filter.lines(), topNat.lines(), natRules.rules() - rulesBefore, active);
+        }
 
-            String internalTarget = null;
-            String internalComment = null;
-            String externalTarget = null;
-            String externalComment = null;
-            if (!hasEndpoints) {
-                internalTarget = "REJECT";
-                internalComment = "\"" + svcName + " has no endpoints\"";
-                externalTarget = internalTarget;
-                externalComment = internalComment;
-            } else {
-                if (!hasInternal) {
-                    internalTarget = "DROP";
-                    internalComment = "\"" + svcName + " has no local endpoints\"";
-                }
-                if (!hasExternal) {
-                    externalTarget = "DROP";
-                    externalComment = "\"" + svcName + " has no local endpoints\"";
-                }
-            }
+        private List<String> destination(String ip) {
+            return List.of("-d", ip, "--dport", dport);
+        }
 
-            String dport = " --dport " + port.port();
-            String clusterIPMatch = protoMatch + " -d " + port.clusterIP() + dport;
+        private void clusterIP() {
             if (hasInternal) {
-                topNat.rule("-A KUBE-SERVICES -m comment --comment \"" + svcName + " cluster IP\" " + clusterIPMatch + " -j " + internalChain);
+                topNat.rule("-A", KUBE_SERVICES, RuleWriter.comment(svcName + " cluster IP"), protoMatch, destination(port.clusterIP()),
+                        "-j", internalChain);
             } else {
-                filter.rule("-A KUBE-SERVICES -m comment --comment " + internalComment + " " + clusterIPMatch + " -j " + internalTarget);
+                filter.rule("-A", KUBE_SERVICES, noEndpointsComment, protoMatch, destination(port.clusterIP()), "-j", noEndpointsTarget);
             }
+        }
 
+        private void externalIPs() {
             for (String ip : port.externalIPs()) {
-                String match = protoMatch + " -d " + ip + dport;
                 if (hasEndpoints) {
-                    topNat.rule("-A KUBE-SERVICES -m comment --comment \"" + svcName + " external IP\" " + match + " -j " + externalChain);
+                    topNat.rule("-A", KUBE_SERVICES, RuleWriter.comment(svcName + " external IP"), protoMatch, destination(ip),
+                            "-j", chains.external());
                 }
                 if (!hasExternal) {
-                    filter.rule("-A KUBE-EXTERNAL-SERVICES -m comment --comment " + externalComment + " " + match + " -j " + externalTarget);
+                    filter.rule("-A", KUBE_EXTERNAL_SERVICES, noEndpointsComment, protoMatch, destination(ip), "-j", noEndpointsTarget);
                 }
             }
+        }
 
+        private void loadBalancerIPs() {
             for (String ip : port.loadBalancerIPs()) {
-                String match = protoMatch + " -d " + ip + dport;
                 if (hasEndpoints) {
-                    topNat.rule("-A KUBE-SERVICES -m comment --comment \"" + svcName + " loadbalancer IP\" " + match + " -j " + lbChain);
+                    topNat.rule("-A", KUBE_SERVICES, RuleWriter.comment(svcName + " loadbalancer IP"), protoMatch, destination(ip),
+                            "-j", usesFirewall ? chains.firewall() : chains.external());
                 }
                 if (usesFirewall) {
-                    filter.rule("-A KUBE-PROXY-FIREWALL -m comment --comment \"" + svcName + " traffic not accepted by " + chains.firewall() + "\" "
-                            + match + " -j DROP");
+                    filter.rule("-A", KUBE_PROXY_FIREWALL, RuleWriter.comment(svcName + " traffic not accepted by " + chains.firewall()),
+                            protoMatch, destination(ip), "-j", "DROP");
                 }
             }
             if (!hasExternal) {
                 for (String ip : port.loadBalancerIPs()) {
-                    filter.rule("-A KUBE-EXTERNAL-SERVICES -m comment --comment " + externalComment + " " + protoMatch + " -d " + ip + dport
-                            + " -j " + externalTarget);
+                    filter.rule("-A", KUBE_EXTERNAL_SERVICES, noEndpointsComment, protoMatch, destination(ip), "-j", noEndpointsTarget);
                 }
             }
-
-            if (port.nodePort() > 0) {
-                if (hasEndpoints) {
-                    if (settings.localhostNodePorts() && settings.counts(NfacctCounters.LOCALHOST_NODEPORTS_ACCEPTED)) {
-                        // The same jump, first, for 127.0.0.0/8 only: it counts localhost NodePort connections.
-                        topNat.rule("-A KUBE-NODEPORTS -m comment --comment " + svcName + " " + protoMatch + " -d 127.0.0.0/8 --dport "
-                                + port.nodePort() + " -m nfacct --nfacct-name " + NfacctCounters.LOCALHOST_NODEPORTS_ACCEPTED
-                                + " -j " + externalChain);
-                    }
-                    topNat.rule("-A KUBE-NODEPORTS -m comment --comment " + svcName + " " + protoMatch + " --dport " + port.nodePort() + " -j " + externalChain);
-                }
-                if (!hasExternal) {
-                    filter.rule("-A KUBE-EXTERNAL-SERVICES -m comment --comment " + externalComment + " -m addrtype --dst-type LOCAL "
-                            + protoMatch + " --dport " + port.nodePort() + " -j " + externalTarget);
-                }
-            }
-
-            if (port.healthCheckNodePort() > 0) {
-                // Accepted whether or not this node has local endpoints: the answer (200 or 503) is the point.
-                filter.rule("-A KUBE-NODEPORTS -m comment --comment \"" + svcName + " health check node port\" -m tcp -p tcp --dport "
-                        + port.healthCheckNodePort() + " -j ACCEPT");
-            }
-
-            // From here on: the per-Service-port chains, skipped (but counted) on a partial sync when unchanged.
-            if (hasInternal) {
-                String args = "-m comment --comment \"" + svcName + " cluster IP\" " + clusterIPMatch;
-                if (settings.masqueradeAll()) {
-                    natRules.rule("-A " + internalChain + " " + args + " -j KUBE-MARK-MASQ");
-                } else if (!settings.localCIDR().isEmpty()) {
-                    // Off-cluster sources reaching a ClusterIP (e.g. via a static route to a node) may be
-                    // forwarded to another node's pod: masquerade them so replies come back here.
-                    natRules.rule("-A " + internalChain + " " + args + " ! -s " + settings.localCIDR() + " -j KUBE-MARK-MASQ");
-                }
-            }
-
-            if (hasEndpoints && port.externallyAccessible()) {
-                natChains.chain(externalChain);
-                active.add(externalChain);
-                if (!port.usesExternalLocal()) {
-                    natRules.rule("-A " + externalChain + " -m comment --comment \"masquerade traffic for " + svcName
-                            + " external destinations\" -j KUBE-MARK-MASQ");
-                } else {
-                    if (!settings.localCIDR().isEmpty()) {
-                        // Pods reaching an external address of the Service behave as if they went out to
-                        // the load balancer and came back: neither traffic policy applies.
-                        natRules.rule("-A " + externalChain + " -m comment --comment \"pod traffic for " + svcName
-                                + " external destinations\" -s " + settings.localCIDR() + " -j " + chains.cluster());
-                    }
-                    natRules.rule("-A " + externalChain + " -m comment --comment \"masquerade LOCAL traffic for " + svcName
-                            + " external destinations\" -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ");
-                    natRules.rule("-A " + externalChain + " -m comment --comment \"route LOCAL traffic for " + svcName
-                            + " external destinations\" -m addrtype --src-type LOCAL -j " + chains.cluster());
-                }
-                if (hasExternal) {
-                    natRules.rule("-A " + externalChain + " -j " + externalPolicyChain);
-                }
-            }
-
-            if (usesFirewall) {
-                String fw = chains.firewall();
-                natChains.chain(fw);
-                active.add(fw);
-                String head = "-A " + fw + " -m comment --comment \"" + svcName + " loadbalancer IP\"";
-                boolean allowFromNode = false;
-                for (String cidr : port.loadBalancerSourceRanges()) {
-                    natRules.rule(head + " -s " + cidr + " -j " + externalChain);
-                    allowFromNode |= Cidr.parse(cidr).contains(settings.nodeIP());
-                }
-                if (allowFromNode) {
-                    // A request from this node to its own LB VIP loops back with the VIP as source.
-                    for (String ip : port.loadBalancerIPs()) {
-                        natRules.rule(head + " -s " + ip + " -j " + externalChain);
-                    }
-                }
-                natRules.rule("-A " + fw + " -m comment --comment \"other traffic to " + svcName + " will be dropped by KUBE-PROXY-FIREWALL\"");
-            }
-
-            if (usesClusterChain) {
-                natChains.chain(chains.cluster());
-                active.add(chains.cluster());
-                writeEndpointJumps(natRules, svc, chains.cluster(), cluster, svcName);
-            }
-            if (usesLocalChain) {
-                natChains.chain(chains.local());
-                active.add(chains.local());
-                writeEndpointJumps(natRules, svc, chains.local(), local, svcName);
-            }
-
-            for (Endpoint ep : svc.reachableEndpoints()) {
-                String sep = names.endpoint(name, ep);
-                natChains.chain(sep);
-                active.add(sep);
-                String head = "-A " + sep + comment(svcName);
-                // Hairpin: a pod reaching itself through its Service must be masqueraded or the reply
-                // would bypass the DNAT on the way back.
-                natRules.rule(head + " -s " + ep.ip() + " -j KUBE-MARK-MASQ");
-                String affinity = port.sessionAffinity() ? " -m recent --name " + sep + " --set" : "";
-                natRules.rule(head + affinity + " " + protoMatch + " -j DNAT --to-destination " + ep.hostPort());
-            }
-            return new ServiceRules(filter.lines(), topNat.lines(), natRules.count() - rulesBefore, active);
         }
 
-        private void writeEndpointJumps(Lines natRules, ResolvedService svc, String chain, List<Endpoint> endpoints, String svcName) {
-            ServicePort port = svc.port();
+        private void nodePort() {
+            if (port.nodePort() <= 0) {
+                return;
+            }
+            String nodePort = Integer.toString(port.nodePort());
+            // Unquoted, as upstream writes it (commentText leaves no space in the name).
+            List<String> comment = List.of("-m", "comment", "--comment", svcName);
+            if (hasEndpoints) {
+                if (settings.localhostNodePorts() && settings.counts(NfacctCounters.LOCALHOST_NODEPORTS_ACCEPTED)) {
+                    // The same jump, first, for 127.0.0.0/8 only: it counts localhost NodePort connections.
+                    topNat.rule("-A", KUBE_NODEPORTS, comment, protoMatch, "-d", "127.0.0.0/8", "--dport", nodePort,
+                            "-m", "nfacct", "--nfacct-name", NfacctCounters.LOCALHOST_NODEPORTS_ACCEPTED, "-j", chains.external());
+                }
+                topNat.rule("-A", KUBE_NODEPORTS, comment, protoMatch, "--dport", nodePort, "-j", chains.external());
+            }
+            if (!hasExternal) {
+                filter.rule("-A", KUBE_EXTERNAL_SERVICES, noEndpointsComment, "-m", "addrtype", "--dst-type", "LOCAL", protoMatch,
+                        "--dport", nodePort, "-j", noEndpointsTarget);
+            }
+        }
+
+        private void healthCheckNodePort() {
+            if (port.healthCheckNodePort() > 0) {
+                // Accepted whether or not this node has local endpoints: the answer (200 or 503) is the point.
+                filter.rule("-A", KUBE_NODEPORTS, RuleWriter.comment(svcName + " health check node port"), "-m", "tcp", "-p", "tcp",
+                        "--dport", Integer.toString(port.healthCheckNodePort()), "-j", "ACCEPT");
+            }
+        }
+
+        /** The first rule of the SVC (or SVL) chain ClusterIP traffic enters. */
+        private void internalMasquerade() {
+            if (!hasInternal) {
+                return;
+            }
+            List<Object> match = List.of(RuleWriter.comment(svcName + " cluster IP"), protoMatch, destination(port.clusterIP()));
+            if (settings.masqueradeAll()) {
+                natRules.rule("-A", internalChain, match, "-j", KUBE_MARK_MASQ);
+            } else if (!settings.localCIDR().isEmpty()) {
+                // Off-cluster sources reaching a ClusterIP (e.g. via a static route to a node) may be
+                // forwarded to another node's pod: masquerade them so replies come back here.
+                natRules.rule("-A", internalChain, match, "!", "-s", settings.localCIDR(), "-j", KUBE_MARK_MASQ);
+            }
+        }
+
+        /** EXT: traffic from outside (NodePort, external and load-balancer IPs), masqueraded unless policy Local keeps the source. */
+        private void externalChain() {
+            if (!hasEndpoints || !port.externallyAccessible()) {
+                return;
+            }
+            String ext = declare(chains.external());
+            if (!port.usesExternalLocal()) {
+                natRules.rule("-A", ext, RuleWriter.comment("masquerade traffic for " + svcName + " external destinations"), "-j", KUBE_MARK_MASQ);
+            } else {
+                if (!settings.localCIDR().isEmpty()) {
+                    // Pods reaching an external address of the Service behave as if they went out to
+                    // the load balancer and came back: neither traffic policy applies.
+                    natRules.rule("-A", ext, RuleWriter.comment("pod traffic for " + svcName + " external destinations"),
+                            "-s", settings.localCIDR(), "-j", chains.cluster());
+                }
+                natRules.rule("-A", ext, RuleWriter.comment("masquerade LOCAL traffic for " + svcName + " external destinations"),
+                        "-m", "addrtype", "--src-type", "LOCAL", "-j", KUBE_MARK_MASQ);
+                natRules.rule("-A", ext, RuleWriter.comment("route LOCAL traffic for " + svcName + " external destinations"),
+                        "-m", "addrtype", "--src-type", "LOCAL", "-j", chains.cluster());
+            }
+            if (hasExternal) {
+                natRules.rule("-A", ext, "-j", externalPolicyChain);
+            }
+        }
+
+        /** FW: load-balancer traffic from the allowed source ranges goes on to EXT; KUBE-PROXY-FIREWALL drops the rest. */
+        private void firewallChain() {
+            if (!usesFirewall) {
+                return;
+            }
+            String fw = declare(chains.firewall());
+            List<String> comment = RuleWriter.comment(svcName + " loadbalancer IP");
+            boolean allowFromNode = false;
+            for (String cidr : port.loadBalancerSourceRanges()) {
+                natRules.rule("-A", fw, comment, "-s", cidr, "-j", chains.external());
+                allowFromNode |= Cidr.parse(cidr).contains(settings.nodeIP());
+            }
+            if (allowFromNode) {
+                // A request from this node to its own LB VIP loops back with the VIP as source.
+                for (String ip : port.loadBalancerIPs()) {
+                    natRules.rule("-A", fw, comment, "-s", ip, "-j", chains.external());
+                }
+            }
+            natRules.rule("-A", fw, RuleWriter.comment("other traffic to " + svcName + " will be dropped by " + KUBE_PROXY_FIREWALL));
+        }
+
+        /** SVC or SVL: sticky clients back to their endpoint, then a random pick among the endpoints. */
+        private void serviceChain(String chain, List<Endpoint> endpoints) {
+            declare(chain);
             ServicePortName name = port.name();
             if (port.sessionAffinity()) {
+                String seconds = Integer.toString(port.stickyMaxAgeSeconds());
                 for (Endpoint ep : endpoints) {
                     String sep = names.endpoint(name, ep);
-                    natRules.rule("-A " + chain + comment(svcName + " -> " + ep.hostPort()) + " -m recent --name " + sep
-                            + " --rcheck --seconds " + port.stickyMaxAgeSeconds() + " --reap -j " + sep);
+                    natRules.rule("-A", chain, endpointComment(svcName + " -> " + ep.hostPort()), "-m", "recent", "--name", sep,
+                            "--rcheck", "--seconds", seconds, "--reap", "-j", sep);
                 }
             }
             int n = endpoints.size();
             for (int i = 0; i < n; i++) {
                 Endpoint ep = endpoints.get(i);
-                String probability = i < n - 1 ? " -m statistic --mode random --probability " + probabilities.of(n - i) : "";
-                natRules.rule("-A " + chain + comment(svcName + " -> " + ep.hostPort()) + probability + " -j " + names.endpoint(name, ep));
+                List<String> probability = i < n - 1 ? List.of("-m", "statistic", "--mode", "random", "--probability", probabilities.of(n - i))
+                        : List.of();
+                natRules.rule("-A", chain, endpointComment(svcName + " -> " + ep.hostPort()), probability, "-j", names.endpoint(name, ep));
             }
         }
 
+        /** SEP: the DNAT to one endpoint. */
+        private void endpointChain(Endpoint ep) {
+            String sep = declare(names.endpoint(port.name(), ep));
+            List<String> comment = endpointComment(svcName);
+            // Hairpin: a pod reaching itself through its Service must be masqueraded or the reply
+            // would bypass the DNAT on the way back.
+            natRules.rule("-A", sep, comment, "-s", ep.ip(), "-j", KUBE_MARK_MASQ);
+            List<String> affinity = port.sessionAffinity() ? List.of("-m", "recent", "--name", sep, "--set") : List.of();
+            natRules.rule("-A", sep, comment, affinity, protoMatch, "-j", "DNAT", "--to-destination", ep.hostPort());
+        }
+
+        private String declare(String chain) {
+            natChains.chain(chain);
+            active.add(chain);
+            return chain;
+        }
+
         /** Per-endpoint comments, left out in large clusters where they would be a large share of the text. */
-        private String comment(String text) {
-            return largeCluster ? "" : " -m comment --comment \"" + text + "\"";
+        private List<String> endpointComment(String text) {
+            return largeCluster ? List.of() : RuleWriter.comment(text);
         }
     }
 
@@ -520,46 +558,6 @@ final class IptablesRenderer {
                 cache.add(k == 0 ? "" : String.format(java.util.Locale.ROOT, "%.10f", 1.0 / k));
             }
             return cache.get(n);
-        }
-    }
-
-    /** A text buffer that counts rules; the discarding kind only counts (unchanged chains in a partial sync). */
-    static final class Lines {
-        private final StringBuilder text;
-        private int count;
-
-        Lines(int capacity) {
-            text = new StringBuilder(capacity);
-        }
-
-        void rule(String line) {
-            count++;
-            if (text != null) {
-                text.append(line).append('\n');
-            }
-        }
-
-        void chain(String name) {
-            if (text != null) {
-                text.append(':').append(name).append(" - [0:0]\n");
-            }
-        }
-
-        int count() {
-            return count;
-        }
-
-        int length() {
-            return text == null ? 0 : text.length();
-        }
-
-        String text() {
-            return text == null ? "" : text.toString();
-        }
-
-        /** The rules as separate lines (for the small per-Service buffers). */
-        List<String> lines() {
-            return text == null || text.length() == 0 ? List.of() : List.of(text.toString().split("\n"));
         }
     }
 }

@@ -31,7 +31,7 @@ public record JumpRule(String table, String from, String to, String comment, Str
     /** The rule body after {@code -I CHAIN}, in the order iptables-save prints it back. */
     public String body() {
         String matches = extra.isEmpty() ? "" : extra + " ";
-        String commented = comment.isEmpty() ? "" : "-m comment --comment \"" + comment + "\" ";
+        String commented = comment.isEmpty() ? "" : "-m comment --comment " + RuleWriter.quoted(comment) + " ";
         return matches + commented + "-j " + to;
     }
 
@@ -41,6 +41,6 @@ public record JumpRule(String table, String from, String to, String comment, Str
             return saveLine.strip().equals("-A " + from + " " + body());
         }
         return saveLine.startsWith("-A " + from + " ") && saveLine.endsWith("-j " + to)
-                && saveLine.contains("\"" + comment + "\"");
+                && saveLine.contains(RuleWriter.quoted(comment));
     }
 }

@@ -79,7 +79,7 @@ class HostileNamesTest {
         List<String> programs = new ArrayList<>();
         for (long seed = 1; seed <= 3; seed++) {
             ProxyState state = hostileState(seed, 120);
-            String program = renderer.render(state, settings, Set.of(), true, Set.of(), Set.of(), null).text();
+            String program = renderer.full(state, settings, KernelState.NONE).text();
             programs.add(program);
             for (String line : program.split("\n")) {
                 assertTrue(line.chars().allMatch(c -> c >= 0x20 && c <= 0x7e), "printable ASCII only: " + line);

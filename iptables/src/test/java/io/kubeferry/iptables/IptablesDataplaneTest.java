@@ -170,7 +170,7 @@ class IptablesDataplaneTest {
     void cleanupCountsBothFlavoursAndKeepsTheSharedChains() throws Exception {
         kernel.run(IptablesTools.LEGACY.restoreCommand("*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-SVC-AAAAAAAAAAAAAAAA - [0:0]\n"
                 + "-A PREROUTING -j KUBE-SERVICES\n-A KUBE-SERVICES -j KUBE-SVC-AAAAAAAAAAAAAAAA\nCOMMIT\n"));
-        CleanupReport report = dataplane.cleanupLeftovers(Set.of("nat/KUBE-SERVICES"));
+        CleanupReport report = dataplane.cleanupNotUsedBy(Set.of("nat/KUBE-SERVICES"));
         assertEquals(1, report.count(CleanupReport.CHAINS), report.summary());
         assertEquals(1, report.count(CleanupReport.RULES), "the jump from the kept KUBE-SERVICES: " + report.summary());
         String legacy = kernel.run(ToolCommand.of("iptables-legacy-save")).stdout();

@@ -38,7 +38,7 @@ class IptablesRendererTest {
     private final IptablesRenderer renderer = new IptablesRenderer(new ChainNames(1000));
 
     private String full(ProxyState state, IptablesSettings settings) {
-        return renderer.render(state, settings, Set.of(), true, Set.of(), Set.of(), null).text();
+        return renderer.full(state, settings, KernelState.NONE).text();
     }
 
     private static void golden(String name, String actual) throws IOException {
@@ -114,11 +114,11 @@ class IptablesRendererTest {
     void partialSyncKeepsTheCountingNodePortRuleFirst() {
         IptablesSettings settings = WITH_POD_CIDR.withNfacctCounters(BOTH_COUNTERS);
         ResolvedService a = port("ns1", "a", "", Protocol.TCP, "198.19.0.21", 80).resolve(endpoint("198.18.0.2", 8080));
-        RestoreProgram first = renderer.render(state(a), settings, Set.of(), true, Set.of(), Set.of(), null);
+        RestoreProgram first = renderer.full(state(a), settings, KernelState.NONE);
         ResolvedService web = port("ns1", "web", "", Protocol.TCP, "198.19.0.11", 80).nodePort(30080)
                 .resolve(endpoint("198.18.0.2", 8080));
-        RestoreProgram partial = renderer.render(state(a, web), settings, Set.of(web.name()), false,
-                first.serviceChains(), Set.copyOf(JumpRule.ALL), first);
+        RestoreProgram partial = renderer.partial(state(a, web), settings, Set.of(web.name()),
+                new KernelState(first, first.serviceChains(), Set.copyOf(JumpRule.ALL)));
         List<String> inserted = partial.text().lines().filter(l -> l.startsWith("-I KUBE-NODEPORTS")).toList();
         assertEquals(2, inserted.size(), partial.text());
         // Each -I lands on top: the catch-all is inserted first so that the counting rule ends up above it.
@@ -197,12 +197,12 @@ class IptablesRendererTest {
         ResolvedService a = port("ns1", "a", "", Protocol.TCP, "198.19.0.21", 80).resolve(endpoint("198.18.0.2", 8080));
         ResolvedService b = port("ns1", "b", "", Protocol.TCP, "198.19.0.22", 80).resolve(endpoint("198.18.0.4", 8080));
         ProxyState before = state(a, b);
-        RestoreProgram first = renderer.render(before, WITH_POD_CIDR, Set.of(), true, Set.of(), Set.of(), null);
+        RestoreProgram first = renderer.full(before, WITH_POD_CIDR, KernelState.NONE);
 
         // b's endpoint moves: its old SEP chain must go, a's chains must not be written at all.
         ResolvedService b2 = port("ns1", "b", "", Protocol.TCP, "198.19.0.22", 80).resolve(endpoint("198.18.0.9", 8080));
-        RestoreProgram partial = renderer.render(state(a, b2), WITH_POD_CIDR, Set.of(b2.name()), false,
-                first.serviceChains(), Set.copyOf(JumpRule.ALL), first);
+        RestoreProgram partial = renderer.partial(state(a, b2), WITH_POD_CIDR, Set.of(b2.name()),
+                new KernelState(first, first.serviceChains(), Set.copyOf(JumpRule.ALL)));
         golden("partial", partial.text());
         String aChain = new ChainNames(10).of(a.name()).cluster();
         assertFalse(partial.text().contains(":" + aChain), "unchanged service chain must not be rewritten");
@@ -215,11 +215,11 @@ class IptablesRendererTest {
     void partialSyncEditsTopLevelChainsInPlaceForAddedAndRemovedServices() throws IOException {
         ResolvedService a = port("ns1", "a", "", Protocol.TCP, "198.19.0.21", 80).resolve(endpoint("198.18.0.2", 8080));
         ResolvedService b = port("ns1", "b", "", Protocol.TCP, "198.19.0.22", 80).nodePort(30022).resolve(endpoint("198.18.0.4", 8080));
-        RestoreProgram first = renderer.render(state(a, b), WITH_POD_CIDR, Set.of(), true, Set.of(), Set.of(), null);
+        RestoreProgram first = renderer.full(state(a, b), WITH_POD_CIDR, KernelState.NONE);
         // b goes away, c arrives without endpoints (a REJECT in filter).
         ResolvedService c = port("ns1", "c", "", Protocol.TCP, "198.19.0.23", 80).resolve();
-        RestoreProgram partial = renderer.render(state(a, c), WITH_POD_CIDR, Set.of(b.name(), c.name()), false,
-                first.serviceChains(), Set.copyOf(JumpRule.ALL), first);
+        RestoreProgram partial = renderer.partial(state(a, c), WITH_POD_CIDR, Set.of(b.name(), c.name()),
+                new KernelState(first, first.serviceChains(), Set.copyOf(JumpRule.ALL)));
         golden("partial-add-remove", partial.text());
         assertEquals(1, partial.filterRules() - 4, "c's REJECT is the only service rule in filter (3 in KUBE-FORWARD, 1 in KUBE-FIREWALL)");
         assertFalse(partial.serviceChains().stream().anyMatch(first.services().get(b.name()).chains()::contains), "b's chains are gone");
@@ -228,8 +228,8 @@ class IptablesRendererTest {
     @Test
     void presentJumpRulesAreNotInsertedAgain() {
         ResolvedService a = port("ns1", "a", "", Protocol.TCP, "198.19.0.21", 80).resolve(endpoint("198.18.0.2", 8080));
-        String fresh = renderer.render(state(a), WITH_POD_CIDR, Set.of(), true, Set.of(), Set.of(), null).text();
-        String again = renderer.render(state(a), WITH_POD_CIDR, Set.of(), true, Set.of(), Set.copyOf(JumpRule.ALL), null).text();
+        String fresh = renderer.full(state(a), WITH_POD_CIDR, KernelState.NONE).text();
+        String again = renderer.full(state(a), WITH_POD_CIDR, new KernelState(null, Set.of(), Set.copyOf(JumpRule.ALL))).text();
         assertEquals(JumpRule.ALL.size(), fresh.lines().filter(l -> l.startsWith("-I ")).count());
         assertEquals(0, again.lines().filter(l -> l.startsWith("-I ")).count());
     }
@@ -267,7 +267,7 @@ class IptablesRendererTest {
     }
 
     private void assertCounts(ProxyState state, int filter, int nat) {
-        RestoreProgram program = renderer.render(state, WITH_POD_CIDR, Set.of(), true, Set.of(), Set.of(), null);
+        RestoreProgram program = renderer.full(state, WITH_POD_CIDR, KernelState.NONE);
         assertEquals(filter, program.filterRules(), "filter rules");
         assertEquals(nat, program.natRules(), "nat rules");
         // The counts are the rules really in the text, not a separate tally.

@@ -3,6 +3,7 @@ package io.kubeferry.ipvs;
 import io.kubeferry.iptables.IptablesTools;
 import io.kubeferry.iptables.JumpRule;
 import io.kubeferry.iptables.KernelRules;
+import io.kubeferry.iptables.SharedRules;
 import io.kubeferry.proxy.config.NodePortAddresses;
 import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.dataplane.CleanupReport;
@@ -97,12 +98,7 @@ final class IpvsDataplane implements Dataplane {
     }
 
     @Override
-    public List<String> requiredTools() {
-        return List.of("ipvsadm", "ipset", "iptables-restore", "iptables-save", "iptables", "ip", "sysctl", "modprobe", "conntrack");
-    }
-
-    @Override
-    public Set<String> iptablesChains() {
+    public Set<String> sharedState() {
         return IpvsRenderer.chains();
     }
 
@@ -270,14 +266,14 @@ final class IpvsDataplane implements Dataplane {
 
     @Override
     public CleanupReport cleanup() {
-        return cleanupLeftovers(Set.of());
+        return cleanupNotUsedBy(Set.of());
     }
 
     @Override
-    public CleanupReport cleanupLeftovers(Set<String> keep) {
+    public CleanupReport cleanupNotUsedBy(Set<String> inUse) {
         Set<String> own = IpvsRenderer.chains();
         // Rules first: an ipset cannot be destroyed while a rule matches on it.
-        CleanupReport report = IptablesTools.removeChains(mode(), tools, (table, chain) -> own.contains(table + "/" + chain), keep);
+        CleanupReport report = IptablesTools.removeChains(mode(), tools, (table, chain) -> own.contains(table + "/" + chain), inUse);
         SortedSet<String> dummyAddresses = new TreeSet<>();
         try {
             dummyAddresses = dummyAddresses();
@@ -360,9 +356,8 @@ final class IpvsDataplane implements Dataplane {
     }
 
     static IpvsSettings baseSettings(ProxyConfig config) {
-        String localCIDR = config.clusterCIDRs().stream().filter(c -> !c.contains(":")).findFirst().orElse("");
         String scheduler = config.ipvs().scheduler().isBlank() ? "rr" : config.ipvs().scheduler().trim();
-        return new IpvsSettings(config.iptables().masqueradeMark(), config.iptables().masqueradeAll(), localCIDR,
+        return new IpvsSettings(config.iptables().masqueradeMark(), config.iptables().masqueradeAll(), SharedRules.podCIDR(config),
                 List.of(), scheduler, config.ipvs().excludeCIDRs(), true);
     }
 
@@ -373,7 +368,6 @@ final class IpvsDataplane implements Dataplane {
         // Loopback is never among them: IPVS cannot serve 127.0.0.1 NodePorts (there is no route_localnet DNAT).
         List<String> wanted = config.nodePortAddresses();
         List<String> chosen = NodePortAddresses.all(wanted) ? local : NodePortAddresses.select(wanted, local);
-        ToolResult liberal = tools.runAllowingFailure(ToolCommand.of("sysctl", "-n", "net.netfilter.nf_conntrack_tcp_be_liberal"));
-        return base.withNodeIPs(chosen).withDropInvalid(!(liberal.ok() && liberal.stdout().strip().equals("1")));
+        return base.withNodeIPs(chosen).withDropInvalid(SharedRules.dropInvalid(tools));
     }
 }

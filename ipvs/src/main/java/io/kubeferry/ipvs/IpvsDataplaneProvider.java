@@ -6,6 +6,8 @@ import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneProvider;
 
+import java.util.List;
+
 /** Registers IPVS mode ({@code mode: ipvs}). */
 public final class IpvsDataplaneProvider implements DataplaneProvider {
 
@@ -22,6 +24,11 @@ public final class IpvsDataplaneProvider implements DataplaneProvider {
             throw new ConfigException("ipvs.scheduler: unknown scheduler \"" + scheduler + "\"; known: "
                     + String.join(", ", IpvsSchedulers.ALL) + " (empty means rr)");
         }
+    }
+
+    @Override
+    public List<String> requiredTools() {
+        return List.of("ipvsadm", "ipset", "iptables-restore", "iptables-save", "iptables", "ip", "sysctl", "modprobe", "conntrack");
     }
 
     @Override

@@ -1,6 +1,8 @@
 package io.kubeferry.ipvs;
 
 import io.kubeferry.iptables.JumpRule;
+import io.kubeferry.iptables.RuleWriter;
+import io.kubeferry.iptables.SharedRules;
 import io.kubeferry.proxy.model.Endpoint;
 import io.kubeferry.proxy.model.Protocol;
 import io.kubeferry.proxy.model.ProxyState;
@@ -25,13 +27,13 @@ import java.util.TreeSet;
  */
 final class IpvsRenderer {
 
-    static final String KUBE_SERVICES = "KUBE-SERVICES";
-    static final String KUBE_POSTROUTING = "KUBE-POSTROUTING";
-    static final String KUBE_MARK_MASQ = "KUBE-MARK-MASQ";
+    static final String KUBE_SERVICES = SharedRules.KUBE_SERVICES;
+    static final String KUBE_POSTROUTING = SharedRules.KUBE_POSTROUTING;
+    static final String KUBE_MARK_MASQ = SharedRules.KUBE_MARK_MASQ;
     static final String KUBE_NODE_PORT = "KUBE-NODE-PORT";
     static final String KUBE_LOAD_BALANCER = "KUBE-LOAD-BALANCER";
-    static final String KUBE_FORWARD = "KUBE-FORWARD";
-    static final String KUBE_PROXY_FIREWALL = "KUBE-PROXY-FIREWALL";
+    static final String KUBE_FORWARD = SharedRules.KUBE_FORWARD;
+    static final String KUBE_PROXY_FIREWALL = SharedRules.KUBE_PROXY_FIREWALL;
     static final String KUBE_SOURCE_RANGES_FIREWALL = "KUBE-SOURCE-RANGES-FIREWALL";
     static final String KUBE_IPVS_FILTER = "KUBE-IPVS-FILTER";
 
@@ -172,72 +174,65 @@ final class IpvsRenderer {
      * handful; the per-Service data is in the ipsets), plus the jumps from built-in chains that are missing.
      */
     static String iptables(IpvsSettings s, Set<JumpRule> presentJumps) {
-        String mark = s.masqueradeMark();
-        StringBuilder out = new StringBuilder(4096);
-        out.append("*filter\n");
-        FILTER_CHAINS.forEach(c -> out.append(':').append(c).append(" - [0:0]\n"));
-        jumps(out, "filter", presentJumps);
-        if (s.dropInvalid()) {
-            // Out-of-window packets would otherwise be un-NATed and reset connections (upstream k/k#74839).
-            out.append("-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP\n");
-        }
-        out.append("-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding rules\" -m mark --mark ")
-                .append(mark).append('/').append(mark).append(" -j ACCEPT\n");
-        out.append("-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding conntrack rule\" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n");
-        out.append("-A KUBE-NODE-PORT -m comment --comment \"Kubernetes health check node port\" -m set --match-set KUBE-HEALTH-CHECK-NODE-PORT dst -j ACCEPT\n");
-        out.append("-A KUBE-PROXY-FIREWALL -m set --match-set KUBE-LOAD-BALANCER-FW dst,dst -j KUBE-SOURCE-RANGES-FIREWALL\n");
-        out.append("-A KUBE-SOURCE-RANGES-FIREWALL -m set --match-set KUBE-LOAD-BALANCER-SOURCE-CIDR dst,dst,src -j RETURN\n");
-        out.append("-A KUBE-SOURCE-RANGES-FIREWALL -m set --match-set KUBE-LOAD-BALANCER-SOURCE-IP dst,dst,src -j RETURN\n");
-        out.append("-A KUBE-SOURCE-RANGES-FIREWALL -j DROP\n");
+        RuleWriter out = new RuleWriter(4096);
+        out.line("*filter");
+        FILTER_CHAINS.forEach(out::chain);
+        SharedRules.insertJumps(out, "filter", JUMPS, presentJumps);
+        SharedRules.forward(out, s.masqueradeMark(), s.dropInvalid(), "");
+        out.rule("-A", KUBE_NODE_PORT, RuleWriter.comment("Kubernetes health check node port"), matchSet(Ipset.HEALTH_CHECK_NODE_PORT, "dst"),
+                "-j", "ACCEPT");
+        out.rule("-A", KUBE_PROXY_FIREWALL, matchSet(Ipset.LOAD_BALANCER_FW, "dst,dst"), "-j", KUBE_SOURCE_RANGES_FIREWALL);
+        out.rule("-A", KUBE_SOURCE_RANGES_FIREWALL, matchSet(Ipset.LOAD_BALANCER_SOURCE_CIDR, "dst,dst,src"), "-j", "RETURN");
+        out.rule("-A", KUBE_SOURCE_RANGES_FIREWALL, matchSet(Ipset.LOAD_BALANCER_SOURCE_IP, "dst,dst,src"), "-j", "RETURN");
+        out.rule("-A", KUBE_SOURCE_RANGES_FIREWALL, "-j", "DROP");
         // kube-ipvs0 makes every Service IP a local address, so without this every port the node listens on
         // (sshd, kubelet) would answer on every ClusterIP. Only the Services' own ports are let through.
         for (Ipset set : List.of(Ipset.LOAD_BALANCER, Ipset.CLUSTER_IP, Ipset.EXTERNAL_IP, Ipset.EXTERNAL_IP_LOCAL)) {
-            out.append("-A KUBE-IPVS-FILTER -m set --match-set ").append(set.name()).append(" dst,dst -j RETURN\n");
+            out.rule("-A", KUBE_IPVS_FILTER, matchSet(set, "dst,dst"), "-j", "RETURN");
         }
-        out.append("-A KUBE-IPVS-FILTER -m set --match-set KUBE-HEALTH-CHECK-NODE-PORT dst -j RETURN\n");
-        out.append("-A KUBE-IPVS-FILTER -m conntrack --ctstate NEW -m set --match-set KUBE-IPVS-IPS dst -j REJECT\n");
-        out.append("COMMIT\n");
+        out.rule("-A", KUBE_IPVS_FILTER, matchSet(Ipset.HEALTH_CHECK_NODE_PORT, "dst"), "-j", "RETURN");
+        out.rule("-A", KUBE_IPVS_FILTER, "-m", "conntrack", "--ctstate", "NEW", matchSet(Ipset.IPVS_IPS, "dst"), "-j", "REJECT");
+        out.line("COMMIT");
 
-        out.append("*nat\n");
-        NAT_CHAINS.forEach(c -> out.append(':').append(c).append(" - [0:0]\n"));
-        jumps(out, "nat", presentJumps);
-        out.append("-A KUBE-POSTROUTING -m comment --comment \"Kubernetes endpoints dst ip:port, source ip for solving hairpin purpose\" -m set --match-set KUBE-LOOP-BACK dst,dst,src -j MASQUERADE\n");
-        out.append("-A KUBE-POSTROUTING -m mark ! --mark ").append(mark).append('/').append(mark).append(" -j RETURN\n");
-        out.append("-A KUBE-POSTROUTING -j MARK --xor-mark ").append(mark).append('\n');
-        out.append("-A KUBE-POSTROUTING -m comment --comment \"kubernetes service traffic requiring SNAT\" -j MASQUERADE --random-fully\n");
-        out.append("-A KUBE-MARK-MASQ -j MARK --or-mark ").append(mark).append('\n');
-        out.append("-A KUBE-SERVICES -m comment --comment \"Kubernetes service external ip + port for masquerade and filter purpose\" -m set --match-set KUBE-EXTERNAL-IP dst,dst -j KUBE-MARK-MASQ\n");
-        out.append("-A KUBE-SERVICES -m set --match-set KUBE-EXTERNAL-IP dst,dst -j ACCEPT\n");
-        out.append("-A KUBE-SERVICES -m set --match-set KUBE-EXTERNAL-IP-LOCAL dst,dst -j ACCEPT\n");
-        out.append("-A KUBE-SERVICES -m comment --comment \"Kubernetes service lb portal\" -m set --match-set KUBE-LOAD-BALANCER dst,dst -j KUBE-LOAD-BALANCER\n");
+        out.line("*nat");
+        NAT_CHAINS.forEach(out::chain);
+        SharedRules.insertJumps(out, "nat", JUMPS, presentJumps);
+        out.rule("-A", KUBE_POSTROUTING, RuleWriter.comment("Kubernetes endpoints dst ip:port, source ip for solving hairpin purpose"),
+                matchSet(Ipset.LOOP_BACK, "dst,dst,src"), "-j", "MASQUERADE");
+        SharedRules.masquerade(out, s.masqueradeMark());
+        out.rule("-A", KUBE_SERVICES, RuleWriter.comment("Kubernetes service external ip + port for masquerade and filter purpose"),
+                matchSet(Ipset.EXTERNAL_IP, "dst,dst"), "-j", KUBE_MARK_MASQ);
+        out.rule("-A", KUBE_SERVICES, matchSet(Ipset.EXTERNAL_IP, "dst,dst"), "-j", "ACCEPT");
+        out.rule("-A", KUBE_SERVICES, matchSet(Ipset.EXTERNAL_IP_LOCAL, "dst,dst"), "-j", "ACCEPT");
+        out.rule("-A", KUBE_SERVICES, RuleWriter.comment("Kubernetes service lb portal"), matchSet(Ipset.LOAD_BALANCER, "dst,dst"),
+                "-j", KUBE_LOAD_BALANCER);
+        List<String> clusterIPMasquerade = RuleWriter.comment("Kubernetes service cluster ip + port for masquerade purpose");
         if (s.masqueradeAll()) {
-            out.append("-A KUBE-SERVICES -m comment --comment \"Kubernetes service cluster ip + port for masquerade purpose\" -m set --match-set KUBE-CLUSTER-IP dst,dst -j KUBE-MARK-MASQ\n");
+            out.rule("-A", KUBE_SERVICES, clusterIPMasquerade, matchSet(Ipset.CLUSTER_IP, "dst,dst"), "-j", KUBE_MARK_MASQ);
         } else if (!s.clusterCIDR().isEmpty()) {
-            out.append("-A KUBE-SERVICES ! -s ").append(s.clusterCIDR())
-                    .append(" -m comment --comment \"Kubernetes service cluster ip + port for masquerade purpose\" -m set --match-set KUBE-CLUSTER-IP dst,dst -j KUBE-MARK-MASQ\n");
+            out.rule("-A", KUBE_SERVICES, "!", "-s", s.clusterCIDR(), clusterIPMasquerade, matchSet(Ipset.CLUSTER_IP, "dst,dst"),
+                    "-j", KUBE_MARK_MASQ);
         }
-        out.append("-A KUBE-SERVICES -m addrtype --dst-type LOCAL -j KUBE-NODE-PORT\n");
-        out.append("-A KUBE-SERVICES -m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT\n");
-        out.append("-A KUBE-SERVICES -m set --match-set KUBE-LOAD-BALANCER dst,dst -j ACCEPT\n");
-        out.append("-A KUBE-LOAD-BALANCER -m set --match-set KUBE-LOAD-BALANCER-LOCAL dst,dst -j RETURN\n");
-        out.append("-A KUBE-LOAD-BALANCER -j KUBE-MARK-MASQ\n");
+        out.rule("-A", KUBE_SERVICES, "-m", "addrtype", "--dst-type", "LOCAL", "-j", KUBE_NODE_PORT);
+        out.rule("-A", KUBE_SERVICES, matchSet(Ipset.CLUSTER_IP, "dst,dst"), "-j", "ACCEPT");
+        out.rule("-A", KUBE_SERVICES, matchSet(Ipset.LOAD_BALANCER, "dst,dst"), "-j", "ACCEPT");
+        out.rule("-A", KUBE_LOAD_BALANCER, matchSet(Ipset.LOAD_BALANCER_LOCAL, "dst,dst"), "-j", "RETURN");
+        out.rule("-A", KUBE_LOAD_BALANCER, "-j", KUBE_MARK_MASQ);
         // Local sets first: a NodePort with traffic policy Local keeps the client's address.
-        out.append("-A KUBE-NODE-PORT -p tcp -m set --match-set KUBE-NODE-PORT-LOCAL-TCP dst -j RETURN\n");
-        out.append("-A KUBE-NODE-PORT -p tcp -m set --match-set KUBE-NODE-PORT-TCP dst -j KUBE-MARK-MASQ\n");
-        out.append("-A KUBE-NODE-PORT -p udp -m set --match-set KUBE-NODE-PORT-LOCAL-UDP dst -j RETURN\n");
-        out.append("-A KUBE-NODE-PORT -p udp -m set --match-set KUBE-NODE-PORT-UDP dst -j KUBE-MARK-MASQ\n");
-        out.append("-A KUBE-NODE-PORT -p sctp -m set --match-set KUBE-NODE-PORT-LOCAL-SCTP-HASH dst,dst -j RETURN\n");
-        out.append("-A KUBE-NODE-PORT -p sctp -m set --match-set KUBE-NODE-PORT-SCTP-HASH dst,dst -j KUBE-MARK-MASQ\n");
-        out.append("COMMIT\n");
-        return out.toString();
+        nodePortRules(out, "tcp", Ipset.NODE_PORT_LOCAL_TCP, Ipset.NODE_PORT_TCP, "dst");
+        nodePortRules(out, "udp", Ipset.NODE_PORT_LOCAL_UDP, Ipset.NODE_PORT_UDP, "dst");
+        nodePortRules(out, "sctp", Ipset.NODE_PORT_LOCAL_SCTP, Ipset.NODE_PORT_SCTP, "dst,dst");
+        out.line("COMMIT");
+        return out.text();
     }
 
-    private static void jumps(StringBuilder out, String table, Set<JumpRule> present) {
-        for (JumpRule jump : JUMPS) {
-            if (jump.table().equals(table) && !present.contains(jump)) {
-                out.append("-I ").append(jump.from()).append(' ').append(jump.body()).append('\n');
-            }
-        }
+    private static void nodePortRules(RuleWriter out, String proto, Ipset local, Ipset all, String flags) {
+        out.rule("-A", KUBE_NODE_PORT, "-p", proto, matchSet(local, flags), "-j", "RETURN");
+        out.rule("-A", KUBE_NODE_PORT, "-p", proto, matchSet(all, flags), "-j", KUBE_MARK_MASQ);
+    }
+
+    private static List<String> matchSet(Ipset set, String flags) {
+        return List.of("-m", "set", "--match-set", set.name(), flags);
     }
 
     /** The iptables chains this mode writes, as {@code table/chain}. */

@@ -10,6 +10,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** ipvs.scheduler is checked at start-up, as upstream's validation does, against the schedulers IPVS has. */
 class IpvsDataplaneProviderTest {
@@ -40,5 +41,14 @@ class IpvsDataplaneProviderTest {
     void iptablesModeDoesNotReadTheIpvsSection() throws ConfigException {
         // As upstream: the IPVS section is validated only when IPVS mode is chosen.
         DataplaneProvider.validateMode(scheduler("iptables", "nonsense"));
+    }
+
+    /** The start-up tool check asks the providers, without building a dataplane: each mode names its own programs. */
+    @Test
+    void eachModeNamesTheProgramsItRuns() {
+        List<String> ipvs = DataplaneProvider.forMode("ipvs").requiredTools();
+        List<String> iptables = DataplaneProvider.forMode("iptables").requiredTools();
+        assertTrue(ipvs.containsAll(List.of("ipvsadm", "ipset", "iptables-restore")), ipvs.toString());
+        assertTrue(iptables.contains("iptables-restore") && !iptables.contains("ipvsadm"), iptables.toString());
     }
 }

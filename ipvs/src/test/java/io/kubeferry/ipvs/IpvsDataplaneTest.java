@@ -197,7 +197,7 @@ class IpvsDataplaneTest {
         d.sync(SyncRequest.full(Fixtures.state(web("198.18.0.11"), nodePortLocal())));
         assertTrue(d.hasLeftovers());
 
-        d.cleanupLeftovers(Set.of("nat/KUBE-SERVICES", "nat/KUBE-POSTROUTING", "nat/KUBE-MARK-MASQ", "filter/KUBE-FORWARD"));
+        d.cleanupNotUsedBy(Set.of("nat/KUBE-SERVICES", "nat/KUBE-POSTROUTING", "nat/KUBE-MARK-MASQ", "filter/KUBE-FORWARD"));
         assertTrue(kernel.services.isEmpty());
         assertFalse(kernel.links.containsKey("kube-ipvs0"));
         assertTrue(kernel.ipsets.isEmpty(), kernel.ipsets.toString());

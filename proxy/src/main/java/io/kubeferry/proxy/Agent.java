@@ -223,7 +223,7 @@ public final class Agent {
     private void removeLeftovers() {
         for (Dataplane other : leftovers) {
             try {
-                CleanupReport report = other.cleanupLeftovers(dataplane.iptablesChains());
+                CleanupReport report = other.cleanupNotUsedBy(dataplane.sharedState());
                 if (report.ok()) {
                     LOG.info("leftovers: {}", report.summary());
                 } else {

@@ -9,7 +9,7 @@ import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import io.fabric8.kubernetes.client.utils.Serialization;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -115,7 +115,7 @@ class K3sReplacementTest {
         Process kustomize = new ProcessBuilder("kubectl", "kustomize", repo.resolve("manifests/overlays/iptables").toString()).start();
         byte[] yaml = kustomize.getInputStream().readAllBytes();
         assertTrue(kustomize.waitFor(60, TimeUnit.SECONDS) && kustomize.exitValue() == 0);
-        List<HasMetadata> objects = Serialization.unmarshal(new ByteArrayInputStream(yaml));
+        List<HasMetadata> objects = new KubernetesSerialization().unmarshal(new ByteArrayInputStream(yaml));
         client.resourceList(objects).serverSideApply();
         client.apps().daemonSets().inNamespace("kube-system").withName("kube-ferry")
                 .waitUntilCondition(ds -> ds != null && ds.getStatus() != null && ds.getStatus().getNumberReady() != null

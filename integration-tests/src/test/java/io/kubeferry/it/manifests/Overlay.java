@@ -1,7 +1,7 @@
 package io.kubeferry.it.manifests;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.client.utils.Serialization;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.kubeferry.proxy.exec.RequiredTools;
 
 import java.io.ByteArrayInputStream;
@@ -31,7 +31,7 @@ record Overlay(String mode, String yaml, List<HasMetadata> objects) {
             throw new IllegalStateException("kubectl kustomize " + dir + " failed");
         }
         String yaml = new String(out, StandardCharsets.UTF_8);
-        List<HasMetadata> objects = Serialization.unmarshal(new ByteArrayInputStream(out));
+        List<HasMetadata> objects = new KubernetesSerialization().unmarshal(new ByteArrayInputStream(out));
         return new Overlay(mode, yaml, objects);
     }
 

@@ -253,8 +253,13 @@ public final class AgentProcess implements AutoCloseable {
     }
 
     @Override
-    public void close() throws InterruptedException {
-        stop();
+    public void close() {
+        // Not InterruptedException (AutoCloseable's close should not throw it): an interrupt is kept for the caller.
+        try {
+            stop();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static HttpResponse<String> get(NetnsForwarder port, String path) throws IOException, InterruptedException {

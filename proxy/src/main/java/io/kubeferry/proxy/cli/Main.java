@@ -280,16 +280,18 @@ public final class Main implements Callable<Integer> {
 
     private static KubernetesClientBuilder builder(ProxyConfig config) {
         Config clientConfig = config.kubeconfig().isEmpty() ? Config.autoConfigure(null)
-                : Config.fromKubeconfig(null, readKubeconfig(config.kubeconfig()), config.kubeconfig());
+                : Config.fromKubeconfig(null, readableKubeconfig(config.kubeconfig()));
         if (!config.master().isEmpty()) {
             clientConfig.setMasterUrl(config.master());
         }
         return new KubernetesClientBuilder().withConfig(clientConfig);
     }
 
-    private static String readKubeconfig(String path) {
+    /** The kubeconfig file, once it is known to be readable: a missing file is named the way the flag was given. */
+    private static java.io.File readableKubeconfig(String path) {
         try {
-            return Files.readString(Path.of(path));
+            Files.newInputStream(Path.of(path)).close();
+            return Path.of(path).toFile();
         } catch (java.io.IOException e) {
             throw new IllegalStateException("--kubeconfig " + path + ": " + e.getMessage(), e);
         }

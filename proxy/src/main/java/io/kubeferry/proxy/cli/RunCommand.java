@@ -5,7 +5,6 @@ import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.kubeferry.proxy.Agent;
 import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.conntrack.ConntrackSysctls;
-import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneProvider;
 import io.kubeferry.proxy.exec.ProcessToolRunner;
@@ -19,7 +18,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 @Command(name = "run", description = "Run the node agent (the default). Takes every kube-proxy 1.35 flag.")
@@ -44,17 +45,33 @@ final class RunCommand implements Callable<Integer> {
             return 0;
         }
         // The client's serialization first, so the model's deserializers are built while the kernel is checked
-        // (ListWarmUp); the client itself, which reads the kubeconfig, only once the checks passed.
+        // (ListWarmUp); the client itself (Vert.x, the kubeconfig, its TLS context: a few hundred ms of cold code)
+        // is built on a thread of its own at the same time. Neither needs the other and the lists wait on both;
+        // a failed kernel check is still the error reported first, a bad kubeconfig only after the checks passed.
         KubernetesSerialization serialization = new KubernetesSerialization();
         ListWarmUp.start(serialization);
-        Dataplane probe = DataplaneProvider.forMode(config.mode())
-                .create(new DataplaneContext(config, tools, new SimpleMeterRegistry()));
-        lookup.require(config.mode(), probe.requiredTools());
-        probe.checkKernel();
-        Vertx vertx = Vertx.vertx(vertxOptions());
-        ApiReachability reachability = new ApiReachability();
-        KubernetesClient client = Main.client(config, reachability, vertx, serialization);
-        Agent agent = Agent.start(config, client, reachability, vertx, tools)
+        CompletableFuture<Connection> connecting = CompletableFuture.supplyAsync(() -> Connection.open(config, serialization), task -> {
+            Thread connect = new Thread(task, "kube-ferry-connect");
+            connect.setDaemon(true);
+            connect.start();
+        });
+        try {
+            DataplaneProvider provider = DataplaneProvider.forMode(config.mode());
+            lookup.require(config.mode(), provider.requiredTools());
+            provider.create(new DataplaneContext(config, tools, new SimpleMeterRegistry())).checkKernel();
+        } catch (Exception e) {
+            connecting.thenAccept(Connection::close); // the agent does not start: nothing stays connected for it
+            throw e;
+        }
+        Connection connection;
+        try {
+            connection = connecting.get();
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof Exception cause ? cause : e;
+        }
+        Vertx vertx = connection.vertx();
+        KubernetesClient client = connection.client();
+        Agent agent = Agent.start(config, client, connection.reachability(), vertx, tools)
                 .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
         CountDownLatch done = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -69,6 +86,25 @@ final class RunCommand implements Callable<Integer> {
         }, "kube-ferry-shutdown"));
         done.await();
         return 0;
+    }
+
+    /** The agent's Vert.x and the API client that runs on it. */
+    private record Connection(Vertx vertx, ApiReachability reachability, KubernetesClient client) {
+        static Connection open(ProxyConfig config, KubernetesSerialization serialization) {
+            Vertx vertx = Vertx.vertx(vertxOptions());
+            try {
+                ApiReachability reachability = new ApiReachability();
+                return new Connection(vertx, reachability, Main.client(config, reachability, vertx, serialization));
+            } catch (RuntimeException e) {
+                vertx.close();
+                throw e;
+            }
+        }
+
+        void close() {
+            client.close();
+            vertx.close();
+        }
     }
 
     /**

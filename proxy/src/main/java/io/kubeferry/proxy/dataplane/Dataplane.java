@@ -25,14 +25,6 @@ public interface Dataplane {
     SyncResult sync(SyncRequest request) throws DataplaneException;
 
     /**
-     * The programs this mode runs (e.g. {@code iptables-restore}, {@code ipvsadm}); the agent checks at
-     * start-up that each is installed and names the missing ones.
-     */
-    default java.util.List<String> requiredTools() {
-        return java.util.List.of();
-    }
-
-    /**
      * True when this mode's own kernel state is present on the node (e.g. its per-Service chains, or IPVS
      * virtual servers). An agent starting in another mode cleans up such leftovers first, so operators
      * can switch modes on a live node.
@@ -57,19 +49,20 @@ public interface Dataplane {
     CleanupReport cleanup();
 
     /**
-     * The iptables chains this mode writes, as {@code table/chain} (e.g. {@code nat/KUBE-SERVICES}). Both
-     * modes use some of the same names; when one mode takes over from the other it keeps these.
+     * The kernel state this mode writes under names another mode may write too, each named the way the modes
+     * sharing it agree on (netfilter chains as {@code table/chain}, e.g. {@code nat/KUBE-SERVICES}). A mode taking
+     * over from another must not lose these: see {@link #cleanupNotUsedBy}.
      */
-    default java.util.Set<String> iptablesChains() {
+    default java.util.Set<String> sharedState() {
         return java.util.Set.of();
     }
 
     /**
-     * Removes this mode's state after another mode has taken over the node: like {@link #cleanup()}, but
-     * the iptables chains in {@code keep} (the running mode's {@link #iptablesChains()}) and the jumps into
-     * them are left as they are, so traffic keeps flowing through the running mode. Reports as {@link #cleanup()}.
+     * Removes this mode's state after another mode has taken over the node: like {@link #cleanup()}, but what
+     * the running mode uses ({@code inUse}, its {@link #sharedState()}) is left as it is, with whatever leads
+     * into it, so traffic keeps flowing through the running mode. Reports as {@link #cleanup()}.
      */
-    default CleanupReport cleanupLeftovers(java.util.Set<String> keep) {
+    default CleanupReport cleanupNotUsedBy(java.util.Set<String> inUse) {
         return cleanup();
     }
 

@@ -22,6 +22,15 @@ public interface DataplaneProvider {
     Dataplane create(DataplaneContext context);
 
     /**
+     * The programs this mode runs (e.g. {@code iptables-restore}, {@code ipvsadm}); the agent checks at
+     * start-up that each is installed and names the missing ones. Asked of the provider, so nothing builds a
+     * dataplane to find out.
+     */
+    default List<String> requiredTools() {
+        return List.of();
+    }
+
+    /**
      * Checks the settings only this mode reads (e.g. {@code ipvs.scheduler}) when the configuration is
      * resolved for this mode, as upstream validates a mode's section only when that mode is chosen.
      *

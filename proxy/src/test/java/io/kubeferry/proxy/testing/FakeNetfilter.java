@@ -169,6 +169,7 @@ public final class FakeNetfilter implements ToolRunner {
     }
 
     private static final class Failure extends Exception {
+        private static final long serialVersionUID = 1L;
         final int code;
 
         Failure(int code, String message) {

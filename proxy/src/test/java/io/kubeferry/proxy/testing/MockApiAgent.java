@@ -70,7 +70,16 @@ public final class MockApiAgent implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() throws java.util.concurrent.ExecutionException, java.util.concurrent.TimeoutException {
+        // Not InterruptedException (AutoCloseable's close should not throw it): an interrupt is kept for the caller.
+        try {
+            stopAndClean();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void stopAndClean() throws InterruptedException, java.util.concurrent.ExecutionException, java.util.concurrent.TimeoutException {
         agent.stop().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         client.services().inAnyNamespace().delete();
