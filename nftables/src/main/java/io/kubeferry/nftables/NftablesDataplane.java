@@ -62,11 +62,6 @@ final class NftablesDataplane implements Dataplane {
     }
 
     @Override
-    public List<String> requiredTools() {
-        return List.of("nft", "ip");
-    }
-
-    @Override
     public String render(SyncRequest request) {
         // No kernel to ask: the node's addresses are the Node object's (or --node-ip's).
         NftablesSettings shown = settings(config, request.state().node().addresses());

@@ -21,6 +21,7 @@ public final class FakeNft {
 
     /** What nft reports: the errno-like kind and the message. */
     public static final class Failure extends RuntimeException {
+        private static final long serialVersionUID = 1L;
         private final String errno;
 
         Failure(String errno, String message) {
