@@ -22,6 +22,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.LongSupplier;
 
 /**
  * nftables mode. Each sync is one {@code nft -f -} of the renderer's transaction (plus, when chains made stale by
@@ -44,7 +45,15 @@ final class NftablesDataplane implements Dataplane {
     private boolean needFull = true;
     private boolean synced;
 
+    /** System.nanoTime, or a test's clock: stale chains are deleted a second after they were flushed. */
+    private final LongSupplier clock;
+
     NftablesDataplane(DataplaneContext context) {
+        this(context, System::nanoTime);
+    }
+
+    NftablesDataplane(DataplaneContext context, LongSupplier clock) {
+        this.clock = clock;
         this.config = context.config();
         this.tools = context.tools();
         // Upstream's names and help (k/k pkg/proxy/metrics).
@@ -70,7 +79,7 @@ final class NftablesDataplane implements Dataplane {
 
     @Override
     public SyncResult sync(SyncRequest request) throws DataplaneException {
-        long start = System.nanoTime();
+        long start = clock.getAsLong();
         boolean full = request.full() || needFull || memory == null;
         try {
             if (full || settings == null) {
@@ -82,14 +91,15 @@ final class NftablesDataplane implements Dataplane {
             NftSync sync = renderer.render(request.state(), settings, request.changed(), full, memory, kernel, start);
             long rendered = System.nanoTime();
             NftMemory next = sync.next();
+            boolean cleanupFailed = false;
             if (!sync.cleanup().isEmpty()) {
                 try {
                     apply(sync.cleanup());
                 } catch (ToolException e) {
-                    // The chains stay flushed; the next full sync finds them again (upstream: retry later).
+                    // The chains stay, flushed; the next sync reads the table's chains back and tries again.
                     cleanupFailures.increment();
-                    LOG.warn("could not delete stale nftables chains; retried later: {}", e.getMessage());
-                    needFull = true;
+                    LOG.warn("could not delete stale nftables chains; retried by the next sync: {}", e.getMessage());
+                    cleanupFailed = true;
                 }
             }
             String text = sync.main().render();
@@ -102,8 +112,9 @@ final class NftablesDataplane implements Dataplane {
                 }
             }
             long appliedAt = System.nanoTime();
-            memory = next;
-            needFull = false;
+            // After a failed cleanup the memory no longer knows those chains: start the next sync from the kernel.
+            memory = cleanupFailed ? null : next;
+            needFull = cleanupFailed;
             synced = true;
             int rules = next.programs().values().stream().mapToInt(p -> (int) p.body().stream().filter(o -> o instanceof NftObject.Rule).count()).sum();
             return new SyncResult(sync.full(), Duration.ofNanos(rendered - start), Duration.ofNanos(appliedAt - rendered),

@@ -10,6 +10,7 @@ import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.dataplane.SyncResult;
 import io.kubeferry.proxy.exec.ToolCommand;
 import io.kubeferry.proxy.model.Protocol;
+import io.kubeferry.proxy.model.ServicePortName;
 import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.testing.Fixtures;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -33,8 +34,9 @@ class NftablesDataplaneTest {
     private final FakeNft nft = new FakeNft();
     private final FakeNftTools tools = new FakeNftTools(nft, List.of("127.0.0.1/8", "198.18.0.1/24"));
     private final SimpleMeterRegistry metrics = new SimpleMeterRegistry();
-    private final Dataplane dataplane = DataplaneProvider.forMode("nftables")
-            .create(new DataplaneContext(ProxyConfig.defaults().withMode("nftables").withClusterCIDRs(List.of("198.18.0.0/16")), tools, metrics));
+    private final java.util.concurrent.atomic.AtomicLong clock = new java.util.concurrent.atomic.AtomicLong(1_000_000_000_000L);
+    private final Dataplane dataplane = new NftablesDataplane(
+            new DataplaneContext(ProxyConfig.defaults().withMode("nftables").withClusterCIDRs(List.of("198.18.0.0/16")), tools, metrics), clock::get);
 
     private static ProxyState state(String... endpoints) {
         return Fixtures.state(port("ns1", "web", "http", Protocol.TCP, "198.19.0.10", 80).nodePort(30080)
@@ -78,6 +80,25 @@ class NftablesDataplaneTest {
     }
 
     @Test
+    void aFailedStaleChainDeleteIsRetriedFromTheKernel() throws DataplaneException {
+        ServicePortName web = Fixtures.name("ns1", "web", "http", Protocol.TCP);
+        dataplane.sync(SyncRequest.full(state("198.18.0.2", "198.18.0.3")));
+        dataplane.sync(new SyncRequest(state("198.18.0.2"), Set.of(web), false));
+        String stale = "endpoint-" + NftNames.hashAndTruncate("ns1/web/tcp/http__198.18.0.3/8080");
+        assertTrue(nft.chains(F, T).contains(stale));
+        clock.addAndGet(1_100_000_000L);
+        tools.failNextTransaction("Device or resource busy");
+        dataplane.sync(new SyncRequest(state("198.18.0.2"), Set.of(), false));
+        assertEquals(1.0, metrics.get("kubeproxy.sync.proxy.rules.nftables.cleanup.failures").counter().count());
+        assertTrue(nft.chains(F, T).contains(stale));
+        // The next sync reads the chain back, flushes it as stale, and a later one deletes it.
+        dataplane.sync(new SyncRequest(state("198.18.0.2"), Set.of(), false));
+        clock.addAndGet(1_100_000_000L);
+        dataplane.sync(new SyncRequest(state("198.18.0.2"), Set.of(), false));
+        assertFalse(nft.chains(F, T).contains(stale));
+    }
+
+    @Test
     void aLostTableForcesAFullSync() throws DataplaneException {
         dataplane.sync(SyncRequest.full(state("198.18.0.2")));
         assertFalse(dataplane.kernelStateLost());
@@ -96,6 +117,11 @@ class NftablesDataplaneTest {
         CleanupReport report = dataplane.cleanup();
         assertEquals("nftables mode: removed 1 table", report.summary());
         assertFalse(nft.hasTable(F, T));
+    }
+
+    @Test
+    void registeredForModeNftables() {
+        assertEquals(List.of("nft", "ip"), DataplaneProvider.forMode("nftables").requiredTools());
     }
 
     @Test
