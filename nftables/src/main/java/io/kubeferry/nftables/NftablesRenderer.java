@@ -135,82 +135,15 @@ final class NftablesRenderer {
         NftTransaction cleanup = new NftTransaction(FAMILY, TABLE);
         NftTransaction tx = new NftTransaction(FAMILY, TABLE);
 
-        // Programs: rendered for what is rewritten, reused for the rest. A partial sync starts from the last
-        // sync's programs and touches only the changed ports, so its cost follows the change, not the cluster.
-        Map<ServicePortName, ServiceProgram> programs;
-        List<ServicePortName> rewritten = new ArrayList<>();
-        Set<ServicePortName> touched = new TreeSet<>();
-        if (full) {
-            programs = new HashMap<>(Math.max(16, state.services().size() * 2));
-            for (ResolvedService svc : state.services().values()) {
-                programs.put(svc.name(), program(svc, settings));
-                rewritten.add(svc.name());
-            }
-        } else {
-            programs = new HashMap<>(memory.programs());
-            touched.addAll(changed);
-            // A port the caller did not name but that came or went since (defensive: the result must not depend on it).
-            int came = 0;
-            for (ServicePortName name : state.services().keySet()) {
-                if (!programs.containsKey(name)) {
-                    touched.add(name);
-                    came++;
-                }
-            }
-            if (memory.programs().size() + came != state.services().size()) {
-                for (ServicePortName name : memory.programs().keySet()) {
-                    if (!state.services().containsKey(name)) {
-                        touched.add(name);
-                    }
-                }
-            }
-            for (ServicePortName name : touched) {
-                ResolvedService svc = state.services().get(name);
-                if (svc == null) {
-                    programs.remove(name);
-                } else {
-                    programs.put(name, program(svc, settings));
-                    rewritten.add(name);
-                }
-            }
-        }
-
-        Set<String> activeChains;
-        Set<String> activeSets;
-        Set<String> staleCandidates = new HashSet<>();
-        Set<String> unusedSetCandidates = new HashSet<>();
-        if (full) {
-            activeChains = new HashSet<>();
-            activeSets = new HashSet<>();
-            programs.values().forEach(p -> {
-                activeChains.addAll(p.chains());
-                activeSets.addAll(p.affinitySets());
-            });
-            if (kernel != null) {
-                staleCandidates.addAll(kernel.chains());
-                kernel.sets().stream().filter(NftNames::isAffinitySet).forEach(unusedSetCandidates::add);
-            } else if (!fresh) {
-                staleCandidates.addAll(memory.chains());
-                unusedSetCandidates.addAll(memory.affinitySets());
-            }
-        } else {
-            // Per-Service chain and set names are the Service's own: only the touched ports' can change.
-            activeChains = new HashSet<>(memory.chains());
-            activeSets = new HashSet<>(memory.affinitySets());
-            for (ServicePortName name : touched) {
-                ServiceProgram old = memory.programs().get(name);
-                if (old != null) {
-                    activeChains.removeAll(old.chains());
-                    activeSets.removeAll(old.affinitySets());
-                    staleCandidates.addAll(old.chains());
-                    unusedSetCandidates.addAll(old.affinitySets());
-                }
-            }
-            for (ServicePortName name : rewritten) {
-                activeChains.addAll(programs.get(name).chains());
-                activeSets.addAll(programs.get(name).affinitySets());
-            }
-        }
+        Plan plan = plan(state, settings, changed, full, memory);
+        Map<ServicePortName, ServiceProgram> programs = plan.programs();
+        List<ServicePortName> rewritten = plan.rewritten();
+        Set<ServicePortName> touched = plan.touched();
+        TableNames kept = tableNames(plan, full, fresh, memory, kernel);
+        Set<String> activeChains = kept.activeChains();
+        Set<String> activeSets = kept.activeSets();
+        Set<String> staleCandidates = kept.staleCandidates();
+        Set<String> unusedSetCandidates = kept.unusedSetCandidates();
 
         // Chains flushed as stale by an earlier sync, long enough ago and not wanted again: deleted on their own.
         Map<String, Long> stale = new TreeMap<>(fresh ? Map.of() : memory.staleChains());
@@ -264,6 +197,101 @@ final class NftablesRenderer {
         diff.leftovers().forEach(tx::delete);
         NftMemory next = new NftMemory(programs, diff.store(), diff.owners(), diff.contested(), diff.claims(), activeChains, activeSets, stale);
         return new NftSync(cleanup, tx, next, full);
+    }
+
+    /** Which ports' programs are rendered anew (all on a full sync) and the programs after this sync. */
+    record Plan(Map<ServicePortName, ServiceProgram> programs, List<ServicePortName> rewritten, Set<ServicePortName> touched) {
+    }
+
+    private Plan plan(ProxyState state, NftablesSettings settings, Set<ServicePortName> changed, boolean full, NftMemory memory) {
+        // Programs: rendered for what is rewritten, reused for the rest. A partial sync starts from the last
+        // sync's programs and touches only the changed ports, so its cost follows the change, not the cluster.
+        Map<ServicePortName, ServiceProgram> programs;
+        List<ServicePortName> rewritten = new ArrayList<>();
+        Set<ServicePortName> touched = new TreeSet<>();
+        if (full) {
+            programs = new HashMap<>(Math.max(16, state.services().size() * 2));
+            for (ResolvedService svc : state.services().values()) {
+                programs.put(svc.name(), program(svc, settings));
+                rewritten.add(svc.name());
+            }
+        } else {
+            programs = new HashMap<>(memory.programs());
+            touched.addAll(changed);
+            // A port the caller did not name but that came or went since (defensive: the result must not depend on it).
+            int came = 0;
+            for (ServicePortName name : state.services().keySet()) {
+                if (!programs.containsKey(name)) {
+                    touched.add(name);
+                    came++;
+                }
+            }
+            if (memory.programs().size() + came != state.services().size()) {
+                for (ServicePortName name : memory.programs().keySet()) {
+                    if (!state.services().containsKey(name)) {
+                        touched.add(name);
+                    }
+                }
+            }
+            for (ServicePortName name : touched) {
+                ResolvedService svc = state.services().get(name);
+                if (svc == null) {
+                    programs.remove(name);
+                } else {
+                    programs.put(name, program(svc, settings));
+                    rewritten.add(name);
+                }
+            }
+        }
+        return new Plan(programs, rewritten, touched);
+    }
+
+    /**
+     * The per-Service chains and affinity sets after this sync, and the ones that may have become unused (every
+     * one the table held on a full sync; the touched ports' old ones on a partial sync).
+     */
+    record TableNames(Set<String> activeChains, Set<String> activeSets, Set<String> staleCandidates, Set<String> unusedSetCandidates) {
+    }
+
+    private static TableNames tableNames(Plan plan, boolean full, boolean fresh, NftMemory memory, KernelObjects kernel) {
+        Map<ServicePortName, ServiceProgram> programs = plan.programs();
+        Set<String> activeChains;
+        Set<String> activeSets;
+        Set<String> staleCandidates = new HashSet<>();
+        Set<String> unusedSetCandidates = new HashSet<>();
+        if (full) {
+            activeChains = new HashSet<>();
+            activeSets = new HashSet<>();
+            programs.values().forEach(p -> {
+                activeChains.addAll(p.chains());
+                activeSets.addAll(p.affinitySets());
+            });
+            if (kernel != null) {
+                staleCandidates.addAll(kernel.chains());
+                kernel.sets().stream().filter(NftNames::isAffinitySet).forEach(unusedSetCandidates::add);
+            } else if (!fresh) {
+                staleCandidates.addAll(memory.chains());
+                unusedSetCandidates.addAll(memory.affinitySets());
+            }
+        } else {
+            // Per-Service chain and set names are the Service's own: only the touched ports' can change.
+            activeChains = new HashSet<>(memory.chains());
+            activeSets = new HashSet<>(memory.affinitySets());
+            for (ServicePortName name : plan.touched()) {
+                ServiceProgram old = memory.programs().get(name);
+                if (old != null) {
+                    activeChains.removeAll(old.chains());
+                    activeSets.removeAll(old.affinitySets());
+                    staleCandidates.addAll(old.chains());
+                    unusedSetCandidates.addAll(old.affinitySets());
+                }
+            }
+            for (ServicePortName name : plan.rewritten()) {
+                activeChains.addAll(programs.get(name).chains());
+                activeSets.addAll(programs.get(name).affinitySets());
+            }
+        }
+        return new TableNames(activeChains, activeSets, staleCandidates, unusedSetCandidates);
     }
 
     /** The fixed part of the table, written on every full sync (upstream's setupNFTables). */
