@@ -35,8 +35,11 @@ final class NftablesRenderer {
     static final String FAMILY = "ip";
     static final String TABLE = "kube-proxy";
 
-    // Base chains, "${type}-${hook}". 1.35.4 already has the pre-dnat filter chains at dstnat-10 and the other
-    // filter chains at filter priority (k/k PR #132456); reference 5.1 dates that to 1.36, the 1.35.4 source has it.
+    // Base chains, "${type}-${hook}". The 1.35.4 source already has the pre-dnat filter chains at dstnat-10 and the
+    // other filter chains at filter priority (k/k PR #132456), which the reference (5.1) dates to 1.36 code: the
+    // layout before it (filter chains at dstnat-10, filter-output-post-dnat at dstnat+10, firewall-check from
+    // filter-prerouting/filter-output) is older than the 1.35.4 peer. Later changes not followed here: the plain goto
+    // for single-endpoint Services (PR #140723, see ServiceDispatch) and listing over netlink (NFTablesNetlink, 1.37).
     static final String FILTER_PREROUTING_PRE_DNAT = "filter-prerouting-pre-dnat";
     static final String FILTER_OUTPUT_PRE_DNAT = "filter-output-pre-dnat";
     static final String FILTER_INPUT = "filter-input";

@@ -8,7 +8,8 @@ import java.util.List;
  * shape can change without touching the rest of the renderer. Now upstream 1.35.4's: ClientIP affinity rules
  * first ({@code ip saddr @affinity-X goto endpoint-X}), then {@code numgen random mod N vmap { 0 : goto ..., }}.
  * Upstream's inline vmap is an anonymous map per Service, the cause of its slow syncs at scale (k/k#139513: adding
- * rules scans every map; 1.37 (PR #140723) writes a plain goto for single-endpoint Services); which shape
+ * rules scans every map; k/k PR #140723, July 2026, after 1.35, writes a plain goto for single-endpoint
+ * Services: a kube-proxy newer than the 1.35.4 peer differs here); which shape
  * kube-ferry keeps at 10,000 Services is decided from measurements, here.
  */
 final class ServiceDispatch {
