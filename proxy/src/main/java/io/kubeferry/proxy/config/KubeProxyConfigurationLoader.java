@@ -97,7 +97,7 @@ public final class KubeProxyConfigurationLoader {
             throw new ConfigException("iptables.masqueradeBit: must be within [0, 31], got " + c.iptables().masqueradeBit());
         }
         for (String section : ConfigBinding.modeSections()) {
-            ProxyConfig.ModeSection s = ConfigBinding.modeSection(c, section);
+            ProxyConfig.ModeSection s = ConfigBinding.modeSection(c, section).defaulted();
             periods(section, s.syncPeriod(), s.minSyncPeriod());
         }
         for (String cidr : c.clusterCIDRs()) {
