@@ -50,7 +50,6 @@ class NftDispatchBenchmark {
     static final Path JAVA_25 = Path.of(System.getProperty("kube-ferry.jdk25", "/usr/lib/jvm/temurin-25-jdk-amd64"), "bin", "java");
 
     private static Path work;
-    private static int namespaces;
 
     @BeforeAll
     static void needNft() throws IOException {
@@ -103,7 +102,7 @@ class NftDispatchBenchmark {
         List<Long> list = new ArrayList<>();
         List<Long> delete = new ArrayList<>();
         for (int run = 0; run < RUNS; run++) {
-            String ns = BED.bareNamespace("d" + ++namespaces);
+            String ns = BED.bareNamespace("d" + mix.ordinal() + shape.ordinal() + "-" + fleet.size() + "-" + run);
             load.add(micros(ns, null, "-f", full.toString()));
             list.add(micros(ns, listing, "list", "table", DispatchProgram.TABLE));
             if (run == 0) {
