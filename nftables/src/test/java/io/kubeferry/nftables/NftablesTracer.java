@@ -1,7 +1,6 @@
 package io.kubeferry.nftables;
 
 import io.kubeferry.proxy.model.Cidr;
-import io.kubeferry.proxy.testing.trace.Outcome;
 import io.kubeferry.proxy.testing.trace.Packet;
 import io.kubeferry.proxy.testing.trace.PacketTracer;
 import io.kubeferry.proxy.testing.trace.PathEnd;
@@ -115,12 +114,7 @@ final class NftablesTracer implements PacketTracer {
                 finish(post, post.dnat() != null ? PathEnd.Kind.DNAT : PathEnd.Kind.UNTOUCHED, ends, ended);
             }
         }
-        List<String> steps = new ArrayList<>();
-        for (int i = 0; i < ended.size(); i++) {
-            steps.add("path " + (i + 1) + " -> " + ends.get(i));
-            ended.get(i).steps().forEach(s -> steps.add("    " + s));
-        }
-        return new Trace(new Outcome(new TreeSet<>(ends)), steps);
+        return Trace.of(ends, ended.stream().map(State::steps).toList());
     }
 
     private static void finish(State s, PathEnd.Kind kind, List<PathEnd> ends, List<State> ended) {

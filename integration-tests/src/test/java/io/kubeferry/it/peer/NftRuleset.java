@@ -97,37 +97,24 @@ final class NftRuleset {
         return depth;
     }
 
-    /** The elements of {@code elements = { a, b, ... }}, one line each, sorted; commas inside quotes or braces kept. */
+    /** A comma outside quotes: where one element of a listing ends. */
+    private static final String ELEMENT_SEPARATOR = ",(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)";
+
+    /** The elements of {@code elements = { a, b, ... }}, one line each, sorted; commas inside quotes kept. */
     private static List<String> elements(String object, String block) {
         String body = block.substring(block.indexOf('{') + 1, block.lastIndexOf('}'));
         List<String> out = new ArrayList<>();
-        StringBuilder one = new StringBuilder();
-        int depth = 0;
-        boolean quoted = false;
-        for (char c : body.toCharArray()) {
-            if (c == '"') {
-                quoted = !quoted;
-            } else if (!quoted && c == '{') {
-                depth++;
-            } else if (!quoted && c == '}') {
-                depth--;
-            }
-            if (c == ',' && !quoted && depth == 0) {
+        for (String one : body.split(ELEMENT_SEPARATOR)) {
+            if (!one.isBlank()) {
                 out.add(element(object, one));
-                one.setLength(0);
-            } else {
-                one.append(c);
             }
-        }
-        if (!one.toString().isBlank()) {
-            out.add(element(object, one));
         }
         out.sort(null);
         return out;
     }
 
     /** One element as a line; an affinity element's remaining time ({@code expires 2h59m58s}) dropped, like a counter. */
-    private static String element(String object, StringBuilder text) {
-        return object + ": element " + text.toString().strip().replaceAll("\\s+", " ").replaceAll(" expires \\S+", "");
+    private static String element(String object, String text) {
+        return object + ": element " + text.strip().replaceAll("\\s+", " ").replaceAll(" expires \\S+", "");
     }
 }
