@@ -43,8 +43,9 @@ import java.util.stream.Collectors;
 /**
  * IPVS mode. Each sync diffs the desired state ({@link IpvsRenderer}) against the kernel (read on full
  * syncs, remembered between them) and applies the difference in one batch per tool: {@code ipset restore},
- * {@code ip -batch} for kube-ipvs0's addresses, {@code ipvsadm -R}, and on full syncs {@code iptables-restore}
- * (the rules depend only on settings, which only a full sync re-reads). The IPVS table is never flushed.
+ * {@code ip -batch} for kube-ipvs0's addresses, {@code ipvsadm -R}, and {@code iptables-restore}: every chain on full
+ * syncs (the rules depend on settings, which only a full sync re-reads), on partial ones only KUBE-IPVS-OUT-FILTER,
+ * when the load balancers the node may not reach changed. The IPVS table is never flushed.
  * This class only runs the tools and reports: what to feed them is worked out by pure code ({@link IpvsChanges},
  * {@link IpvsDiff}, {@link IpsetDiff}, {@link IpvsAddresses}, {@link GracefulTermination}) and what the kernel
  * needs first by {@link IpvsKernelPreparation}.
@@ -107,7 +108,7 @@ final class IpvsDataplane implements Dataplane {
         IpvsSettings s = baseSettings(config).withNodeIPs(renderedNodeIPs(request.state()));
         SchedulerCatalog all = new SchedulerCatalog(new IpvsSchedulers(name -> true), new Scheduler(s.defaultScheduler(), Set.of()));
         IpvsRenderer.Desired desired = IpvsRenderer.render(request.state(), s, all);
-        return IpvsChanges.fromScratch(desired, IpvsRenderer.iptables(s, Set.of())).text();
+        return IpvsChanges.fromScratch(desired, IpvsRenderer.iptables(s, Set.of(), desired.noNodeAccess())).text();
     }
 
     /**
@@ -148,7 +149,7 @@ final class IpvsDataplane implements Dataplane {
             IpvsRenderer.Desired desired = IpvsRenderer.render(request.state(), settings, catalog);
             IpvsChanges changes = IpvsChanges.between(desired, current,
                     IpvsDiff.owned(current.addresses(), settings.nodeIPs(), settings.excludeCIDRs()), full,
-                    full ? IpvsRenderer.iptables(settings, presentJumps) : "");
+                    full ? IpvsRenderer.iptables(settings, presentJumps, desired.noNodeAccess()) : "");
             long rendered = System.nanoTime();
 
             // Sets first (the rules match on them), then addresses and virtual servers, then the rules.
@@ -165,7 +166,7 @@ final class IpvsDataplane implements Dataplane {
                 tools.run(ToolCommand.of("ipvsadm", "-R").withStdin(changes.plan().restoreText()));
             }
             step = "iptables-restore";
-            if (full) {
+            if (!changes.iptables().isEmpty()) {
                 tools.run(flavour.restoreCommand(changes.iptables()));
             }
             long done = System.nanoTime();
@@ -338,7 +339,7 @@ final class IpvsDataplane implements Dataplane {
     private IpvsKernelState readKernel() throws ToolException {
         IpvsSaveParser.Table table = IpvsSaveParser.parse(tools.run(ToolCommand.of("ipvsadm", "-Sn")).stdout());
         Map<String, SortedSet<String>> sets = IpsetDiff.parseSave(tools.run(ToolCommand.of("ipset", "save")).stdout());
-        return new IpvsKernelState(table, Set.of(), dummyAddresses(), sets);
+        return new IpvsKernelState(table, Set.of(), dummyAddresses(), sets, new TreeSet<>());
     }
 
     private SortedSet<String> dummyAddresses() throws ToolException {
@@ -358,7 +359,7 @@ final class IpvsDataplane implements Dataplane {
     static IpvsSettings baseSettings(ProxyConfig config) {
         String scheduler = config.ipvs().scheduler().isBlank() ? "rr" : config.ipvs().scheduler().trim();
         return new IpvsSettings(config.iptables().masqueradeMark(), config.iptables().masqueradeAll(), SharedRules.podCIDR(config),
-                List.of(), scheduler, config.ipvs().excludeCIDRs(), true);
+                List.of(), scheduler, config.ipvs().excludeCIDRs(), true, "");
     }
 
     /** This node's NodePort addresses (nodePortAddresses applied) and whether the kernel is TCP-liberal. */
@@ -368,6 +369,6 @@ final class IpvsDataplane implements Dataplane {
         // Loopback is never among them: IPVS cannot serve 127.0.0.1 NodePorts (there is no route_localnet DNAT).
         List<String> wanted = config.nodePortAddresses();
         List<String> chosen = NodePortAddresses.all(wanted) ? local : NodePortAddresses.select(wanted, local);
-        return base.withNodeIPs(chosen).withDropInvalid(SharedRules.dropInvalid(tools));
+        return base.withNodeIPs(chosen).withDropInvalid(SharedRules.dropInvalid(tools)).withNodeIP(NodePortAddresses.primary(local));
     }
 }

@@ -1,6 +1,7 @@
 package io.kubeferry.ipvs;
 
 import io.kubeferry.proxy.config.ConfigException;
+import io.kubeferry.proxy.config.KubeProxyConfigurationLoader;
 import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
@@ -16,10 +17,20 @@ public final class IpvsDataplaneProvider implements DataplaneProvider {
         return "ipvs";
     }
 
-    /** As upstream's validation: a scheduler name no kernel has fails start-up instead of every sync. */
+    /**
+     * As upstream's validation, which checks the ipvs section only in IPVS mode: excludeCIDRs must be CIDRs, the
+     * timeouts 0 or more, and a scheduler name no kernel has fails start-up instead of every sync.
+     */
     @Override
     public void validate(ProxyConfig config) throws ConfigException {
-        String scheduler = config.ipvs().scheduler().trim();
+        ProxyConfig.Ipvs ipvs = config.ipvs();
+        for (String cidr : ipvs.excludeCIDRs()) {
+            KubeProxyConfigurationLoader.cidr("ipvs.excludeCIDRs", cidr);
+        }
+        KubeProxyConfigurationLoader.nonNegative("ipvs.tcpTimeout", ipvs.tcpTimeout());
+        KubeProxyConfigurationLoader.nonNegative("ipvs.tcpFinTimeout", ipvs.tcpFinTimeout());
+        KubeProxyConfigurationLoader.nonNegative("ipvs.udpTimeout", ipvs.udpTimeout());
+        String scheduler = ipvs.scheduler().trim();
         if (!scheduler.isEmpty() && !IpvsSchedulers.ALL.contains(scheduler)) {
             throw new ConfigException("ipvs.scheduler: unknown scheduler \"" + scheduler + "\"; known: "
                     + String.join(", ", IpvsSchedulers.ALL) + " (empty means rr)");

@@ -3,6 +3,8 @@ package io.kubeferry.ipvs;
 import io.kubeferry.iptables.JumpRule;
 import io.kubeferry.iptables.RuleWriter;
 import io.kubeferry.iptables.SharedRules;
+import io.kubeferry.proxy.config.NodePortAddresses;
+import io.kubeferry.proxy.model.Cidr;
 import io.kubeferry.proxy.model.Endpoint;
 import io.kubeferry.proxy.model.Protocol;
 import io.kubeferry.proxy.model.ProxyState;
@@ -36,10 +38,12 @@ final class IpvsRenderer {
     static final String KUBE_PROXY_FIREWALL = SharedRules.KUBE_PROXY_FIREWALL;
     static final String KUBE_SOURCE_RANGES_FIREWALL = "KUBE-SOURCE-RANGES-FIREWALL";
     static final String KUBE_IPVS_FILTER = "KUBE-IPVS-FILTER";
+    /** Upstream's filter OUTPUT chain that holds the node itself to loadBalancerSourceRanges (k/k#119656). */
+    static final String KUBE_IPVS_OUT_FILTER = "KUBE-IPVS-OUT-FILTER";
 
     static final List<String> NAT_CHAINS = List.of(KUBE_SERVICES, KUBE_POSTROUTING, KUBE_NODE_PORT, KUBE_LOAD_BALANCER, KUBE_MARK_MASQ);
     static final List<String> FILTER_CHAINS = List.of(KUBE_FORWARD, KUBE_NODE_PORT, KUBE_PROXY_FIREWALL,
-            KUBE_SOURCE_RANGES_FIREWALL, KUBE_IPVS_FILTER);
+            KUBE_SOURCE_RANGES_FIREWALL, KUBE_IPVS_FILTER, KUBE_IPVS_OUT_FILTER);
 
     /** IPVS mode's jumps; comments and matches as upstream's, so the ones both modes use are recognised either way. */
     static final List<JumpRule> JUMPS = List.of(
@@ -48,6 +52,7 @@ final class IpvsRenderer {
             new JumpRule("filter", "INPUT", KUBE_PROXY_FIREWALL, "kubernetes load balancer firewall", "-m conntrack --ctstate NEW"),
             new JumpRule("filter", "FORWARD", KUBE_PROXY_FIREWALL, "kubernetes load balancer firewall", "-m conntrack --ctstate NEW"),
             new JumpRule("filter", "INPUT", KUBE_IPVS_FILTER, "kubernetes ipvs access filter", ""),
+            new JumpRule("filter", "OUTPUT", KUBE_IPVS_OUT_FILTER, "kubernetes ipvs access filter", ""),
             new JumpRule("nat", "OUTPUT", KUBE_SERVICES, "kubernetes service portals", ""),
             new JumpRule("nat", "PREROUTING", KUBE_SERVICES, "kubernetes service portals", ""),
             new JumpRule("nat", "POSTROUTING", KUBE_POSTROUTING, "kubernetes postrouting rules", ""));
@@ -56,15 +61,42 @@ final class IpvsRenderer {
     record Fallback(ServicePortName service, String message) {}
 
     /**
+     * A load balancer IP and port the node itself must not reach: the Service has loadBalancerSourceRanges and
+     * none contains the node's IP (upstream's lbNoNodeAccessIPPortProtocolEntries).
+     *
+     * @param protocol lower case, as {@code -m ipvs --vproto} takes it
+     */
+    record NoNodeAccess(String ip, String protocol, int port) implements Comparable<NoNodeAccess> {
+        private static final java.util.Comparator<NoNodeAccess> ORDER = java.util.Comparator.comparing(NoNodeAccess::ip)
+                .thenComparing(NoNodeAccess::protocol).thenComparingInt(NoNodeAccess::port);
+
+        @Override
+        public int compareTo(NoNodeAccess other) {
+            return ORDER.compare(this, other);
+        }
+
+        /**
+         * The node's own packets to an address on kube-ipvs0 leave with that address as source (the local route's
+         * preferred source), so {@code -s LBIP} with the virtual server's match picks out exactly the node's
+         * connections to it; others' packets keep their own source and go through KUBE-SOURCE-RANGES-FIREWALL.
+         */
+        List<String> rule() {
+            return List.of("-A", KUBE_IPVS_OUT_FILTER, "-s", ip, "-m", "ipvs", "--vaddr", ip, "--vproto", protocol,
+                    "--vport", Integer.toString(port), "-j", "DROP");
+        }
+    }
+
+    /**
      * Everything one sync wants.
      *
      * @param table     virtual and real servers
      * @param addresses what kube-ipvs0 holds: every ClusterIP, external IP and load-balancer IP
      * @param ipsets    members by set name (every set of {@link Ipset#ALL} is present, maybe empty)
      * @param fallbacks Services whose scheduler annotation could not be honoured
+     * @param noNodeAccess what KUBE-IPVS-OUT-FILTER drops
      */
     record Desired(IpvsSaveParser.Table table, SortedSet<String> addresses, Map<String, SortedSet<String>> ipsets,
-                   List<Fallback> fallbacks) {}
+                   List<Fallback> fallbacks, SortedSet<NoNodeAccess> noNodeAccess) {}
 
     private IpvsRenderer() {}
 
@@ -75,6 +107,8 @@ final class IpvsRenderer {
         Map<String, SortedSet<String>> sets = new TreeMap<>();
         Ipset.ALL.forEach(s -> sets.put(s.name(), new TreeSet<>()));
         List<Fallback> fallbacks = new ArrayList<>();
+        SortedSet<NoNodeAccess> noNodeAccess = new TreeSet<>();
+        String nodeIP = nodeIP(state, settings);
 
         for (ResolvedService svc : state.services().values()) {
             ServicePort p = svc.port();
@@ -119,12 +153,18 @@ final class IpvsRenderer {
                 }
                 if (!p.loadBalancerSourceRanges().isEmpty()) {
                     sets.get(Ipset.LOAD_BALANCER_FW.name()).add(e);
+                    boolean allowFromNode = false;
                     for (String range : p.loadBalancerSourceRanges()) {
                         sets.get(Ipset.LOAD_BALANCER_SOURCE_CIDR.name()).add(e + "," + range);
+                        allowFromNode |= !nodeIP.isEmpty() && Cidr.parse(range).contains(nodeIP);
                     }
-                    // The node itself may always reach the load balancer IP (e.g. kubelet probes, hairpin).
-                    for (String node : settings.nodeIPs()) {
-                        sets.get(Ipset.LOAD_BALANCER_SOURCE_IP.name()).add(e + "," + node);
+                    // As upstream (k/k#119656): the node's own packets to the load balancer IP carry that IP as
+                    // source, so a range that lets the node in lets in LBIP itself; otherwise KUBE-IPVS-OUT-FILTER
+                    // drops the node's packets to it, which take no INPUT hook and so no source-range firewall.
+                    if (allowFromNode) {
+                        sets.get(Ipset.LOAD_BALANCER_SOURCE_IP.name()).add(e + "," + ip);
+                    } else {
+                        noNodeAccess.add(new NoNodeAccess(ip, proto.lower(), p.port()));
                     }
                 }
             }
@@ -156,7 +196,17 @@ final class IpvsRenderer {
         }
         sets.get(Ipset.IPVS_IPS.name()).addAll(addresses);
         return new Desired(new IpvsSaveParser.Table(List.copyOf(services.values()), List.copyOf(reals)),
-                addresses, sets, List.copyOf(fallbacks));
+                addresses, sets, List.copyOf(fallbacks), noNodeAccess);
+    }
+
+    /**
+     * The address loadBalancerSourceRanges are checked against for the node's own access, upstream's nodeIP: the
+     * Node object's first address, else (no Node object yet, or no address in it) the kernel's; "" when unknown,
+     * which no range contains.
+     */
+    private static String nodeIP(ProxyState state, IpvsSettings settings) {
+        String fromNode = NodePortAddresses.primary(state.node().addresses());
+        return fromNode.isEmpty() ? settings.nodeIP() : fromNode;
     }
 
     @FunctionalInterface
@@ -173,7 +223,7 @@ final class IpvsRenderer {
      * The iptables-restore input (--noflush): IPVS mode's chains, flushed and written whole (they are a fixed
      * handful; the per-Service data is in the ipsets), plus the jumps from built-in chains that are missing.
      */
-    static String iptables(IpvsSettings s, Set<JumpRule> presentJumps) {
+    static String iptables(IpvsSettings s, Set<JumpRule> presentJumps, SortedSet<NoNodeAccess> noNodeAccess) {
         RuleWriter out = new RuleWriter(4096);
         out.line("*filter");
         FILTER_CHAINS.forEach(out::chain);
@@ -192,6 +242,7 @@ final class IpvsRenderer {
         }
         out.rule("-A", KUBE_IPVS_FILTER, matchSet(Ipset.HEALTH_CHECK_NODE_PORT, "dst"), "-j", "RETURN");
         out.rule("-A", KUBE_IPVS_FILTER, "-m", "conntrack", "--ctstate", "NEW", matchSet(Ipset.IPVS_IPS, "dst"), "-j", "REJECT");
+        noNodeAccess.forEach(n -> out.rule(n.rule()));
         out.line("COMMIT");
 
         out.line("*nat");
@@ -222,6 +273,21 @@ final class IpvsRenderer {
         nodePortRules(out, "tcp", Ipset.NODE_PORT_LOCAL_TCP, Ipset.NODE_PORT_TCP, "dst");
         nodePortRules(out, "udp", Ipset.NODE_PORT_LOCAL_UDP, Ipset.NODE_PORT_UDP, "dst");
         nodePortRules(out, "sctp", Ipset.NODE_PORT_LOCAL_SCTP, Ipset.NODE_PORT_SCTP, "dst,dst");
+        out.line("COMMIT");
+        return out.text();
+    }
+
+    /**
+     * What a partial sync restores (--noflush) when the load balancers the node may not reach changed: only
+     * KUBE-IPVS-OUT-FILTER, flushed and written whole (it is declared, so restore flushes just that chain; the jump
+     * to it from OUTPUT is the full sync's). The other chains depend on settings alone, which only a full sync
+     * re-reads.
+     */
+    static String outFilter(SortedSet<NoNodeAccess> noNodeAccess) {
+        RuleWriter out = new RuleWriter(256);
+        out.line("*filter");
+        out.chain(KUBE_IPVS_OUT_FILTER);
+        noNodeAccess.forEach(n -> out.rule(n.rule()));
         out.line("COMMIT");
         return out.text();
     }

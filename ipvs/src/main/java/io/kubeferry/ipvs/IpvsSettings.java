@@ -12,19 +12,25 @@ import java.util.List;
  * @param defaultScheduler the global scheduler
  * @param excludeCIDRs    virtual servers inside these are not kube-ferry's and are never touched
  * @param dropInvalid     drop conntrack-INVALID packets in KUBE-FORWARD (off when the kernel is TCP-liberal)
+ * @param nodeIP          the node's first local address (kube-ipvs0's and loopback's aside), "" when it has none:
+ *                        upstream's nodeIP when the Node object names no address
  */
 record IpvsSettings(String masqueradeMark, boolean masqueradeAll, String clusterCIDR, List<String> nodeIPs,
-                    String defaultScheduler, List<String> excludeCIDRs, boolean dropInvalid) {
+                    String defaultScheduler, List<String> excludeCIDRs, boolean dropInvalid, String nodeIP) {
     IpvsSettings {
         nodeIPs = List.copyOf(nodeIPs);
         excludeCIDRs = List.copyOf(excludeCIDRs);
     }
 
     IpvsSettings withNodeIPs(List<String> ips) {
-        return new IpvsSettings(masqueradeMark, masqueradeAll, clusterCIDR, ips, defaultScheduler, excludeCIDRs, dropInvalid);
+        return new IpvsSettings(masqueradeMark, masqueradeAll, clusterCIDR, ips, defaultScheduler, excludeCIDRs, dropInvalid, nodeIP);
     }
 
     IpvsSettings withDropInvalid(boolean value) {
-        return new IpvsSettings(masqueradeMark, masqueradeAll, clusterCIDR, nodeIPs, defaultScheduler, excludeCIDRs, value);
+        return new IpvsSettings(masqueradeMark, masqueradeAll, clusterCIDR, nodeIPs, defaultScheduler, excludeCIDRs, value, nodeIP);
+    }
+
+    IpvsSettings withNodeIP(String ip) {
+        return new IpvsSettings(masqueradeMark, masqueradeAll, clusterCIDR, nodeIPs, defaultScheduler, excludeCIDRs, dropInvalid, ip);
     }
 }

@@ -39,7 +39,7 @@ class GracefulTerminationTest {
         RealServer live = new RealServer(tcp.key(), "198.18.0.4", 8080, 1);
         RealServer busy = new RealServer(tcp.key(), "198.18.0.5", 8080, 0);
         IpvsKernelState state = new IpvsKernelState(new IpvsSaveParser.Table(List.of(tcp, udp), List.of(live, tcpRs, busy, udpRs)),
-                Set.of(live.key()), new java.util.TreeSet<>(), Map.of());
+                Set.of(live.key()), new java.util.TreeSet<>(), Map.of(), new java.util.TreeSet<>());
         assertEquals(true, GracefulTermination.anyDraining(state));
         GracefulTermination.Sweep sweep = GracefulTermination.sweep(state, Map.of(busy.key(), 1));
         assertEquals(List.of(tcpRs, udpRs), sweep.drained());

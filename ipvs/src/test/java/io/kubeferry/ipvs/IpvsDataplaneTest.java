@@ -93,6 +93,45 @@ class IpvsDataplaneTest {
         assertEquals("1", kernel.netfilter.sysctl("net.ipv4.vs.expire_nodest_conn"));
     }
 
+    /**
+     * k/k#119656: the node reaches a load balancer IP only when one of its source ranges contains the node IP
+     * (then through LBIP's own entry in KUBE-LOAD-BALANCER-SOURCE-IP), else KUBE-IPVS-OUT-FILTER drops its packets;
+     * a partial sync that changes which load balancers those are rewrites that chain alone.
+     */
+    @Test
+    void theNodeIsLetOntoALoadBalancerIpOnlyWhenASourceRangeContainsIt() throws Exception {
+        IpvsDataplane d = dataplane(config);
+        d.sync(SyncRequest.full(Fixtures.state(web("198.18.0.11"), loadBalancer())));
+        assertEquals(Set.of("198.19.200.1,tcp:443,198.19.200.1"), kernel.ipsets.get("KUBE-LOAD-BALANCER-SOURCE-IP"),
+                "198.18.1.0/24 holds the node's 198.18.1.1: the node, sending from the LB IP, is let in");
+        assertEquals(List.of(), kernel.netfilter.rules("filter", "KUBE-IPVS-OUT-FILTER"));
+        assertTrue(kernel.netfilter.rules("filter", "OUTPUT").contains(
+                "-m comment --comment \"kubernetes ipvs access filter\" -j KUBE-IPVS-OUT-FILTER"), kernel.netfilter.rules("filter", "OUTPUT").toString());
+        kernel.commands.clear();
+
+        ResolvedService elsewhere = port("default", "lb2", "", Protocol.UDP, "198.19.0.4", 53).loadBalancerIP("198.19.200.2")
+                .sourceRange("198.18.2.0/24").resolve(endpoint("198.18.0.22", 5353));
+        ProxyState next = Fixtures.state(web("198.18.0.11"), loadBalancer(), elsewhere);
+        d.sync(new SyncRequest(next, Set.of(next.services().lastKey()), false));
+        assertEquals(List.of("-s 198.19.200.2 -m ipvs --vaddr 198.19.200.2 --vproto udp --vport 53 -j DROP"),
+                kernel.netfilter.rules("filter", "KUBE-IPVS-OUT-FILTER"));
+        assertEquals(List.of("*filter", ":KUBE-IPVS-OUT-FILTER - [0:0]",
+                        "-A KUBE-IPVS-OUT-FILTER -s 198.19.200.2 -m ipvs --vaddr 198.19.200.2 --vproto udp --vport 53 -j DROP", "COMMIT"),
+                kernel.commands.stream().filter(c -> c.tool().startsWith("iptables")).map(c -> c.stdinText()).findFirst().orElseThrow().lines().toList(),
+                "a partial sync restores the out-filter alone");
+        assertEquals(Set.of("198.19.200.1,tcp:443,198.19.200.1"), kernel.ipsets.get("KUBE-LOAD-BALANCER-SOURCE-IP"));
+
+        kernel.commands.clear();
+        ProxyState same = Fixtures.state(web("198.18.0.11", "198.18.0.12"), loadBalancer(), elsewhere);
+        d.sync(new SyncRequest(same, Set.of(same.services().firstKey()), false));
+        assertTrue(kernel.commands.stream().noneMatch(c -> c.tool().startsWith("iptables")),
+                "no iptables-restore while the out-filter stays as it is");
+
+        ProxyState gone = Fixtures.state(web("198.18.0.11", "198.18.0.12"), loadBalancer());
+        d.sync(new SyncRequest(gone, Set.of(next.services().lastKey()), false));
+        assertEquals(List.of(), kernel.netfilter.rules("filter", "KUBE-IPVS-OUT-FILTER"), "the Service gone, its rule goes");
+    }
+
     @Test
     void laterSyncsChangeOnlyTheDifferenceInOneBatchPerTool() throws Exception {
         IpvsDataplane d = dataplane(config);
@@ -213,6 +252,28 @@ class IpvsDataplaneTest {
         assertFalse(kernel.netfilter.chains("nat").contains("KUBE-SERVICES"));
         assertTrue(kernel.netfilter.rules("nat", "PREROUTING").isEmpty());
         assertFalse(d.hasLeftovers());
+    }
+
+    /** A switch to iptables mode (which has no such chain) and a cleanup both take KUBE-IPVS-OUT-FILTER and its jump. */
+    @Test
+    void aModeSwitchAndCleanupRemoveTheOutFilterAndItsJump() throws Exception {
+        ResolvedService outside = port("default", "lb2", "", Protocol.TCP, "198.19.0.4", 443).loadBalancerIP("198.19.200.2")
+                .sourceRange("198.18.2.0/24").resolve(endpoint("198.18.0.22", 8443));
+        Set<String> iptablesMode = io.kubeferry.proxy.dataplane.DataplaneProvider.forMode("iptables")
+                .create(new DataplaneContext(config.withMode("iptables"), kernel, new SimpleMeterRegistry())).sharedState();
+        for (boolean modeSwitch : List.of(true, false)) {
+            IpvsDataplane d = dataplane(config);
+            d.sync(SyncRequest.full(Fixtures.state(web("198.18.0.11"), outside)));
+            assertEquals(1, kernel.netfilter.rules("filter", "KUBE-IPVS-OUT-FILTER").size());
+            if (modeSwitch) {
+                assertTrue(d.cleanupNotUsedBy(iptablesMode).ok());
+            } else {
+                assertTrue(d.cleanup().ok());
+            }
+            assertFalse(kernel.netfilter.chains("filter").contains("KUBE-IPVS-OUT-FILTER"), modeSwitch ? "mode switch" : "cleanup");
+            assertTrue(kernel.netfilter.rules("filter", "OUTPUT").stream().noneMatch(r -> r.contains("KUBE-IPVS-OUT-FILTER")),
+                    kernel.netfilter.rules("filter", "OUTPUT").toString());
+        }
     }
 
     @Test

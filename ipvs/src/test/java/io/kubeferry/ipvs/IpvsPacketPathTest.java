@@ -9,7 +9,6 @@ import io.kubeferry.proxy.testing.trace.PacketScenario;
 import io.kubeferry.proxy.testing.trace.PacketTable;
 import io.kubeferry.proxy.testing.trace.PacketTracer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.DynamicContainer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
@@ -94,18 +93,18 @@ class IpvsPacketPathTest {
         return new NetfilterTracer.VirtualServers.Virtual(reals, persistence);
     }
 
-    /** A case IPVS mode fails today: see {@link #theNodeIsHeldToTheLoadBalancerSourceRanges()}. */
+    /** The node's own packets to a load balancer IP its loadBalancerSourceRanges do not allow (k/k#119656). */
     static final String NODE_TO_LB_OUTSIDE_RANGES = "lb-from-node-outside-source-ranges";
 
     @TestFactory
     Stream<DynamicContainer> everyPacketOfTheTable() {
-        return PacketTable.tests(SYNCED, Set.of(NODE_TO_LB_OUTSIDE_RANGES));
+        return PacketTable.tests(SYNCED, Set.of());
     }
 
-    @Disabled("product gap: IPVS mode has no KUBE-IPVS-OUT-FILTER (upstream's filter OUTPUT chain that drops the node's own"
-            + " packets to a load balancer IP whose loadBalancerSourceRanges do not contain the node IP, k/k#119656): the"
-            + " node's packets to a load balancer IP take nat OUTPUT and IPVS only, never the source-range firewall, so the"
-            + " node reaches a load balancer IP its ranges do not allow; iptables mode drops it, as upstream does in both modes")
+    /**
+     * The node's packets to a load balancer IP take nat OUTPUT, IPVS and filter OUTPUT only, never the source-range
+     * firewall (INPUT/FORWARD): KUBE-IPVS-OUT-FILTER drops them when no range contains the node IP, as upstream.
+     */
     @Test
     void theNodeIsHeldToTheLoadBalancerSourceRanges() {
         PacketTable.check(Set.of(NODE_TO_LB_OUTSIDE_RANGES), SYNCED);

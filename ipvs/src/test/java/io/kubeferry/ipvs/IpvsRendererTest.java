@@ -73,7 +73,11 @@ class IpvsRendererTest {
         ResolvedService svc = port("ns1", "lb", "https", Protocol.TCP, "198.19.0.13", 443).nodePort(30443)
                 .loadBalancerIP("198.19.200.1").sourceRange("198.18.0.0/24").sourceRange("203.0.113.0/25")
                 .resolve(endpoint("198.18.0.2", 8443));
-        GOLDEN.check("ipvs-loadbalancer-sourceranges", render(svc));
+        // A range with the node's (primary) address in it lets the node in, through its own LBIP-as-source entry;
+        // the first Service's ranges do not, so KUBE-IPVS-OUT-FILTER drops the node's packets to it (k/k#119656).
+        ResolvedService fromNode = port("ns1", "lb-node", "", Protocol.UDP, "198.19.0.15", 53)
+                .loadBalancerIP("198.19.200.4").sourceRange("198.18.1.0/24").resolve(endpoint("198.18.0.3", 5353));
+        GOLDEN.check("ipvs-loadbalancer-sourceranges", render(svc, fromNode));
     }
 
     @Test
@@ -126,7 +130,7 @@ class IpvsRendererTest {
      */
     @Test
     void partialSync() throws IOException {
-        IpvsSettings settings = new IpvsSettings("0x4000", false, "198.18.0.0/16", List.of("198.18.1.1"), "rr", List.of(), true);
+        IpvsSettings settings = new IpvsSettings("0x4000", false, "198.18.0.0/16", List.of("198.18.1.1"), "rr", List.of(), true, "198.18.1.1");
         SchedulerCatalog catalog = new SchedulerCatalog(new IpvsSchedulers(name -> true), new Scheduler("rr", Set.of()));
         ProxyState before = Fixtures.state(
                 port("ns1", "web", "", Protocol.TCP, "198.19.0.1", 80).nodePort(30080)

@@ -102,8 +102,10 @@ class IpvsAgentGuestTest {
         Ep[] three = {Ep.ready("198.18.0.11", "node-a"), Ep.ready("198.18.0.12", "node-a"), Ep.ready("198.18.0.13", "node-a")};
         client.resource(slice("sticky", "TCP", 8080, three)).create();
         client.resource(slice("exotic", "TCP", 8080, three)).create();
-        awaitGuest("both virtual servers", "ip netns exec node ipvsadm -Ln",
-                out -> out.contains("198.19.0.11:80 sh") && out.contains("198.19.0.12:80 rr"));
+        // The connections below rely on every real server being there, not only on the virtual servers: an early
+        // connection to a virtual server without real servers is refused (ip_vs_leave).
+        awaitVirtualServer("198.19.0.11:80", "sh", three);
+        awaitVirtualServer("198.19.0.12:80", "rr", three);
 
         Set<String> answers = count(ask("198.19.0.11", 80, 20)).keySet();
         assertEquals(1, answers.size(), "sh hashes the client's address to one endpoint: " + answers);
@@ -114,8 +116,49 @@ class IpvsAgentGuestTest {
                 "a Warning Event on the Service names the scheduler it could not have");
     }
 
+    /**
+     * k/k#119656 on a real kernel: the node's connections to a load balancer IP leave with that IP as source and
+     * meet KUBE-IPVS-OUT-FILTER (xt_ipvs) after IPVS picked a real server; the node is shut out of the one whose
+     * ranges do not hold its IP (the client, inside them, still gets in) and let into the one whose ranges do.
+     * Ranges are chosen to hold both or neither of the node's addresses (198.18.0.1, 198.18.1.1), whichever is
+     * its primary. The Services are removed again (a partial sync rewrites the out-filter) for the tests after.
+     */
     @Test
     @Order(3)
+    void theNodeReachesALoadBalancerIpOnlyWhenItsSourceRangesHoldTheNode() throws Exception {
+        Ep[] three = {Ep.ready("198.18.0.11", "node-a"), Ep.ready("198.18.0.12", "node-a"), Ep.ready("198.18.0.13", "node-a")};
+        Service shut = loadBalancer("lb-shut", "198.19.0.13", 30091, "198.19.200.1", "198.18.1.2/32");
+        Service open = loadBalancer("lb-open", "198.19.0.14", 30092, "198.19.200.2", "198.18.0.0/23");
+        for (Service s : List.of(shut, open)) {
+            client.resource(s).create();
+            client.resource(slice(s.getMetadata().getName(), "TCP", 8080, three)).create();
+        }
+        awaitVirtualServer("198.19.200.1:80", "rr", three);
+        awaitVirtualServer("198.19.200.2:80", "rr", three);
+        String outFilter = ok(GUEST.run("ip netns exec node iptables-save -t filter | grep -e '-A KUBE-IPVS-OUT-FILTER' -e '-j KUBE-IPVS-OUT-FILTER'"));
+        System.out.println("KUBE-IPVS-OUT-FILTER as iptables-save prints it:\n" + outFilter.strip());
+        assertEquals(1, outFilter.lines().filter(l -> l.startsWith("-A OUTPUT ")).count(), outFilter);
+        assertEquals(List.of(true), outFilter.lines().filter(l -> l.startsWith("-A KUBE-IPVS-OUT-FILTER "))
+                .map(l -> l.contains("198.19.200.1") && l.contains("-m ipvs") && l.endsWith("-j DROP")).toList(), outFilter);
+
+        assertTrue(askFrom("node", "198.19.200.2", 80, 3).stream().allMatch(a -> a.startsWith("pod-")), "a range holds the node");
+        List<String> refused = askFrom("node", "198.19.200.1", 80, 1);
+        assertTrue(refused.get(0).startsWith("ERR"), "no range holds the node: " + refused);
+        assertEquals(3, count(ask("198.19.200.1", 80, 3)).values().stream().mapToLong(Long::longValue).sum(),
+                "the client, inside the range, still gets in");
+
+        for (Service s : List.of(shut, open)) {
+            client.resource(slice(s.getMetadata().getName(), "TCP", 8080, three)).delete();
+            client.resource(s).delete();
+        }
+        awaitGuest("the load balancers and their out-filter rule gone", """
+                ip netns exec node ipvsadm -Ln | grep -c -E '198\\.19\\.200\\.|198\\.19\\.0\\.1[34]:|:3009[12] ' || true
+                ip netns exec node iptables-save -t filter | grep -c -e '-A KUBE-IPVS-OUT-FILTER' || true
+                """, out -> out.strip().lines().map(String::strip).toList().equals(List.of("0", "0")));
+    }
+
+    @Test
+    @Order(4)
     void removingAnEndpointDrainsAnOpenConnectionWhileNewOnesGoElsewhere() throws Exception {
         ok(GUEST.run("mkdir -p /tmp/hold && (ip netns exec client python3 /run/kf-share/bed.py hold " + VIP
                 + " 80 /tmp/hold > /tmp/hold/log 2>&1 &)"));
@@ -142,7 +185,7 @@ class IpvsAgentGuestTest {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void togglingIptablesAndIpvsUnderTrafficFailsNoConnectionAndLeavesNothingBehind() throws Exception {
         ok(GUEST.run("mkdir -p /tmp/loop && (ip netns exec client python3 /run/kf-share/bed.py loop " + VIP
                 + " 80 /tmp/loop > /tmp/loop/log 2>&1 &)"));
@@ -170,8 +213,16 @@ class IpvsAgentGuestTest {
         int okCount = Integer.parseInt(result.split("\\s+")[1]);
         assertTrue(result.startsWith("ok ") && result.lines().findFirst().orElse("").endsWith(" failed 0"), "no connection failed:\n" + result);
         assertTrue(okCount > 50, "traffic flowed all along: " + result);
-        String filter = ok(GUEST.run("ip netns exec node iptables-save | grep -E 'KUBE-(IPVS-FILTER|LOAD-BALANCER|SOURCE-RANGES|NODE-PORT[^S])|match-set' || true"));
+        String filter = ok(GUEST.run("ip netns exec node iptables-save | grep -E 'KUBE-(IPVS-FILTER|IPVS-OUT-FILTER|LOAD-BALANCER|SOURCE-RANGES|NODE-PORT[^S])|match-set|-m ipvs' || true"));
         assertEquals("", filter.strip(), "no IPVS mode rule is left");
+    }
+
+    /** Waits until the virtual server has this scheduler and a real server (weight above 0) for each endpoint. */
+    private static void awaitVirtualServer(String address, String scheduler, Ep... endpoints) throws Exception {
+        awaitGuest(address + " (" + scheduler + ") with its " + endpoints.length + " real servers",
+                "ip netns exec node ipvsadm -Ln -t " + address, out -> out.contains(address + " " + scheduler)
+                        && Arrays.stream(endpoints).allMatch(e -> out.lines().anyMatch(l -> l.trim().startsWith("-> " + e.ip() + ":")
+                        && !l.trim().split("\\s+")[3].equals("0"))));
     }
 
     private static void startAgent(String mode) throws Exception {
@@ -188,11 +239,25 @@ class IpvsAgentGuestTest {
     }
 
     private static List<String> ask(String host, int port, int count) throws Exception {
-        String out = ok(GUEST.run("ip netns exec client python3 /run/kf-share/bed.py ask " + host + " " + port + " " + count));
+        List<String> answers = askFrom("client", host, port, count);
+        assertTrue(answers.stream().noneMatch(a -> a.startsWith("ERR")), answers.toString());
+        return answers;
+    }
+
+    /** One line per connection from namespace {@code ns}: the pod's answer, or "ERR ..." when it failed. */
+    private static List<String> askFrom(String ns, String host, int port, int count) throws Exception {
+        String out = ok(GUEST.run("ip netns exec " + ns + " python3 /run/kf-share/bed.py ask " + host + " " + port + " " + count));
         List<String> answers = out.strip().lines().toList();
         assertEquals(count, answers.size(), out);
-        assertTrue(answers.stream().noneMatch(a -> a.startsWith("ERR")), out);
         return answers;
+    }
+
+    /** A LoadBalancer Service on port 80 (targetPort 8080) with one ingress IP and these source ranges. */
+    private static Service loadBalancer(String name, String clusterIP, int nodePort, String ingress, String... ranges) {
+        return new io.fabric8.kubernetes.api.model.ServiceBuilder(service(name, clusterIP, "TCP", 80, 8080).build())
+                .editSpec().withType("LoadBalancer").withLoadBalancerSourceRanges(ranges).editFirstPort().withNodePort(nodePort).endPort()
+                .endSpec().withNewStatus().withNewLoadBalancer().addNewIngress().withIp(ingress).endIngress().endLoadBalancer()
+                .endStatus().build();
     }
 
     private static Map<String, Long> count(List<String> answers) {

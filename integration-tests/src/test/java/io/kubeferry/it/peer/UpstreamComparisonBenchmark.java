@@ -341,7 +341,7 @@ class UpstreamComparisonBenchmark {
         return new ComparisonReport("kube-ferry against upstream kube-proxy", header, UpstreamFigures.figures(runs, idle),
                 List.of(new ComparisonReport.Mode("IPVS", "IPVS: this kernel has no IPVS; kube-ferry's IPVS mode runs in a QEMU guest "
                                 + "kernel, where the upstream peer is not run yet"),
-                        new ComparisonReport.Mode("nftables", "nftables: kube-ferry has no nftables mode yet")),
+                        new ComparisonReport.Mode("nftables", "nftables: kube-ferry's nftables mode is not in this side-by-side run yet (its differential test is; docs/benchmarks/nftables-dispatch.md has its kernel figures)")),
                 UpstreamFigures.descriptions(idle));
     }
 

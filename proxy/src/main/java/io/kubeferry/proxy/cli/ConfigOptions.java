@@ -113,7 +113,7 @@ final class ConfigOptions {
     Integer metricsPort;
 
     @Sets("mode")
-    @Option(names = {"--proxy-mode", "--mode"}, description = "iptables or ipvs.")
+    @Option(names = {"--proxy-mode", "--mode"}, description = "iptables, ipvs or nftables.")
     String mode;
 
     @Sets("iptables.masqueradeBit")

@@ -26,6 +26,13 @@ final class RenderHeader {
             # twice with --noflush duplicates them.
             """;
 
+    private static final String NFTABLES = """
+            # kube-ferry render: the transaction the agent applies for these objects (nftables mode, a full sync
+            # on a fresh node). The agent feeds it to nft -f -, which applies it atomically. It touches only the
+            # table ip kube-proxy; applied by hand on a node with an older kube-proxy table, it flushes the
+            # shared maps and sets and refills them.
+            """;
+
     private RenderHeader() {
     }
 
@@ -33,6 +40,7 @@ final class RenderHeader {
         return switch (mode) {
             case "iptables" -> IPTABLES;
             case "ipvs" -> IPVS;
+            case "nftables" -> NFTABLES;
             default -> "# kube-ferry render: the program the agent applies for these objects (" + mode + " mode, a full sync).\n";
         };
     }

@@ -85,9 +85,10 @@ public final class KubeProxyConfigurationLoader {
     }
 
     /**
-     * Checks everything a flag or the file can set; messages name the field. The mode itself is the registered
-     * dataplanes' to check (DataplaneProvider.validateMode, called by the command line after this): this package
-     * sits below the dataplane SPI, and adding a mode touches no code here.
+     * Checks everything a flag or the file can set; messages name the field. The mode itself, and the fields only
+     * one mode reads (the ipvs section: excludeCIDRs, timeouts, scheduler), are the registered dataplanes' to check
+     * (DataplaneProvider.validateMode, called by the command line after this), as upstream validates a mode's
+     * section only in that mode: this package sits below the dataplane SPI, and adding a mode touches no code here.
      */
     public static void validate(ProxyConfig c) throws ConfigException {
         bindAddress("healthzBindAddress", c.healthzBindAddress());
@@ -96,14 +97,11 @@ public final class KubeProxyConfigurationLoader {
             throw new ConfigException("iptables.masqueradeBit: must be within [0, 31], got " + c.iptables().masqueradeBit());
         }
         for (String section : ConfigBinding.modeSections()) {
-            ProxyConfig.ModeSection s = ConfigBinding.modeSection(c, section);
+            ProxyConfig.ModeSection s = ConfigBinding.modeSection(c, section).defaulted();
             periods(section, s.syncPeriod(), s.minSyncPeriod());
         }
         for (String cidr : c.clusterCIDRs()) {
             cidr("clusterCIDR", cidr);
-        }
-        for (String cidr : c.ipvs().excludeCIDRs()) {
-            cidr("ipvs.excludeCIDRs", cidr);
         }
         for (String entry : c.nodePortAddresses()) {
             if (!Set.of("primary", "localhost", "all").contains(entry)) {
@@ -118,11 +116,8 @@ public final class KubeProxyConfigurationLoader {
         }
         for (Map.Entry<String, Duration> t : Map.of("conntrack.tcpEstablishedTimeout", c.conntrack().tcpEstablishedTimeout(),
                 "conntrack.tcpCloseWaitTimeout", c.conntrack().tcpCloseWaitTimeout(), "conntrack.udpTimeout", c.conntrack().udpTimeout(),
-                "conntrack.udpStreamTimeout", c.conntrack().udpStreamTimeout(), "ipvs.tcpTimeout", c.ipvs().tcpTimeout(),
-                "ipvs.tcpFinTimeout", c.ipvs().tcpFinTimeout(), "ipvs.udpTimeout", c.ipvs().udpTimeout()).entrySet()) {
-            if (t.getValue().isNegative()) {
-                throw new ConfigException(t.getKey() + ": must be greater than or equal to 0");
-            }
+                "conntrack.udpStreamTimeout", c.conntrack().udpStreamTimeout()).entrySet()) {
+            nonNegative(t.getKey(), t.getValue());
         }
         if (!c.detectLocalMode().equals("ClusterCIDR")) {
             throw new ConfigException("detectLocalMode: kube-ferry supports ClusterCIDR (or empty), got \"" + c.detectLocalMode() + "\"");
@@ -150,7 +145,15 @@ public final class KubeProxyConfigurationLoader {
         }
     }
 
-    private static void cidr(String field, String value) throws ConfigException {
+    /** A timeout of 0 or more (0: leave the system's value); the message names the field. */
+    public static void nonNegative(String field, Duration value) throws ConfigException {
+        if (value.isNegative()) {
+            throw new ConfigException(field + ": must be greater than or equal to 0");
+        }
+    }
+
+    /** An IPv4 CIDR (IPv6 ones pass unchecked); the message names the field. Also the modes' own checks'. */
+    public static void cidr(String field, String value) throws ConfigException {
         if (value.contains(":")) {
             return; // IPv6 CIDRs are accepted (dual-stack configs) and unused while kube-ferry is IPv4-only.
         }

@@ -48,7 +48,7 @@ public record ProxyConfig(
         Logging logging,
         String metricsBindAddress,
         String mode,
-        @NotApplied Nftables nftables,
+        Nftables nftables,
         List<String> nodePortAddresses,
         int oomScoreAdj,
         @NotApplied String portRange,
@@ -81,6 +81,11 @@ public record ProxyConfig(
         Duration syncPeriod();
 
         Duration minSyncPeriod();
+
+        /** The section with a mode's defaults in place of what was left unset (a zero that means "not set"). */
+        default ModeSection defaulted() {
+            return this;
+        }
     }
 
     /**
@@ -116,9 +121,23 @@ public record ProxyConfig(
         }
     }
 
-    /** Upstream's nftables section: kube-ferry has no nftables mode yet. */
+    /**
+     * nftables mode's section, as upstream's. Its periods are written 0s while another mode runs (what kube-proxy
+     * writes for an inactive mode's section); a 0s period, written or given, is upstream's default (30s, 1s).
+     *
+     * @param masqueradeAll SNAT all traffic sent via Service cluster IPs
+     * @param masqueradeBit the fwmark bit marking packets for SNAT (default 14 = 0x4000)
+     * @param minSyncPeriod minimum time between syncs (bursts are coalesced); 0s = 1s
+     * @param syncPeriod    full resync period; 0s = 30s
+     */
     public record Nftables(boolean masqueradeAll, int masqueradeBit, Duration minSyncPeriod, Duration syncPeriod)
             implements ModeSection {
+
+        @Override
+        public ModeSection defaulted() {
+            return new Nftables(masqueradeAll, masqueradeBit, minSyncPeriod.isZero() ? Duration.ofSeconds(1) : minSyncPeriod,
+                    syncPeriod.isZero() ? Duration.ofSeconds(30) : syncPeriod);
+        }
     }
 
     /**
@@ -226,12 +245,12 @@ public record ProxyConfig(
 
     /** The sync period of the active mode (from the section named as the mode). */
     public Duration syncPeriod() {
-        return ConfigBinding.modeSection(this, mode).syncPeriod();
+        return ConfigBinding.modeSection(this, mode).defaulted().syncPeriod();
     }
 
     /** The minimum sync period of the active mode. */
     public Duration minSyncPeriod() {
-        return ConfigBinding.modeSection(this, mode).minSyncPeriod();
+        return ConfigBinding.modeSection(this, mode).defaulted().minSyncPeriod();
     }
 
     /**

@@ -79,6 +79,18 @@ class KubeProxyConfigurationLoaderTest {
         assertTrue(e.getMessage().startsWith(message) || e.getMessage().contains(message), e.getMessage());
     }
 
+    /** Upstream's defaulting: nftables mode's periods left unset (or 0s, as kube-proxy writes them for another mode) are 30s and 1s. */
+    @Test
+    void nftablesModeTakesUpstreamsPeriodsWhenItsSectionLeavesThemUnset() throws Exception {
+        ProxyConfig unset = KubeProxyConfigurationLoader.parse(HEAD + "mode: nftables\n");
+        assertEquals(List.of(Duration.ofSeconds(30), Duration.ofSeconds(1)), List.of(unset.syncPeriod(), unset.minSyncPeriod()));
+        ProxyConfig zero = KubeProxyConfigurationLoader.parse(HEAD + "mode: nftables\nnftables: {syncPeriod: 0s, minSyncPeriod: 0s}\n");
+        assertEquals(List.of(Duration.ofSeconds(30), Duration.ofSeconds(1)), List.of(zero.syncPeriod(), zero.minSyncPeriod()));
+        ProxyConfig given = KubeProxyConfigurationLoader.parse(HEAD + "mode: nftables\nnftables: {syncPeriod: 1m, minSyncPeriod: 250ms, masqueradeBit: 9}\n");
+        assertEquals(List.of(Duration.ofMinutes(1), Duration.ofMillis(250), 9), List.of(given.syncPeriod(), given.minSyncPeriod(),
+                given.nftables().masqueradeBit()));
+    }
+
     @Test
     void aFieldGivenTwiceIsRefused() {
         ConfigException e = assertThrows(ConfigException.class, () -> KubeProxyConfigurationLoader.parse(HEAD + "mode: ipvs\nmode: iptables\n"));

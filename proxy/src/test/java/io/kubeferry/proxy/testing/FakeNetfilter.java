@@ -20,7 +20,8 @@ import java.util.Set;
  * An in-memory kernel that understands what it is fed: iptables-restore (with real --noflush semantics,
  * failing as the kernel would on a jump to a missing chain, deleting a chain still in use, deleting a rule
  * that is not there, or a missing COMMIT; a failed table changes nothing), iptables-save, the iptables
- * command, sysctl, {@code ip -o -4 addr show} and conntrack, and (once {@link #enableNfacct()} says the node has it)
+ * command, sysctl, {@code ip -o -4 addr show} and conntrack, the {@code -m ipvs} match's options (IPVS mode's
+ * KUBE-IPVS-OUT-FILTER), and (once {@link #enableNfacct()} says the node has it)
  * the nfacct tool, whose counters {@code -m nfacct} rules must name. The nft and legacy flavours keep separate
  * tables, as in the kernel. Every command is recorded for assertions; failures can be injected.
  */
@@ -264,6 +265,7 @@ public final class FakeNetfilter implements ToolRunner {
                 checkTarget(work, rest, where);
                 checkArguments(rest, where);
                 checkNfacct(rest, where);
+                checkIpvs(rest, where);
                 String rule = rest;
                 if (op.equals("-I") && rest.matches("\\d+ .*")) {
                     int position = Integer.parseInt(rest.substring(0, rest.indexOf(' '))) - 1;
@@ -374,6 +376,44 @@ public final class FakeNetfilter implements ToolRunner {
         String target = jumpTarget(rule);
         if (!target.isEmpty() && !TARGETS.contains(target) && !work.containsKey(target)) {
             throw new Failure(2, where + "Couldn't load target `" + target + "':No such file or directory");
+        }
+    }
+
+    /** xt_ipvs's options (libxt_ipvs), what may follow {@code -m ipvs}; only --ipvs takes no value. */
+    private static final Set<String> IPVS_OPTIONS = Set.of("--ipvs", "--vproto", "--vaddr", "--vport", "--vportctl", "--vdir",
+            "--vmethod");
+
+    /**
+     * A {@code -m ipvs} match (IPVS mode's KUBE-IPVS-OUT-FILTER: {@code --vaddr/--vproto/--vport}) takes only the
+     * match's own options, each with its value but --ipvs and --vdir's; anything else is refused as iptables does.
+     */
+    private static void checkIpvs(String rule, String where) throws Failure {
+        List<String> w = words(rule);
+        for (int i = 0; i + 1 < w.size(); i++) {
+            if (!(w.get(i).equals("-m") && w.get(i + 1).equals("ipvs"))) {
+                continue;
+            }
+            int j = i + 2;
+            boolean any = false;
+            while (j < w.size() && !Set.of("-m", "-j", "-g").contains(w.get(j)) && (w.get(j).startsWith("--") || w.get(j).equals("!"))) {
+                String option = w.get(j++);
+                if (option.equals("!")) {
+                    continue;
+                }
+                if (!IPVS_OPTIONS.contains(option)) {
+                    throw new Failure(2, where + "unknown option \"" + option + "\"");
+                }
+                any = true;
+                if (!option.equals("--ipvs") && !option.equals("--vdir")) {
+                    if (j >= w.size() || w.get(j).startsWith("-")) {
+                        throw new Failure(2, where + "option \"" + option + "\" requires an argument");
+                    }
+                    j++;
+                }
+            }
+            if (!any) {
+                throw new Failure(2, where + "ipvs: no option given");
+            }
         }
     }
 

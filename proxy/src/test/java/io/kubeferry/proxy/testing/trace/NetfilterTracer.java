@@ -8,7 +8,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * Walks a packet through the iptables rules a {@link FakeNetfilter} holds, hook by hook as the kernel does:
@@ -17,7 +16,8 @@ import java.util.TreeSet;
  * where the kernel's IPVS hooks sit ({@link VirtualServers}) and the ipsets its rules match on ({@link Ipsets}).
  *
  * <p>Every match the dataplanes write is understood: {@code -s/-d/-p/--dport}, addrtype LOCAL, mark,
- * conntrack state (the first packet: NEW, plus DNAT once rewritten), set, comment, nfacct; statistic and recent
+ * conntrack state (the first packet: NEW, plus DNAT once rewritten), set, comment, nfacct, ipvs
+ * ({@code --vaddr/--vproto/--vport}: the virtual service IPVS took the packet for); statistic and recent
  * {@code --rcheck} may or may not match, so both ways are followed and every reachable end is collected. A
  * rule with anything else fails the trace: an unknown match must not be guessed.
  */
@@ -59,43 +59,52 @@ public final class NetfilterTracer implements PacketTracer {
 
     private record Result(State state, Verdict verdict) {}
 
-    /** One path's state; immutable, so paths fork freely. */
+    /**
+     * One path's state; immutable, so paths fork freely.
+     *
+     * @param virtual the destination as it was when IPVS took the packet for one of its virtual servers (what
+     *                {@code -m ipvs --vaddr/--vproto/--vport} see), null until then
+     */
     private record State(Headers headers, long mark, String dnat, boolean masq, boolean accepted, int sticky,
-                         Map<String, Integer> rchecks, List<String> steps) {
+                         Map<String, Integer> rchecks, List<String> steps, Headers virtual) {
         State step(String s) {
             List<String> more = new ArrayList<>(steps);
             more.add(s);
-            return new State(headers, mark, dnat, masq, accepted, sticky, rchecks, more);
+            return new State(headers, mark, dnat, masq, accepted, sticky, rchecks, more, virtual);
         }
 
         State withMark(long value) {
-            return new State(headers, value, dnat, masq, accepted, sticky, rchecks, steps);
+            return new State(headers, value, dnat, masq, accepted, sticky, rchecks, steps, virtual);
         }
 
         State dnatTo(String hostPort, int stickySeconds) {
             int colon = hostPort.lastIndexOf(':');
             Headers h = new Headers(headers.source(), hostPort.substring(0, colon), headers.protocol(),
                     Integer.parseInt(hostPort.substring(colon + 1)));
-            return new State(h, mark, hostPort, masq, accepted, stickySeconds, rchecks, steps);
+            return new State(h, mark, hostPort, masq, accepted, stickySeconds, rchecks, steps, virtual);
         }
 
         State masqueraded() {
-            return new State(headers, mark, dnat, true, accepted, sticky, rchecks, steps);
+            return new State(headers, mark, dnat, true, accepted, sticky, rchecks, steps, virtual);
         }
 
         State acceptedByFilter() {
-            return new State(headers, mark, dnat, masq, true, sticky, rchecks, steps);
+            return new State(headers, mark, dnat, masq, true, sticky, rchecks, steps, virtual);
         }
 
         State rcheck(String name, int seconds) {
             Map<String, Integer> more = new HashMap<>(rchecks);
             more.put(name, seconds);
-            return new State(headers, mark, dnat, masq, accepted, sticky, Map.copyOf(more), steps);
+            return new State(headers, mark, dnat, masq, accepted, sticky, Map.copyOf(more), steps, virtual);
+        }
+
+        State takenByIpvs() {
+            return new State(headers, mark, dnat, masq, accepted, sticky, rchecks, steps, headers);
         }
 
         State recentSet(String name) {
             // A --set only pins the client if a later packet's --rcheck of the same list is looked at first.
-            return new State(headers, mark, dnat, masq, accepted, rchecks.getOrDefault(name, 0), rchecks, steps);
+            return new State(headers, mark, dnat, masq, accepted, rchecks.getOrDefault(name, 0), rchecks, steps, virtual);
         }
     }
 
@@ -126,10 +135,22 @@ public final class NetfilterTracer implements PacketTracer {
         return ip.startsWith("127.") || localAddresses.contains(ip);
     }
 
+    /**
+     * The packet's source as the node's hooks see it. A process on the node that connects to one of the node's own
+     * addresses (an unbound socket, which the table's node packets stand for) sends from that address: the local
+     * route's preferred source is the address itself. This matters where Service IPs are local, as on IPVS mode's
+     * kube-ipvs0: the node's packets to a load balancer IP carry that IP as source, which upstream's
+     * KUBE-IPVS-OUT-FILTER and KUBE-LOAD-BALANCER-SOURCE-IP rely on. Elsewhere it changes nothing (a node packet
+     * to its own node address already names it as source).
+     */
+    private String source(Packet packet) {
+        return packet.origin() == Packet.Origin.NODE && local(packet.destination()) ? packet.destination() : packet.source();
+    }
+
     @Override
     public Trace trace(Packet packet) {
-        State start = new State(new Headers(packet.source(), packet.destination(), packet.protocol().lower(), packet.port()),
-                0, null, false, false, 0, Map.of(), List.of());
+        State start = new State(new Headers(source(packet), packet.destination(), packet.protocol().lower(), packet.port()),
+                0, null, false, false, 0, Map.of(), List.of(), null);
         List<State> ended = new ArrayList<>();
         List<PathEnd> ends = new ArrayList<>();
         boolean fromNode = packet.origin() == Packet.Origin.NODE;
@@ -169,12 +190,7 @@ public final class NetfilterTracer implements PacketTracer {
                 }
             }
         }
-        List<String> steps = new ArrayList<>();
-        for (int i = 0; i < ended.size(); i++) {
-            steps.add("path " + (i + 1) + " -> " + ends.get(i));
-            ended.get(i).steps().forEach(s -> steps.add("    " + s));
-        }
-        return new Trace(new Outcome(new TreeSet<>(ends)), steps);
+        return Trace.of(ends, ended.stream().map(State::steps).toList());
     }
 
     private static void finish(State s, PathEnd.Kind kind, List<PathEnd> ends, List<State> ended) {
@@ -214,7 +230,7 @@ public final class NetfilterTracer implements PacketTracer {
         }
         List<State> out = new ArrayList<>();
         for (String real : v.realServers()) {
-            out.add(s.step("ipvs " + h.destination() + ":" + h.port() + " -> " + real).dnatTo(real, v.persistenceSeconds()));
+            out.add(s.step("ipvs " + h.destination() + ":" + h.port() + " -> " + real).takenByIpvs().dnatTo(real, v.persistenceSeconds()));
         }
         return out;
     }
@@ -312,6 +328,13 @@ public final class NetfilterTracer implements PacketTracer {
                     result = states.contains("NEW") || (s.dnat() != null && states.contains("DNAT"));
                 }
                 case "--match-set" -> result = ipsets.contains(c.value, c.extra, h);
+                // -m ipvs: the packet belongs to an IPVS connection of that virtual service (xt_ipvs); a first packet
+                // does only once IPVS took it, after nat OUTPUT (LOCAL_OUT) or filter INPUT (LOCAL_IN).
+                case "--vaddr" -> result = s.virtual() != null && Cidr.parse(c.value).contains(s.virtual().destination());
+                // iptables-save prints the protocol's number (6, 17, 132); kube-ferry writes its name.
+                case "--vproto" -> result = s.virtual() != null && (c.value.equals(s.virtual().protocol())
+                        || c.value.equals(Map.of("tcp", "6", "udp", "17", "sctp", "132").get(s.virtual().protocol())));
+                case "--vport" -> result = s.virtual() != null && Integer.parseInt(c.value) == s.virtual().port();
                 case "--probability", "--rcheck" -> {
                     if (c.negated) {
                         throw new IllegalStateException("negated " + c.option + " not understood: " + rule.text);

@@ -91,6 +91,39 @@ class NetfilterTracerTest {
                 "IPVS sees only packets for the node's own addresses");
     }
 
+    /**
+     * {@code -m ipvs} matches a packet IPVS took for that virtual service: not in filter INPUT (IPVS's LOCAL_IN hook
+     * comes after it), but in filter OUTPUT for the node's own (LOCAL_OUT comes before it). A node packet to one of
+     * the node's addresses leaves from that address, whatever source the case names (an unbound socket's choice).
+     * The OUTPUT rule is spelt as iptables-save prints IPVS mode's on a real kernel (numeric --vproto, reordered).
+     */
+    @Test
+    void theIpvsMatchSeesTheVirtualServiceOnceIpvsTookThePacket() throws Exception {
+        NetfilterTracer t = tracer("""
+                *filter
+                -A INPUT -m ipvs --vaddr 198.18.1.1 --vproto tcp --vport 30080 -j DROP
+                -A OUTPUT -s 198.18.1.1/32 -m ipvs --vproto 6 --vaddr 198.18.1.1 --vport 30080 -j DROP
+                COMMIT
+                """, (protocol, address, port) -> address.equals("198.18.1.1") && port == 30080
+                ? new NetfilterTracer.VirtualServers.Virtual(List.of("198.18.0.2:80"), 0) : null);
+        assertEquals(dnat(false, "198.18.0.2:80"), t.trace(tcp(OUTSIDE, "198.18.2.50", "198.18.1.1", 30080)).outcome(),
+                "from outside, filter INPUT runs before IPVS: no IPVS connection to match yet");
+        assertEquals(Outcome.drop(), t.trace(tcp(NODE, "198.18.9.9", "198.18.1.1", 30080)).outcome(),
+                "the node's own: IPVS at LOCAL_OUT, then filter OUTPUT, from the address it connects to");
+        assertEquals(Outcome.untouched(), t.trace(tcp(NODE, "198.18.1.1", "198.18.1.1", 30081)).outcome(),
+                "no virtual server for the port: the match does not apply");
+    }
+
+    @Test
+    void anIpvsMatchWithAnOptionXtIpvsLacksIsRefused() throws Exception {
+        FakeNetfilter kernel = new FakeNetfilter();
+        var r = kernel.runAllowingFailure(ToolCommand.of("iptables-restore", "--noflush")
+                .withStdin("*filter\n-A OUTPUT -m ipvs --vaddr 198.19.200.1 --vprot tcp -j DROP\nCOMMIT\n"));
+        assertEquals(2, r.exitCode(), r.stderr());
+        assertTrue(r.stderr().contains("unknown option \"--vprot\""), r.stderr());
+        assertTrue(kernel.rules("filter", "OUTPUT").isEmpty(), "a failed restore changes nothing");
+    }
+
     @Test
     void aMatchTheTracerDoesNotKnowFailsTheTrace() throws Exception {
         NetfilterTracer t = tracer("*filter\n-A FORWARD -i eth0 -j DROP\nCOMMIT\n", NetfilterTracer.VirtualServers.NONE);

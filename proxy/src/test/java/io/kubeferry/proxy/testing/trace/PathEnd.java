@@ -33,8 +33,10 @@ public record PathEnd(Kind kind, String endpoint, boolean masqueraded, int stick
     public PathEnd {
         endpoint = endpoint == null ? "" : endpoint;
         if (kind == Kind.REJECT || kind == Kind.DROP) {
-            // Nothing goes on, so nothing is masqueraded.
+            // Nothing goes on, so nothing is masqueraded, and an endpoint chosen before the verdict (IPVS picks
+            // its real server before filter OUTPUT) is reached by nothing.
             masqueraded = false;
+            endpoint = "";
         }
         if (kind != Kind.DNAT) {
             stickySeconds = 0;

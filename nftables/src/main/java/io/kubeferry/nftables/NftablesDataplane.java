@@ -1,0 +1,244 @@
+package io.kubeferry.nftables;
+
+import io.kubeferry.proxy.config.NodePortAddresses;
+import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.dataplane.CleanupReport;
+import io.kubeferry.proxy.dataplane.Dataplane;
+import io.kubeferry.proxy.dataplane.DataplaneContext;
+import io.kubeferry.proxy.dataplane.DataplaneException;
+import io.kubeferry.proxy.dataplane.SyncRequest;
+import io.kubeferry.proxy.dataplane.SyncResult;
+import io.kubeferry.proxy.exec.InterfaceAddresses;
+import io.kubeferry.proxy.exec.ToolCommand;
+import io.kubeferry.proxy.exec.ToolException;
+import io.kubeferry.proxy.exec.ToolResult;
+import io.kubeferry.proxy.exec.ToolRunner;
+import io.kubeferry.proxy.metrics.SyncMetrics;
+import io.micrometer.core.instrument.Counter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.LongSupplier;
+
+/**
+ * nftables mode. Each sync is one {@code nft -f -} of the renderer's transaction (plus, when chains made stale by
+ * an earlier sync are old enough, one small transaction deleting them first, as upstream does). Thin on purpose:
+ * everything interesting is in {@link NftablesRenderer}.
+ */
+final class NftablesDataplane implements Dataplane {
+
+    private static final Logger LOG = LoggerFactory.getLogger(NftablesDataplane.class);
+
+    private final ProxyConfig config;
+    private final ToolRunner tools;
+    private final NftablesRenderer renderer = new NftablesRenderer(new NftNames(200_000));
+    private final Counter syncFailures;
+    /** The Node's addresses {@link #settings} were made for: a change makes them anew. */
+    private List<String> settingsNodeAddresses = List.of();
+    private final Counter cleanupFailures;
+
+    private NftablesSettings settings;
+    /** What the last applied transaction left; null until the first sync and after a failure (the next is fresh). */
+    private NftMemory memory;
+    private boolean needFull = true;
+    private boolean synced;
+
+    /** System.nanoTime, or a test's clock: stale chains are deleted a second after they were flushed. */
+    private final LongSupplier clock;
+
+    NftablesDataplane(DataplaneContext context) {
+        this(context, System::nanoTime);
+    }
+
+    NftablesDataplane(DataplaneContext context, LongSupplier clock) {
+        this.clock = clock;
+        this.config = context.config();
+        this.tools = context.tools();
+        // Upstream's names and help (k/k pkg/proxy/metrics).
+        this.syncFailures = Counter.builder("kubeproxy.sync.proxy.rules.nftables.sync.failures")
+                .tag("ip_family", SyncMetrics.IP_FAMILY).description("Cumulative proxy nftables sync failures")
+                .register(context.metrics());
+        this.cleanupFailures = Counter.builder("kubeproxy.sync.proxy.rules.nftables.cleanup.failures")
+                .tag("ip_family", SyncMetrics.IP_FAMILY).description("Cumulative proxy nftables cleanup failures")
+                .register(context.metrics());
+    }
+
+    @Override
+    public String mode() {
+        return "nftables";
+    }
+
+    @Override
+    public String render(SyncRequest request) {
+        // No kernel to ask: the node's addresses are the Node object's (or --node-ip's).
+        NftablesSettings shown = settings(config, request.state().node().addresses());
+        return renderer.render(request.state(), shown, Set.of(), true, null, null, 0).main().render();
+    }
+
+    @Override
+    public SyncResult sync(SyncRequest request) throws DataplaneException {
+        long start = clock.getAsLong();
+        List<String> nodeAddresses = request.state().node().addresses();
+        // The Node's addresses name the primary IP the NodePort set holds: a change rewrites it (a full sync).
+        boolean full = request.full() || needFull || memory == null || !nodeAddresses.equals(settingsNodeAddresses);
+        try {
+            if (full || settings == null) {
+                settings = settings(config, primaryFirst(nodeAddresses, localAddresses()));
+                settingsNodeAddresses = nodeAddresses;
+            }
+            // From scratch (first sync, or the kernel is in doubt): the chains and sets an earlier run left are read
+            // back by name, so the stale ones among them are flushed and deleted like any other.
+            NftablesRenderer.KernelObjects kernel = memory == null ? kernelObjects() : null;
+            NftSync sync = renderer.render(request.state(), settings, request.changed(), full, memory, kernel, start);
+            long rendered = System.nanoTime();
+            NftMemory next = sync.next();
+            boolean cleanupFailed = false;
+            if (!sync.cleanup().isEmpty()) {
+                try {
+                    apply(sync.cleanup());
+                } catch (ToolException e) {
+                    // The chains stay, flushed; the next sync reads the table's chains back and tries again.
+                    cleanupFailures.increment();
+                    LOG.warn("could not delete stale nftables chains; retried by the next sync: {}", e.getMessage());
+                    cleanupFailed = true;
+                }
+            }
+            String text = sync.main().render();
+            if (!sync.main().isEmpty()) {
+                try {
+                    tools.run(ToolCommand.of("nft", "-f", "-").withStdin(text));
+                } catch (ToolException e) {
+                    syncFailures.increment();
+                    throw e;
+                }
+            }
+            long appliedAt = System.nanoTime();
+            // After a failed cleanup the memory no longer knows those chains: start the next sync from the kernel.
+            memory = cleanupFailed ? null : next;
+            needFull = cleanupFailed;
+            synced = true;
+            int rules = next.programs().values().stream().mapToInt(p -> (int) p.body().stream().filter(o -> o instanceof NftObject.Rule).count()).sum();
+            return new SyncResult(sync.full(), Duration.ofNanos(rendered - start), Duration.ofNanos(appliedAt - rendered),
+                    Map.of(NftablesRenderer.TABLE, rules), text.length());
+        } catch (ToolException e) {
+            // What the kernel holds is unknown now: the next sync starts from scratch.
+            memory = null;
+            needFull = true;
+            throw new DataplaneException((full ? "full" : "partial") + " nftables sync failed: " + e.getMessage(), e);
+        }
+    }
+
+    private NftablesRenderer.KernelObjects kernelObjects() throws ToolException {
+        String family = NftablesRenderer.FAMILY;
+        String table = NftablesRenderer.TABLE;
+        ToolResult chains = tools.runAllowingFailure(ToolCommand.of("nft", "list", "chains", family));
+        ToolResult sets = tools.runAllowingFailure(ToolCommand.of("nft", "-t", "list", "sets", family));
+        return new NftablesRenderer.KernelObjects(
+                chains.ok() ? NftListing.names(chains.stdout(), family, table, "chain") : Set.of(),
+                sets.ok() ? NftListing.names(sets.stdout(), family, table, "set") : Set.of());
+    }
+
+    private void apply(NftTransaction tx) throws ToolException {
+        tools.run(ToolCommand.of("nft", "-f", "-").withStdin(tx.render()));
+    }
+
+    /**
+     * Gone when someone flushed the ruleset or deleted the table: the small fixed chain stands for the table, so
+     * the check costs one tiny listing, not the whole table (listing it took 40 s at 44,000 Services, k/k#139513).
+     */
+    @Override
+    public boolean kernelStateLost() {
+        if (!synced) {
+            return false;
+        }
+        try {
+            ToolResult listed = tools.runAllowingFailure(ToolCommand.of("nft", "list", "chain", NftablesRenderer.FAMILY,
+                    NftablesRenderer.TABLE, NftablesRenderer.MARK_MASQ));
+            if (!listed.ok()) {
+                LOG.warn("nftables table {} {} or its chain {} is gone (ruleset flushed?): next sync is full",
+                        NftablesRenderer.FAMILY, NftablesRenderer.TABLE, NftablesRenderer.MARK_MASQ);
+                needFull = true;
+                memory = null;
+                return true;
+            }
+        } catch (ToolException e) {
+            LOG.warn("cannot check the nftables table: {}", e.getMessage());
+        }
+        return false;
+    }
+
+    @Override
+    public boolean hasLeftovers() {
+        try {
+            return tools.runAllowingFailure(ToolCommand.of("nft", "list", "table", NftablesRenderer.FAMILY, NftablesRenderer.TABLE)).ok();
+        } catch (ToolException e) {
+            // No nft on the node: nothing of this mode can be there either.
+            LOG.debug("nft: {}", e.getMessage());
+            return false;
+        }
+    }
+
+    /** Upstream's CleanupLeftovers: the table goes, everything in it with it. */
+    @Override
+    public CleanupReport cleanup() {
+        CleanupReport report = CleanupReport.of(mode());
+        memory = null;
+        needFull = true;
+        synced = false;
+        try {
+            ToolResult deleted = tools.runAllowingFailure(ToolCommand.of("nft", "delete", "table", NftablesRenderer.FAMILY, NftablesRenderer.TABLE));
+            if (deleted.ok()) {
+                return report.plus("tables", 1);
+            }
+            if (deleted.stderr().contains("No such file or directory")) {
+                return report;
+            }
+            return report.failed("nft delete table " + NftablesRenderer.FAMILY + " " + NftablesRenderer.TABLE + ": " + deleted.stderr().strip());
+        } catch (ToolException e) {
+            return report.failed("nft delete table: " + e.getMessage());
+        }
+    }
+
+    /**
+     * The settings for this node. {@code nodePortAddresses} empty means {@code primary} in nftables mode (upstream
+     * server_linux.go); {@code all} or 0.0.0.0/0 opens NodePorts on every local address; loopback never counts.
+     * ServiceCIDRs are not known yet (upstream reads ServiceCIDR objects), so the drop rule for unallocated
+     * ClusterIPs is left out, as upstream leaves it out without them.
+     */
+    static NftablesSettings settings(ProxyConfig config, List<String> addresses) {
+        String localCIDR = config.clusterCIDRs().stream().filter(c -> !c.contains(":")).findFirst().orElse("");
+        List<String> entries = config.nodePortAddresses();
+        List<String> nodePortIPs;
+        if (entries.contains("all") || entries.contains("0.0.0.0/0")) {
+            nodePortIPs = null;
+        } else {
+            nodePortIPs = NodePortAddresses.select(entries.isEmpty() ? List.of("primary") : entries, addresses);
+        }
+        return new NftablesSettings(String.format("0x%x", 1 << config.nftables().masqueradeBit()), config.nftables().masqueradeAll(),
+                localCIDR, nodePortIPs, NodePortAddresses.primary(addresses), List.of());
+    }
+
+    /**
+     * The kernel's addresses with the node's primary IP first, as upstream takes it: the Node object's first
+     * (IPv4) address, not whichever interface the kernel lists first (a node with a bridge or a second NIC lists
+     * those too); without a Node address, the kernel's first non-loopback one.
+     */
+    static List<String> primaryFirst(List<String> nodeAddresses, List<String> local) {
+        String primary = NodePortAddresses.primary(nodeAddresses);
+        if (primary.isEmpty()) {
+            return local;
+        }
+        List<String> out = new java.util.ArrayList<>(List.of(primary));
+        local.stream().filter(a -> !a.equals(primary)).forEach(out::add);
+        return out;
+    }
+
+    private List<String> localAddresses() throws ToolException {
+        String shown = tools.run(ToolCommand.of("ip", "-o", "-4", "addr", "show")).stdout();
+        return InterfaceAddresses.parse(shown).stream().map(InterfaceAddresses.Address::ip).distinct().toList();
+    }
+}
