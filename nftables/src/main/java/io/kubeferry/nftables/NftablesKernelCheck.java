@@ -1,0 +1,58 @@
+package io.kubeferry.nftables;
+
+import io.kubeferry.proxy.dataplane.DataplaneException;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Upstream's start-up check for nftables mode (k/k pkg/proxy/nftables/proxier.go): the kernel must be 5.13 or
+ * later, standing in for "the host's nft is 1.0.1 or later" (k/k#122743: an older system nft is broken by the
+ * rules a newer one writes). {@code KUBE_PROXY_NFTABLES_SKIP_KERNEL_VERSION_CHECK} set to anything non-empty
+ * skips it, as upstream. The kernel release and the environment are given, so tests can fake them.
+ */
+record NftablesKernelCheck(Callable<String> osRelease, Function<String, String> env) {
+
+    static final String SKIP = "KUBE_PROXY_NFTABLES_SKIP_KERNEL_VERSION_CHECK";
+    static final int MIN_MAJOR = 5;
+    static final int MIN_MINOR = 13;
+
+    private static final Pattern VERSION = Pattern.compile("^(\\d+)\\.(\\d+)");
+
+    /** This machine's: the kernel is the same in every network namespace, so the agent's own /proc tells. */
+    static NftablesKernelCheck system() {
+        return new NftablesKernelCheck(() -> Files.readString(Path.of("/proc/sys/kernel/osrelease")), System::getenv);
+    }
+
+    void check() throws DataplaneException {
+        String skip = env.apply(SKIP);
+        if (skip != null && !skip.isEmpty()) {
+            return;
+        }
+        String release;
+        try {
+            release = osRelease.call().strip();
+        } catch (IOException e) {
+            throw new DataplaneException("could not check kernel version (/proc/sys/kernel/osrelease): " + e.getMessage()
+                    + "; set " + SKIP + "=1 to skip the check", e);
+        } catch (Exception e) {
+            throw new DataplaneException("could not check kernel version: " + e.getMessage(), e);
+        }
+        Matcher m = VERSION.matcher(release);
+        if (!m.find()) {
+            throw new DataplaneException("could not check kernel version: cannot parse \"" + release + "\"; set " + SKIP
+                    + "=1 to skip the check");
+        }
+        int major = Integer.parseInt(m.group(1));
+        int minor = Integer.parseInt(m.group(2));
+        if (major < MIN_MAJOR || (major == MIN_MAJOR && minor < MIN_MINOR)) {
+            throw new DataplaneException("nftables mode requires kernel " + MIN_MAJOR + "." + MIN_MINOR + " or later (as kube-proxy's),"
+                    + " this node runs " + release + ": use mode iptables, or set " + SKIP + "=1 if this kernel's nft is 1.0.1 or later");
+        }
+    }
+}
