@@ -3,20 +3,20 @@ package io.kubeferry.it;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.kubeferry.it.ClusterObjects.Ep;
 import io.kubeferry.proxy.Agent;
 import io.kubeferry.proxy.cli.Main;
+import io.kubeferry.proxy.config.ProxyConfig;
 import io.vertx.core.Vertx;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.extension.RegisterExtension;
 
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -31,40 +31,68 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The agent (iptables mode) programs a real kernel: it runs in this JVM against a Fabric8 CRUD mock API and
- * programs the bed's node namespace; a client namespace sends real TCP and UDP through the rules to echo
- * servers in pod namespaces.
+ * The agent programs a real kernel, in the mode a subclass names: it runs in this JVM against a Fabric8 CRUD mock
+ * API and programs the bed's node namespace; a client namespace sends real TCP and UDP through the rules to echo
+ * servers in pod namespaces. The cases are the same for every mode; a subclass says how its mode's state looks
+ * in the kernel. Per-class instance (not static) state, so each subclass has its own bed and agent; each subclass
+ * carries {@code @EnableKubernetesMockClient(crud = true)} itself (the extension reads it off the test class only).
  */
-@EnableKubernetesMockClient(crud = true)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class AgentRealKernelTest {
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+abstract class RealKernelAgentCases {
 
-    @RegisterExtension
-    static final NetnsTestBed BED = new NetnsTestBed();
+    /** The subclass's mock API client (the extension sets only fields the test class itself declares). */
+    KubernetesClient client;
+    Vertx vertx;
+    Agent agent;
+    NetnsTestBed.Pod pod1;
+    NetnsTestBed.Pod pod2;
 
-    static KubernetesClient client;
-    static KubernetesMockServer server;
+    /** The subclass's bed (a static {@code @RegisterExtension} field of its own, so it is set up before this). */
+    abstract NetnsTestBed bed();
 
-    private static Vertx vertx;
-    private static Agent agent;
-    private static NetnsTestBed.Pod pod1;
-    private static NetnsTestBed.Pod pod2;
+    /** The client of the subclass's {@code @EnableKubernetesMockClient} (a static field of its own). */
+    abstract KubernetesClient kubernetes();
+
+    /** The agent's configuration in this class's mode. */
+    abstract ProxyConfig config();
+
+    /** Fails unless the node namespace holds this mode's Service state (before cleanup). */
+    abstract void assertProgrammed() throws Exception;
+
+    /**
+     * What a restarted agent must take over rather than recreate (e.g. a table's kernel handle, which deleting and
+     * re-adding the table would change); empty where the mode has nothing of the kind.
+     */
+    String keptAcrossRestart() throws Exception {
+        return "";
+    }
+
+    /** Skips the class (an Assumption) when the machine lacks what this mode needs. */
+    void assumeMode() throws Exception {
+    }
 
     @BeforeAll
-    static void startAgent() throws Exception {
-        pod1 = BED.addPod("pod-1", 11);
-        pod2 = BED.addPod("pod-2", 12);
+    void startAgent() throws Exception {
+        assumeMode();
+        client = kubernetes();
+        pod1 = bed().addPod("pod-1", 11);
+        pod2 = bed().addPod("pod-2", 12);
         client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a").endMetadata().build()).create();
         vertx = Vertx.vertx();
         agent = start();
     }
 
-    private static Agent start() throws Exception {
-        return BedAgent.start(BedAgent.quick(BED), client, vertx, BED);
+    Agent start() throws Exception {
+        return start(config());
+    }
+
+    Agent start(ProxyConfig config) throws Exception {
+        return BedAgent.start(config, client, vertx, bed());
     }
 
     @AfterAll
-    static void stopAgent() throws Exception {
+    void stopAgent() throws Exception {
         BedAgent.stop(agent);
         if (vertx != null) {
             vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -76,7 +104,7 @@ class AgentRealKernelTest {
     void clientReachesEveryEndpointThroughClusterIPAndNodePort() throws Exception {
         client.resource(nodePort("web", "198.19.0.10", 80, 8080, 30080, false)).create();
         client.resource(slice("web", "TCP", 8080, Ep.ready(pod1.ip(), "node-a"), Ep.ready(pod2.ip(), "node-b"))).create();
-        NetnsTestBed.Client c = BED.client();
+        NetnsTestBed.Client c = bed().client();
         awaitAnswer("ClusterIP programmed", () -> c.tcp("198.19.0.10", 80), a -> a.startsWith("pod-"));
 
         assertEquals(Set.of("pod-1", "pod-2"), answers(40, () -> c.tcp("198.19.0.10", 80)), "ClusterIP spreads over both endpoints");
@@ -89,7 +117,7 @@ class AgentRealKernelTest {
     @Order(2)
     void removingAnEndpointMovesTrafficAway() throws Exception {
         client.resource(slice("web", "TCP", 8080, Ep.ready(pod1.ip(), "node-a"))).update();
-        NetnsTestBed.Client c = BED.client();
+        NetnsTestBed.Client c = bed().client();
         awaitAnswer("pod-2 removed", () -> String.join(",", answers(10, () -> c.tcp("198.19.0.10", 80))), a -> a.equals("pod-1"));
         assertEquals(Set.of("pod-1"), answers(30, () -> c.tcp("198.19.0.10", 80)));
     }
@@ -100,7 +128,7 @@ class AgentRealKernelTest {
         Service dns = service("dns", "198.19.0.53", "UDP", 53, 5353).build();
         client.resource(dns).create();
         client.resource(slice("dns", "UDP", 5353, Ep.ready(pod2.ip(), "node-b"))).create();
-        NetnsTestBed.Client c = BED.client();
+        NetnsTestBed.Client c = bed().client();
         // The same source port every time: one conntrack flow, pinned to pod-2 once established.
         awaitAnswer("UDP Service programmed", () -> c.udp("198.19.0.53", 53, 40053), "pod-2"::equals);
         assertEquals("pod-2", c.udp("198.19.0.53", 53, 40053));
@@ -117,7 +145,7 @@ class AgentRealKernelTest {
     @Order(4)
     void serviceWithoutEndpointsIsRefusedAtOnce() throws Exception {
         client.resource(service("empty", "198.19.0.60", "TCP", 80, 8080).build()).create();
-        NetnsTestBed.Client c = BED.client();
+        NetnsTestBed.Client c = bed().client();
         awaitAnswer("REJECT programmed", () -> c.tcp("198.19.0.60", 80), "REFUSED"::equals);
         // Refused, not timed out: every attempt gets an immediate ICMP port-unreachable.
         assertEquals(Set.of("REFUSED"), answers(5, () -> c.tcp("198.19.0.60", 80)));
@@ -129,7 +157,7 @@ class AgentRealKernelTest {
         Service sticky = service("sticky", "198.19.0.70", "TCP", 80, 8080).editSpec().withSessionAffinity("ClientIP").endSpec().build();
         client.resource(sticky).create();
         client.resource(slice("sticky", "TCP", 8080, Ep.ready(pod1.ip(), "node-a"), Ep.ready(pod2.ip(), "node-b"))).create();
-        NetnsTestBed.Client c = BED.client();
+        NetnsTestBed.Client c = bed().client();
         awaitAnswer("affinity Service programmed", () -> c.tcp("198.19.0.70", 80), a -> a.startsWith("pod-"));
         Set<String> seen = answers(30, () -> c.tcp("198.19.0.70", 80));
         assertEquals(1, seen.size(), "one client, one endpoint: " + seen);
@@ -140,7 +168,7 @@ class AgentRealKernelTest {
     void externalTrafficPolicyLocalKeepsExternalTrafficOnLocalEndpoints() throws Exception {
         client.resource(nodePort("local", "198.19.0.80", 80, 8080, 30090, true)).create();
         client.resource(slice("local", "TCP", 8080, Ep.ready(pod1.ip(), "node-a"), Ep.ready(pod2.ip(), "node-b"))).create();
-        NetnsTestBed.Client c = BED.client();
+        NetnsTestBed.Client c = bed().client();
         awaitAnswer("NodePort programmed", () -> c.tcp(NetnsTestBed.NODE_EXTERNAL_IP, 30090), a -> a.startsWith("pod-"));
         assertEquals(Set.of("pod-1"), answers(30, () -> c.tcp(NetnsTestBed.NODE_EXTERNAL_IP, 30090)),
                 "external traffic only reaches the endpoint on this node");
@@ -150,10 +178,35 @@ class AgentRealKernelTest {
 
     @Test
     @Order(7)
+    void loadBalancerIpAdmitsOnlyClientsInItsSourceRanges() throws Exception {
+        String lbIP = "198.19.1.100";
+        client.resource(loadBalancer("lb", "198.19.0.90", lbIP, 30100, List.of(NetnsTestBed.CLIENT_IP + "/32"))).create();
+        client.resource(slice("lb", "TCP", 8080, Ep.ready(pod1.ip(), "node-a"), Ep.ready(pod2.ip(), "node-b"))).create();
+        NetnsTestBed.Client c = bed().client();
+        awaitAnswer("LB IP programmed for an allowed client", () -> c.tcp(lbIP, 80), a -> a.startsWith("pod-"));
+        assertEquals(Set.of("pod-1", "pod-2"), answers(30, () -> c.tcp(lbIP, 80)), "an allowed client reaches every endpoint");
+
+        // The same client outside the ranges now: dropped (no answer at all), not refused.
+        client.resource(loadBalancer("lb", "198.19.0.90", lbIP, 30100, List.of("198.18.1.200/32"))).update();
+        awaitAnswer("LB IP closed to a client outside the ranges", () -> c.tcp(lbIP, 80), "TIMEOUT"::equals);
+        assertEquals(Set.of("TIMEOUT"), answers(3, () -> c.tcp(lbIP, 80)), "a denied client is dropped");
+        // The ClusterIP is not behind the ranges.
+        assertTrue(c.tcp("198.19.0.90", 80).startsWith("pod-"), "the ClusterIP still answers");
+    }
+
+    private static Service loadBalancer(String name, String clusterIP, String lbIP, int nodePort, List<String> ranges) {
+        return service(name, clusterIP, "TCP", 80, 8080).editSpec().withType("LoadBalancer").withLoadBalancerSourceRanges(ranges)
+                .editFirstPort().withNodePort(nodePort).endPort().endSpec()
+                .withNewStatus().withNewLoadBalancer().addNewIngress().withIp(lbIP).endIngress().endLoadBalancer().endStatus().build();
+    }
+
+    @Test
+    @Order(8)
     void restartUnderContinuousTrafficFailsNoConnection() throws Exception {
-        NetnsTestBed.Client c = BED.client();
+        NetnsTestBed.Client c = bed().client();
         int before = agent.successfulSyncs();
         assertTrue(before > 0);
+        String kept = keptAcrossRestart();
         long t0 = System.currentTimeMillis();
         CompletableFuture<String> traffic = CompletableFuture.supplyAsync(() -> {
             try {
@@ -169,13 +222,11 @@ class AgentRealKernelTest {
         Thread.sleep(500);
         agent = start();
         long started = System.currentTimeMillis() - t0;
-        long deadline = System.currentTimeMillis() + 20_000;
-        while (agent.successfulSyncs() == 0 && System.currentTimeMillis() < deadline) {
-            Thread.sleep(100);
-        }
+        awaitFirstSync();
         long synced = System.currentTimeMillis() - t0;
         assertTrue(agent.successfulSyncs() > 0, "the new agent synced");
         assertTrue(agent.lastResult().full(), "a restarted agent's first sync is full");
+        assertEquals(kept, keptAcrossRestart(), "the new agent took the kernel state over, it did not recreate it");
         String result = traffic.get(40, TimeUnit.SECONDS);
         // The times (from the traffic's start, give or take the client's start-up) place a failure in the restart.
         assertTrue(result.startsWith("ok ") && result.contains(" failed 0"), "no failed connection across the restart: " + result
@@ -183,17 +234,35 @@ class AgentRealKernelTest {
                 + ", first sync seen +" + synced);
     }
 
+    void awaitFirstSync() throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 20_000;
+        while (agent.successfulSyncs() == 0 && System.currentTimeMillis() < deadline) {
+            Thread.sleep(100);
+        }
+    }
+
+    /** Runs last: every mode's cleanup removes every mode's state, whatever mode ran. */
     @Test
-    @Order(8)
+    @Order(100)
     void cleanupLeavesNoKubeFerryRuleBehind() throws Exception {
         BedAgent.stop(agent);
         agent = null;
-        assertTrue(BED.exec(BED.nodeNs(), "iptables-nft-save").contains("KUBE-SVC-"), "rules present before cleanup");
-        assertEquals(0, Main.execute("cleanup", "--netns", BED.nodeNs(), "--hostname-override", "node-a"));
-        String nft = BED.exec(BED.nodeNs(), "iptables-nft-save");
-        String legacy = BED.exec(BED.nodeNs(), "iptables-legacy-save");
+        assertProgrammed();
+        assertEquals(0, Main.execute("cleanup", "--netns", bed().nodeNs(), "--hostname-override", "node-a"));
+        assertNoIptablesModeState();
+        assertNoNftablesModeState();
+    }
+
+    void assertNoIptablesModeState() throws Exception {
+        String nft = bed().exec(bed().nodeNs(), "iptables-nft-save");
+        String legacy = bed().exec(bed().nodeNs(), "iptables-legacy-save");
         // Except kubelet's KUBE-FIREWALL, which upstream kube-proxy also creates and never removes in cleanup.
         assertFalse(nft.lines().filter(l -> !l.contains("KUBE-FIREWALL")).anyMatch(l -> l.contains("KUBE-")), "nft rules left:\n" + nft);
         assertFalse(legacy.contains("KUBE-"), "legacy rules left:\n" + legacy);
+    }
+
+    void assertNoNftablesModeState() throws Exception {
+        String tables = bed().exec(bed().nodeNs(), "nft", "list", "tables");
+        assertFalse(tables.contains("table ip kube-proxy"), "nftables mode's table left: " + tables);
     }
 }
