@@ -35,7 +35,6 @@ class NftablesStartCheckTest {
         assumeTrue(Files.isExecutable(nft), "nft is not at " + nft + ": cannot hide it");
         assumeTrue(NetnsTestBed.run(List.of("unshare", "--version")).exit() == 0, "needs util-linux's unshare");
         String node = BED.bareNamespace("nft-node");
-        String java = ProcessHandle.current().info().command().orElse("java");
         var run = CleanupNetnsTest.jar(List.of("unshare", "-m", "--propagation", "private", "sh", "-c",
                         "mount --bind /dev/null " + nft + " && exec \"$0\" \"$@\"", "ip", "netns", "exec", node),
                 "run", "--proxy-mode", "nftables", "--hostname-override", "node-a", "--kubeconfig", "/nonexistent/kubeconfig");
@@ -43,7 +42,7 @@ class NftablesStartCheckTest {
         assertTrue(run.err().contains("proxy mode nftables needs nft, not found in"), run.err());
         assertFalse(run.err().contains("kubeconfig"), "it stopped before reading the kubeconfig: " + run.err());
         assertTrue(Files.isExecutable(nft), "nft is still there outside the test's mount namespace");
-        System.out.println("run --proxy-mode nftables without nft (java " + java + "): "
+        System.out.println("run --proxy-mode nftables without nft: "
                 + run.err().strip().lines().reduce((a, b) -> b).orElse(""));
     }
 
