@@ -1,29 +1,18 @@
 package io.kubeferry.it;
 
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.kubeferry.proxy.config.ProxyConfig;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The real-kernel cases ({@link RealKernelAgentCases}) in iptables mode, the default. */
-@EnableKubernetesMockClient(crud = true)
 class AgentRealKernelTest extends RealKernelAgentCases {
 
     @RegisterExtension
     static final NetnsTestBed BED = new NetnsTestBed();
 
-    static KubernetesClient mockClient;
-
-    @Override
-    KubernetesClient kubernetes() {
-        return mockClient;
-    }
-
-    @Override
-    NetnsTestBed bed() {
-        return BED;
+    AgentRealKernelTest() {
+        super(BED);
     }
 
     @Override

@@ -1,7 +1,5 @@
 package io.kubeferry.it;
 
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.kubeferry.proxy.config.ProxyConfig;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -18,22 +16,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * The real-kernel cases ({@link RealKernelAgentCases}) in nftables mode ({@code table ip kube-proxy}), and switching
  * between it and iptables mode on a live node.
  */
-@EnableKubernetesMockClient(crud = true)
 class NftablesAgentRealKernelTest extends RealKernelAgentCases {
 
     @RegisterExtension
     static final NetnsTestBed BED = new NetnsTestBed();
 
-    static KubernetesClient mockClient;
-
-    @Override
-    KubernetesClient kubernetes() {
-        return mockClient;
-    }
-
-    @Override
-    NetnsTestBed bed() {
-        return BED;
+    NftablesAgentRealKernelTest() {
+        super(BED);
     }
 
     @Override
@@ -74,14 +63,7 @@ class NftablesAgentRealKernelTest extends RealKernelAgentCases {
     @Test
     @Order(9)
     void togglingIptablesAndNftablesUnderTrafficFailsNoConnectionAndLeavesNothingBehind() throws Exception {
-        NetnsTestBed.Client c = BED.client();
-        CompletableFuture<String> traffic = CompletableFuture.supplyAsync(() -> {
-            try {
-                return c.ask("loop 198.19.0.10 80 16000 20");
-            } catch (Exception e) {
-                return "ERROR " + e;
-            }
-        });
+        CompletableFuture<String> traffic = trafficLoop(16_000);
         Thread.sleep(500);
         for (String mode : List.of("iptables", "nftables", "iptables", "nftables")) {
             BedAgent.stop(agent);

@@ -3,6 +3,12 @@ package io.kubeferry.it;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import io.fabric8.mockwebserver.ServerRequest;
+import io.fabric8.mockwebserver.ServerResponse;
 import io.kubeferry.it.ClusterObjects.Ep;
 import io.kubeferry.proxy.Agent;
 import io.kubeferry.proxy.cli.Main;
@@ -16,7 +22,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -34,25 +43,31 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The agent programs a real kernel, in the mode a subclass names: it runs in this JVM against a Fabric8 CRUD mock
  * API and programs the bed's node namespace; a client namespace sends real TCP and UDP through the rules to echo
  * servers in pod namespaces. The cases are the same for every mode; a subclass says how its mode's state looks
- * in the kernel. Per-class instance (not static) state, so each subclass has its own bed and agent; each subclass
- * carries {@code @EnableKubernetesMockClient(crud = true)} itself (the extension reads it off the test class only).
+ * in the kernel. Per-class instance (not static) state, so each subclass has its own bed, mock API and agent (the
+ * mock is built here, as {@code @EnableKubernetesMockClient(crud = true)} builds it: that extension serves only
+ * fields the test class itself declares).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class RealKernelAgentCases {
 
-    /** The subclass's mock API client (the extension sets only fields the test class itself declares). */
+    private KubernetesMockServer server;
     KubernetesClient client;
     Vertx vertx;
     Agent agent;
     NetnsTestBed.Pod pod1;
     NetnsTestBed.Pod pod2;
 
-    /** The subclass's bed (a static {@code @RegisterExtension} field of its own, so it is set up before this). */
-    abstract NetnsTestBed bed();
+    private final NetnsTestBed bed;
 
-    /** The client of the subclass's {@code @EnableKubernetesMockClient} (a static field of its own). */
-    abstract KubernetesClient kubernetes();
+    /** @param bed the subclass's bed: a static {@code @RegisterExtension} field of its own, so it is set up before this */
+    RealKernelAgentCases(NetnsTestBed bed) {
+        this.bed = bed;
+    }
+
+    NetnsTestBed bed() {
+        return bed;
+    }
 
     /** The agent's configuration in this class's mode. */
     abstract ProxyConfig config();
@@ -75,7 +90,10 @@ abstract class RealKernelAgentCases {
     @BeforeAll
     void startAgent() throws Exception {
         assumeMode();
-        client = kubernetes();
+        Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
+        server = new KubernetesMockServer(new Context(), new MockWebServer(), responses, new KubernetesMixedDispatcher(responses), false);
+        server.init();
+        client = server.createClient();
         pod1 = bed().addPod("pod-1", 11);
         pod2 = bed().addPod("pod-2", 12);
         client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a").endMetadata().build()).create();
@@ -96,6 +114,12 @@ abstract class RealKernelAgentCases {
         BedAgent.stop(agent);
         if (vertx != null) {
             vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        }
+        if (client != null) {
+            client.close();
+        }
+        if (server != null) {
+            server.destroy();
         }
     }
 
@@ -203,18 +227,11 @@ abstract class RealKernelAgentCases {
     @Test
     @Order(8)
     void restartUnderContinuousTrafficFailsNoConnection() throws Exception {
-        NetnsTestBed.Client c = bed().client();
         int before = agent.successfulSyncs();
         assertTrue(before > 0);
         String kept = keptAcrossRestart();
         long t0 = System.currentTimeMillis();
-        CompletableFuture<String> traffic = CompletableFuture.supplyAsync(() -> {
-            try {
-                return c.ask("loop 198.19.0.10 80 6000 20");
-            } catch (Exception e) {
-                return "ERROR " + e;
-            }
-        });
+        CompletableFuture<String> traffic = trafficLoop(6000);
         Thread.sleep(1000);
         long stopping = System.currentTimeMillis() - t0;
         BedAgent.stop(agent);
@@ -232,6 +249,18 @@ abstract class RealKernelAgentCases {
         assertTrue(result.startsWith("ok ") && result.contains(" failed 0"), "no failed connection across the restart: " + result
                 + "; agent stopping at +" + stopping + " ms, stopped +" + stopped + ", new agent started +" + started
                 + ", first sync seen +" + synced);
+    }
+
+    /** A connection to the "web" ClusterIP every 20 ms for {@code millis}, in the background; "ok N failed M". */
+    CompletableFuture<String> trafficLoop(long millis) throws Exception {
+        NetnsTestBed.Client c = bed().client();
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return c.ask("loop 198.19.0.10 80 " + millis + " 20");
+            } catch (Exception e) {
+                return "ERROR " + e;
+            }
+        });
     }
 
     void awaitFirstSync() throws InterruptedException {
