@@ -76,10 +76,10 @@ final class NftablesDataplane implements Dataplane {
         return "nftables";
     }
 
-    /** Upstream's minimum kernel, with its escape hatch (see {@link NftablesKernelCheck}). */
+    /** Upstream's minimum kernel, with its escape hatch, then nft's version and nf_tables (see {@link NftablesKernelCheck}). */
     @Override
     public void checkKernel() throws DataplaneException {
-        kernelCheck.check();
+        kernelCheck.check(tools);
     }
 
     @Override

@@ -4,6 +4,10 @@ import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneException;
 import io.kubeferry.proxy.dataplane.DataplaneProvider;
+import io.kubeferry.proxy.exec.ToolCommand;
+import io.kubeferry.proxy.exec.ToolException;
+import io.kubeferry.proxy.exec.ToolResult;
+import io.kubeferry.proxy.exec.ToolRunner;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 
@@ -63,6 +67,34 @@ class NftablesKernelCheckTest {
         NftablesDataplane old = new NftablesDataplane(context, System::nanoTime, kernel("5.10.0", Map.of()));
         assertThrows(DataplaneException.class, old::checkKernel);
         assertDoesNotThrow(new NftablesDataplane(context, System::nanoTime, kernel("6.18.0", Map.of()))::checkKernel);
+    }
+
+    /** A runner whose nft prints {@code version} and answers --check with {@code checkExit} and {@code checkError}. */
+    private static ToolRunner nft(String version, int checkExit, String checkError) {
+        return new ToolRunner() {
+            @Override
+            public ToolResult run(ToolCommand command) throws ToolException {
+                return runAllowingFailure(command);
+            }
+
+            @Override
+            public ToolResult runAllowingFailure(ToolCommand command) {
+                return command.args().contains("--check") ? new ToolResult(checkExit, "", checkError) : new ToolResult(0, version, "");
+            }
+        };
+    }
+
+    @Test
+    void nftFrom1_0_1OnAndAKernelThatTakesTheTableArePassed() {
+        NftablesKernelCheck kernel = kernel("6.18.0", Map.of());
+        assertDoesNotThrow(() -> kernel.check(nft("nftables v1.0.1 (Fearless Fosdick #3)\n", 0, "")));
+        assertDoesNotThrow(() -> kernel.check(nft("nftables v1.1.3 (Commodore Bullmoose #4)\n", 0, "")));
+        DataplaneException old = assertThrows(DataplaneException.class, () -> kernel.check(nft("nftables v0.9.8 (E.D.S.)\n", 0, "")));
+        assertTrue(old.getMessage().contains("requires nft 1.0.1 or later") && old.getMessage().contains("v0.9.8"), old.getMessage());
+        DataplaneException refused = assertThrows(DataplaneException.class,
+                () -> kernel.check(nft("nftables v1.0.6 (Lester Gooch #5)\n", 1, "Error: Could not process rule: Operation not supported")));
+        assertTrue(refused.getMessage().contains("the kernel refused a test nftables transaction")
+                && refused.getMessage().contains("Operation not supported"), refused.getMessage());
     }
 
     @Test
