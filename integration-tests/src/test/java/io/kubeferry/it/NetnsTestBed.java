@@ -82,6 +82,9 @@ public final class NetnsTestBed implements BeforeAllCallback, AfterAllCallback {
         sysctl(node, "net.ipv4.ip_forward=1");
         sysctl(node, "net.ipv4.conf.all.send_redirects=0");
         sysctl(node, "net.ipv4.conf.default.send_redirects=0");
+        // And the per-client ICMP error limit (a burst of 6, then one a second) would let "refused at once" checks
+        // see a time-out once earlier host-unreachables to the same client used the burst up.
+        sysctl(node, "net.ipv4.icmp_ratelimit=0");
         sysctl(node, "net.bridge.bridge-nf-call-iptables=1");
         String clientNs = clientNs();
         addNamespace(clientNs);
