@@ -56,7 +56,7 @@ record ElementDiff(Map<String, Map<String, String>> store, Map<String, ServicePo
                     }
                     continue;
                 }
-                String value = e.valueText();
+                String value = stored(e);
                 wanted.put(key, value);
                 String had = before == null ? null : before.elements().getOrDefault(e.container(), Map.of()).get(key);
                 if (had == null) {
@@ -135,7 +135,7 @@ record ElementDiff(Map<String, Map<String, String>> store, Map<String, ServicePo
                     }
                     continue;
                 }
-                String value = e.valueText();
+                String value = stored(e);
                 String had = store.get(e.container()).put(key, value);
                 owners.put(slot, name);
                 if (had == null) {
@@ -165,6 +165,16 @@ record ElementDiff(Map<String, Map<String, String>> store, Map<String, ServicePo
         Map<String, Map<String, String>> frozen = new HashMap<>();
         store.forEach((k, v) -> frozen.put(k, Collections.unmodifiableMap(v)));
         return new ElementDiff(frozen, owners, before.contested(), claims, leftovers);
+    }
+
+    /**
+     * A map element as the store remembers it: its value and its comment. The comment names the Service port, and
+     * a key can pass from one port to another with the same verdict (a port renamed, e.g. a Service's one unnamed
+     * port becoming named "p0" of two): it is rewritten then, as a full sync from scratch would write it, rather
+     * than left naming a port that is gone.
+     */
+    static String stored(NftObject.Element e) {
+        return e.comment() == null ? e.valueText() : e.valueText() + " comment \"" + e.comment() + "\"";
     }
 
     private static NftObject.Element removal(String container, String key) {

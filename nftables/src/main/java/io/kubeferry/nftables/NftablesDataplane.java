@@ -37,6 +37,8 @@ final class NftablesDataplane implements Dataplane {
     private final ToolRunner tools;
     private final NftablesRenderer renderer = new NftablesRenderer(new NftNames(200_000));
     private final Counter syncFailures;
+    /** The Node's addresses {@link #settings} were made for: a change makes them anew. */
+    private List<String> settingsNodeAddresses = List.of();
     private final Counter cleanupFailures;
 
     private NftablesSettings settings;
@@ -92,10 +94,13 @@ final class NftablesDataplane implements Dataplane {
     @Override
     public SyncResult sync(SyncRequest request) throws DataplaneException {
         long start = clock.getAsLong();
-        boolean full = request.full() || needFull || memory == null;
+        List<String> nodeAddresses = request.state().node().addresses();
+        // The Node's addresses name the primary IP the NodePort set holds: a change rewrites it (a full sync).
+        boolean full = request.full() || needFull || memory == null || !nodeAddresses.equals(settingsNodeAddresses);
         try {
             if (full || settings == null) {
-                settings = settings(config, localAddresses());
+                settings = settings(config, primaryFirst(nodeAddresses, localAddresses()));
+                settingsNodeAddresses = nodeAddresses;
             }
             // From scratch (first sync, or the kernel is in doubt): the chains and sets an earlier run left are read
             // back by name, so the stale ones among them are flushed and deleted like any other.
@@ -227,6 +232,21 @@ final class NftablesDataplane implements Dataplane {
         }
         return new NftablesSettings(String.format("0x%x", 1 << config.nftables().masqueradeBit()), config.nftables().masqueradeAll(),
                 localCIDR, nodePortIPs, NodePortAddresses.primary(addresses), List.of());
+    }
+
+    /**
+     * The kernel's addresses with the node's primary IP first, as upstream takes it: the Node object's first
+     * (IPv4) address, not whichever interface the kernel lists first (a node with a bridge or a second NIC lists
+     * those too); without a Node address, the kernel's first non-loopback one.
+     */
+    static List<String> primaryFirst(List<String> nodeAddresses, List<String> local) {
+        String primary = NodePortAddresses.primary(nodeAddresses);
+        if (primary.isEmpty()) {
+            return local;
+        }
+        List<String> out = new java.util.ArrayList<>(List.of(primary));
+        local.stream().filter(a -> !a.equals(primary)).forEach(out::add);
+        return out;
     }
 
     private List<String> localAddresses() throws ToolException {

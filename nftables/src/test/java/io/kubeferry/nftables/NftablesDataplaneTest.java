@@ -47,6 +47,23 @@ class NftablesDataplaneTest {
         return tools.commands().stream().filter(c -> c.tool().equals("nft") && c.args().equals(List.of("-f", "-"))).count();
     }
 
+    /**
+     * "primary" is the Node object's first address, as upstream's, not the first the kernel lists (found by the
+     * differential test: the node's pod bridge came first, and NodePorts on the node IP were refused).
+     */
+    @Test
+    void nodePortsOpenOnTheNodeObjectsPrimaryAddress() throws DataplaneException {
+        FakeNft kernel = new FakeNft();
+        FakeNftTools bridged = new FakeNftTools(kernel, List.of("127.0.0.1/8", "198.18.0.1/24", "198.18.1.1/24"));
+        Dataplane mode = new NftablesDataplane(new DataplaneContext(ProxyConfig.defaults().withMode("nftables"), bridged, metrics), clock::get);
+        ProxyState withoutNode = state("198.18.0.2");
+        mode.sync(SyncRequest.full(withoutNode));
+        assertEquals(Set.of("198.18.0.1"), kernel.elements(F, T, "nodeport-ips").keySet());
+        ProxyState withNode = new ProxyState(withoutNode.node().withAddresses(List.of("198.18.1.1")), withoutNode.services(), 1);
+        mode.sync(new SyncRequest(withNode, Set.of(), false));
+        assertEquals(Set.of("198.18.1.1"), kernel.elements(F, T, "nodeport-ips").keySet());
+    }
+
     @Test
     void fullThenPartialThroughOneNftEach() throws DataplaneException {
         SyncResult first = dataplane.sync(SyncRequest.full(state("198.18.0.2")));

@@ -109,16 +109,21 @@ public final class PeerBed implements BeforeAllCallback, AfterAllCallback {
     }
 
     /**
-     * The KubeProxyConfiguration both agents read: iptables mode as {@link #NODE}, the bed's pod CIDR, HTTP on the
+     * The KubeProxyConfiguration both agents read: iptables mode (unless told another) as {@link #NODE}, the bed's pod CIDR, HTTP on the
      * namespace's loopback, and conntrack settings that leave the machine-wide sysctls alone (a non-root namespace
      * cannot write them: {@code maxPerCore: 0}, {@code min: 0}, zero TCP timeouts). {@code extraYaml} is appended
      * (top-level keys not already set here).
      */
     public AgentConfig config(AgentConfig.Backend backend, String extraYaml) throws IOException {
+        return config(backend, "iptables", extraYaml);
+    }
+
+    /** The same with proxy mode {@code mode} (iptables, nftables). */
+    public AgentConfig config(AgentConfig.Backend backend, String mode, String extraYaml) throws IOException {
         String yaml = "apiVersion: kubeproxy.config.k8s.io/v1alpha1\n"
                 + "kind: KubeProxyConfiguration\n"
                 + "clientConnection:\n  kubeconfig: " + dir.resolve("kubeconfig") + "\n"
-                + "mode: iptables\n"
+                + "mode: " + mode + "\n"
                 + "hostnameOverride: " + NODE + "\n"
                 + "clusterCIDR: " + NetnsTestBed.POD_CIDR + "\n"
                 + "metricsBindAddress: 127.0.0.1:" + METRICS_PORT + "\n"
@@ -216,7 +221,7 @@ public final class PeerBed implements BeforeAllCallback, AfterAllCallback {
      * The nftables tables of the node namespace. Without the nft tool there are none of kube-proxy's to find: it
      * makes (and cleans up) its nftables-mode tables only through that tool (knftables).
      */
-    private List<String> nftTables() throws IOException, InterruptedException {
+    public List<String> nftTables() throws IOException, InterruptedException {
         if (!Files.isExecutable(Path.of("/usr/sbin/nft"))) {
             return List.of();
         }

@@ -4,8 +4,9 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.kubeferry.it.NetnsTestBed;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.InputStream;
 import java.time.Duration;
@@ -24,9 +25,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * kube-ferry against upstream kube-proxy 1.35 on the same node, objects and API server ({@link PeerBed}): for each
  * state of a feature-rich object set (initial.yaml; then update.yaml and a deletion) each agent in turn starts on
- * it, and its {@code iptables-save} and {@code ip6tables-save} (nft flavour, both agents) are normalised ({@link SavedRuleset}; the order
- * across Services in the chains upstream fills in Go map order is random, so those are ordered by Service) and diffed;
- * only the differences allow-list.txt names (each with its reason, printed every run) may remain. The same traffic
+ * it, and its ruleset is normalised and diffed, once per {@link Flavour}: in iptables mode its {@code iptables-save}
+ * and {@code ip6tables-save} (nft flavour, both agents; {@link SavedRuleset}: the order across Services in the chains
+ * upstream fills in Go map order is random, so those are ordered by Service); in nftables mode its kube-proxy
+ * tables as {@code nft list table} prints them ({@link NftRuleset}); only the differences the flavour's allow-list
+ * names (each with its reason, printed every run) may remain. The same traffic
  * probes run against both and must agree in kind: which pod answers, REFUSED or TIMEOUT. Upstream's own run-to-run
  * output is identical on the same objects, so the diff is a stable test. Each agent starts fresh on each state and
  * is cleaned up by its own --cleanup (then checked clean) before the other runs.
@@ -37,6 +40,61 @@ class UpstreamDifferentialTest {
     static final PeerBed BED = new PeerBed();
 
     private static final AgentConfig.Backend BACKEND = AgentConfig.Backend.NFT;
+
+    /** The proxy mode both agents run in, with what it writes and how that is read back. */
+    enum Flavour {
+        IPTABLES("iptables", "allow-list.txt"), NFTABLES("nftables", "allow-list-nftables.txt");
+
+        final String mode;
+        final String allowList;
+
+        Flavour(String mode, String allowList) {
+            this.mode = mode;
+            this.allowList = allowList;
+        }
+
+        /** The node's ruleset as this mode writes it, as text (compared after {@link #parse}). */
+        String save() throws Exception {
+            if (this == IPTABLES) {
+                return BED.iptablesSave(BACKEND) + "\n#ip6\n" + BED.ip6tablesSave(BACKEND);
+            }
+            StringBuilder out = new StringBuilder();
+            for (String table : BED.nftTables()) {
+                if (table.endsWith(" kube-proxy")) {
+                    String[] words = table.split(" ");
+                    out.append(BED.execInNode("nft", "list", "table", words[1], words[2]));
+                }
+            }
+            return out.toString();
+        }
+
+        SavedRuleset parse(String save) {
+            if (this == NFTABLES) {
+                return NftRuleset.parse(save);
+            }
+            int split = save.indexOf("\n#ip6\n");
+            Map<String, Map<String, SavedRuleset.Chain>> tables = new java.util.TreeMap<>(
+                    SavedRuleset.parse(save.substring(0, split)).orderedByService(SavedRuleset.DISPATCH_CHAINS).tables());
+            tables.putAll(SavedRuleset.parse(save.substring(split + 6)).prefixed("ip6 ").tables());
+            return new SavedRuleset(tables);
+        }
+
+        /** What the other mode (and the other iptables flavour) would hold: nothing of either agent. */
+        List<String> otherModes() throws Exception {
+            List<String> saves = new ArrayList<>(List.of("iptables-legacy-save", "ip6tables-legacy-save"));
+            if (this == NFTABLES) {
+                saves.addAll(List.of("iptables-nft-save", "ip6tables-nft-save"));
+            }
+            List<String> found = new ArrayList<>();
+            for (String save : saves) {
+                BED.execInNode(save).lines().filter(l -> l.contains("KUBE-")).forEach(l -> found.add(save + ": " + l));
+            }
+            if (this == IPTABLES) {
+                BED.nftTables().stream().filter(t -> t.contains("kube-proxy")).forEach(t -> found.add("nft: " + t));
+            }
+            return found;
+        }
+    }
     private static final String DIR = "/upstream-differential/";
     private static final Set<String> PODS = Set.of("da", "db", "dc");
 
@@ -75,17 +133,23 @@ class UpstreamDifferentialTest {
             new Probe("from the node: NodePort empty on its node IP", "node-tcp", NODE_IP, 30083, 1, Compare.EXACT));
 
     /** What one agent produced on one state. */
-    record Run(SavedRuleset rules, SavedRuleset rules6, Map<String, Set<String>> answers, Duration synced) {
+    record Run(SavedRuleset rules, Map<String, Set<String>> answers, Duration synced) {
     }
 
-    @Test
-    void sameRulesetAndTrafficAsUpstreamKubeProxy() throws Exception {
+    private static boolean podsAdded;
+
+    @ParameterizedTest
+    @EnumSource(Flavour.class)
+    void sameRulesetAndTrafficAsUpstreamKubeProxy(Flavour flavour) throws Exception {
         BED.assumeAvailable(AgentProcess.Kind.KUBE_PROXY);
         BED.assumeAvailable(AgentProcess.Kind.KUBE_FERRY);
-        AllowList allowed = AllowList.load(DIR + "allow-list.txt");
-        BED.netns().addPod("da", 21);
-        BED.netns().addPod("db", 22);
-        BED.netns().addPod("dc", 23);
+        AllowList allowed = AllowList.load(DIR + flavour.allowList);
+        if (!podsAdded) {
+            BED.netns().addPod("da", 21);
+            BED.netns().addPod("db", 22);
+            BED.netns().addPod("dc", 23);
+            podsAdded = true;
+        }
         KubernetesClient client = BED.client();
         client.nodes().withName(PeerBed.NODE).edit(n -> {
             n.getMetadata().getLabels().put("topology.kubernetes.io/zone", "zone-a");
@@ -93,24 +157,23 @@ class UpstreamDifferentialTest {
         });
         List<String> failures = new ArrayList<>();
 
+        // Applied again for each flavour: the update batch only changes and deletes objects initial.yaml has.
         apply(client, "initial.yaml");
-        Run upstreamInitial = run(AgentProcess.Kind.KUBE_PROXY);
+        Set<String> used = new java.util.HashSet<>();
+        Run upstreamInitial = run(flavour, AgentProcess.Kind.KUBE_PROXY);
         // kube-ferry starts on the initial objects and stays up through the update batch (its partial syncs).
-        Run[] initialAndLive = runThroughUpdate(AgentProcess.Kind.KUBE_FERRY);
-        compare("initial", upstreamInitial, initialAndLive[0], allowed, failures);
+        Run[] initialAndLive = runThroughUpdate(flavour, AgentProcess.Kind.KUBE_FERRY);
+        compare(flavour + ", initial", upstreamInitial, initialAndLive[0], allowed, used, failures);
 
-        Run upstreamUpdated = run(AgentProcess.Kind.KUBE_PROXY);
-        Run updated = run(AgentProcess.Kind.KUBE_FERRY);
-        compare("after update", upstreamUpdated, updated, allowed, failures);
-        compare("after update, kube-ferry running through it", upstreamUpdated, initialAndLive[1], allowed, failures);
+        Run upstreamUpdated = run(flavour, AgentProcess.Kind.KUBE_PROXY);
+        Run updated = run(flavour, AgentProcess.Kind.KUBE_FERRY);
+        compare(flavour + ", after update", upstreamUpdated, updated, allowed, used, failures);
+        compare(flavour + ", after update, kube-ferry running through it", upstreamUpdated, initialAndLive[1], allowed, used, failures);
 
-        allowed.entries().stream().filter(e -> !USED.contains(e.reason()))
+        allowed.entries().stream().filter(e -> !used.contains(e.reason()))
                 .forEach(e -> System.out.println("differential: allow-list entry matched nothing this run (stale?): " + e.pattern()));
         assertTrue(failures.isEmpty(), String.join("\n\n", failures));
     }
-
-    /** The reasons of the allow-list entries some difference matched, over all states. */
-    private static final Set<String> USED = new java.util.HashSet<>();
 
     /** The update batch: update.yaml applied, the Service sticky and its slice deleted. */
     private static void update(KubernetesClient client) throws Exception {
@@ -119,13 +182,10 @@ class UpstreamDifferentialTest {
         client.discovery().v1().endpointSlices().inNamespace("default").withName("sticky-1").delete();
     }
 
-    private static void compare(String state, Run upstream, Run ours, AllowList allowed, List<String> failures) {
+    private static void compare(String state, Run upstream, Run ours, AllowList allowed, Set<String> used, List<String> failures) {
         System.out.printf("differential, %s: kube-proxy took %d ms, kube-ferry %d ms%n", state,
                 upstream.synced().toMillis(), ours.synced().toMillis());
-        List<SavedRuleset.Difference> differences = new ArrayList<>(SavedRuleset.diff(
-                "kube-proxy", upstream.rules().orderedByService(SavedRuleset.DISPATCH_CHAINS),
-                "kube-ferry", ours.rules().orderedByService(SavedRuleset.DISPATCH_CHAINS)));
-        differences.addAll(SavedRuleset.diff("kube-proxy", upstream.rules6(), "kube-ferry", ours.rules6()));
+        List<SavedRuleset.Difference> differences = SavedRuleset.diff("kube-proxy", upstream.rules(), "kube-ferry", ours.rules());
         List<String> unexpected = new ArrayList<>();
         Map<String, List<String>> byReason = new LinkedHashMap<>();
         for (SavedRuleset.Difference d : differences) {
@@ -133,15 +193,15 @@ class UpstreamDifferentialTest {
                     () -> unexpected.add(d.toString()));
         }
         System.out.printf("differential, %s: %d rule lines differ, %d allow-listed (normalised: counters and comment lines dropped,"
-                + " chains sorted, Services in upstream's map-ordered chains %s by name)%n", state, differences.size(),
-                differences.size() - unexpected.size(), SavedRuleset.DISPATCH_CHAINS.stream().sorted().toList());
-        USED.addAll(byReason.keySet());
+                + " chains sorted, Services in upstream's map-ordered iptables chains %s by name, nft set and map elements sorted)%n",
+                state, differences.size(), differences.size() - unexpected.size(), SavedRuleset.DISPATCH_CHAINS.stream().sorted().toList());
+        used.addAll(byReason.keySet());
         byReason.forEach((reason, lines) -> System.out.println("  allowed (" + reason + "):\n    " + String.join("\n    ", lines)));
         if (!unexpected.isEmpty()) {
             failures.add(state + ": " + unexpected.size() + " difference(s) not in allow-list.txt:\n  " + String.join("\n  ", unexpected)
                     + "\nfull diff (kube-proxy = upstream, kube-ferry = ours):\n  "
                     + String.join("\n  ", differences.stream().map(Object::toString).toList())
-                    + "\nkube-proxy's normalised ruleset:\n" + upstream.rules().orderedByService(SavedRuleset.DISPATCH_CHAINS).text());
+                    + "\nkube-proxy's normalised ruleset:\n" + upstream.rules().text());
         }
 
         List<String> disagreements = new ArrayList<>();
@@ -159,11 +219,11 @@ class UpstreamDifferentialTest {
     }
 
     /** One agent on the current objects: started, synced, its rules once stable, the probes; then stopped and reset. */
-    private static Run run(AgentProcess.Kind kind) throws Exception {
-        AgentConfig config = BED.config(BACKEND);
+    private static Run run(Flavour flavour, AgentProcess.Kind kind) throws Exception {
+        AgentConfig config = BED.config(BACKEND, flavour.mode, "");
         Run run;
         try (AgentProcess agent = BED.start(kind, config)) {
-            run = capture(agent, agent.awaitSynced(Duration.ofSeconds(60)));
+            run = capture(flavour, agent, agent.awaitSynced(Duration.ofSeconds(60)));
         }
         reset(kind, config);
         return run;
@@ -173,49 +233,50 @@ class UpstreamDifferentialTest {
      * The agent started on the current objects (first Run), then the update batch applied while it runs, and its
      * state once it has programmed every change (second Run, with the time from the first API write until then).
      */
-    private static Run[] runThroughUpdate(AgentProcess.Kind kind) throws Exception {
-        AgentConfig config = BED.config(BACKEND);
+    private static Run[] runThroughUpdate(Flavour flavour, AgentProcess.Kind kind) throws Exception {
+        AgentConfig config = BED.config(BACKEND, flavour.mode, "");
         Run before;
         Run after;
         try (AgentProcess agent = BED.start(kind, config)) {
-            before = capture(agent, agent.awaitSynced(Duration.ofSeconds(60)));
+            before = capture(flavour, agent, agent.awaitSynced(Duration.ofSeconds(60)));
             Instant writes = Instant.now();
             long start = System.nanoTime();
             update(BED.client());
             agent.awaitSyncedSince(writes, Duration.ofSeconds(60));
-            after = capture(agent, Duration.ofNanos(System.nanoTime() - start));
+            after = capture(flavour, agent, Duration.ofNanos(System.nanoTime() - start));
         }
         reset(kind, config);
         return new Run[] {before, after};
     }
 
-    private static Run capture(AgentProcess agent, Duration synced) throws Exception {
-        String save = stableSave();
-        String save6 = BED.ip6tablesSave(BACKEND);
-        // Both agents on the same flavour: the other one holds nothing of theirs.
-        String other = BED.execInNode("iptables-legacy-save") + BED.execInNode("ip6tables-legacy-save");
-        assertTrue(other.lines().noneMatch(l -> l.contains("KUBE-")), agent.kind().label() + " wrote legacy rules too:\n" + other);
+    private static Run capture(Flavour flavour, AgentProcess agent, Duration synced) throws Exception {
+        SavedRuleset rules = stableRules(flavour);
+        // Both agents in the same mode and flavour: the others hold nothing of theirs.
+        List<String> other = flavour.otherModes();
+        assertTrue(other.isEmpty(), agent.kind().label() + " wrote rules of another mode or flavour too:\n" + String.join("\n", other));
         Map<String, Set<String>> answers = new LinkedHashMap<>();
         for (Probe probe : PROBES) {
             answers.put(probe.name(), probe(probe));
         }
-        return new Run(SavedRuleset.parse(save), SavedRuleset.parse(save6).prefixed("ip6 "), answers, synced);
+        return new Run(rules, answers, synced);
     }
 
     private static void reset(AgentProcess.Kind kind, AgentConfig config) throws Exception {
         PeerBed.Reset reset = BED.reset(kind, config);
+        List<String> nft = reset.leftAfterCleanup().stream().filter(l -> l.startsWith("nft: ")).toList();
+        assertTrue(nft.isEmpty(), kind.label() + "'s own cleanup left nftables tables: " + nft);
         if (!reset.leftAfterCleanup().isEmpty()) {
             System.out.println("differential: " + kind.label() + "'s own cleanup left (scrubbed by the bed): " + reset.leftAfterCleanup());
         }
     }
 
     /** The ruleset once two reads 300 ms apart agree (a first sync may be followed by a second, e.g. for the Node). */
-    private static String stableSave() throws Exception {
-        String last = BED.iptablesSave(BACKEND);
+    private static SavedRuleset stableRules(Flavour flavour) throws Exception {
+        SavedRuleset last = flavour.parse(flavour.save());
         for (int i = 0; i < 30; i++) {
             Thread.sleep(300);
-            String now = BED.iptablesSave(BACKEND);
-            if (SavedRuleset.parse(now).equals(SavedRuleset.parse(last))) {
+            SavedRuleset now = flavour.parse(flavour.save());
+            if (now.equals(last)) {
                 return now;
             }
             last = now;

@@ -8,7 +8,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * Walks a packet through the iptables rules a {@link FakeNetfilter} holds, hook by hook as the kernel does:
@@ -191,12 +190,7 @@ public final class NetfilterTracer implements PacketTracer {
                 }
             }
         }
-        List<String> steps = new ArrayList<>();
-        for (int i = 0; i < ended.size(); i++) {
-            steps.add("path " + (i + 1) + " -> " + ends.get(i));
-            ended.get(i).steps().forEach(s -> steps.add("    " + s));
-        }
-        return new Trace(new Outcome(new TreeSet<>(ends)), steps);
+        return Trace.of(ends, ended.stream().map(State::steps).toList());
     }
 
     private static void finish(State s, PathEnd.Kind kind, List<PathEnd> ends, List<State> ended) {

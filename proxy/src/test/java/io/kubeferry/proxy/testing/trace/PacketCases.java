@@ -30,6 +30,7 @@ import static io.kubeferry.proxy.testing.trace.PacketScenario.NODE_IP;
 public final class PacketCases {
 
     public static final String IPVS = "ipvs";
+    public static final String NFTABLES = "nftables";
 
     /** A pod on this node that is no Service's endpoint. */
     static final String POD_IP = "198.18.0.100";
@@ -102,6 +103,8 @@ public final class PacketCases {
                         .resolve(endpoint("198.18.0.28", 8080), endpoint("198.18.0.29", 8080)));
         String filter = "kube-ferry's KUBE-IPVS-FILTER refuses new connections to a Service IP on a port that is no"
                 + " Service's (kube-ipvs0 makes Service IPs local addresses; README: IPVS and the node's own ports)";
+        String clusterIPsCheck = "nftables mode rejects new connections to a ClusterIP on a port that is no Service's"
+                + " (cluster-ips-check: ip daddr @cluster-ips reject), as upstream's nftables mode";
         List<PacketCase> cases = List.of(
                 new PacketCase("clusterip-from-pod", tcp(POD, POD_IP, "198.19.0.1", 80), dnat(false, WEB_LOCAL, WEB_REMOTE)),
                 new PacketCase("clusterip-from-node", tcp(NODE, NODE_IP, "198.19.0.1", 80), dnat(true, WEB_LOCAL, WEB_REMOTE)),
@@ -113,9 +116,9 @@ public final class PacketCases {
                         Outcome.of(to(WEB_LOCAL, true), to(WEB_REMOTE, false))),
                 new PacketCase("clusterip-udp", udp(POD, POD_IP, "198.19.0.53", 53), dnat(false, "198.18.0.21:5353")),
                 new PacketCase("clusterip-port-of-no-service", tcp(POD, POD_IP, "198.19.0.1", 81), Outcome.untouched())
-                        .except(IPVS, Outcome.reject(), filter),
+                        .except(IPVS, Outcome.reject(), filter).except(NFTABLES, Outcome.reject(), clusterIPsCheck),
                 new PacketCase("clusterip-protocol-of-no-service", tcp(POD, POD_IP, "198.19.0.53", 53), Outcome.untouched())
-                        .except(IPVS, Outcome.reject(), filter),
+                        .except(IPVS, Outcome.reject(), filter).except(NFTABLES, Outcome.reject(), clusterIPsCheck),
                 new PacketCase("pod-to-pod", tcp(POD, POD_IP, "198.18.0.20", 8080), Outcome.untouched()),
                 new PacketCase("nodeport-from-outside", tcp(OUTSIDE, CLIENT, NODE_IP, 30080),
                         dnat(true, "198.18.0.11:8080", "198.18.0.22:8080")),
@@ -125,7 +128,9 @@ public final class PacketCases {
                         dnat(true, "198.18.0.11:8080", "198.18.0.22:8080"))
                         .except(IPVS, Outcome.untouched(true), "IPVS mode never serves NodePorts on 127.0.0.1, as upstream's IPVS"
                                 + " mode; KUBE-NODE-PORT still marks the packet (any local address, port in KUBE-NODE-PORT-TCP), which"
-                                + " masquerades it to 127.0.0.1 on lo: no change"),
+                                + " masquerades it to 127.0.0.1 on lo: no change")
+                        .except(NFTABLES, Outcome.untouched(), "nftables mode never serves NodePorts on 127.0.0.1, as upstream's"
+                                + " nftables mode (no route_localnet; KEP-3866)"),
                 new PacketCase("nodeport-of-no-service", tcp(OUTSIDE, CLIENT, NODE_IP, 30099), Outcome.untouched()),
                 new PacketCase("etp-local-from-outside", tcp(OUTSIDE, CLIENT, NODE_IP, 30081), dnat(false, "198.18.0.12:8080")),
                 new PacketCase("etp-local-from-pod", tcp(POD, POD_IP, NODE_IP, 30081), dnat(false, "198.18.0.12:8080", "198.18.0.23:8080"))
@@ -140,7 +145,10 @@ public final class PacketCases {
                                 + " (the kernel's ip_vs_leave), as upstream's IPVS mode"),
                 new PacketCase("etp-local-without-local-endpoints-clusterip", tcp(POD, POD_IP, "198.19.0.4", 80),
                         dnat(false, "198.18.0.24:8080")),
-                new PacketCase("health-check-node-port", tcp(OUTSIDE, CLIENT, NODE_IP, 32001), Outcome.accept()),
+                new PacketCase("health-check-node-port", tcp(OUTSIDE, CLIENT, NODE_IP, 32001), Outcome.accept())
+                        .except(NFTABLES, Outcome.untouched(), "nftables mode writes no accept rule for health check node ports:"
+                                + " nothing of its table drops them (iptables mode's accepts them ahead of the node's own firewall),"
+                                + " as upstream's nftables mode"),
                 new PacketCase("externalip-from-outside", tcp(OUTSIDE, CLIENT, "198.19.100.1", 80), dnat(true, "198.18.0.25:8080")),
                 new PacketCase("externalip-from-pod", tcp(POD, POD_IP, "198.19.100.1", 80), dnat(true, "198.18.0.25:8080")),
                 new PacketCase("externalip-etp-local-from-outside", tcp(OUTSIDE, CLIENT, "198.19.100.2", 80), dnat(false, "198.18.0.14:8080")),

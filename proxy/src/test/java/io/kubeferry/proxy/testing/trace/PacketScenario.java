@@ -33,7 +33,13 @@ public record PacketScenario(String name, boolean masqueradeAll, List<ResolvedSe
         ProxyConfig c = ProxyConfig.defaults().withMode(mode).withHostnameOverride(Fixtures.NODE)
                 .withClusterCIDRs(List.of(CLUSTER_CIDR));
         ProxyConfig.Iptables i = c.iptables();
-        return c.withIptables(new ProxyConfig.Iptables(masqueradeAll, i.masqueradeBit(), i.localhostNodePorts(),
+        c = c.withIptables(new ProxyConfig.Iptables(masqueradeAll, i.masqueradeBit(), i.localhostNodePorts(),
                 i.syncPeriod(), i.minSyncPeriod()));
+        try {
+            // nftables mode reads its own section's masqueradeAll, as upstream's.
+            return c.with(java.util.Map.of("nftables.masqueradeAll", masqueradeAll));
+        } catch (io.kubeferry.proxy.config.ConfigException e) {
+            throw new IllegalStateException(e);
+        }
     }
 }

@@ -21,5 +21,15 @@ public interface PacketTracer {
         public Trace {
             steps = List.copyOf(steps);
         }
+
+        /** The outcome of paths that ended at {@code ends}, {@code steps.get(i)} the steps of the path to {@code ends.get(i)}. */
+        public static Trace of(List<PathEnd> ends, List<List<String>> steps) {
+            List<String> lines = new java.util.ArrayList<>();
+            for (int i = 0; i < ends.size(); i++) {
+                lines.add("path " + (i + 1) + " -> " + ends.get(i));
+                steps.get(i).forEach(s -> lines.add("    " + s));
+            }
+            return new Trace(new Outcome(new java.util.TreeSet<>(ends)), lines);
+        }
     }
 }
