@@ -25,8 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * The shipped jar's {@code cleanup} on a real kernel: it removes kube-ferry's rules (both iptables flavours) and
- * ipsets from the namespace it is given and from nowhere else, prints counts that match what was there, and
+ * The shipped jar's {@code cleanup} on a real kernel: it removes kube-ferry's rules (both iptables flavours), ipsets
+ * and nftables mode's {@code table ip kube-proxy} from the namespace it is given and from nowhere else, prints counts that match what was there, and
  * exits non-zero, having changed nothing, when it cannot act (no such namespace, not root).
  * <p>
  * Every cleanup runs inside a scratch namespace of this test ({@code ip netns exec SCRATCH java -jar ...}), so a
@@ -39,12 +39,13 @@ class CleanupNetnsTest {
 
     private static final Path JAR = Path.of("..", "dist", "target", "kube-ferry.jar").toAbsolutePath().normalize();
     private static final Path EXAMPLE = Path.of("..", "examples", "cluster.yaml").toAbsolutePath().normalize();
-    private static final Pattern COUNT = Pattern.compile("(\\d+) (chains?|rules?|ipsets?|virtual servers?|addresse?s?|interfaces?)");
+    private static final Pattern COUNT = Pattern.compile("(\\d+) (chains?|rules?|ipsets?|tables?|virtual servers?|addresse?s?|interfaces?)");
 
     private static String ns;
     private static String other;
     private static String scratch;
     private static String program;
+    private static String nftProgram;
 
     record Run(int exit, String out, String err) {
     }
@@ -59,9 +60,16 @@ class CleanupNetnsTest {
         assertEquals(0, render.exit(), render.err());
         program = render.out();
         assertTrue(program.contains(":KUBE-SVC-"), program);
+        Run nft = jar(List.of(), "render", "--mode", "nftables", "--hostname-override", "node-a", "-f", EXAMPLE.toString());
+        assertEquals(0, nft.exit(), nft.err());
+        nftProgram = nft.out();
+        assertTrue(nftProgram.contains("add table ip kube-proxy"), nftProgram);
     }
 
-    /** NS and OTHER get the same kube-ferry program (nft and legacy) and ipset, plus an operator's own rule and set. */
+    /**
+     * NS and OTHER get the same kube-ferry program (nft and legacy), ipset and nftables table, plus an operator's own
+     * rule, set and nftables table.
+     */
     @BeforeEach
     void program() throws Exception {
         for (String target : List.of(ns, other)) {
@@ -73,6 +81,9 @@ class CleanupNetnsTest {
                     + " || iptables-nft -A INPUT -s 198.18.5.0/24 -j OPERATOR", "");
             sh(target, "ipset -exist create KUBE-CLUSTER-IP hash:ip,port; ipset -exist add KUBE-CLUSTER-IP 198.19.0.10,tcp:80;"
                     + " ipset -exist create operator-set hash:ip", "");
+            // The rendered transaction is a full sync: applied again it refills the same table.
+            sh(target, "nft -f -", nftProgram);
+            sh(target, "nft add table ip operator", "");
         }
     }
 
@@ -95,7 +106,8 @@ class CleanupNetnsTest {
         Snapshot root = Snapshot.root();
         Snapshot otherBefore = Snapshot.of(other);
         Snapshot before = Snapshot.of(ns);
-        assertTrue(before.kubeChains() > 0 && before.ipsets().contains("KUBE-CLUSTER-IP"), before.toString());
+        assertTrue(before.kubeChains() > 0 && before.ipsets().contains("KUBE-CLUSTER-IP") && before.tables().contains("table ip kube-proxy"),
+                before.toString());
 
         Run run = jar(List.of("ip", "netns", "exec", scratch), args.toArray(String[]::new));
         assertEquals(0, run.exit(), run.out() + run.err());
@@ -106,6 +118,7 @@ class CleanupNetnsTest {
         assertEquals(0, after.kubeRules() - after.kubeletRules(), after.nft() + after.legacy());
         assertTrue(after.nft().contains("-A INPUT -s 198.18.5.0/24 -j OPERATOR"), "the operator's own rule stays:\n" + after.nft());
         assertEquals(List.of("operator-set"), after.ipsets(), "only kube-ferry's ipsets go");
+        assertEquals(List.of("table ip operator"), after.tables(), "only nftables mode's table goes");
         assertEquals(otherBefore, Snapshot.of(other), "OTHER is untouched");
         assertEquals(root, Snapshot.root(), "the root namespace is untouched");
 
@@ -115,14 +128,15 @@ class CleanupNetnsTest {
         assertEquals(chains, printed.getOrDefault("chain", 0), run.out());
         assertEquals(rules, printed.getOrDefault("rule", 0), run.out());
         assertEquals(1, printed.getOrDefault("ipset", 0), run.out());
-        assertEquals(Map.of("chain", chains, "rule", rules, "ipset", 1), printed,
+        assertEquals(1, printed.getOrDefault("table", 0), run.out());
+        assertEquals(Map.of("chain", chains, "rule", rules, "ipset", 1, "table", 1), printed,
                 "nothing is claimed that was not there (no virtual servers, no kube-ipvs0 on this kernel): " + run.out());
         assertTrue(run.out().lines().anyMatch(l -> l.startsWith("iptables mode: removed ")), run.out());
         System.out.println("cleanup " + String.join(" ", args) + " printed:\n" + run.out().strip());
 
         Run again = jar(List.of("ip", "netns", "exec", scratch), args.toArray(String[]::new));
         assertEquals(0, again.exit(), again.err());
-        assertEquals("iptables mode: nothing to remove\nipvs mode: nothing to remove\n", again.out());
+        assertEquals("iptables mode: nothing to remove\nipvs mode: nothing to remove\nnftables mode: nothing to remove\n", again.out());
     }
 
     @Test
@@ -151,19 +165,31 @@ class CleanupNetnsTest {
         assertEquals(before, Snapshot.of(ns), "NS is unchanged");
     }
 
-    /** What a namespace holds, comparable: both flavours' rules without counters or timestamps, and its ipsets. */
-    record Snapshot(String nft, String legacy, List<String> ipsets) {
+    /**
+     * What a namespace holds, comparable: both flavours' rules without counters or timestamps, its ipsets, and its
+     * nftables tables other than the ones iptables-nft keeps its rules in (those are in {@code nft} already).
+     */
+    record Snapshot(String nft, String legacy, List<String> ipsets, List<String> tables) {
 
         static Snapshot of(String namespace) throws Exception {
             return new Snapshot(normal(BED.exec(namespace, "iptables-nft-save")), normal(BED.exec(namespace, "iptables-legacy-save")),
-                    BED.exec(namespace, "ipset", "list", "-n").lines().sorted().toList());
+                    BED.exec(namespace, "ipset", "list", "-n").lines().sorted().toList(), tables(BED.exec(namespace, "nft", "list", "tables")));
         }
 
         /** Read only: nothing here changes the root namespace. */
         static Snapshot root() throws Exception {
             return new Snapshot(normal(ok(List.of("iptables-nft-save"))), normal(ok(List.of("iptables-legacy-save"))),
-                    ok(List.of("ipset", "list", "-n")).lines().sorted().toList());
+                    ok(List.of("ipset", "list", "-n")).lines().sorted().toList(), tables(ok(List.of("nft", "list", "tables"))));
         }
+
+        private static List<String> tables(String listed) {
+            return listed.lines().map(String::strip).filter(l -> l.startsWith("table ")).filter(l -> !IPTABLES_NFT_TABLES.contains(l))
+                    .sorted().toList();
+        }
+
+        private static final java.util.Set<String> IPTABLES_NFT_TABLES = java.util.Set.of("table ip nat", "table ip filter",
+                "table ip mangle", "table ip raw", "table ip security", "table ip6 nat", "table ip6 filter", "table ip6 mangle",
+                "table ip6 raw", "table ip6 security");
 
         int kubeChains() {
             return (int) (nft + legacy).lines().filter(l -> l.startsWith(":KUBE-")).count();

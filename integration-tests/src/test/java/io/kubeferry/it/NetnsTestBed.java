@@ -24,6 +24,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * A real-kernel test bed in network namespaces that the test creates and always removes:
  * <pre>
  *   pod namespaces  198.18.0.x/24 --veth-- [kbr0 198.18.0.1]  node namespace  [198.18.1.1] --veth-- client 198.18.1.2
+ *                                                                             [198.18.2.1] --veth-- other client 198.18.2.2 (on first use)
  * </pre>
  * The node namespace holds the bridge and all netfilter state (the agent under test programs it); pods and
  * the client route only 198.19.0.0/16 (Service IPs) and each other's subnet via the node. Nothing has a route
@@ -37,6 +38,7 @@ public final class NetnsTestBed implements BeforeAllCallback, AfterAllCallback {
     public static final String NODE_BRIDGE_IP = "198.18.0.1";
     public static final String NODE_EXTERNAL_IP = "198.18.1.1";
     public static final String CLIENT_IP = "198.18.1.2";
+    public static final String OTHER_CLIENT_IP = "198.18.2.2";
     public static final String POD_CIDR = "198.18.0.0/24";
 
     /** A pod: its namespace and address, and the echo server process answering with its name. */
@@ -49,6 +51,7 @@ public final class NetnsTestBed implements BeforeAllCallback, AfterAllCallback {
     private final List<Pod> pods = new ArrayList<>();
     private Thread shutdownHook;
     private Client client;
+    private Client otherClient;
 
     public String nodeNs() {
         return prefix + "-node";
@@ -82,6 +85,9 @@ public final class NetnsTestBed implements BeforeAllCallback, AfterAllCallback {
         sysctl(node, "net.ipv4.ip_forward=1");
         sysctl(node, "net.ipv4.conf.all.send_redirects=0");
         sysctl(node, "net.ipv4.conf.default.send_redirects=0");
+        // And the per-client ICMP error limit (a burst of 6, then one a second) would let "refused at once" checks
+        // see a time-out once earlier host-unreachables to the same client used the burst up.
+        sysctl(node, "net.ipv4.icmp_ratelimit=0");
         sysctl(node, "net.bridge.bridge-nf-call-iptables=1");
         String clientNs = clientNs();
         addNamespace(clientNs);
@@ -130,14 +136,38 @@ public final class NetnsTestBed implements BeforeAllCallback, AfterAllCallback {
     /** The traffic client in the client namespace (one JVM, started on first use). */
     public synchronized Client client() throws IOException {
         if (client == null) {
-            Process process = startJava(clientNs(), TrafficClient.class.getName());
-            client = new Client(process);
-            String ready = client.reader.readLine();
-            if (!"ready".equals(ready)) {
-                throw new IllegalStateException("traffic client did not start: " + ready);
-            }
+            client = startClient(clientNs());
         }
         return client;
+    }
+
+    /**
+     * A second traffic client from another address ({@link #OTHER_CLIENT_IP}, its own namespace and link to the node,
+     * made on first use): for what tells clients apart by source, such as loadBalancerSourceRanges.
+     */
+    public synchronized Client otherClient() throws IOException, InterruptedException {
+        if (otherClient == null) {
+            String ns = prefix + "-client2";
+            addNamespace(ns);
+            ip(nodeNs(), "link", "add", "ext1", "type", "veth", "peer", "name", "eth0", "netns", ns);
+            ip(nodeNs(), "addr", "add", "198.18.2.1/24", "dev", "ext1");
+            ip(nodeNs(), "link", "set", "ext1", "up");
+            ip(ns, "addr", "add", OTHER_CLIENT_IP + "/24", "dev", "eth0");
+            ip(ns, "link", "set", "eth0", "up");
+            ip(ns, "route", "add", "198.19.0.0/16", "via", "198.18.2.1");
+            ip(ns, "route", "add", "198.18.0.0/24", "via", "198.18.2.1");
+            otherClient = startClient(ns);
+        }
+        return otherClient;
+    }
+
+    private Client startClient(String ns) throws IOException {
+        Client started = new Client(startJava(ns, TrafficClient.class.getName()));
+        String ready = started.reader.readLine();
+        if (!"ready".equals(ready)) {
+            throw new IllegalStateException("traffic client in " + ns + " did not start: " + ready);
+        }
+        return started;
     }
 
     /** Runs a command inside a namespace and returns its output; fails the test on a non-zero exit. */

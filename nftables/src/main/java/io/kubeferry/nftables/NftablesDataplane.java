@@ -49,13 +49,19 @@ final class NftablesDataplane implements Dataplane {
 
     /** System.nanoTime, or a test's clock: stale chains are deleted a second after they were flushed. */
     private final LongSupplier clock;
+    private final NftablesKernelCheck kernelCheck;
 
     NftablesDataplane(DataplaneContext context) {
         this(context, System::nanoTime);
     }
 
     NftablesDataplane(DataplaneContext context, LongSupplier clock) {
+        this(context, clock, NftablesKernelCheck.system());
+    }
+
+    NftablesDataplane(DataplaneContext context, LongSupplier clock, NftablesKernelCheck kernelCheck) {
         this.clock = clock;
+        this.kernelCheck = kernelCheck;
         this.config = context.config();
         this.tools = context.tools();
         // Upstream's names and help (k/k pkg/proxy/metrics).
@@ -70,6 +76,12 @@ final class NftablesDataplane implements Dataplane {
     @Override
     public String mode() {
         return "nftables";
+    }
+
+    /** Upstream's minimum kernel, with its escape hatch, then nft's version and nf_tables (see {@link NftablesKernelCheck}). */
+    @Override
+    public void checkKernel() throws DataplaneException {
+        kernelCheck.check(tools);
     }
 
     @Override

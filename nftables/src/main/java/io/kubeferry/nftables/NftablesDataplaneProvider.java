@@ -14,9 +14,13 @@ public final class NftablesDataplaneProvider implements DataplaneProvider {
         return "nftables";
     }
 
+    /**
+     * nft for the table, ip for the node's addresses, and what every mode runs besides: sysctl (the conntrack
+     * settings at start-up) and conntrack (deleting stale UDP flows after endpoint changes).
+     */
     @Override
     public List<String> requiredTools() {
-        return List.of("nft", "ip");
+        return List.of("nft", "ip", "sysctl", "conntrack");
     }
 
     @Override

@@ -73,6 +73,14 @@ public final class FakeNftTools implements ToolRunner {
                     nft.apply(NftScript.parse(command.stdinText()));
                     return new ToolResult(0, "", "");
                 }
+                case "--version" -> {
+                    return new ToolResult(0, "nftables v1.0.6 (Lester Gooch #5)\n", "");
+                }
+                case "--check -f -" -> {
+                    // Parsed as nft would; --check changes nothing.
+                    NftScript.parse(command.stdinText());
+                    return new ToolResult(0, "", "");
+                }
                 case "list chains ip" -> {
                     return new ToolResult(0, nft.hasTable(family, table) ? onlyChainHeads(nft.listTable(family, table)) : "", "");
                 }

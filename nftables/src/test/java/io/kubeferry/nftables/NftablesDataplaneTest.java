@@ -138,7 +138,7 @@ class NftablesDataplaneTest {
 
     @Test
     void registeredForModeNftables() {
-        assertEquals(List.of("nft", "ip"), DataplaneProvider.forMode("nftables").requiredTools());
+        assertEquals(List.of("nft", "ip", "sysctl", "conntrack"), DataplaneProvider.forMode("nftables").requiredTools());
     }
 
     @Test

@@ -4,7 +4,7 @@ import io.kubeferry.it.controlplane.RealControlPlane;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,7 +22,7 @@ class ManifestsServerDryRunTest {
     static final RealControlPlane CONTROL_PLANE = new RealControlPlane();
 
     @ParameterizedTest
-    @ValueSource(strings = {"iptables", "ipvs"})
+    @MethodSource("io.kubeferry.it.manifests.Overlay#modes")
     void overlayPassesServerSideDryRun(String mode) throws Exception {
         String kubectl = Overlay.kubectl().orElse(null);
         Assumptions.assumeTrue(kubectl != null, "kubectl is not on PATH");

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.HashSet;
 import java.util.List;
@@ -48,7 +48,7 @@ class ManifestsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"iptables", "ipvs"})
+    @MethodSource("io.kubeferry.it.manifests.Overlay#modes")
     void clusterRoleGrantsNothingBeyondWhatTheAgentUses(String mode) throws Exception {
         ClusterRole role = Overlay.build(kubectl, mode).only(ClusterRole.class);
         Set<String> granted = new HashSet<>();
@@ -77,7 +77,7 @@ class ManifestsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"iptables", "ipvs"})
+    @MethodSource("io.kubeferry.it.manifests.Overlay#modes")
     void daemonSetIsShapedLikeKubeProxys(String mode) throws Exception {
         Overlay overlay = Overlay.build(kubectl, mode);
         DaemonSet ds = overlay.only(DaemonSet.class);
@@ -121,7 +121,7 @@ class ManifestsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"iptables", "ipvs"})
+    @MethodSource("io.kubeferry.it.manifests.Overlay#modes")
     void everyObjectMatchesTheKubernetesSchema(String mode) throws Exception {
         Overlay overlay = Overlay.build(kubectl, mode);
         assertEquals(Set.of("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "DaemonSet"),
@@ -133,7 +133,7 @@ class ManifestsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"iptables", "ipvs"})
+    @MethodSource("io.kubeferry.it.manifests.Overlay#modes")
     void theConfigMapIsAConfigTheAgentAccepts(String mode) throws Exception {
         ConfigMap config = Overlay.build(kubectl, mode).all(ConfigMap.class).stream()
                 .filter(c -> c.getMetadata().getName().startsWith("kube-ferry-config-")).findFirst().orElseThrow();
@@ -153,8 +153,13 @@ class ManifestsTest {
 
     @Test
     void switchingModesChangesThePodTemplate() throws Exception {
-        String a = Overlay.build(kubectl, "iptables").only(DaemonSet.class).getSpec().getTemplate().toString();
-        String b = Overlay.build(kubectl, "ipvs").only(DaemonSet.class).getSpec().getTemplate().toString();
-        assertFalse(a.equals(b), "the DaemonSet must roll when the mode changes");
+        List<String> modes = Overlay.modes();
+        assertTrue(modes.containsAll(List.of("iptables", "ipvs", "nftables")), "an overlay per mode: " + modes);
+        Map<String, String> templates = new java.util.TreeMap<>();
+        for (String mode : modes) {
+            templates.put(mode, Overlay.build(kubectl, mode).only(DaemonSet.class).getSpec().getTemplate().toString());
+        }
+        // Every pair differs: the DaemonSet must roll whichever way the mode changes.
+        assertEquals(modes.size(), new HashSet<>(templates.values()).size(), "the DaemonSet must roll when the mode changes");
     }
 }

@@ -22,6 +22,13 @@ record Overlay(String mode, String yaml, List<HasMetadata> objects) {
         return RequiredTools.fromEnvironment().locate("kubectl").map(Path::toString);
     }
 
+    /** Every overlay's name (its directory under manifests/overlays, the mode it sets), sorted: tests cover each. */
+    static List<String> modes() throws IOException {
+        try (var dirs = Files.list(REPO.resolve("manifests/overlays"))) {
+            return dirs.filter(Files::isDirectory).map(d -> d.getFileName().toString()).sorted().toList();
+        }
+    }
+
     static Overlay build(String kubectl, String mode) throws IOException, InterruptedException {
         Path dir = REPO.resolve("manifests/overlays").resolve(mode);
         Process process = new ProcessBuilder(kubectl, "kustomize", dir.toString())
