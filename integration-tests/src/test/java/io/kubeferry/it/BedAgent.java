@@ -35,7 +35,7 @@ public final class BedAgent {
 
     /** The same for a client built with {@code reachability} (the agent's own wiring, see Main.client). */
     public static Agent start(ProxyConfig config, KubernetesClient client, ApiReachability reachability, Vertx vertx,
-                              NetnsTestBed bed) throws Exception {
+            NetnsTestBed bed) throws Exception {
         return Agent.start(config, client, reachability, vertx, new ProcessToolRunner(bed.nodeNs()))
                 .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
     }

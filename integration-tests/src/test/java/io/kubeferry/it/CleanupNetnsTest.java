@@ -39,7 +39,8 @@ class CleanupNetnsTest {
 
     private static final Path JAR = Path.of("..", "dist", "target", "kube-ferry.jar").toAbsolutePath().normalize();
     private static final Path EXAMPLE = Path.of("..", "examples", "cluster.yaml").toAbsolutePath().normalize();
-    private static final Pattern COUNT = Pattern.compile("(\\d+) (chains?|rules?|ipsets?|tables?|virtual servers?|addresse?s?|interfaces?)");
+    private static final Pattern COUNT = Pattern
+            .compile("(\\d+) (chains?|rules?|ipsets?|tables?|virtual servers?|addresse?s?|interfaces?)");
 
     private static String ns;
     private static String other;
@@ -106,7 +107,8 @@ class CleanupNetnsTest {
         Snapshot root = Snapshot.root();
         Snapshot otherBefore = Snapshot.of(other);
         Snapshot before = Snapshot.of(ns);
-        assertTrue(before.kubeChains() > 0 && before.ipsets().contains("KUBE-CLUSTER-IP") && before.tables().contains("table ip kube-proxy"),
+        assertTrue(
+                before.kubeChains() > 0 && before.ipsets().contains("KUBE-CLUSTER-IP") && before.tables().contains("table ip kube-proxy"),
                 before.toString());
 
         Run run = jar(List.of("ip", "netns", "exec", scratch), args.toArray(String[]::new));
@@ -173,7 +175,8 @@ class CleanupNetnsTest {
 
         static Snapshot of(String namespace) throws Exception {
             return new Snapshot(normal(BED.exec(namespace, "iptables-nft-save")), normal(BED.exec(namespace, "iptables-legacy-save")),
-                    BED.exec(namespace, "ipset", "list", "-n").lines().sorted().toList(), tables(BED.exec(namespace, "nft", "list", "tables")));
+                    BED.exec(namespace, "ipset", "list", "-n").lines().sorted().toList(),
+                    tables(BED.exec(namespace, "nft", "list", "tables")));
         }
 
         /** Read only: nothing here changes the root namespace. */
@@ -210,7 +213,8 @@ class CleanupNetnsTest {
 
         private static String normal(String save) {
             StringBuilder out = new StringBuilder();
-            save.lines().filter(l -> !l.startsWith("#")).map(l -> l.replaceAll("\\[\\d+:\\d+]", "[]")).forEach(l -> out.append(l).append('\n'));
+            save.lines().filter(l -> !l.startsWith("#")).map(l -> l.replaceAll("\\[\\d+:\\d+]", "[]"))
+                    .forEach(l -> out.append(l).append('\n'));
             return out.toString();
         }
 

@@ -20,6 +20,7 @@ public final class ClusterObjects {
 
     /** An endpoint: address, node it runs on, ready or not. */
     public record Ep(String ip, String node, boolean ready, boolean terminating) {
+
         public static Ep ready(String ip, String node) {
             return new Ep(ip, node, true, false);
         }

@@ -50,7 +50,8 @@ public final class NetnsForwarder implements AutoCloseable {
 
     /** Forwards a free loopback port of this namespace to {@code 127.0.0.1:target} inside {@code ns}. */
     public static NetnsForwarder open(String ns, int target) throws IOException, InterruptedException {
-        Path dir = Files.createTempDirectory("kube-ferry-fwd-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Path dir = Files.createTempDirectory("kube-ferry-fwd-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Path socket = dir.resolve("s");
         Process inside = new ProcessBuilder("ip", "netns", "exec", ns, "socat",
                 "UNIX-LISTEN:" + socket + ",fork,mode=600", "TCP:127.0.0.1:" + target)

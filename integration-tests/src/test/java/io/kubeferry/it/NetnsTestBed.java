@@ -12,9 +12,9 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -197,7 +197,8 @@ public final class NetnsTestBed implements BeforeAllCallback, AfterAllCallback {
                 throw new IllegalStateException(String.join(" ", argv) + " timed out");
             }
             if (p.exitValue() != 0) {
-                throw new IllegalStateException(String.join(" ", argv) + " exited " + p.exitValue() + ": " + java.nio.file.Files.readString(err));
+                throw new IllegalStateException(
+                        String.join(" ", argv) + " exited " + p.exitValue() + ": " + java.nio.file.Files.readString(err));
             }
             return out;
         } finally {
@@ -207,6 +208,7 @@ public final class NetnsTestBed implements BeforeAllCallback, AfterAllCallback {
 
     /** Line-oriented access to the traffic client. */
     public static final class Client {
+
         private final Process process;
         private final BufferedReader reader;
         private final PrintWriter writer;

@@ -27,7 +27,8 @@ class NftablesAgentRealKernelTest extends RealKernelAgentCases {
 
     @Override
     void assumeMode() throws Exception {
-        assumeTrue(NetnsTestBed.run(List.of("nft", "--version")).exit() == 0, "nftables mode needs the nft command (dev/setup.sh installs it)");
+        assumeTrue(NetnsTestBed.run(List.of("nft", "--version")).exit() == 0,
+                "nftables mode needs the nft command (dev/setup.sh installs it)");
     }
 
     /**

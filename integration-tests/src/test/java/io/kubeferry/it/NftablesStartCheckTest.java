@@ -36,7 +36,7 @@ class NftablesStartCheckTest {
         assumeTrue(NetnsTestBed.run(List.of("unshare", "--version")).exit() == 0, "needs util-linux's unshare");
         String node = BED.bareNamespace("nft-node");
         var run = CleanupNetnsTest.jar(List.of("unshare", "-m", "--propagation", "private", "sh", "-c",
-                        "mount --bind /dev/null " + nft + " && exec \"$0\" \"$@\"", "ip", "netns", "exec", node),
+                "mount --bind /dev/null " + nft + " && exec \"$0\" \"$@\"", "ip", "netns", "exec", node),
                 "run", "--proxy-mode", "nftables", "--hostname-override", "node-a", "--kubeconfig", "/nonexistent/kubeconfig");
         assertEquals(1, run.exit(), run.out() + run.err());
         assertTrue(run.err().contains("proxy mode nftables needs nft, not found in"), run.err());

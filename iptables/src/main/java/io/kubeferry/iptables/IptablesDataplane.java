@@ -346,7 +346,8 @@ final class IptablesDataplane implements Dataplane {
     /** The node's primary IP and, with nodePortAddresses set, the addresses NodePorts open on: for sync and render alike. */
     private IptablesSettings forAddresses(IptablesSettings base, List<String> addresses) {
         IptablesSettings settings = base.withNodeIP(NodePortAddresses.primary(addresses));
-        return settings.nodePortIPs() == null ? settings
+        return settings.nodePortIPs() == null
+                ? settings
                 : settings.withNodePortIPs(NodePortAddresses.select(config.nodePortAddresses(), addresses));
     }
 

@@ -33,7 +33,8 @@ final class IptablesRenderer {
     /** kubelet's chain, duplicated by upstream kube-proxy when localhost NodePorts are on; never removed by cleanup. */
     static final String KUBE_FIREWALL = "KUBE-FIREWALL";
 
-    static final List<String> FILTER_CHAINS = List.of(KUBE_NODEPORTS, KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_PROXY_FIREWALL);
+    static final List<String> FILTER_CHAINS = List.of(KUBE_NODEPORTS, KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD,
+            KUBE_PROXY_FIREWALL);
     static final List<String> NAT_CHAINS = List.of(KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ);
 
     /** Above this many endpoints, per-endpoint comments are dropped (upstream's large-cluster mode). */
@@ -155,7 +156,8 @@ final class IptablesRenderer {
     }
 
     /** Deletes the stale chains and ends the nat table. A chain can only be deleted once nothing jumps to it: the -X lines come last. */
-    private static RestoreProgram finish(RuleWriter out, Set<String> stale, Tally tally, FixedRules fixed, boolean full, boolean largeCluster) {
+    private static RestoreProgram finish(RuleWriter out, Set<String> stale, Tally tally, FixedRules fixed, boolean full,
+            boolean largeCluster) {
         stale.forEach(chain -> out.line("-X", chain));
         out.line("COMMIT");
         int fixedFilter = fixed.localnetGuard().rules() + fixed.filter().rules();
@@ -165,6 +167,7 @@ final class IptablesRenderer {
 
     /** The Service ports' rules and chains of one program, with their rule counts (fixed rules apart). */
     private static final class Tally {
+
         final Map<ServicePortName, ServiceRules> rules;
         final Set<String> active;
         int filterRules;
@@ -197,6 +200,7 @@ final class IptablesRenderer {
 
     /** The rules that belong to no Service port, written by every render (a partial one only counts them). */
     private record FixedRules(RuleWriter localnetGuard, RuleWriter filter, RuleWriter nat) {
+
         static FixedRules of(IptablesSettings settings) {
             FixedRules fixed = new FixedRules(new RuleWriter(256), new RuleWriter(512), new RuleWriter(1024));
             writeLocalnetGuard(fixed.localnetGuard, settings);
@@ -282,6 +286,7 @@ final class IptablesRenderer {
      * (SVC and SVL, EXT, FW, SEP). The fields are upstream's syncProxyRules decisions for the port, made once.
      */
     private final class Port {
+
         private final ResolvedService svc;
         private final ServicePort port;
         private final IptablesSettings settings;
@@ -448,7 +453,8 @@ final class IptablesRenderer {
             }
             String ext = declare(chains.external());
             if (!port.usesExternalLocal()) {
-                natRules.rule("-A", ext, RuleWriter.comment("masquerade traffic for " + svcName + " external destinations"), "-j", KUBE_MARK_MASQ);
+                natRules.rule("-A", ext, RuleWriter.comment("masquerade traffic for " + svcName + " external destinations"), "-j",
+                        KUBE_MARK_MASQ);
             } else {
                 if (!settings.localCIDR().isEmpty()) {
                     // Pods reaching an external address of the Service behave as if they went out to
@@ -502,7 +508,8 @@ final class IptablesRenderer {
             int n = endpoints.size();
             for (int i = 0; i < n; i++) {
                 Endpoint ep = endpoints.get(i);
-                List<String> probability = i < n - 1 ? List.of("-m", "statistic", "--mode", "random", "--probability", probabilities.of(n - i))
+                List<String> probability = i < n - 1
+                        ? List.of("-m", "statistic", "--mode", "random", "--probability", probabilities.of(n - i))
                         : List.of();
                 natRules.rule("-A", chain, endpointComment(svcName + " -> " + ep.hostPort()), probability, "-j", names.endpoint(name, ep));
             }
@@ -550,6 +557,7 @@ final class IptablesRenderer {
 
     /** Upstream's probability strings, "%0.10f" of 1/n, computed once per n. */
     static final class Probabilities {
+
         private final List<String> cache = new ArrayList<>();
 
         String of(int n) {

@@ -21,8 +21,8 @@ import java.util.Set;
  *                           (when localhost NodePorts are off it is then left as it is, not flushed)
  */
 record IptablesSettings(String masqueradeMark, boolean masqueradeAll, String localCIDR, List<String> nodePortIPs,
-                        boolean localhostNodePorts, boolean dropInvalid, String nodeIP, Set<String> nfacctCounters,
-                        boolean kubeletFirewall) {
+        boolean localhostNodePorts, boolean dropInvalid, String nodeIP, Set<String> nfacctCounters,
+        boolean kubeletFirewall) {
 
     IptablesSettings {
         nodePortIPs = nodePortIPs == null ? null : List.copyOf(nodePortIPs);
@@ -32,7 +32,7 @@ record IptablesSettings(String masqueradeMark, boolean masqueradeAll, String loc
 
     /** Settings for a kernel without nfacct counters and without kubelet's chain. */
     IptablesSettings(String masqueradeMark, boolean masqueradeAll, String localCIDR, List<String> nodePortIPs,
-                     boolean localhostNodePorts, boolean dropInvalid, String nodeIP) {
+            boolean localhostNodePorts, boolean dropInvalid, String nodeIP) {
         this(masqueradeMark, masqueradeAll, localCIDR, nodePortIPs, localhostNodePorts, dropInvalid, nodeIP, Set.of(), false);
     }
 

@@ -24,7 +24,8 @@ public record IptablesTools(String variant, String save, String restore, String 
     public static final List<String> LOCK_WAIT = List.of("-w", "5", "-W", "100000");
 
     public static final IptablesTools NFT = new IptablesTools("nft", "iptables-nft-save", "iptables-nft-restore", "iptables-nft");
-    public static final IptablesTools LEGACY = new IptablesTools("legacy", "iptables-legacy-save", "iptables-legacy-restore", "iptables-legacy");
+    public static final IptablesTools LEGACY = new IptablesTools("legacy", "iptables-legacy-save", "iptables-legacy-restore",
+            "iptables-legacy");
     /** For systems that ship only the unsuffixed names. */
     public static final IptablesTools PLAIN = new IptablesTools("default", "iptables-save", "iptables-restore", "iptables");
 
@@ -69,7 +70,7 @@ public record IptablesTools(String variant, String save, String restore, String 
      *         flavour whose tools are not installed is skipped; both missing is a failure.
      */
     public static CleanupReport removeChains(String mode, ToolRunner tools, java.util.function.BiPredicate<String, String> ours,
-                                             java.util.Set<String> keep) {
+            java.util.Set<String> keep) {
         CleanupReport report = CleanupReport.of(mode);
         List<String> notInstalled = new java.util.ArrayList<>();
         for (IptablesTools candidate : List.of(NFT, LEGACY)) {

@@ -11,8 +11,10 @@ public record JumpRule(String table, String from, String to, String comment, Str
 
     /** iptables mode's jumps. */
     static final List<JumpRule> ALL = List.of(
-            new JumpRule("filter", "INPUT", "KUBE-EXTERNAL-SERVICES", "kubernetes externally-visible service portals", "-m conntrack --ctstate NEW"),
-            new JumpRule("filter", "FORWARD", "KUBE-EXTERNAL-SERVICES", "kubernetes externally-visible service portals", "-m conntrack --ctstate NEW"),
+            new JumpRule("filter", "INPUT", "KUBE-EXTERNAL-SERVICES", "kubernetes externally-visible service portals",
+                    "-m conntrack --ctstate NEW"),
+            new JumpRule("filter", "FORWARD", "KUBE-EXTERNAL-SERVICES", "kubernetes externally-visible service portals",
+                    "-m conntrack --ctstate NEW"),
             new JumpRule("filter", "INPUT", "KUBE-NODEPORTS", "kubernetes health check service ports", ""),
             new JumpRule("filter", "FORWARD", "KUBE-SERVICES", "kubernetes service portals", "-m conntrack --ctstate NEW"),
             new JumpRule("filter", "OUTPUT", "KUBE-SERVICES", "kubernetes service portals", "-m conntrack --ctstate NEW"),

@@ -19,8 +19,8 @@ import java.util.Set;
  * @param fixedNatRules    nat rules not belonging to any Service port (masquerade, the NodePort catch-all)
  */
 record RestoreProgram(String text, int filterRules, int natRules, Set<String> serviceChains, boolean full,
-                      boolean largeCluster, Map<ServicePortName, ServiceRules> services, int fixedFilterRules,
-                      int fixedNatRules) {
+        boolean largeCluster, Map<ServicePortName, ServiceRules> services, int fixedFilterRules,
+        int fixedNatRules) {
 
     RestoreProgram {
         serviceChains = Set.copyOf(serviceChains);

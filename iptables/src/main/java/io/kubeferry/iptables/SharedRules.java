@@ -49,7 +49,8 @@ public final class SharedRules {
         nat.rule("-A", KUBE_POSTROUTING, "-m", "mark", "!", "--mark", mark + "/" + mark, "-j", "RETURN");
         // Clear the mark: a packet re-traversing the network stack must not be masqueraded again.
         nat.rule("-A", KUBE_POSTROUTING, "-j", "MARK", "--xor-mark", mark);
-        nat.rule("-A", KUBE_POSTROUTING, RuleWriter.comment("kubernetes service traffic requiring SNAT"), "-j", "MASQUERADE", "--random-fully");
+        nat.rule("-A", KUBE_POSTROUTING, RuleWriter.comment("kubernetes service traffic requiring SNAT"), "-j", "MASQUERADE",
+                "--random-fully");
         nat.rule("-A", KUBE_MARK_MASQ, "-j", "MARK", "--or-mark", mark);
     }
 

@@ -124,7 +124,8 @@ class AgentHttpEndpointsTest {
             try {
                 String body = get(metricsPort(), "/metrics").body();
                 return UpstreamMetrics.value(body, "kubeproxy_sync_proxy_rules_no_local_endpoints_total", "traffic_policy", "internal") == 1
-                        && UpstreamMetrics.value(body, "kubeproxy_sync_proxy_rules_no_local_endpoints_total", "traffic_policy", "external") == 1;
+                        && UpstreamMetrics.value(body, "kubeproxy_sync_proxy_rules_no_local_endpoints_total", "traffic_policy",
+                                "external") == 1;
             } catch (Exception e) {
                 throw new AssertionError(e);
             }

@@ -152,7 +152,8 @@ class AgentMockApiTest {
         await("and recorded", () -> eventsAbout("broken").size() == 2);
 
         HttpResponse<String> metrics = MockApiAgent.get(agent.httpPorts().get(1), "/metrics");
-        assertTrue(metrics.body().contains("kubeferry_objects_skipped_total{kind=\"Service\",reason=\"invalid-cluster-ip\"} 2.0"), metrics.body());
+        assertTrue(metrics.body().contains("kubeferry_objects_skipped_total{kind=\"Service\",reason=\"invalid-cluster-ip\"} 2.0"),
+                metrics.body());
         assertEquals(0, agent.failedSyncs());
     }
 

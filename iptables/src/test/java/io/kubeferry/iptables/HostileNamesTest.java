@@ -15,7 +15,6 @@ import org.junit.jupiter.api.Test;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -55,11 +54,11 @@ class HostileNamesTest {
             var builder = port(hostile(random), hostile(random), hostile(random), Protocol.values()[i % 3], clusterIP, 80);
             Endpoint[] endpoints = {endpoint("198.18.0." + (2 + i % 200), 8080), localEndpoint("198.18.1." + (2 + i % 200), 8080)};
             switch (i % 6) {
-                case 0 -> endpoints = new Endpoint[0];                                        // "has no endpoints"
-                case 1 -> builder.nodePort(30000 + i);                                        // unquoted NodePort comment
+                case 0 -> endpoints = new Endpoint[0]; // "has no endpoints"
+                case 1 -> builder.nodePort(30000 + i); // unquoted NodePort comment
                 case 2 -> builder.loadBalancerIP("198.19.200." + (1 + i % 250)).sourceRange("198.18.0.0/16"); // firewall
-                case 3 -> builder.nodePort(31000 + i).externalLocal(32000 + i);               // local policy, health check
-                case 4 -> builder.sticky(60);                                                  // per-endpoint comments
+                case 3 -> builder.nodePort(31000 + i).externalLocal(32000 + i); // local policy, health check
+                case 4 -> builder.sticky(60); // per-endpoint comments
                 default -> {
                     builder.externalIP("198.19.201." + (1 + i % 250)).internalLocal();
                     endpoints = new Endpoint[] {endpoint("198.18.0." + (2 + i % 200), 8080)}; // "no local endpoints"
@@ -90,13 +89,16 @@ class HostileNamesTest {
                 }
             }
             assertEquals(120, program.lines().filter(l -> l.startsWith("-A KUBE-SERVICES") || l.startsWith("-A KUBE-SERVICES ")).count()
-                            - program.lines().filter(l -> l.startsWith("-A KUBE-SERVICES") && l.contains("KUBE-NODEPORTS")).count()
-                            - program.lines().filter(l -> l.startsWith("-A KUBE-SERVICES") && (l.contains("external IP") || l.contains("loadbalancer IP"))).count(),
+                    - program.lines().filter(l -> l.startsWith("-A KUBE-SERVICES") && l.contains("KUBE-NODEPORTS")).count()
+                    - program.lines()
+                            .filter(l -> l.startsWith("-A KUBE-SERVICES") && (l.contains("external IP") || l.contains("loadbalancer IP")))
+                            .count(),
                     "every Service port has its ClusterIP rule");
 
             FakeNetfilter kernel = new FakeNetfilter();
             kernel.setAddresses(List.of("127.0.0.1/8", "198.18.0.1/24"));
-            new IptablesDataplane(new DataplaneContext(ProxyConfig.defaults().withHostnameOverride("node-a"), kernel, new SimpleMeterRegistry()))
+            new IptablesDataplane(
+                    new DataplaneContext(ProxyConfig.defaults().withHostnameOverride("node-a"), kernel, new SimpleMeterRegistry()))
                     .sync(SyncRequest.full(state));
         }
         String why = RealRestore.unavailable();

@@ -134,7 +134,8 @@ class IptablesDataplaneTest {
     @Test
     void staleChainsFromAPreviousRunAreDeleted() throws Exception {
         dataplane.sync(SyncRequest.full(state(web, dns)));
-        IptablesDataplane restarted = new IptablesDataplane(new DataplaneContext(ProxyConfig.defaults(), kernel, new SimpleMeterRegistry()));
+        IptablesDataplane restarted = new IptablesDataplane(
+                new DataplaneContext(ProxyConfig.defaults(), kernel, new SimpleMeterRegistry()));
         restarted.sync(SyncRequest.full(state(web)));
         assertNull(kernel.rules("nat", svcChain(dns)), "dns went away while no agent ran: its chains are removed");
         assertNotNull(kernel.rules("nat", svcChain(web)));
@@ -181,7 +182,8 @@ class IptablesDataplaneTest {
     @Test
     void aToolThatFailsIsAFailureInTheReportAndNothingIsClaimed() throws Exception {
         dataplane.sync(SyncRequest.full(state(web)));
-        kernel.failNext("iptables-nft-save", "iptables-nft-save v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)");
+        kernel.failNext("iptables-nft-save",
+                "iptables-nft-save v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)");
         CleanupReport denied = dataplane.cleanup();
         assertFalse(denied.ok());
         assertEquals("iptables mode: removed nothing; failed: iptables-nft-save exited 1: iptables-nft-save v1.8.9 (nf_tables): "
@@ -192,13 +194,15 @@ class IptablesDataplaneTest {
         CleanupReport restoreFailed = dataplane.cleanup();
         assertEquals(0, restoreFailed.count(CleanupReport.CHAINS), "an atomic restore that failed removed nothing");
         assertEquals(1, restoreFailed.failures().size(), restoreFailed.summary());
-        assertTrue(restoreFailed.failures().get(0).startsWith("iptables-nft: ") && restoreFailed.failures().get(0).contains("line 3 failed"),
+        assertTrue(
+                restoreFailed.failures().get(0).startsWith("iptables-nft: ") && restoreFailed.failures().get(0).contains("line 3 failed"),
                 restoreFailed.summary());
     }
 
     @Test
     void aFlavourWhoseToolsAreNotInstalledIsSkippedButNeitherIsAFailure() {
         ToolRunner nftOnly = new ToolRunner() {
+
             @Override
             public ToolResult run(ToolCommand command) throws ToolException {
                 return check(command) ? kernel.run(command) : null;
@@ -218,6 +222,7 @@ class IptablesDataplaneTest {
         };
         assertTrue(IptablesTools.removeChains("iptables", nftOnly, (t, c) -> true, Set.of()).ok());
         ToolRunner none = new ToolRunner() {
+
             @Override
             public ToolResult run(ToolCommand command) throws ToolException {
                 throw new ToolNotFoundException(command.tool(), "tool not found: " + command.tool());
@@ -229,7 +234,8 @@ class IptablesDataplaneTest {
             }
         };
         CleanupReport report = IptablesTools.removeChains("iptables", none, (t, c) -> true, Set.of());
-        assertEquals(List.of("neither iptables-nft-save nor iptables-legacy-save is installed: iptables rules not checked"), report.failures());
+        assertEquals(List.of("neither iptables-nft-save nor iptables-legacy-save is installed: iptables rules not checked"),
+                report.failures());
     }
 
     @Test
@@ -270,7 +276,8 @@ class IptablesDataplaneTest {
     @Test
     void aRestoreThatRejectsTheNfacctMatchTurnsTheCountersOff() throws Exception {
         kernel.enableNfacct();
-        kernel.failNext("iptables-nft-restore", "iptables-nft-restore: line 19 failed: Couldn't load match `nfacct':No such file or directory");
+        kernel.failNext("iptables-nft-restore",
+                "iptables-nft-restore: line 19 failed: Couldn't load match `nfacct':No such file or directory");
         assertThrows(DataplaneException.class, () -> dataplane.sync(SyncRequest.full(state(web))));
         dataplane.sync(SyncRequest.full(state(web)));
         assertEquals("-m conntrack --ctstate INVALID -j DROP", kernel.rules("filter", "KUBE-FORWARD").get(0),
@@ -333,7 +340,8 @@ class IptablesDataplaneTest {
         assertEquals(1, kernel.rules("filter", "INPUT").stream().filter(r -> r.equals("-j KUBE-FIREWALL")).count());
         assertEquals("-j KUBE-FIREWALL", kernel.rules("filter", "OUTPUT").get(0), "the missing jump is added");
         assertNull(kernel.sysctl("net.ipv4.conf.all.route_localnet"));
-        assertTrue(kernel.rules("nat", "KUBE-SERVICES").stream().anyMatch(r -> r.contains("--dst-type LOCAL ! -d 127.0.0.0/8 -j KUBE-NODEPORTS")));
+        assertTrue(kernel.rules("nat", "KUBE-SERVICES").stream()
+                .anyMatch(r -> r.contains("--dst-type LOCAL ! -d 127.0.0.0/8 -j KUBE-NODEPORTS")));
     }
 
     @Test

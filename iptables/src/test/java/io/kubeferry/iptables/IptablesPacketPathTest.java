@@ -10,7 +10,6 @@ import io.kubeferry.proxy.testing.trace.PacketTable;
 import io.kubeferry.proxy.testing.trace.PacketTracer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.DynamicContainer;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
 import java.util.List;

@@ -30,7 +30,8 @@ class IptablesRendererTest {
     private static final GoldenFiles GOLDEN = GoldenFiles.standard();
     private static final IptablesSettings CLUSTER_CIDR = IptablesSettings.defaults()
             .withNodeIP("198.18.0.1");
-    private static final IptablesSettings WITH_POD_CIDR = new IptablesSettings("0x4000", false, "198.18.0.0/16", null, true, true, "198.18.0.1");
+    private static final IptablesSettings WITH_POD_CIDR = new IptablesSettings("0x4000", false, "198.18.0.0/16", null, true, true,
+            "198.18.0.1");
 
     private static final Set<String> BOTH_COUNTERS = Set.of(NfacctCounters.CT_STATE_INVALID_DROPPED,
             NfacctCounters.LOCALHOST_NODEPORTS_ACCEPTED);
@@ -63,7 +64,8 @@ class IptablesRendererTest {
     void nodePortAddresses() throws IOException {
         ResolvedService svc = port("ns1", "web", "", Protocol.TCP, "198.19.0.11", 80).nodePort(30080)
                 .resolve(endpoint("198.18.0.2", 8080));
-        IptablesSettings settings = new IptablesSettings("0x4000", false, "", List.of("198.18.0.1", "127.0.0.1"), false, true, "198.18.0.1");
+        IptablesSettings settings = new IptablesSettings("0x4000", false, "", List.of("198.18.0.1", "127.0.0.1"), false, true,
+                "198.18.0.1");
         golden("nodeport-addresses", full(state(svc), settings));
     }
 

@@ -11,7 +11,8 @@ class KernelRulesTest {
 
     @Test
     void aRuleTargetIsItsJumpOrGotoNotAWordInsideAComment() {
-        assertEquals("KUBE-SERVICES", KernelRules.target("-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES"));
+        assertEquals("KUBE-SERVICES",
+                KernelRules.target("-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES"));
         assertEquals("DNAT", KernelRules.target("-A KUBE-SEP-X -p tcp -m tcp -j DNAT --to-destination 198.18.0.2:8080"));
         assertEquals("KUBE-SVC-X", KernelRules.target("-A KUBE-EXT-X -m comment --comment \"a -j KUBE-FAKE here\" -g KUBE-SVC-X"));
         assertNull(KernelRules.target("-A INPUT -p tcp"));
@@ -36,7 +37,8 @@ class KernelRulesTest {
         assertTrue(program.contains("-D OPERATOR -j KUBE-SVC-A\n"), program);
         assertFalse(program.contains("-D PREROUTING -j OPERATOR"), program);
         assertFalse(program.contains("-D KUBE-SERVICES"), "rules inside our own chains go with the chains: " + program);
-        assertTrue(program.contains("-X KUBE-SERVICES\n") && program.contains("-X KUBE-SVC-A\n") && !program.contains("-X OPERATOR"), program);
+        assertTrue(program.contains("-X KUBE-SERVICES\n") && program.contains("-X KUBE-SVC-A\n") && !program.contains("-X OPERATOR"),
+                program);
     }
 
     @Test
@@ -48,7 +50,8 @@ class KernelRulesTest {
         }
         save.append("-A PREROUTING -j KUBE-SERVICES\n");
         for (int i = 0; i < services; i++) {
-            save.append("-A KUBE-SERVICES -d 198.19.").append(i / 250).append('.').append(i % 250).append("/32 -j KUBE-SVC-").append(i).append('\n');
+            save.append("-A KUBE-SERVICES -d 198.19.").append(i / 250).append('.').append(i % 250).append("/32 -j KUBE-SVC-").append(i)
+                    .append('\n');
             save.append("-A KUBE-SVC-").append(i).append(" -j KUBE-SEP-").append(i).append('\n');
         }
         save.append("COMMIT\n");

@@ -124,8 +124,11 @@ class RenderCommandTest {
         Cli.Run run = Cli.run("render", "--hostname-override", "node-a", "-f", dir.toString());
         assertEquals(1, run.code(), "something was skipped or unreadable: scripts must notice");
         assertTrue(run.err().contains("b-broken.yaml: not valid YAML at line 5, column 9"), run.err());
-        assertTrue(run.err().contains("Deployment shop/shop-frontend skipped: kind Deployment (apiVersion apps/v1) is not read by kube-ferry"), run.err());
-        assertTrue(run.err().contains("(unknown-kind)") && run.err().contains("(invalid-cluster-ip)") && run.err().contains("(invalid-port-name)"), run.err());
+        assertTrue(
+                run.err().contains("Deployment shop/shop-frontend skipped: kind Deployment (apiVersion apps/v1) is not read by kube-ferry"),
+                run.err());
+        assertTrue(run.err().contains("(unknown-kind)") && run.err().contains("(invalid-cluster-ip)")
+                && run.err().contains("(invalid-port-name)"), run.err());
         assertTrue(run.err().contains("3 object(s) or part(s) skipped and 1 file(s) unreadable"), run.err());
         assertTrue(run.out().contains("shop/web:http") && run.out().contains("shop/extra:ok"), "the good objects are rendered");
         assertTrue(!run.out().contains("999.1.2.3") && !run.out().contains("a\"b"), "the bad ones are not");

@@ -16,7 +16,9 @@ import java.util.stream.Collectors;
  * TCP drains when ActiveConn+InActConn reach 0; UDP/SCTP are deleted at once (no connection end to wait for).
  */
 final class GracefulTermination {
-    private GracefulTermination() {}
+
+    private GracefulTermination() {
+    }
 
     /**
      * @param current     real servers in the kernel
@@ -25,7 +27,7 @@ final class GracefulTermination {
      * @param connections ActiveConn+InActConn by real-server key (from {@code ipvsadm -Ln})
      */
     static List<String> check(List<RealServer> current, Map<String, VirtualServer> services, Set<String> desiredKeys,
-                              Map<String, Integer> connections) {
+            Map<String, Integer> connections) {
         List<String> out = new ArrayList<>();
         for (RealServer r : current) {
             VirtualServer v = services.get(r.virtualKey());
@@ -41,12 +43,14 @@ final class GracefulTermination {
 
     /** The weight-0 real servers no longer desired that can go now: drained TCP ones, and any UDP/SCTP one. */
     static List<RealServer> drained(List<RealServer> current, Map<String, VirtualServer> services, Set<String> desiredKeys,
-                                    Map<String, Integer> connections) {
+            Map<String, Integer> connections) {
         List<RealServer> out = new ArrayList<>();
         for (RealServer r : current) {
             VirtualServer v = services.get(r.virtualKey());
-            if (r.weight() != 0 || v == null || desiredKeys.contains(r.key())) continue;
-            if (v.protocol() != Protocol.TCP || connections.getOrDefault(r.key(), 0) == 0) out.add(r);
+            if (r.weight() != 0 || v == null || desiredKeys.contains(r.key()))
+                continue;
+            if (v.protocol() != Protocol.TCP || connections.getOrDefault(r.key(), 0) == 0)
+                out.add(r);
         }
         return out;
     }
@@ -58,7 +62,8 @@ final class GracefulTermination {
      * @param restoreText the {@code ipvsadm -R} input that deletes them (empty when none)
      * @param after       the kernel once they are gone
      */
-    record Sweep(List<RealServer> drained, String restoreText, IpvsKernelState after) {}
+    record Sweep(List<RealServer> drained, String restoreText, IpvsKernelState after) {
+    }
 
     /** True when some real server sits at weight 0, so housekeeping has connections to look at. */
     static boolean anyDraining(IpvsKernelState state) {

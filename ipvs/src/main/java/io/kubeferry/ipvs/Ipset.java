@@ -8,21 +8,26 @@ import java.util.List;
  */
 record Ipset(String name, String type, String comment) {
 
-    static final Ipset LOOP_BACK = new Ipset("KUBE-LOOP-BACK", "hash:ip,port,ip", "endpoints that reach themselves through a Service (hairpin)");
+    static final Ipset LOOP_BACK = new Ipset("KUBE-LOOP-BACK", "hash:ip,port,ip",
+            "endpoints that reach themselves through a Service (hairpin)");
     static final Ipset CLUSTER_IP = new Ipset("KUBE-CLUSTER-IP", "hash:ip,port", "cluster IP + port");
     static final Ipset EXTERNAL_IP = new Ipset("KUBE-EXTERNAL-IP", "hash:ip,port", "external IP + port");
     static final Ipset EXTERNAL_IP_LOCAL = new Ipset("KUBE-EXTERNAL-IP-LOCAL", "hash:ip,port", "external IP + port, traffic policy Local");
     static final Ipset LOAD_BALANCER = new Ipset("KUBE-LOAD-BALANCER", "hash:ip,port", "load balancer ingress IP + port");
-    static final Ipset LOAD_BALANCER_LOCAL = new Ipset("KUBE-LOAD-BALANCER-LOCAL", "hash:ip,port", "load balancer IP + port, traffic policy Local");
+    static final Ipset LOAD_BALANCER_LOCAL = new Ipset("KUBE-LOAD-BALANCER-LOCAL", "hash:ip,port",
+            "load balancer IP + port, traffic policy Local");
     static final Ipset LOAD_BALANCER_FW = new Ipset("KUBE-LOAD-BALANCER-FW", "hash:ip,port", "load balancer IP + port with source ranges");
-    static final Ipset LOAD_BALANCER_SOURCE_IP = new Ipset("KUBE-LOAD-BALANCER-SOURCE-IP", "hash:ip,port,ip", "load balancer IP + port + allowed source IP");
-    static final Ipset LOAD_BALANCER_SOURCE_CIDR = new Ipset("KUBE-LOAD-BALANCER-SOURCE-CIDR", "hash:ip,port,net", "load balancer IP + port + allowed source CIDR");
+    static final Ipset LOAD_BALANCER_SOURCE_IP = new Ipset("KUBE-LOAD-BALANCER-SOURCE-IP", "hash:ip,port,ip",
+            "load balancer IP + port + allowed source IP");
+    static final Ipset LOAD_BALANCER_SOURCE_CIDR = new Ipset("KUBE-LOAD-BALANCER-SOURCE-CIDR", "hash:ip,port,net",
+            "load balancer IP + port + allowed source CIDR");
     static final Ipset NODE_PORT_TCP = new Ipset("KUBE-NODE-PORT-TCP", "bitmap:port", "TCP NodePorts");
     static final Ipset NODE_PORT_LOCAL_TCP = new Ipset("KUBE-NODE-PORT-LOCAL-TCP", "bitmap:port", "TCP NodePorts, traffic policy Local");
     static final Ipset NODE_PORT_UDP = new Ipset("KUBE-NODE-PORT-UDP", "bitmap:port", "UDP NodePorts");
     static final Ipset NODE_PORT_LOCAL_UDP = new Ipset("KUBE-NODE-PORT-LOCAL-UDP", "bitmap:port", "UDP NodePorts, traffic policy Local");
     static final Ipset NODE_PORT_SCTP = new Ipset("KUBE-NODE-PORT-SCTP-HASH", "hash:ip,port", "node IP + SCTP NodePort");
-    static final Ipset NODE_PORT_LOCAL_SCTP = new Ipset("KUBE-NODE-PORT-LOCAL-SCTP-HASH", "hash:ip,port", "node IP + SCTP NodePort, traffic policy Local");
+    static final Ipset NODE_PORT_LOCAL_SCTP = new Ipset("KUBE-NODE-PORT-LOCAL-SCTP-HASH", "hash:ip,port",
+            "node IP + SCTP NodePort, traffic policy Local");
     static final Ipset HEALTH_CHECK_NODE_PORT = new Ipset("KUBE-HEALTH-CHECK-NODE-PORT", "bitmap:port", "health check node ports");
     /** Every address on kube-ipvs0: lets KUBE-IPVS-FILTER refuse ports that are no Service's. */
     static final Ipset IPVS_IPS = new Ipset("KUBE-IPVS-IPS", "hash:ip", "addresses on kube-ipvs0");

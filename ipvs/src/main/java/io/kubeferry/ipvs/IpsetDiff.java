@@ -7,7 +7,9 @@ import java.util.TreeSet;
 
 /** Pure: ipset members wanted vs present -> one {@code ipset restore -exist} input; and {@code ipset save} read back. */
 final class IpsetDiff {
-    private IpsetDiff() {}
+
+    private IpsetDiff() {
+    }
 
     /**
      * One {@code ipset restore -exist} input: creates (full syncs; no-ops for sets that exist), then removals,

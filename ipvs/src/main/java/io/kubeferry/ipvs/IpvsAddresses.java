@@ -12,7 +12,8 @@ final class IpvsAddresses {
     /** The dummy interface that holds every Service IP, so the kernel accepts packets to them as local (upstream's name). */
     static final String DEVICE = "kube-ipvs0";
 
-    private IpvsAddresses() {}
+    private IpvsAddresses() {
+    }
 
     /** {@code ip -batch} lines that make kube-ipvs0 hold exactly {@code desired}. */
     static String program(Set<String> desired, Set<String> current) {

@@ -24,8 +24,9 @@ record IpvsChanges(boolean full, String ipsets, String addresses, IpvsPlan plan,
      *                 on settings, and the out-filter is rewritten from {@code desired} when it changed)
      */
     static IpvsChanges between(IpvsRenderer.Desired desired, IpvsKernelState current, Predicate<VirtualServer> ours,
-                               boolean full, String iptables) {
-        String rules = full ? iptables
+            boolean full, String iptables) {
+        String rules = full
+                ? iptables
                 : desired.noNodeAccess().equals(current.noNodeAccess()) ? "" : IpvsRenderer.outFilter(desired.noNodeAccess());
         return new IpvsChanges(full, IpsetDiff.program(desired.ipsets(), current.ipsets(), full),
                 IpvsAddresses.program(desired.addresses(), current.addresses()),

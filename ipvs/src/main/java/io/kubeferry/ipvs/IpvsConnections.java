@@ -12,17 +12,21 @@ import java.util.Set;
  * take two minutes after the last client has gone.
  */
 final class IpvsConnections {
+
     private static final Set<String> FINISHED = Set.of("TIME_WAIT", "CLOSE", "NONE");
 
-    private IpvsConnections() {}
+    private IpvsConnections() {
+    }
 
     static Map<String, Integer> live(String text) {
         Map<String, Integer> counts = new HashMap<>();
         for (String line : text.split("\n")) {
             String[] t = line.trim().split("\\s+");
             // pro expire state source virtual destination
-            if (t.length < 6 || t[0].equals("pro") || t[0].equals("IPVS")) continue;
-            if (FINISHED.contains(t[2])) continue;
+            if (t.length < 6 || t[0].equals("pro") || t[0].equals("IPVS"))
+                continue;
+            if (FINISHED.contains(t[2]))
+                continue;
             String proto = t[0].toLowerCase(Locale.ROOT);
             String key = proto + ":" + stripBrackets(t[4]) + ">" + stripBrackets(t[5]);
             counts.merge(key, 1, Integer::sum);

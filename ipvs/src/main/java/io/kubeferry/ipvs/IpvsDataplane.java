@@ -18,11 +18,11 @@ import io.kubeferry.proxy.exec.ToolCommand;
 import io.kubeferry.proxy.exec.ToolException;
 import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
+import io.kubeferry.proxy.metrics.SyncMetrics;
 import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.model.ServicePortName;
 import io.kubeferry.proxy.scheduler.Scheduler;
 import io.kubeferry.proxy.scheduler.SchedulerCatalog;
-import io.kubeferry.proxy.metrics.SyncMetrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import org.slf4j.Logger;
@@ -120,8 +120,10 @@ final class IpvsDataplane implements Dataplane {
         List<String> wanted = config.nodePortAddresses();
         List<String> chosen = IpvsAddresses.forNodePorts(wanted, addresses);
         if (chosen.isEmpty() && state.services().values().stream().anyMatch(s -> s.port().nodePort() > 0)) {
-            LOG.warn(addresses.isEmpty() ? "no node addresses: NodePort virtual servers omitted; pass --node-ip (or include this node's Node object with its addresses)"
-                    : "none of the node's addresses " + addresses + " is in nodePortAddresses " + wanted + ": NodePort virtual servers omitted");
+            LOG.warn(addresses.isEmpty()
+                    ? "no node addresses: NodePort virtual servers omitted; pass --node-ip (or include this node's Node object with its addresses)"
+                    : "none of the node's addresses " + addresses + " is in nodePortAddresses " + wanted
+                            + ": NodePort virtual servers omitted");
         }
         return chosen;
     }
@@ -298,7 +300,8 @@ final class IpvsDataplane implements Dataplane {
             } else {
                 List<String> ours = sets.stdout().lines().map(String::trim).filter(Ipset::ours).toList();
                 if (!ours.isEmpty()) {
-                    tools.run(ToolCommand.of("ipset", "restore").withStdin(ours.stream().map(n -> "destroy " + n + "\n").collect(Collectors.joining())));
+                    tools.run(ToolCommand.of("ipset", "restore")
+                            .withStdin(ours.stream().map(n -> "destroy " + n + "\n").collect(Collectors.joining())));
                     report = report.plus(CleanupReport.IPSETS, ours.size());
                 }
             }
@@ -353,7 +356,8 @@ final class IpvsDataplane implements Dataplane {
 
     /** The node's own IPv4 addresses: every interface's but kube-ipvs0's and loopback's. */
     private List<String> localAddresses(Set<String> dummy) throws ToolException {
-        return IpvsAddresses.nodeAddresses(InterfaceAddresses.parse(tools.run(ToolCommand.of("ip", "-o", "-4", "addr", "show")).stdout()), dummy);
+        return IpvsAddresses.nodeAddresses(InterfaceAddresses.parse(tools.run(ToolCommand.of("ip", "-o", "-4", "addr", "show")).stdout()),
+                dummy);
     }
 
     static IpvsSettings baseSettings(ProxyConfig config) {

@@ -21,7 +21,9 @@ import java.util.stream.Collectors;
  * once: there is no connection end to wait for, and expire_nodest_conn moves their flows on.
  */
 final class IpvsDiff {
-    private IpvsDiff() {}
+
+    private IpvsDiff() {
+    }
 
     static IpvsPlan between(IpvsSaveParser.Table desired, IpvsSaveParser.Table current, Predicate<VirtualServer> ours) {
         List<String> out = new ArrayList<>();
@@ -32,35 +34,45 @@ final class IpvsDiff {
         Map<String, RealServer> wantRs = byKey(desired.realServers(), RealServer::key);
         for (VirtualServer v : desired.virtualServers()) {
             VirtualServer c = cur.get(v.key());
-            if (c == null) out.add("-A " + service(v) + options(v));
-            else if (!c.equals(v)) out.add("-E " + service(v) + options(v));
+            if (c == null)
+                out.add("-A " + service(v) + options(v));
+            else if (!c.equals(v))
+                out.add("-E " + service(v) + options(v));
         }
         for (RealServer r : desired.realServers()) {
             RealServer c = curRs.get(r.key());
             VirtualServer v = want.get(r.virtualKey());
-            if (c == null) out.add("-a " + service(v) + real(r));
-            else if (c.weight() != r.weight()) out.add("-e " + service(v) + real(r));
+            if (c == null)
+                out.add("-a " + service(v) + real(r));
+            else if (c.weight() != r.weight())
+                out.add("-e " + service(v) + real(r));
         }
         for (RealServer c : current.realServers()) {
             VirtualServer v = cur.get(c.virtualKey());
-            if (v == null || wantRs.containsKey(c.key())) continue;
+            if (v == null || wantRs.containsKey(c.key()))
+                continue;
             if (!ours.test(v)) {
                 resultRs.add(c);
                 continue;
             }
-            if (!want.containsKey(v.key())) continue;
+            if (!want.containsKey(v.key()))
+                continue;
             if (v.protocol() != Protocol.TCP) {
                 out.add(GracefulTermination.deletion(v, c));
                 continue;
             }
-            if (c.weight() != 0) out.add("-e " + service(v) + real(new RealServer(c.virtualKey(), c.address(), c.port(), 0)));
+            if (c.weight() != 0)
+                out.add("-e " + service(v) + real(new RealServer(c.virtualKey(), c.address(), c.port(), 0)));
             resultRs.add(new RealServer(c.virtualKey(), c.address(), c.port(), 0));
         }
         List<VirtualServer> resultVs = new ArrayList<>(desired.virtualServers());
         for (VirtualServer c : current.virtualServers()) {
-            if (want.containsKey(c.key())) continue;
-            if (ours.test(c)) out.add("-D " + service(c));
-            else resultVs.add(c);
+            if (want.containsKey(c.key()))
+                continue;
+            if (ours.test(c))
+                out.add("-D " + service(c));
+            else
+                resultVs.add(c);
         }
         return new IpvsPlan(out, new IpvsSaveParser.Table(List.copyOf(resultVs), List.copyOf(resultRs)));
     }
@@ -88,8 +100,10 @@ final class IpvsDiff {
 
     private static String options(VirtualServer v) {
         StringBuilder b = new StringBuilder(" -s ").append(v.scheduler());
-        if (!v.flags().isEmpty()) b.append(" -b ").append(String.join(",", new java.util.TreeSet<>(v.flags())));
-        if (v.persistence() > 0) b.append(" -p ").append(v.persistence());
+        if (!v.flags().isEmpty())
+            b.append(" -b ").append(String.join(",", new java.util.TreeSet<>(v.flags())));
+        if (v.persistence() > 0)
+            b.append(" -p ").append(v.persistence());
         return b.toString();
     }
 

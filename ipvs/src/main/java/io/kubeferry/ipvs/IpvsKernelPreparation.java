@@ -133,7 +133,8 @@ final class IpvsKernelPreparation {
         String why = listed.stderr().lines().filter(l -> l.contains("Can't initialize ipvs")).findFirst().orElse(listed.stderr().strip());
         if (noIpvsInKernel(listed.stderr())) {
             throw new DataplaneException("IPVS is not available in this kernel (ipvsadm: " + why + "): load its modules with `modprobe -a "
-                    + String.join(" ", modules(scheduler)) + "` (a kernel built without CONFIG_IP_VS cannot run IPVS mode), or use --proxy-mode iptables");
+                    + String.join(" ", modules(scheduler))
+                    + "` (a kernel built without CONFIG_IP_VS cannot run IPVS mode), or use --proxy-mode iptables");
         }
         throw new DataplaneException("cannot use IPVS: ipvsadm -Ln exited " + listed.exitCode() + ": " + why);
     }
@@ -152,8 +153,9 @@ final class IpvsKernelPreparation {
                     LOG.warn("cannot probe the IPVS scheduler {}: a virtual server {} already exists", scheduler, SCHEDULER_PROBE);
                     return;
                 }
-                throw new DataplaneException("ipvs.scheduler: the IPVS scheduler \"" + scheduler + "\" is not available in this kernel (ipvsadm: "
-                        + added.stderr().strip() + "): load it with `modprobe ip_vs_" + scheduler + "` or choose another");
+                throw new DataplaneException(
+                        "ipvs.scheduler: the IPVS scheduler \"" + scheduler + "\" is not available in this kernel (ipvsadm: "
+                                + added.stderr().strip() + "): load it with `modprobe ip_vs_" + scheduler + "` or choose another");
             }
             tools.run(ToolCommand.of("ipvsadm", "-R").withStdin("-D -t " + SCHEDULER_PROBE + "\n"));
         } catch (ToolException e) {

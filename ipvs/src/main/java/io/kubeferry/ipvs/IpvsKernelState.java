@@ -19,7 +19,7 @@ import java.util.TreeSet;
  *                           kernel (a full sync writes the chain whole whatever it holds)
  */
 record IpvsKernelState(IpvsSaveParser.Table table, Set<String> desiredRealServers, SortedSet<String> addresses,
-                       Map<String, SortedSet<String>> ipsets, SortedSet<IpvsRenderer.NoNodeAccess> noNodeAccess) {
+        Map<String, SortedSet<String>> ipsets, SortedSet<IpvsRenderer.NoNodeAccess> noNodeAccess) {
 
     /** A kernel with nothing of IPVS mode's in it: what render diffs against. */
     static final IpvsKernelState EMPTY = new IpvsKernelState(new IpvsSaveParser.Table(List.of(), List.of()), Set.of(),

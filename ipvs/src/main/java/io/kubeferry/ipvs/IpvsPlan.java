@@ -7,6 +7,7 @@ import java.util.List;
  * applied (what the next partial sync diffs against). {@link #restoreText()} is the stdin of {@code ipvsadm -R}.
  */
 record IpvsPlan(List<String> lines, IpvsSaveParser.Table result) {
+
     IpvsPlan {
         lines = List.copyOf(lines);
     }

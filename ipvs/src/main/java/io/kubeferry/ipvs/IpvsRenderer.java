@@ -58,7 +58,8 @@ final class IpvsRenderer {
             new JumpRule("nat", "POSTROUTING", KUBE_POSTROUTING, "kubernetes postrouting rules", ""));
 
     /** A Service asked for a scheduler this node cannot give. */
-    record Fallback(ServicePortName service, String message) {}
+    record Fallback(ServicePortName service, String message) {
+    }
 
     /**
      * A load balancer IP and port the node itself must not reach: the Service has loadBalancerSourceRanges and
@@ -67,6 +68,7 @@ final class IpvsRenderer {
      * @param protocol lower case, as {@code -m ipvs --vproto} takes it
      */
     record NoNodeAccess(String ip, String protocol, int port) implements Comparable<NoNodeAccess> {
+
         private static final java.util.Comparator<NoNodeAccess> ORDER = java.util.Comparator.comparing(NoNodeAccess::ip)
                 .thenComparing(NoNodeAccess::protocol).thenComparingInt(NoNodeAccess::port);
 
@@ -96,9 +98,11 @@ final class IpvsRenderer {
      * @param noNodeAccess what KUBE-IPVS-OUT-FILTER drops
      */
     record Desired(IpvsSaveParser.Table table, SortedSet<String> addresses, Map<String, SortedSet<String>> ipsets,
-                   List<Fallback> fallbacks, SortedSet<NoNodeAccess> noNodeAccess) {}
+            List<Fallback> fallbacks, SortedSet<NoNodeAccess> noNodeAccess) {
+    }
 
-    private IpvsRenderer() {}
+    private IpvsRenderer() {
+    }
 
     static Desired render(ProxyState state, IpvsSettings settings, SchedulerCatalog catalog) {
         Map<String, VirtualServer> services = new LinkedHashMap<>();
@@ -135,7 +139,8 @@ final class IpvsRenderer {
             sets.get(Ipset.CLUSTER_IP.name()).add(entry(p.clusterIP(), proto, p.port()));
             // Only endpoints on this node can reach themselves through it (hairpin).
             for (Endpoint e : svc.reachableEndpoints()) {
-                if (!e.local()) continue;
+                if (!e.local())
+                    continue;
                 sets.get(Ipset.LOOP_BACK.name()).add(entry(e.ip(), proto, e.port()) + "," + e.ip());
             }
             for (String ip : p.externalIPs()) {
@@ -177,7 +182,8 @@ final class IpvsRenderer {
                         boolean tcp = p.protocol() == Protocol.TCP;
                         sets.get((tcp ? Ipset.NODE_PORT_TCP : Ipset.NODE_PORT_UDP).name()).add(Integer.toString(p.nodePort()));
                         if (local) {
-                            sets.get((tcp ? Ipset.NODE_PORT_LOCAL_TCP : Ipset.NODE_PORT_LOCAL_UDP).name()).add(Integer.toString(p.nodePort()));
+                            sets.get((tcp ? Ipset.NODE_PORT_LOCAL_TCP : Ipset.NODE_PORT_LOCAL_UDP).name())
+                                    .add(Integer.toString(p.nodePort()));
                         }
                     }
                     case SCTP -> {
@@ -211,6 +217,7 @@ final class IpvsRenderer {
 
     @FunctionalInterface
     private interface Target {
+
         void add(String address, int port, List<Endpoint> endpoints);
     }
 
@@ -229,7 +236,8 @@ final class IpvsRenderer {
         FILTER_CHAINS.forEach(out::chain);
         SharedRules.insertJumps(out, "filter", JUMPS, presentJumps);
         SharedRules.forward(out, s.masqueradeMark(), s.dropInvalid(), "");
-        out.rule("-A", KUBE_NODE_PORT, RuleWriter.comment("Kubernetes health check node port"), matchSet(Ipset.HEALTH_CHECK_NODE_PORT, "dst"),
+        out.rule("-A", KUBE_NODE_PORT, RuleWriter.comment("Kubernetes health check node port"),
+                matchSet(Ipset.HEALTH_CHECK_NODE_PORT, "dst"),
                 "-j", "ACCEPT");
         out.rule("-A", KUBE_PROXY_FIREWALL, matchSet(Ipset.LOAD_BALANCER_FW, "dst,dst"), "-j", KUBE_SOURCE_RANGES_FIREWALL);
         out.rule("-A", KUBE_SOURCE_RANGES_FIREWALL, matchSet(Ipset.LOAD_BALANCER_SOURCE_CIDR, "dst,dst,src"), "-j", "RETURN");

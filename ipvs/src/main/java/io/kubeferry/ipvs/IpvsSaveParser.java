@@ -9,23 +9,28 @@ import java.util.Set;
 
 /** Reads {@code ipvsadm -Sn} output (lines {@code -A -t VIP:port -s rr} and {@code -a -t VIP:port -r RIP:port -m -w 1}). */
 final class IpvsSaveParser {
-    record Table(List<VirtualServer> virtualServers, List<RealServer> realServers) {}
 
-    private IpvsSaveParser() {}
+    record Table(List<VirtualServer> virtualServers, List<RealServer> realServers) {
+    }
+
+    private IpvsSaveParser() {
+    }
 
     static Table parse(String text) {
         List<VirtualServer> vs = new ArrayList<>();
         List<RealServer> rs = new ArrayList<>();
         for (String line : text.split("\n")) {
             String[] t = line.trim().split("\\s+");
-            if (t.length < 3) continue;
+            if (t.length < 3)
+                continue;
             Protocol proto = switch (t[1]) {
                 case "-t" -> Protocol.TCP;
                 case "-u" -> Protocol.UDP;
                 case "--sctp-service" -> Protocol.SCTP;
                 default -> null;
             };
-            if (proto == null) continue; // fwmark services are never ours
+            if (proto == null)
+                continue; // fwmark services are never ours
             String[] hp = splitHostPort(t[2]);
             if (t[0].equals("-A")) {
                 String sched = "wlc";
@@ -36,8 +41,10 @@ final class IpvsSaveParser {
                         case "-s" -> sched = t[++i];
                         case "-b" -> flags.addAll(List.of(t[++i].split(",")));
                         case "-p" -> persistence = i + 1 < t.length && !t[i + 1].startsWith("-")
-                                ? Integer.parseInt(t[++i]) : 300;
-                        default -> { }
+                                ? Integer.parseInt(t[++i])
+                                : 300;
+                        default -> {
+                        }
                     }
                 }
                 vs.add(new VirtualServer(proto, hp[0], Integer.parseInt(hp[1]), sched, flags, persistence));
@@ -46,10 +53,13 @@ final class IpvsSaveParser {
                 String[] real = null;
                 int weight = 1;
                 for (int i = 3; i < t.length; i++) {
-                    if (t[i].equals("-r")) real = splitHostPort(t[++i]);
-                    else if (t[i].equals("-w")) weight = Integer.parseInt(t[++i]);
+                    if (t[i].equals("-r"))
+                        real = splitHostPort(t[++i]);
+                    else if (t[i].equals("-w"))
+                        weight = Integer.parseInt(t[++i]);
                 }
-                if (real != null) rs.add(new RealServer(key, real[0], Integer.parseInt(real[1]), weight));
+                if (real != null)
+                    rs.add(new RealServer(key, real[0], Integer.parseInt(real[1]), weight));
             }
         }
         return new Table(List.copyOf(vs), List.copyOf(rs));
@@ -58,7 +68,8 @@ final class IpvsSaveParser {
     private static String[] splitHostPort(String s) {
         int i = s.lastIndexOf(':');
         String host = s.substring(0, i);
-        if (host.startsWith("[")) host = host.substring(1, host.length() - 1);
+        if (host.startsWith("["))
+            host = host.substring(1, host.length() - 1);
         return new String[] {host, s.substring(i + 1)};
     }
 }

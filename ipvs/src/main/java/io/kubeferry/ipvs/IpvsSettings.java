@@ -16,7 +16,8 @@ import java.util.List;
  *                        upstream's nodeIP when the Node object names no address
  */
 record IpvsSettings(String masqueradeMark, boolean masqueradeAll, String clusterCIDR, List<String> nodeIPs,
-                    String defaultScheduler, List<String> excludeCIDRs, boolean dropInvalid, String nodeIP) {
+        String defaultScheduler, List<String> excludeCIDRs, boolean dropInvalid, String nodeIP) {
+
     IpvsSettings {
         nodeIPs = List.copyOf(nodeIPs);
         excludeCIDRs = List.copyOf(excludeCIDRs);

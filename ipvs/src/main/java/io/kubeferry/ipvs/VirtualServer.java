@@ -9,6 +9,7 @@ import java.util.Set;
  * Identity is {@link #key()} (lower-case protocol, as {@link IpvsConnections} builds its keys): scheduler, flags and persistence can be edited in place (-E).
  */
 record VirtualServer(Protocol protocol, String address, int port, String scheduler, Set<String> flags, int persistence) {
+
     VirtualServer {
         flags = Set.copyOf(flags);
     }

@@ -61,7 +61,8 @@ class AgentMetricsIpvsTest {
         get(healthz, "/livez");
         String body = get(metricsPort, "/metrics").body();
         assertEquals(List.of(), UpstreamMetrics.differences(body, "ipvs"), "differences from upstream kube-proxy's IPVS-mode metrics");
-        assertTrue(!body.contains("kubeproxy_sync_full_proxy_rules_duration_seconds"), "upstream registers full/partial only in iptables mode");
+        assertTrue(!body.contains("kubeproxy_sync_full_proxy_rules_duration_seconds"),
+                "upstream registers full/partial only in iptables mode");
         assertTrue(body.contains("kubeferry_ipvs_virtual_servers 1.0"), "kube-ferry's own IPVS gauges keep their own prefix");
         assertEquals("ipvs", get(metricsPort, "/proxyMode").body());
     }

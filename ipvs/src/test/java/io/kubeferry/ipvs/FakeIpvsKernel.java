@@ -95,39 +95,49 @@ final class FakeIpvsKernel implements ToolRunner {
         }
         if (a.equals(List.of("-R"))) {
             for (String line : stdin.split("\n")) {
-                if (line.isBlank()) continue;
+                if (line.isBlank())
+                    continue;
                 String[] t = line.trim().split("\\s+");
                 String key = t[1] + " " + t[2];
                 switch (t[0]) {
                     case "-A" -> {
-                        if (services.containsKey(key)) return fail("Service already exists: " + line);
+                        if (services.containsKey(key))
+                            return fail("Service already exists: " + line);
                         int sched = java.util.Arrays.asList(t).indexOf("-s");
-                        if (sched > 0 && !schedulerModules.contains(t[sched + 1])) return fail("Memory allocation problem");
+                        if (sched > 0 && !schedulerModules.contains(t[sched + 1]))
+                            return fail("Memory allocation problem");
                         services.put(key, line);
                     }
                     case "-E" -> {
-                        if (!services.containsKey(key)) return fail("No such service: " + line);
+                        if (!services.containsKey(key))
+                            return fail("No such service: " + line);
                         services.put(key, line.replaceFirst("^-E", "-A"));
                     }
                     case "-D" -> {
-                        if (services.remove(key) == null) return fail("No such service: " + line);
+                        if (services.remove(key) == null)
+                            return fail("No such service: " + line);
                         reals.remove(key);
                     }
                     case "-a", "-e", "-d" -> {
-                        if (!services.containsKey(key)) return fail("No such service: " + line);
+                        if (!services.containsKey(key))
+                            return fail("No such service: " + line);
                         String rs = t[4];
                         Map<String, String> m = reals.computeIfAbsent(key, k -> new LinkedHashMap<>());
                         if (t[0].equals("-a")) {
-                            if (m.containsKey(rs)) return fail("Destination already exists: " + line);
+                            if (m.containsKey(rs))
+                                return fail("Destination already exists: " + line);
                             m.put(rs, line);
                         } else if (t[0].equals("-e")) {
-                            if (!m.containsKey(rs)) return fail("No such destination: " + line);
+                            if (!m.containsKey(rs))
+                                return fail("No such destination: " + line);
                             m.put(rs, line.replaceFirst("^-e", "-a"));
                         } else if (m.remove(rs) == null) {
                             return fail("No such destination: " + line);
                         }
                     }
-                    default -> { return fail("unknown ipvsadm line: " + line); }
+                    default -> {
+                        return fail("unknown ipvsadm line: " + line);
+                    }
                 }
             }
             return ok("");
@@ -150,25 +160,34 @@ final class FakeIpvsKernel implements ToolRunner {
         if (a.get(0).equals("restore")) {
             boolean exist = a.contains("-exist");
             for (String line : stdin.split("\n")) {
-                if (line.isBlank()) continue;
+                if (line.isBlank())
+                    continue;
                 String[] t = line.trim().split("\\s+");
                 switch (t[0]) {
                     case "create" -> {
-                        if (ipsets.containsKey(t[1]) && !exist) return fail("set already exists: " + t[1]);
+                        if (ipsets.containsKey(t[1]) && !exist)
+                            return fail("set already exists: " + t[1]);
                         ipsets.putIfAbsent(t[1], new TreeSet<>());
                     }
                     case "add" -> {
-                        if (!ipsets.containsKey(t[1])) return fail("The set with the given name does not exist: " + t[1]);
-                        if (!ipsets.get(t[1]).add(t[2]) && !exist) return fail("Element cannot be added: it's already added");
+                        if (!ipsets.containsKey(t[1]))
+                            return fail("The set with the given name does not exist: " + t[1]);
+                        if (!ipsets.get(t[1]).add(t[2]) && !exist)
+                            return fail("Element cannot be added: it's already added");
                     }
                     case "del" -> {
-                        if (!ipsets.containsKey(t[1])) return fail("The set with the given name does not exist: " + t[1]);
-                        if (!ipsets.get(t[1]).remove(t[2]) && !exist) return fail("Element cannot be deleted: it's not added");
+                        if (!ipsets.containsKey(t[1]))
+                            return fail("The set with the given name does not exist: " + t[1]);
+                        if (!ipsets.get(t[1]).remove(t[2]) && !exist)
+                            return fail("Element cannot be deleted: it's not added");
                     }
                     case "destroy" -> {
-                        if (ipsets.remove(t[1]) == null) return fail("The set with the given name does not exist: " + t[1]);
+                        if (ipsets.remove(t[1]) == null)
+                            return fail("The set with the given name does not exist: " + t[1]);
                     }
-                    default -> { return fail("unknown ipset line: " + line); }
+                    default -> {
+                        return fail("unknown ipset line: " + line);
+                    }
                 }
             }
             return ok("");
@@ -180,21 +199,28 @@ final class FakeIpvsKernel implements ToolRunner {
         String joined = String.join(" ", a);
         if (joined.equals("-batch -")) {
             for (String line : stdin.split("\n")) {
-                if (line.isBlank()) continue;
+                if (line.isBlank())
+                    continue;
                 String[] t = line.trim().split("\\s+"); // address add|del IP/32 dev DEV
                 TreeSet<String> addrs = links.get(t[4]);
-                if (addrs == null) return fail("Cannot find device \"" + t[4] + "\"");
+                if (addrs == null)
+                    return fail("Cannot find device \"" + t[4] + "\"");
                 String ip = t[2].split("/")[0];
                 boolean changed = t[1].equals("add") ? addrs.add(ip) : addrs.remove(ip);
-                if (!changed) return fail(t[1].equals("add") ? "RTNETLINK answers: File exists" : "RTNETLINK answers: Cannot assign requested address");
+                if (!changed)
+                    return fail(
+                            t[1].equals("add") ? "RTNETLINK answers: File exists" : "RTNETLINK answers: Cannot assign requested address");
             }
             return ok("");
         }
         if (joined.startsWith("link show ")) {
-            return links.containsKey(a.get(2)) ? ok("1: " + a.get(2) + ": <BROADCAST,NOARP> mtu 1500\n") : fail("Device \"" + a.get(2) + "\" does not exist.");
+            return links.containsKey(a.get(2))
+                    ? ok("1: " + a.get(2) + ": <BROADCAST,NOARP> mtu 1500\n")
+                    : fail("Device \"" + a.get(2) + "\" does not exist.");
         }
         if (joined.startsWith("link add ")) {
-            if (links.putIfAbsent(a.get(2), new TreeSet<>()) != null) return fail("RTNETLINK answers: File exists");
+            if (links.putIfAbsent(a.get(2), new TreeSet<>()) != null)
+                return fail("RTNETLINK answers: File exists");
             return ok("");
         }
         if (joined.startsWith("link del ")) {
@@ -204,15 +230,18 @@ final class FakeIpvsKernel implements ToolRunner {
             StringBuilder out = new StringBuilder();
             int i = 1;
             for (Map.Entry<String, TreeSet<String>> link : links.entrySet()) {
-                if (a.size() > 5 && !a.get(5).equals(link.getKey())) continue;
-                if (a.size() > 5 && !links.containsKey(a.get(5))) return fail("Device does not exist");
+                if (a.size() > 5 && !a.get(5).equals(link.getKey()))
+                    continue;
+                if (a.size() > 5 && !links.containsKey(a.get(5)))
+                    return fail("Device does not exist");
                 for (String ip : link.getValue()) {
                     out.append(i).append(": ").append(link.getKey()).append("    inet ").append(ip).append("/32 scope global ")
                             .append(link.getKey()).append("\\       valid_lft forever preferred_lft forever\n");
                 }
                 i++;
             }
-            if (a.size() > 5 && !links.containsKey(a.get(5))) return fail("Device \"" + a.get(5) + "\" does not exist.");
+            if (a.size() > 5 && !links.containsKey(a.get(5)))
+                return fail("Device \"" + a.get(5) + "\" does not exist.");
             return ok(out.toString());
         }
         return fail("unsupported ip " + joined);

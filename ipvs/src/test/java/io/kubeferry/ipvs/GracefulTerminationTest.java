@@ -1,14 +1,16 @@
 package io.kubeferry.ipvs;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-
 import io.kubeferry.proxy.model.Protocol;
+import org.junit.jupiter.api.Test;
+
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 class GracefulTerminationTest {
+
     private final VirtualServer tcp = new VirtualServer(Protocol.TCP, "198.19.0.1", 80, "rr", Set.of(), 0);
     private final VirtualServer udp = new VirtualServer(Protocol.UDP, "198.19.0.10", 53, "rr", Set.of(), 0);
     private final RealServer tcpRs = new RealServer(tcp.key(), "198.18.0.2", 8080, 0);

@@ -71,18 +71,21 @@ class HostileInputTest {
         ServiceBuilder b = new ServiceBuilder().withNewMetadata().withName(name(r)).withNamespace(r.nextBoolean() ? "bad" : name(r))
                 .addToAnnotations("kube-ferry.io/scheduler", pick(r, List.of("rr", "sh", "x\ny", "rr -j", "\""))).endMetadata();
         String clusterIP = ip(r);
-        var spec = b.withNewSpec().withClusterIP(clusterIP).withType(pick(r, java.util.Arrays.asList("ClusterIP", "NodePort", "LoadBalancer", null, "x\"")));
+        var spec = b.withNewSpec().withClusterIP(clusterIP)
+                .withType(pick(r, java.util.Arrays.asList("ClusterIP", "NodePort", "LoadBalancer", null, "x\"")));
         int ports = 1 + r.nextInt(3);
         for (int i = 0; i < ports; i++) {
             spec.addToPorts(new ServicePortBuilder().withName(r.nextBoolean() ? "p" + i : name(r)).withPort(pick(r, PORTS))
-                    .withProtocol(pick(r, PROTOCOLS)).withNodePort(pick(r, java.util.Arrays.asList(0, null, 30000 + r.nextInt(2000), -5, 70000)))
+                    .withProtocol(pick(r, PROTOCOLS))
+                    .withNodePort(pick(r, java.util.Arrays.asList(0, null, 30000 + r.nextInt(2000), -5, 70000)))
                     .withTargetPort(new IntOrString(8080)).build());
         }
         for (int i = r.nextInt(3); i > 0; i--) {
             spec.addToExternalIPs(ip(r));
         }
         for (int i = r.nextInt(2); i > 0; i--) {
-            spec.addToLoadBalancerSourceRanges(pick(r, List.of("198.18.0.0/16", "1.2.3.4/40", "x/8", "fd00::/8", "1.2.3.4/8\n-j DROP", " 10.0.0.0/8 ")));
+            spec.addToLoadBalancerSourceRanges(
+                    pick(r, List.of("198.18.0.0/16", "1.2.3.4/40", "x/8", "fd00::/8", "1.2.3.4/8\n-j DROP", " 10.0.0.0/8 ")));
         }
         if (r.nextInt(4) == 0) {
             spec.withSessionAffinity("ClientIP").withNewSessionAffinityConfig().withNewClientIP()
@@ -91,7 +94,8 @@ class HostileInputTest {
         if (r.nextInt(4) == 0) {
             spec.withExternalTrafficPolicy("Local").withHealthCheckNodePort(pick(r, List.of(-1, 32000, 70000)));
         }
-        Service s = spec.endSpec().withNewStatus().withNewLoadBalancer().addNewIngress().withIp(ip(r)).endIngress().endLoadBalancer().endStatus().build();
+        Service s = spec.endSpec().withNewStatus().withNewLoadBalancer().addNewIngress().withIp(ip(r)).endIngress().endLoadBalancer()
+                .endStatus().build();
         return s;
     }
 
@@ -101,7 +105,8 @@ class HostileInputTest {
                 .addToLabels("kubernetes.io/service-name", r.nextInt(4) == 0 ? name(r) : owner.getMetadata().getName()).endMetadata()
                 .withAddressType(pick(r, List.of("IPv4", "IPv4", "IPv4", "IPv6", "FQDN", "ipv4", "\"")));
         for (int i = 0; i < 2; i++) {
-            b.addNewPort().withName(r.nextBoolean() ? "p" + i : name(r)).withPort(pick(r, PORTS)).withProtocol(pick(r, PROTOCOLS)).endPort();
+            b.addNewPort().withName(r.nextBoolean() ? "p" + i : name(r)).withPort(pick(r, PORTS)).withProtocol(pick(r, PROTOCOLS))
+                    .endPort();
         }
         for (int i = 1 + r.nextInt(3); i > 0; i--) {
             b.addNewEndpoint().withAddresses(r.nextBoolean() ? "198.18.2." + (1 + r.nextInt(250)) : pick(r, GARBAGE_IPS))
@@ -126,8 +131,10 @@ class HostileInputTest {
     }
 
     private static Dataplane dataplane(String mode, io.kubeferry.proxy.exec.ToolRunner tools) {
-        ProxyConfig config = ProxyConfig.defaults().withHostnameOverride("node-a").withMode(mode).withClusterCIDRs(List.of("198.18.0.0/16"));
-        return DataplaneProvider.forMode(mode).create(new DataplaneContext(config, tools, new SimpleMeterRegistry(), ServiceEvents.LOG_ONLY));
+        ProxyConfig config = ProxyConfig.defaults().withHostnameOverride("node-a").withMode(mode)
+                .withClusterCIDRs(List.of("198.18.0.0/16"));
+        return DataplaneProvider.forMode(mode)
+                .create(new DataplaneContext(config, tools, new SimpleMeterRegistry(), ServiceEvents.LOG_ONLY));
     }
 
     @Test
@@ -150,7 +157,8 @@ class HostileInputTest {
             assertFalse(built.skipped().isEmpty(), "the generator makes bad objects");
             for (ServicePortName name : state.services().keySet()) {
                 assertTrue(ObjectValidation.dns1123Label(name.namespace()).isEmpty() && ObjectValidation.dns1035Label(name.name()).isEmpty()
-                        && (name.port().isEmpty() || ObjectValidation.dns1123Label(name.port()).isEmpty()), "only valid names reach the state: " + name);
+                        && (name.port().isEmpty() || ObjectValidation.dns1123Label(name.port()).isEmpty()),
+                        "only valid names reach the state: " + name);
             }
             for (int i = 0; i < GOOD; i++) {
                 ServicePortName good = new ServicePortName("good", "good-" + i, "p", io.kubeferry.proxy.model.Protocol.TCP);
@@ -160,7 +168,8 @@ class HostileInputTest {
             // iptables mode: the text render prints, then the same through the fake kernel.
             String iptables = dataplane("iptables", new FakeNetfilter()).render(SyncRequest.full(state));
             for (int i = 0; i < GOOD; i++) {
-                assertTrue(iptables.contains("-d 198.19.1." + (1 + i) + " --dport 80 -j KUBE-SVC-"), "good-" + i + " in the iptables program");
+                assertTrue(iptables.contains("-d 198.19.1." + (1 + i) + " --dport 80 -j KUBE-SVC-"),
+                        "good-" + i + " in the iptables program");
             }
             restorePrograms.add(iptables);
             FakeNetfilter netfilter = new FakeNetfilter();

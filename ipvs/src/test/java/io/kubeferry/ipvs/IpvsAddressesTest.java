@@ -14,7 +14,8 @@ class IpvsAddressesTest {
 
     @Test
     void theProgramDeletesWhatIsNoLongerWantedThenAddsWhatIsMissing() {
-        String program = IpvsAddresses.program(new TreeSet<>(Set.of("198.19.0.1", "198.19.0.3")), new TreeSet<>(Set.of("198.19.0.1", "198.19.0.2")));
+        String program = IpvsAddresses.program(new TreeSet<>(Set.of("198.19.0.1", "198.19.0.3")),
+                new TreeSet<>(Set.of("198.19.0.1", "198.19.0.2")));
         assertEquals("address del 198.19.0.2/32 dev kube-ipvs0\naddress add 198.19.0.3/32 dev kube-ipvs0\n", program);
         assertEquals("", IpvsAddresses.program(Set.of("198.19.0.1"), Set.of("198.19.0.1")));
     }

@@ -28,7 +28,8 @@ class IpvsDataplaneProviderTest {
 
     @Test
     void everyKnownSchedulerAndEmptyPass() throws ConfigException {
-        for (String name : List.of("", "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "sh", "dh", "sed", "nq", "mh", "fo", "ovf", "twos", " sh ")) {
+        for (String name : List.of("", "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "sh", "dh", "sed", "nq", "mh", "fo", "ovf", "twos",
+                " sh ")) {
             DataplaneProvider.validateMode(scheduler("ipvs", name));
         }
     }

@@ -41,12 +41,14 @@ class IpvsDataplaneTest {
 
     private static ResolvedService web(String... endpointIps) {
         return port("default", "web", "http", Protocol.TCP, "198.19.0.1", 80)
-                .resolve(java.util.Arrays.stream(endpointIps).map(ip -> endpoint(ip, 8080)).toArray(io.kubeferry.proxy.model.Endpoint[]::new));
+                .resolve(java.util.Arrays.stream(endpointIps).map(ip -> endpoint(ip, 8080))
+                        .toArray(io.kubeferry.proxy.model.Endpoint[]::new));
     }
 
     private static ResolvedService dns(String... endpointIps) {
         return port("kube-system", "dns", "dns", Protocol.UDP, "198.19.0.53", 53)
-                .resolve(java.util.Arrays.stream(endpointIps).map(ip -> endpoint(ip, 5353)).toArray(io.kubeferry.proxy.model.Endpoint[]::new));
+                .resolve(java.util.Arrays.stream(endpointIps).map(ip -> endpoint(ip, 5353))
+                        .toArray(io.kubeferry.proxy.model.Endpoint[]::new));
     }
 
     private static ResolvedService nodePortLocal() {
@@ -78,7 +80,8 @@ class IpvsDataplaneTest {
         assertFalse(kernel.services.keySet().stream().anyMatch(k -> k.contains("198.19.0.1:30080")));
         assertEquals(Set.of("198.19.0.1", "198.19.0.2", "198.19.0.3", "198.19.200.1"), kernel.links.get("kube-ipvs0"));
 
-        assertTrue(kernel.ipsets.get("KUBE-CLUSTER-IP").containsAll(Set.of("198.19.0.1,tcp:80", "198.19.0.2,tcp:80", "198.19.0.3,tcp:443")));
+        assertTrue(
+                kernel.ipsets.get("KUBE-CLUSTER-IP").containsAll(Set.of("198.19.0.1,tcp:80", "198.19.0.2,tcp:80", "198.19.0.3,tcp:443")));
         assertEquals(Set.of("30080"), kernel.ipsets.get("KUBE-NODE-PORT-TCP"));
         assertEquals(Set.of("30080"), kernel.ipsets.get("KUBE-NODE-PORT-LOCAL-TCP"));
         assertEquals(Set.of("32000"), kernel.ipsets.get("KUBE-HEALTH-CHECK-NODE-PORT"));
@@ -86,7 +89,9 @@ class IpvsDataplaneTest {
         assertEquals(Set.of("198.18.0.11,tcp:8080,198.18.0.11"), kernel.ipsets.get("KUBE-LOOP-BACK"), "hairpin only for local endpoints");
 
         List<String> services = kernel.netfilter.rules("nat", "KUBE-SERVICES");
-        assertTrue(services.contains("! -s 198.18.0.0/24 -m comment --comment \"Kubernetes service cluster ip + port for masquerade purpose\" -m set --match-set KUBE-CLUSTER-IP dst,dst -j KUBE-MARK-MASQ"), services.toString());
+        assertTrue(services.contains(
+                "! -s 198.18.0.0/24 -m comment --comment \"Kubernetes service cluster ip + port for masquerade purpose\" -m set --match-set KUBE-CLUSTER-IP dst,dst -j KUBE-MARK-MASQ"),
+                services.toString());
         assertTrue(kernel.netfilter.rules("nat", "PREROUTING").stream().anyMatch(r -> r.endsWith("-j KUBE-SERVICES")));
         assertTrue(kernel.netfilter.rules("filter", "INPUT").stream().anyMatch(r -> r.endsWith("-j KUBE-IPVS-FILTER")));
         assertEquals("1", kernel.netfilter.sysctl("net.ipv4.vs.conntrack"));
@@ -106,7 +111,8 @@ class IpvsDataplaneTest {
                 "198.18.1.0/24 holds the node's 198.18.1.1: the node, sending from the LB IP, is let in");
         assertEquals(List.of(), kernel.netfilter.rules("filter", "KUBE-IPVS-OUT-FILTER"));
         assertTrue(kernel.netfilter.rules("filter", "OUTPUT").contains(
-                "-m comment --comment \"kubernetes ipvs access filter\" -j KUBE-IPVS-OUT-FILTER"), kernel.netfilter.rules("filter", "OUTPUT").toString());
+                "-m comment --comment \"kubernetes ipvs access filter\" -j KUBE-IPVS-OUT-FILTER"),
+                kernel.netfilter.rules("filter", "OUTPUT").toString());
         kernel.commands.clear();
 
         ResolvedService elsewhere = port("default", "lb2", "", Protocol.UDP, "198.19.0.4", 53).loadBalancerIP("198.19.200.2")
@@ -116,8 +122,9 @@ class IpvsDataplaneTest {
         assertEquals(List.of("-s 198.19.200.2 -m ipvs --vaddr 198.19.200.2 --vproto udp --vport 53 -j DROP"),
                 kernel.netfilter.rules("filter", "KUBE-IPVS-OUT-FILTER"));
         assertEquals(List.of("*filter", ":KUBE-IPVS-OUT-FILTER - [0:0]",
-                        "-A KUBE-IPVS-OUT-FILTER -s 198.19.200.2 -m ipvs --vaddr 198.19.200.2 --vproto udp --vport 53 -j DROP", "COMMIT"),
-                kernel.commands.stream().filter(c -> c.tool().startsWith("iptables")).map(c -> c.stdinText()).findFirst().orElseThrow().lines().toList(),
+                "-A KUBE-IPVS-OUT-FILTER -s 198.19.200.2 -m ipvs --vaddr 198.19.200.2 --vproto udp --vport 53 -j DROP", "COMMIT"),
+                kernel.commands.stream().filter(c -> c.tool().startsWith("iptables")).map(c -> c.stdinText()).findFirst().orElseThrow()
+                        .lines().toList(),
                 "a partial sync restores the out-filter alone");
         assertEquals(Set.of("198.19.200.1,tcp:443,198.19.200.1"), kernel.ipsets.get("KUBE-LOAD-BALANCER-SOURCE-IP"));
 
@@ -358,7 +365,8 @@ class IpvsDataplaneTest {
         kernel.services.put("-t 198.19.0.9:80", "-A -t 198.19.0.9:80 -s rr"); // someone else added it meanwhile
         ProxyState next = Fixtures.state(web("198.18.0.11"),
                 port("default", "other", "", Protocol.TCP, "198.19.0.9", 80).resolve(endpoint("198.18.0.12", 8080)));
-        DataplaneException e = assertThrows(DataplaneException.class, () -> d.sync(new SyncRequest(next, Set.of(next.services().lastKey()), false)));
+        DataplaneException e = assertThrows(DataplaneException.class,
+                () -> d.sync(new SyncRequest(next, Set.of(next.services().lastKey()), false)));
         assertTrue(e.getMessage().contains("ipvsadm -R"), e.getMessage());
         assertTrue(d.sync(new SyncRequest(next, Set.of(), false)).full());
         assertEquals(Set.of("198.18.0.12:8080"), kernel.reals.get("-t 198.19.0.9:80").keySet());

@@ -1,11 +1,13 @@
 package io.kubeferry.ipvs;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-
-import java.util.List;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 class IpvsDiffTest {
+
     private static IpvsSaveParser.Table t(String s) {
         return IpvsSaveParser.parse(s);
     }
@@ -44,7 +46,8 @@ class IpvsDiffTest {
 
     @Test
     void ownedMeansOnKubeIpvs0OrANodeAddressAndOutsideExcludeCidrs() {
-        var owned = IpvsDiff.owned(java.util.Set.of("198.19.0.1"), List.of("198.18.1.1", "198.18.9.9"), List.of("198.18.9.0/24", "fd00::/64"));
+        var owned = IpvsDiff.owned(java.util.Set.of("198.19.0.1"), List.of("198.18.1.1", "198.18.9.9"),
+                List.of("198.18.9.0/24", "fd00::/64"));
         var parse = t("-A -t 198.19.0.1:80 -s rr\n-A -t 198.18.1.1:30080 -s rr\n-A -t 198.18.9.9:30080 -s rr\n-A -t 10.0.0.1:80 -s rr");
         assertEquals(List.of(true, true, false, false), parse.virtualServers().stream().map(owned::test).toList());
     }

@@ -17,7 +17,8 @@ class IpvsKernelPreparationTest {
     @Test
     void modulesAreUpstreamsPlusTheConfiguredSchedulersOnce() {
         assertEquals(List.of("ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh", "nf_conntrack"), IpvsKernelPreparation.modules("rr"));
-        assertEquals(List.of("ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh", "nf_conntrack", "ip_vs_mh"), IpvsKernelPreparation.modules("mh"));
+        assertEquals(List.of("ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh", "nf_conntrack", "ip_vs_mh"),
+                IpvsKernelPreparation.modules("mh"));
     }
 
     @Test

@@ -20,7 +20,8 @@ class IpvsPartialSyncPropertyTest {
         Dataplane dataplane = IpvsPacketPathTest.dataplane(new PacketScenario("churn", false, List.of(), List.of()), kernel);
         // A TCP real server a partial sync removed stays at weight 0 until its connections are gone (graceful
         // termination); the fake has no connections, so the agent's periodic housekeeping deletes it.
-        return new PartialSyncTarget(dataplane, dataplane::housekeeping, () -> kernelState(kernel), () -> IpvsPacketPathTest.tracer(kernel));
+        return new PartialSyncTarget(dataplane, dataplane::housekeeping, () -> kernelState(kernel),
+                () -> IpvsPacketPathTest.tracer(kernel));
     }
 
     /**

@@ -130,7 +130,8 @@ class IpvsRendererTest {
      */
     @Test
     void partialSync() throws IOException {
-        IpvsSettings settings = new IpvsSettings("0x4000", false, "198.18.0.0/16", List.of("198.18.1.1"), "rr", List.of(), true, "198.18.1.1");
+        IpvsSettings settings = new IpvsSettings("0x4000", false, "198.18.0.0/16", List.of("198.18.1.1"), "rr", List.of(), true,
+                "198.18.1.1");
         SchedulerCatalog catalog = new SchedulerCatalog(new IpvsSchedulers(name -> true), new Scheduler("rr", Set.of()));
         ProxyState before = Fixtures.state(
                 port("ns1", "web", "", Protocol.TCP, "198.19.0.1", 80).nodePort(30080)

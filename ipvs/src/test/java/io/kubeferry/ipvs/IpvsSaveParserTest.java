@@ -1,12 +1,14 @@
 package io.kubeferry.ipvs;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-
 import io.kubeferry.proxy.model.Protocol;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 class IpvsSaveParserTest {
+
     @Test
     void parsesVirtualAndRealServers() {
         var t = IpvsSaveParser.parse("""

@@ -1,15 +1,17 @@
 package io.kubeferry.ipvs;
 
+import io.kubeferry.proxy.scheduler.Scheduler;
+import io.kubeferry.proxy.scheduler.SchedulerCatalog;
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+import java.util.Set;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kubeferry.proxy.scheduler.Scheduler;
-import io.kubeferry.proxy.scheduler.SchedulerCatalog;
-import java.util.Map;
-import java.util.Set;
-import org.junit.jupiter.api.Test;
-
 class IpvsSchedulersTest {
+
     private final SchedulerCatalog catalog = new SchedulerCatalog(
             new IpvsSchedulers(n -> !n.equals("twos")), new Scheduler("rr", Set.of()));
 

@@ -21,7 +21,7 @@ import java.util.TreeSet;
  * element (all ports of a Service share its ClusterIP), and the elements to delete.
  */
 record ElementDiff(Map<String, Map<String, String>> store, Map<String, ServicePortName> owners, Set<String> contested,
-                   Map<String, Integer> claims, List<NftObject.Element> leftovers) {
+        Map<String, Integer> claims, List<NftObject.Element> leftovers) {
 
     /** One key of one container, as one string. */
     static String slot(String container, String key) {
@@ -33,7 +33,7 @@ record ElementDiff(Map<String, Map<String, String>> store, Map<String, ServicePo
      * changed value (a map element cannot be updated in place), leaves the leftovers to the caller.
      */
     static ElementDiff full(NftTransaction tx, ProxyState state, Map<ServicePortName, ServiceProgram> programs,
-                                        NftMemory before) {
+            NftMemory before) {
         Map<String, Map<String, String>> after = new LinkedHashMap<>();
         NftablesRenderer.DIFFED.forEach(c -> after.put(c, new HashMap<>()));
         Map<String, ServicePortName> owners = new HashMap<>();
@@ -89,7 +89,7 @@ record ElementDiff(Map<String, Map<String, String>> store, Map<String, ServicePo
      * keys is wanted by more than one port, who holds it depends on the others too: the full diff decides then.
      */
     static ElementDiff partial(NftTransaction tx, ProxyState state, Map<ServicePortName, ServiceProgram> programs,
-                                           NftMemory before, Set<ServicePortName> touched) {
+            NftMemory before, Set<ServicePortName> touched) {
         Map<String, NftObject.Element> claimed = new LinkedHashMap<>();
         for (ServicePortName name : touched) {
             ServiceProgram now = programs.get(name);
@@ -178,6 +178,7 @@ record ElementDiff(Map<String, Map<String, String>> store, Map<String, ServicePo
     }
 
     private static NftObject.Element removal(String container, String key) {
-        return new NftObject.Element(!container.equals(NftablesRenderer.CLUSTER_IPS), container, List.of(key.split(" \\. ")), List.of(), null);
+        return new NftObject.Element(!container.equals(NftablesRenderer.CLUSTER_IPS), container, List.of(key.split(" \\. ")), List.of(),
+                null);
     }
 }

@@ -15,8 +15,8 @@ import java.util.Set;
  * after, because kernels before 6.2 cannot delete a chain a just-deleted map element still pointed to.
  */
 record NftMemory(Map<ServicePortName, ServiceProgram> programs, Map<String, Map<String, String>> elements,
-                 Map<String, ServicePortName> owners, Set<String> contested, Map<String, Integer> claims,
-                 Set<String> chains, Set<String> affinitySets, Map<String, Long> staleChains) {
+        Map<String, ServicePortName> owners, Set<String> contested, Map<String, Integer> claims,
+        Set<String> chains, Set<String> affinitySets, Map<String, Long> staleChains) {
 
     /** Wraps, does not copy: the renderer hands over maps it built for this value alone (copying 60,000 chain
      *  names per sync would make a one-Service change cost as much as the cluster). */

@@ -23,6 +23,7 @@ public sealed interface NftObject {
 
     /** The table; its comment is optional. */
     record Table(String comment) implements NftObject {
+
         public Table {
             checkComment(comment);
         }
@@ -39,6 +40,7 @@ public sealed interface NftObject {
      * @param handle for delete by handle only (null otherwise)
      */
     record Chain(String name, Base base, String comment, Long handle) implements NftObject {
+
         public Chain {
             if (name != null) {
                 checkName("chain", name);
@@ -69,6 +71,7 @@ public sealed interface NftObject {
      * every hook (e.g. {@code dstnat} in {@code output}), which is why knftables writes numbers too.
      */
     record Base(String type, String hook, int priority) {
+
         public Base {
             Objects.requireNonNull(type, "base chain type");
             Objects.requireNonNull(hook, "base chain hook");
@@ -85,6 +88,7 @@ public sealed interface NftObject {
      * @param handle the kernel's handle, needed by replace and delete (and an insert before it), else null
      */
     record Rule(String chain, String rule, String comment, Long handle) implements NftObject {
+
         public Rule {
             checkComment(comment);
         }
@@ -111,7 +115,9 @@ public sealed interface NftObject {
      * @param timeoutSeconds default element timeout, 0 = none
      */
     record Container(boolean map, String name, String type, List<String> flags, long timeoutSeconds, String comment)
-            implements NftObject {
+            implements
+                NftObject {
+
         public Container {
             if (name != null) {
                 checkName(map ? "map" : "set", name);
@@ -141,7 +147,9 @@ public sealed interface NftObject {
      * @param value a map element's value parts ({@code goto service-...}); empty for a set element
      */
     record Element(boolean inMap, String container, List<String> key, List<String> value, String comment)
-            implements NftObject {
+            implements
+                NftObject {
+
         public Element {
             key = key == null ? List.of() : List.copyOf(key);
             value = value == null ? List.of() : List.copyOf(value);

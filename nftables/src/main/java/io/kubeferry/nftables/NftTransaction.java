@@ -15,6 +15,7 @@ public final class NftTransaction {
 
     /** The operations, spelled as nft spells them. */
     public enum Verb {
+
         ADD, CREATE, INSERT, REPLACE, DELETE, DESTROY, FLUSH;
 
         public String word() {
@@ -24,6 +25,7 @@ public final class NftTransaction {
 
     /** One operation. */
     public record Op(Verb verb, NftObject object) {
+
         public Op {
             Objects.requireNonNull(verb, "verb");
             Objects.requireNonNull(object, "object");

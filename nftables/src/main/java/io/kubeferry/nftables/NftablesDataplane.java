@@ -133,7 +133,8 @@ final class NftablesDataplane implements Dataplane {
             memory = cleanupFailed ? null : next;
             needFull = cleanupFailed;
             synced = true;
-            int rules = next.programs().values().stream().mapToInt(p -> (int) p.body().stream().filter(o -> o instanceof NftObject.Rule).count()).sum();
+            int rules = next.programs().values().stream()
+                    .mapToInt(p -> (int) p.body().stream().filter(o -> o instanceof NftObject.Rule).count()).sum();
             return new SyncResult(sync.full(), Duration.ofNanos(rendered - start), Duration.ofNanos(appliedAt - rendered),
                     Map.of(NftablesRenderer.TABLE, rules), text.length());
         } catch (ToolException e) {
@@ -202,14 +203,16 @@ final class NftablesDataplane implements Dataplane {
         needFull = true;
         synced = false;
         try {
-            ToolResult deleted = tools.runAllowingFailure(ToolCommand.of("nft", "delete", "table", NftablesRenderer.FAMILY, NftablesRenderer.TABLE));
+            ToolResult deleted = tools
+                    .runAllowingFailure(ToolCommand.of("nft", "delete", "table", NftablesRenderer.FAMILY, NftablesRenderer.TABLE));
             if (deleted.ok()) {
                 return report.plus("tables", 1);
             }
             if (deleted.stderr().contains("No such file or directory")) {
                 return report;
             }
-            return report.failed("nft delete table " + NftablesRenderer.FAMILY + " " + NftablesRenderer.TABLE + ": " + deleted.stderr().strip());
+            return report
+                    .failed("nft delete table " + NftablesRenderer.FAMILY + " " + NftablesRenderer.TABLE + ": " + deleted.stderr().strip());
         } catch (ToolException e) {
             return report.failed("nft delete table: " + e.getMessage());
         }

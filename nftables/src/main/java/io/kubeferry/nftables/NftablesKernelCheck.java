@@ -51,7 +51,8 @@ record NftablesKernelCheck(Callable<String> osRelease, Function<String, String> 
                 throw new DataplaneException("nftables mode requires nft 1.0.1 or later (as kube-proxy's), found " + v.group()
                         + ": older ones parse the whole ruleset and can be broken by other tables");
             }
-            String probe = "add table " + NftablesRenderer.FAMILY + " " + NftablesRenderer.TABLE + " { comment \"rules for kube-proxy\" ; }\n";
+            String probe = "add table " + NftablesRenderer.FAMILY + " " + NftablesRenderer.TABLE
+                    + " { comment \"rules for kube-proxy\" ; }\n";
             ToolResult checked = tools.runAllowingFailure(ToolCommand.of("nft", "--check", "-f", "-").withStdin(probe));
             if (!checked.ok()) {
                 throw new DataplaneException("the kernel refused a test nftables transaction (nft --check: " + checked.stderr().strip()

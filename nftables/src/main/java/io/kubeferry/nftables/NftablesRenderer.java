@@ -113,6 +113,7 @@ final class NftablesRenderer {
      * first sync also flushes leftovers of an earlier run.
      */
     record KernelObjects(Set<String> chains, Set<String> sets) {
+
         KernelObjects {
             chains = Set.copyOf(chains);
             sets = Set.copyOf(sets);
@@ -130,7 +131,7 @@ final class NftablesRenderer {
      * @param now      System.nanoTime of this sync, for the stale-chain delay
      */
     NftSync render(ProxyState state, NftablesSettings settings, Set<ServicePortName> changed, boolean full, NftMemory memory,
-                   KernelObjects kernel, long now) {
+            KernelObjects kernel, long now) {
         boolean fresh = memory == null;
         full |= fresh;
         NftTransaction cleanup = new NftTransaction(FAMILY, TABLE);
@@ -169,7 +170,8 @@ final class NftablesRenderer {
             p.body().forEach(tx::add);
         }
 
-        ElementDiff diff = full || fresh ? ElementDiff.full(tx, state, programs, fresh ? null : memory)
+        ElementDiff diff = full || fresh
+                ? ElementDiff.full(tx, state, programs, fresh ? null : memory)
                 : ElementDiff.partial(tx, state, programs, memory, touched);
 
         // Stale chains are flushed now and deleted by a later sync; a chain already flushed is not flushed again.
@@ -196,7 +198,8 @@ final class NftablesRenderer {
         }
         // Keys no Service wants any more go last, after the stale chains they may point to were flushed (upstream's order).
         diff.leftovers().forEach(tx::delete);
-        NftMemory next = new NftMemory(programs, diff.store(), diff.owners(), diff.contested(), diff.claims(), activeChains, activeSets, stale);
+        NftMemory next = new NftMemory(programs, diff.store(), diff.owners(), diff.contested(), diff.claims(), activeChains, activeSets,
+                stale);
         return new NftSync(cleanup, tx, next, full);
     }
 
@@ -324,7 +327,8 @@ final class NftablesRenderer {
         tx.add(NftObject.Rule.of(MASQUERADING, "masquerade fully-random"));
 
         tx.add(NftObject.Container.set(CLUSTER_IPS, "ipv4_addr", "Active ClusterIPs"));
-        tx.add(NftObject.Rule.of(CLUSTER_IPS_CHECK, "ip daddr @" + CLUSTER_IPS + " reject", "Reject traffic to invalid ports of ClusterIPs"));
+        tx.add(NftObject.Rule.of(CLUSTER_IPS_CHECK, "ip daddr @" + CLUSTER_IPS + " reject",
+                "Reject traffic to invalid ports of ClusterIPs"));
         if (!settings.serviceCIDRs().isEmpty()) {
             // One word joined by "," as upstream writes it (proxier.serviceCIDRs).
             tx.add(NftObject.Rule.of(CLUSTER_IPS_CHECK, "ip daddr { " + String.join(",", settings.serviceCIDRs()) + " } drop",
@@ -342,7 +346,8 @@ final class NftablesRenderer {
             }
         }
 
-        tx.add(NftObject.Container.map(NO_ENDPOINT_SERVICES, IP_PROTO_PORT, "vmap to drop or reject packets to services with no endpoints"));
+        tx.add(NftObject.Container.map(NO_ENDPOINT_SERVICES, IP_PROTO_PORT,
+                "vmap to drop or reject packets to services with no endpoints"));
         tx.add(NftObject.Container.map(NO_ENDPOINT_NODEPORTS, PROTO_PORT,
                 "vmap to drop or reject packets to service nodeports with no endpoints"));
         tx.add(NftObject.Chain.regular(REJECT_CHAIN, "helper for @no-endpoint-services / @no-endpoint-nodeports"));
@@ -360,8 +365,9 @@ final class NftablesRenderer {
         tx.add(NftObject.Container.map(SERVICE_IPS, IP_PROTO_PORT, "ClusterIP, ExternalIP and LoadBalancer IP traffic"));
         tx.add(NftObject.Container.map(SERVICE_NODEPORTS, PROTO_PORT, "NodePort traffic"));
         tx.add(NftObject.Rule.of(SERVICES, "ip daddr . meta l4proto . th dport vmap @" + SERVICE_IPS));
-        tx.add(NftObject.Rule.of(SERVICES, (settings.allNodeAddresses() ? "fib daddr type local ip daddr != 127.0.0.0/8" : "ip daddr @" + NODEPORT_IPS)
-                + " meta l4proto . th dport vmap @" + SERVICE_NODEPORTS));
+        tx.add(NftObject.Rule.of(SERVICES,
+                (settings.allNodeAddresses() ? "fib daddr type local ip daddr != 127.0.0.0/8" : "ip daddr @" + NODEPORT_IPS)
+                        + " meta l4proto . th dport vmap @" + SERVICE_NODEPORTS));
         if (fresh) {
             // Nothing is known of what the kernel's sets and maps hold (first sync, or the last one failed):
             // start them empty. Upstream reads them back instead (readOrReset); the result is the same table.
@@ -441,7 +447,8 @@ final class NftablesRenderer {
         if (hasInternal) {
             elements.add(NftObject.Element.ofMap(SERVICE_IPS, List.of(port.clusterIP(), proto, portText), "goto " + internalChain, null));
         } else {
-            elements.add(NftObject.Element.ofMap(NO_ENDPOINT_SERVICES, List.of(port.clusterIP(), proto, portText), internalVerdict, comment));
+            elements.add(
+                    NftObject.Element.ofMap(NO_ENDPOINT_SERVICES, List.of(port.clusterIP(), proto, portText), internalVerdict, comment));
         }
         for (String ip : port.externalIPs()) {
             if (hasEndpoints) {

@@ -15,7 +15,7 @@ import java.util.List;
  * @param serviceCIDRs   the cluster's ServiceCIDRs; traffic to an unallocated address in them is dropped (none: no rule)
  */
 public record NftablesSettings(String masqueradeMark, boolean masqueradeAll, String localCIDR, List<String> nodePortIPs,
-                               String nodeIP, List<String> serviceCIDRs) {
+        String nodeIP, List<String> serviceCIDRs) {
 
     public NftablesSettings {
         localCIDR = localCIDR == null ? "" : localCIDR;

@@ -21,6 +21,7 @@ public final class FakeNft {
 
     /** What nft reports: the errno-like kind and the message. */
     public static final class Failure extends RuntimeException {
+
         private static final long serialVersionUID = 1L;
         private final String errno;
 
@@ -334,7 +335,8 @@ public final class FakeNft {
         }
         boolean adding = verb == NftTransaction.Verb.ADD || verb == NftTransaction.Verb.CREATE;
         if (adding && container.def.map() == e.value().isEmpty()) {
-            throw new Failure(EINVAL, container.def.map() ? "map " + e.container() + " needs a value for " + e.keyText()
+            throw new Failure(EINVAL, container.def.map()
+                    ? "map " + e.container() + " needs a value for " + e.keyText()
                     : "set " + e.container() + " takes no value for " + e.keyText());
         }
         String[] type = container.def.type().split(" : ", 2);
@@ -563,6 +565,7 @@ public final class FakeNft {
     // ---- state (mutable, copied per transaction) ----
 
     private static final class TableState {
+
         final String comment;
         final LinkedHashMap<String, ChainState> chains = new LinkedHashMap<>();
         final LinkedHashMap<String, ContainerState> containers = new LinkedHashMap<>();
@@ -580,6 +583,7 @@ public final class FakeNft {
     }
 
     private static final class ChainState {
+
         final NftObject.Chain def;
         final long handle;
         final List<RuleState> rules = new ArrayList<>();
@@ -597,12 +601,14 @@ public final class FakeNft {
     }
 
     private record RuleState(long handle, String text, String comment) {
+
         String listed() {
             return comment == null ? text : text + " comment \"" + comment + "\"";
         }
     }
 
     private static final class ContainerState {
+
         final NftObject.Container def;
         final TreeMap<String, ElementState> elements = new TreeMap<>();
 

@@ -52,7 +52,8 @@ public final class FakeNftTools implements ToolRunner {
             StringBuilder out = new StringBuilder();
             int i = 1;
             for (String cidr : addresses) {
-                out.append(i).append(": eth0    inet ").append(cidr).append(" scope global eth0\\       valid_lft forever preferred_lft forever\n");
+                out.append(i).append(": eth0    inet ").append(cidr)
+                        .append(" scope global eth0\\       valid_lft forever preferred_lft forever\n");
                 i++;
             }
             return new ToolResult(0, out.toString(), "");
@@ -106,8 +107,11 @@ public final class FakeNftTools implements ToolRunner {
                 }
             }
         } catch (FakeNft.Failure e) {
-            String errno = e.errno().equals("ENOENT") ? "No such file or directory" : e.errno().equals("EEXIST") ? "File exists"
-                    : e.errno().equals("EBUSY") ? "Device or resource busy" : e.getMessage();
+            String errno = e.errno().equals("ENOENT")
+                    ? "No such file or directory"
+                    : e.errno().equals("EEXIST")
+                            ? "File exists"
+                            : e.errno().equals("EBUSY") ? "Device or resource busy" : e.getMessage();
             return new ToolResult(1, "", "Error: Could not process rule: " + errno + " (" + e.getMessage() + ")\n");
         }
     }

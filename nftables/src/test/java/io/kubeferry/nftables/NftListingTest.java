@@ -56,7 +56,8 @@ class NftListingTest {
 
     @Test
     void setsAndMaps() {
-        assertEquals(Set.of("cluster-ips", "affinity-GTK6MW7G-ns5/svc5/tcp/p80__10.180.0.3/80"), NftListing.names(SETS, "ip", "kube-proxy", "set"));
+        assertEquals(Set.of("cluster-ips", "affinity-GTK6MW7G-ns5/svc5/tcp/p80__10.180.0.3/80"),
+                NftListing.names(SETS, "ip", "kube-proxy", "set"));
         assertEquals(Set.of("service-ips"), NftListing.names(SETS, "ip", "kube-proxy", "map"));
         assertEquals(Set.of(), NftListing.names("", "ip", "kube-proxy", "set"));
     }

@@ -15,15 +15,18 @@ class NftNamesTest {
 
     @Test
     void serviceChainNamesAsUpstream() {
-        assertEquals("service-P4ZYZVCF-testing/service/tcp/http", names.of(Fixtures.name("testing", "service", "http", Protocol.TCP)).cluster());
-        assertEquals("local-LZBRENCP-testing/service/tcp/https", names.of(Fixtures.name("testing", "service", "https", Protocol.TCP)).local());
+        assertEquals("service-P4ZYZVCF-testing/service/tcp/http",
+                names.of(Fixtures.name("testing", "service", "http", Protocol.TCP)).cluster());
+        assertEquals("local-LZBRENCP-testing/service/tcp/https",
+                names.of(Fixtures.name("testing", "service", "https", Protocol.TCP)).local());
         assertEquals("service-ULMVA6XW-ns1/svc1/tcp/p80", names.of(Fixtures.name("ns1", "svc1", "p80", Protocol.TCP)).cluster());
         assertEquals("external-42NFTM6N-ns2/svc2/tcp/p80", names.of(Fixtures.name("ns2", "svc2", "p80", Protocol.TCP)).external());
         assertEquals("firewall-HVFWP5L3-ns5/svc5/tcp/p80", names.of(Fixtures.name("ns5", "svc5", "p80", Protocol.TCP)).firewall());
         String ns = "very-long-namespace-name-abcdefghijklmnopqrstuvwxyz0123456789xx";
         String svc = "very-long-service-name-why-would-you-even-do-this-i-mean-really";
         String port = "port-443-providing-the-hypertext-transmission-protocol-with-tls";
-        assertEquals("service-KR6NACJP-" + ns + "/" + svc + "/sctp/" + port, names.of(Fixtures.name(ns, svc, port, Protocol.SCTP)).cluster());
+        assertEquals("service-KR6NACJP-" + ns + "/" + svc + "/sctp/" + port,
+                names.of(Fixtures.name(ns, svc, port, Protocol.SCTP)).cluster());
     }
 
     @Test
@@ -45,7 +48,8 @@ class NftNamesTest {
         String port = "port-443-providing-the-hypertext-transmission-protocol-with-tls";
         // The IPv6 cases of upstream's test: the colons become dots before hashing.
         String base = ns + "/" + svc + "/sctp/" + port + "__1234.5678.9abc.def0..abcd.1234.5678/443";
-        assertEquals("CI6C53Q3-" + ns + "/" + svc + "/sctp/" + port + "__1234.5678.9abc.def0..abcd.1234...", NftNames.hashAndTruncate(base));
+        assertEquals("CI6C53Q3-" + ns + "/" + svc + "/sctp/" + port + "__1234.5678.9abc.def0..abcd.1234...",
+                NftNames.hashAndTruncate(base));
         assertEquals(NftNames.BASE_MAX, NftNames.hashAndTruncate(base).length());
         assertEquals("U7E2ET36-testing/service/tcp/http__fd80.abcd.12..a1b2.c3d4.e5f6.9999/80",
                 NftNames.hashAndTruncate("testing/service/tcp/http__fd80.abcd.12..a1b2.c3d4.e5f6.9999/80"));

@@ -13,7 +13,8 @@ import java.util.regex.Pattern;
  */
 final class NftScript {
 
-    private static final Pattern HEAD = Pattern.compile("(add|create|insert|replace|delete|destroy|flush) (table|chain|rule|set|map|element) (\\S+) (\\S+)(.*)");
+    private static final Pattern HEAD = Pattern
+            .compile("(add|create|insert|replace|delete|destroy|flush) (table|chain|rule|set|map|element) (\\S+) (\\S+)(.*)");
     private static final Pattern COMMENT_END = Pattern.compile("(.*) comment \"([^\"]*)\"$");
     private static final Pattern BASE = Pattern.compile("type (\\S+) hook (\\S+) priority (-?\\d+) ;");
     private static final Pattern QUOTED_COMMENT = Pattern.compile("comment \"([^\"]*)\" ;");

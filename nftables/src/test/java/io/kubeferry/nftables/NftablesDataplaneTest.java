@@ -10,8 +10,8 @@ import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.dataplane.SyncResult;
 import io.kubeferry.proxy.exec.ToolCommand;
 import io.kubeferry.proxy.model.Protocol;
-import io.kubeferry.proxy.model.ServicePortName;
 import io.kubeferry.proxy.model.ProxyState;
+import io.kubeferry.proxy.model.ServicePortName;
 import io.kubeferry.proxy.testing.Fixtures;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
@@ -36,11 +36,13 @@ class NftablesDataplaneTest {
     private final SimpleMeterRegistry metrics = new SimpleMeterRegistry();
     private final java.util.concurrent.atomic.AtomicLong clock = new java.util.concurrent.atomic.AtomicLong(1_000_000_000_000L);
     private final Dataplane dataplane = new NftablesDataplane(
-            new DataplaneContext(ProxyConfig.defaults().withMode("nftables").withClusterCIDRs(List.of("198.18.0.0/16")), tools, metrics), clock::get);
+            new DataplaneContext(ProxyConfig.defaults().withMode("nftables").withClusterCIDRs(List.of("198.18.0.0/16")), tools, metrics),
+            clock::get);
 
     private static ProxyState state(String... endpoints) {
         return Fixtures.state(port("ns1", "web", "http", Protocol.TCP, "198.19.0.10", 80).nodePort(30080)
-                .resolve(java.util.Arrays.stream(endpoints).map(ip -> endpoint(ip, 8080)).toArray(io.kubeferry.proxy.model.Endpoint[]::new)));
+                .resolve(java.util.Arrays.stream(endpoints).map(ip -> endpoint(ip, 8080))
+                        .toArray(io.kubeferry.proxy.model.Endpoint[]::new)));
     }
 
     private long nftRuns() {
@@ -55,7 +57,8 @@ class NftablesDataplaneTest {
     void nodePortsOpenOnTheNodeObjectsPrimaryAddress() throws DataplaneException {
         FakeNft kernel = new FakeNft();
         FakeNftTools bridged = new FakeNftTools(kernel, List.of("127.0.0.1/8", "198.18.0.1/24", "198.18.1.1/24"));
-        Dataplane mode = new NftablesDataplane(new DataplaneContext(ProxyConfig.defaults().withMode("nftables"), bridged, metrics), clock::get);
+        Dataplane mode = new NftablesDataplane(new DataplaneContext(ProxyConfig.defaults().withMode("nftables"), bridged, metrics),
+                clock::get);
         ProxyState withoutNode = state("198.18.0.2");
         mode.sync(SyncRequest.full(withoutNode));
         assertEquals(Set.of("198.18.0.1"), kernel.elements(F, T, "nodeport-ips").keySet());
@@ -71,7 +74,8 @@ class NftablesDataplaneTest {
         assertEquals(1, nftRuns());
         // NodePorts on the primary address only (nodePortAddresses empty means primary in nftables mode), never loopback.
         assertEquals(Set.of("198.18.0.1"), nft.elements(F, T, "nodeport-ips").keySet());
-        SyncResult partial = dataplane.sync(new SyncRequest(state("198.18.0.2", "198.18.0.3"), Set.of(Fixtures.name("ns1", "web", "http", Protocol.TCP)), false));
+        SyncResult partial = dataplane
+                .sync(new SyncRequest(state("198.18.0.2", "198.18.0.3"), Set.of(Fixtures.name("ns1", "web", "http", Protocol.TCP)), false));
         assertFalse(partial.full());
         assertEquals(2, nftRuns());
         String sent = tools.commands().get(tools.commands().size() - 1).stdinText();
@@ -87,7 +91,8 @@ class NftablesDataplaneTest {
         dataplane.sync(SyncRequest.full(state("198.18.0.2")));
         tools.failNextTransaction("No buffer space available");
         DataplaneException e = assertThrows(DataplaneException.class,
-                () -> dataplane.sync(new SyncRequest(state("198.18.0.3"), Set.of(Fixtures.name("ns1", "web", "http", Protocol.TCP)), false)));
+                () -> dataplane
+                        .sync(new SyncRequest(state("198.18.0.3"), Set.of(Fixtures.name("ns1", "web", "http", Protocol.TCP)), false)));
         assertTrue(e.getMessage().contains("No buffer space available"), e.getMessage());
         assertEquals(1.0, metrics.get("kubeproxy.sync.proxy.rules.nftables.sync.failures").counter().count());
         assertTrue(dataplane.sync(new SyncRequest(state("198.18.0.3"), Set.of(), false)).full());

@@ -72,6 +72,7 @@ class NftablesKernelCheckTest {
     /** A runner whose nft prints {@code version} and answers --check with {@code checkExit} and {@code checkError}. */
     private static ToolRunner nft(String version, int checkExit, String checkError) {
         return new ToolRunner() {
+
             @Override
             public ToolResult run(ToolCommand command) throws ToolException {
                 return runAllowingFailure(command);
@@ -92,7 +93,8 @@ class NftablesKernelCheckTest {
         DataplaneException old = assertThrows(DataplaneException.class, () -> kernel.check(nft("nftables v0.9.8 (E.D.S.)\n", 0, "")));
         assertTrue(old.getMessage().contains("requires nft 1.0.1 or later") && old.getMessage().contains("v0.9.8"), old.getMessage());
         DataplaneException refused = assertThrows(DataplaneException.class,
-                () -> kernel.check(nft("nftables v1.0.6 (Lester Gooch #5)\n", 1, "Error: Could not process rule: Operation not supported")));
+                () -> kernel
+                        .check(nft("nftables v1.0.6 (Lester Gooch #5)\n", 1, "Error: Could not process rule: Operation not supported")));
         assertTrue(refused.getMessage().contains("the kernel refused a test nftables transaction")
                 && refused.getMessage().contains("Operation not supported"), refused.getMessage());
     }

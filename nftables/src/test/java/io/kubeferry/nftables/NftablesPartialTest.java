@@ -79,7 +79,9 @@ class NftablesPartialTest {
         if (!anyEndpoints) {
             return b.resolve();
         }
-        return withLocal ? b.resolve(endpoint("10.180.0.2", 443), localEndpoint("10.180.0.3", 443)) : b.resolve(endpoint("10.180.0.2", 443));
+        return withLocal
+                ? b.resolve(endpoint("10.180.0.2", 443), localEndpoint("10.180.0.3", 443))
+                : b.resolve(endpoint("10.180.0.2", 443));
     }
 
     private static ResolvedService sticky(int seconds, String... ips) {
@@ -149,8 +151,10 @@ class NftablesPartialTest {
         List<List<ResolvedService>> pool = List.of(
                 List.of(web("10.180.0.1"), web("10.180.0.1", "10.180.0.2"), web(), web("10.180.0.3", "10.180.0.2")),
                 List.of(lb(true, true), lb(false, true), lb(false, false)),
-                List.of(sticky(60, "10.180.0.5"), sticky(60, "10.180.0.5", "10.180.0.6"), sticky(0, "10.180.0.6"), sticky(30, "10.180.0.6"), sticky(30)),
-                List.of(port("ns4", "ext", "", Protocol.SCTP, "172.30.0.44", 9).externalIP("192.168.99.4").resolve(endpoint("10.180.0.7", 9)),
+                List.of(sticky(60, "10.180.0.5"), sticky(60, "10.180.0.5", "10.180.0.6"), sticky(0, "10.180.0.6"), sticky(30, "10.180.0.6"),
+                        sticky(30)),
+                List.of(port("ns4", "ext", "", Protocol.SCTP, "172.30.0.44", 9).externalIP("192.168.99.4")
+                        .resolve(endpoint("10.180.0.7", 9)),
                         port("ns4", "ext", "", Protocol.SCTP, "172.30.0.44", 9).externalIP("192.168.99.5").internalLocal()
                                 .resolve(localEndpoint("10.180.0.7", 9))),
                 // Two ports of one Service share its ClusterIP (one cluster-ips element for both).
@@ -159,7 +163,8 @@ class NftablesPartialTest {
                 List.of(port("ns5", "multi", "b", Protocol.UDP, "172.30.0.45", 53).resolve(endpoint("10.180.0.8", 53)),
                         port("ns5", "multi", "b", Protocol.UDP, "172.30.0.45", 53).nodePort(30053).resolve(endpoint("10.180.0.9", 53))),
                 // Another Service claims ns4/ext's external IP and port: the first in order keeps it.
-                List.of(port("ns3", "dup", "", Protocol.SCTP, "172.30.0.46", 9).externalIP("192.168.99.4").resolve(endpoint("10.180.0.10", 9)),
+                List.of(port("ns3", "dup", "", Protocol.SCTP, "172.30.0.46", 9).externalIP("192.168.99.4")
+                        .resolve(endpoint("10.180.0.10", 9)),
                         port("ns3", "dup", "", Protocol.SCTP, "172.30.0.46", 9).externalIP("192.168.99.4").resolve()));
         for (long seed = 1; seed <= 60; seed++) {
             Random random = new Random(seed);

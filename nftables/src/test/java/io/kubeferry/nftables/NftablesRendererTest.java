@@ -48,8 +48,9 @@ class NftablesRendererTest {
         Set<String> held = Set.of(nft.dump(F, T).split("\n"));
         for (String line : text.split("\n")) {
             boolean kept = line.startsWith("add rule ") || line.startsWith("add element ")
-                    || (line.startsWith("add chain ") && !text.contains("delete chain " + line.substring(4).split(" \\{")[0].substring(6).trim() + "\n")
-                    && !line.contains(" type "));
+                    || (line.startsWith("add chain ")
+                            && !text.contains("delete chain " + line.substring(4).split(" \\{")[0].substring(6).trim() + "\n")
+                            && !line.contains(" type "));
             if (kept) {
                 assertTrue(held.contains(line), name + ": the fake's table lacks " + line);
             }
@@ -77,7 +78,8 @@ class NftablesRendererTest {
     @Test
     void clusterIP() throws IOException {
         golden("clusterip", SETTINGS,
-                port("ns1", "svc1", "p80", Protocol.TCP, "172.30.0.41", 80).resolve(endpoint("10.180.0.1", 80), endpoint("10.180.0.2", 8080)));
+                port("ns1", "svc1", "p80", Protocol.TCP, "172.30.0.41", 80).resolve(endpoint("10.180.0.1", 80),
+                        endpoint("10.180.0.2", 8080)));
     }
 
     @Test

@@ -32,7 +32,9 @@ final class NftablesTracer implements PacketTracer {
     private static final String FAMILY = "ip";
     private static final String TABLE = "kube-proxy";
 
-    private enum Verdict { CONTINUE, RETURN, ACCEPT, DROP, REJECT, JUMP, GOTO }
+    private enum Verdict {
+        CONTINUE, RETURN, ACCEPT, DROP, REJECT, JUMP, GOTO
+    }
 
     /** The packet's addresses at one point of the path (after any DNAT). */
     private record Headers(String source, String destination, String protocol, int port) {
@@ -40,6 +42,7 @@ final class NftablesTracer implements PacketTracer {
 
     /** One path's state; immutable, so paths fork freely. {@code checked}: affinity sets looked up so far. */
     private record State(Headers headers, long mark, String dnat, boolean masq, int sticky, Set<String> checked, List<String> steps) {
+
         State step(String s) {
             List<String> more = new ArrayList<>(steps);
             more.add(s);
@@ -313,7 +316,8 @@ final class NftablesTracer implements PacketTracer {
                 case "jump", "goto" -> {
                     String target = words.get(i + 1);
                     end(words, i + 2, text);
-                    live.forEach(s -> out.add(new Result(s.step(chain + ": " + text), w.equals("jump") ? Verdict.JUMP : Verdict.GOTO, target)));
+                    live.forEach(
+                            s -> out.add(new Result(s.step(chain + ": " + text), w.equals("jump") ? Verdict.JUMP : Verdict.GOTO, target)));
                     return out;
                 }
                 case "return", "accept", "drop", "reject" -> {
@@ -345,6 +349,7 @@ final class NftablesTracer implements PacketTracer {
     /** Where a path the rule does not match goes: on to the next rule, unchanged. */
     private static List<State> noMatch(List<Result> out) {
         return new java.util.AbstractList<>() {
+
             @Override
             public State get(int index) {
                 throw new UnsupportedOperationException();

@@ -12,6 +12,7 @@ import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneProvider;
 import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.dataplane.SyncResult;
+import io.kubeferry.proxy.events.KubernetesServiceEvents;
 import io.kubeferry.proxy.exec.ToolRunner;
 import io.kubeferry.proxy.health.DebugState;
 import io.kubeferry.proxy.health.HttpEndpoints;
@@ -24,7 +25,6 @@ import io.kubeferry.proxy.model.ServicePortName;
 import io.kubeferry.proxy.state.ClusterState;
 import io.kubeferry.proxy.state.StateSource;
 import io.kubeferry.proxy.sync.SyncRunner;
-import io.kubeferry.proxy.events.KubernetesServiceEvents;
 import io.kubeferry.proxy.watch.ApiReachability;
 import io.kubeferry.proxy.watch.ClusterWatch;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -94,7 +94,7 @@ public final class Agent {
     private boolean kernelLost;
 
     private Agent(ProxyConfig config, KubernetesClient client, ApiReachability reachability, Vertx vertx, ToolRunner tools,
-                  Duration fullSyncPeriod) {
+            Duration fullSyncPeriod) {
         this.config = config;
         this.reachability = reachability;
         this.vertx = vertx;
@@ -128,7 +128,7 @@ public final class Agent {
      * The first sync runs once the initial lists are in; the leftovers go after it.
      */
     public static Future<Agent> start(ProxyConfig config, KubernetesClient client, ApiReachability reachability, Vertx vertx,
-                                      ToolRunner tools) {
+            ToolRunner tools) {
         return start(config, client, reachability, vertx, tools, SyncRunner.FULL_SYNC_PERIOD);
     }
 
@@ -145,12 +145,12 @@ public final class Agent {
      * that need a full sync to fall due; the agent itself always uses {@link SyncRunner#FULL_SYNC_PERIOD}.
      */
     public static Future<Agent> start(ProxyConfig config, KubernetesClient client, Vertx vertx, ToolRunner tools,
-                                      Duration fullSyncPeriod) {
+            Duration fullSyncPeriod) {
         return start(config, client, new ApiReachability(), vertx, tools, fullSyncPeriod);
     }
 
     private static Future<Agent> start(ProxyConfig config, KubernetesClient client, ApiReachability reachability, Vertx vertx,
-                                       ToolRunner tools, Duration fullSyncPeriod) {
+            ToolRunner tools, Duration fullSyncPeriod) {
         Agent agent;
         try {
             agent = new Agent(config, client, reachability, vertx, tools, fullSyncPeriod);
@@ -208,7 +208,8 @@ public final class Agent {
                 continue;
             }
             try {
-                Dataplane other = provider.create(new DataplaneContext(config, tools, new io.micrometer.core.instrument.simple.SimpleMeterRegistry()));
+                Dataplane other = provider
+                        .create(new DataplaneContext(config, tools, new io.micrometer.core.instrument.simple.SimpleMeterRegistry()));
                 if (other.hasLeftovers()) {
                     LOG.info("found {} mode's state on this node: it is removed after the first {} sync", provider.mode(), config.mode());
                     found.add(other);

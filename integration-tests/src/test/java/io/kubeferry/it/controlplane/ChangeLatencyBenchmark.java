@@ -145,7 +145,7 @@ class ChangeLatencyBenchmark {
      * {@code before} set up the case, and is timed until pod b answers through the Service.
      */
     private static List<Long> sample(KubernetesClient client, Agent agent, NetnsTestBed.Pod a, NetnsTestBed.Pod b, int caseIndex,
-                                     BooleanSupplier before) throws Exception {
+            BooleanSupplier before) throws Exception {
         List<Long> latencies = new ArrayList<>();
         NetnsTestBed.Client c = BED.client();
         for (int i = 0; i < SAMPLES; i++) {

@@ -6,9 +6,6 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.kubeferry.it.NetnsForwarder;
 import io.kubeferry.proxy.watch.ApiReachability;
 
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -30,6 +27,9 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
 
 /**
  * A real control plane on 127.0.0.1: etcd, kube-apiserver and kube-controller-manager (its EndpointSlice
@@ -133,7 +133,8 @@ public final class ControlPlane implements AutoCloseable {
         }
         etcd = launch("etcd", List.of(binaries.resolve("etcd").toString(), "--data-dir", dir.resolve("etcd").toString(),
                 "--listen-client-urls", "http://127.0.0.1:" + etcdPort, "--advertise-client-urls", "http://127.0.0.1:" + etcdPort,
-                "--listen-peer-urls", "http://127.0.0.1:" + etcdPeerPort, "--initial-advertise-peer-urls", "http://127.0.0.1:" + etcdPeerPort,
+                "--listen-peer-urls", "http://127.0.0.1:" + etcdPeerPort, "--initial-advertise-peer-urls",
+                "http://127.0.0.1:" + etcdPeerPort,
                 "--initial-cluster", "default=http://127.0.0.1:" + etcdPeerPort, "--log-level", "warn"));
         await("etcd", () -> httpOk("http://127.0.0.1:" + etcdReachPort + "/health"));
         startApiServer();
@@ -185,7 +186,8 @@ public final class ControlPlane implements AutoCloseable {
         HttpClient http = HttpClient.newHttpClient();
         String base = "http://127.0.0.1:" + etcdReachPort + "/v3/kv/";
         String range = http.send(HttpRequest.newBuilder(URI.create(base + "range"))
-                .POST(HttpRequest.BodyPublishers.ofString("{\"key\":\"" + Base64.getEncoder().encodeToString("/".getBytes()) + "\"}")).build(),
+                .POST(HttpRequest.BodyPublishers.ofString("{\"key\":\"" + Base64.getEncoder().encodeToString("/".getBytes()) + "\"}"))
+                .build(),
                 HttpResponse.BodyHandlers.ofString()).body();
         String revision = range.replaceAll("(?s).*\"revision\":\"(\\d+)\".*", "$1");
         HttpResponse<String> compacted = http.send(HttpRequest.newBuilder(URI.create(base + "compaction"))
@@ -217,8 +219,10 @@ public final class ControlPlane implements AutoCloseable {
 
     /** A client with {@code reachability} on its HTTP client, as the agent's own (Main.client). */
     public KubernetesClient client(ApiReachability reachability) {
-        return reachability.installOn(new KubernetesClientBuilder().withConfig(new ConfigBuilder().withMasterUrl(url()).withOauthToken(token)
-                .withTrustCerts(true).withRequestTimeout(10_000).withConnectionTimeout(5_000).build())).build();
+        return reachability
+                .installOn(new KubernetesClientBuilder().withConfig(new ConfigBuilder().withMasterUrl(url()).withOauthToken(token)
+                        .withTrustCerts(true).withRequestTimeout(10_000).withConnectionTimeout(5_000).build()))
+                .build();
     }
 
     /** A kubeconfig for this control plane (what the agent's --kubeconfig would read), with {@link #agentUrl()}. */
@@ -240,7 +244,8 @@ public final class ControlPlane implements AutoCloseable {
         List<String> argv = new ArrayList<>();
         netns.ifPresent(ns -> argv.addAll(List.of("ip", "netns", "exec", ns)));
         argv.addAll(command);
-        Process p = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        Process p = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .start();
         all.add(p);
         return p;
     }
@@ -272,8 +277,11 @@ public final class ControlPlane implements AutoCloseable {
         // The API server's self-signed serving certificate: this client only ever talks to 127.0.0.1.
         SSLContext ssl = SSLContext.getInstance("TLS");
         ssl.init(null, new TrustManager[] {new X509TrustManager() {
-            public void checkClientTrusted(X509Certificate[] chain, String authType) { }
-            public void checkServerTrusted(X509Certificate[] chain, String authType) { }
+
+            public void checkClientTrusted(X509Certificate[] chain, String authType) {
+            }
+            public void checkServerTrusted(X509Certificate[] chain, String authType) {
+            }
             public X509Certificate[] getAcceptedIssuers() {
                 return new X509Certificate[0];
             }

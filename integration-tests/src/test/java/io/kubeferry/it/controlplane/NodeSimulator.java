@@ -29,6 +29,7 @@ public final class NodeSimulator implements AutoCloseable {
 
     /** Starts a pod's workload and returns its IP. */
     public interface PodRuntime {
+
         String start(Pod pod) throws Exception;
     }
 
@@ -53,6 +54,7 @@ public final class NodeSimulator implements AutoCloseable {
                 .addToLabels("kubernetes.io/hostname", nodeName).endMetadata().build()).createOr(r -> r.update());
         // An informer, not a bare watch: it relists after an expired watch (410 Gone) or an API server restart.
         informer = client.pods().inAnyNamespace().withField("spec.nodeName", nodeName).inform(new ResourceEventHandler<>() {
+
             @Override
             public void onAdd(Pod pod) {
                 worker.submit(() -> run(pod));

@@ -19,7 +19,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-
 /**
  * Network programming latency against a real API server: from an EndpointSlice write to the new endpoint
  * answering real traffic through the kernel rules (the client connects back to back until it does).
@@ -51,7 +50,8 @@ class ProgrammingLatencyBenchmark {
         // Upstream's defaults, minSyncPeriod 1 s included.
         Agent agent = BedAgent.start(BedAgent.config(BED), agentClient, vertx, BED);
         StringBuilder table = new StringBuilder(String.format("%n%-46s %9s %8s %8s %8s %8s   [%s sizes]%n",
-                "network programming latency (real API server)", "services", "p50 ms", "p90 ms", "max ms", "samples", BenchmarkScale.name()));
+                "network programming latency (real API server)", "services", "p50 ms", "p90 ms", "max ms", "samples",
+                BenchmarkScale.name()));
         int created = 0;
         try {
             for (int target : SIZES) {

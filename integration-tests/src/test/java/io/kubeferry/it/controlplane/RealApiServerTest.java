@@ -64,7 +64,8 @@ class RealApiServerTest {
     @BeforeAll
     static void start() throws Exception {
         client = CONTROL_PLANE.client();
-        node = new NodeSimulator(client, "node-a", pod -> BED.addPod(pod.getMetadata().getName(), NEXT_OCTET.getAndIncrement()).ip()).start();
+        node = new NodeSimulator(client, "node-a", pod -> BED.addPod(pod.getMetadata().getName(), NEXT_OCTET.getAndIncrement()).ip())
+                .start();
         vertx = Vertx.vertx();
         agentClient = CONTROL_PLANE.controlPlane().client(REACHABILITY);
         agent = startAgent();
@@ -103,7 +104,8 @@ class RealApiServerTest {
     /** A selectorless Service on port 80 with a hand-written slice to {@code pod}'s 8080; its cluster IP. */
     private static String selectorlessService(String name, NetnsTestBed.Pod pod) {
         client.resource(new ServiceBuilder().withNewMetadata().withName(name).withNamespace("default").endMetadata()
-                .withNewSpec().addNewPort().withName("p").withPort(80).withTargetPort(new IntOrString(8080)).endPort().endSpec().build()).create();
+                .withNewSpec().addNewPort().withName("p").withPort(80).withTargetPort(new IntOrString(8080)).endPort().endSpec().build())
+                .create();
         client.resource(ClusterObjects.slice(name, "TCP", 8080, Ep.ready(pod.ip(), "node-a"))).create();
         return clusterIP(name);
     }
@@ -121,7 +123,8 @@ class RealApiServerTest {
     void selectorlessServiceWithAHandWrittenSlice() throws Exception {
         NetnsTestBed.Pod manual = BED.addPod("manual-1", NEXT_OCTET.getAndIncrement());
         client.resource(new ServiceBuilder().withNewMetadata().withName("manual").withNamespace("default").endMetadata()
-                .withNewSpec().addNewPort().withName("p").withPort(80).withTargetPort(new IntOrString(8080)).endPort().endSpec().build()).create();
+                .withNewSpec().addNewPort().withName("p").withPort(80).withTargetPort(new IntOrString(8080)).endPort().endSpec().build())
+                .create();
         client.resource(ClusterObjects.slice("manual", "TCP", 8080, Ep.ready(manual.ip(), "node-a"))).create();
         String vip = clusterIP("manual");
         assertTrue(vip.startsWith("198.19."), "the real API server allocated " + vip + " from the test range");
@@ -144,7 +147,8 @@ class RealApiServerTest {
         awaitAnswer("deleted pod no longer serves", () -> String.join(",", answers(10, () -> c.tcp(vip, 80))), "web-1"::equals);
 
         client.resource(pod("web-3", "web")).create();
-        client.pods().inNamespace("default").withName("web-1").edit(p -> new PodBuilder(p).editMetadata().addToLabels("app", "retired").endMetadata().build());
+        client.pods().inNamespace("default").withName("web-1")
+                .edit(p -> new PodBuilder(p).editMetadata().addToLabels("app", "retired").endMetadata().build());
         awaitAnswer("relabelled pod leaves, new pod joins", () -> String.join(",", answers(10, () -> c.tcp(vip, 80))), "web-3"::equals);
         assertEquals(Set.of("web-3"), answers(20, () -> c.tcp(vip, 80)));
     }
@@ -157,11 +161,13 @@ class RealApiServerTest {
         String vip = clusterIP("shape");
         awaitAnswer("ClusterIP", () -> c.tcp(vip, 80), "web-3"::equals);
 
-        client.services().inNamespace("default").withName("shape").edit(s -> new ServiceBuilder(s).editSpec().withType("NodePort").endSpec().build());
+        client.services().inNamespace("default").withName("shape")
+                .edit(s -> new ServiceBuilder(s).editSpec().withType("NodePort").endSpec().build());
         int nodePort = client.services().inNamespace("default").withName("shape").get().getSpec().getPorts().get(0).getNodePort();
         awaitAnswer("NodePort", () -> c.tcp(NetnsTestBed.NODE_EXTERNAL_IP, nodePort), "web-3"::equals);
 
-        client.services().inNamespace("default").withName("shape").edit(s -> new ServiceBuilder(s).editSpec().withType("LoadBalancer").endSpec().build());
+        client.services().inNamespace("default").withName("shape")
+                .edit(s -> new ServiceBuilder(s).editSpec().withType("LoadBalancer").endSpec().build());
         Service lb = client.services().inNamespace("default").withName("shape").get();
         client.resource(new ServiceBuilder(lb).withNewStatus().withNewLoadBalancer().addNewIngress().withIp("198.19.200.9").endIngress()
                 .endLoadBalancer().endStatus().build()).updateStatus();

@@ -40,9 +40,11 @@ public final class ServiceFleet {
                 int n = i;
                 created.add(pool.submit(() -> {
                     String name = prefix + n;
-                    client.resource(new ServiceBuilder().withNewMetadata().withName(name).withNamespace(ClusterObjects.NAMESPACE).endMetadata()
-                            .withNewSpec().addNewPort().withName("p").withPort(80).withTargetPort(new IntOrString(8080)).endPort()
-                            .endSpec().build()).create();
+                    client.resource(
+                            new ServiceBuilder().withNewMetadata().withName(name).withNamespace(ClusterObjects.NAMESPACE).endMetadata()
+                                    .withNewSpec().addNewPort().withName("p").withPort(80).withTargetPort(new IntOrString(8080)).endPort()
+                                    .endSpec().build())
+                            .create();
                     client.resource(ClusterObjects.slice(name, "TCP", 8080, endpoints.apply(n))).create();
                     return null;
                 }));

@@ -27,7 +27,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -81,7 +80,8 @@ class StartupMemoryBenchmark {
     /** Runs per variant; {@code -Dkube-ferry.benchmark.runs=N} overrides (one run is enough to try a flag). */
     private static final int RUNS = Integer.getInteger("kube-ferry.benchmark.runs", BenchmarkScale.pick(List.of(1), List.of(3)).get(0));
     /** Endpoint moves per run; {@code -Dkube-ferry.benchmark.samples=N} overrides. */
-    private static final int SAMPLES = Integer.getInteger("kube-ferry.benchmark.samples", BenchmarkScale.pick(List.of(3), List.of(10)).get(0));
+    private static final int SAMPLES = Integer.getInteger("kube-ferry.benchmark.samples",
+            BenchmarkScale.pick(List.of(3), List.of(10)).get(0));
     /** After the first sync: long enough for the JIT and the informers' bookkeeping to settle. */
     private static final long SETTLE_MS = BenchmarkScale.pick(List.of(3_000L), List.of(15_000L)).get(0);
     private static final String PROBE = "sum-probe";
@@ -95,7 +95,7 @@ class StartupMemoryBenchmark {
 
     /** One run's figures. */
     record Run(long startToRulesMs, double cpuAtRulesS, long rssKb, long anonKb, long hwmKb, double cpuSteadyS, int threads,
-               List<Long> latenciesMs) {
+            List<Long> latenciesMs) {
     }
 
     private String probeOn = "sum-a";
@@ -174,7 +174,8 @@ class StartupMemoryBenchmark {
         return variants;
     }
 
-    private Run run(Variant variant, int index, Path kubeconfig, KubernetesClient client, Map<String, NetnsTestBed.Pod> pods) throws Exception {
+    private Run run(Variant variant, int index, Path kubeconfig, KubernetesClient client, Map<String, NetnsTestBed.Pod> pods)
+            throws Exception {
         cleanup();
         int metricsPort = freePort();
         List<String> argv = new ArrayList<>(List.of(JAVA));
@@ -225,7 +226,8 @@ class StartupMemoryBenchmark {
             }
             List<Long> latencies = latencies(client, pods);
             long hwm = status(agent.pid()).get("VmHWM");
-            return new Run(startToRules, cpuAtRules, status.get("VmRSS"), status.get("RssAnon"), hwm, cpuSteady, status.get("Threads").intValue(), latencies);
+            return new Run(startToRules, cpuAtRules, status.get("VmRSS"), status.get("RssAnon"), hwm, cpuSteady,
+                    status.get("Threads").intValue(), latencies);
         } finally {
             agent.destroy();
             if (!agent.waitFor(20, TimeUnit.SECONDS)) {
@@ -238,7 +240,8 @@ class StartupMemoryBenchmark {
     /** Polls the agent's /metrics until its first successful sync; returns that sync's wall-clock time in seconds. */
     private static double awaitFirstSync(Process agent, int port, Path log) throws Exception {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
-        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).timeout(Duration.ofSeconds(2)).build();
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).timeout(Duration.ofSeconds(2))
+                .build();
         long deadline = System.currentTimeMillis() + 5 * 60_000;
         while (System.currentTimeMillis() < deadline) {
             assertTrue(agent.isAlive(), () -> "the agent exited " + agent.exitValue() + "; log:\n" + tail(log));
@@ -305,9 +308,10 @@ class StartupMemoryBenchmark {
     }
 
     private static String table(List<Variant> variants, List<List<Run>> results) {
-        StringBuilder t = new StringBuilder(String.format("%nShipped agent process: start to rules, memory, CPU and latency (%s size, %d Services x %d "
-                + "endpoints, iptables-nft, %d run(s) each, steady state %d s after the first sync; medians over runs, latency over all "
-                + "samples)%n%n", BenchmarkScale.name(), SERVICES, ServiceFleet.ENDPOINTS_PER_SERVICE, RUNS, SETTLE_MS / 1000));
+        StringBuilder t = new StringBuilder(
+                String.format("%nShipped agent process: start to rules, memory, CPU and latency (%s size, %d Services x %d "
+                        + "endpoints, iptables-nft, %d run(s) each, steady state %d s after the first sync; medians over runs, latency over all "
+                        + "samples)%n%n", BenchmarkScale.name(), SERVICES, ServiceFleet.ENDPOINTS_PER_SERVICE, RUNS, SETTLE_MS / 1000));
         t.append("| JVM | start to rules ms | CPU s at rules | RSS MB | of it anonymous MB | peak RSS MB | CPU s steady | threads "
                 + "| latency p50 ms | latency max ms |\n");
         t.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");

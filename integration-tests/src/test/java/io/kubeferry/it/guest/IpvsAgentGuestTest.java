@@ -84,7 +84,8 @@ class IpvsAgentGuestTest {
         assertEquals(Map.of("pod-1", 10L, "pod-2", 10L, "pod-3", 10L), viaClusterIp, "rr: each endpoint exactly a third");
         Map<String, Long> viaNodePort = count(ask("198.18.1.1", 30080, 30));
         assertEquals(Map.of("pod-1", 10L, "pod-2", 10L, "pod-3", 10L), viaNodePort, "the NodePort on the node's address");
-        String save = ok(GUEST.run("ip netns exec node ipvsadm -Sn; ip -n node -o -4 addr show dev kube-ipvs0; ip netns exec node ipset list KUBE-CLUSTER-IP"));
+        String save = ok(GUEST.run(
+                "ip netns exec node ipvsadm -Sn; ip -n node -o -4 addr show dev kube-ipvs0; ip netns exec node ipset list KUBE-CLUSTER-IP"));
         assertTrue(save.contains("inet " + VIP + "/32"), save);
         assertTrue(save.contains(VIP + ",tcp:80"), save);
         assertFalse(save.contains("127.0.0.1:30080"), "no NodePort on loopback: " + save);
@@ -111,8 +112,8 @@ class IpvsAgentGuestTest {
         assertEquals(1, answers.size(), "sh hashes the client's address to one endpoint: " + answers);
         assertEquals(3, count(ask("198.19.0.12", 80, 30)).size(), "the fallback (rr) spreads");
         assertTrue(awaitTrue(Duration.ofSeconds(30), () -> client.v1().events().inNamespace("default").list().getItems().stream()
-                        .anyMatch(e -> "SchedulerFallback".equals(e.getReason()) && "exotic".equals(e.getInvolvedObject().getName())
-                                && e.getMessage().contains("no-such-scheduler"))),
+                .anyMatch(e -> "SchedulerFallback".equals(e.getReason()) && "exotic".equals(e.getInvolvedObject().getName())
+                        && e.getMessage().contains("no-such-scheduler"))),
                 "a Warning Event on the Service names the scheduler it could not have");
     }
 
@@ -135,7 +136,8 @@ class IpvsAgentGuestTest {
         }
         awaitVirtualServer("198.19.200.1:80", "rr", three);
         awaitVirtualServer("198.19.200.2:80", "rr", three);
-        String outFilter = ok(GUEST.run("ip netns exec node iptables-save -t filter | grep -e '-A KUBE-IPVS-OUT-FILTER' -e '-j KUBE-IPVS-OUT-FILTER'"));
+        String outFilter = ok(
+                GUEST.run("ip netns exec node iptables-save -t filter | grep -e '-A KUBE-IPVS-OUT-FILTER' -e '-j KUBE-IPVS-OUT-FILTER'"));
         System.out.println("KUBE-IPVS-OUT-FILTER as iptables-save prints it:\n" + outFilter.strip());
         assertEquals(1, outFilter.lines().filter(l -> l.startsWith("-A OUTPUT ")).count(), outFilter);
         assertEquals(List.of(true), outFilter.lines().filter(l -> l.startsWith("-A KUBE-IPVS-OUT-FILTER "))
@@ -162,7 +164,8 @@ class IpvsAgentGuestTest {
     void removingAnEndpointDrainsAnOpenConnectionWhileNewOnesGoElsewhere() throws Exception {
         ok(GUEST.run("mkdir -p /tmp/hold && (ip netns exec client python3 /run/kf-share/bed.py hold " + VIP
                 + " 80 /tmp/hold > /tmp/hold/log 2>&1 &)"));
-        String held = awaitGuest("the held connection's first answer", "cat /tmp/hold/first 2>/dev/null", out -> out.startsWith("pod-")).strip();
+        String held = awaitGuest("the held connection's first answer", "cat /tmp/hold/first 2>/dev/null", out -> out.startsWith("pod-"))
+                .strip();
         String ip = "198.18.0.1" + held.substring(held.length() - 1);
         List<Ep> rest = Arrays.stream(new String[] {"198.18.0.11", "198.18.0.12", "198.18.0.13"}).filter(a -> !a.equals(ip))
                 .map(a -> Ep.ready(a, "node-a")).toList();
@@ -174,7 +177,8 @@ class IpvsAgentGuestTest {
         assertFalse(fresh.containsKey(held), "new connections avoid the removed endpoint: " + fresh);
         assertEquals(2, fresh.size(), fresh.toString());
         ok(GUEST.run("touch /tmp/hold/go"));
-        assertEquals(held, awaitGuest("the held connection's second answer", "cat /tmp/hold/second 2>/dev/null", out -> !out.isBlank()).strip(),
+        assertEquals(held,
+                awaitGuest("the held connection's second answer", "cat /tmp/hold/second 2>/dev/null", out -> !out.isBlank()).strip(),
                 "the open connection still reaches its endpoint");
         String stillThere = ok(GUEST.run("ip netns exec node ipvsadm -Ln -t " + VIP + ":80"));
         assertTrue(stillThere.contains(ip + ":8080"), "kept while the connection is open: " + stillThere);
@@ -211,9 +215,11 @@ class IpvsAgentGuestTest {
         String result = awaitGuest("the traffic loop's result", "cat /tmp/loop/result 2>/dev/null", out -> out.startsWith("ok ")).strip();
         System.out.println("IPVS guest toggle iptables -> ipvs -> iptables under traffic: " + result.lines().findFirst().orElse(""));
         int okCount = Integer.parseInt(result.split("\\s+")[1]);
-        assertTrue(result.startsWith("ok ") && result.lines().findFirst().orElse("").endsWith(" failed 0"), "no connection failed:\n" + result);
+        assertTrue(result.startsWith("ok ") && result.lines().findFirst().orElse("").endsWith(" failed 0"),
+                "no connection failed:\n" + result);
         assertTrue(okCount > 50, "traffic flowed all along: " + result);
-        String filter = ok(GUEST.run("ip netns exec node iptables-save | grep -E 'KUBE-(IPVS-FILTER|IPVS-OUT-FILTER|LOAD-BALANCER|SOURCE-RANGES|NODE-PORT[^S])|match-set|-m ipvs' || true"));
+        String filter = ok(GUEST.run(
+                "ip netns exec node iptables-save | grep -E 'KUBE-(IPVS-FILTER|IPVS-OUT-FILTER|LOAD-BALANCER|SOURCE-RANGES|NODE-PORT[^S])|match-set|-m ipvs' || true"));
         assertEquals("", filter.strip(), "no IPVS mode rule is left");
     }
 
@@ -222,15 +228,17 @@ class IpvsAgentGuestTest {
         awaitGuest(address + " (" + scheduler + ") with its " + endpoints.length + " real servers",
                 "ip netns exec node ipvsadm -Ln -t " + address, out -> out.contains(address + " " + scheduler)
                         && Arrays.stream(endpoints).allMatch(e -> out.lines().anyMatch(l -> l.trim().startsWith("-> " + e.ip() + ":")
-                        && !l.trim().split("\\s+")[3].equals("0"))));
+                                && !l.trim().split("\\s+")[3].equals("0"))));
     }
 
     private static void startAgent(String mode) throws Exception {
-        ok(GUEST.run("(java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:UseAVX=0 -jar " + JAR + " run --kubeconfig /run/kf-share/kubeconfig"
-                + " --proxy-mode " + mode + " --netns node --hostname-override node-a --cluster-cidr 198.18.0.0/24"
-                + " --healthz-bind-address 127.0.0.1:10256 --metrics-bind-address 127.0.0.1:10249"
-                + " >> /tmp/agent.log 2>&1 & echo $! > /tmp/agent.pid)"));
-        awaitGuest("the " + mode + " agent's first sync", "curl -s -m 2 -o /dev/null -w '%{http_code}' http://127.0.0.1:10256/healthz || true",
+        ok(GUEST.run(
+                "(java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:UseAVX=0 -jar " + JAR + " run --kubeconfig /run/kf-share/kubeconfig"
+                        + " --proxy-mode " + mode + " --netns node --hostname-override node-a --cluster-cidr 198.18.0.0/24"
+                        + " --healthz-bind-address 127.0.0.1:10256 --metrics-bind-address 127.0.0.1:10249"
+                        + " >> /tmp/agent.log 2>&1 & echo $! > /tmp/agent.pid)"));
+        awaitGuest("the " + mode + " agent's first sync",
+                "curl -s -m 2 -o /dev/null -w '%{http_code}' http://127.0.0.1:10256/healthz || true",
                 out -> out.strip().equals("200"), Duration.ofSeconds(180));
     }
 

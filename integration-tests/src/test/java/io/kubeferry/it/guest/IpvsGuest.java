@@ -31,6 +31,7 @@ public final class IpvsGuest implements BeforeAllCallback, AfterAllCallback {
 
     /** A finished command. */
     public record Result(int exit, String out, String err) {
+
         public boolean ok() {
             return exit == 0;
         }

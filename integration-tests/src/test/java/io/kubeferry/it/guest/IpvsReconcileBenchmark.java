@@ -37,7 +37,8 @@ class IpvsReconcileBenchmark {
                     + "ip -n " + ns + " link add ext0 type dummy; ip -n " + ns + " addr add 198.18.1.1/24 dev ext0\n"
                     // One vCPU for the JVM: QEMU's multi-threaded TCG has crashed JIT-compiled code patched
                     // across vCPUs (SIGSEGV in C1 frames); the kernel work under test is not affected.
-                    + "taskset -c 0 java -Xmx1g -XX:+UseSerialGC -XX:UseAVX=0 -XX:CICompilerCount=2 -cp '" + classpath + "' " + GuestReconcile.class.getName() + " " + ns + " " + services
+                    + "taskset -c 0 java -Xmx1g -XX:+UseSerialGC -XX:UseAVX=0 -XX:CICompilerCount=2 -cp '" + classpath + "' "
+                    + GuestReconcile.class.getName() + " " + ns + " " + services
                     + " 2>/tmp/bench.log\n"
                     + "ip netns exec " + ns + " ipvsadm -Ln | grep -c '^TCP'\n"
                     + "ip netns delete " + ns, Duration.ofMinutes(15));

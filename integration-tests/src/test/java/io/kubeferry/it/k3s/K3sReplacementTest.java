@@ -126,11 +126,13 @@ class K3sReplacementTest {
                 .withCommand("sh", "-c", "mkdir -p /www && echo through-kube-ferry > /www/index.html && httpd -f -p 8080 -h /www")
                 .endContainer().endSpec().build()).create();
         client.resource(new ServiceBuilder().withNewMetadata().withName("web").withNamespace("default").endMetadata()
-                .withNewSpec().addToSelector("app", "web").addNewPort().withPort(80).withNewTargetPort(8080).endPort().endSpec().build()).create();
+                .withNewSpec().addToSelector("app", "web").addNewPort().withPort(80).withNewTargetPort(8080).endPort().endSpec().build())
+                .create();
         String vip = client.services().inNamespace("default").withName("web").get().getSpec().getClusterIP();
         client.resource(new PodBuilder().withNewMetadata().withName("probe").withNamespace("default").endMetadata()
                 .withNewSpec().withRestartPolicy("OnFailure").addNewContainer().withName("probe").withImage("busybox:1.36")
-                .withCommand("sh", "-c", "until wget -qO- -T 2 http://" + vip + "/; do sleep 1; done").endContainer().endSpec().build()).create();
+                .withCommand("sh", "-c", "until wget -qO- -T 2 http://" + vip + "/; do sleep 1; done").endContainer().endSpec().build())
+                .create();
         Pod probe = client.pods().inNamespace("default").withName("probe").waitUntilCondition(
                 p -> p != null && "Succeeded".equals(p.getStatus().getPhase()), 5, TimeUnit.MINUTES);
         String log = client.pods().inNamespace("default").withName(probe.getMetadata().getName()).getLog();

@@ -23,6 +23,7 @@ record BenchService(int id, String vip, List<String> endpoints) {
 
     /** How many endpoints each Service of a fleet has. */
     enum Mix {
+
         /** Every Service 5 endpoints (the 10,000 x 5). */
         FIVE("5 each"),
         /** A third each with 5, 2 and 1 endpoints (id 0: 5, id 1: 2, id 2: 1, ...). */

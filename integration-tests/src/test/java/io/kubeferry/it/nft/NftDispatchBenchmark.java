@@ -74,8 +74,9 @@ class NftDispatchBenchmark {
     void dispatchShapes() throws Exception {
         StringBuilder table = new StringBuilder();
         double exec = median(times(5, () -> run(BED.nodeNs(), null, List.of("true"), 30)));
-        table.append(String.format("%nnftables dispatch shapes, real kernel (fresh netns per run), %d run(s), median (min-max) ms   [%s sizes]%n"
-                + "every time includes `ip netns exec` (%.1f ms for `true`)%n", RUNS, BenchmarkScale.name(), exec / 1000));
+        table.append(
+                String.format("%nnftables dispatch shapes, real kernel (fresh netns per run), %d run(s), median (min-max) ms   [%s sizes]%n"
+                        + "every time includes `ip netns exec` (%.1f ms for `true`)%n", RUNS, BenchmarkScale.name(), exec / 1000));
         table.append(String.format("%-12s %8s %-44s %6s %8s %22s %22s %22s %22s%n", "endpoints", "services", "shape",
                 "maps", "MiB", "full load", "one-Service change", "list table", "delete table"));
         for (BenchService.Mix mix : BenchService.Mix.values()) {
@@ -150,8 +151,9 @@ class NftDispatchBenchmark {
         for (int s = 0; s < endpointCounts.length; s++) {
             fleet.set(s, fleet.get(s).withEndpoints(pods.subList(0, endpointCounts[s]).stream().map(NetnsTestBed.Pod::ip).toList()));
         }
-        StringBuilder table = new StringBuilder(String.format("%nnftables dispatch shapes: %d TCP connections per ClusterIP from the client namespace, "
-                + "%d Services in the table%n", CONNECTIONS, fleet.size()));
+        StringBuilder table = new StringBuilder(
+                String.format("%nnftables dispatch shapes: %d TCP connections per ClusterIP from the client namespace, "
+                        + "%d Services in the table%n", CONNECTIONS, fleet.size()));
         for (DispatchShape shape : DispatchShape.values()) {
             Path program = write(shape.name() + "-traffic.nft", new DispatchProgram(shape).full(fleet));
             micros(BED.nodeNs(), null, "-f", program.toString());
@@ -161,9 +163,11 @@ class NftDispatchBenchmark {
                     for (int c = 0; c < CONNECTIONS; c++) {
                         answers.merge(BED.client().tcp(fleet.get(s).vip(), BenchService.PORT), 1, Integer::sum);
                     }
-                    table.append(String.format("%-44s %-15s %d endpoints: %s%n", shape.label(), fleet.get(s).vip(), endpointCounts[s], answers));
+                    table.append(
+                            String.format("%-44s %-15s %d endpoints: %s%n", shape.label(), fleet.get(s).vip(), endpointCounts[s], answers));
                     List<String> expected = pods.subList(0, endpointCounts[s]).stream().map(NetnsTestBed.Pod::name).sorted().toList();
-                    assertEquals(expected, List.copyOf(answers.keySet()), shape + " via " + fleet.get(s).vip() + ": every endpoint and only those answer");
+                    assertEquals(expected, List.copyOf(answers.keySet()),
+                            shape + " via " + fleet.get(s).vip() + ": every endpoint and only those answer");
                 }
             } finally {
                 micros(BED.nodeNs(), null, "delete", "table", DispatchProgram.TABLE);
@@ -189,7 +193,8 @@ class NftDispatchBenchmark {
         }
         StringBuilder table = new StringBuilder(String.format("%nnftables process boundary: per-batch wall time in the node namespace, "
                 + "table of the cascade shape, 5 endpoints per Service   [%s sizes]%n", BenchmarkScale.name()));
-        table.append(String.format("%8s %-22s %-24s %7s %10s %10s %10s%n", "services", "batch", "how", "batches", "p50 ms", "p90 ms", "max ms"));
+        table.append(
+                String.format("%8s %-22s %-24s %7s %10s %10s %10s%n", "services", "batch", "how", "batches", "p50 ms", "p90 ms", "max ms"));
         for (int size : SIZES) {
             List<BenchService> fleet = BenchService.fleet(size, BenchService.Mix.FIVE);
             DispatchProgram program = new DispatchProgram(DispatchShape.CASCADE);
@@ -200,12 +205,12 @@ class NftDispatchBenchmark {
             String extra = "198.19.250.1 . tcp . " + BenchService.PORT;
             Map<String, Path[]> kinds = new LinkedHashMap<>();
             kinds.put("one element", new Path[] {
-                write("element-add.nft", "add element " + DispatchProgram.TABLE + " service-ips { " + extra + " : goto "
-                        + DispatchProgram.serviceChain(first) + " }\n"),
-                write("element-delete.nft", "delete element " + DispatchProgram.TABLE + " service-ips { " + extra + " }\n")});
+                    write("element-add.nft", "add element " + DispatchProgram.TABLE + " service-ips { " + extra + " : goto "
+                            + DispatchProgram.serviceChain(first) + " }\n"),
+                    write("element-delete.nft", "delete element " + DispatchProgram.TABLE + " service-ips { " + extra + " }\n")});
             kinds.put("one-Service change", new Path[] {
-                write("service-move.nft", program.change(first, moved)),
-                write("service-back.nft", program.change(moved, first))});
+                    write("service-move.nft", program.change(first, moved)),
+                    write("service-back.nft", program.change(moved, first))});
             List<String> command = new ArrayList<>(List.of(JAVA_25.toString(), "--enable-native-access=ALL-UNNAMED",
                     source.toString(), Integer.toString(BATCHES), Integer.toString(BATCH_SECONDS)));
             kinds.forEach((kind, files) -> command.addAll(List.of(kind.replace(' ', '_'), files[0].toString(), files[1].toString())));
@@ -254,6 +259,7 @@ class NftDispatchBenchmark {
     }
 
     private interface Timed {
+
         long micros() throws Exception;
     }
 

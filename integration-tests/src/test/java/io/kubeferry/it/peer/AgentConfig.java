@@ -14,10 +14,11 @@ import java.util.Map;
  *              directory first on its PATH makes it use {@code backend} whatever the machine's alternatives say
  */
 public record AgentConfig(String netns, Path file, int metricsPort, int healthzPort, Backend backend,
-                          Path kubeProxy, Path jar, Path shims) {
+        Path kubeProxy, Path jar, Path shims) {
 
     /** The iptables flavour both agents use. */
     public enum Backend {
+
         NFT("nft"), LEGACY("legacy");
 
         private final String variant;

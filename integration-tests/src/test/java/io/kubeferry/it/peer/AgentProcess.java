@@ -29,6 +29,7 @@ public final class AgentProcess implements AutoCloseable {
 
     /** Which agent. */
     public enum Kind {
+
         KUBE_PROXY("kube-proxy"), KUBE_FERRY("kube-ferry");
 
         private final String label;
@@ -52,7 +53,8 @@ public final class AgentProcess implements AutoCloseable {
     private static final Duration QUIET = Duration.ofMillis(2500);
 
     private static final long CLOCK_TICKS_PER_SECOND = 100; // USER_HZ: 100 on every Linux ABI this runs on
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).version(HttpClient.Version.HTTP_1_1).build();
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2))
+            .version(HttpClient.Version.HTTP_1_1).build();
 
     private final Kind kind;
     private final Process process;
@@ -62,7 +64,8 @@ public final class AgentProcess implements AutoCloseable {
     private final NetnsForwarder metrics;
     private final NetnsForwarder healthz;
 
-    private AgentProcess(Kind kind, Process process, Instant startedAt, long startedNanos, Path log, NetnsForwarder metrics, NetnsForwarder healthz) {
+    private AgentProcess(Kind kind, Process process, Instant startedAt, long startedNanos, Path log, NetnsForwarder metrics,
+            NetnsForwarder healthz) {
         this.kind = kind;
         this.process = process;
         this.startedAt = startedAt;
@@ -136,7 +139,8 @@ public final class AgentProcess implements AutoCloseable {
      */
     public double cpuSecondsWithTools() throws IOException {
         String[] f = stat();
-        return (Long.parseLong(f[11]) + Long.parseLong(f[12]) + Long.parseLong(f[13]) + Long.parseLong(f[14])) / (double) CLOCK_TICKS_PER_SECOND;
+        return (Long.parseLong(f[11]) + Long.parseLong(f[12]) + Long.parseLong(f[13]) + Long.parseLong(f[14]))
+                / (double) CLOCK_TICKS_PER_SECOND;
     }
 
     /** The fields of /proc/PID/stat after the command name (which is in parentheses and may hold spaces): [0] is field 3. */
@@ -174,7 +178,8 @@ public final class AgentProcess implements AutoCloseable {
         long deadline = startedNanos + limit.toNanos();
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
-                throw new IllegalStateException(kind.label() + " exited " + process.exitValue() + " before its first sync; log:\n" + tail());
+                throw new IllegalStateException(
+                        kind.label() + " exited " + process.exitValue() + " before its first sync; log:\n" + tail());
             }
             try {
                 double last = metric(LAST_SYNC);
@@ -222,7 +227,8 @@ public final class AgentProcess implements AutoCloseable {
             }
             Thread.sleep(20);
         }
-        throw new IllegalStateException(kind.label() + " did not program the changes since " + since + " within " + limit + "; log:\n" + tail());
+        throw new IllegalStateException(
+                kind.label() + " did not program the changes since " + since + " within " + limit + "; log:\n" + tail());
     }
 
     /** The same as {@link #awaitSynced}: the first complete ruleset is in the kernel. */
@@ -263,7 +269,8 @@ public final class AgentProcess implements AutoCloseable {
     }
 
     private static HttpResponse<String> get(NetnsForwarder port, String path) throws IOException, InterruptedException {
-        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port.port() + path)).timeout(Duration.ofSeconds(5)).build(),
+        return HTTP.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port.port() + path)).timeout(Duration.ofSeconds(5)).build(),
                 HttpResponse.BodyHandlers.ofString());
     }
 }

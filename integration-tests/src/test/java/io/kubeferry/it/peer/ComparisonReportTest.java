@@ -2,12 +2,12 @@ package io.kubeferry.it.peer;
 
 import org.junit.jupiter.api.Test;
 
-import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import javax.imageio.ImageIO;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -28,7 +28,8 @@ class ComparisonReportTest {
                 .with(Figure.of(SYNC, "s", 1000, "iptables-nft", Measure.of(3.0), Measure.of(4.0)).withTarget(Target.ratioAtMost(0.5)))
                 .with(Figure.of(SYNC, "s", 10000, "iptables-legacy", Measure.of(12.0), Measure.missing("kube-proxy timed out after 900 s"))
                         .withTarget(Target.ratioAtMost(0.5)))
-                .with(new Figure(LATENCY, "ms", 1000, "p99", Measure.of(30), Measure.of(900), java.util.Optional.empty(), Map.of("IPVS", 0.25)))
+                .with(new Figure(LATENCY, "ms", 1000, "p99", Measure.of(30), Measure.of(900), java.util.Optional.empty(),
+                        Map.of("IPVS", 0.25)))
                 .with(Figure.of(LATENCY, "ms", 1000, "idle CPU", Measure.of(0.05), Measure.of(0)));
     }
 
@@ -42,7 +43,9 @@ class ComparisonReportTest {
         assertTrue(md.contains("| 1,000 | p99 | ms | 30.0 | 900 | 0.033x |  |  | 0.25x | n/a [2] |"), md);
         assertTrue(md.contains("| 1,000 | idle CPU | ms | 0.050 | 0.00 | n/a [4] |"), md);
         assertTrue(md.contains("## " + SYNC + "\n\nFrom process start to the first complete ruleset.\n\n| Services"), md);
-        assertTrue(md.contains("1. IPVS needs the guest kernel\n2. kube-ferry has no nftables mode yet\n3. kube-proxy timed out after 900 s\n4. no ratio: kube-proxy's value is 0\n"), md);
+        assertTrue(md.contains(
+                "1. IPVS needs the guest kernel\n2. kube-ferry has no nftables mode yet\n3. kube-proxy timed out after 900 s\n4. no ratio: kube-proxy's value is 0\n"),
+                md);
         assertTrue(md.contains("![" + SYNC + ", 10,000 Services](upstream-full-sync-agent-start-to-rules-complete-10000.png)"), md);
         assertTrue(md.indexOf("## " + SYNC) < md.indexOf("## " + LATENCY), "sections in the order measured");
     }

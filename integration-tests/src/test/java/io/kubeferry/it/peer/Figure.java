@@ -11,7 +11,7 @@ import java.util.OptionalDouble;
  * the report's mode column; a mode absent from it is shown as not run, with the report's reason.
  */
 record Figure(String section, String unit, int services, String label, Measure kubeFerry, Measure kubeProxy,
-              Optional<Target> target, Map<String, Double> otherModes) {
+        Optional<Target> target, Map<String, Double> otherModes) {
 
     Figure {
         otherModes = Map.copyOf(otherModes);

@@ -9,6 +9,7 @@ sealed interface Measure {
     }
 
     record Missing(String reason) implements Measure {
+
         public Missing {
             if (reason == null || reason.isBlank()) {
                 throw new IllegalArgumentException("a missing figure needs its reason");

@@ -44,11 +44,14 @@ class NftRulesetTest {
         assertEquals("type ipv4_addr . inet_proto . inet_service : verdict; comment \"ClusterIP, ExternalIP and LoadBalancer IP traffic\"",
                 table.get("map service-ips").policy());
         assertEquals(List.of("set affinity-X: element 198.18.0.9 timeout 3h"), table.get("set affinity-X").rules());
-        assertEquals(List.of("chain services: ip daddr . meta l4proto . th dport vmap @service-ips", "chain services: ip daddr 198.19.0.0/16 drop"),
+        assertEquals(
+                List.of("chain services: ip daddr . meta l4proto . th dport vmap @service-ips",
+                        "chain services: ip daddr 198.19.0.0/16 drop"),
                 table.get("chain services").rules());
         assertEquals("type nat hook prerouting priority dstnat; policy accept", table.get("chain nat-prerouting").policy());
         // Two runs with the elements listed in another order are the same ruleset.
-        String reordered = LISTING.replace("198.19.1.2 . tcp . 80 comment \"a, b\" : goto service-B,\n\t\t\t     198.19.1.1 . tcp . 80 : goto service-A",
+        String reordered = LISTING.replace(
+                "198.19.1.2 . tcp . 80 comment \"a, b\" : goto service-B,\n\t\t\t     198.19.1.1 . tcp . 80 : goto service-A",
                 "198.19.1.1 . tcp . 80 : goto service-A,\n\t\t\t     198.19.1.2 . tcp . 80 comment \"a, b\" : goto service-B");
         assertEquals(rules, NftRuleset.parse(reordered));
     }

@@ -132,7 +132,8 @@ public final class PeerBed implements BeforeAllCallback, AfterAllCallback {
                 + extraYaml;
         Path file = dir.resolve("config-" + runs.incrementAndGet() + ".yaml");
         Files.writeString(file, yaml);
-        return new AgentConfig(nodeNs(), file, METRICS_PORT, HEALTHZ_PORT, backend, kubeProxy(), JAR, dir.resolve("shims-" + backend.variant()));
+        return new AgentConfig(nodeNs(), file, METRICS_PORT, HEALTHZ_PORT, backend, kubeProxy(), JAR,
+                dir.resolve("shims-" + backend.variant()));
     }
 
     /**
@@ -199,7 +200,8 @@ public final class PeerBed implements BeforeAllCallback, AfterAllCallback {
         for (String tool : List.of("iptables-nft", "ip6tables-nft", "iptables-legacy", "ip6tables-legacy")) {
             // Only the tables that exist: flushing one that does not would create it (and legacy tables make
             // iptables-nft warn).
-            List<String> tables = netns.stdout(nodeNs(), tool + "-save").lines().filter(l -> l.startsWith("*")).map(l -> l.substring(1)).toList();
+            List<String> tables = netns.stdout(nodeNs(), tool + "-save").lines().filter(l -> l.startsWith("*")).map(l -> l.substring(1))
+                    .toList();
             for (String table : tables) {
                 netns.exec(nodeNs(), tool, "-t", table, "-F");
                 netns.exec(nodeNs(), tool, "-t", table, "-X");

@@ -54,18 +54,21 @@ class PeerBedTest {
         try (AgentProcess agent = BED.start(kind, config)) {
             synced = agent.awaitSynced(Duration.ofSeconds(60));
             assertEquals(200, agent.healthz(), agent.tail());
-            String answer = Traffic.awaitAnswer(kind.label() + " ClusterIP", () -> BED.netns().client().tcp("198.19.7.1", 80), "pb-a"::equals);
+            String answer = Traffic.awaitAnswer(kind.label() + " ClusterIP", () -> BED.netns().client().tcp("198.19.7.1", 80),
+                    "pb-a"::equals);
             assertEquals("pb-a", answer);
             assertTrue(BED.iptablesSave(backend).contains("-j KUBE-SVC-"), "rules are in the " + backend.variant() + " flavour");
             AgentConfig.Backend other = backend == AgentConfig.Backend.NFT ? AgentConfig.Backend.LEGACY : AgentConfig.Backend.NFT;
             assertFalse(BED.iptablesSave(other).contains("KUBE-SVC-"), "and not in the " + other.variant() + " flavour");
             assertTrue(agent.rssKib() > 1000, "RSS " + agent.rssKib() + " KiB");
             assertTrue(agent.cpuSeconds() > 0, "CPU " + agent.cpuSeconds() + " s");
-            System.out.printf("PeerBed %s, iptables-%s: synced %d ms after start, RSS %d KiB, CPU %.2f s%n", kind.label(), backend.variant(), synced.toMillis(),
+            System.out.printf("PeerBed %s, iptables-%s: synced %d ms after start, RSS %d KiB, CPU %.2f s%n", kind.label(),
+                    backend.variant(), synced.toMillis(),
                     agent.rssKib(), agent.cpuSeconds());
         }
         PeerBed.Reset reset = BED.reset(kind, config);
-        System.out.println("PeerBed " + kind.label() + ": its own cleanup left " + (reset.leftAfterCleanup().isEmpty() ? "nothing"
+        System.out.println("PeerBed " + kind.label() + ": its own cleanup left " + (reset.leftAfterCleanup().isEmpty()
+                ? "nothing"
                 : reset.leftAfterCleanup().size() + " item(s):\n  " + String.join("\n  ", reset.leftAfterCleanup())));
         String after = BED.netns().client().tcp("198.19.7.1", 80);
         assertTrue(after.equals("TIMEOUT") || after.startsWith("ERROR"), "no agent, no rules, no answer: " + after);

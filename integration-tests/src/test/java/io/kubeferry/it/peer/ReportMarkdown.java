@@ -41,7 +41,8 @@ final class ReportMarkdown {
                         .append(" | ").append(cell(f.kubeProxy(), notes))
                         .append(" | ").append(ratio(f, notes))
                         .append(" | ").append(f.target().map(Target::text).orElse(""))
-                        .append(" | ").append(f.target().isEmpty() ? "" : f.targetMet().map(met -> met ? "yes" : "**no**").orElse("unknown"))
+                        .append(" | ")
+                        .append(f.target().isEmpty() ? "" : f.targetMet().map(met -> met ? "yes" : "**no**").orElse("unknown"))
                         .append(" |");
                 for (ComparisonReport.Mode mode : report.modes()) {
                     Double r = f.otherModes().get(mode.column());
@@ -91,6 +92,7 @@ final class ReportMarkdown {
 
     /** Reasons numbered in order of first use; the same reason keeps its number. */
     private static final class Notes {
+
         private final List<String> reasons = new ArrayList<>();
 
         String ref(String reason) {

@@ -35,7 +35,9 @@ final class ReportPlots {
      * One chart. A missing value is {@code null}: no bar and no label (its reason is in the table).
      * {@code file} is a bare file name, the same one the Markdown links.
      */
-    record Plot(String section, int services, String file, String title, String unit, List<String> categories, List<Double> kubeFerry, List<Double> kubeProxy) {
+    record Plot(String section, int services, String file, String title, String unit, List<String> categories, List<Double> kubeFerry,
+            List<Double> kubeProxy) {
+
         Plot {
             categories = List.copyOf(categories);
             kubeFerry = Collections.unmodifiableList(new ArrayList<>(kubeFerry));

@@ -24,6 +24,7 @@ public record SavedRuleset(Map<String, Map<String, Chain>> tables) {
 
     /** One line that is in only one of two rulesets: the side that has it, the table, and the line. */
     public record Difference(String side, String table, String line) {
+
         @Override
         public String toString() {
             return side + " " + table + ": " + line;

@@ -63,17 +63,21 @@ class SavedRulesetTest {
     @Test
     void aChainOnOneSideIsNamedWithItsRules() {
         String less = UPSTREAM.replace(":KUBE-SVC-B - [0:0]\n", "");
-        less = less.replace("-A KUBE-SERVICES -d 198.19.0.2/32 -p tcp -m comment --comment \"default/b:p cluster IP\" -m tcp --dport 80 -j KUBE-SVC-B\n", "");
+        less = less.replace(
+                "-A KUBE-SERVICES -d 198.19.0.2/32 -p tcp -m comment --comment \"default/b:p cluster IP\" -m tcp --dport 80 -j KUBE-SVC-B\n",
+                "");
         List<String> diff = SavedRuleset.diff("kube-proxy", SavedRuleset.parse(UPSTREAM), "kube-ferry", SavedRuleset.parse(less))
                 .stream().map(Object::toString).toList();
-        assertEquals(List.of("kube-proxy nat: -A KUBE-SERVICES -d 198.19.0.2/32 -p tcp -m comment --comment \"default/b:p cluster IP\" -m tcp --dport 80 -j KUBE-SVC-B",
+        assertEquals(List.of(
+                "kube-proxy nat: -A KUBE-SERVICES -d 198.19.0.2/32 -p tcp -m comment --comment \"default/b:p cluster IP\" -m tcp --dport 80 -j KUBE-SVC-B",
                 "kube-proxy nat: :KUBE-SVC-B -"), diff);
     }
 
     @Test
     void allowListEntriesNeedAReasonAndMatchWholeDifferences() {
         AllowList list = AllowList.parse("# comment\nkube-proxy ip6 nat: .* ## IPv4 only\n");
-        assertEquals("IPv4 only", list.allowing(new SavedRuleset.Difference("kube-proxy", "ip6 nat", ":KUBE-SERVICES -")).orElseThrow().reason());
+        assertEquals("IPv4 only",
+                list.allowing(new SavedRuleset.Difference("kube-proxy", "ip6 nat", ":KUBE-SERVICES -")).orElseThrow().reason());
         assertTrue(list.allowing(new SavedRuleset.Difference("kube-ferry", "ip6 nat", ":KUBE-SERVICES -")).isEmpty());
         assertThrows(IllegalArgumentException.class, () -> AllowList.parse("kube-proxy .*\n"));
     }

@@ -50,8 +50,9 @@ record ShippedJvm(List<String> arguments, Optional<String> javaToolOptions, Stri
     ShippedJvm withArchive(Path archive) {
         List<String> more = new ArrayList<>(arguments);
         more.add("-XX:SharedArchiveFile=" + archive);
-        return new ShippedJvm(more, javaToolOptions, description + "; the CDS archive the image builds (" + REPOSITORY.relativize(CDS_SCRIPT)
-                + ", made for this jar)");
+        return new ShippedJvm(more, javaToolOptions,
+                description + "; the CDS archive the image builds (" + REPOSITORY.relativize(CDS_SCRIPT)
+                        + ", made for this jar)");
     }
 
     /**
@@ -59,6 +60,7 @@ record ShippedJvm(List<String> arguments, Optional<String> javaToolOptions, Stri
      * is started with: the JVM uses an archive only with the class path it was dumped with.
      */
     private static final class Archive {
+
         static final Path PATH = build();
 
         private static Path build() {
@@ -89,7 +91,8 @@ record ShippedJvm(List<String> arguments, Optional<String> javaToolOptions, Stri
         }
         List<String> args = new ArrayList<>();
         List<String> from = new ArrayList<>();
-        Quantity limit = container.getResources() == null || container.getResources().getLimits() == null ? null
+        Quantity limit = container.getResources() == null || container.getResources().getLimits() == null
+                ? null
                 : container.getResources().getLimits().get("memory");
         if (limit != null) {
             args.add("-XX:MaxRAM=" + Quantity.getAmountInBytes(limit).toBigInteger());
@@ -99,7 +102,8 @@ record ShippedJvm(List<String> arguments, Optional<String> javaToolOptions, Stri
             args.add("@" + optionsFile);
             from.add("@" + REPOSITORY.relativize(optionsFile.toAbsolutePath()) + " ("
                     + String.join(" ", Files.readAllLines(optionsFile).stream()
-                            .map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#")).toList()) + ")");
+                            .map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#")).toList())
+                    + ")");
         }
         Optional<String> tool = Optional.ofNullable(container.getEnv()).orElse(List.of()).stream()
                 .filter(e -> e.getName().equals("JAVA_TOOL_OPTIONS")).map(EnvVar::getValue).findFirst();

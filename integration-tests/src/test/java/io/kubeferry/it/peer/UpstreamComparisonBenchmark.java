@@ -108,7 +108,8 @@ class UpstreamComparisonBenchmark {
         for (int services : SIZES) {
             long creating = System.nanoTime();
             // Services 0 .. PROBES-1 are the probes, each on pod a; the rest fill the rules with 5 endpoints each.
-            ServiceFleet.grow(client, PREFIX, created, services, i -> i < PROBES ? new Ep[] {Ep.ready(a.ip(), PeerBed.NODE)} : ServiceFleet.background(i));
+            ServiceFleet.grow(client, PREFIX, created, services,
+                    i -> i < PROBES ? new Ep[] {Ep.ready(a.ip(), PeerBed.NODE)} : ServiceFleet.background(i));
             for (int i = created; i < Math.min(PROBES, services); i++) {
                 probeOn.put(i, a);
             }
@@ -148,7 +149,8 @@ class UpstreamComparisonBenchmark {
             }
             values.put(Quantity.START_TO_RULES, complete.toNanos() / 1e9);
             if (chains != services) {
-                throw new IllegalStateException("the rules hold " + chains + " KUBE-SVC chains for " + services + " Services after " + SYNC_LIMIT);
+                throw new IllegalStateException(
+                        "the rules hold " + chains + " KUBE-SVC chains for " + services + " Services after " + SYNC_LIMIT);
             }
             values.put(Quantity.OWN_SYNC, mean(metrics, SYNC_HISTOGRAM, null));
             if (backend == STEADY) {
@@ -316,9 +318,10 @@ class UpstreamComparisonBenchmark {
             header.add("**Sizes chosen for this run: " + sizes + " Services (" + BenchmarkScale.name() + " settings otherwise); "
                     + "the full run covers 100, 1,000 and 10,000.**");
         } else {
-            header.add(BenchmarkScale.full() ? "Full sizes: " + sizes + " Services."
+            header.add(BenchmarkScale.full()
+                    ? "Full sizes: " + sizes + " Services."
                     : "**Small sizes (the CI run: " + sizes + " Services): these figures only show that the benchmark works; "
-                    + "the full sizes come from `dev/bench.sh`.**");
+                            + "the full sizes come from `dev/bench.sh`.**");
         }
         header.add("");
         header.add("Command: `" + command + "`.");
@@ -328,9 +331,12 @@ class UpstreamComparisonBenchmark {
         header.add("Both agents, one after the other, in the same node network namespace, against the same etcd + kube-apiserver "
                 + "(in that namespace, on its loopback), with the same KubeProxyConfiguration (iptables mode, minSyncPeriod 1 s, "
                 + "syncPeriod 30 s); the namespace is reset clean between runs.");
-        header.add(String.format(Locale.ROOT, "Objects: N Services x %d endpoints (the first %d are probes with one endpoint on a real pod). "
-                + "Latency: %d samples per size and agent; data path: the best of " + RATE_ROUNDS + " rounds, %,d ms in all per target; "
-                + "idle CPU over %d s at %,d Services; steady-state figures with iptables-%s.", ServiceFleet.ENDPOINTS_PER_SERVICE, PROBES,
+        header.add(String.format(Locale.ROOT,
+                "Objects: N Services x %d endpoints (the first %d are probes with one endpoint on a real pod). "
+                        + "Latency: %d samples per size and agent; data path: the best of " + RATE_ROUNDS
+                        + " rounds, %,d ms in all per target; "
+                        + "idle CPU over %d s at %,d Services; steady-state figures with iptables-%s.",
+                ServiceFleet.ENDPOINTS_PER_SERVICE, PROBES,
                 SAMPLES, RATE_MILLIS, IDLE.toSeconds(), SIZES.get(SIZES.size() - 1), STEADY.variant()));
         header.add("kube-proxy: upstream 1.35.4 built by integration-tests/control-plane/provision.sh ("
                 + ControlPlane.provisioned().map(ControlPlane::version).orElse("?") + "). kube-ferry: dist/target/kube-ferry.jar with "
@@ -340,8 +346,9 @@ class UpstreamComparisonBenchmark {
         int idle = (int) IDLE.toSeconds();
         return new ComparisonReport("kube-ferry against upstream kube-proxy", header, UpstreamFigures.figures(runs, idle),
                 List.of(new ComparisonReport.Mode("IPVS", "IPVS: this kernel has no IPVS; kube-ferry's IPVS mode runs in a QEMU guest "
-                                + "kernel, where the upstream peer is not run yet"),
-                        new ComparisonReport.Mode("nftables", "nftables: kube-ferry's nftables mode is not in this side-by-side run yet (its differential test is; docs/benchmarks/nftables-dispatch.md has its kernel figures)")),
+                        + "kernel, where the upstream peer is not run yet"),
+                        new ComparisonReport.Mode("nftables",
+                                "nftables: kube-ferry's nftables mode is not in this side-by-side run yet (its differential test is; docs/benchmarks/nftables-dispatch.md has its kernel figures)")),
                 UpstreamFigures.descriptions(idle));
     }
 

@@ -43,6 +43,7 @@ class UpstreamDifferentialTest {
 
     /** The proxy mode both agents run in, with what it writes and how that is read back. */
     enum Flavour {
+
         IPTABLES("iptables", "allow-list.txt"), NFTABLES("nftables", "allow-list-nftables.txt");
 
         final String mode;
@@ -99,10 +100,13 @@ class UpstreamDifferentialTest {
     private static final Set<String> PODS = Set.of("da", "db", "dc");
 
     /** How a probe's answers are compared: the pod's name, only that a pod answered, or that one pod answered every time. */
-    enum Compare { EXACT, ANY_POD, SAME_POD }
+    enum Compare {
+        EXACT, ANY_POD, SAME_POD
+    }
 
     /** One traffic probe from the client namespace: {@code attempts} tries (stopping at the first that reaches no pod). */
     record Probe(String name, String protocol, String host, int port, int attempts, Compare compare) {
+
         static Probe tcp(String name, String host, int port) {
             return new Probe(name, "tcp", host, port, 1, Compare.EXACT);
         }
@@ -334,12 +338,14 @@ class UpstreamDifferentialTest {
     private static String healthCheck(String host, int port) throws Exception {
         String out;
         try {
-            out = BED.netns().exec(BED.netns().clientNs(), "curl", "-s", "-m", "2", "-w", "\nHTTP %{http_code}", "http://" + host + ":" + port + "/");
+            out = BED.netns().exec(BED.netns().clientNs(), "curl", "-s", "-m", "2", "-w", "\nHTTP %{http_code}",
+                    "http://" + host + ":" + port + "/");
         } catch (IllegalStateException e) {
             return "no HTTP answer (" + e.getMessage().replaceAll("(?s).*exited (\\d+).*", "curl exit $1") + ")";
         }
         Matcher local = Pattern.compile("\"localEndpoints\":\\s*(\\d+)").matcher(out);
-        return out.substring(out.lastIndexOf("HTTP ")).strip() + (local.find() ? " localEndpoints=" + local.group(1) : " (no localEndpoints)");
+        return out.substring(out.lastIndexOf("HTTP ")).strip()
+                + (local.find() ? " localEndpoints=" + local.group(1) : " (no localEndpoints)");
     }
 
     /** Applies every object of a resource file (server-side apply), then the status of Services that carry one. */

@@ -36,7 +36,8 @@ final class UpstreamFigures {
                 FIRST_SYNC, "The Services in the agent's first sync, as a share of all (KUBE-SVC chains in the kernel right after "
                         + "kubeproxy_sync_proxy_rules_last_timestamp_seconds is first set): below 100 % the agent synced before it had "
                         + "every EndpointSlice, so for a moment Services had no endpoints in the kernel.",
-                OWN_SYNC, "Each agent's own kubeproxy_sync_proxy_rules_duration_seconds: the mean of its syncs until the rules were complete "
+                OWN_SYNC,
+                "Each agent's own kubeproxy_sync_proxy_rules_duration_seconds: the mean of its syncs until the rules were complete "
                         + "(histogram _sum over _count).",
                 LATENCY, "With the agent converged and idle, one probe's EndpointSlice is moved to the other real pod; from the API write "
                         + "until that pod answers through the ClusterIP (the client namespace polls, one connection after another). "
@@ -123,7 +124,8 @@ final class UpstreamFigures {
 
     /** p50 and p99 of the largest latency size over the smallest, per agent (needs two sizes). */
     private static List<Figure> scaling(List<Pair> pairs) {
-        List<Pair> measured = pairs.stream().filter(p -> p.kubeFerry().has(Quantity.LATENCY_P50) || p.kubeProxy().has(Quantity.LATENCY_P50)).toList();
+        List<Pair> measured = pairs.stream().filter(p -> p.kubeFerry().has(Quantity.LATENCY_P50) || p.kubeProxy().has(Quantity.LATENCY_P50))
+                .toList();
         if (measured.size() < 2) {
             return List.of();
         }

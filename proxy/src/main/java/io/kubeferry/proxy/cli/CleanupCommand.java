@@ -23,6 +23,7 @@ import java.util.concurrent.Callable;
 @Command(name = "cleanup", description = "Remove everything kube-ferry (or kube-proxy) programmed on this node, in every mode"
         + " (or only the one --proxy-mode names). Exits 1, naming what it could not do, when anything is left.")
 final class CleanupCommand implements Callable<Integer> {
+
     @Mixin
     ConfigOptions options;
 

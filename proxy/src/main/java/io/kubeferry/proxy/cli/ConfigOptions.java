@@ -2,9 +2,9 @@ package io.kubeferry.proxy.cli;
 
 import io.kubeferry.proxy.config.ConfigException;
 import io.kubeferry.proxy.config.HostPort;
-import io.kubeferry.proxy.dataplane.DataplaneProvider;
 import io.kubeferry.proxy.config.KubeProxyConfigurationLoader;
 import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.dataplane.DataplaneProvider;
 import picocli.CommandLine.Option;
 
 import java.lang.annotation.ElementType;
@@ -35,6 +35,7 @@ final class ConfigOptions {
     @Retention(RetentionPolicy.RUNTIME)
     @Target(ElementType.FIELD)
     @interface NoEffect {
+
         String field() default "";
     }
 
@@ -45,6 +46,7 @@ final class ConfigOptions {
     @Retention(RetentionPolicy.RUNTIME)
     @Target(ElementType.FIELD)
     @interface Sets {
+
         String value();
     }
 
@@ -56,8 +58,7 @@ final class ConfigOptions {
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
-    @Option(names = "--version", arity = "0..1", fallbackValue = "true", paramLabel = "true|raw",
-            description = "Print the version, git commit and build date, and exit.")
+    @Option(names = "--version", arity = "0..1", fallbackValue = "true", paramLabel = "true|raw", description = "Print the version, git commit and build date, and exit.")
     String version;
 
     @Option(names = "--config", description = "Path to a KubeProxyConfiguration file.")
@@ -69,8 +70,7 @@ final class ConfigOptions {
     @Option(names = "--cleanup", arity = "0..1", fallbackValue = "true", description = "Clean up iptables and IPVS rules (as the cleanup command) and exit.")
     Boolean cleanup;
 
-    @Option(names = "--init-only", arity = "0..1", fallbackValue = "true",
-            description = "Apply the start-up settings that need root (conntrack sysctls, oom_score_adj) and exit.")
+    @Option(names = "--init-only", arity = "0..1", fallbackValue = "true", description = "Apply the start-up settings that need root (conntrack sysctls, oom_score_adj) and exit.")
     Boolean initOnly;
 
     @Option(names = "--feature-gates", paramLabel = "KEY=BOOL,...", description = "Upstream's feature gates (kube-ferry has none of them: reported).")
@@ -125,8 +125,7 @@ final class ConfigOptions {
     Boolean masqueradeAll;
 
     @Sets("iptables.localhostNodePorts")
-    @Option(names = "--iptables-localhost-nodeports", arity = "0..1", fallbackValue = "true",
-            description = "Allow NodePorts on localhost (iptables mode; default true).")
+    @Option(names = "--iptables-localhost-nodeports", arity = "0..1", fallbackValue = "true", description = "Allow NodePorts on localhost (iptables mode; default true).")
     Boolean iptablesLocalhostNodePorts;
 
     @Sets("iptables.syncPeriod")

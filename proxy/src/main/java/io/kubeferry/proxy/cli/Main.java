@@ -38,10 +38,9 @@ import java.util.concurrent.Callable;
  * both sides with different values is a usage error. kube-proxy's own actions ({@code --write-config-to},
  * {@code --cleanup}, {@code --version}) are decided here, once, whatever the command.
  */
-@Command(name = "kube-ferry", versionProvider = Main.Version.class,
-        description = "Replaces kube-proxy: programs iptables or IPVS so Service IPs reach their Pods. "
-                + "With no command, runs the agent (as kube-proxy does); every kube-proxy 1.35 flag is accepted.",
-        subcommands = {RunCommand.class, RenderCommand.class, CleanupCommand.class, Main.VersionCommand.class,
+@Command(name = "kube-ferry", versionProvider = Main.Version.class, description = "Replaces kube-proxy: programs iptables or IPVS so Service IPs reach their Pods. "
+        + "With no command, runs the agent (as kube-proxy does); every kube-proxy 1.35 flag is accepted.", subcommands = {RunCommand.class,
+                RenderCommand.class, CleanupCommand.class, Main.VersionCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
 
@@ -222,9 +221,9 @@ public final class Main implements Callable<Integer> {
                 .map(f -> f.getAnnotation(Option.class).names()[0]).toList();
     }
 
-    @Command(name = "version", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-            description = "Print the version, the git commit and the build date.")
+    @Command(name = "version", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, description = "Print the version, the git commit and the build date.")
     static final class VersionCommand implements Callable<Integer> {
+
         @CommandLine.Spec
         CommandSpec spec;
 
@@ -238,6 +237,7 @@ public final class Main implements Callable<Integer> {
 
     /** The version, commit and build date the build wrote into kube-ferry-version.properties. */
     static final class Version implements CommandLine.IVersionProvider {
+
         @Override
         public String[] getVersion() {
             return new String[] {text()};
@@ -279,7 +279,8 @@ public final class Main implements Callable<Integer> {
     }
 
     private static KubernetesClientBuilder builder(ProxyConfig config) {
-        Config clientConfig = config.kubeconfig().isEmpty() ? Config.autoConfigure(null)
+        Config clientConfig = config.kubeconfig().isEmpty()
+                ? Config.autoConfigure(null)
                 : Config.fromKubeconfig(null, readableKubeconfig(config.kubeconfig()));
         if (!config.master().isEmpty()) {
             clientConfig.setMasterUrl(config.master());
@@ -299,6 +300,7 @@ public final class Main implements Callable<Integer> {
 
     /** render must not touch the machine: any tool call is a bug, reported loudly. */
     static final class RefusingToolRunner implements ToolRunner {
+
         @Override
         public io.kubeferry.proxy.exec.ToolResult run(io.kubeferry.proxy.exec.ToolCommand command) throws ToolException {
             throw new ToolException("render must not run tools, but was asked to run " + command.display(), null);

@@ -27,10 +27,12 @@ import java.util.concurrent.Callable;
 
 @Command(name = "render", description = "Print the program the agent would apply, without root and without changing the machine.")
 final class RenderCommand implements Callable<Integer> {
+
     @Mixin
     ConfigOptions options;
 
-    @Option(names = {"-f", "--filename"}, description = "A YAML/JSON file or directory of Services, EndpointSlices and Nodes; - for standard input.")
+    @Option(names = {"-f",
+            "--filename"}, description = "A YAML/JSON file or directory of Services, EndpointSlices and Nodes; - for standard input.")
     List<Path> files = new ArrayList<>();
 
     @Option(names = "--node-ip", paramLabel = "IP", description = "This node's address, for NodePorts (repeatable); default: the"

@@ -25,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 
 @Command(name = "run", description = "Run the node agent (the default). Takes every kube-proxy 1.35 flag.")
 final class RunCommand implements Callable<Integer> {
+
     @Mixin
     ConfigOptions options;
 
@@ -90,6 +91,7 @@ final class RunCommand implements Callable<Integer> {
 
     /** The agent's Vert.x and the API client that runs on it. */
     private record Connection(Vertx vertx, ApiReachability reachability, KubernetesClient client) {
+
         static Connection open(ProxyConfig config, KubernetesSerialization serialization) {
             Vertx vertx = Vertx.vertx(vertxOptions());
             try {

@@ -52,7 +52,8 @@ final class StartupWarnings {
                     client.qps(), client.burst());
         }
         if (!client.contentType().equals(defaults.contentType()) && !client.contentType().equals("application/json")) {
-            LOG.warn("clientConnection.contentType={} is not applied: kube-ferry's API client speaks application/json", client.contentType());
+            LOG.warn("clientConnection.contentType={} is not applied: kube-ferry's API client speaks application/json",
+                    client.contentType());
         }
     }
 }

@@ -71,12 +71,14 @@ final class ConfigBinding {
     private static ObjectMapper strict(MapperBuilder<?, ?> builder) {
         SimpleModule goDurations = new SimpleModule("GoDuration")
                 .addSerializer(Duration.class, new StdSerializer<>(Duration.class) {
+
                     @Override
                     public void serialize(Duration value, JsonGenerator gen, SerializerProvider provider) throws IOException {
                         gen.writeString(GoDuration.format(value));
                     }
                 })
                 .addDeserializer(Duration.class, new StdDeserializer<>(Duration.class) {
+
                     @Override
                     public Duration deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
                         if (!p.hasToken(JsonToken.VALUE_STRING)) {
@@ -191,7 +193,8 @@ final class ConfigBinding {
     static ProxyConfig.ModeSection modeSection(ProxyConfig config, String mode) {
         RecordComponent section = SECTIONS.get(mode);
         if (section == null) {
-            throw new IllegalStateException("KubeProxyConfiguration has no section for mode \"" + mode + "\"; sections: " + SECTIONS.keySet());
+            throw new IllegalStateException(
+                    "KubeProxyConfiguration has no section for mode \"" + mode + "\"; sections: " + SECTIONS.keySet());
         }
         return (ProxyConfig.ModeSection) value(section, config);
     }
@@ -311,13 +314,19 @@ final class ConfigBinding {
         String got = tree.at(pointer.toString()).toString();
         if (e instanceof MismatchedInputException m && m.getTargetType() != null) {
             Class<?> type = m.getTargetType();
-            String takes = type == boolean.class || type == Boolean.class ? "true or false"
-                    : type == int.class || type == Integer.class ? "an integer"
-                    : type == float.class || type == double.class ? "a number"
-                    : type == String.class ? "a string"
-                    : Collection.class.isAssignableFrom(type) ? "a list"
-                    : Map.class.isAssignableFrom(type) ? "a map"
-                    : type.isRecord() ? "an object" : type.getSimpleName();
+            String takes = type == boolean.class || type == Boolean.class
+                    ? "true or false"
+                    : type == int.class || type == Integer.class
+                            ? "an integer"
+                            : type == float.class || type == double.class
+                                    ? "a number"
+                                    : type == String.class
+                                            ? "a string"
+                                            : Collection.class.isAssignableFrom(type)
+                                                    ? "a list"
+                                                    : Map.class.isAssignableFrom(type)
+                                                            ? "a map"
+                                                            : type.isRecord() ? "an object" : type.getSimpleName();
             return new ConfigException(path + ": must be " + takes + ", got " + got);
         }
         return new ConfigException(path + ": " + e.getOriginalMessage());
@@ -343,6 +352,7 @@ final class ConfigBinding {
 
     /** The defaults as a tree, built on first use (after ProxyConfig's own initialisation). */
     private static final class Defaults {
+
         static final ObjectNode TREE = YAML.valueToTree(ProxyConfig.defaults());
     }
 }

@@ -126,7 +126,8 @@ public final class KubeProxyConfigurationLoader {
             throw new ConfigException("oomScoreAdj: must be within [-1000, 1000], got " + c.oomScoreAdj());
         }
         if (!c.logging().format().equals("text") && !c.logging().format().equals("json")) {
-            throw new ConfigException("logging.format: unsupported log format \"" + c.logging().format() + "\" (kube-ferry has text and json)");
+            throw new ConfigException(
+                    "logging.format: unsupported log format \"" + c.logging().format() + "\" (kube-ferry has text and json)");
         }
         if (c.logging().verbosity() < 0) {
             throw new ConfigException("logging.verbosity: must be >= 0, got " + c.logging().verbosity());

@@ -73,11 +73,13 @@ public record ProxyConfig(
      * @param master           --master, the API server URL overriding the kubeconfig's ("" = none)
      */
     public record Own(String serviceProxyName, String netns, String master) {
+
         static final Own NONE = new Own("", "", "");
     }
 
     /** The settings every dataplane's section has (upstream: iptables, ipvs and nftables each carry them). */
     interface ModeSection {
+
         Duration syncPeriod();
 
         Duration minSyncPeriod();
@@ -96,7 +98,7 @@ public record ProxyConfig(
      * @param minSyncPeriod      minimum time between syncs (bursts are coalesced)
      */
     public record Iptables(boolean masqueradeAll, int masqueradeBit, boolean localhostNodePorts,
-                           Duration syncPeriod, Duration minSyncPeriod) implements ModeSection {
+            Duration syncPeriod, Duration minSyncPeriod) implements ModeSection {
 
         /** The masquerade mark as upstream prints it, e.g. {@code 0x4000}. */
         public String masqueradeMark() {
@@ -115,7 +117,8 @@ public record ProxyConfig(
      * @param udpTimeout    IPVS UDP timeout (0 = keep)
      */
     public record Ipvs(String scheduler, Duration syncPeriod, Duration minSyncPeriod, List<String> excludeCIDRs,
-                       boolean strictARP, Duration tcpTimeout, Duration tcpFinTimeout, Duration udpTimeout) implements ModeSection {
+            boolean strictARP, Duration tcpTimeout, Duration tcpFinTimeout, Duration udpTimeout) implements ModeSection {
+
         public Ipvs {
             excludeCIDRs = List.copyOf(excludeCIDRs);
         }
@@ -131,7 +134,8 @@ public record ProxyConfig(
      * @param syncPeriod    full resync period; 0s = 30s
      */
     public record Nftables(boolean masqueradeAll, int masqueradeBit, Duration minSyncPeriod, Duration syncPeriod)
-            implements ModeSection {
+            implements
+                ModeSection {
 
         @Override
         public ModeSection defaulted() {
@@ -150,7 +154,7 @@ public record ProxyConfig(
      * @param udpStreamTimeout      nf_conntrack_udp_timeout_stream (0 = leave)
      */
     public record Conntrack(int maxPerCore, int min, Duration tcpEstablishedTimeout, Duration tcpCloseWaitTimeout,
-                            boolean tcpBeLiberal, Duration udpTimeout, Duration udpStreamTimeout) {
+            boolean tcpBeLiberal, Duration udpTimeout, Duration udpStreamTimeout) {
     }
 
     /**
@@ -160,7 +164,7 @@ public record ProxyConfig(
      * @param burst       upstream client-go's request burst
      */
     public record ClientConnection(@NotApplied String acceptContentTypes, int burst, String contentType,
-                                   String kubeconfig, float qps) {
+            String kubeconfig, float qps) {
     }
 
     /**
@@ -168,7 +172,7 @@ public record ProxyConfig(
      * @param verbosity klog's -v: 0-1 INFO, 2-3 more of kube-ferry's own, 4 and up DEBUG
      */
     public record Logging(@NotApplied Duration flushFrequency, String format, @NotApplied Options options, int verbosity,
-                          @NotApplied @JsonInclude(JsonInclude.Include.NON_EMPTY) List<VModule> vmodule) {
+            @NotApplied @JsonInclude(JsonInclude.Include.NON_EMPTY) List<VModule> vmodule) {
 
         public Logging {
             vmodule = vmodule == null ? List.of() : List.copyOf(vmodule); // left out of the document when empty
@@ -180,6 +184,7 @@ public record ProxyConfig(
         }
 
         public record Options(Format json, Format text) {
+
             static final Options DEFAULT = new Options(new Format("0", false), new Format("0", false));
         }
 
@@ -194,7 +199,7 @@ public record ProxyConfig(
     }
 
     public record Winkernel(boolean enableDSR, boolean forwardHealthCheckVip, String networkName,
-                            String rootHnsEndpointName, String sourceVip) {
+            String rootHnsEndpointName, String sourceVip) {
     }
 
     /** Upstream's defaults, as kube-proxy 1.35 writes them, with mode iptables. The one place defaults are. */

@@ -7,7 +7,7 @@ import java.util.Optional;
  * endpoint when the flow was DNATed).
  */
 record ConntrackEntry(String protocol, String origSrc, String origDst, int origSport, int origDport,
-                      String replySrc, int replySport) {
+        String replySrc, int replySport) {
 
     /** Parses a line like {@code udp 17 29 src=A dst=B sport=1 dport=2 src=C dst=A sport=2 dport=1 mark=0 use=1}. */
     static Optional<ConntrackEntry> parse(String line) {

@@ -36,6 +36,7 @@ public final class ConntrackSysctls {
 
     /** What happened: settings written, and settings skipped with the reason. */
     public record Outcome(List<String> written, List<String> skipped) {
+
         public Outcome {
             written = List.copyOf(written);
             skipped = List.copyOf(skipped);

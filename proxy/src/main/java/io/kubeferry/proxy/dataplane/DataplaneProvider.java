@@ -72,7 +72,8 @@ public interface DataplaneProvider {
             return "the mode of a registered dataplane (none is on the class path)";
         }
         List<String> quoted = modes.stream().map(m -> "\"" + m + "\"").toList();
-        return quoted.size() == 1 ? quoted.get(0)
+        return quoted.size() == 1
+                ? quoted.get(0)
                 : String.join(", ", quoted.subList(0, quoted.size() - 1)) + " or " + quoted.get(quoted.size() - 1);
     }
 }

@@ -12,6 +12,7 @@ public interface ServiceEvents {
 
     /** Logs only: for {@code render}, {@code cleanup} and unit tests, where no API server is at hand. */
     ServiceEvents LOG_ONLY = new ServiceEvents() {
+
         private static final Logger LOG = LoggerFactory.getLogger(ServiceEvents.class);
 
         @Override

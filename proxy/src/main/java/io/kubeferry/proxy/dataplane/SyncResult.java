@@ -13,7 +13,7 @@ import java.util.Map;
  * @param bytesWritten  size of the program sent to the tools
  */
 public record SyncResult(boolean full, Duration renderTime, Duration applyTime,
-                         Map<String, Integer> ruleCounts, long bytesWritten) {
+        Map<String, Integer> ruleCounts, long bytesWritten) {
 
     public SyncResult {
         ruleCounts = Map.copyOf(ruleCounts);

@@ -41,7 +41,8 @@ public final class KubernetesServiceEvents implements ServiceEvents {
     public void record(String namespace, String service, String reason, String message) {
         Event event = event(namespace, service, reason, message, node, Instant.now());
         vertx.executeBlocking(() -> client.v1().events().inNamespace(namespace).resource(event).create(), false)
-                .onFailure(e -> LOG.warn("could not record the {} event for Service {}/{}: {}", reason, namespace, service, e.getMessage()));
+                .onFailure(
+                        e -> LOG.warn("could not record the {} event for Service {}/{}: {}", reason, namespace, service, e.getMessage()));
     }
 
     static Event event(String namespace, String service, String reason, String message, String node, Instant now) {

@@ -7,7 +7,8 @@ import java.util.List;
 public final class InterfaceAddresses {
 
     /** One IPv4 address and the device that holds it. */
-    public record Address(String device, String ip) {}
+    public record Address(String device, String ip) {
+    }
 
     private InterfaceAddresses() {
     }

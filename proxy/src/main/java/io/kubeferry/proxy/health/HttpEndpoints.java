@@ -38,6 +38,7 @@ public final class HttpEndpoints {
      * @param debugState the /debug/state body
      */
     public record MetricsPaths(String proxyMode, Supplier<String> configz, Supplier<String> debugState) {
+
         public MetricsPaths {
             Objects.requireNonNull(proxyMode, "proxyMode");
             Objects.requireNonNull(configz, "configz");

@@ -48,10 +48,14 @@ public final class SyncMetrics {
         double[] exponential = exponentialBuckets();
         syncDuration = histogram(prometheus, "kubeproxy_sync_proxy_rules_duration_seconds", "SyncProxyRules latency in seconds",
                 exponential);
-        fullSyncDuration = partialSyncs ? histogram(prometheus, "kubeproxy_sync_full_proxy_rules_duration_seconds",
-                "SyncProxyRules latency in seconds for full resyncs", exponential) : null;
-        partialSyncDuration = partialSyncs ? histogram(prometheus, "kubeproxy_sync_partial_proxy_rules_duration_seconds",
-                "SyncProxyRules latency in seconds for partial resyncs", exponential) : null;
+        fullSyncDuration = partialSyncs
+                ? histogram(prometheus, "kubeproxy_sync_full_proxy_rules_duration_seconds",
+                        "SyncProxyRules latency in seconds for full resyncs", exponential)
+                : null;
+        partialSyncDuration = partialSyncs
+                ? histogram(prometheus, "kubeproxy_sync_partial_proxy_rules_duration_seconds",
+                        "SyncProxyRules latency in seconds for partial resyncs", exponential)
+                : null;
         networkProgramming = histogram(prometheus, "kubeproxy_network_programming_duration_seconds",
                 "In Cluster Network Programming Latency in seconds", networkProgrammingBuckets());
         syncFailures = Counter.builder("kubeferry.sync.failures").description("Syncs that failed to apply")

@@ -77,6 +77,7 @@ public record Cidr(long network, int prefix) {
 
     @Override
     public String toString() {
-        return ((network >> 24) & 255) + "." + ((network >> 16) & 255) + "." + ((network >> 8) & 255) + "." + (network & 255) + "/" + prefix;
+        return ((network >> 24) & 255) + "." + ((network >> 16) & 255) + "." + ((network >> 8) & 255) + "." + (network & 255) + "/"
+                + prefix;
     }
 }

@@ -4,6 +4,7 @@ import java.util.Locale;
 
 /** The L4 protocols a Service port can carry. */
 public enum Protocol {
+
     TCP, UDP, SCTP;
 
     /** Lower-case name as used by iptables matches and upstream's chain-name hash input. */

@@ -12,7 +12,8 @@ import java.util.Objects;
  * @param protocol  the port's protocol
  */
 public record ServicePortName(String namespace, String name, String port, Protocol protocol)
-        implements Comparable<ServicePortName> {
+        implements
+            Comparable<ServicePortName> {
 
     private static final Comparator<ServicePortName> ORDER = Comparator
             .comparing(ServicePortName::namespace)

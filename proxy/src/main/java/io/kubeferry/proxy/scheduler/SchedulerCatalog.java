@@ -1,6 +1,7 @@
 package io.kubeferry.proxy.scheduler;
 
 import io.kubeferry.proxy.model.ServicePort;
+
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -13,6 +14,7 @@ import java.util.Set;
  * against what the dataplane offers, falling back to the configured default with a reason.
  */
 public final class SchedulerCatalog {
+
     public static final String SCHEDULER_KEY = "kube-ferry.io/scheduler";
     public static final String FLAGS_KEY = "kube-ferry.io/scheduler-flags";
 
@@ -44,8 +46,12 @@ public final class SchedulerCatalog {
         if (raw != null) {
             for (String f : raw.split(",")) {
                 String flag = f.trim();
-                if (flag.isEmpty()) continue;
-                if (provider.flagsFor(name).contains(flag)) flags.add(flag); else unknown.add(flag);
+                if (flag.isEmpty())
+                    continue;
+                if (provider.flagsFor(name).contains(flag))
+                    flags.add(flag);
+                else
+                    unknown.add(flag);
             }
         }
         if (!unknown.isEmpty()) {

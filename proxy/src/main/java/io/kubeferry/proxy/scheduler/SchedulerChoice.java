@@ -8,6 +8,7 @@ import java.util.Optional;
  * and not a log line here.
  */
 public record SchedulerChoice(Scheduler scheduler, Optional<String> fallbackReason) {
+
     public boolean fellBack() {
         return fallbackReason.isPresent();
     }

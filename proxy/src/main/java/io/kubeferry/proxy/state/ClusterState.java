@@ -72,7 +72,7 @@ public final class ClusterState implements StateSource {
      * @param warnings where warnings about skipped Services go (a Warning Event each in {@code run} mode)
      */
     public ClusterState(String nodeName, String serviceProxyName, Set<String> requiredKinds, MeterRegistry metrics,
-                        ObjectWarnings warnings) {
+            ObjectWarnings warnings) {
         this.skipped = new SkippedObjects(metrics, warnings);
         this.services = new ServiceConverter(serviceProxyName);
         this.slices = new EndpointSliceConverter(nodeName);
@@ -221,8 +221,9 @@ public final class ClusterState implements StateSource {
     public void onNode(Node object) {
         boolean eligible = object.getMetadata().getDeletionTimestamp() == null
                 && (object.getSpec() == null || object.getSpec().getTaints() == null
-                || object.getSpec().getTaints().stream().noneMatch(t -> "ToBeDeletedByClusterAutoscaler".equals(t.getKey())));
-        NodeInfo updated = new NodeInfo(node.name(), object.getMetadata().getLabels() == null ? Map.of() : object.getMetadata().getLabels(), eligible,
+                        || object.getSpec().getTaints().stream().noneMatch(t -> "ToBeDeletedByClusterAutoscaler".equals(t.getKey())));
+        NodeInfo updated = new NodeInfo(node.name(), object.getMetadata().getLabels() == null ? Map.of() : object.getMetadata().getLabels(),
+                eligible,
                 nodeAddresses(object));
         if (!updated.equals(node)) {
             boolean topologyChanged = !Objects.equals(updated.zone(), node.zone());
@@ -265,7 +266,8 @@ public final class ClusterState implements StateSource {
             Map<EndpointSliceConverter.PortKey, List<Endpoint>> merged = mergedEndpoints(key);
             Set<ServicePortName> names = new HashSet<>();
             for (ServicePort port : ports) {
-                List<Endpoint> endpoints = merged.getOrDefault(new EndpointSliceConverter.PortKey(port.name().port(), port.protocol()), List.of());
+                List<Endpoint> endpoints = merged.getOrDefault(new EndpointSliceConverter.PortKey(port.name().port(), port.protocol()),
+                        List.of());
                 resolved.put(port.name(), EndpointSelector.categorize(port, endpoints, node));
                 names.add(port.name());
             }

@@ -15,7 +15,9 @@ import java.util.function.Predicate;
  */
 public final class EndpointSelector {
 
-    private enum Topology { NONE, SAME_NODE, SAME_ZONE }
+    private enum Topology {
+        NONE, SAME_NODE, SAME_ZONE
+    }
 
     private EndpointSelector() {
     }

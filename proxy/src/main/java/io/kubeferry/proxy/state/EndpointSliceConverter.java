@@ -45,6 +45,7 @@ public final class EndpointSliceConverter {
      * @param problems    what was invalid: a whole problem means the slice is ignored
      */
     public record Slice(String serviceKey, Map<PortKey, List<Endpoint>> endpoints, Instant triggerTime, List<ObjectProblem> problems) {
+
         public Slice {
             endpoints = Map.copyOf(endpoints);
             problems = List.copyOf(problems);
@@ -137,12 +138,14 @@ public final class EndpointSliceConverter {
                 }
             }
             if (!names.add(name)) {
-                problems.add(ObjectProblem.drop("duplicate-port-name", field + ".name " + quote(name) + " dropped: an earlier port has the same name"));
+                problems.add(ObjectProblem.drop("duplicate-port-name",
+                        field + ".name " + quote(name) + " dropped: an earlier port has the same name"));
                 continue;
             }
             Optional<Protocol> protocol = ObjectValidation.protocol(port.getProtocol());
             if (protocol.isEmpty()) {
-                problems.add(ObjectProblem.drop("invalid-protocol", field + ".protocol " + quote(port.getProtocol()) + " dropped: must be TCP, UDP or SCTP"));
+                problems.add(ObjectProblem.drop("invalid-protocol",
+                        field + ".protocol " + quote(port.getProtocol()) + " dropped: must be TCP, UDP or SCTP"));
                 continue;
             }
             Optional<String> badPort = ObjectValidation.portNumber(port.getPort());

@@ -31,6 +31,7 @@ public final class ObjectFiles {
      * @param problems one line per file that could not be read (objects in it are not in {@code objects})
      */
     public record Read(List<HasMetadata> objects, List<String> problems) {
+
         public Read {
             objects = List.copyOf(objects);
             problems = List.copyOf(problems);

@@ -30,17 +30,20 @@ public final class ObjectValidation {
 
     /** RFC 1123 label: namespaces, Service and EndpointSlice port names. */
     public static Optional<String> dns1123Label(String value) {
-        return name(value, LABEL_MAX, DNS1123_LABEL, "must consist of lower case alphanumeric characters or '-', and start and end with an alphanumeric character (RFC 1123 label)");
+        return name(value, LABEL_MAX, DNS1123_LABEL,
+                "must consist of lower case alphanumeric characters or '-', and start and end with an alphanumeric character (RFC 1123 label)");
     }
 
     /** RFC 1035 label: Service names. */
     public static Optional<String> dns1035Label(String value) {
-        return name(value, LABEL_MAX, DNS1035_LABEL, "must consist of lower case alphanumeric characters or '-', start with a letter and end with an alphanumeric character (RFC 1035 label)");
+        return name(value, LABEL_MAX, DNS1035_LABEL,
+                "must consist of lower case alphanumeric characters or '-', start with a letter and end with an alphanumeric character (RFC 1035 label)");
     }
 
     /** RFC 1123 subdomain: EndpointSlice and Node names. */
     public static Optional<String> dns1123Subdomain(String value) {
-        return name(value, SUBDOMAIN_MAX, DNS1123_SUBDOMAIN, "must consist of lower case alphanumeric characters, '-' or '.', and start and end with an alphanumeric character (RFC 1123 subdomain)");
+        return name(value, SUBDOMAIN_MAX, DNS1123_SUBDOMAIN,
+                "must consist of lower case alphanumeric characters, '-' or '.', and start and end with an alphanumeric character (RFC 1123 subdomain)");
     }
 
     /** The checks the three name forms share: set, not too long, matching {@code form} (else {@code rule}). */

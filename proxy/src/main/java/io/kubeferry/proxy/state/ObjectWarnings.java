@@ -8,7 +8,8 @@ package io.kubeferry.proxy.state;
 public interface ObjectWarnings {
 
     /** Nothing beyond the log line (render, tests). */
-    ObjectWarnings NONE = (namespace, service, reason, message) -> { };
+    ObjectWarnings NONE = (namespace, service, reason, message) -> {
+    };
 
     /**
      * @param namespace the Service's namespace

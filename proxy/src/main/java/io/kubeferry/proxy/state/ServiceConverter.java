@@ -61,6 +61,7 @@ public final class ServiceConverter {
      *                 Service, the others each dropped one part
      */
     public record Result(List<ServicePort> ports, String ignored, List<ObjectProblem> problems) {
+
         public Result {
             ports = List.copyOf(ports);
             problems = List.copyOf(problems);
@@ -128,7 +129,8 @@ public final class ServiceConverter {
             return Result.ignore("type ExternalName is served by DNS, not proxied");
         }
         if (spec.getType() != null && !spec.getType().isEmpty() && !TYPES.contains(spec.getType())) {
-            return Result.skip("invalid-service-type", "spec.type " + quote(spec.getType()) + " must be ClusterIP, NodePort, LoadBalancer or ExternalName");
+            return Result.skip("invalid-service-type",
+                    "spec.type " + quote(spec.getType()) + " must be ClusterIP, NodePort, LoadBalancer or ExternalName");
         }
         String clusterIP = spec.getClusterIP();
         if (clusterIP == null || clusterIP.isEmpty() || "None".equals(clusterIP)) {
@@ -138,16 +140,19 @@ public final class ServiceConverter {
         if (clusterIPs.isEmpty()) {
             clusterIPs.add(clusterIP);
         } else if (!clusterIPs.get(0).equals(clusterIP)) {
-            return Result.skip("invalid-cluster-ip", "spec.clusterIPs[0] " + quote(clusterIPs.get(0)) + " must equal spec.clusterIP " + quote(clusterIP));
+            return Result.skip("invalid-cluster-ip",
+                    "spec.clusterIPs[0] " + quote(clusterIPs.get(0)) + " must equal spec.clusterIP " + quote(clusterIP));
         }
         for (int i = 0; i < clusterIPs.size(); i++) {
             if (!isIP(clusterIPs.get(i))) {
-                return Result.skip("invalid-cluster-ip", "spec.clusterIPs[" + i + "] " + quote(clusterIPs.get(i)) + " is not a valid IP address");
+                return Result.skip("invalid-cluster-ip",
+                        "spec.clusterIPs[" + i + "] " + quote(clusterIPs.get(i)) + " is not a valid IP address");
             }
         }
         Optional<String> ipv4 = clusterIPs.stream().filter(ip -> isIPv4(ip)).findFirst();
         if (ipv4.isEmpty()) {
-            return Result.skip("ipv6-only", "spec.clusterIPs " + quote(String.join(",", clusterIPs)) + " has no IPv4 address: " + IPV4_ONLY);
+            return Result.skip("ipv6-only",
+                    "spec.clusterIPs " + quote(String.join(",", clusterIPs)) + " has no IPv4 address: " + IPV4_ONLY);
         }
         int sticky = 0;
         if ("ClientIP".equals(spec.getSessionAffinity())) {
@@ -161,7 +166,8 @@ public final class ServiceConverter {
                 }
             }
         } else if (spec.getSessionAffinity() != null && !spec.getSessionAffinity().isEmpty() && !"None".equals(spec.getSessionAffinity())) {
-            return Result.skip("invalid-session-affinity", "spec.sessionAffinity " + quote(spec.getSessionAffinity()) + " must be None or ClientIP");
+            return Result.skip("invalid-session-affinity",
+                    "spec.sessionAffinity " + quote(spec.getSessionAffinity()) + " must be None or ClientIP");
         }
         Optional<String> badHealthPort = optionalPortNumber(spec.getHealthCheckNodePort());
         if (badHealthPort.isPresent()) {
@@ -254,7 +260,8 @@ public final class ServiceConverter {
             String portName = p.getName() == null ? "" : p.getName();
             String field = "spec.ports[" + i + "]";
             if (portName.isEmpty() && specPorts.size() > 1) {
-                problems.add(ObjectProblem.drop("invalid-port-name", field + " dropped: a name is required when a Service has more than one port"));
+                problems.add(ObjectProblem.drop("invalid-port-name",
+                        field + " dropped: a name is required when a Service has more than one port"));
                 continue;
             }
             if (!portName.isEmpty()) {
@@ -265,12 +272,14 @@ public final class ServiceConverter {
                 }
             }
             if (!portNames.add(portName)) {
-                problems.add(ObjectProblem.drop("duplicate-port-name", field + ".name " + quote(portName) + " dropped: an earlier port has the same name"));
+                problems.add(ObjectProblem.drop("duplicate-port-name",
+                        field + ".name " + quote(portName) + " dropped: an earlier port has the same name"));
                 continue;
             }
             Optional<Protocol> protocol = ObjectValidation.protocol(p.getProtocol());
             if (protocol.isEmpty()) {
-                problems.add(ObjectProblem.drop("invalid-protocol", field + ".protocol " + quote(p.getProtocol()) + " dropped: must be TCP, UDP or SCTP"));
+                problems.add(ObjectProblem.drop("invalid-protocol",
+                        field + ".protocol " + quote(p.getProtocol()) + " dropped: must be TCP, UDP or SCTP"));
                 continue;
             }
             Optional<String> badPort = portNumber(p.getPort());

@@ -34,6 +34,7 @@ final class SkippedObjects {
     private final Map<Key, Set<ObjectProblem>> last = new HashMap<>();
 
     private record Key(String kind, String namespace, String name) {
+
         /** What {@link #current()} sorts by. */
         String text() {
             return kind + " " + namespace + "/" + name;

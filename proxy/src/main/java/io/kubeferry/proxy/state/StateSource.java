@@ -29,6 +29,7 @@ public interface StateSource {
      *                     of the changes folded in, for network_programming_duration_seconds
      */
     record Snapshot(ProxyState state, Set<ServicePortName> changed, List<Instant> triggerTimes) {
+
         public Snapshot {
             Objects.requireNonNull(state, "state");
             changed = Set.copyOf(changed);

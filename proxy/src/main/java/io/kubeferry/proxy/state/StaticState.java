@@ -33,6 +33,7 @@ public final class StaticState {
      * @param skipped every object (or part) that was not, with the reason; sorted
      */
     public record Result(ProxyState state, List<SkippedObject> skipped) {
+
         public Result {
             skipped = List.copyOf(skipped);
         }

@@ -70,12 +70,12 @@ public final class SyncRunner {
      *             whether the sync was in fact full (the dataplane may go full by itself), or null for "as asked"
      */
     public SyncRunner(Context context, Duration minInterval, Duration period, Duration fullPeriod,
-                      Function<Boolean, Future<Boolean>> sync) {
+            Function<Boolean, Future<Boolean>> sync) {
         this(context, minInterval, period, fullPeriod, sync, () -> System.nanoTime() / 1_000_000);
     }
 
     SyncRunner(Context context, Duration minInterval, Duration period, Duration fullPeriod,
-               Function<Boolean, Future<Boolean>> sync, LongSupplier clockMillis) {
+            Function<Boolean, Future<Boolean>> sync, LongSupplier clockMillis) {
         this.context = context;
         this.minInterval = minInterval;
         this.period = period;

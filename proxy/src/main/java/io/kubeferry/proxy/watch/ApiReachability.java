@@ -23,6 +23,7 @@ public final class ApiReachability implements Interceptor {
 
     /** Told from the HTTP client's threads. */
     interface Listener {
+
         /** A request to {@code kind} (Service, EndpointSlice, Node, or the path) could not connect. */
         void connectionFailed(String kind, Throwable error);
 
@@ -31,6 +32,7 @@ public final class ApiReachability implements Interceptor {
     }
 
     private static final Listener NONE = new Listener() {
+
         @Override
         public void connectionFailed(String kind, Throwable error) {
         }

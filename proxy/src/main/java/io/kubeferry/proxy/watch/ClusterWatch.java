@@ -59,6 +59,7 @@ public final class ClusterWatch implements AutoCloseable {
     private final ApiOutage outage = new ApiOutage(WATCH_LOST_GRACE);
     /** Failed connections and answers, from the HTTP client's threads onto the context. */
     private final ApiReachability.Listener reachabilityListener = new ApiReachability.Listener() {
+
         @Override
         public void connectionFailed(String kind, Throwable error) {
             context.runOnContext(v -> {
@@ -86,7 +87,7 @@ public final class ClusterWatch implements AutoCloseable {
      * @param reachability       the interceptor installed on {@code client}'s HTTP client
      */
     public ClusterWatch(KubernetesClient client, ApiReachability reachability, String nodeName, String serviceProxyName,
-                        Duration resync, Context context, ClusterState state, Runnable onChange, Runnable onChangeEverywhere) {
+            Duration resync, Context context, ClusterState state, Runnable onChange, Runnable onChangeEverywhere) {
         this.client = client;
         this.reachability = reachability;
         this.nodeName = nodeName;
@@ -209,6 +210,7 @@ public final class ClusterWatch implements AutoCloseable {
     /** This Node: a change of its addresses or topology labels touches every Service, so it asks for a full sync. */
     private ResourceEventHandler<Node> nodeHandler() {
         return new ResourceEventHandler<>() {
+
             @Override
             public void onAdd(Node node) {
                 deliverNode(node, true);
@@ -246,7 +248,7 @@ public final class ClusterWatch implements AutoCloseable {
     static boolean touchesEveryService(Node before, Node after) {
         return !Objects.equals(topologyLabels(before), topologyLabels(after))
                 || !Objects.equals(before.getStatus() == null ? null : before.getStatus().getAddresses(),
-                after.getStatus() == null ? null : after.getStatus().getAddresses());
+                        after.getStatus() == null ? null : after.getStatus().getAddresses());
     }
 
     private static Map<String, String> topologyLabels(Node node) {
@@ -262,6 +264,7 @@ public final class ClusterWatch implements AutoCloseable {
 
     private <T extends HasMetadata> ResourceEventHandler<T> handler(String kind, Consumer<T> upsert, Consumer<T> delete) {
         return new ResourceEventHandler<>() {
+
             @Override
             public void onAdd(T obj) {
                 deliver(kind, obj, upsert);

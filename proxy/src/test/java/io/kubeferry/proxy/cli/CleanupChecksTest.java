@@ -23,6 +23,7 @@ class CleanupChecksTest {
 
     /** Answers every command with {@code result}, recording what it was asked. */
     private static final class Answering implements ToolRunner {
+
         final List<ToolCommand> asked = new ArrayList<>();
         final ToolResult result;
 
@@ -70,9 +71,12 @@ class CleanupChecksTest {
     void toolsThatDoNotRunAreAProblem(@TempDir Path netns) throws IOException {
         Files.createFile(netns.resolve("node"));
         CleanupChecks root = new CleanupChecks(() -> OptionalInt.of(0), netns);
-        assertEquals(List.of("cannot run tools in network namespace node: exit 255: Cannot open network namespace \"node\": Permission denied"),
-                root.problems("node", new Answering(new ToolResult(255, "", "Cannot open network namespace \"node\": Permission denied\n"))));
+        assertEquals(
+                List.of("cannot run tools in network namespace node: exit 255: Cannot open network namespace \"node\": Permission denied"),
+                root.problems("node",
+                        new Answering(new ToolResult(255, "", "Cannot open network namespace \"node\": Permission denied\n"))));
         ToolRunner noIp = new ToolRunner() {
+
             @Override
             public ToolResult run(ToolCommand command) throws ToolException {
                 throw new ToolNotFoundException("ip", "tool not found: ip");

@@ -59,7 +59,8 @@ class KubeProxyFlagsTest {
 
     /** The modes are the registered dataplanes' (this module's tests register an iptables and an ipvs stub). */
     @Test
-    void aModeNoDataplaneRegisteredIsRefusedNamingTheModesThatAre(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws IOException {
+    void aModeNoDataplaneRegisteredIsRefusedNamingTheModesThatAre(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws IOException {
         ConfigException flag = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
                 () -> Main.parse(new String[] {"--proxy-mode", "userspace"}).options().resolve());
         assertEquals("mode: must be \"iptables\" or \"ipvs\", got \"userspace\"", flag.getMessage());

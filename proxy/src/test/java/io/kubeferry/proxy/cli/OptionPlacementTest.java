@@ -132,7 +132,8 @@ class OptionPlacementTest {
             Cli.Run run = Cli.run(args);
             assertEquals(0, run.code(), run.err());
             String line = run.out().strip();
-            assertTrue(line.matches("kube-ferry \\S+ \\(commit ([0-9a-f]{7,40}|unknown), built (\\d{4}-\\d\\d-\\d\\dT\\S+Z|unknown)\\)"), line);
+            assertTrue(line.matches("kube-ferry \\S+ \\(commit ([0-9a-f]{7,40}|unknown), built (\\d{4}-\\d\\d-\\d\\dT\\S+Z|unknown)\\)"),
+                    line);
             assertFalse(line.startsWith("kube-ferry unknown"), "the build fills in the version: " + line);
         }
     }

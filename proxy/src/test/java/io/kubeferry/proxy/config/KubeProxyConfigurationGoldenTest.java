@@ -35,7 +35,8 @@ class KubeProxyConfigurationGoldenTest {
             Files.writeString(after, written);
         }
         assertEquals(Files.readString(after), written, "golden file " + after);
-        assertEquals(written, KubeProxyConfigurationWriter.yaml(KubeProxyConfigurationLoader.parse(written)), "what is written is a fixed point");
+        assertEquals(written, KubeProxyConfigurationWriter.yaml(KubeProxyConfigurationLoader.parse(written)),
+                "what is written is a fixed point");
     }
 
     @Test
@@ -50,7 +51,8 @@ class KubeProxyConfigurationGoldenTest {
         for (String field : defaults.keySet()) {
             if (!field.equals("/apiVersion") && !field.equals("/kind") && !field.equals("/detectLocalMode")) {
                 boolean list = full.containsKey(field + "/0");
-                assertEquals(true, list || full.containsKey(field) && !full.get(field).equals(defaults.get(field)), field + " in full.yaml");
+                assertEquals(true, list || full.containsKey(field) && !full.get(field).equals(defaults.get(field)),
+                        field + " in full.yaml");
             }
         }
     }
@@ -61,12 +63,15 @@ class KubeProxyConfigurationGoldenTest {
      */
     @Test
     void upstreamsSchemeTestdataGivesTheSameDefaults() throws Exception {
-        Assumptions.assumeTrue(Files.isDirectory(UPSTREAM), "no upstream testdata at " + UPSTREAM + " (provision.sh fills the Go module cache)");
-        assertEquals(DocumentLeaves.of(Files.readString(UPSTREAM.resolve("before/v1alpha1.yaml"))), DocumentLeaves.of(Files.readString(DIR.resolve("before/defaults.yaml"))));
+        Assumptions.assumeTrue(Files.isDirectory(UPSTREAM),
+                "no upstream testdata at " + UPSTREAM + " (provision.sh fills the Go module cache)");
+        assertEquals(DocumentLeaves.of(Files.readString(UPSTREAM.resolve("before/v1alpha1.yaml"))),
+                DocumentLeaves.of(Files.readString(DIR.resolve("before/defaults.yaml"))));
         Map<String, String> theirs = DocumentLeaves.of(Files.readString(UPSTREAM.resolve("after/v1alpha1.yaml")));
         Map<String, String> ours = DocumentLeaves.of(Files.readString(DIR.resolve("after/defaults.yaml")));
         assertEquals(theirs.keySet(), ours.keySet(), "the same fields");
-        assertEquals(Map.of("/mode", " -> iptables", "/detectLocalMode", " -> ClusterCIDR", "/ipvs/syncPeriod", "0s -> 30s"), DocumentLeaves.differing(theirs, ours));
+        assertEquals(Map.of("/mode", " -> iptables", "/detectLocalMode", " -> ClusterCIDR", "/ipvs/syncPeriod", "0s -> 30s"),
+                DocumentLeaves.differing(theirs, ours));
         ProxyConfig roundtrip = KubeProxyConfigurationLoader.load(UPSTREAM.resolve("roundtrip/default/v1alpha1.yaml"));
         assertEquals(ProxyConfig.defaults(), roundtrip, "upstream's round-trip file reads as the defaults");
     }

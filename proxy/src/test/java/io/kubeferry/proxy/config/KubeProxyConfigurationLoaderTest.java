@@ -86,14 +86,16 @@ class KubeProxyConfigurationLoaderTest {
         assertEquals(List.of(Duration.ofSeconds(30), Duration.ofSeconds(1)), List.of(unset.syncPeriod(), unset.minSyncPeriod()));
         ProxyConfig zero = KubeProxyConfigurationLoader.parse(HEAD + "mode: nftables\nnftables: {syncPeriod: 0s, minSyncPeriod: 0s}\n");
         assertEquals(List.of(Duration.ofSeconds(30), Duration.ofSeconds(1)), List.of(zero.syncPeriod(), zero.minSyncPeriod()));
-        ProxyConfig given = KubeProxyConfigurationLoader.parse(HEAD + "mode: nftables\nnftables: {syncPeriod: 1m, minSyncPeriod: 250ms, masqueradeBit: 9}\n");
+        ProxyConfig given = KubeProxyConfigurationLoader
+                .parse(HEAD + "mode: nftables\nnftables: {syncPeriod: 1m, minSyncPeriod: 250ms, masqueradeBit: 9}\n");
         assertEquals(List.of(Duration.ofMinutes(1), Duration.ofMillis(250), 9), List.of(given.syncPeriod(), given.minSyncPeriod(),
                 given.nftables().masqueradeBit()));
     }
 
     @Test
     void aFieldGivenTwiceIsRefused() {
-        ConfigException e = assertThrows(ConfigException.class, () -> KubeProxyConfigurationLoader.parse(HEAD + "mode: ipvs\nmode: iptables\n"));
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> KubeProxyConfigurationLoader.parse(HEAD + "mode: ipvs\nmode: iptables\n"));
         assertTrue(e.getMessage().contains("Duplicate field 'mode'"), e.getMessage());
     }
 

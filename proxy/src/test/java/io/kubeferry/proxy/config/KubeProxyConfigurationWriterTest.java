@@ -96,7 +96,8 @@ class KubeProxyConfigurationWriterTest {
         assertEquals("node-7 \"quoted\"\nline", second.hostnameOverride(), "strings are escaped, not pasted");
         assertEquals(new ProxyConfig.Conntrack(0, 1000, Duration.ofHours(2), Duration.ofMinutes(30), true,
                 Duration.ofSeconds(30), Duration.ofMinutes(2)), second.conntrack());
-        assertEquals(new ProxyConfig.ClientConnection("application/json", 20, "application/json", "/var/lib/kube-proxy/kubeconfig.conf", 7.5f),
+        assertEquals(
+                new ProxyConfig.ClientConnection("application/json", 20, "application/json", "/var/lib/kube-proxy/kubeconfig.conf", 7.5f),
                 second.clientConnection());
         assertEquals(List.of("json", 4), List.of(second.logging().format(), second.logging().verbosity()));
         assertEquals(Map.of("SomeGate", true), second.featureGates());

@@ -14,6 +14,7 @@ public final class ModeStubs {
     }
 
     private abstract static class Stub implements DataplaneProvider {
+
         private final String mode;
 
         Stub(String mode) {
@@ -32,12 +33,14 @@ public final class ModeStubs {
     }
 
     public static final class Iptables extends Stub {
+
         public Iptables() {
             super("iptables");
         }
     }
 
     public static final class Ipvs extends Stub {
+
         public Ipvs() {
             super("ipvs");
         }

@@ -23,6 +23,7 @@ class ConntrackSysctlsTest {
 
     /** sysctl as the kernel answers it: some keys read-only (a non-root network namespace), some absent. */
     private static final class Sysctl implements ToolRunner {
+
         final Map<String, String> values = new HashMap<>();
         final Set<String> readOnly;
         final List<String> writes = new ArrayList<>();
@@ -44,7 +45,9 @@ class ConntrackSysctlsTest {
             List<String> args = command.args();
             if (args.get(0).equals("-n")) {
                 String v = values.get(args.get(1));
-                return v == null ? new ToolResult(255, "", "sysctl: cannot stat /proc/sys/" + args.get(1)) : new ToolResult(0, v + "\n", "");
+                return v == null
+                        ? new ToolResult(255, "", "sysctl: cannot stat /proc/sys/" + args.get(1))
+                        : new ToolResult(0, v + "\n", "");
             }
             String[] kv = args.get(1).split("=", 2);
             if (readOnly.contains(kv[0])) {
@@ -81,7 +84,8 @@ class ConntrackSysctlsTest {
     void zeroAndFalseLeaveEverythingAlone(@TempDir Path dir) throws Exception {
         Path hashsize = Files.writeString(dir.resolve("hashsize"), "1024\n");
         Sysctl sysctl = new Sysctl(Map.of(MAX, "65536"), Set.of());
-        ProxyConfig.Conntrack none = new ProxyConfig.Conntrack(0, 131072, Duration.ZERO, Duration.ZERO, false, Duration.ZERO, Duration.ZERO);
+        ProxyConfig.Conntrack none = new ProxyConfig.Conntrack(0, 131072, Duration.ZERO, Duration.ZERO, false, Duration.ZERO,
+                Duration.ZERO);
         assertEquals(List.of(), ConntrackSysctls.plan(none, 4));
         ConntrackSysctls.Outcome outcome = new ConntrackSysctls(sysctl, hashsize, 4).apply(none);
         assertEquals(List.of(), sysctl.writes);

@@ -37,14 +37,14 @@ class StaleUdpConntrackTest {
                 port("kube-system", "dns", "dns", Protocol.UDP, "198.19.0.53", 53).nodePort(30053).externalIP("198.19.100.53")
                         .resolve(endpoint("198.18.0.5", 53)),
                 port("ns", "web", "", Protocol.TCP, "198.19.0.80", 80).resolve(endpoint("198.18.0.9", 80)));
-        kernel.addConntrack(flow("udp", "198.18.1.2", 40000, "198.19.0.53", 53, "198.18.0.7", 53));     // gone endpoint: stale
-        kernel.addConntrack(flow("udp", "198.18.1.3", 40007, "198.19.0.53", 53, "198.18.0.7", 53));     // another client of it
-        kernel.addConntrack(flow("udp", "198.18.1.2", 40001, "198.19.0.53", 53, "198.18.0.5", 53));     // live endpoint
-        kernel.addConntrack(flow("udp", "198.18.1.2", 40002, "198.19.0.53", 53, "198.19.0.53", 53));    // cached while empty: stale
-        kernel.addConntrack(flow("udp", "198.18.1.2", 40003, "198.18.1.1", 30053, "198.18.0.7", 53));   // NodePort to gone: stale
-        kernel.addConntrack(flow("udp", "198.18.1.2", 40004, "198.19.100.53", 53, "198.18.0.7", 53));   // externalIP to gone: stale
+        kernel.addConntrack(flow("udp", "198.18.1.2", 40000, "198.19.0.53", 53, "198.18.0.7", 53)); // gone endpoint: stale
+        kernel.addConntrack(flow("udp", "198.18.1.3", 40007, "198.19.0.53", 53, "198.18.0.7", 53)); // another client of it
+        kernel.addConntrack(flow("udp", "198.18.1.2", 40001, "198.19.0.53", 53, "198.18.0.5", 53)); // live endpoint
+        kernel.addConntrack(flow("udp", "198.18.1.2", 40002, "198.19.0.53", 53, "198.19.0.53", 53)); // cached while empty: stale
+        kernel.addConntrack(flow("udp", "198.18.1.2", 40003, "198.18.1.1", 30053, "198.18.0.7", 53)); // NodePort to gone: stale
+        kernel.addConntrack(flow("udp", "198.18.1.2", 40004, "198.19.100.53", 53, "198.18.0.7", 53)); // externalIP to gone: stale
         kernel.addConntrack(flow("udp", "198.18.1.2", 40005, "198.18.0.99", 9999, "198.18.0.99", 9999)); // not a Service
-        kernel.addConntrack(flow("tcp", "198.18.1.2", 40006, "198.19.0.80", 80, "198.18.0.1", 80));     // TCP: not ours
+        kernel.addConntrack(flow("tcp", "198.18.1.2", 40006, "198.19.0.80", 80, "198.18.0.1", 80)); // TCP: not ours
 
         hook.afterSync(firstSync(current));
 
@@ -56,10 +56,10 @@ class StaleUdpConntrackTest {
         assertEquals(5.0, deletedCount());
         // One deletion per Service address, port and gone reply source, however many clients' flows it covers.
         assertEquals(List.of(
-                        delete("198.19.0.53", 53, "198.18.0.7"),
-                        delete("198.19.0.53", 53, "198.19.0.53"),
-                        delete("198.18.1.1", 30053, "198.18.0.7"),
-                        delete("198.19.100.53", 53, "198.18.0.7")),
+                delete("198.19.0.53", 53, "198.18.0.7"),
+                delete("198.19.0.53", 53, "198.19.0.53"),
+                delete("198.18.1.1", 30053, "198.18.0.7"),
+                delete("198.19.100.53", 53, "198.18.0.7")),
                 kernel.commands("conntrack").stream().filter(c -> c.args().contains("-D")).map(ToolCommand::args).toList());
     }
 
@@ -77,11 +77,13 @@ class StaleUdpConntrackTest {
 
     /** What the hook runs through runAllowingFailure (all it uses), answered by the test. */
     private interface Answer {
+
         ToolResult of(ToolCommand command) throws ToolException;
     }
 
     private ToolRunner answering(Answer answer) {
         return new ToolRunner() {
+
             @Override
             public ToolResult run(ToolCommand command) throws ToolException {
                 return kernel.run(command);
@@ -130,7 +132,8 @@ class StaleUdpConntrackTest {
             }
             return kernel.runAllowingFailure(command);
         });
-        ToolException e = assertThrows(ToolException.class, () -> new StaleUdpConntrack(failing, metrics).afterSync(firstSync(dnsWithOneEndpoint())));
+        ToolException e = assertThrows(ToolException.class,
+                () -> new StaleUdpConntrack(failing, metrics).afterSync(firstSync(dnsWithOneEndpoint())));
         assertEquals("1 of 3 stale UDP deletions failed: conntrack -D -p udp --orig-dst 198.19.0.53 --dport 53 --reply-src 198.18.0.8"
                 + " exited 1: conntrack v1.4.7 (conntrack-tools): Operation not permitted", e.getMessage());
         assertEquals(1.0, deletedCount(), "the .7 flow went; the failed and the expired ones count nothing");

@@ -34,7 +34,8 @@ class ProcessToolRunnerTest {
 
     @Test
     void nonZeroExitCarriesStderr() {
-        ToolException e = assertThrows(ToolException.class, () -> runner.run(ToolCommand.of("sh", "-c", "echo 'line 3 failed' >&2; exit 4")));
+        ToolException e = assertThrows(ToolException.class,
+                () -> runner.run(ToolCommand.of("sh", "-c", "echo 'line 3 failed' >&2; exit 4")));
         assertTrue(e.getMessage().contains("exited 4"), e.getMessage());
         assertTrue(e.getMessage().contains("line 3 failed"), e.getMessage());
         assertEquals(4, e.result().exitCode());

@@ -60,6 +60,7 @@ class ProxyHealthTest {
                 "kubeproxy_proxy_healthz_total{code=\"200\"} 1")) {
             assertTrue(scrape.contains(name), "scrape lacks " + name + "\n" + scrape);
         }
-        assertTrue(scrape.contains("kubeproxy_sync_proxy_rules_duration_seconds_bucket{ip_family=\"IPv4\",le=\"16.384\"}"), "upstream's 1ms x 2^14 top bucket");
+        assertTrue(scrape.contains("kubeproxy_sync_proxy_rules_duration_seconds_bucket{ip_family=\"IPv4\",le=\"16.384\"}"),
+                "upstream's 1ms x 2^14 top bucket");
     }
 }

@@ -93,7 +93,8 @@ class ClusterStateTest {
     void zoneChangeRecomputesTopology() {
         state.onService(service("a", "198.19.0.1"));
         state.take();
-        state.onNode(new NodeBuilder().withNewMetadata().withName("node-a").addToLabels("topology.kubernetes.io/zone", "z1").endMetadata().build());
+        state.onNode(new NodeBuilder().withNewMetadata().withName("node-a").addToLabels("topology.kubernetes.io/zone", "z1").endMetadata()
+                .build());
         StateSource.Snapshot s = state.take();
         assertEquals("z1", s.state().node().zone());
         assertEquals(1, s.changed().size());
@@ -153,7 +154,9 @@ class ClusterStateTest {
         assertEquals(1, first.size(), first.toString());
         assertTrue(first.get(0).contains("Service ns/bad skipped") && first.get(0).contains("\"999.1.2.3\"")
                 && first.get(0).contains("(invalid-cluster-ip)"), first.get(0));
-        assertEquals(List.of("ns/bad Skipped: kube-ferry does not program this Service: spec.clusterIPs[0] \"999.1.2.3\" is not a valid IP address (invalid-cluster-ip)"), events);
+        assertEquals(List.of(
+                "ns/bad Skipped: kube-ferry does not program this Service: spec.clusterIPs[0] \"999.1.2.3\" is not a valid IP address (invalid-cluster-ip)"),
+                events);
         assertEquals(1.0, skippedCount("Service", "invalid-cluster-ip"));
 
         List<String> resync = warnings(() -> {
@@ -197,10 +200,12 @@ class ClusterStateTest {
             reporting.onSlice(headlessSlice);
         });
         assertEquals(3, lines.size(), lines.toString());
-        assertTrue(lines.get(0).contains("EndpointSlice ns/web-v6 skipped: addressType IPv6: kube-ferry is IPv4-only (ipv6-only)"), lines.get(0));
+        assertTrue(lines.get(0).contains("EndpointSlice ns/web-v6 skipped: addressType IPv6: kube-ferry is IPv4-only (ipv6-only)"),
+                lines.get(0));
         assertTrue(lines.get(1).contains("(missing-service-name-label)"), lines.get(1));
         assertTrue(lines.get(2).contains("EndpointSlice ns/web-bad: 1 endpoint(s) dropped"), lines.get(2));
-        assertEquals(List.of("ns/web Skipped", "ns/web Dropped"), events, "slice warnings go to the owning Service; unlabelled ones have none");
+        assertEquals(List.of("ns/web Skipped", "ns/web Dropped"), events,
+                "slice warnings go to the owning Service; unlabelled ones have none");
         assertEquals(1.0, skippedCount("EndpointSlice", "ipv6-only"));
         assertEquals(0, metrics.find("kubeferry.objects.skipped").tags("kind", "Service").counters().size(), "headless is not an error");
         assertEquals(3, reporting.skipped().size());

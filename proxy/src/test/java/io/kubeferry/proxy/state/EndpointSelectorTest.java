@@ -23,7 +23,8 @@ class EndpointSelectorTest {
     private static final NodeInfo NODE = new NodeInfo("node-a", Map.of(NodeInfo.ZONE_LABEL, "zone-a"), true);
 
     /** ip, ready, serving, terminating, local, zone hints, node hints. */
-    private static Endpoint ep(String ip, boolean ready, boolean serving, boolean terminating, boolean local, Set<String> zones, Set<String> nodes) {
+    private static Endpoint ep(String ip, boolean ready, boolean serving, boolean terminating, boolean local, Set<String> zones,
+            Set<String> nodes) {
         return new Endpoint(ip, 80, ready, serving, terminating, local ? "node-a" : "node-b", "", zones, nodes, local);
     }
 
@@ -78,13 +79,15 @@ class EndpointSelectorTest {
                 Arguments.of("itp Local falls back to local serving+terminating", itpLocal,
                         List.of(ready("10.0.0.1", false), terminating("10.0.0.2", true)), List.of(), List.of("10.0.0.2"), true),
                 Arguments.of("externalTrafficPolicy Local: cluster for internal, local for external", etpLocal,
-                        List.of(ready("10.0.0.1", false), ready("10.0.0.2", true)), List.of("10.0.0.1", "10.0.0.2"), List.of("10.0.0.2"), true),
+                        List.of(ready("10.0.0.1", false), ready("10.0.0.2", true)), List.of("10.0.0.1", "10.0.0.2"), List.of("10.0.0.2"),
+                        true),
                 Arguments.of("zone hints: only this zone's endpoints", cluster,
                         List.of(zoned("10.0.0.1", "zone-a"), zoned("10.0.0.2", "zone-b")), List.of("10.0.0.1"), List.of(), true),
                 Arguments.of("zone hints ignored when one endpoint lacks hints", cluster,
                         List.of(zoned("10.0.0.1", "zone-a"), ready("10.0.0.2", false)), List.of("10.0.0.1", "10.0.0.2"), List.of(), true),
                 Arguments.of("zone hints ignored when none names this zone", cluster,
-                        List.of(zoned("10.0.0.1", "zone-c"), zoned("10.0.0.2", "zone-b")), List.of("10.0.0.1", "10.0.0.2"), List.of(), true),
+                        List.of(zoned("10.0.0.1", "zone-c"), zoned("10.0.0.2", "zone-b")), List.of("10.0.0.1", "10.0.0.2"), List.of(),
+                        true),
                 Arguments.of("node hints (PreferSameNode) win over zone hints", cluster,
                         List.of(ep("10.0.0.1", true, true, false, true, Set.of("zone-a"), Set.of("node-a")),
                                 ep("10.0.0.2", true, true, false, false, Set.of("zone-a"), Set.of("node-b"))),

@@ -44,7 +44,8 @@ class EndpointSliceConverterTest {
         }
         for (Case c : List.of(
                 new Case(slice().editMetadata().withLabels(java.util.Map.of()).endMetadata().build(), "missing-service-name-label"),
-                new Case(slice().editMetadata().addToLabels(EndpointSliceConverter.SERVICE_NAME_LABEL, "web\"x").endMetadata().build(), "invalid-service-name-label"),
+                new Case(slice().editMetadata().addToLabels(EndpointSliceConverter.SERVICE_NAME_LABEL, "web\"x").endMetadata().build(),
+                        "invalid-service-name-label"),
                 new Case(slice().editMetadata().withName("Web_Slice").endMetadata().build(), "invalid-name"),
                 new Case(slice().editMetadata().withNamespace("n s").endMetadata().build(), "invalid-name"),
                 new Case(slice().withAddressType("IPv6").build(), "ipv6-only"),
@@ -72,9 +73,11 @@ class EndpointSliceConverterTest {
         EndpointSliceConverter.Slice r = converter.convert(s);
         assertEquals(List.of("drop:invalid-endpoint-address", "drop:duplicate-port-name", "drop:invalid-port-name",
                 "drop:invalid-port", "drop:invalid-protocol"), reasons(r));
-        assertEquals(List.of("198.18.0.2:8080", "198.18.0.3:8080"), r.endpoints().get(new EndpointSliceConverter.PortKey("http", Protocol.TCP))
-                .stream().map(Endpoint::hostPort).toList());
+        assertEquals(List.of("198.18.0.2:8080", "198.18.0.3:8080"),
+                r.endpoints().get(new EndpointSliceConverter.PortKey("http", Protocol.TCP))
+                        .stream().map(Endpoint::hostPort).toList());
         String message = r.problems().get(0).message();
-        assertTrue(message.startsWith("3 endpoint(s) dropped: endpoints[1] \"999.1.2.3\", endpoints[2] \"127.0.0.1\", endpoints[3]"), message);
+        assertTrue(message.startsWith("3 endpoint(s) dropped: endpoints[1] \"999.1.2.3\", endpoints[2] \"127.0.0.1\", endpoints[3]"),
+                message);
     }
 }

@@ -1,9 +1,9 @@
 package io.kubeferry.proxy.state;
 
 import io.kubeferry.proxy.model.Protocol;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.Test;
 
 import java.util.Optional;
 

@@ -49,11 +49,14 @@ class ServiceConverterTest {
     @Test
     void skipsWhatUpstreamDoesNotProxy() {
         assertTrue(converter.convert(svc().editSpec().withType("ExternalName").endSpec().build()).skipped().contains("ExternalName"));
-        assertTrue(converter.convert(svc().editSpec().withClusterIP("None").withClusterIPs("None").endSpec().build()).skipped().contains("headless"));
-        assertTrue(converter.convert(svc().editSpec().withClusterIP("fd00::1").withClusterIPs("fd00::1").endSpec().build()).skipped().contains("IPv4"));
+        assertTrue(converter.convert(svc().editSpec().withClusterIP("None").withClusterIPs("None").endSpec().build()).skipped()
+                .contains("headless"));
+        assertTrue(converter.convert(svc().editSpec().withClusterIP("fd00::1").withClusterIPs("fd00::1").endSpec().build()).skipped()
+                .contains("IPv4"));
         assertTrue(converter.convert(svc().editMetadata().addToLabels(ServiceConverter.SERVICE_PROXY_NAME, "other").endMetadata().build())
                 .skipped() != null);
-        assertTrue(converter.convert(svc().editMetadata().addToLabels(ServiceConverter.HEADLESS, "").endMetadata().build()).skipped() != null);
+        assertTrue(
+                converter.convert(svc().editMetadata().addToLabels(ServiceConverter.HEADLESS, "").endMetadata().build()).skipped() != null);
     }
 
     @Test
@@ -65,8 +68,10 @@ class ServiceConverterTest {
     @Test
     void serviceProxyNameSelectsLabelledServices() {
         ServiceConverter named = new ServiceConverter("kube-ferry");
-        assertNull(named.convert(svc().editMetadata().addToLabels(ServiceConverter.SERVICE_PROXY_NAME, "kube-ferry").endMetadata().build()).skipped());
-        assertTrue(named.convert(svc().editMetadata().addToLabels(ServiceConverter.SERVICE_PROXY_NAME, "other").endMetadata().build()).skipped() != null);
+        assertNull(named.convert(svc().editMetadata().addToLabels(ServiceConverter.SERVICE_PROXY_NAME, "kube-ferry").endMetadata().build())
+                .skipped());
+        assertTrue(named.convert(svc().editMetadata().addToLabels(ServiceConverter.SERVICE_PROXY_NAME, "other").endMetadata().build())
+                .skipped() != null);
         assertNull(named.convert(svc().build()).skipped(), "unlabelled Services are still served");
     }
 
@@ -88,21 +93,28 @@ class ServiceConverterTest {
         record Case(String what, Service service, String reason) {
         }
         for (Case c : java.util.List.of(
-                new Case("ClusterIP 999.1.2.3", svc().editSpec().withClusterIP("999.1.2.3").withClusterIPs("999.1.2.3").endSpec().build(), "invalid-cluster-ip"),
-                new Case("ClusterIP with a leading zero", svc().editSpec().withClusterIP("198.19.0.01").withClusterIPs().endSpec().build(), "invalid-cluster-ip"),
+                new Case("ClusterIP 999.1.2.3", svc().editSpec().withClusterIP("999.1.2.3").withClusterIPs("999.1.2.3").endSpec().build(),
+                        "invalid-cluster-ip"),
+                new Case("ClusterIP with a leading zero", svc().editSpec().withClusterIP("198.19.0.01").withClusterIPs().endSpec().build(),
+                        "invalid-cluster-ip"),
                 new Case("clusterIPs[0] differs", svc().editSpec().withClusterIPs("198.19.0.2").endSpec().build(), "invalid-cluster-ip"),
                 new Case("IPv6 only", svc().editSpec().withClusterIP("fd00::1").withClusterIPs("fd00::1").endSpec().build(), "ipv6-only"),
                 new Case("namespace with a quote", svc().editMetadata().withNamespace("ns\"").endMetadata().build(), "invalid-name"),
-                new Case("name with a newline", svc().editMetadata().withName("web\n-A INPUT -j DROP").endMetadata().build(), "invalid-name"),
+                new Case("name with a newline", svc().editMetadata().withName("web\n-A INPUT -j DROP").endMetadata().build(),
+                        "invalid-name"),
                 new Case("name of 64 characters", svc().editMetadata().withName("a".repeat(64)).endMetadata().build(), "invalid-name"),
-                new Case("name starting with a digit (RFC 1035)", svc().editMetadata().withName("1web").endMetadata().build(), "invalid-name"),
+                new Case("name starting with a digit (RFC 1035)", svc().editMetadata().withName("1web").endMetadata().build(),
+                        "invalid-name"),
                 new Case("unknown type", svc().editSpec().withType("Magic").endSpec().build(), "invalid-service-type"),
-                new Case("affinity timeout", svc().editSpec().withSessionAffinity("ClientIP").withNewSessionAffinityConfig().withNewClientIP()
-                        .withTimeoutSeconds(-1).endClientIP().endSessionAffinityConfig().endSpec().build(), "invalid-session-affinity"),
+                new Case("affinity timeout",
+                        svc().editSpec().withSessionAffinity("ClientIP").withNewSessionAffinityConfig().withNewClientIP()
+                                .withTimeoutSeconds(-1).endClientIP().endSessionAffinityConfig().endSpec().build(),
+                        "invalid-session-affinity"),
                 new Case("affinity kind", svc().editSpec().withSessionAffinity("Cookie").endSpec().build(), "invalid-session-affinity"),
                 new Case("health check node port", svc().editSpec().withHealthCheckNodePort(-3).endSpec().build(), "invalid-port"),
                 new Case("no ports", svc().editSpec().withPorts().endSpec().build(), "no-ports"),
-                new Case("no spec", new ServiceBuilder().withNewMetadata().withName("web").withNamespace("ns").endMetadata().build(), "missing-spec"))) {
+                new Case("no spec", new ServiceBuilder().withNewMetadata().withName("web").withNamespace("ns").endMetadata().build(),
+                        "missing-spec"))) {
             ServiceConverter.Result r = converter.convert(c.service());
             assertTrue(r.ports().isEmpty(), c.what());
             assertNull(r.ignored(), c.what() + " is an error, not a Service for someone else");
@@ -116,10 +128,10 @@ class ServiceConverterTest {
     @Test
     void badPartsAreDroppedEachWithAReason() {
         Service s = svc().editSpec()
-                .addNewPort().withName("http").withPort(81).endPort()                       // duplicate name
+                .addNewPort().withName("http").withPort(81).endPort() // duplicate name
                 .addNewPort().withName("Bad_Name").withPort(82).endPort()
                 .addNewPort().withName("a\"b").withPort(83).endPort()
-                .addNewPort().withPort(84).endPort()                                         // unnamed among several
+                .addNewPort().withPort(84).endPort() // unnamed among several
                 .addNewPort().withName("tcp-lower").withPort(85).withProtocol("tcp").endPort()
                 .addNewPort().withName("np").withPort(86).withNodePort(70000).endPort()
                 .addNewPort().withName("zero").withPort(0).endPort()
@@ -159,7 +171,8 @@ class ServiceConverterTest {
     void servicesForOthersAreIgnoredNotErrors() {
         for (Service s : java.util.List.of(svc().editSpec().withType("ExternalName").endSpec().build(),
                 svc().editSpec().withClusterIP("None").withClusterIPs("None").endSpec().build(),
-                svc().editMetadata().withName("Not Valid But Not Ours").addToLabels(ServiceConverter.SERVICE_PROXY_NAME, "other").endMetadata().build())) {
+                svc().editMetadata().withName("Not Valid But Not Ours").addToLabels(ServiceConverter.SERVICE_PROXY_NAME, "other")
+                        .endMetadata().build())) {
             ServiceConverter.Result r = converter.convert(s);
             assertTrue(r.ignored() != null && r.problems().isEmpty(), r.toString());
         }

@@ -40,7 +40,8 @@ class StaticStateTest {
         objects.add(web); // differs from the example's shop/web
         StaticState.Result result = StaticState.build(objects, "node-a", "");
         assertEquals(List.of("ConfigMap shop/settings skipped (unknown-kind)", "Service shop/web skipped (duplicate-object)"),
-                result.skipped().stream().map(s -> s.kind() + " " + s.namespace() + "/" + s.name() + " skipped (" + s.problem().reason() + ")").toList());
+                result.skipped().stream()
+                        .map(s -> s.kind() + " " + s.namespace() + "/" + s.name() + " skipped (" + s.problem().reason() + ")").toList());
         assertEquals(5, result.state().services().size(), "shop/web is out; the others stay");
     }
 }

@@ -315,7 +315,8 @@ class SyncRunnerTest {
             List<ch.qos.logback.classic.spi.ILoggingEvent> shown = log.events().stream()
                     .filter(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.INFO)).toList();
             assertEquals(1, shown.size(), shown.toString());
-            assertEquals("sync failed (1 in a row), retrying in 1000 ms with a full sync: full iptables sync failed: iptables-restore: line 3 failed",
+            assertEquals(
+                    "sync failed (1 in a row), retrying in 1000 ms with a full sync: full iptables sync failed: iptables-restore: line 3 failed",
                     shown.get(0).getFormattedMessage());
             assertEquals(null, shown.get(0).getThrowableProxy(), "the stack trace is for DEBUG");
         }

@@ -170,6 +170,7 @@ public final class FakeNetfilter implements ToolRunner {
     }
 
     private static final class Failure extends Exception {
+
         private static final long serialVersionUID = 1L;
         final int code;
 
@@ -203,7 +204,8 @@ public final class FakeNetfilter implements ToolRunner {
         return rule.trim().replaceAll("\\s+", " ");
     }
 
-    private ToolResult restore(Map<String, Map<String, List<String>>> kernel, String input, boolean noflush, String flavour) throws Failure {
+    private ToolResult restore(Map<String, Map<String, List<String>>> kernel, String input, boolean noflush, String flavour)
+            throws Failure {
         String table = null;
         Map<String, List<String>> work = null;
         int lineNo = 0;
@@ -491,7 +493,8 @@ public final class FakeNetfilter implements ToolRunner {
                 boolean builtin = BUILTIN.get(table.getKey()).contains(chain);
                 out.append(':').append(chain).append(builtin ? " ACCEPT" : " -").append(" [0:0]\n");
             }
-            table.getValue().forEach((chain, rules) -> rules.forEach(r -> out.append("-A ").append(chain).append(' ').append(r).append('\n')));
+            table.getValue()
+                    .forEach((chain, rules) -> rules.forEach(r -> out.append("-A ").append(chain).append(' ').append(r).append('\n')));
             out.append("COMMIT\n");
         }
         return out.toString();
@@ -569,7 +572,8 @@ public final class FakeNetfilter implements ToolRunner {
             int index = 1;
             for (String cidr : addresses) {
                 String dev = cidr.startsWith("127.") ? "lo" : "eth" + (index - 1);
-                out.append(index++).append(": ").append(dev).append("    inet ").append(cidr).append(" scope global ").append(dev).append('\n');
+                out.append(index++).append(": ").append(dev).append("    inet ").append(cidr).append(" scope global ").append(dev)
+                        .append('\n');
             }
             return ok(out.toString());
         }
@@ -585,7 +589,8 @@ public final class FakeNetfilter implements ToolRunner {
                     out.append(entry).append('\n');
                 }
             }
-            return new ToolResult(0, out.toString(), "conntrack v1.4.7 (conntrack-tools): " + conntrack.size() + " flow entries have been shown.\n");
+            return new ToolResult(0, out.toString(),
+                    "conntrack v1.4.7 (conntrack-tools): " + conntrack.size() + " flow entries have been shown.\n");
         }
         if (args.contains("-D")) {
             List<ConntrackFilter> given = CONNTRACK_FILTERS.stream().filter(f -> option(args, f.option()) != null).toList();

@@ -52,6 +52,7 @@ public final class Fixtures {
 
     /** Mutable builder for a {@link ServicePort}; {@link #resolve} picks endpoints the simple way. */
     public static final class PortBuilder {
+
         private final ServicePortName name;
         private final String clusterIP;
         private final int port;
@@ -71,14 +72,39 @@ public final class Fixtures {
             this.port = port;
         }
 
-        public PortBuilder nodePort(int value) { nodePort = value; return this; }
-        public PortBuilder externalIP(String ip) { externalIPs.add(ip); return this; }
-        public PortBuilder loadBalancerIP(String ip) { lbIPs.add(ip); return this; }
-        public PortBuilder sourceRange(String cidr) { sourceRanges.add(cidr); return this; }
-        public PortBuilder externalLocal(int hcNodePort) { externalLocal = true; healthCheckNodePort = hcNodePort; return this; }
-        public PortBuilder internalLocal() { internalLocal = true; return this; }
-        public PortBuilder sticky(int seconds) { sticky = seconds; return this; }
-        public PortBuilder option(String key, String value) { options.put(key, value); return this; }
+        public PortBuilder nodePort(int value) {
+            nodePort = value;
+            return this;
+        }
+        public PortBuilder externalIP(String ip) {
+            externalIPs.add(ip);
+            return this;
+        }
+        public PortBuilder loadBalancerIP(String ip) {
+            lbIPs.add(ip);
+            return this;
+        }
+        public PortBuilder sourceRange(String cidr) {
+            sourceRanges.add(cidr);
+            return this;
+        }
+        public PortBuilder externalLocal(int hcNodePort) {
+            externalLocal = true;
+            healthCheckNodePort = hcNodePort;
+            return this;
+        }
+        public PortBuilder internalLocal() {
+            internalLocal = true;
+            return this;
+        }
+        public PortBuilder sticky(int seconds) {
+            sticky = seconds;
+            return this;
+        }
+        public PortBuilder option(String key, String value) {
+            options.put(key, value);
+            return this;
+        }
 
         public ServicePort build() {
             return new ServicePort(name, clusterIP, port, nodePort, externalIPs, lbIPs, sourceRanges,

@@ -79,7 +79,8 @@ public final class MockApiAgent implements AutoCloseable {
         }
     }
 
-    private void stopAndClean() throws InterruptedException, java.util.concurrent.ExecutionException, java.util.concurrent.TimeoutException {
+    private void stopAndClean()
+            throws InterruptedException, java.util.concurrent.ExecutionException, java.util.concurrent.TimeoutException {
         agent.stop().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         client.services().inAnyNamespace().delete();

@@ -37,7 +37,6 @@ public final class ClusterChurn {
     private final List<String> log = new ArrayList<>();
     private int nextService;
 
-
     /** The history drawn from {@code seed}: the same seed, the same history. */
     public ClusterChurn(long seed) {
         this.random = new Random(seed);
@@ -59,6 +58,7 @@ public final class ClusterChurn {
     /** Where a change goes: a Service or EndpointSlice added or changed, or deleted, as informers report them. */
     @FunctionalInterface
     public interface Sink {
+
         void accept(Object object, boolean deleted);
     }
 
@@ -161,7 +161,8 @@ public final class ClusterChurn {
                 .withSessionAffinity(random.nextInt(4) == 0 ? "ClientIP" : "None")
                 .withExternalIPs(random.nextInt(4) == 0 ? List.of("198.19.100." + (i + 1)) : List.of())
                 .withLoadBalancerSourceRanges(type.equals("LoadBalancer") && random.nextBoolean()
-                        ? List.of(RANGES[random.nextInt(RANGES.length)]) : List.of())
+                        ? List.of(RANGES[random.nextInt(RANGES.length)])
+                        : List.of())
                 .endSpec();
         b.withNewStatus().withNewLoadBalancer().endLoadBalancer().endStatus();
         if (type.equals("LoadBalancer") && random.nextInt(4) > 0) {

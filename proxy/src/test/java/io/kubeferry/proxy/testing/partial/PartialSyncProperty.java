@@ -1,19 +1,18 @@
 package io.kubeferry.proxy.testing.partial;
 
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.kubeferry.proxy.dataplane.DataplaneException;
 import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.model.ResolvedService;
 import io.kubeferry.proxy.model.ServicePortName;
 import io.kubeferry.proxy.state.ClusterState;
 import io.kubeferry.proxy.state.StateSource;
+import io.kubeferry.proxy.testing.FakeNetfilter;
 import io.kubeferry.proxy.testing.trace.Packet;
 import io.kubeferry.proxy.testing.trace.PacketScenario;
 import io.kubeferry.proxy.testing.trace.PacketTracer;
-import io.fabric8.kubernetes.api.model.Service;
-import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-
-import io.kubeferry.proxy.testing.FakeNetfilter;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -156,8 +155,7 @@ public final class PartialSyncProperty {
             // Resynchronise on the next line both still have.
             int nextA = i;
             int nextB = j;
-            search:
-            for (int k = i; k < a.size(); k++) {
+            search : for (int k = i; k < a.size(); k++) {
                 for (int l = j; l < b.size(); l++) {
                     if (a.get(k).equals(b.get(l))) {
                         nextA = k;

@@ -21,7 +21,9 @@ public record PartialSyncTarget(Dataplane dataplane, Settle settle, Supplier<Str
     /** See {@code settle}. */
     @FunctionalInterface
     public interface Settle {
-        Settle NOTHING = () -> { };
+
+        Settle NOTHING = () -> {
+        };
 
         void run() throws DataplaneException;
     }

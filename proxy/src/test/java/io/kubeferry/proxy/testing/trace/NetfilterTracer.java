@@ -26,6 +26,7 @@ public final class NetfilterTracer implements PacketTracer {
     /** ipset membership, as {@code -m set --match-set NAME FLAGS} asks it. */
     @FunctionalInterface
     public interface Ipsets {
+
         Ipsets NONE = (set, flags, h) -> {
             throw new IllegalStateException("rule matches on ipset " + set + " but this mode has no ipsets");
         };
@@ -36,6 +37,7 @@ public final class NetfilterTracer implements PacketTracer {
     /** IPVS's table: consulted at LOCAL_IN (after filter INPUT) and LOCAL_OUT (after nat OUTPUT). */
     @FunctionalInterface
     public interface VirtualServers {
+
         VirtualServers NONE = (protocol, address, port) -> null;
 
         /** The virtual server for this destination, or null when there is none. */
@@ -46,6 +48,7 @@ public final class NetfilterTracer implements PacketTracer {
          * @param persistenceSeconds the -p timeout (ClientIP affinity), 0 for none
          */
         record Virtual(List<String> realServers, int persistenceSeconds) {
+
             public Virtual {
                 realServers = List.copyOf(realServers);
             }
@@ -53,11 +56,15 @@ public final class NetfilterTracer implements PacketTracer {
     }
 
     /** The packet's addresses as they are at one point of the path (after any DNAT). */
-    public record Headers(String source, String destination, String protocol, int port) {}
+    public record Headers(String source, String destination, String protocol, int port) {
+    }
 
-    private enum Verdict { RETURN, ACCEPT, DROP, REJECT, DNAT, MASQUERADE }
+    private enum Verdict {
+        RETURN, ACCEPT, DROP, REJECT, DNAT, MASQUERADE
+    }
 
-    private record Result(State state, Verdict verdict) {}
+    private record Result(State state, Verdict verdict) {
+    }
 
     /**
      * One path's state; immutable, so paths fork freely.
@@ -66,7 +73,8 @@ public final class NetfilterTracer implements PacketTracer {
      *                {@code -m ipvs --vaddr/--vproto/--vport} see), null until then
      */
     private record State(Headers headers, long mark, String dnat, boolean masq, boolean accepted, int sticky,
-                         Map<String, Integer> rchecks, List<String> steps, Headers virtual) {
+            Map<String, Integer> rchecks, List<String> steps, Headers virtual) {
+
         State step(String s) {
             List<String> more = new ArrayList<>(steps);
             more.add(s);
@@ -184,7 +192,8 @@ public final class NetfilterTracer implements PacketTracer {
                         continue;
                     }
                     State post = r.verdict() == Verdict.MASQUERADE ? r.state().masqueraded() : r.state();
-                    PathEnd.Kind kind = post.dnat() != null ? PathEnd.Kind.DNAT
+                    PathEnd.Kind kind = post.dnat() != null
+                            ? PathEnd.Kind.DNAT
                             : post.accepted() ? PathEnd.Kind.ACCEPT : PathEnd.Kind.UNTOUCHED;
                     finish(post, kind, ends, ended);
                 }
@@ -303,7 +312,9 @@ public final class NetfilterTracer implements PacketTracer {
         }
     }
 
-    private enum Match { NO, YES, MAYBE }
+    private enum Match {
+        NO, YES, MAYBE
+    }
 
     private Match matches(Rule rule, State s) {
         Headers h = s.headers();
@@ -358,10 +369,12 @@ public final class NetfilterTracer implements PacketTracer {
         return local(ip);
     }
 
-    private record Condition(String option, String value, String extra, boolean negated) {}
+    private record Condition(String option, String value, String extra, boolean negated) {
+    }
 
     /** One rule, split into the conditions the tracer evaluates and the target with its options. */
     private static final class Rule {
+
         /** Options that only name a module or carry no condition. */
         private static final Set<String> NO_CONDITION = Set.of("--comment", "--mode", "--nfacct-name", "--reap", "--seconds", "--name");
 
@@ -436,7 +449,8 @@ public final class NetfilterTracer implements PacketTracer {
                         r.conditions.add(new Condition(word, "", "", negate));
                     }
                     case "--set" -> r.recentSetName = recentName;
-                    case "--reap" -> { }
+                    case "--reap" -> {
+                    }
                     default -> {
                         if (!word.startsWith("-")) {
                             throw new IllegalStateException("cannot read rule at \"" + word + "\": " + text);

@@ -105,7 +105,8 @@ class NetfilterTracerTest {
                 -A OUTPUT -s 198.18.1.1/32 -m ipvs --vproto 6 --vaddr 198.18.1.1 --vport 30080 -j DROP
                 COMMIT
                 """, (protocol, address, port) -> address.equals("198.18.1.1") && port == 30080
-                ? new NetfilterTracer.VirtualServers.Virtual(List.of("198.18.0.2:80"), 0) : null);
+                ? new NetfilterTracer.VirtualServers.Virtual(List.of("198.18.0.2:80"), 0)
+                : null);
         assertEquals(dnat(false, "198.18.0.2:80"), t.trace(tcp(OUTSIDE, "198.18.2.50", "198.18.1.1", 30080)).outcome(),
                 "from outside, filter INPUT runs before IPVS: no IPVS connection to match yet");
         assertEquals(Outcome.drop(), t.trace(tcp(NODE, "198.18.9.9", "198.18.1.1", 30080)).outcome(),

@@ -42,6 +42,7 @@ public record Packet(String source, String destination, Protocol protocol, int p
 
     @Override
     public String toString() {
-        return protocol.lower() + " " + source + " -> " + destination + ":" + port + " from " + origin.name().toLowerCase(java.util.Locale.ROOT);
+        return protocol.lower() + " " + source + " -> " + destination + ":" + port + " from "
+                + origin.name().toLowerCase(java.util.Locale.ROOT);
     }
 }

@@ -11,6 +11,7 @@ public record PacketCase(String name, Packet packet, Outcome expected, Map<Strin
 
     /** A mode's own expectation and why it differs from the others'. */
     public record ModeOutcome(Outcome outcome, String why) {
+
         public ModeOutcome {
             Objects.requireNonNull(outcome, "outcome");
             if (why == null || why.isBlank()) {

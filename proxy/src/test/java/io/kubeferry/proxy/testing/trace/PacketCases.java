@@ -66,12 +66,13 @@ public final class PacketCases {
         String remote = "198.18.0.33:8080";
         return new PacketScenario("both-policies-local", false, List.of(
                 port("ns", "both-local", "", Protocol.TCP, "198.19.0.12", 80).nodePort(30090).externalLocal(0).internalLocal()
-                        .resolve(localEndpoint("198.18.0.15", 8080), endpoint("198.18.0.33", 8080))), List.of(
-                new PacketCase("both-local-nodeport-from-outside", tcp(OUTSIDE, CLIENT, NODE_IP, 30090), dnat(false, local)),
-                new PacketCase("both-local-nodeport-from-pod", tcp(POD, POD_IP, NODE_IP, 30090), dnat(false, local, remote))
-                        .except(IPVS, dnat(false, local), "IPVS has one real-server list per virtual server: no short-circuit"
-                                + " of pod traffic, as upstream's IPVS mode"),
-                new PacketCase("both-local-clusterip-from-pod", tcp(POD, POD_IP, "198.19.0.12", 80), dnat(false, local))));
+                        .resolve(localEndpoint("198.18.0.15", 8080), endpoint("198.18.0.33", 8080))),
+                List.of(
+                        new PacketCase("both-local-nodeport-from-outside", tcp(OUTSIDE, CLIENT, NODE_IP, 30090), dnat(false, local)),
+                        new PacketCase("both-local-nodeport-from-pod", tcp(POD, POD_IP, NODE_IP, 30090), dnat(false, local, remote))
+                                .except(IPVS, dnat(false, local), "IPVS has one real-server list per virtual server: no short-circuit"
+                                        + " of pod traffic, as upstream's IPVS mode"),
+                        new PacketCase("both-local-clusterip-from-pod", tcp(POD, POD_IP, "198.19.0.12", 80), dnat(false, local))));
     }
 
     /** One of each kind of Service, masqueradeAll off. */
@@ -123,7 +124,8 @@ public final class PacketCases {
                 new PacketCase("nodeport-from-outside", tcp(OUTSIDE, CLIENT, NODE_IP, 30080),
                         dnat(true, "198.18.0.11:8080", "198.18.0.22:8080")),
                 new PacketCase("nodeport-from-pod", tcp(POD, POD_IP, NODE_IP, 30080), dnat(true, "198.18.0.11:8080", "198.18.0.22:8080")),
-                new PacketCase("nodeport-from-node", tcp(NODE, NODE_IP, NODE_IP, 30080), dnat(true, "198.18.0.11:8080", "198.18.0.22:8080")),
+                new PacketCase("nodeport-from-node", tcp(NODE, NODE_IP, NODE_IP, 30080),
+                        dnat(true, "198.18.0.11:8080", "198.18.0.22:8080")),
                 new PacketCase("nodeport-on-localhost", tcp(NODE, "127.0.0.1", "127.0.0.1", 30080),
                         dnat(true, "198.18.0.11:8080", "198.18.0.22:8080"))
                         .except(IPVS, Outcome.untouched(true), "IPVS mode never serves NodePorts on 127.0.0.1, as upstream's IPVS"
@@ -136,10 +138,12 @@ public final class PacketCases {
                 new PacketCase("etp-local-from-pod", tcp(POD, POD_IP, NODE_IP, 30081), dnat(false, "198.18.0.12:8080", "198.18.0.23:8080"))
                         .except(IPVS, dnat(false, "198.18.0.12:8080"), "IPVS has one real-server list per virtual server: no"
                                 + " short-circuit of pod traffic to Cluster endpoints, as upstream's IPVS mode"),
-                new PacketCase("etp-local-from-node", tcp(NODE, NODE_IP, NODE_IP, 30081), dnat(true, "198.18.0.12:8080", "198.18.0.23:8080"))
+                new PacketCase("etp-local-from-node", tcp(NODE, NODE_IP, NODE_IP, 30081),
+                        dnat(true, "198.18.0.12:8080", "198.18.0.23:8080"))
                         .except(IPVS, dnat(false, "198.18.0.12:8080"), "IPVS has one real-server list per virtual server: the"
                                 + " node's own traffic gets the local endpoints too, and reaches them unmasqueraded, as upstream's IPVS mode"),
-                new PacketCase("etp-local-clusterip", tcp(POD, POD_IP, "198.19.0.3", 80), dnat(false, "198.18.0.12:8080", "198.18.0.23:8080")),
+                new PacketCase("etp-local-clusterip", tcp(POD, POD_IP, "198.19.0.3", 80),
+                        dnat(false, "198.18.0.12:8080", "198.18.0.23:8080")),
                 new PacketCase("etp-local-without-local-endpoints", tcp(OUTSIDE, CLIENT, NODE_IP, 30082), Outcome.drop())
                         .except(IPVS, Outcome.reject(), "a virtual server without real servers answers ICMP port unreachable"
                                 + " (the kernel's ip_vs_leave), as upstream's IPVS mode"),
@@ -151,19 +155,22 @@ public final class PacketCases {
                                 + " as upstream's nftables mode"),
                 new PacketCase("externalip-from-outside", tcp(OUTSIDE, CLIENT, "198.19.100.1", 80), dnat(true, "198.18.0.25:8080")),
                 new PacketCase("externalip-from-pod", tcp(POD, POD_IP, "198.19.100.1", 80), dnat(true, "198.18.0.25:8080")),
-                new PacketCase("externalip-etp-local-from-outside", tcp(OUTSIDE, CLIENT, "198.19.100.2", 80), dnat(false, "198.18.0.14:8080")),
+                new PacketCase("externalip-etp-local-from-outside", tcp(OUTSIDE, CLIENT, "198.19.100.2", 80),
+                        dnat(false, "198.18.0.14:8080")),
                 new PacketCase("lb-allowed-source", tcp(OUTSIDE, CLIENT, "198.19.200.1", 443), dnat(true, "198.18.0.26:8443")),
                 new PacketCase("lb-denied-source", tcp(OUTSIDE, DENIED_CLIENT, "198.19.200.1", 443), Outcome.drop()),
                 new PacketCase("lb-nodeport-ignores-source-ranges", tcp(OUTSIDE, DENIED_CLIENT, NODE_IP, 30443),
                         dnat(true, "198.18.0.26:8443")),
                 new PacketCase("lb-from-node-outside-source-ranges", tcp(NODE, NODE_IP, "198.19.200.1", 443), Outcome.drop()),
-                new PacketCase("lb-from-node-inside-source-ranges", tcp(NODE, NODE_IP, "198.19.200.2", 443), dnat(true, "198.18.0.32:8443")),
+                new PacketCase("lb-from-node-inside-source-ranges", tcp(NODE, NODE_IP, "198.19.200.2", 443),
+                        dnat(true, "198.18.0.32:8443")),
                 new PacketCase("itp-local-from-pod", tcp(POD, POD_IP, "198.19.0.7", 80), dnat(false, "198.18.0.13:8080")),
                 new PacketCase("no-endpoints-clusterip", tcp(POD, POD_IP, "198.19.0.8", 80), Outcome.reject()),
                 new PacketCase("no-endpoints-nodeport", tcp(OUTSIDE, CLIENT, NODE_IP, 30088), Outcome.reject()),
                 new PacketCase("no-endpoints-externalip", tcp(OUTSIDE, CLIENT, "198.19.100.3", 80), Outcome.reject()),
                 new PacketCase("lb-etp-local-from-outside", tcp(OUTSIDE, CLIENT, "198.19.200.3", 80), dnat(false, "198.18.0.16:8080")),
-                new PacketCase("lb-etp-local-from-pod", tcp(POD, POD_IP, "198.19.200.3", 80), dnat(false, "198.18.0.16:8080", "198.18.0.34:8080"))
+                new PacketCase("lb-etp-local-from-pod", tcp(POD, POD_IP, "198.19.200.3", 80),
+                        dnat(false, "198.18.0.16:8080", "198.18.0.34:8080"))
                         .except(IPVS, dnat(false, "198.18.0.16:8080"), "IPVS has one real-server list per virtual server: no"
                                 + " short-circuit of pod traffic to Cluster endpoints, as upstream's IPVS mode"),
                 new PacketCase("externalip-etp-local-from-pod", tcp(POD, POD_IP, "198.19.100.2", 80),

@@ -69,7 +69,7 @@ public final class PacketTable {
      * one full sync of the scenario, a tracer over the fakes. A failed sync fails the scenario's cases.
      */
     public static <K> Function<PacketScenario, PacketTracer> synced(Supplier<K> fakes, BiFunction<PacketScenario, K, Dataplane> mode,
-                                                                   Function<K, PacketTracer> tracer) {
+            Function<K, PacketTracer> tracer) {
         return scenario -> {
             K kernel = fakes.get();
             try {

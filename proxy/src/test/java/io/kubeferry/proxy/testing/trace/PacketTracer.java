@@ -18,6 +18,7 @@ public interface PacketTracer {
      * @param steps   the rules and lookups that matched, in order, for the failure message
      */
     record Trace(Outcome outcome, List<String> steps) {
+
         public Trace {
             steps = List.copyOf(steps);
         }
