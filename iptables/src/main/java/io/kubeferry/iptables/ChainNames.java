@@ -2,12 +2,9 @@ package io.kubeferry.iptables;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import io.kubeferry.proxy.dataplane.UpstreamHash;
 import io.kubeferry.proxy.model.Endpoint;
 import io.kubeferry.proxy.model.ServicePortName;
-
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 
 /**
  * Upstream's per-Service-port chain names: a prefix plus the first 16 characters of
@@ -54,33 +51,6 @@ final class ChainNames {
     }
 
     static String hash(String input) {
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(input.getBytes(StandardCharsets.UTF_8));
-            return base32(digest).substring(0, 16);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is part of every JRE", e);
-        }
+        return UpstreamHash.of(input, 16);
     }
-
-    private static final char[] ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".toCharArray();
-
-    /** RFC 4648 base32 (Go's base32.StdEncoding), enough of it for a prefix: padding never reaches it. */
-    private static String base32(byte[] data) {
-        StringBuilder out = new StringBuilder((data.length * 8 + 4) / 5);
-        int buffer = 0;
-        int bits = 0;
-        for (byte b : data) {
-            buffer = (buffer << 8) | (b & 0xff);
-            bits += 8;
-            while (bits >= 5) {
-                out.append(ALPHABET[(buffer >> (bits - 5)) & 31]);
-                bits -= 5;
-            }
-        }
-        if (bits > 0) {
-            out.append(ALPHABET[(buffer << (5 - bits)) & 31]);
-        }
-        return out.toString();
-    }
-
 }

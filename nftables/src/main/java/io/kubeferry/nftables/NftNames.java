@@ -1,11 +1,9 @@
 package io.kubeferry.nftables;
 
+import io.kubeferry.proxy.dataplane.UpstreamHash;
 import io.kubeferry.proxy.model.Endpoint;
 import io.kubeferry.proxy.model.ServicePortName;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -28,8 +26,6 @@ final class NftNames {
 
     /** knftables.NameLengthMax (256) less the longest prefix with its hyphen (16), as upstream. */
     static final int BASE_MAX = 240;
-
-    private static final char[] BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".toCharArray();
 
     /** The names of one Service port's chains. */
     record ServiceNames(String cluster, String local, String external, String firewall) {
@@ -76,24 +72,9 @@ final class NftNames {
         return out.length() > BASE_MAX ? out.substring(0, BASE_MAX - 3) + "..." : out;
     }
 
-    /** base32.StdEncoding(sha256(name))[:8]: 8 characters are the first 40 bits, 5 bits each. */
+    /** base32.StdEncoding(sha256(name))[:8], upstream's hashAndTruncate. */
     static String hash8(String name) {
-        byte[] digest;
-        try {
-            digest = MessageDigest.getInstance("SHA-256").digest(name.getBytes(StandardCharsets.UTF_8));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-        }
-        long bits = 0;
-        for (int i = 0; i < 5; i++) {
-            bits = (bits << 8) | (digest[i] & 0xff);
-        }
-        char[] out = new char[8];
-        for (int i = 7; i >= 0; i--) {
-            out[i] = BASE32[(int) (bits & 31)];
-            bits >>>= 5;
-        }
-        return new String(out);
+        return UpstreamHash.of(name, 8);
     }
 
     private static <K, V> Map<K, V> lru(int capacity) {
