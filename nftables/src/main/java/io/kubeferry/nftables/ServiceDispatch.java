@@ -4,13 +4,17 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The seam where a Service's policy chain picks an endpoint: the one place that writes that dispatch, so its
- * shape can change without touching the rest of the renderer. Now upstream 1.35.4's: ClientIP affinity rules
- * first ({@code ip saddr @affinity-X goto endpoint-X}), then {@code numgen random mod N vmap { 0 : goto ..., }}.
- * Upstream's inline vmap is an anonymous map per Service, the cause of its slow syncs at scale (k/k#139513: adding
- * rules scans every map; k/k PR #140723, July 2026, after 1.35, writes a plain goto for single-endpoint
- * Services: a kube-proxy newer than the 1.35.4 peer differs here); which shape
- * kube-ferry keeps at 10,000 Services is decided from measurements, here.
+ * The seam where a Service's policy chain picks an endpoint: the one place that writes that dispatch. ClientIP
+ * affinity rules first ({@code ip saddr @affinity-X goto endpoint-X}), then a cascade without maps, as iptables
+ * mode's {@code statistic} probabilities: {@code numgen random mod N 0 goto endpoint-1}, {@code numgen random mod
+ * N-1 0 goto endpoint-2}, ..., and a plain {@code goto} to the last endpoint (each endpoint is taken one draw in N).
+ * <p>
+ * Upstream 1.35.4 writes {@code numgen random mod N vmap { 0 : goto ..., }}, an anonymous map per Service, and
+ * adding rules scans every map in the ruleset (k/k#139513): measured on this kernel (NftDispatchBenchmark,
+ * docs/benchmarks/nftables-dispatch.md), loading 10,000 Services × 5 endpoints took 29.5 s that way against
+ * 3.0 s with the cascade, and 479 ms against 459 ms at 1,000, for the same one-Service change cost. So kube-ferry's
+ * Service chains differ from upstream's in these rules (the differential test's allow-list says so); the traffic
+ * they give is the same (each endpoint equally likely).
  */
 final class ServiceDispatch {
 
@@ -29,12 +33,11 @@ final class ServiceDispatch {
                 rules.add(NftObject.Rule.of(chain, "ip saddr @" + NftNames.affinitySet(ep) + " goto " + ep));
             }
         }
-        StringBuilder vmap = new StringBuilder(32 + endpointChains.size() * 64);
-        vmap.append("numgen random mod ").append(endpointChains.size()).append(" vmap { ");
-        for (int i = 0; i < endpointChains.size(); i++) {
-            vmap.append(i).append(" : goto ").append(endpointChains.get(i)).append(i < endpointChains.size() - 1 ? " , " : " ");
+        int n = endpointChains.size();
+        for (int i = 0; i < n - 1; i++) {
+            rules.add(NftObject.Rule.of(chain, "numgen random mod " + (n - i) + " 0 goto " + endpointChains.get(i)));
         }
-        rules.add(NftObject.Rule.of(chain, vmap.append('}').toString()));
+        rules.add(NftObject.Rule.of(chain, "goto " + endpointChains.get(n - 1)));
         return rules;
     }
 }

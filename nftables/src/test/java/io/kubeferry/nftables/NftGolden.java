@@ -67,6 +67,36 @@ final class NftGolden {
         return String.join("\n", lines) + "\n";
     }
 
+    private static final java.util.regex.Pattern UPSTREAM_DISPATCH = java.util.regex.Pattern.compile(
+            "(add rule ip kube-proxy \\S+) numgen random mod (\\d+) vmap \\{ (.*) }");
+
+    /**
+     * Upstream's expected dump with its per-Service {@code numgen random mod N vmap { 0 : goto A , ... }} written as
+     * kube-ferry's cascade ({@link ServiceDispatch}: {@code numgen random mod N 0 goto A}, ..., {@code goto Z}), the
+     * one deliberate difference of kube-ferry's layout; everything else of upstream's expectation stands as it is.
+     */
+    static String upstreamWithCascade(String dump) {
+        StringBuilder out = new StringBuilder();
+        for (String line : dump.split("\n")) {
+            java.util.regex.Matcher m = UPSTREAM_DISPATCH.matcher(line.strip());
+            if (!m.matches()) {
+                out.append(line).append('\n');
+                continue;
+            }
+            String[] branches = m.group(3).split(" , ");
+            int n = Integer.parseInt(m.group(2));
+            if (branches.length != n) {
+                throw new IllegalArgumentException("numgen mod " + n + " with " + branches.length + " branches: " + line);
+            }
+            for (int i = 0; i < n; i++) {
+                String target = branches[i].strip().replaceFirst("^" + i + " : goto ", "");
+                out.append(m.group(1)).append(i < n - 1 ? " numgen random mod " + (n - i) + " 0 goto " : " goto ").append(target)
+                        .append('\n');
+            }
+        }
+        return out.toString();
+    }
+
     private static String word(String line, int i) {
         String[] words = line.split(" ");
         return i < words.length ? words[i] : "";

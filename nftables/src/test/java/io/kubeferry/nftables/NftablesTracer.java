@@ -22,7 +22,8 @@ import java.util.TreeSet;
  * <p>The rule forms NftablesRenderer writes are understood: {@code ip saddr/daddr}, {@code meta l4proto} and
  * {@code th dport} compared to a value, a prefix, an anonymous set or a named set, or concatenated into a
  * {@code vmap} lookup in a named map; {@code fib saddr/daddr type local}; {@code ct state new} (the first packet);
- * {@code numgen random mod N vmap { ... }} as any of its branches; membership of an affinity set (dynamic, so it
+ * {@code numgen random mod N vmap { ... }} as any of its branches, a cascade step {@code numgen random mod N K} as
+ * matching or not; membership of an affinity set (dynamic, so it
  * may or may not hold the client: both ways are followed, and a later {@code update} of it pins the client for the
  * set's timeout); {@code mark} set and test, jump, goto, return, accept, drop, reject, dnat, masquerade. Anything
  * else fails the trace: an unknown form must not be guessed.
@@ -254,6 +255,20 @@ final class NftablesTracer implements PacketTracer {
                 case "numgen" -> {
                     expect(words, i + 1, text, "random", "mod");
                     int n = Integer.parseInt(words.get(i + 3));
+                    if (i + 4 < words.size() && !words.get(i + 4).equals("vmap")) {
+                        // A cascade step, "numgen random mod N K": true for one draw in N, so a path may match
+                        // (and take the rest of the rule) or go on to the next rule; both are followed.
+                        int k = Integer.parseInt(words.get(i + 4));
+                        if (k < 0 || k >= n) {
+                            throw new IllegalStateException("numgen mod " + n + " compared with " + k + ", never true: " + text);
+                        }
+                        for (State s : live) {
+                            next.add(s);
+                            noMatch(out).add(s);
+                        }
+                        i += 5;
+                        break;
+                    }
                     expect(words, i + 4, text, "vmap");
                     Map<String, String> branches = anonymousMap(words.get(i + 5), text);
                     if (branches.size() != n || !branches.keySet().equals(range(n)) || i + 6 != words.size()) {
