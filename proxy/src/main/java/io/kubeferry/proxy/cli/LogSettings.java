@@ -31,16 +31,11 @@ final class LogSettings {
             context.getLogger("io.kubeferry").setLevel(own);
             context.getLogger("io.kubeferry.proxy.exec").setLevel(v >= 4 ? own : Level.INFO);
             Level libraries = v >= 6 ? Level.DEBUG : v >= 4 ? Level.INFO : Level.WARN;
-            for (String library : new String[] {"io.fabric8", "io.vertx", "io.netty"}) {
-                context.getLogger(library).setLevel(libraries);
-            }
+            LogbackDefaults.LIBRARIES.forEach(library -> context.getLogger(library).setLevel(libraries));
             if (v >= 4) {
                 // Fabric8's retry loggers are held at ERROR (LogbackDefaults) so an outage is two lines; an
                 // operator who asks for debug output gets their retries and stack traces too.
-                for (String retries : new String[] {"io.fabric8.kubernetes.client.informers.impl.cache.Reflector",
-                        "io.fabric8.kubernetes.client.dsl.internal.AbstractWatchManager"}) {
-                    context.getLogger(retries).setLevel(libraries);
-                }
+                LogbackDefaults.RETRY_LOGGERS.forEach(retries -> context.getLogger(retries).setLevel(libraries));
             }
         }
         if (logging.format().equals("json")) {
@@ -60,12 +55,7 @@ final class LogSettings {
         encoder.setWithMessage(false);
         encoder.setWithFormattedMessage(true);
         encoder.start();
-        ConsoleAppender<ILoggingEvent> appender = new ConsoleAppender<>();
-        appender.setContext(context);
-        appender.setName(APPENDER);
-        appender.setTarget("System.err");
-        appender.setEncoder(encoder);
-        appender.start();
+        ConsoleAppender<ILoggingEvent> appender = LogbackDefaults.stderr(context, encoder);
         var previous = root.getAppender(APPENDER);
         root.addAppender(appender);
         if (previous != null && previous != appender) {
