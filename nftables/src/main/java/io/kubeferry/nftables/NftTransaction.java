@@ -102,16 +102,6 @@ public final class NftTransaction {
         return this;
     }
 
-    /** Appends every operation of {@code other} (same table), in order. */
-    public NftTransaction addAll(NftTransaction other) {
-        if (!other.family.equals(family) || !other.table.equals(table)) {
-            throw new IllegalArgumentException("transaction for " + other.family + " " + other.table + " cannot join one for "
-                    + family + " " + table);
-        }
-        ops.addAll(other.ops);
-        return this;
-    }
-
     private static void validate(Verb verb, NftObject object) {
         if (object instanceof NftObject.Table t) {
             require(verb != Verb.INSERT && verb != Verb.REPLACE, verb, t);

@@ -32,16 +32,8 @@ public record NftablesSettings(String masqueradeMark, boolean masqueradeAll, Str
         return nodePortIPs == null;
     }
 
-    public NftablesSettings withLocalCIDR(String cidr) {
-        return new NftablesSettings(masqueradeMark, masqueradeAll, cidr, nodePortIPs, nodeIP, serviceCIDRs);
-    }
-
     public NftablesSettings withNodePortIPs(List<String> ips) {
         return new NftablesSettings(masqueradeMark, masqueradeAll, localCIDR, ips, nodeIP, serviceCIDRs);
-    }
-
-    public NftablesSettings withNodeIP(String ip) {
-        return new NftablesSettings(masqueradeMark, masqueradeAll, localCIDR, nodePortIPs, ip, serviceCIDRs);
     }
 
     public NftablesSettings withServiceCIDRs(List<String> cidrs) {
