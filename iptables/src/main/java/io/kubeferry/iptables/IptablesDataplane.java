@@ -320,7 +320,7 @@ final class IptablesDataplane implements Dataplane {
 
     /** Settings for this node: its addresses, and whether the kernel is liberal about out-of-window TCP. */
     private IptablesSettings resolveSettings() throws ToolException {
-        IptablesSettings base = forAddresses(baseSettings(config), localAddresses());
+        IptablesSettings base = forAddresses(baseSettings(config), InterfaceAddresses.ips(tools));
         if (base.nodePortIPs() != null) {
             if (!base.localhostNodePorts() && !loopbackNodePortsSaid && base.nodePortIPs().stream().anyMatch(ip -> ip.startsWith("127."))) {
                 loopbackNodePortsSaid = true;
@@ -351,8 +351,4 @@ final class IptablesDataplane implements Dataplane {
                 : settings.withNodePortIPs(NodePortAddresses.select(config.nodePortAddresses(), addresses));
     }
 
-    private List<String> localAddresses() throws ToolException {
-        String shown = tools.run(ToolCommand.of("ip", "-o", "-4", "addr", "show")).stdout();
-        return InterfaceAddresses.parse(shown).stream().map(InterfaceAddresses.Address::ip).distinct().toList();
-    }
 }

@@ -356,8 +356,7 @@ final class IpvsDataplane implements Dataplane {
 
     /** The node's own IPv4 addresses: every interface's but kube-ipvs0's and loopback's. */
     private List<String> localAddresses(Set<String> dummy) throws ToolException {
-        return IpvsAddresses.nodeAddresses(InterfaceAddresses.parse(tools.run(ToolCommand.of("ip", "-o", "-4", "addr", "show")).stdout()),
-                dummy);
+        return IpvsAddresses.nodeAddresses(InterfaceAddresses.shown(tools), dummy);
     }
 
     static IpvsSettings baseSettings(ProxyConfig config) {
@@ -372,7 +371,7 @@ final class IpvsDataplane implements Dataplane {
         List<String> local = localAddresses(dummyAddresses());
         // Loopback is never among them: IPVS cannot serve 127.0.0.1 NodePorts (there is no route_localnet DNAT).
         List<String> wanted = config.nodePortAddresses();
-        List<String> chosen = NodePortAddresses.all(wanted) ? local : NodePortAddresses.select(wanted, local);
+        List<String> chosen = IpvsAddresses.forNodePorts(wanted, local);
         return base.withNodeIPs(chosen).withDropInvalid(SharedRules.dropInvalid(tools)).withNodeIP(NodePortAddresses.primary(local));
     }
 }

@@ -44,7 +44,6 @@ final class NftablesDataplane implements Dataplane {
     private NftablesSettings settings;
     /** What the last applied transaction left; null until the first sync and after a failure (the next is fresh). */
     private NftMemory memory;
-    private boolean needFull = true;
     private boolean synced;
 
     /** System.nanoTime, or a test's clock: stale chains are deleted a second after they were flushed. */
@@ -94,12 +93,14 @@ final class NftablesDataplane implements Dataplane {
     @Override
     public SyncResult sync(SyncRequest request) throws DataplaneException {
         long start = clock.getAsLong();
+        long began = System.nanoTime();
         List<String> nodeAddresses = request.state().node().addresses();
         // The Node's addresses name the primary IP the NodePort set holds: a change rewrites it (a full sync).
-        boolean full = request.full() || needFull || memory == null || !nodeAddresses.equals(settingsNodeAddresses);
+        // No memory: the first sync, or the kernel is in doubt (a failure, a lost table, a cleanup).
+        boolean full = request.full() || memory == null || !nodeAddresses.equals(settingsNodeAddresses);
         try {
-            if (full || settings == null) {
-                settings = settings(config, primaryFirst(nodeAddresses, localAddresses()));
+            if (full) {
+                settings = settings(config, primaryFirst(nodeAddresses, InterfaceAddresses.ips(tools)));
                 settingsNodeAddresses = nodeAddresses;
             }
             // From scratch (first sync, or the kernel is in doubt): the chains and sets an earlier run left are read
@@ -131,16 +132,14 @@ final class NftablesDataplane implements Dataplane {
             long appliedAt = System.nanoTime();
             // After a failed cleanup the memory no longer knows those chains: start the next sync from the kernel.
             memory = cleanupFailed ? null : next;
-            needFull = cleanupFailed;
             synced = true;
             int rules = next.programs().values().stream()
                     .mapToInt(p -> (int) p.body().stream().filter(o -> o instanceof NftObject.Rule).count()).sum();
-            return new SyncResult(sync.full(), Duration.ofNanos(rendered - start), Duration.ofNanos(appliedAt - rendered),
+            return new SyncResult(sync.full(), Duration.ofNanos(rendered - began), Duration.ofNanos(appliedAt - rendered),
                     Map.of(NftablesRenderer.TABLE, rules), text.length());
         } catch (ToolException e) {
             // What the kernel holds is unknown now: the next sync starts from scratch.
             memory = null;
-            needFull = true;
             throw new DataplaneException((full ? "full" : "partial") + " nftables sync failed: " + e.getMessage(), e);
         }
     }
@@ -174,7 +173,6 @@ final class NftablesDataplane implements Dataplane {
             if (!listed.ok()) {
                 LOG.warn("nftables table {} {} or its chain {} is gone (ruleset flushed?): next sync is full",
                         NftablesRenderer.FAMILY, NftablesRenderer.TABLE, NftablesRenderer.MARK_MASQ);
-                needFull = true;
                 memory = null;
                 return true;
             }
@@ -200,7 +198,6 @@ final class NftablesDataplane implements Dataplane {
     public CleanupReport cleanup() {
         CleanupReport report = CleanupReport.of(mode());
         memory = null;
-        needFull = true;
         synced = false;
         try {
             ToolResult deleted = tools
@@ -252,8 +249,4 @@ final class NftablesDataplane implements Dataplane {
         return out;
     }
 
-    private List<String> localAddresses() throws ToolException {
-        String shown = tools.run(ToolCommand.of("ip", "-o", "-4", "addr", "show")).stdout();
-        return InterfaceAddresses.parse(shown).stream().map(InterfaceAddresses.Address::ip).distinct().toList();
-    }
 }

@@ -13,6 +13,16 @@ public final class InterfaceAddresses {
     private InterfaceAddresses() {
     }
 
+    /** Every IPv4 address of the namespace {@code tools} runs in, with its device (one {@code ip -o -4 addr show}). */
+    public static List<Address> shown(ToolRunner tools) throws ToolException {
+        return parse(tools.run(ToolCommand.of("ip", "-o", "-4", "addr", "show")).stdout());
+    }
+
+    /** The distinct IPv4 addresses of the namespace {@code tools} runs in, in the order {@code ip} lists them. */
+    public static List<String> ips(ToolRunner tools) throws ToolException {
+        return shown(tools).stream().map(Address::ip).distinct().toList();
+    }
+
     public static List<Address> parse(String text) {
         List<Address> out = new ArrayList<>();
         for (String line : text.split("\n")) {
