@@ -59,10 +59,6 @@ public record HostPort(String host, int port) {
         return host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
     }
 
-    public HostPort withPort(int newPort) {
-        return new HostPort(host, newPort);
-    }
-
     /** {@code host:port}, with the host in brackets when it is an IPv6 address. */
     @Override
     public String toString() {
