@@ -2,6 +2,9 @@ package io.kubeferry.ipvs;
 
 import io.kubeferry.proxy.config.NodePortAddresses;
 import io.kubeferry.proxy.exec.InterfaceAddresses;
+import io.kubeferry.proxy.exec.ToolCommand;
+import io.kubeferry.proxy.exec.ToolException;
+import io.kubeferry.proxy.exec.ToolRunner;
 
 import java.util.List;
 import java.util.Set;
@@ -44,5 +47,10 @@ final class IpvsAddresses {
     /** The addresses NodePorts are served on: {@code addresses} narrowed by nodePortAddresses ({@code wanted}). */
     static List<String> forNodePorts(List<String> wanted, List<String> addresses) {
         return NodePortAddresses.all(wanted) ? addresses : NodePortAddresses.select(wanted, addresses);
+    }
+
+    /** Whether kube-ipvs0 exists in the namespace {@code tools} runs in. */
+    static boolean deviceExists(ToolRunner tools) throws ToolException {
+        return tools.runAllowingFailure(ToolCommand.of("ip", "link", "show", DEVICE)).ok();
     }
 }

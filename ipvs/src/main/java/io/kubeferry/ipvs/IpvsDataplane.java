@@ -238,7 +238,7 @@ final class IpvsDataplane implements Dataplane {
             return false;
         }
         try {
-            boolean dummy = tools.runAllowingFailure(ToolCommand.of("ip", "link", "show", IpvsAddresses.DEVICE)).ok();
+            boolean dummy = IpvsAddresses.deviceExists(tools);
             List<String> args = new ArrayList<>(IptablesTools.LOCK_WAIT);
             args.addAll(List.of("-t", "nat", "-S", IpvsRenderer.KUBE_SERVICES));
             boolean chain = tools.runAllowingFailure(new ToolCommand(flavour.iptables(), args, null, null)).ok();
@@ -257,7 +257,7 @@ final class IpvsDataplane implements Dataplane {
     @Override
     public boolean hasLeftovers() throws DataplaneException {
         try {
-            if (tools.runAllowingFailure(ToolCommand.of("ip", "link", "show", IpvsAddresses.DEVICE)).ok()) {
+            if (IpvsAddresses.deviceExists(tools)) {
                 return true;
             }
             ToolResult sets = tools.runAllowingFailure(ToolCommand.of("ipset", "list", "-n"));
@@ -285,7 +285,7 @@ final class IpvsDataplane implements Dataplane {
             report = report.failed("ipvs: " + e.getMessage());
         }
         try {
-            if (tools.runAllowingFailure(ToolCommand.of("ip", "link", "show", IpvsAddresses.DEVICE)).ok()) {
+            if (IpvsAddresses.deviceExists(tools)) {
                 tools.run(ToolCommand.of("ip", "link", "del", IpvsAddresses.DEVICE));
                 // The addresses go with the interface.
                 report = report.plus(CleanupReport.INTERFACES, 1).plus(CleanupReport.ADDRESSES, dummyAddresses.size());

@@ -22,7 +22,7 @@ import java.util.TreeSet;
  * What IPVS mode needs of the kernel before it programs anything, in the namespace the agent programs: IPVS
  * itself and the configured scheduler (checked once at start, so a missing one fails start-up instead of every
  * sync), the schedulers a Service may ask for (probed once: modules do not come and go), and on every full sync
- * the modules, sysctls, ipvsadm timeouts and kube-ipvs0. The lists and checks that need no tool are static.
+ * the modules, sysctls and kube-ipvs0. The lists and checks that need no tool are static.
  */
 final class IpvsKernelPreparation {
 
@@ -165,7 +165,7 @@ final class IpvsKernelPreparation {
 
     /**
      * What a full sync makes sure of first: ip_vs loaded, the scheduler list (probed on the first call only),
-     * the sysctls, the connection timeouts and kube-ipvs0. Returns the schedulers Services may choose from.
+     * the sysctls and kube-ipvs0. Returns the schedulers Services may choose from.
      */
     SchedulerCatalog prepare() throws ToolException {
         tools.runAllowingFailure(ToolCommand.of("modprobe", "-q", "ip_vs"));
@@ -185,11 +185,8 @@ final class IpvsKernelPreparation {
         if (bridge.ok() && !bridge.stdout().strip().equals("1")) {
             tools.run(ToolCommand.of("sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=1"));
         }
-        if (!ipvs.tcpTimeout().isZero() || !ipvs.tcpFinTimeout().isZero() || !ipvs.udpTimeout().isZero()) {
-            tools.run(ToolCommand.of("ipvsadm", "--set", Long.toString(ipvs.tcpTimeout().toSeconds()),
-                    Long.toString(ipvs.tcpFinTimeout().toSeconds()), Long.toString(ipvs.udpTimeout().toSeconds())));
-        }
-        if (!tools.runAllowingFailure(ToolCommand.of("ip", "link", "show", IpvsAddresses.DEVICE)).ok()) {
+        // The ipvs timeouts are not set here: the agent sets them once at start (cli IpvsTimeouts), as upstream's proxier.
+        if (!IpvsAddresses.deviceExists(tools)) {
             // Left down like upstream's: its addresses are local either way, and a down link never answers ARP.
             tools.run(ToolCommand.of("ip", "link", "add", IpvsAddresses.DEVICE, "type", "dummy"));
             LOG.info("created {}", IpvsAddresses.DEVICE);
