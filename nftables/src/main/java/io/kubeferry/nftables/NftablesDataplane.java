@@ -14,6 +14,7 @@ import io.kubeferry.proxy.exec.ToolException;
 import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
 import io.kubeferry.proxy.metrics.SyncMetrics;
+import io.kubeferry.proxy.model.Cidr;
 import io.micrometer.core.instrument.Counter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,7 +42,7 @@ final class NftablesDataplane implements Dataplane {
     private List<String> settingsNodeAddresses = List.of();
     private final Counter cleanupFailures;
 
-    private NftablesSettings settings;
+    private NftablesSettings settings = NftablesSettings.defaults();
     /** What the last applied transaction left; null until the first sync and after a failure (the next is fresh). */
     private NftMemory memory;
     private boolean synced;
@@ -86,7 +87,7 @@ final class NftablesDataplane implements Dataplane {
     @Override
     public String render(SyncRequest request) {
         // No kernel to ask: the node's addresses are the Node object's (or --node-ip's).
-        NftablesSettings shown = settings(config, request.state().node().addresses());
+        NftablesSettings shown = settings(config, request.state().node().addresses(), request.state().serviceCIDRs());
         return renderer.render(request.state(), shown, Set.of(), true, null, null, 0).main().render();
     }
 
@@ -95,12 +96,15 @@ final class NftablesDataplane implements Dataplane {
         long start = clock.getAsLong();
         long began = System.nanoTime();
         List<String> nodeAddresses = request.state().node().addresses();
-        // The Node's addresses name the primary IP the NodePort set holds: a change rewrites it (a full sync).
+        // The Node's addresses name the primary IP the NodePort set holds, and the ServiceCIDRs the drop rule of the
+        // fixed chains: a change of either rewrites them (a full sync, as upstream writes them only then).
         // No memory: the first sync, or the kernel is in doubt (a failure, a lost table, a cleanup).
-        boolean full = request.full() || memory == null || !nodeAddresses.equals(settingsNodeAddresses);
+        List<Cidr> serviceCIDRs = request.state().serviceCIDRs();
+        boolean full = request.full() || memory == null || !nodeAddresses.equals(settingsNodeAddresses)
+                || !texts(serviceCIDRs).equals(settings.serviceCIDRs());
         try {
             if (full) {
-                settings = settings(config, primaryFirst(nodeAddresses, InterfaceAddresses.ips(tools)));
+                settings = settings(config, primaryFirst(nodeAddresses, InterfaceAddresses.ips(tools)), serviceCIDRs);
                 settingsNodeAddresses = nodeAddresses;
             }
             // From scratch (first sync, or the kernel is in doubt): the chains and sets an earlier run left are read
@@ -218,10 +222,9 @@ final class NftablesDataplane implements Dataplane {
     /**
      * The settings for this node. {@code nodePortAddresses} empty means {@code primary} in nftables mode (upstream
      * server_linux.go); {@code all} or 0.0.0.0/0 opens NodePorts on every local address; loopback never counts.
-     * ServiceCIDRs are not known yet (upstream reads ServiceCIDR objects), so the drop rule for unallocated
-     * ClusterIPs is left out, as upstream leaves it out without them.
+     * The state's ServiceCIDRs (none: no drop rule for unallocated ClusterIPs, as upstream without them).
      */
-    static NftablesSettings settings(ProxyConfig config, List<String> addresses) {
+    static NftablesSettings settings(ProxyConfig config, List<String> addresses, List<Cidr> serviceCIDRs) {
         String localCIDR = config.clusterCIDRs().stream().filter(c -> !c.contains(":")).findFirst().orElse("");
         List<String> entries = config.nodePortAddresses();
         List<String> nodePortIPs;
@@ -231,7 +234,11 @@ final class NftablesDataplane implements Dataplane {
             nodePortIPs = NodePortAddresses.select(entries.isEmpty() ? List.of("primary") : entries, addresses);
         }
         return new NftablesSettings(String.format("0x%x", 1 << config.nftables().masqueradeBit()), config.nftables().masqueradeAll(),
-                localCIDR, nodePortIPs, NodePortAddresses.primary(addresses), List.of());
+                localCIDR, nodePortIPs, NodePortAddresses.primary(addresses), texts(serviceCIDRs));
+    }
+
+    private static List<String> texts(List<Cidr> cidrs) {
+        return cidrs.stream().map(Cidr::toString).toList();
     }
 
     /**

@@ -35,6 +35,7 @@ class ManifestsTest {
     private static final Map<String, Set<String>> ALLOWED = Map.of(
             "/services", Set.of("get", "list", "watch"),
             "discovery.k8s.io/endpointslices", Set.of("get", "list", "watch"),
+            "networking.k8s.io/servicecidrs", Set.of("list", "watch"),
             "/nodes", Set.of("get", "list", "watch"),
             "/events", Set.of("create", "patch"),
             "events.k8s.io/events", Set.of("create", "patch"));
@@ -70,7 +71,8 @@ class ManifestsTest {
             }
         }
         // And what the agent needs is really there.
-        for (String needed : List.of("/services:watch", "discovery.k8s.io/endpointslices:list", "/nodes:watch", "/events:create")) {
+        for (String needed : List.of("/services:watch", "discovery.k8s.io/endpointslices:list", "/nodes:watch",
+                "networking.k8s.io/servicecidrs:watch", "/events:create")) {
             assertTrue(granted.contains(needed), mode + ": missing " + needed);
         }
         assertFalse(granted.stream().anyMatch(g -> g.contains("secrets")), "no access to Secrets");

@@ -2,6 +2,7 @@ package io.kubeferry.proxy.cli;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.kubeferry.proxy.config.ConfigException;
 import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.dataplane.Dataplane;
@@ -11,6 +12,7 @@ import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.state.ObjectFiles;
 import io.kubeferry.proxy.state.StaticState;
+import io.kubeferry.proxy.watch.ClusterWatch;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -32,7 +34,7 @@ final class RenderCommand implements Callable<Integer> {
     ConfigOptions options;
 
     @Option(names = {"-f",
-            "--filename"}, description = "A YAML/JSON file or directory of Services, EndpointSlices and Nodes; - for standard input.")
+            "--filename"}, description = "A YAML/JSON file or directory of Services, EndpointSlices, Nodes and ServiceCIDRs; - for standard input.")
     List<Path> files = new ArrayList<>();
 
     @Option(names = "--node-ip", paramLabel = "IP", description = "This node's address, for NodePorts (repeatable); default: the"
@@ -71,6 +73,13 @@ final class RenderCommand implements Callable<Integer> {
                 objects.addAll(client.services().inAnyNamespace().list().getItems());
                 objects.addAll(client.discovery().v1().endpointSlices().inAnyNamespace().list().getItems());
                 objects.addAll(client.nodes().list().getItems());
+                try {
+                    objects.addAll(client.network().v1().serviceCIDRs().list().getItems());
+                } catch (KubernetesClientException e) {
+                    // As the agent: a cluster without them (or that hides them) renders without the drop rule.
+                    String reason = ClusterWatch.unavailableReason(e).orElseThrow(() -> e);
+                    spec.commandLine().getErr().println("kube-ferry: ServiceCIDRs not read: " + reason);
+                }
             }
         }
         StaticState.Result built = StaticState.build(objects, config.hostnameOverride(), config.serviceProxyName());
@@ -81,7 +90,7 @@ final class RenderCommand implements Callable<Integer> {
                     throw new ConfigException("--node-ip: not an IPv4 address: \"" + ip + "\"");
                 }
             }
-            state = new ProxyState(state.node().withAddresses(nodeIPs), state.services(), state.generation());
+            state = state.withNode(state.node().withAddresses(nodeIPs));
         }
         Dataplane dataplane = DataplaneProvider.forMode(config.mode())
                 .create(new DataplaneContext(config, new Main.RefusingToolRunner(), new SimpleMeterRegistry()));

@@ -1,6 +1,7 @@
 package io.kubeferry.proxy.model;
 
 import java.util.Collections;
+import java.util.List;
 import java.util.Objects;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -9,18 +10,33 @@ import java.util.TreeMap;
  * The immutable snapshot a dataplane programs: every Service port this node serves with its chosen
  * endpoints. Built by the sync stage; never shared mutably with the watch side.
  *
- * @param node       this node
- * @param services   every Service port, in a stable order
- * @param generation increases with every snapshot built, for logs and /debug
+ * @param node         this node
+ * @param services     every Service port, in a stable order
+ * @param generation   increases with every snapshot built, for logs and /debug
+ * @param serviceCIDRs the cluster's IPv4 ServiceCIDRs (the {@code spec.cidrs} of its networking.k8s.io/v1
+ *                     ServiceCIDR objects), each once, in ascending order; empty when there are none or the API
+ *                     server does not serve them. Only nftables mode reads them, as upstream: traffic to an
+ *                     address inside one that no Service holds is dropped
  */
-public record ProxyState(NodeInfo node, SortedMap<ServicePortName, ResolvedService> services, long generation) {
+public record ProxyState(NodeInfo node, SortedMap<ServicePortName, ResolvedService> services, long generation, List<Cidr> serviceCIDRs) {
 
     public ProxyState {
         Objects.requireNonNull(node, "node");
         services = Collections.unmodifiableSortedMap(new TreeMap<>(services));
+        serviceCIDRs = List.copyOf(serviceCIDRs);
+    }
+
+    /** A snapshot without ServiceCIDRs. */
+    public ProxyState(NodeInfo node, SortedMap<ServicePortName, ResolvedService> services, long generation) {
+        this(node, services, generation, List.of());
     }
 
     public static ProxyState empty(NodeInfo node) {
         return new ProxyState(node, new TreeMap<>(), 0);
+    }
+
+    /** The same snapshot for {@code value} (e.g. the node's addresses given on the command line). */
+    public ProxyState withNode(NodeInfo value) {
+        return new ProxyState(value, services, generation, serviceCIDRs);
     }
 }

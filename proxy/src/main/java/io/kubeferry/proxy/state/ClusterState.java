@@ -3,6 +3,7 @@ package io.kubeferry.proxy.state;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.networking.v1.ServiceCIDR;
 import io.kubeferry.proxy.model.Cidr;
 import io.kubeferry.proxy.model.Endpoint;
 import io.kubeferry.proxy.model.NodeInfo;
@@ -27,6 +28,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * What the watch side has seen, and the snapshots built from it. Change tracking is per Service
@@ -37,6 +39,7 @@ import java.util.TreeMap;
 public final class ClusterState implements StateSource {
 
     private static final Logger LOG = LoggerFactory.getLogger(ClusterState.class);
+    static final String SERVICE_CIDR = "ServiceCIDR";
 
     private final ServiceConverter services;
     private final EndpointSliceConverter slices;
@@ -55,6 +58,10 @@ public final class ClusterState implements StateSource {
     /** Which Service each stored slice (namespace/name) was filed under, so a relabelled slice moves. */
     private final Map<String, String> serviceOfSlice = new HashMap<>();
     private final SkippedObjects skipped;
+    /** Each ServiceCIDR object's IPv4 blocks, by name (cluster-scoped). */
+    private final Map<String, List<Cidr>> cidrsByServiceCIDR = new HashMap<>();
+    /** Their union, each block once, ascending: what the snapshots carry. */
+    private List<Cidr> serviceCIDRs = List.of();
     private NodeInfo node;
     private long generation;
 
@@ -186,6 +193,60 @@ public final class ClusterState implements StateSource {
     }
 
     /**
+     * A ServiceCIDR was added or changed. Returns true when the cluster's set of ServiceCIDRs changed with it (a
+     * resync of an unchanged object does not): nftables mode then rewrites its drop rule, in a full sync.
+     */
+    public boolean onServiceCIDR(ServiceCIDR object) {
+        String name = object.getMetadata() == null ? null : object.getMetadata().getName();
+        if (object.getMetadata() != null && !services.forThisProxy(object.getMetadata().getLabels())) {
+            // As the informer's selector (upstream's informer factory puts the same one on ServiceCIDRs).
+            LOG.debug("ServiceCIDR {} not read: labelled for another service proxy or headless", name);
+            skipped.forget(SERVICE_CIDR, "", name);
+            cidrsByServiceCIDR.remove(name);
+            return unionChanged();
+        }
+        ServiceCIDRConverter.Result result = ServiceCIDRConverter.convert(object);
+        skipped.update(SERVICE_CIDR, "", name, result.problems(), null);
+        if (!result.ipv6().isEmpty()) {
+            LOG.debug("ServiceCIDR {}: {} not read: kube-ferry is IPv4-only", name, result.ipv6());
+        }
+        if (result.cidrs().isEmpty()) {
+            cidrsByServiceCIDR.remove(name);
+        } else {
+            cidrsByServiceCIDR.put(name, result.cidrs());
+        }
+        return unionChanged();
+    }
+
+    /** A ServiceCIDR was deleted; true when the cluster's set of ServiceCIDRs changed with it. */
+    public boolean onServiceCIDRDeleted(ServiceCIDR object) {
+        String name = object.getMetadata() == null ? null : object.getMetadata().getName();
+        skipped.forget(SERVICE_CIDR, "", name);
+        cidrsByServiceCIDR.remove(name);
+        return unionChanged();
+    }
+
+    /**
+     * Recomputes the union. Per block, not per object as upstream's set of strings, whose delete of one object's
+     * blocks also drops them when another object still names them.
+     */
+    private boolean unionChanged() {
+        TreeSet<Cidr> union = new TreeSet<>(Comparator.comparingLong(Cidr::network).thenComparingInt(Cidr::prefix));
+        cidrsByServiceCIDR.values().forEach(union::addAll);
+        List<Cidr> next = List.copyOf(union);
+        if (next.equals(serviceCIDRs)) {
+            return false;
+        }
+        LOG.info("ServiceCIDRs now {}", next.isEmpty() ? "none" : next);
+        serviceCIDRs = next;
+        return true;
+    }
+
+    public List<Cidr> serviceCIDRs() {
+        return serviceCIDRs;
+    }
+
+    /**
      * An object that never reaches the converters (e.g. a kind kube-ferry does not read, from a file) is
      * reported the same way: once, logged, counted.
      */
@@ -279,7 +340,7 @@ public final class ClusterState implements StateSource {
         endpointChanges.clear();
         List<Instant> triggers = List.copyOf(triggerTimes);
         triggerTimes.clear();
-        return new Snapshot(new ProxyState(node, resolved, ++generation), changed, triggers);
+        return new Snapshot(new ProxyState(node, resolved, ++generation, serviceCIDRs), changed, triggers);
     }
 
     /** The Service's endpoints per port across all its slices; one ip:port once, preferring a ready copy. */

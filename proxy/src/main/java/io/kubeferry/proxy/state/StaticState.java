@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.networking.v1.ServiceCIDR;
 import io.kubeferry.proxy.model.ProxyState;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
@@ -54,10 +55,12 @@ public final class StaticState {
                 state.onService(service);
             } else if (object instanceof EndpointSlice slice) {
                 state.onSlice(slice);
+            } else if (object instanceof ServiceCIDR cidr) {
+                state.onServiceCIDR(cidr);
             } else {
                 state.onSkipped(kindOf(object), namespaceOf(object), nameOf(object), ObjectProblem.skip("unknown-kind",
                         "kind " + kindOf(object) + " (apiVersion " + object.getApiVersion() + ") is not read by kube-ferry, which reads "
-                                + "v1 Service, discovery.k8s.io/v1 EndpointSlice and v1 Node"));
+                                + "v1 Service, discovery.k8s.io/v1 EndpointSlice, v1 Node and networking.k8s.io/v1 ServiceCIDR"));
             }
         }
         return new Result(state.take().state(), state.skipped());
@@ -101,8 +104,8 @@ public final class StaticState {
 
     private static String namespaceOf(HasMetadata object) {
         ObjectMeta meta = object.getMetadata();
-        // Nodes are cluster-scoped; the rest default to "default" as kubectl would place them.
-        return object instanceof Node ? "" : ServiceConverter.namespaceOf(meta);
+        // Nodes and ServiceCIDRs are cluster-scoped; the rest default to "default" as kubectl would place them.
+        return object instanceof Node || object instanceof ServiceCIDR ? "" : ServiceConverter.namespaceOf(meta);
     }
 
     private static String nameOf(HasMetadata object) {

@@ -73,13 +73,14 @@ public final class ApiReachability implements Interceptor {
         }
     }
 
-    /** ".../services" is Service; ".../endpointslices" EndpointSlice; ".../nodes" Node; anything else its path. */
+    /** ".../services" is Service; ".../endpointslices" EndpointSlice; ".../nodes" Node (and so on); anything else its path. */
     static String kindOf(String path) {
         String last = path.substring(path.lastIndexOf('/') + 1);
         return switch (last) {
             case "services" -> "Service";
             case "endpointslices" -> "EndpointSlice";
             case "nodes" -> "Node";
+            case "servicecidrs" -> "ServiceCIDR";
             default -> path;
         };
     }

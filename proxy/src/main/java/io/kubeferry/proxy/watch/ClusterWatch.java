@@ -4,7 +4,9 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.networking.v1.ServiceCIDR;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.informers.cache.Cache;
@@ -16,15 +18,18 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 
 /**
- * Fabric8 informers for Services, EndpointSlices and this Node. Every event hops onto the agent's one
+ * Fabric8 informers for Services, EndpointSlices, this Node and the cluster's ServiceCIDRs. Every event hops onto the agent's one
  * Vert.x context before it touches {@link ClusterState}, so the state needs no locks; then the sync
  * runner is asked for a sync. Informers relist and rewatch by themselves after API outages and 410 Gone.
  * An outage is logged as two lines, not one per retry: a WARN when listing or watching starts failing (with
@@ -34,12 +39,19 @@ import java.util.function.Consumer;
  * dropped watch that Fabric8's watch manager re-opens by itself (the informer still reports watching) is
  * seen through {@link ApiReachability}, the HTTP client's interceptor: a failed connection starts the outage
  * and it ends once the API server has answered again and every informer watches.
+ *
+ * <p>ServiceCIDRs (networking.k8s.io/v1, GA in 1.33) are optional, as for upstream, whose ServiceCIDR informer never
+ * holds up its first sync: an API server that does not serve them (404, an older version) or forbids them (403, a
+ * ClusterRole from before they were read) is said once, at WARN, and the kind then counts as listed and empty (no
+ * drop rule for unallocated ClusterIPs) while the informer keeps retrying on Fabric8's backoff, out of the outage
+ * lines; once it lists, the ServiceCIDRs arrive like any change.
  */
 public final class ClusterWatch implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ClusterWatch.class);
 
-    public static final Set<String> KINDS = Set.of("Service", "EndpointSlice", "Node");
+    public static final String SERVICE_CIDR = "ServiceCIDR";
+    public static final Set<String> KINDS = Set.of("Service", "EndpointSlice", "Node", SERVICE_CIDR);
     /** How long a lost watch may take to come back before it counts as an outage (reconnects are routine). */
     static final Duration WATCH_LOST_GRACE = Duration.ofSeconds(10);
     /** Fabric8's reconnect backoff doubles up to this many times the watch reconnect interval. */
@@ -79,6 +91,8 @@ public final class ClusterWatch implements AutoCloseable {
     private static final long WATCHING_CHECK_MILLIS = 1000;
     private long checkTimer = -1;
     private boolean closing;
+    /** Optional kinds the API server does not serve or lets us read now: listed as empty, not an outage. */
+    private final Set<String> unavailable = new HashSet<>();
 
     /**
      * @param onChange           something changed: a sync soon
@@ -118,6 +132,14 @@ public final class ClusterWatch implements AutoCloseable {
                 .addEventHandler(handler("EndpointSlice", state::onSlice, state::onSliceDeleted)));
         informers.add(client.nodes().withField("metadata.name", nodeName).runnableInformer(resyncMillis)
                 .itemStore(new TrimmedItemStore<>()).addEventHandler(nodeHandler()));
+        // Upstream's informer factory puts the Service selector on ServiceCIDRs too (cmd/kube-proxy server.go).
+        var cidrs = client.network().v1().serviceCIDRs().withoutLabel(ServiceConverter.HEADLESS);
+        if (serviceProxyName.isEmpty()) {
+            cidrs = cidrs.withoutLabel(ServiceConverter.SERVICE_PROXY_NAME);
+        }
+        // A change of the set asks for a full sync: nftables mode writes the drop rule with the fixed chains.
+        informers.add(cidrs.runnableInformer(resyncMillis).itemStore(new TrimmedItemStore<>())
+                .addEventHandler(handler(SERVICE_CIDR, state::onServiceCIDR, state::onServiceCIDRDeleted, onChangeEverywhere)));
         String backoffText = backoffText();
         reachability.listen(reachabilityListener);
         for (SharedIndexInformer<?> informer : informers) {
@@ -125,8 +147,14 @@ public final class ClusterWatch implements AutoCloseable {
             // Keep retrying whatever happens (API server down at start, expired watches, relists): a node
             // agent has nothing better to do than wait for the API server, with its last rules in place.
             informer.exceptionHandler((started, error) -> {
+                Optional<String> unserved = SERVICE_CIDR.equals(kind) ? unavailableReason(error) : Optional.empty();
                 context.runOnContext(v -> {
-                    if (!closing) {
+                    if (closing) {
+                        return;
+                    }
+                    if (unserved.isPresent()) {
+                        serviceCIDRsUnavailable(unserved.get(), error);
+                    } else {
                         outage.failed(kind, error, backoffText, System.nanoTime());
                     }
                 });
@@ -155,7 +183,7 @@ public final class ClusterWatch implements AutoCloseable {
             if (closing || !initialListsIn()) {
                 return;
             }
-            LOG.info("initial lists of Services, EndpointSlices and Node {} received", nodeName);
+            LOG.info("initial lists of Services, EndpointSlices, Node {} and ServiceCIDRs received", nodeName);
             onChange.run();
             // From now on only the outage's two log lines depend on this check: once a second is plenty, and
             // an idle agent no longer wakes ten times a second for it.
@@ -173,8 +201,10 @@ public final class ClusterWatch implements AutoCloseable {
     private boolean initialListsIn() {
         boolean all = true;
         for (SharedIndexInformer<?> informer : informers) {
-            // Synced in the cache and delivered to the state: see InitialLists.
-            if (informer.hasSynced() && initialLists.synced(kindOf(informer), () -> informer.getStore().listKeys())) {
+            // Synced in the cache and delivered to the state: see InitialLists. A kind not served counts as empty.
+            if (unavailable.contains(kindOf(informer))) {
+                state.markSynced(kindOf(informer));
+            } else if (informer.hasSynced() && initialLists.synced(kindOf(informer), () -> informer.getStore().listKeys())) {
                 state.markSynced(kindOf(informer));
             } else {
                 all = false;
@@ -186,11 +216,45 @@ public final class ClusterWatch implements AutoCloseable {
     private void checkWatching() {
         List<String> notWatching = new ArrayList<>();
         for (SharedIndexInformer<?> informer : informers) {
-            if (!informer.isWatching()) {
-                notWatching.add(kindOf(informer));
+            String kind = kindOf(informer);
+            if (informer.isWatching()) {
+                if (unavailable.remove(kind)) {
+                    LOG.info("{}s are served now: read from here on", kind);
+                }
+            } else if (!unavailable.contains(kind)) {
+                notWatching.add(kind);
             }
         }
         outage.watching(notWatching, System.nanoTime());
+    }
+
+    /**
+     * Why the API server will not list ServiceCIDRs, when that is the answer it gave: 404 (it does not serve
+     * networking.k8s.io/v1 ServiceCIDR) or 403 (the agent may not read them). Anything else is an outage.
+     */
+    public static Optional<String> unavailableReason(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof KubernetesClientException k) {
+                if (k.getCode() == 404) {
+                    return Optional.of("this API server does not serve networking.k8s.io/v1 ServiceCIDR (before Kubernetes 1.33?)");
+                }
+                if (k.getCode() == 403) {
+                    return Optional.of("the agent may not list them (its ClusterRole lacks list/watch on servicecidrs in "
+                            + "networking.k8s.io; see manifests/base/rbac.yaml)");
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Said once per spell (at WARN); Fabric8 keeps retrying, and {@link #checkWatching} sees them served again. */
+    private void serviceCIDRsUnavailable(String reason, Throwable error) {
+        if (unavailable.add(SERVICE_CIDR)) {
+            LOG.warn("ServiceCIDRs not read: {}; going on without them (nftables mode writes no drop rule for unallocated "
+                    + "ClusterIPs) and retrying in the background: {}", reason, ApiOutage.describe(error));
+        } else {
+            LOG.debug("ServiceCIDRs still not read: {}", ApiOutage.describe(error));
+        }
     }
 
     /** Fabric8's retry backoff, for the outage's WARN: the same for relists and watch reconnects. */
@@ -203,6 +267,9 @@ public final class ClusterWatch implements AutoCloseable {
         Class<?> type = informer.getApiTypeClass();
         if (type == Service.class) {
             return "Service";
+        }
+        if (type == ServiceCIDR.class) {
+            return SERVICE_CIDR;
         }
         return type == EndpointSlice.class ? "EndpointSlice" : "Node";
     }
@@ -263,36 +330,50 @@ public final class ClusterWatch implements AutoCloseable {
     }
 
     private <T extends HasMetadata> ResourceEventHandler<T> handler(String kind, Consumer<T> upsert, Consumer<T> delete) {
+        return handler(kind, obj -> {
+            upsert.accept(obj);
+            return true;
+        }, obj -> {
+            delete.accept(obj);
+            return true;
+        }, onChange);
+    }
+
+    /** Events of {@code kind}; {@code then} runs after an action that says it changed something. */
+    private <T extends HasMetadata> ResourceEventHandler<T> handler(String kind, Predicate<T> upsert, Predicate<T> delete, Runnable then) {
         return new ResourceEventHandler<>() {
 
             @Override
             public void onAdd(T obj) {
-                deliver(kind, obj, upsert);
+                deliver(kind, obj, upsert, then);
             }
 
             @Override
             public void onUpdate(T oldObj, T newObj) {
-                deliver(kind, newObj, upsert);
+                deliver(kind, newObj, upsert, then);
             }
 
             @Override
             public void onDelete(T obj, boolean deletedFinalStateUnknown) {
-                deliver(kind, obj, delete);
+                deliver(kind, obj, delete, then);
             }
         };
     }
 
-    private <T extends HasMetadata> void deliver(String kind, T obj, Consumer<T> action) {
+    private <T extends HasMetadata> void deliver(String kind, T obj, Predicate<T> action, Runnable then) {
         context.runOnContext(v -> {
             initialLists.delivered(kind, Cache.metaNamespaceKeyFunc(obj));
+            boolean changed;
             try {
-                action.accept(obj);
+                changed = action.test(obj);
             } catch (RuntimeException e) {
                 // A malformed object must never stop the others from being programmed.
                 LOG.warn("{} {}/{} skipped: {}", kind, obj.getMetadata().getNamespace(), obj.getMetadata().getName(), e.toString());
                 return;
             }
-            onChange.run();
+            if (changed) {
+                then.run();
+            }
         });
     }
 
