@@ -1,14 +1,20 @@
 package io.kubeferry.it;
 
+import io.fabric8.kubernetes.api.model.networking.v1.ServiceCIDR;
+import io.fabric8.kubernetes.api.model.networking.v1.ServiceCIDRBuilder;
 import io.kubeferry.proxy.config.ProxyConfig;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import static io.kubeferry.it.Traffic.answers;
+import static io.kubeferry.it.Traffic.awaitAnswer;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -97,5 +103,32 @@ class NftablesAgentRealKernelTest extends RealKernelAgentCases {
         System.out.println("toggle iptables -> nftables -> iptables -> nftables under traffic: " + result);
         assertTrue(result.startsWith("ok ") && result.endsWith(" failed 0"), "no failed connection across the switches: " + result);
         assertTrue(Integer.parseInt(result.split("\\s+")[1]) > 100, "traffic flowed all along: " + result);
+    }
+
+    /**
+     * A ServiceCIDR makes every address in it that no Service holds a dead end: dropped (upstream's second
+     * {@code cluster-ips-check} rule), so a client times out rather than being refused or reaching anything. The
+     * bed's one address that answers without the rule is a pod's, so this ServiceCIDR holds pod-2's address alone:
+     * reached directly before, silent while the ServiceCIDR exists, reached again once it is deleted. (iptables and
+     * IPVS modes do not read ServiceCIDRs, as upstream's.)
+     */
+    @Test
+    @Order(10)
+    void anAddressInsideAServiceCIDRThatNoServiceHoldsIsDropped() throws Exception {
+        NetnsTestBed.Client c = BED.client();
+        String pod = pod2.ip();
+        awaitAnswer("pod-2 reached directly", () -> c.tcp(pod, 8080), "pod-2"::equals);
+        ServiceCIDR cidr = new ServiceCIDRBuilder().withNewMetadata().withName("pod-2-as-services").endMetadata().withNewSpec()
+                .withCidrs(pod + "/32").endSpec().build();
+        client.resource(cidr).create();
+        try {
+            awaitAnswer("the drop rule programmed", () -> c.tcp(pod, 8080), "TIMEOUT"::equals);
+            assertEquals(Set.of("TIMEOUT"), answers(2, () -> c.tcp(pod, 8080)), "dropped, every time");
+            String chain = BED.exec(BED.nodeNs(), "nft", "list", "chain", "ip", "kube-proxy", "cluster-ips-check");
+            assertTrue(chain.contains("ip daddr " + pod + " drop comment \"Drop traffic to unallocated ClusterIPs\""), chain);
+        } finally {
+            client.resource(cidr).delete();
+        }
+        awaitAnswer("the rule gone with the ServiceCIDR", () -> c.tcp(pod, 8080), "pod-2"::equals);
     }
 }
