@@ -1,5 +1,6 @@
 package io.kubeferry.proxy.health;
 
+import io.kubeferry.proxy.model.Cidr;
 import io.kubeferry.proxy.model.Endpoint;
 import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.model.ResolvedService;
@@ -10,7 +11,7 @@ import java.util.List;
 
 /**
  * The /debug/state body: the state the kernel was last programmed with, one entry per Service port with the
- * endpoints this node chose for it. A kube-ferry addition (kube-proxy has no such path) for operators asking
+ * endpoints this node chose for it, and the cluster's ServiceCIDRs. A kube-ferry addition (kube-proxy has no such path) for operators asking
  * "what does the agent think it programmed?".
  */
 public final class DebugState {
@@ -31,6 +32,7 @@ public final class DebugState {
                     .put("localEndpoints", hostPorts(svc.localEndpoints())));
         }
         return new JsonObject().put("node", state.node().name()).put("generation", state.generation())
+                .put("serviceCIDRs", new JsonArray(state.serviceCIDRs().stream().map(Cidr::toString).toList()))
                 .put("services", services).encode();
     }
 

@@ -1,8 +1,13 @@
 package io.kubeferry.proxy.health;
 
+import io.kubeferry.proxy.model.Cidr;
+import io.kubeferry.proxy.model.NodeInfo;
 import io.kubeferry.proxy.model.Protocol;
+import io.kubeferry.proxy.model.ProxyState;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
+
+import java.util.List;
 
 import static io.kubeferry.proxy.testing.Fixtures.endpoint;
 import static io.kubeferry.proxy.testing.Fixtures.localEndpoint;
@@ -25,5 +30,13 @@ class DebugStateTest {
         assertEquals("198.19.0.1", svc.getString("clusterIP"));
         assertEquals(53, svc.getInteger("port"));
         assertEquals("198.18.0.2:5353", svc.getJsonArray("localEndpoints").getString(0));
+        assertEquals(0, json.getJsonArray("serviceCIDRs").size());
+    }
+
+    @Test
+    void listsTheServiceCIDRs() {
+        ProxyState empty = ProxyState.empty(NodeInfo.named("node-a"));
+        ProxyState withCIDRs = new ProxyState(empty.node(), empty.services(), 1, List.of(Cidr.parse("198.19.0.0/16")));
+        assertEquals(List.of("198.19.0.0/16"), new JsonObject(DebugState.render(withCIDRs)).getJsonArray("serviceCIDRs").getList());
     }
 }
