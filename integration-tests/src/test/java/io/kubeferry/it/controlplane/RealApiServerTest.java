@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.networking.v1.ServiceCIDRBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.kubeferry.it.BedAgent;
 import io.kubeferry.it.ClusterObjects;
@@ -293,5 +294,28 @@ class RealApiServerTest {
             assertTrue(log.events().stream().filter(e -> e.getLevel().isGreaterOrEqual(Level.INFO))
                     .allMatch(e -> e.getThrowableProxy() == null), "no stack trace at INFO or WARN");
         }
+    }
+
+    /**
+     * The API server's default ServiceCIDR (made from --service-cluster-ip-range) and one created later reach the
+     * state the agent programs (iptables mode ignores them, as upstream's; nftables mode writes its drop rule).
+     */
+    @Test
+    @Order(9)
+    void theClustersServiceCIDRsReachTheState() throws Exception {
+        awaitAnswer("the default ServiceCIDR in the state", RealApiServerTest::serviceCIDRs, ControlPlane.SERVICE_CIDR::equals);
+        // Inside the default one: ServiceCIDRs may overlap, and the test keeps to its address range.
+        client.resource(new ServiceCIDRBuilder().withNewMetadata().withName("extra").endMetadata().withNewSpec()
+                .withCidrs("198.19.128.0/24").endSpec().build()).create();
+        try {
+            awaitAnswer("the new ServiceCIDR in the state", RealApiServerTest::serviceCIDRs,
+                    (ControlPlane.SERVICE_CIDR + ",198.19.128.0/24")::equals);
+        } finally {
+            client.network().v1().serviceCIDRs().withName("extra").delete();
+        }
+    }
+
+    private static String serviceCIDRs() {
+        return String.join(",", agent.lastState().serviceCIDRs().stream().map(Object::toString).toList());
     }
 }
