@@ -4,6 +4,7 @@ import ch.qos.logback.classic.Level;
 import io.fabric8.kubernetes.api.model.networking.v1.ServiceCIDR;
 import io.fabric8.kubernetes.api.model.networking.v1.ServiceCIDRBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.Context;
@@ -158,5 +159,15 @@ class ClusterWatchServiceCIDRTest {
                 warnings.get(0));
         assertEquals(List.of(), cidrs());
         assertTrue(syncs.get() >= 1, "the first sync was asked for");
+    }
+
+    @Test
+    void only404And403CountAsNotServedAnythingElseIsAnOutage() {
+        assertTrue(ClusterWatch.unavailableReason(new java.util.concurrent.CompletionException(
+                new KubernetesClientException("not found", 404, null))).orElseThrow().contains("does not serve"));
+        assertTrue(ClusterWatch.unavailableReason(new KubernetesClientException("forbidden", 403, null)).orElseThrow()
+                .contains("list/watch on servicecidrs"));
+        assertTrue(ClusterWatch.unavailableReason(new KubernetesClientException("unavailable", 503, null)).isEmpty());
+        assertTrue(ClusterWatch.unavailableReason(new java.net.ConnectException("Connection refused")).isEmpty());
     }
 }
