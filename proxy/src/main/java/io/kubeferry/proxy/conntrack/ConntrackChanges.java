@@ -1,0 +1,270 @@
+package io.kubeferry.proxy.conntrack;
+
+import io.kubeferry.proxy.model.Endpoint;
+import io.kubeferry.proxy.model.Protocol;
+import io.kubeferry.proxy.model.ProxyState;
+import io.kubeferry.proxy.model.ResolvedService;
+import io.kubeferry.proxy.model.ServicePort;
+import io.kubeferry.proxy.model.ServicePortName;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Predicate;
+
+/**
+ * What the programmed Service ports and their endpoints went through between two states, typed for the
+ * connection-tracking hooks. An endpoint is "removed" when its {@code ip:port} no longer appears in its Service
+ * port's EndpointSlices at all (or the Service port went): an endpoint that only stopped being ready, or started
+ * terminating, is still listed and is not removed, so readiness blips and graceful termination never count as
+ * removals. Every list is in a stable order (Service port, then {@code ip:port}).
+ *
+ * @param removedEndpoints endpoints gone from their Service port, with the conditions they last had
+ * @param addedEndpoints   endpoints new to their Service port
+ * @param removedServices  Service ports no longer programmed, as they last were
+ * @param addedServices    Service ports programmed for the first time
+ * @param changedServices  Service ports whose addresses or ports changed (ClusterIP, port, NodePort, externalIPs,
+ *                         LoadBalancer IPs)
+ */
+public record ConntrackChanges(
+        List<RemovedEndpoint> removedEndpoints,
+        List<AddedEndpoint> addedEndpoints,
+        List<ServicePort> removedServices,
+        List<ServicePort> addedServices,
+        List<ChangedService> changedServices) {
+
+    public static final ConntrackChanges NONE = new ConntrackChanges(List.of(), List.of(), List.of(), List.of(), List.of());
+
+    public ConntrackChanges {
+        removedEndpoints = List.copyOf(removedEndpoints);
+        addedEndpoints = List.copyOf(addedEndpoints);
+        removedServices = List.copyOf(removedServices);
+        addedServices = List.copyOf(addedServices);
+        changedServices = List.copyOf(changedServices);
+    }
+
+    /**
+     * An endpoint no longer listed for its Service port.
+     *
+     * @param service  the Service port it belonged to, as last programmed (its options carry the annotations)
+     * @param endpoint the endpoint with the conditions it last had ({@link Endpoint#terminating()},
+     *                 {@link Endpoint#serving()})
+     */
+    public record RemovedEndpoint(ServicePort service, Endpoint endpoint) {
+
+        public RemovedEndpoint {
+            Objects.requireNonNull(service, "service");
+            Objects.requireNonNull(endpoint, "endpoint");
+        }
+
+        /** True when it was terminating when last seen: its flows are draining, as graceful termination wants. */
+        public boolean wasTerminating() {
+            return endpoint.terminating();
+        }
+
+        public boolean wasServing() {
+            return endpoint.serving();
+        }
+
+        Key key() {
+            return new Key(service.name(), endpoint.hostPort());
+        }
+    }
+
+    /** An endpoint new to its Service port, as now programmed. */
+    public record AddedEndpoint(ServicePort service, Endpoint endpoint) {
+
+        public AddedEndpoint {
+            Objects.requireNonNull(service, "service");
+            Objects.requireNonNull(endpoint, "endpoint");
+        }
+
+        Key key() {
+            return new Key(service.name(), endpoint.hostPort());
+        }
+    }
+
+    /** A Service port whose addresses or ports changed: as it was and as it is. */
+    public record ChangedService(ServicePort before, ServicePort after) {
+
+        public ChangedService {
+            Objects.requireNonNull(before, "before");
+            Objects.requireNonNull(after, "after");
+        }
+
+        public ServicePortName name() {
+            return after.name();
+        }
+
+        /** The {@code ip:port} addresses the port answered on before and no longer does (NodePorts as {@code :port}). */
+        public Set<String> lostAddresses() {
+            Set<String> lost = new LinkedHashSet<>(addresses(before));
+            lost.removeAll(addresses(after));
+            return lost;
+        }
+    }
+
+    /** One endpoint of one Service port: the identity removals and additions are matched by. */
+    record Key(ServicePortName service, String hostPort) {
+    }
+
+    /** The changes from {@code previous} to {@code current}. */
+    public static ConntrackChanges between(ProxyState previous, ProxyState current) {
+        List<RemovedEndpoint> removed = new ArrayList<>();
+        List<AddedEndpoint> added = new ArrayList<>();
+        List<ServicePort> removedServices = new ArrayList<>();
+        List<ServicePort> addedServices = new ArrayList<>();
+        List<ChangedService> changed = new ArrayList<>();
+        for (Map.Entry<ServicePortName, ResolvedService> before : previous.services().entrySet()) {
+            ResolvedService after = current.services().get(before.getKey());
+            if (after == null) {
+                removedServices.add(before.getValue().port());
+                before.getValue().allEndpoints().forEach(ep -> removed.add(new RemovedEndpoint(before.getValue().port(), ep)));
+            } else if (!after.equals(before.getValue())) {
+                if (!addresses(before.getValue().port()).equals(addresses(after.port()))) {
+                    changed.add(new ChangedService(before.getValue().port(), after.port()));
+                }
+                diffEndpoints(before.getValue(), after, removed, added);
+            }
+        }
+        for (Map.Entry<ServicePortName, ResolvedService> after : current.services().entrySet()) {
+            if (!previous.services().containsKey(after.getKey())) {
+                addedServices.add(after.getValue().port());
+                after.getValue().allEndpoints().forEach(ep -> added.add(new AddedEndpoint(after.getValue().port(), ep)));
+            }
+        }
+        return new ConntrackChanges(removed, added, removedServices, addedServices, changed);
+    }
+
+    private static void diffEndpoints(ResolvedService before, ResolvedService after, List<RemovedEndpoint> removed,
+            List<AddedEndpoint> added) {
+        Map<String, Endpoint> was = byHostPort(before.allEndpoints());
+        Map<String, Endpoint> is = byHostPort(after.allEndpoints());
+        was.forEach((hostPort, ep) -> {
+            if (!is.containsKey(hostPort)) {
+                // The port as now programmed: its annotations are the ones in force when the endpoint went.
+                removed.add(new RemovedEndpoint(after.port(), ep));
+            }
+        });
+        is.forEach((hostPort, ep) -> {
+            if (!was.containsKey(hostPort)) {
+                added.add(new AddedEndpoint(after.port(), ep));
+            }
+        });
+    }
+
+    private static Map<String, Endpoint> byHostPort(List<Endpoint> endpoints) {
+        Map<String, Endpoint> map = new LinkedHashMap<>();
+        endpoints.forEach(ep -> map.put(ep.hostPort(), ep));
+        return map;
+    }
+
+    /** Every address a port answers on: {@code ip:port} for its IPs, {@code :nodePort} for its NodePort. */
+    static Set<String> addresses(ServicePort port) {
+        Set<String> all = new LinkedHashSet<>();
+        all.add(port.clusterIP() + ":" + port.port());
+        port.externalIPs().forEach(ip -> all.add(ip + ":" + port.port()));
+        port.loadBalancerIPs().forEach(ip -> all.add(ip + ":" + port.port()));
+        if (port.nodePort() > 0) {
+            all.add(":" + port.nodePort());
+        }
+        return all;
+    }
+
+    /**
+     * These changes followed by {@code next}, as one: what a hook that missed the syncs in between must act on.
+     * An endpoint added and then removed is reported removed (flows may have reached it meanwhile); one removed and
+     * then added again is in neither list (it is back, its flows are valid). Likewise for Service ports; a port
+     * changed twice is one change from its first to its last form, dropped when that is no change at all.
+     */
+    public ConntrackChanges then(ConntrackChanges next) {
+        Set<Key> nextAdded = keys(next.addedEndpoints, AddedEndpoint::key);
+        Set<Key> thisRemoved = keys(removedEndpoints, RemovedEndpoint::key);
+        Map<Key, RemovedEndpoint> removed = new LinkedHashMap<>();
+        removedEndpoints.stream().filter(r -> !nextAdded.contains(r.key())).forEach(r -> removed.put(r.key(), r));
+        next.removedEndpoints.forEach(r -> removed.put(r.key(), r));
+        Set<Key> nextRemoved = keys(next.removedEndpoints, RemovedEndpoint::key);
+        Map<Key, AddedEndpoint> added = new LinkedHashMap<>();
+        addedEndpoints.stream().filter(a -> !nextRemoved.contains(a.key())).forEach(a -> added.put(a.key(), a));
+        next.addedEndpoints.stream().filter(a -> !thisRemoved.contains(a.key())).forEach(a -> added.put(a.key(), a));
+
+        Set<ServicePortName> nextAddedServices = names(next.addedServices);
+        Set<ServicePortName> thisRemovedServices = names(removedServices);
+        Set<ServicePortName> nextRemovedServices = names(next.removedServices);
+        Map<ServicePortName, ServicePort> removedPorts = new LinkedHashMap<>();
+        Map<ServicePortName, ChangedService> changedPorts = new LinkedHashMap<>();
+        for (ServicePort gone : removedServices) {
+            if (!nextAddedServices.contains(gone.name())) {
+                removedPorts.put(gone.name(), gone);
+            }
+        }
+        for (ServicePort back : next.addedServices) {
+            if (thisRemovedServices.contains(back.name())) {
+                ServicePort before = removedServices.stream().filter(p -> p.name().equals(back.name())).findFirst().orElseThrow();
+                changedPorts.put(back.name(), new ChangedService(before, back));
+            }
+        }
+        Map<ServicePortName, ServicePort> addedPorts = new LinkedHashMap<>();
+        addedServices.stream().filter(p -> !nextRemovedServices.contains(p.name())).forEach(p -> addedPorts.put(p.name(), p));
+        next.addedServices.stream().filter(p -> !thisRemovedServices.contains(p.name())).forEach(p -> addedPorts.put(p.name(), p));
+        for (ChangedService c : changedServices) {
+            changedPorts.put(c.name(), c);
+        }
+        for (ChangedService c : next.changedServices) {
+            ChangedService first = changedPorts.get(c.name());
+            changedPorts.put(c.name(), first == null ? c : new ChangedService(first.before(), c.after()));
+        }
+        for (ServicePort gone : next.removedServices) {
+            // Removed after a change: the first form is the one whose flows may still exist.
+            ChangedService was = changedPorts.remove(gone.name());
+            if (addedPorts.remove(gone.name()) == null) {
+                removedPorts.put(gone.name(), was == null ? gone : was.before());
+            }
+        }
+        // A port added then changed is simply added, as it now is.
+        addedPorts.replaceAll((name, port) -> changedPorts.containsKey(name) ? changedPorts.remove(name).after() : port);
+        changedPorts.values().removeIf(c -> addresses(c.before()).equals(addresses(c.after())));
+        return new ConntrackChanges(sorted(removed.values()), sortedAdded(added.values()), List.copyOf(removedPorts.values()),
+                List.copyOf(addedPorts.values()), List.copyOf(changedPorts.values()));
+    }
+
+    /** Only what concerns one protocol (e.g. the TCP flows hook looks at TCP ports only). */
+    public ConntrackChanges only(Protocol protocol) {
+        Predicate<ServicePort> of = p -> p.protocol() == protocol;
+        return new ConntrackChanges(removedEndpoints.stream().filter(r -> of.test(r.service())).toList(),
+                addedEndpoints.stream().filter(a -> of.test(a.service())).toList(), removedServices.stream().filter(of).toList(),
+                addedServices.stream().filter(of).toList(), changedServices.stream().filter(c -> of.test(c.after())).toList());
+    }
+
+    public boolean isEmpty() {
+        return removedEndpoints.isEmpty() && addedEndpoints.isEmpty() && removedServices.isEmpty() && addedServices.isEmpty()
+                && changedServices.isEmpty();
+    }
+
+    private static <T> Set<Key> keys(Collection<T> items, java.util.function.Function<T, Key> key) {
+        Set<Key> keys = new LinkedHashSet<>();
+        items.forEach(i -> keys.add(key.apply(i)));
+        return keys;
+    }
+
+    private static Set<ServicePortName> names(Collection<ServicePort> ports) {
+        Set<ServicePortName> names = new LinkedHashSet<>();
+        ports.forEach(p -> names.add(p.name()));
+        return names;
+    }
+
+    private static List<RemovedEndpoint> sorted(Collection<RemovedEndpoint> items) {
+        return items.stream().sorted(java.util.Comparator.comparing((RemovedEndpoint r) -> r.service().name())
+                .thenComparing(r -> r.endpoint().hostPort())).toList();
+    }
+
+    private static List<AddedEndpoint> sortedAdded(Collection<AddedEndpoint> items) {
+        return items.stream().sorted(java.util.Comparator.comparing((AddedEndpoint a) -> a.service().name())
+                .thenComparing(a -> a.endpoint().hostPort())).toList();
+    }
+}
