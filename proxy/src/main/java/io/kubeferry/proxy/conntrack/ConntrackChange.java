@@ -37,6 +37,7 @@ public record ConntrackChange(ProxyState previous, ProxyState current, Set<Servi
     public ConntrackChange then(ConntrackChange next) {
         Set<ServicePortName> both = new HashSet<>(changed);
         both.addAll(next.changed);
-        return new ConntrackChange(previous, next.current, both, full || next.full, changes.then(next.changes), syncs + next.syncs);
+        return new ConntrackChange(previous, next.current, both, full || next.full, changes.then(next.changes, previous, next.current),
+                syncs + next.syncs);
     }
 }

@@ -177,60 +177,39 @@ public record ConntrackChanges(
     }
 
     /**
-     * These changes followed by {@code next}, as one: what a hook that missed the syncs in between must act on.
-     * An endpoint added and then removed is reported removed (flows may have reached it meanwhile); one removed and
-     * then added again is in neither list (it is back, its flows are valid). Likewise for Service ports; a port
-     * changed twice is one change from its first to its last form, dropped when that is no change at all.
+     * These changes (from {@code start}) followed by {@code next} (to {@code end}), as one: what a hook that missed
+     * the syncs in between must act on. Additions and Service changes are the net ones from {@code start} to
+     * {@code end}; removals are every removal, of this or of {@code next}, whose endpoint (or Service port) is absent
+     * at {@code end}: the net ones and the transient ones (added and removed in between, flows may have reached
+     * them). An endpoint removed and then listed again is in neither list: it is back and its flows are valid.
      */
-    public ConntrackChanges then(ConntrackChanges next) {
-        Set<Key> nextAdded = keys(next.addedEndpoints, AddedEndpoint::key);
-        Set<Key> thisRemoved = keys(removedEndpoints, RemovedEndpoint::key);
+    public ConntrackChanges then(ConntrackChanges next, ProxyState start, ProxyState end) {
+        ConntrackChanges net = between(start, end);
         Map<Key, RemovedEndpoint> removed = new LinkedHashMap<>();
-        removedEndpoints.stream().filter(r -> !nextAdded.contains(r.key())).forEach(r -> removed.put(r.key(), r));
-        next.removedEndpoints.forEach(r -> removed.put(r.key(), r));
-        Set<Key> nextRemoved = keys(next.removedEndpoints, RemovedEndpoint::key);
-        Map<Key, AddedEndpoint> added = new LinkedHashMap<>();
-        addedEndpoints.stream().filter(a -> !nextRemoved.contains(a.key())).forEach(a -> added.put(a.key(), a));
-        next.addedEndpoints.stream().filter(a -> !thisRemoved.contains(a.key())).forEach(a -> added.put(a.key(), a));
-
-        Set<ServicePortName> nextAddedServices = names(next.addedServices);
-        Set<ServicePortName> thisRemovedServices = names(removedServices);
-        Set<ServicePortName> nextRemovedServices = names(next.removedServices);
+        Set<Key> atEnd = new LinkedHashSet<>();
+        for (ResolvedService svc : end.services().values()) {
+            svc.allEndpoints().forEach(ep -> atEnd.add(new Key(svc.name(), ep.hostPort())));
+        }
+        for (RemovedEndpoint r : removedEndpoints) {
+            if (!atEnd.contains(r.key())) {
+                removed.put(r.key(), r);
+            }
+        }
+        for (RemovedEndpoint r : next.removedEndpoints) {
+            if (!atEnd.contains(r.key())) {
+                removed.put(r.key(), r); // the later removal's conditions are the last known
+            }
+        }
         Map<ServicePortName, ServicePort> removedPorts = new LinkedHashMap<>();
-        Map<ServicePortName, ChangedService> changedPorts = new LinkedHashMap<>();
-        for (ServicePort gone : removedServices) {
-            if (!nextAddedServices.contains(gone.name())) {
-                removedPorts.put(gone.name(), gone);
+        for (List<ServicePort> ports : List.of(removedServices, next.removedServices)) {
+            for (ServicePort p : ports) {
+                if (!end.services().containsKey(p.name())) {
+                    removedPorts.putIfAbsent(p.name(), p); // the first form: the one whose flows may still exist
+                }
             }
         }
-        for (ServicePort back : next.addedServices) {
-            if (thisRemovedServices.contains(back.name())) {
-                ServicePort before = removedServices.stream().filter(p -> p.name().equals(back.name())).findFirst().orElseThrow();
-                changedPorts.put(back.name(), new ChangedService(before, back));
-            }
-        }
-        Map<ServicePortName, ServicePort> addedPorts = new LinkedHashMap<>();
-        addedServices.stream().filter(p -> !nextRemovedServices.contains(p.name())).forEach(p -> addedPorts.put(p.name(), p));
-        next.addedServices.stream().filter(p -> !thisRemovedServices.contains(p.name())).forEach(p -> addedPorts.put(p.name(), p));
-        for (ChangedService c : changedServices) {
-            changedPorts.put(c.name(), c);
-        }
-        for (ChangedService c : next.changedServices) {
-            ChangedService first = changedPorts.get(c.name());
-            changedPorts.put(c.name(), first == null ? c : new ChangedService(first.before(), c.after()));
-        }
-        for (ServicePort gone : next.removedServices) {
-            // Removed after a change: the first form is the one whose flows may still exist.
-            ChangedService was = changedPorts.remove(gone.name());
-            if (addedPorts.remove(gone.name()) == null) {
-                removedPorts.put(gone.name(), was == null ? gone : was.before());
-            }
-        }
-        // A port added then changed is simply added, as it now is.
-        addedPorts.replaceAll((name, port) -> changedPorts.containsKey(name) ? changedPorts.remove(name).after() : port);
-        changedPorts.values().removeIf(c -> addresses(c.before()).equals(addresses(c.after())));
-        return new ConntrackChanges(sorted(removed.values()), sortedAdded(added.values()), List.copyOf(removedPorts.values()),
-                List.copyOf(addedPorts.values()), List.copyOf(changedPorts.values()));
+        return new ConntrackChanges(sorted(removed.values()), net.addedEndpoints, List.copyOf(removedPorts.values()),
+                net.addedServices, net.changedServices);
     }
 
     /** Only what concerns one protocol (e.g. the TCP flows hook looks at TCP ports only). */
@@ -246,25 +225,9 @@ public record ConntrackChanges(
                 && changedServices.isEmpty();
     }
 
-    private static <T> Set<Key> keys(Collection<T> items, java.util.function.Function<T, Key> key) {
-        Set<Key> keys = new LinkedHashSet<>();
-        items.forEach(i -> keys.add(key.apply(i)));
-        return keys;
-    }
-
-    private static Set<ServicePortName> names(Collection<ServicePort> ports) {
-        Set<ServicePortName> names = new LinkedHashSet<>();
-        ports.forEach(p -> names.add(p.name()));
-        return names;
-    }
-
     private static List<RemovedEndpoint> sorted(Collection<RemovedEndpoint> items) {
         return items.stream().sorted(java.util.Comparator.comparing((RemovedEndpoint r) -> r.service().name())
                 .thenComparing(r -> r.endpoint().hostPort())).toList();
     }
 
-    private static List<AddedEndpoint> sortedAdded(Collection<AddedEndpoint> items) {
-        return items.stream().sorted(java.util.Comparator.comparing((AddedEndpoint a) -> a.service().name())
-                .thenComparing(a -> a.endpoint().hostPort())).toList();
-    }
 }

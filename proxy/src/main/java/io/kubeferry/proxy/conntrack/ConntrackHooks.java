@@ -91,6 +91,11 @@ public final class ConntrackHooks implements AutoCloseable {
         return inIntake.get() == 0 && slots.stream().allMatch(Slot::idle);
     }
 
+    /** True when every change reported has been offered to every hook (delivered, or merged into a pending one). */
+    boolean offered() {
+        return inIntake.get() == 0;
+    }
+
     /** Stops taking changes; running hook calls finish on their own (daemon) threads. Closes every hook once. */
     @Override
     public void close() {
@@ -141,7 +146,7 @@ public final class ConntrackHooks implements AutoCloseable {
         void offer(ConntrackChange change) {
             synchronized (this) {
                 if (pending != null) {
-                    merged.increment(pending.syncs());
+                    merged.increment();
                     pending = pending.then(change);
                 } else {
                     pending = change;
