@@ -18,9 +18,11 @@ import java.util.List;
  */
 public final class EndpointRemovalLog implements ConntrackHook {
 
-    /** The logger the lines go to, so an operator can route them apart from the agent's own log. */
-    static final String LOGGER = "kube-ferry.example.endpoint-removals";
-    private static final Logger LOG = LoggerFactory.getLogger(LOGGER);
+    /**
+     * Under {@code io.kubeferry}, whose level the agent sets (INFO, more with {@code --v}); the agent logs any other
+     * logger at WARN and above only.
+     */
+    private static final Logger LOG = LoggerFactory.getLogger(EndpointRemovalLog.class);
 
     private final Counter removals;
 
