@@ -50,14 +50,7 @@ class PluginJarTest {
         assumeTrue(Files.isRegularFile(PLUGIN), "the example plugin's jar is built first: " + PLUGIN);
         Path dir = Files.createTempDirectory("kube-ferry-plugin-");
         Path kubeconfig = dir.resolve("kubeconfig");
-        Files.writeString(kubeconfig, """
-                apiVersion: v1
-                kind: Config
-                clusters: [{name: mock, cluster: {server: "http://127.0.0.1:%d"}}]
-                users: [{name: agent, user: {token: test}}]
-                contexts: [{name: mock, context: {cluster: mock, user: agent}}]
-                current-context: mock
-                """.formatted(server.getPort()));
+        Files.writeString(kubeconfig, ClusterObjects.mockKubeconfig("http://127.0.0.1:" + server.getPort()));
         client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a").endMetadata().build()).create();
         client.resource(service("web", "198.19.0.10", "TCP", 80, 8080).build()).create();
         client.resource(slice("web", "TCP", 8080, Ep.ready("198.18.0.11", "node-a"), Ep.ready("198.18.0.12", "node-b"))).create();

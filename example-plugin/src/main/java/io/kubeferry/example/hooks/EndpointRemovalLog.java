@@ -1,7 +1,7 @@
 package io.kubeferry.example.hooks;
 
 import io.kubeferry.proxy.conntrack.ConntrackChange;
-import io.kubeferry.proxy.conntrack.ConntrackChanges.RemovedEndpoint;
+import io.kubeferry.proxy.conntrack.ConntrackChanges.ServiceEndpoint;
 import io.kubeferry.proxy.conntrack.ConntrackHook;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -47,8 +47,8 @@ public final class EndpointRemovalLog implements ConntrackHook {
     /** The lines one change gives, e.g. {@code endpoint removed: default/web:http tcp 198.18.0.12:8080 (was ready)}. */
     static List<String> lines(ConntrackChange change) {
         List<String> lines = new ArrayList<>();
-        for (RemovedEndpoint r : change.changes().removedEndpoints()) {
-            String was = r.wasTerminating() ? "was terminating" : r.endpoint().ready() ? "was ready" : "was not ready";
+        for (ServiceEndpoint r : change.changes().removedEndpoints()) {
+            String was = r.terminating() ? "was terminating" : r.endpoint().ready() ? "was ready" : "was not ready";
             lines.add("endpoint removed: " + r.service().name() + " " + r.service().protocol().lower() + " " + r.endpoint().hostPort()
                     + " (" + was + ")");
         }

@@ -32,8 +32,8 @@ import java.util.function.Predicate;
  *                         LoadBalancer IPs)
  */
 public record ConntrackChanges(
-        List<RemovedEndpoint> removedEndpoints,
-        List<AddedEndpoint> addedEndpoints,
+        List<ServiceEndpoint> removedEndpoints,
+        List<ServiceEndpoint> addedEndpoints,
         List<ServicePort> removedServices,
         List<ServicePort> addedServices,
         List<ChangedService> changedServices) {
@@ -49,39 +49,21 @@ public record ConntrackChanges(
     }
 
     /**
-     * An endpoint no longer listed for its Service port.
+     * One endpoint of one Service port: as it last was (a removal) or as it now is (an addition).
      *
-     * @param service  the Service port it belonged to, as last programmed (its options carry the annotations)
-     * @param endpoint the endpoint with the conditions it last had ({@link Endpoint#terminating()},
-     *                 {@link Endpoint#serving()})
+     * @param service  the Service port, as last programmed for a removal (its options carry the annotations)
+     * @param endpoint the endpoint with its conditions ({@link Endpoint#terminating()}, {@link Endpoint#serving()})
      */
-    public record RemovedEndpoint(ServicePort service, Endpoint endpoint) {
+    public record ServiceEndpoint(ServicePort service, Endpoint endpoint) {
 
-        public RemovedEndpoint {
+        public ServiceEndpoint {
             Objects.requireNonNull(service, "service");
             Objects.requireNonNull(endpoint, "endpoint");
         }
 
-        /** True when it was terminating when last seen: its flows are draining, as graceful termination wants. */
-        public boolean wasTerminating() {
+        /** For a removal: it was terminating when last seen, so its flows are draining, as graceful termination wants. */
+        public boolean terminating() {
             return endpoint.terminating();
-        }
-
-        public boolean wasServing() {
-            return endpoint.serving();
-        }
-
-        Key key() {
-            return new Key(service.name(), endpoint.hostPort());
-        }
-    }
-
-    /** An endpoint new to its Service port, as now programmed. */
-    public record AddedEndpoint(ServicePort service, Endpoint endpoint) {
-
-        public AddedEndpoint {
-            Objects.requireNonNull(service, "service");
-            Objects.requireNonNull(endpoint, "endpoint");
         }
 
         Key key() {
@@ -115,8 +97,8 @@ public record ConntrackChanges(
 
     /** The changes from {@code previous} to {@code current}. */
     public static ConntrackChanges between(ProxyState previous, ProxyState current) {
-        List<RemovedEndpoint> removed = new ArrayList<>();
-        List<AddedEndpoint> added = new ArrayList<>();
+        List<ServiceEndpoint> removed = new ArrayList<>();
+        List<ServiceEndpoint> added = new ArrayList<>();
         List<ServicePort> removedServices = new ArrayList<>();
         List<ServicePort> addedServices = new ArrayList<>();
         List<ChangedService> changed = new ArrayList<>();
@@ -124,7 +106,7 @@ public record ConntrackChanges(
             ResolvedService after = current.services().get(before.getKey());
             if (after == null) {
                 removedServices.add(before.getValue().port());
-                before.getValue().allEndpoints().forEach(ep -> removed.add(new RemovedEndpoint(before.getValue().port(), ep)));
+                before.getValue().allEndpoints().forEach(ep -> removed.add(new ServiceEndpoint(before.getValue().port(), ep)));
             } else if (!after.equals(before.getValue())) {
                 if (!addresses(before.getValue().port()).equals(addresses(after.port()))) {
                     changed.add(new ChangedService(before.getValue().port(), after.port()));
@@ -135,25 +117,25 @@ public record ConntrackChanges(
         for (Map.Entry<ServicePortName, ResolvedService> after : current.services().entrySet()) {
             if (!previous.services().containsKey(after.getKey())) {
                 addedServices.add(after.getValue().port());
-                after.getValue().allEndpoints().forEach(ep -> added.add(new AddedEndpoint(after.getValue().port(), ep)));
+                after.getValue().allEndpoints().forEach(ep -> added.add(new ServiceEndpoint(after.getValue().port(), ep)));
             }
         }
         return new ConntrackChanges(removed, added, removedServices, addedServices, changed);
     }
 
-    private static void diffEndpoints(ResolvedService before, ResolvedService after, List<RemovedEndpoint> removed,
-            List<AddedEndpoint> added) {
+    private static void diffEndpoints(ResolvedService before, ResolvedService after, List<ServiceEndpoint> removed,
+            List<ServiceEndpoint> added) {
         Map<String, Endpoint> was = byHostPort(before.allEndpoints());
         Map<String, Endpoint> is = byHostPort(after.allEndpoints());
         was.forEach((hostPort, ep) -> {
             if (!is.containsKey(hostPort)) {
                 // The port as now programmed: its annotations are the ones in force when the endpoint went.
-                removed.add(new RemovedEndpoint(after.port(), ep));
+                removed.add(new ServiceEndpoint(after.port(), ep));
             }
         });
         is.forEach((hostPort, ep) -> {
             if (!was.containsKey(hostPort)) {
-                added.add(new AddedEndpoint(after.port(), ep));
+                added.add(new ServiceEndpoint(after.port(), ep));
             }
         });
     }
@@ -185,17 +167,17 @@ public record ConntrackChanges(
      */
     public ConntrackChanges then(ConntrackChanges next, ProxyState start, ProxyState end) {
         ConntrackChanges net = between(start, end);
-        Map<Key, RemovedEndpoint> removed = new LinkedHashMap<>();
+        Map<Key, ServiceEndpoint> removed = new LinkedHashMap<>();
         Set<Key> atEnd = new LinkedHashSet<>();
         for (ResolvedService svc : end.services().values()) {
             svc.allEndpoints().forEach(ep -> atEnd.add(new Key(svc.name(), ep.hostPort())));
         }
-        for (RemovedEndpoint r : removedEndpoints) {
+        for (ServiceEndpoint r : removedEndpoints) {
             if (!atEnd.contains(r.key())) {
                 removed.put(r.key(), r);
             }
         }
-        for (RemovedEndpoint r : next.removedEndpoints) {
+        for (ServiceEndpoint r : next.removedEndpoints) {
             if (!atEnd.contains(r.key())) {
                 removed.put(r.key(), r); // the later removal's conditions are the last known
             }
@@ -225,8 +207,8 @@ public record ConntrackChanges(
                 && changedServices.isEmpty();
     }
 
-    private static List<RemovedEndpoint> sorted(Collection<RemovedEndpoint> items) {
-        return items.stream().sorted(java.util.Comparator.comparing((RemovedEndpoint r) -> r.service().name())
+    private static List<ServiceEndpoint> sorted(Collection<ServiceEndpoint> items) {
+        return items.stream().sorted(java.util.Comparator.comparing((ServiceEndpoint r) -> r.service().name())
                 .thenComparing(r -> r.endpoint().hostPort())).toList();
     }
 

@@ -1,6 +1,6 @@
 package io.kubeferry.proxy.conntrack;
 
-import io.kubeferry.proxy.conntrack.ConntrackChanges.RemovedEndpoint;
+import io.kubeferry.proxy.conntrack.ConntrackChanges.ServiceEndpoint;
 import io.kubeferry.proxy.exec.ToolException;
 import io.kubeferry.proxy.exec.ToolRunner;
 import io.kubeferry.proxy.model.Endpoint;
@@ -59,8 +59,8 @@ final class RemovedEndpointTcpFlows implements ConntrackHook {
 
     @Override
     public void afterSync(ConntrackChange change) throws ToolException {
-        List<RemovedEndpoint> cut = change.changes().only(Protocol.TCP).removedEndpoints().stream()
-                .filter(r -> !r.wasTerminating()).filter(r -> optedIn(r.service())).toList();
+        List<ServiceEndpoint> cut = change.changes().only(Protocol.TCP).removedEndpoints().stream()
+                .filter(r -> !r.terminating()).filter(r -> optedIn(r.service())).toList();
         if (cut.isEmpty()) {
             return;
         }
@@ -74,7 +74,7 @@ final class RemovedEndpointTcpFlows implements ConntrackHook {
         return value == null ? everyService : Boolean.parseBoolean(value.strip());
     }
 
-    static List<ConntrackDelete> deletions(List<RemovedEndpoint> cut, ProxyState current) {
+    static List<ConntrackDelete> deletions(List<ServiceEndpoint> cut, ProxyState current) {
         Set<String> stillListed = new HashSet<>();
         for (ResolvedService svc : current.services().values()) {
             if (svc.port().protocol() == Protocol.TCP) {
@@ -82,7 +82,7 @@ final class RemovedEndpointTcpFlows implements ConntrackHook {
             }
         }
         Set<ConntrackDelete> deletes = new LinkedHashSet<>();
-        for (RemovedEndpoint r : cut) {
+        for (ServiceEndpoint r : cut) {
             Endpoint ep = r.endpoint();
             String port = String.valueOf(ep.port());
             if (!stillListed.contains(ep.hostPort())) {

@@ -1,7 +1,7 @@
 package io.kubeferry.proxy.conntrack;
 
 import io.kubeferry.proxy.conntrack.ConntrackChanges.ChangedService;
-import io.kubeferry.proxy.conntrack.ConntrackChanges.RemovedEndpoint;
+import io.kubeferry.proxy.conntrack.ConntrackChanges.ServiceEndpoint;
 import io.kubeferry.proxy.model.Endpoint;
 import io.kubeferry.proxy.model.Protocol;
 import io.kubeferry.proxy.model.ProxyState;
@@ -56,9 +56,9 @@ class ConntrackChangesTest {
         ConntrackChanges c = ConntrackChanges.between(before, after);
         assertEquals(List.of("ns/web 198.18.0.12:8080"), removed(c));
         assertEquals(List.of("ns/web 198.18.0.13:8080"), added(c));
-        RemovedEndpoint b = c.removedEndpoints().get(0);
-        assertFalse(b.wasTerminating());
-        assertTrue(b.wasServing());
+        ServiceEndpoint b = c.removedEndpoints().get(0);
+        assertFalse(b.terminating());
+        assertTrue(b.endpoint().serving());
         // A started terminating: still listed, so not removed (its flows drain).
         assertTrue(c.removedServices().isEmpty() && c.changedServices().isEmpty() && c.addedServices().isEmpty());
     }
@@ -67,7 +67,7 @@ class ConntrackChangesTest {
     void aTerminatingEndpointThatGoesIsRemovedAsTerminating() {
         ConntrackChanges c = ConntrackChanges.between(state(web(terminating(A), B)), state(web(B)));
         assertEquals(1, c.removedEndpoints().size());
-        assertTrue(c.removedEndpoints().get(0).wasTerminating());
+        assertTrue(c.removedEndpoints().get(0).terminating());
     }
 
     @Test
