@@ -18,6 +18,18 @@ public final class ClusterObjects {
     private ClusterObjects() {
     }
 
+    /** A kubeconfig for an agent started as a process against a mock API server at {@code server} (http, any token). */
+    public static String mockKubeconfig(String server) {
+        return """
+                apiVersion: v1
+                kind: Config
+                clusters: [{name: mock, cluster: {server: "%s"}}]
+                users: [{name: agent, user: {token: test}}]
+                contexts: [{name: mock, context: {cluster: mock, user: agent}}]
+                current-context: mock
+                """.formatted(server);
+    }
+
     /** An endpoint: address, node it runs on, ready or not. */
     public record Ep(String ip, String node, boolean ready, boolean terminating) {
 

@@ -2,6 +2,7 @@ package io.kubeferry.it;
 
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
@@ -270,6 +271,90 @@ abstract class RealKernelAgentCases {
         while (agent.successfulSyncs() == 0 && System.currentTimeMillis() < deadline) {
             Thread.sleep(100);
         }
+    }
+
+    /**
+     * kubernetes#100698: a long-lived TCP connection whose endpoint left the EndpointSlice. With the Service opted in
+     * ({@code kube-ferry.io/conntrack-flush-tcp}) its conntrack entry is deleted, so the client's next packet is a new
+     * flow, DNATed to the remaining endpoint, which answers the unknown connection with a reset: the client fails at
+     * once instead of talking into the void. (pod-2's server keeps running here, so "the void" would answer; what the
+     * test shows is that the flow no longer reaches it.)
+     */
+    @Test
+    @Order(9)
+    void aLongLivedTcpFlowToARemovedEndpointIsCutWhenTheServiceOptsIn() throws Exception {
+        String vip = "198.19.0.30";
+        NetnsTestBed.Client c = longLivedFlowToPod2("cut", vip, true);
+        double before = tcpFlowsDeleted();
+
+        client.resource(slice("cut", "TCP", 8080, Ep.ready(pod1.ip(), "node-a"))).update();
+        awaitAnswer("pod-2's flow deleted", () -> String.valueOf(tcpFlowsDeleted()), v -> Double.parseDouble(v) > before);
+        assertFalse(conntrackTo(vip).contains("src=" + pod2.ip() + " "), "no entry to pod-2 left:\n" + conntrackTo(vip));
+        assertEquals("RESET", c.ask("probe cut 5000"), "the client's next packet is answered with a reset");
+        assertEquals("pod-1", c.tcp(vip, 80), "new connections work");
+        var took = agent.registry().get("kubeferry.conntrack.hook.duration").tag("hook", "flush-tcp").timer();
+        System.out.printf("flush-tcp hook: %d calls, max %.1f ms (one conntrack -D per removed endpoint)%n", took.count(),
+                took.max(java.util.concurrent.TimeUnit.MILLISECONDS));
+    }
+
+    /** Without the annotation (and the node default off) upstream's behaviour stays: the flow keeps its endpoint. */
+    @Test
+    @Order(10)
+    void withoutTheOptInTheFlowStaysOnTheRemovedEndpoint() throws Exception {
+        String vip = "198.19.0.31";
+        NetnsTestBed.Client c = longLivedFlowToPod2("kept", vip, false);
+
+        client.resource(slice("kept", "TCP", 8080, Ep.ready(pod1.ip(), "node-a"))).update();
+        awaitProgrammedAndHooksDone("kept", vip, false);
+        assertTrue(conntrackTo(vip).contains("src=" + pod2.ip() + " "), "the entry to pod-2 stays:\n" + conntrackTo(vip));
+        assertEquals("CLOSED", c.ask("probe kept 5000"), "the flow still reaches pod-2, which closes it in order");
+    }
+
+    /** Opted in, but the endpoint is terminating: its flows drain (graceful termination), nothing is cut. */
+    @Test
+    @Order(11)
+    void aTerminatingEndpointKeepsItsFlow() throws Exception {
+        String vip = "198.19.0.32";
+        NetnsTestBed.Client c = longLivedFlowToPod2("drain", vip, true);
+
+        client.resource(slice("drain", "TCP", 8080, Ep.ready(pod1.ip(), "node-a"), new Ep(pod2.ip(), "node-b", false, true))).update();
+        awaitProgrammedAndHooksDone("drain", vip, true);
+        assertTrue(conntrackTo(vip).contains("src=" + pod2.ip() + " "), "the entry to pod-2 stays:\n" + conntrackTo(vip));
+        assertEquals("CLOSED", c.ask("probe drain 5000"), "the flow still reaches the draining pod-2");
+    }
+
+    /** A Service with pod-2 alone, and one connection to it held open under the Service's name. */
+    private NetnsTestBed.Client longLivedFlowToPod2(String name, String vip, boolean optIn) throws Exception {
+        ServiceBuilder svc = service(name, vip, "TCP", 80, 8080);
+        if (optIn) {
+            svc.editMetadata().addToAnnotations("kube-ferry.io/conntrack-flush-tcp", "true").endMetadata();
+        }
+        client.resource(svc.build()).create();
+        client.resource(slice(name, "TCP", 8080, Ep.ready(pod2.ip(), "node-b"))).create();
+        NetnsTestBed.Client c = bed().client();
+        awaitAnswer(name + " programmed", () -> c.tcp(vip, 80), "pod-2"::equals);
+        assertEquals("pod-2", c.ask("open " + name + " " + vip + " 80"));
+        assertTrue(conntrackTo(vip).contains("src=" + pod2.ip() + " "), "the flow is tracked:\n" + conntrackTo(vip));
+        return c;
+    }
+
+    /** New connections reach pod-1, the agent's state has pod-2 gone (or terminating), and every hook is done with it. */
+    private void awaitProgrammedAndHooksDone(String name, String vip, boolean pod2Terminating) throws Exception {
+        NetnsTestBed.Client c = bed().client();
+        awaitAnswer(name + ": new connections reach pod-1", () -> c.tcp(vip, 80), "pod-1"::equals);
+        awaitAnswer(name + ": the agent's state has the change", () -> String.valueOf(agent.lastState().services().values().stream()
+                .filter(s -> s.name().name().equals(name)).flatMap(s -> s.allEndpoints().stream())
+                .filter(ep -> ep.ip().equals(pod2.ip())).map(ep -> ep.terminating()).toList()),
+                v -> v.equals(pod2Terminating ? "[true]" : "[]"));
+        awaitAnswer(name + ": the hooks are done", () -> String.valueOf(agent.hooksIdle()), "true"::equals);
+    }
+
+    private String conntrackTo(String vip) throws Exception {
+        return bed().stdout(bed().nodeNs(), "conntrack", "-L", "-p", "tcp", "--orig-dst", vip);
+    }
+
+    private double tcpFlowsDeleted() {
+        return agent.registry().get("kubeferry.conntrack.tcp.deleted.entries").counter().count();
     }
 
     /** Runs last: every mode's cleanup removes every mode's state, whatever mode ran. */

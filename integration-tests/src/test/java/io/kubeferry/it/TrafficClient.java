@@ -21,6 +21,11 @@ import java.nio.charset.StandardCharsets;
  *   until HOST PORT NAME MILLIS         connects back to back until NAME answers; prints "reached" or "timeout"
  *   rate HOST PORT MAX MILLIS           new connections back to back (each reads the answer and closes) until MAX
  *                                       were made or MILLIS passed; prints "rate ok N failed M millis T" (see ConnectionRate)
+ *   open ID HOST PORT                   a long-lived connection kept under ID; prints the endpoint's name
+ *   probe ID MILLIS                     sends one byte on connection ID and waits up to MILLIS for what comes back, then
+ *                                       closes it: CLOSED (the endpoint that accepted it closed in order: the flow
+ *                                       still reaches it), RESET (the node's kernel sent the packet to an endpoint that
+ *                                       never knew the connection), TIMEOUT (nothing came back), or ERROR
  * </pre>
  */
 public final class TrafficClient {
@@ -38,6 +43,8 @@ public final class TrafficClient {
                 case "loop" -> loop(f[1], Integer.parseInt(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]));
                 case "until" -> until(f[1], Integer.parseInt(f[2]), f[3], Long.parseLong(f[4]));
                 case "rate" -> rate(f[1], Integer.parseInt(f[2]), Integer.parseInt(f[3]), Long.parseLong(f[4]));
+                case "open" -> open(f[1], f[2], Integer.parseInt(f[3]));
+                case "probe" -> probe(f[1], Integer.parseInt(f[2]));
                 default -> "ERROR unknown command " + f[0];
             };
             System.out.println(result);
@@ -102,6 +109,52 @@ public final class TrafficClient {
             return new String(buffer, 0, reply.getLength(), StandardCharsets.UTF_8).trim();
         } catch (SocketTimeoutException e) {
             return "TIMEOUT";
+        } catch (Exception e) {
+            return "ERROR " + e.getClass().getSimpleName() + ": " + e.getMessage();
+        }
+    }
+
+    /** The connections {@code open} keeps, by the test's id (this JVM serves one test at a time). */
+    private static final java.util.Map<String, Socket> OPEN = new java.util.HashMap<>();
+
+    static String open(String id, String host, int port) {
+        Socket socket = new Socket();
+        try {
+            socket.connect(new InetSocketAddress(host, port), CONNECT_TIMEOUT_MS);
+            socket.setSoTimeout(READ_TIMEOUT_MS);
+            // The echo server's name, one line: read byte by byte so nothing after it is buffered here.
+            StringBuilder name = new StringBuilder();
+            int c;
+            while ((c = socket.getInputStream().read()) != -1 && c != '\n') {
+                name.append((char) c);
+            }
+            OPEN.put(id, socket);
+            return name.toString();
+        } catch (Exception e) {
+            try {
+                socket.close();
+            } catch (java.io.IOException ignored) {
+                // the failure is what is reported
+            }
+            return "ERROR " + e.getClass().getSimpleName() + ": " + e.getMessage();
+        }
+    }
+
+    static String probe(String id, int millis) {
+        Socket socket = OPEN.remove(id);
+        if (socket == null) {
+            return "ERROR no connection " + id;
+        }
+        try (socket) {
+            socket.setSoTimeout(millis);
+            socket.getOutputStream().write('x');
+            socket.getOutputStream().flush();
+            int read = socket.getInputStream().read();
+            return read == -1 ? "CLOSED" : "DATA " + read;
+        } catch (SocketTimeoutException e) {
+            return "TIMEOUT";
+        } catch (java.net.SocketException e) {
+            return e.getMessage() != null && e.getMessage().contains("reset") ? "RESET" : "ERROR " + e.getMessage();
         } catch (Exception e) {
             return "ERROR " + e.getClass().getSimpleName() + ": " + e.getMessage();
         }

@@ -3,9 +3,8 @@ package io.kubeferry.proxy;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.kubeferry.proxy.config.KubeProxyConfigurationWriter;
 import io.kubeferry.proxy.config.ProxyConfig;
-import io.kubeferry.proxy.conntrack.ConntrackChange;
-import io.kubeferry.proxy.conntrack.ConntrackHook;
 import io.kubeferry.proxy.conntrack.ConntrackHookProvider;
+import io.kubeferry.proxy.conntrack.ConntrackHooks;
 import io.kubeferry.proxy.dataplane.CleanupReport;
 import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
@@ -67,7 +66,8 @@ public final class Agent {
     private final Dataplane dataplane;
     private final ToolRunner tools;
     private final ApiReachability reachability;
-    private final List<ConntrackHook> hooks;
+    /** The conntrack hooks, each on its own thread: a sync only hands them its states. */
+    private final ConntrackHooks hooks;
     private final PrometheusMeterRegistry registry;
     private final RuntimeMetrics runtimeMetrics;
     private final ClusterState state;
@@ -111,7 +111,8 @@ public final class Agent {
         KubernetesServiceEvents events = new KubernetesServiceEvents(client, vertx, config.hostnameOverride());
         DataplaneContext dataplaneContext = new DataplaneContext(config, tools, registry, events);
         this.dataplane = DataplaneProvider.forMode(config.mode()).create(dataplaneContext);
-        this.hooks = ConntrackHookProvider.all().stream().map(p -> p.create(dataplaneContext)).toList();
+        this.hooks = new ConntrackHooks(ConntrackHookProvider.all().stream().map(p -> p.create(dataplaneContext)).toList(),
+                config.conntrackHooks().timeLimit(), registry);
         this.state = new ClusterState(config.hostnameOverride(), config.serviceProxyName(), ClusterWatch.KINDS, registry, events::record);
         this.metrics = new SyncMetrics(registry, "iptables".equals(config.mode()));
         this.runner = new SyncRunner(context, config.minSyncPeriod(), config.syncPeriod(), fullSyncPeriod, this::sync);
@@ -163,6 +164,8 @@ public final class Agent {
     private Future<Void> begin(KubernetesClient client) {
         LOG.info("kube-ferry starting in {} mode on node {}{}", config.mode(), config.hostnameOverride(),
                 config.netns().isEmpty() ? "" : " (programming network namespace " + config.netns() + ")");
+        LOG.info("conntrack hooks: {} (time limit {} ms each)", String.join(", ", hooks.names()),
+                config.conntrackHooks().timeLimit().toMillis());
         // Queued on the worker before anything can ask for a sync: the first sync runs on the same worker, after
         // it, and finds the leftovers it must remove.
         Future<Void> scanned = onWorker(() -> {
@@ -299,7 +302,7 @@ public final class Agent {
         });
     }
 
-    /** One sync, on the context; the dataplane and hooks run on the ordered worker. */
+    /** One sync, on the context; the dataplane runs on the ordered worker, the hooks on their own threads. */
     private Future<Boolean> sync(boolean full) {
         if (!state.ready()) {
             return Future.succeededFuture(false);
@@ -321,7 +324,7 @@ public final class Agent {
             metrics.synced(result.full(), took, unsyncedTriggers);
             metrics.programmed(request.state());
             health.updated();
-            ConntrackChange change = new ConntrackChange(lastState, request.state(), request.changed(), result.full());
+            hooks.synced(lastState, request.state(), request.changed(), result.full());
             lastState = request.state();
             lastResult = result;
             unsyncedChanges.clear();
@@ -331,7 +334,6 @@ public final class Agent {
             LOG.debug("{} sync of {} Service ports in {} ms (render {} ms, apply {} ms)", result.full() ? "full" : "partial",
                     request.state().services().size(), took.toMillis(), result.renderTime().toMillis(), result.applyTime().toMillis());
             return onWorker(() -> {
-                runHooks(change);
                 if (!leftovers.isEmpty()) {
                     removeLeftovers();
                 }
@@ -357,16 +359,6 @@ public final class Agent {
      */
     private static void releaseStartupHeap() {
         System.gc();
-    }
-
-    private void runHooks(ConntrackChange change) {
-        for (ConntrackHook hook : hooks) {
-            try {
-                hook.afterSync(change);
-            } catch (Exception e) {
-                LOG.warn("conntrack hook {} failed: {}", hook.name(), e.getMessage());
-            }
-        }
     }
 
     public PrometheusMeterRegistry registry() {
@@ -398,6 +390,11 @@ public final class Agent {
         return fullSyncRunning;
     }
 
+    /** True when no conntrack hook runs and no change waits for one (a hint for tests and benchmarks). */
+    public boolean hooksIdle() {
+        return hooks.idle();
+    }
+
     /** True when no sync runs and none is queued (read off the context: a hint for tests and benchmarks). */
     public boolean syncIdle() {
         return runner.queuedSinceMillis() == 0;
@@ -424,6 +421,7 @@ public final class Agent {
             }
             serviceHealth.close();
             runtimeMetrics.close();
+            hooks.close();
             http.stop().onComplete(ar -> {
                 // Not shutdownNow: interrupting a restore would fail it for nothing; the thread ends once the
                 // call it runs (a restore may take minutes) is done, and nobody needs to wait for that.

@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.kubeferry.it.ClusterObjects;
 import io.kubeferry.it.ClusterObjects.Ep;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -51,14 +52,8 @@ class IpvsAgentGuestTest {
 
     @BeforeAll
     static void bed() throws Exception {
-        Files.writeString(GUEST.share().resolve("kubeconfig"), """
-                apiVersion: v1
-                kind: Config
-                clusters: [{name: mock, cluster: {server: "http://%s:%d"}}]
-                users: [{name: agent, user: {token: test}}]
-                contexts: [{name: mock, context: {cluster: mock, user: agent}}]
-                current-context: mock
-                """.formatted(IpvsGuest.HOST_FROM_GUEST, server.getPort()));
+        Files.writeString(GUEST.share().resolve("kubeconfig"),
+                ClusterObjects.mockKubeconfig("http://" + IpvsGuest.HOST_FROM_GUEST + ":" + server.getPort()));
         ok(GUEST.run(IpvsGuest.bed(3)));
         client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a").endMetadata().build()).create();
         Service web = nodePort("web", VIP, 80, 8080, 30080, false);

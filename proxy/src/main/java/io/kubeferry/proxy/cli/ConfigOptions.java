@@ -230,6 +230,15 @@ final class ConfigOptions {
     @Option(names = "--netns", description = "kube-ferry: program this named network namespace instead of the current one.")
     String netns;
 
+    @Option(names = "--conntrack-hook-timeout", description = "kube-ferry: how long one conntrack hook call may take (default 30s).")
+    Duration conntrackHookTimeout;
+
+    @Option(names = "--conntrack-flush-tcp", arity = "0..1", fallbackValue = "true", description = "kube-ferry: delete the TCP conntrack entries of removed endpoints of every Service, not only of those annotated kube-ferry.io/conntrack-flush-tcp=true.")
+    Boolean conntrackFlushTcp;
+
+    @Option(names = "--conntrack-count-period", description = "kube-ferry: how often the per-Service conntrack entry counts are read (default 1m; 0 never).")
+    Duration conntrackCountPeriod;
+
     // kube-proxy flags with no effect in kube-ferry: accepted, reported, and kept in the written config.
 
     @NoEffect(field = "bindAddress")
@@ -417,10 +426,22 @@ final class ConfigOptions {
         String hostname = c.hostnameOverride().isEmpty() ? defaultHostname() : c.hostnameOverride();
         c = c.withHostnameOverride(hostname.strip().toLowerCase(Locale.ROOT));
         c = c.withOwn(new ProxyConfig.Own(serviceProxyName != null ? serviceProxyName : c.serviceProxyName(),
-                netns != null ? netns : c.netns(), master != null ? master : c.master()));
+                netns != null ? netns : c.netns(), master != null ? master : c.master(), conntrackHooks(c.conntrackHooks())));
         KubeProxyConfigurationLoader.validate(c);
         DataplaneProvider.validateMode(c);
         return c;
+    }
+
+    private ProxyConfig.ConntrackHookSettings conntrackHooks(ProxyConfig.ConntrackHookSettings given) throws ConfigException {
+        Duration limit = conntrackHookTimeout != null ? conntrackHookTimeout : given.timeLimit();
+        Duration period = conntrackCountPeriod != null ? conntrackCountPeriod : given.countPeriod();
+        if (limit.isNegative() || limit.isZero()) {
+            throw new ConfigException("--conntrack-hook-timeout: must be positive, got " + limit);
+        }
+        if (period.isNegative()) {
+            throw new ConfigException("--conntrack-count-period: must not be negative, got " + period);
+        }
+        return new ProxyConfig.ConntrackHookSettings(limit, conntrackFlushTcp != null ? conntrackFlushTcp : given.flushTcp(), period);
     }
 
     /** The deprecated port flags on top of the bind addresses (port 0 disables the server, as upstream). */

@@ -71,10 +71,39 @@ public record ProxyConfig(
      *                         label equals this ("" = serve only unlabelled Services, as upstream)
      * @param netns            program the named network namespace instead of the current one
      * @param master           --master, the API server URL overriding the kubeconfig's ("" = none)
+     * @param conntrackHooks   how the conntrack hooks run
      */
-    public record Own(String serviceProxyName, String netns, String master) {
+    public record Own(String serviceProxyName, String netns, String master, ConntrackHookSettings conntrackHooks) {
 
         static final Own NONE = new Own("", "", "");
+
+        public Own {
+            conntrackHooks = conntrackHooks == null ? ConntrackHookSettings.DEFAULTS : conntrackHooks;
+        }
+
+        public Own(String serviceProxyName, String netns, String master) {
+            this(serviceProxyName, netns, master, ConntrackHookSettings.DEFAULTS);
+        }
+    }
+
+    /**
+     * kube-ferry's conntrack hook settings (flags only, like the rest of {@link Own}: no KubeProxyConfiguration field).
+     *
+     * @param timeLimit   how long one hook call may take before it is counted as failed and interrupted
+     * @param flushTcp    delete the TCP conntrack entries of removed (not terminating) endpoints of every Service,
+     *                    not only of those annotated {@code kube-ferry.io/conntrack-flush-tcp: "true"} (an annotation
+     *                    {@code "false"} still opts a Service out)
+     * @param countPeriod how often the per-Service conntrack entry counts are read (zero: never)
+     */
+    public record ConntrackHookSettings(Duration timeLimit, boolean flushTcp, Duration countPeriod) {
+
+        public static final ConntrackHookSettings DEFAULTS = new ConntrackHookSettings(Duration.ofSeconds(30), false,
+                Duration.ofSeconds(60));
+
+        public ConntrackHookSettings {
+            Objects.requireNonNull(timeLimit, "timeLimit");
+            Objects.requireNonNull(countPeriod, "countPeriod");
+        }
     }
 
     /** The settings every dataplane's section has (upstream: iptables, ipvs and nftables each carry them). */
@@ -240,6 +269,10 @@ public record ProxyConfig(
         return own.master();
     }
 
+    public ConntrackHookSettings conntrackHooks() {
+        return own.conntrackHooks();
+    }
+
     /**
      * Upstream fields kube-ferry accepts but does not act on, set to other than their default: dotted path to the
      * value's text (e.g. {@code enableProfiling -> true}), sorted.
@@ -359,14 +392,18 @@ public record ProxyConfig(
     }
 
     public ProxyConfig withServiceProxyName(String value) {
-        return withOwn(new Own(value, own.netns(), own.master()));
+        return withOwn(new Own(value, own.netns(), own.master(), own.conntrackHooks()));
     }
 
     public ProxyConfig withNetns(String value) {
-        return withOwn(new Own(own.serviceProxyName(), value, own.master()));
+        return withOwn(new Own(own.serviceProxyName(), value, own.master(), own.conntrackHooks()));
     }
 
     public ProxyConfig withMaster(String value) {
-        return withOwn(new Own(own.serviceProxyName(), own.netns(), value));
+        return withOwn(new Own(own.serviceProxyName(), own.netns(), value, own.conntrackHooks()));
+    }
+
+    public ProxyConfig withConntrackHooks(ConntrackHookSettings value) {
+        return withOwn(new Own(own.serviceProxyName(), own.netns(), own.master(), value));
     }
 }

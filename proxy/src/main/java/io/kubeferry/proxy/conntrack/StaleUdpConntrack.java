@@ -24,10 +24,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalLong;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Upstream's stale-UDP reconcile. UDP has no connection end, so a conntrack entry keeps sending a client's
@@ -44,12 +41,12 @@ import java.util.regex.Pattern;
 final class StaleUdpConntrack implements ConntrackHook {
 
     private static final Logger LOG = LoggerFactory.getLogger(StaleUdpConntrack.class);
-    /** conntrack -D's summary on stderr, also when it deleted nothing (then it exits 1). */
-    private static final Pattern DELETED = Pattern.compile("(\\d+) flow entries have been deleted");
 
     private final ToolRunner tools;
     private final Counter deleted;
     private final Timer duration;
+    /** The last call failed: the next one reconciles whatever it is given (only this hook's thread uses it). */
+    private boolean lastFailed;
 
     StaleUdpConntrack(ToolRunner tools, MeterRegistry metrics) {
         this.tools = tools;
@@ -75,7 +72,16 @@ final class StaleUdpConntrack implements ConntrackHook {
         if (!hasUdp(change.current()) && !hasUdp(change.previous())) {
             return;
         }
+        // A flow goes stale only when a UDP port or its endpoints change (one gone or no longer serving, or the first
+        // one added while clients' packets were cached against the empty Service): other syncs need no listing,
+        // which at 100,000 flows is the costly part. Full syncs and the retry after a failure reconcile anyway.
+        boolean udpChanged = change.changed().stream().anyMatch(n -> n.protocol() == Protocol.UDP)
+                || !change.changes().only(Protocol.UDP).isEmpty();
+        if (!change.full() && !lastFailed && !udpChanged) {
+            return;
+        }
         long start = System.nanoTime();
+        lastFailed = true;
         try {
             Targets targets = Targets.of(change.current());
             ToolResult listed = tools.runAllowingFailure(ToolCommand.of("conntrack", "-L", "-p", "udp"));
@@ -87,36 +93,16 @@ final class StaleUdpConntrack implements ConntrackHook {
                 ConntrackEntry.parse(line).filter(e -> e.protocol().equals("udp")).filter(targets::isStale)
                         .ifPresent(e -> stale.merge(StaleFlows.of(e), 1, Integer::sum));
             }
-            List<String> failures = new ArrayList<>();
-            for (Map.Entry<StaleFlows, Integer> flows : stale.entrySet()) {
-                ToolCommand delete = flows.getKey().delete();
-                ToolResult result = tools.runAllowingFailure(delete);
-                OptionalLong count = deletedCount(result.stderr());
-                if (result.ok()) {
-                    if (count.isEmpty()) {
-                        LOG.warn("{}: no deleted count in its output ({}); counting the {} flows listed", delete.display(),
-                                result.stderr().strip(), flows.getValue());
-                    }
-                    deleted.increment(count.orElse(flows.getValue()));
-                    LOG.debug("deleted {} stale UDP flows to {}:{} (were to {})", count.orElse(flows.getValue()),
-                            flows.getKey().origDst(), flows.getKey().origDport(), flows.getKey().replySrc());
-                } else if (count.isEmpty() || count.getAsLong() != 0) {
-                    failures.add(delete.display() + " exited " + result.exitCode() + ": " + result.stderr().strip());
-                }
-                // Else exit 1 with "0 flow entries": they expired meanwhile, nothing left to do.
-            }
-            if (!failures.isEmpty()) {
-                throw new ToolException(failures.size() + " of " + stale.size() + " stale UDP deletions failed: "
-                        + String.join("; ", failures), null);
+            List<ConntrackDelete> deletes = new ArrayList<>();
+            stale.forEach((flows, count) -> deletes.add(flows.delete(count)));
+            long removed = ConntrackDelete.runAll(tools, deletes, "stale UDP", deleted);
+            lastFailed = false;
+            if (removed > 0) {
+                LOG.debug("deleted {} stale UDP flows in {} deletions", removed, deletes.size());
             }
         } finally {
             duration.record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
         }
-    }
-
-    private static OptionalLong deletedCount(String stderr) {
-        Matcher m = DELETED.matcher(stderr);
-        return m.find() ? OptionalLong.of(Long.parseLong(m.group(1))) : OptionalLong.empty();
     }
 
     /** The flows one deletion removes: to one Service address and port, answered by one no-longer-serving source. */
@@ -126,9 +112,9 @@ final class StaleUdpConntrack implements ConntrackHook {
             return new StaleFlows(entry.origDst(), entry.origDport(), entry.replySrc());
         }
 
-        ToolCommand delete() {
-            return ToolCommand.of("conntrack", "-D", "-p", "udp", "--orig-dst", origDst, "--dport", String.valueOf(origDport),
-                    "--reply-src", replySrc);
+        ConntrackDelete delete(int listed) {
+            return new ConntrackDelete(List.of("-p", "udp", "--orig-dst", origDst, "--dport", String.valueOf(origDport),
+                    "--reply-src", replySrc), listed);
         }
     }
 

@@ -595,8 +595,12 @@ public final class FakeNetfilter implements ToolRunner {
         if (args.contains("-D")) {
             List<ConntrackFilter> given = CONNTRACK_FILTERS.stream().filter(f -> option(args, f.option()) != null).toList();
             int before = conntrack.size();
+            // --dst-nat (no value): the flow was DNATed, which in -L output shows as a reply source other than the
+            // original destination.
+            boolean dnatOnly = args.contains("--dst-nat");
             conntrack.removeIf(e -> (protocol == null || e.startsWith(protocol + " ")) && given.stream()
-                    .allMatch(f -> option(args, f.option()).equals(conntrackField(e, f.field(), f.direction()))));
+                    .allMatch(f -> option(args, f.option()).equals(conntrackField(e, f.field(), f.direction())))
+                    && (!dnatOnly || !conntrackField(e, "src=", 1).equals(conntrackField(e, "dst=", 0))));
             int removed = before - conntrack.size();
             if (removed == 0) {
                 throw new Failure(1, "conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.");
@@ -612,7 +616,8 @@ public final class FakeNetfilter implements ToolRunner {
 
     private static final List<ConntrackFilter> CONNTRACK_FILTERS = List.of(new ConntrackFilter("--orig-src", "src=", 0),
             new ConntrackFilter("--orig-dst", "dst=", 0), new ConntrackFilter("--sport", "sport=", 0),
-            new ConntrackFilter("--dport", "dport=", 0), new ConntrackFilter("--reply-src", "src=", 1));
+            new ConntrackFilter("--dport", "dport=", 0), new ConntrackFilter("--orig-port-dst", "dport=", 0),
+            new ConntrackFilter("--reply-src", "src=", 1), new ConntrackFilter("--reply-port-src", "sport=", 1));
 
     /** The value of a {@code key=} field in a conntrack -L line, its nth occurrence (0 original, 1 reply direction). */
     private static String conntrackField(String entry, String key, int nth) {
