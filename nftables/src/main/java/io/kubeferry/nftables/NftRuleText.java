@@ -39,7 +39,7 @@ final class NftRuleText {
 
     /**
      * One canonical spelling of a rule: single spaces; no {@code ==} (nft's implicit operator, which the renderer
-     * writes in one place); an anonymous set's members sorted (the kernel lists them in its own order), and a set
+     * writes in one place); an IPv4 /32 as the address; an anonymous set's members sorted (the kernel lists them in its own order), and a set
      * of one member as the member alone (the kernel lists {@code { 10.0.0.0/8 }} as {@code 10.0.0.0/8}).
      */
     static String normalise(String rule) {
@@ -61,7 +61,7 @@ final class NftRuleText {
                 List<String> members = new ArrayList<>();
                 for (String m : rule.substring(i + 1, end).split(",")) {
                     if (!m.isBlank()) {
-                        members.add(String.join(" ", m.strip().split("\\s+")));
+                        members.add(host(String.join(" ", m.strip().split("\\s+"))));
                     }
                 }
                 members.sort(null);
@@ -75,10 +75,15 @@ final class NftRuleText {
         List<String> words = new ArrayList<>();
         for (String w : out.toString().strip().split("\\s+")) {
             if (!w.equals("==")) {
-                words.add(w);
+                words.add(host(w));
             }
         }
         return String.join(" ", words);
+    }
+
+    /** The kernel lists an IPv4 /32 as the bare address ({@code loadBalancerSourceRanges: [1.2.3.4/32]}). */
+    private static String host(String word) {
+        return word.endsWith("/32") && word.indexOf(':') < 0 ? word.substring(0, word.length() - 3) : word;
     }
 
     private static String statement(JsonNode s) {

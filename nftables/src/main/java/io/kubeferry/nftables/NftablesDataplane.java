@@ -168,6 +168,7 @@ final class NftablesDataplane implements Dataplane {
         takeovers.takenOver().increment();
         LOG.info("nftables: took table {} {} over: writing {} of the full sync's {} commands", NftablesRenderer.FAMILY,
                 NftablesRenderer.TABLE, reduced.tx().size(), rendered.main().size());
+        LOG.debug("nftables: take-over transaction:\n{}", reduced.tx().render());
         return new NftSync(rendered.cleanup(), reduced.tx(), rendered.next(), true);
     }
 

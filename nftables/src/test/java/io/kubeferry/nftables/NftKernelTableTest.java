@@ -77,5 +77,9 @@ class NftKernelTableTest {
         assertEquals("ip daddr 172.30.0.0/16 drop comment \"x { y }\"",
                 NftRuleText.normalise("ip daddr { 172.30.0.0/16 } drop comment \"x { y }\""));
         assertEquals("mark and 0x4000 0 return", NftRuleText.normalise("mark and 0x4000 == 0 return"));
+        // A source range of one address: the kernel lists 198.18.0.100/32 as 198.18.0.100.
+        assertEquals("ip saddr != 198.18.0.100 drop", NftRuleText.normalise("ip saddr != { 198.18.0.100/32 } drop"));
+        assertEquals("ip saddr != { 1.2.3.4 , 198.18.0.100 } drop",
+                NftRuleText.normalise("ip saddr != { 198.18.0.100/32 , 1.2.3.4 } drop"));
     }
 }

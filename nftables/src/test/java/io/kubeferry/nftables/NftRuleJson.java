@@ -50,6 +50,10 @@ final class NftRuleJson {
             return F.numberNode(Long.parseLong(word.substring(2), 16));
         }
         int slash = word.indexOf('/');
+        if (word.endsWith("/32") && word.substring(0, slash).matches("[0-9.]+")) {
+            // As the kernel lists it: a one-address prefix is the address.
+            return F.textNode(word.substring(0, slash));
+        }
         if (slash > 0 && word.substring(slash + 1).matches("[0-9]+") && word.substring(0, slash).matches("[0-9.]+")) {
             ObjectNode prefix = F.objectNode();
             prefix.putObject("prefix").put("addr", word.substring(0, slash)).put("len", Integer.parseInt(word.substring(slash + 1)));

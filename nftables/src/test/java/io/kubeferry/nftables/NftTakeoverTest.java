@@ -54,7 +54,8 @@ class NftTakeoverTest {
                 port("ns4", "svc4", "p80", Protocol.TCP, "172.30.0.44", 80).externalIP("192.168.99.33")
                         .resolve(endpoint("10.180.0.4", 80), localEndpoint("10.180.0.5", 80)),
                 port("ns5", "svc5", "p80", Protocol.TCP, "172.30.0.45", 80).nodePort(3002).loadBalancerIP("5.6.7.8")
-                        .sourceRange("203.0.113.0/25").sticky(10800).resolve(endpoint("10.180.0.3", 80), endpoint("10.180.0.6", 80)),
+                        .sourceRange("203.0.113.0/25").sourceRange("192.0.2.7/32").sticky(10800)
+                        .resolve(endpoint("10.180.0.3", 80), endpoint("10.180.0.6", 80)),
                 port("ns6", "svc6", "p80", Protocol.TCP, "172.30.0.46", 80).nodePort(3006).resolve());
     }
 
