@@ -171,6 +171,35 @@ class NftTakeoverTest {
         assertTrue(lastWrite(commands).contains("flush map ip kube-proxy service-ips"), "the atomic refill");
     }
 
+    /** A table of more than READ_BACK_MAX_CHAINS chains is refilled, not read back (reading it costs more). */
+    @Test
+    void aTableTooLargeToReadBackIsRefilledWhole() throws DataplaneException {
+        agent(tools).sync(SyncRequest.full(state("10.180.0.1")));
+        StringBuilder many = new StringBuilder("table ip kube-proxy {\n");
+        for (int i = 0; i <= NftTakeover.READ_BACK_MAX_CHAINS; i++) {
+            many.append("\tchain c").append(i).append(" {\n\t}\n");
+        }
+        String listing = many.append("}\n").toString();
+        ToolRunner large = new ToolRunner() {
+
+            @Override
+            public ToolResult run(ToolCommand command) throws ToolException {
+                return tools.run(command);
+            }
+
+            @Override
+            public ToolResult runAllowingFailure(ToolCommand command) throws ToolException {
+                return command.args().equals(List.of("list", "chains", "ip"))
+                        ? new ToolResult(0, listing, "")
+                        : tools.runAllowingFailure(command);
+            }
+        };
+        int commands = tools.commands().size();
+        agent(large).sync(SyncRequest.full(state("10.180.0.1")));
+        assertEquals(1, outcome("full-refill"));
+        assertFalse(tools.commands().stream().skip(commands).anyMatch(c -> c.args().get(0).equals("-j")), "not listed as JSON");
+    }
+
     /** The canary: the table flushed (rules gone, chains kept) or deleted behind the agent's back makes the next sync full. */
     @Test
     void aFlushedOrDeletedTableMakesTheNextSyncFull() throws DataplaneException {
