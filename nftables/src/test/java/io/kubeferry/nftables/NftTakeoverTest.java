@@ -11,6 +11,7 @@ import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
 import io.kubeferry.proxy.model.Protocol;
 import io.kubeferry.proxy.model.ProxyState;
+import io.kubeferry.proxy.model.ResolvedService;
 import io.kubeferry.proxy.testing.Fixtures;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
@@ -25,7 +26,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import static io.kubeferry.nftables.NftablesRendererTest.F;
 import static io.kubeferry.nftables.NftablesRendererTest.T;
 import static io.kubeferry.proxy.testing.Fixtures.endpoint;
-import static io.kubeferry.proxy.testing.Fixtures.localEndpoint;
 import static io.kubeferry.proxy.testing.Fixtures.port;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -46,17 +46,13 @@ class NftTakeoverTest {
 
     /** Upstream's overall test objects: ClusterIP, NodePort, LB with source ranges and affinity, ETP Local, no endpoints. */
     static ProxyState state(String svc1Endpoint) {
-        return Fixtures.state(
-                port("ns1", "svc1", "p80", Protocol.TCP, "172.30.0.41", 80).resolve(endpoint(svc1Endpoint, 80)),
-                port("ns2", "svc2", "p80", Protocol.TCP, "172.30.0.42", 80).nodePort(3001).loadBalancerIP("1.2.3.4")
-                        .externalIP("192.168.99.22").externalLocal(30000).resolve(endpoint("10.180.0.2", 80)),
-                port("ns3", "svc3", "p80", Protocol.TCP, "172.30.0.43", 80).nodePort(3003).resolve(endpoint("10.180.0.3", 80)),
-                port("ns4", "svc4", "p80", Protocol.TCP, "172.30.0.44", 80).externalIP("192.168.99.33")
-                        .resolve(endpoint("10.180.0.4", 80), localEndpoint("10.180.0.5", 80)),
-                port("ns5", "svc5", "p80", Protocol.TCP, "172.30.0.45", 80).nodePort(3002).loadBalancerIP("5.6.7.8")
-                        .sourceRange("203.0.113.0/25").sourceRange("192.0.2.7/32").sticky(10800)
-                        .resolve(endpoint("10.180.0.3", 80), endpoint("10.180.0.6", 80)),
-                port("ns6", "svc6", "p80", Protocol.TCP, "172.30.0.46", 80).nodePort(3006).resolve());
+        ResolvedService[] ports = NftablesRendererTest.upstreamOverall();
+        ports[0] = port("ns1", "svc1", "p80", Protocol.TCP, "172.30.0.41", 80).resolve(endpoint(svc1Endpoint, 80));
+        // Two endpoints with affinity, and a one-address source range (the kernel lists it without its /32).
+        ports[4] = port("ns5", "svc5", "p80", Protocol.TCP, "172.30.0.45", 80).nodePort(3002).loadBalancerIP("5.6.7.8")
+                .sourceRange("203.0.113.0/25").sourceRange("192.0.2.7/32").sticky(10800)
+                .resolve(endpoint("10.180.0.3", 80), endpoint("10.180.0.6", 80));
+        return Fixtures.state(ports);
     }
 
     private NftablesDataplane agent(ToolRunner runner) {
@@ -153,18 +149,7 @@ class NftTakeoverTest {
     @Test
     void aListingThatCannotBeParsedIsRefilledWhole() throws DataplaneException {
         agent(tools).sync(SyncRequest.full(state("10.180.0.1")));
-        ToolRunner garbled = new ToolRunner() {
-
-            @Override
-            public ToolResult run(ToolCommand command) throws ToolException {
-                return tools.run(command);
-            }
-
-            @Override
-            public ToolResult runAllowingFailure(ToolCommand command) throws ToolException {
-                return command.args().get(0).equals("-j") ? new ToolResult(0, "{\"nftables\": [", "") : tools.runAllowingFailure(command);
-            }
-        };
+        ToolRunner garbled = answering(List.of("-j", "list", "table", F, T), "{\"nftables\": [");
         int commands = tools.commands().size();
         agent(garbled).sync(SyncRequest.full(state("10.180.0.1")));
         assertEquals(1, outcome("full-refill"));
@@ -180,20 +165,7 @@ class NftTakeoverTest {
             many.append("\tchain c").append(i).append(" {\n\t}\n");
         }
         String listing = many.append("}\n").toString();
-        ToolRunner large = new ToolRunner() {
-
-            @Override
-            public ToolResult run(ToolCommand command) throws ToolException {
-                return tools.run(command);
-            }
-
-            @Override
-            public ToolResult runAllowingFailure(ToolCommand command) throws ToolException {
-                return command.args().equals(List.of("list", "chains", "ip"))
-                        ? new ToolResult(0, listing, "")
-                        : tools.runAllowingFailure(command);
-            }
-        };
+        ToolRunner large = answering(List.of("list", "chains", "ip"), listing);
         int commands = tools.commands().size();
         agent(large).sync(SyncRequest.full(state("10.180.0.1")));
         assertEquals(1, outcome("full-refill"));
@@ -216,6 +188,22 @@ class NftTakeoverTest {
                 assertEquals(programmed, nft.dump(F, T), verb + " table: everything is back");
             }
         }
+    }
+
+    /** The fake's tools, except that {@code nft ARGS} prints {@code stdout}. */
+    private ToolRunner answering(List<String> args, String stdout) {
+        return new ToolRunner() {
+
+            @Override
+            public ToolResult run(ToolCommand command) throws ToolException {
+                return tools.run(command);
+            }
+
+            @Override
+            public ToolResult runAllowingFailure(ToolCommand command) throws ToolException {
+                return command.args().equals(args) ? new ToolResult(0, stdout, "") : tools.runAllowingFailure(command);
+            }
+        };
     }
 
     private String freshDump() throws DataplaneException {
