@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import static io.kubeferry.it.Traffic.answers;
 import static io.kubeferry.it.Traffic.awaitAnswer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -61,6 +62,47 @@ class NftablesAgentRealKernelTest extends RealKernelAgentCases {
     String keptAcrossRestart() throws Exception {
         // Its first line: "table ip kube-proxy { # handle N".
         return BED.exec(BED.nodeNs(), "nft", "-a", "list", "table", "ip", "kube-proxy").lines().findFirst().orElse("");
+    }
+
+    /**
+     * The restarted agent read the table back and took it over: its first sync (the same objects) wrote (almost)
+     * nothing, where the code before the read-back refilled every chain and map.
+     */
+    @Override
+    void assertRestartWroteLittle() {
+        double takenOver = agent.registry().get("kubeferry.nftables.start.readback").tag("outcome", "taken-over").counter().count();
+        assertEquals(1, takenOver, "the new agent's first sync took the table over");
+        assertTrue(agent.lastResult().bytesWritten() < 1_000,
+                "same objects, (almost) nothing written: " + agent.lastResult().bytesWritten() + " bytes");
+    }
+
+    /**
+     * Someone's {@code nft flush ruleset} while the agent runs: the canary (mark-for-masquerade gone) makes the next
+     * sync a full refill, and traffic to the ClusterIP answers again without a restart.
+     */
+    @Test
+    @Order(10)
+    void flushRulesetWhileRunningLeadsToAFullResyncAndWorkingTraffic() throws Exception {
+        NetnsTestBed.Client c = BED.client();
+        awaitAnswer("ClusterIP answers before the flush", () -> c.tcp("198.19.0.10", 80), a -> a.startsWith("pod-"));
+        int syncs = agent.successfulSyncs();
+        BED.exec(BED.nodeNs(), "nft", "flush", "ruleset");
+        assertFalse(BED.exec(BED.nodeNs(), "nft", "list", "tables").contains("kube-proxy"), "the table is gone");
+        // The canary runs every sync period (30 s here); then the full sync.
+        long deadline = System.currentTimeMillis() + 90_000;
+        String answer = "";
+        while (System.currentTimeMillis() < deadline && !(answer = c.tcp("198.19.0.10", 80)).startsWith("pod-")) {
+            Thread.sleep(250);
+        }
+        assertTrue(answer.startsWith("pod-"), "the ClusterIP answers again after the resync: " + answer);
+        assertTrue(agent.successfulSyncs() > syncs, "a sync ran after the flush");
+        // The table came back whole, maps filled: a sync from scratch (a partial one would have written nothing).
+        assertProgrammed();
+        String serviceIPs = BED.exec(BED.nodeNs(), "nft", "list", "map", "ip", "kube-proxy", "service-ips");
+        for (String vip : List.of("198.19.0.10", "198.19.0.53", "198.19.0.70", "198.19.0.80", "198.19.0.90", "198.19.1.100")) {
+            assertTrue(serviceIPs.contains(vip + " . "), vip + " is back in service-ips:\n" + serviceIPs);
+        }
+        assertEquals(Set.of("pod-1"), Traffic.answers(20, () -> c.tcp("198.19.0.10", 80)), "the web Service's one endpoint answers");
     }
 
     /**

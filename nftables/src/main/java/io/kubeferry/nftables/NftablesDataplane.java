@@ -46,6 +46,9 @@ final class NftablesDataplane implements Dataplane {
     /** What the last applied transaction left; null until the first sync and after a failure (the next is fresh). */
     private NftMemory memory;
     private boolean synced;
+    /** Set by the first sync of this process: only it reads the table back (later ones trust the memory or refill). */
+    private boolean started;
+    private final NftTakeover.Outcomes takeovers;
 
     /** System.nanoTime, or a test's clock: stale chains are deleted a second after they were flushed. */
     private final LongSupplier clock;
@@ -68,6 +71,7 @@ final class NftablesDataplane implements Dataplane {
         this.syncFailures = Counter.builder("kubeproxy.sync.proxy.rules.nftables.sync.failures")
                 .tag("ip_family", SyncMetrics.IP_FAMILY).description("Cumulative proxy nftables sync failures")
                 .register(context.metrics());
+        this.takeovers = NftTakeover.Outcomes.register(context.metrics());
         this.cleanupFailures = Counter.builder("kubeproxy.sync.proxy.rules.nftables.cleanup.failures")
                 .tag("ip_family", SyncMetrics.IP_FAMILY).description("Cumulative proxy nftables cleanup failures")
                 .register(context.metrics());
@@ -108,9 +112,15 @@ final class NftablesDataplane implements Dataplane {
                 settingsNodeAddresses = nodeAddresses;
             }
             // From scratch (first sync, or the kernel is in doubt): the chains and sets an earlier run left are read
-            // back by name, so the stale ones among them are flushed and deleted like any other.
-            NftablesRenderer.KernelObjects kernel = memory == null ? kernelObjects() : null;
-            NftSync sync = renderer.render(request.state(), settings, request.changed(), full, memory, kernel, start);
+            // back by name, so the stale ones among them are flushed and deleted like any other. The first sync after a
+            // start reads the whole table back instead and writes only what differs (NftTakeover).
+            NftTakeover takeover = memory == null && !started ? NftTakeover.read(tools, takeovers) : null;
+            started = true;
+            NftSync sync = takeover == null ? null : takeover(takeover, request, start);
+            if (sync == null) {
+                NftablesRenderer.KernelObjects kernel = memory == null ? kernelObjects() : null;
+                sync = renderer.render(request.state(), settings, request.changed(), full, memory, kernel, start);
+            }
             long rendered = System.nanoTime();
             NftMemory next = sync.next();
             boolean cleanupFailed = false;
@@ -148,6 +158,24 @@ final class NftablesDataplane implements Dataplane {
         }
     }
 
+    /**
+     * The full sync rendered against the table read back (its elements as the diff's memory, its chains as the stale
+     * candidates), reduced to what changes the kernel; null when the table's layout is not kube-ferry's (logged).
+     */
+    private NftSync takeover(NftTakeover takeover, SyncRequest request, long start) {
+        NftSync rendered = renderer.render(request.state(), settings, Set.of(), true, takeover.memory(), takeover.objects(), start);
+        NftTakeover.Reduced reduced = takeover.reduce(rendered.main());
+        if (reduced.foreign() != null) {
+            NftTakeover.fallBack(takeovers, reduced.foreign());
+            return null;
+        }
+        takeovers.takenOver().increment();
+        LOG.info("nftables: took table {} {} over: writing {} of the full sync's {} commands", NftablesRenderer.FAMILY,
+                NftablesRenderer.TABLE, reduced.tx().size(), rendered.main().size());
+        LOG.debug("nftables: take-over transaction:\n{}", reduced.tx().render());
+        return new NftSync(rendered.cleanup(), reduced.tx(), rendered.next(), true);
+    }
+
     private NftablesRenderer.KernelObjects kernelObjects() throws ToolException {
         String family = NftablesRenderer.FAMILY;
         String table = NftablesRenderer.TABLE;
@@ -163,7 +191,7 @@ final class NftablesDataplane implements Dataplane {
     }
 
     /**
-     * Gone when someone flushed the ruleset or deleted the table: the small fixed chain stands for the table, so
+     * Gone when someone flushed the ruleset, or the table, or deleted it: the small fixed chain stands for the table, so
      * the check costs one tiny listing, not the whole table (listing it took 40 s at 44,000 Services, k/k#139513).
      */
     @Override
@@ -174,8 +202,9 @@ final class NftablesDataplane implements Dataplane {
         try {
             ToolResult listed = tools.runAllowingFailure(ToolCommand.of("nft", "list", "chain", NftablesRenderer.FAMILY,
                     NftablesRenderer.TABLE, NftablesRenderer.MARK_MASQ));
-            if (!listed.ok()) {
-                LOG.warn("nftables table {} {} or its chain {} is gone (ruleset flushed?): next sync is full",
+            // Its one rule too: "nft flush table" keeps the chains and empties them (and every set and map).
+            if (!listed.ok() || !listed.stdout().contains("mark set")) {
+                LOG.warn("nftables table {} {} or its chain {} is gone or empty (ruleset flushed?): next sync is full",
                         NftablesRenderer.FAMILY, NftablesRenderer.TABLE, NftablesRenderer.MARK_MASQ);
                 memory = null;
                 return true;

@@ -1,5 +1,10 @@
 package io.kubeferry.nftables;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -493,6 +498,96 @@ public final class FakeNft {
             out.append("\t}\n");
         }
         return out.append("}\n").toString();
+    }
+
+    /**
+     * The table as {@code nft -j list table} prints it (nft 1.0.6): metainfo, the table, its sets and maps with their
+     * elements, its chains, then every rule with its chain, each with a handle. Rules are compiled from their text
+     * by {@link NftRuleJson}; a dynamic set's elements are left out, as the kernel's are of no sync's concern.
+     */
+    public synchronized String listJson(String family, String table) {
+        TableState t = need(family, table);
+        JsonNodeFactory f = JsonNodeFactory.instance;
+        ObjectNode root = f.objectNode();
+        ArrayNode items = root.putArray("nftables");
+        items.addObject().putObject("metainfo").put("version", "1.0.6").put("release_name", "Lester Gooch #5").put("json_schema_version",
+                1);
+        items.addObject().putObject("table").put("family", family).put("name", table).put("handle", 1);
+        long handle = 2;
+        for (ContainerState c : t.containers.values()) {
+            ObjectNode o = items.addObject().putObject(c.def.kind());
+            o.put("family", family).put("name", c.def.name()).put("table", table);
+            String[] type = c.def.type().split(" : ", 2);
+            String[] key = type[0].split(" \\. ");
+            if (key.length == 1) {
+                o.put("type", key[0]);
+            } else {
+                ArrayNode parts = o.putArray("type");
+                for (String k : key) {
+                    parts.add(k);
+                }
+            }
+            o.put("handle", handle++);
+            if (c.def.comment() != null) {
+                o.put("comment", c.def.comment());
+            }
+            if (c.def.map()) {
+                o.put("map", type[1]);
+            }
+            List<String> flags = c.def.flags().stream().filter(x -> !x.equals("dynamic")).toList();
+            if (!flags.isEmpty()) {
+                flags.forEach(o.putArray("flags")::add);
+            }
+            if (c.def.timeoutSeconds() > 0) {
+                o.put("timeout", c.def.timeoutSeconds());
+            }
+            if (c.elements.isEmpty() || c.def.flags().contains("dynamic")) {
+                continue;
+            }
+            ArrayNode elems = o.putArray("elem");
+            for (ElementState e : c.elements.values()) {
+                String[] parts = e.key.split(" \\. ");
+                JsonNode k;
+                if (parts.length == 1) {
+                    k = NftRuleJson.atom(parts[0]);
+                } else {
+                    ObjectNode concat = f.objectNode();
+                    for (String part : parts) {
+                        concat.withArray("concat").add(NftRuleJson.atom(part));
+                    }
+                    k = concat;
+                }
+                if (e.comment != null) {
+                    ObjectNode wrapped = f.objectNode();
+                    wrapped.putObject("elem").put("comment", e.comment).set("val", k);
+                    k = wrapped;
+                }
+                if (c.def.map()) {
+                    elems.addArray().add(k).add(NftRuleJson.verdict(e.value));
+                } else {
+                    elems.add(k);
+                }
+            }
+        }
+        for (ChainState c : t.chains.values()) {
+            ObjectNode o = items.addObject().putObject("chain");
+            o.put("family", family).put("table", table).put("name", c.def.name()).put("handle", c.handle);
+            if (c.def.base() != null) {
+                o.put("type", c.def.base().type()).put("hook", c.def.base().hook()).put("prio", c.def.base().priority()).put("policy",
+                        "accept");
+            }
+        }
+        for (ChainState c : t.chains.values()) {
+            for (RuleState r : c.rules) {
+                ObjectNode o = items.addObject().putObject("rule");
+                o.put("family", family).put("table", table).put("chain", c.def.name()).put("handle", r.handle);
+                if (r.comment != null) {
+                    o.put("comment", r.comment);
+                }
+                o.set("expr", NftRuleJson.compile(r.text));
+            }
+        }
+        return root.toString();
     }
 
     /**

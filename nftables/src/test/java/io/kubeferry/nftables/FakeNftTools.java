@@ -88,6 +88,12 @@ public final class FakeNftTools implements ToolRunner {
                 case "-t list sets ip" -> {
                     return new ToolResult(0, nft.hasTable(family, table) ? nft.listTable(family, table) : "", "");
                 }
+                case "-j list table ip kube-proxy" -> {
+                    if (!nft.hasTable(family, table)) {
+                        return new ToolResult(1, "", "Error: No such file or directory; did you mean table 'kube-proxy' in family ip?\n");
+                    }
+                    return new ToolResult(0, nft.listJson(family, table), "");
+                }
                 case "list table ip kube-proxy" -> {
                     return new ToolResult(0, nft.listTable(family, table), "");
                 }

@@ -57,9 +57,9 @@ class NftablesRendererTest {
         }
     }
 
-    @Test
-    void upstreamOverallTable() throws IOException {
-        ProxyState state = Fixtures.state(
+    /** Upstream's TestOverallNFTablesRules objects: ClusterIP, NodePort, LB with source ranges and affinity, ETP Local, no endpoints. */
+    static ResolvedService[] upstreamOverall() {
+        return new ResolvedService[] {
                 port("ns1", "svc1", "p80", Protocol.TCP, "172.30.0.41", 80).resolve(endpoint("10.180.0.1", 80)),
                 port("ns2", "svc2", "p80", Protocol.TCP, "172.30.0.42", 80).nodePort(3001).loadBalancerIP("1.2.3.4")
                         .externalIP("192.168.99.22").externalLocal(30000).resolve(endpoint("10.180.0.2", 80)),
@@ -68,7 +68,12 @@ class NftablesRendererTest {
                         .resolve(endpoint("10.180.0.4", 80), localEndpoint("10.180.0.5", 80)),
                 port("ns5", "svc5", "p80", Protocol.TCP, "172.30.0.45", 80).nodePort(3002).loadBalancerIP("5.6.7.8")
                         .sourceRange("203.0.113.0/25").sticky(10800).resolve(endpoint("10.180.0.3", 80)),
-                port("ns6", "svc6", "p80", Protocol.TCP, "172.30.0.46", 80).resolve());
+                port("ns6", "svc6", "p80", Protocol.TCP, "172.30.0.46", 80).resolve()};
+    }
+
+    @Test
+    void upstreamOverallTable() throws IOException {
+        ProxyState state = Fixtures.state(upstreamOverall());
         FakeNft nft = new FakeNft();
         nft.apply(renderer.render(state, SETTINGS, Set.of(), true, null, null, 0).main());
         String expected = Files.readString(Path.of("src/test/resources/upstream/overall.txt"));
