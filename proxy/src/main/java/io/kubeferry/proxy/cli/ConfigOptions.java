@@ -230,6 +230,14 @@ final class ConfigOptions {
     @Option(names = "--netns", description = "kube-ferry: program this named network namespace instead of the current one.")
     String netns;
 
+    @Option(names = "--scheduler", description = "kube-ferry: the scheduling algorithm for Services without a kube-ferry.io/scheduler "
+            + "annotation (iptables mode: random, rr, source-hash, maglev or a plugin's; default: the mode's own).")
+    String scheduler;
+
+    @Option(names = "--maglev-table-size", description = "kube-ferry: slots of a Maglev table, a prime up to 16381, the same on "
+            + "every node (default 251).")
+    Integer maglevTableSize;
+
     // kube-proxy flags with no effect in kube-ferry: accepted, reported, and kept in the written config.
 
     @NoEffect(field = "bindAddress")
@@ -417,7 +425,9 @@ final class ConfigOptions {
         String hostname = c.hostnameOverride().isEmpty() ? defaultHostname() : c.hostnameOverride();
         c = c.withHostnameOverride(hostname.strip().toLowerCase(Locale.ROOT));
         c = c.withOwn(new ProxyConfig.Own(serviceProxyName != null ? serviceProxyName : c.serviceProxyName(),
-                netns != null ? netns : c.netns(), master != null ? master : c.master()));
+                netns != null ? netns : c.netns(), master != null ? master : c.master(),
+                scheduler != null ? scheduler.strip() : c.own().scheduler(),
+                maglevTableSize != null ? maglevTableSize : c.own().hashTableSize()));
         KubeProxyConfigurationLoader.validate(c);
         DataplaneProvider.validateMode(c);
         return c;

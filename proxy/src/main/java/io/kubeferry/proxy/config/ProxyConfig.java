@@ -71,10 +71,22 @@ public record ProxyConfig(
      *                         label equals this ("" = serve only unlabelled Services, as upstream)
      * @param netns            program the named network namespace instead of the current one
      * @param master           --master, the API server URL overriding the kubeconfig's ("" = none)
+     * @param scheduler        --scheduler, the algorithm Services without a kube-ferry.io/scheduler annotation get
+     *                         ("" = the mode's default: random in iptables and nftables mode, ipvs.scheduler in IPVS
+     *                         mode); one the mode cannot express falls back to the mode's default with a log line
+     * @param hashTableSize    --maglev-table-size, the slot count M of consistent-hash tables (a prime up to 16381;
+     *                         every node of a cluster must use the same)
      */
-    public record Own(String serviceProxyName, String netns, String master) {
+    public record Own(String serviceProxyName, String netns, String master, String scheduler, int hashTableSize) {
 
-        static final Own NONE = new Own("", "", "");
+        /** M when none is given: small (iptables mode writes up to M rules per Service), and prime. */
+        public static final int DEFAULT_HASH_TABLE_SIZE = 251;
+
+        static final Own NONE = new Own("", "", "", "", DEFAULT_HASH_TABLE_SIZE);
+
+        public Own(String serviceProxyName, String netns, String master) {
+            this(serviceProxyName, netns, master, "", DEFAULT_HASH_TABLE_SIZE);
+        }
     }
 
     /** The settings every dataplane's section has (upstream: iptables, ipvs and nftables each carry them). */
@@ -359,14 +371,19 @@ public record ProxyConfig(
     }
 
     public ProxyConfig withServiceProxyName(String value) {
-        return withOwn(new Own(value, own.netns(), own.master()));
+        return withOwn(new Own(value, own.netns(), own.master(), own.scheduler(), own.hashTableSize()));
     }
 
     public ProxyConfig withNetns(String value) {
-        return withOwn(new Own(own.serviceProxyName(), value, own.master()));
+        return withOwn(new Own(own.serviceProxyName(), value, own.master(), own.scheduler(), own.hashTableSize()));
     }
 
     public ProxyConfig withMaster(String value) {
-        return withOwn(new Own(own.serviceProxyName(), own.netns(), value));
+        return withOwn(new Own(own.serviceProxyName(), own.netns(), value, own.scheduler(), own.hashTableSize()));
+    }
+
+    /** The node's default scheduler and consistent-hash table size (kube-ferry's own, not document fields). */
+    public ProxyConfig withScheduling(String scheduler, int hashTableSize) {
+        return withOwn(new Own(own.serviceProxyName(), own.netns(), own.master(), scheduler, hashTableSize));
     }
 }
