@@ -235,7 +235,7 @@ final class ConfigOptions {
     String scheduler;
 
     @Option(names = "--maglev-table-size", description = "kube-ferry: slots of a Maglev table, a prime up to 16381, the same on "
-            + "every node (default 251).")
+            + "every node (default 1021).")
     Integer maglevTableSize;
 
     // kube-proxy flags with no effect in kube-ferry: accepted, reported, and kept in the written config.
