@@ -1,23 +1,17 @@
 package io.kubeferry.it;
 
-import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
-import io.fabric8.mockwebserver.ServerRequest;
-import io.fabric8.mockwebserver.ServerResponse;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.kubeferry.it.ClusterObjects.Ep;
-import io.kubeferry.proxy.Agent;
+import io.kubeferry.proxy.exec.ProcessToolRunner;
 import io.kubeferry.proxy.exec.ToolCommand;
 import io.kubeferry.proxy.scheduler.SchedulerCatalog;
 import io.kubeferry.proxy.testing.FakeNetfilter;
+import io.kubeferry.proxy.testing.MockApiAgent;
 import io.kubeferry.proxy.testing.trace.NetfilterTracer;
 import io.kubeferry.proxy.testing.trace.Packet;
 import io.kubeferry.proxy.testing.trace.PathEnd;
-import io.vertx.core.Vertx;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -26,13 +20,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Queue;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 import static io.kubeferry.it.ClusterObjects.service;
@@ -47,6 +38,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Where a hash decides, the kernel's rules are also read back (iptables-save) and traced by the packet tracer, whose
  * HMARK model must predict the pod each real connection reached.
  */
+@EnableKubernetesMockClient(crud = true)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SchedulerRealKernelTest {
 
@@ -56,49 +48,40 @@ class SchedulerRealKernelTest {
     /** Client addresses 198.18.1.20 - 198.18.1.59, on the client namespace's link to the node. */
     static final List<String> CLIENTS = java.util.stream.IntStream.range(20, 60).mapToObj(i -> "198.18.1." + i).toList();
 
-    private KubernetesMockServer server;
-    private KubernetesClient client;
-    private Vertx vertx;
-    private Agent agent;
+    static KubernetesClient client;
+
+    private MockApiAgent agent;
     private final List<NetnsTestBed.Pod> pods = new ArrayList<>();
 
     @BeforeAll
     void start() throws Exception {
-        Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
-        server = new KubernetesMockServer(new Context(), new MockWebServer(), responses, new KubernetesMixedDispatcher(responses), false);
-        server.init();
-        client = server.createClient();
         for (int i = 1; i <= 4; i++) {
             pods.add(BED.addPod("pod-" + i, 10 + i));
         }
         for (String address : CLIENTS) {
             BED.exec(BED.clientNs(), "ip", "addr", "add", address + "/24", "dev", "eth0");
         }
-        client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a").endMetadata().build()).create();
-        vertx = Vertx.vertx();
         // A long sync period: a periodic full sync rewrites every chain, which restarts the nth counters mid-test.
-        agent = BedAgent.start(BedAgent.config(BED).withSyncPeriods(Duration.ofMinutes(10), Duration.ofMillis(100)), client, vertx, BED);
+        agent = MockApiAgent.start(client, BedAgent.config(BED).withSyncPeriods(Duration.ofMinutes(10), Duration.ofMillis(100)),
+                new ProcessToolRunner(BED.nodeNs()));
     }
 
     @AfterAll
     void stop() throws Exception {
-        BedAgent.stop(agent);
-        if (vertx != null) {
-            vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        }
-        if (client != null) {
-            client.close();
-        }
-        if (server != null) {
-            server.destroy();
+        if (agent != null) {
+            agent.close();
         }
     }
 
-    private void serve(String name, String clusterIP, String scheduler, int podCount) {
+    /** Creates a Service asking for {@code scheduler} over the first pods and waits until its ClusterIP answers. */
+    private NetnsTestBed.Client serve(String name, String clusterIP, String scheduler, int podCount) throws Exception {
         Service svc = service(name, clusterIP, "TCP", 80, 8080).editMetadata().addToAnnotations(SchedulerCatalog.SCHEDULER_KEY, scheduler)
                 .endMetadata().build();
         client.resource(svc).create();
         client.resource(slice(name, "TCP", 8080, endpoints(podCount))).create();
+        NetnsTestBed.Client c = BED.client();
+        awaitAnswer(scheduler + " Service programmed", () -> c.tcp(clusterIP, 80), a -> a.startsWith("pod-"));
+        return c;
     }
 
     private Ep[] endpoints(int count) {
@@ -107,9 +90,7 @@ class SchedulerRealKernelTest {
 
     @Test
     void roundRobinSplitsThirtyNewConnectionsTenTenTen() throws Exception {
-        serve("rr", "198.19.0.20", "rr", 3);
-        NetnsTestBed.Client c = BED.client();
-        awaitAnswer("rr Service programmed", () -> c.tcp("198.19.0.20", 80), a -> a.startsWith("pod-"));
+        NetnsTestBed.Client c = serve("rr", "198.19.0.20", "rr", 3);
         Map<String, Integer> counts = new TreeMap<>();
         for (int i = 0; i < 30; i++) {
             counts.merge(c.tcp("198.19.0.20", 80), 1, Integer::sum);
@@ -120,9 +101,7 @@ class SchedulerRealKernelTest {
 
     @Test
     void sourceHashKeepsEachClientAddressOnOnePod() throws Exception {
-        serve("sh", "198.19.0.21", "source-hash", 3);
-        NetnsTestBed.Client c = BED.client();
-        awaitAnswer("source-hash Service programmed", () -> c.tcp("198.19.0.21", 80), a -> a.startsWith("pod-"));
+        NetnsTestBed.Client c = serve("sh", "198.19.0.21", "source-hash", 3);
         Map<String, String> first = where(c, "198.19.0.21");
         for (int round = 0; round < 3; round++) {
             assertEquals(first, where(c, "198.19.0.21"), "round " + round + ": every address again reaches its pod");
@@ -134,9 +113,7 @@ class SchedulerRealKernelTest {
 
     @Test
     void maglevKeepsClientsInPlaceWhenAnEndpointGoes() throws Exception {
-        serve("mgl", "198.19.0.22", "maglev", 4);
-        NetnsTestBed.Client c = BED.client();
-        awaitAnswer("maglev Service programmed", () -> c.tcp("198.19.0.22", 80), a -> a.startsWith("pod-"));
+        NetnsTestBed.Client c = serve("mgl", "198.19.0.22", "maglev", 4);
         Map<String, String> before = where(c, "198.19.0.22");
         assertEquals(before, where(c, "198.19.0.22"), "stable while the endpoints are");
         assertEquals(before, predicted("198.19.0.22"), "the tracer's HMARK model predicts the kernel's choice");
