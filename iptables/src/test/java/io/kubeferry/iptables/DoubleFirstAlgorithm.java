@@ -8,8 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A plugin as a third party would write one, found by ServiceLoader from this test class path
- * ({@code META-INF/services}): random, with the first endpoint weighted twice.
+ * A plugin as a third party would write one (IptablesSchedulingTest registers it through a META-INF/services
+ * entry): random, with the first endpoint weighted twice.
  */
 public final class DoubleFirstAlgorithm implements SchedulerAlgorithm {
 

@@ -179,9 +179,26 @@ class IptablesSchedulingTest {
         return (double) changed / a.size();
     }
 
+    /**
+     * A plugin jar on the class path, as ServiceLoader finds it: a directory with the META-INF/services entry, seen
+     * through the context class loader while the dataplane is made (only this test sees it).
+     */
     @Test
-    void aPluginOnTheClassPathIsOfferedAndItsWeightsHold() throws Exception {
-        NetfilterTracer tracer = synced("double-first", 3).sampling(new Random(9));
+    void aPluginOnTheClassPathIsOfferedAndItsWeightsHold(@org.junit.jupiter.api.io.TempDir java.nio.file.Path jar) throws Exception {
+        java.nio.file.Path services = jar.resolve("META-INF/services");
+        java.nio.file.Files.createDirectories(services);
+        java.nio.file.Files.writeString(services.resolve(io.kubeferry.proxy.scheduler.SchedulerAlgorithm.class.getName()),
+                DoubleFirstAlgorithm.class.getName() + "\n");
+        Thread thread = Thread.currentThread();
+        ClassLoader before = thread.getContextClassLoader();
+        NetfilterTracer synced;
+        try (java.net.URLClassLoader plugins = new java.net.URLClassLoader(new java.net.URL[] {jar.toUri().toURL()}, before)) {
+            thread.setContextClassLoader(plugins);
+            synced = synced("double-first", 3);
+        } finally {
+            thread.setContextClassLoader(before);
+        }
+        NetfilterTracer tracer = synced.sampling(new Random(9));
         Map<String, Integer> counts = counts(route(tracer, clients(8, CLIENTS)));
         // Slots 2:1:1.
         assertTrue(Math.abs(counts.get("198.18.0.10:8080") - CLIENTS / 2.0) <= 0.05 * CLIENTS / 2.0, counts.toString());

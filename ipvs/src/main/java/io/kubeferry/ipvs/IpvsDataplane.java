@@ -78,7 +78,7 @@ final class IpvsDataplane implements Dataplane {
         this.config = context.config();
         this.tools = context.tools();
         this.fallbackEvents = new SchedulerFallbacks(context.events());
-        this.kernel = new IpvsKernelPreparation(config.ipvs(), baseSettings(config).defaultScheduler(), tools);
+        this.kernel = new IpvsKernelPreparation(config.ipvs(), baseSettings(config).defaultScheduler(), config.own().scheduler(), tools);
         // Upstream's IPVS proxier counts its iptables-restore failures under the iptables name; the other
         // tools' failures are kube-ferry's own metric.
         this.restoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.iptables.restore.failures")
