@@ -235,6 +235,22 @@ class IptablesSchedulingTest {
                 kernel.rules("nat", svcChain).toString());
     }
 
+    /**
+     * The rule text of each algorithm (golden file, reviewed): rr's nth cascade, source-hash's and maglev's two HMARK
+     * rules, mark/mask blocks and the slot-bit clearing in each SEP chain. Maglev with M = 7, so the table is short.
+     */
+    @Test
+    void theRulesEachAlgorithmWrites() throws Exception {
+        IptablesScheduling d = IptablesScheduling.defaults();
+        IptablesRenderer renderer = new IptablesRenderer(new ChainNames(1000), new IptablesScheduling(d.catalog(), d.algorithms(), 7));
+        Endpoint[] three = endpoints(3).toArray(Endpoint[]::new);
+        var state = state(port("ns", "rr", "", Protocol.TCP, "198.19.0.20", 80).option(SchedulerCatalog.SCHEDULER_KEY, "rr").resolve(three),
+                port("ns", "sh", "", Protocol.TCP, "198.19.0.21", 80).option(SchedulerCatalog.SCHEDULER_KEY, "source-hash").resolve(three),
+                port("ns", "mgl", "", Protocol.TCP, "198.19.0.22", 80).option(SchedulerCatalog.SCHEDULER_KEY, "maglev").resolve(three));
+        IptablesSettings settings = new IptablesSettings("0x4000", false, "198.18.0.0/24", null, true, true, "198.18.1.1");
+        io.kubeferry.proxy.testing.GoldenFiles.standard().check("schedulers", renderer.full(state, settings, KernelState.NONE).text());
+    }
+
     /** Rule counts of maglev dispatch: runs of slots on one endpoint merged into aligned mark/mask blocks, against one rule per slot. */
     @Test
     void maglevRuleCounts() {
