@@ -232,6 +232,11 @@ public final class NetnsTestBed implements BeforeAllCallback, AfterAllCallback {
             return ask("tcp " + host + " " + port);
         }
 
+        /** One connection from {@code source}, an address this client's namespace holds. */
+        public String tcpFrom(String source, String host, int port) throws IOException {
+            return ask("tcpfrom " + source + " " + host + " " + port);
+        }
+
         public String udp(String host, int port, int sourcePort) throws IOException {
             return ask("udp " + host + " " + port + " " + sourcePort);
         }

@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
  * requests: each input line is a command.
  * <pre>
  *   tcp HOST PORT                       one connection
+ *   tcpfrom SOURCE HOST PORT            one connection from SOURCE, one of the namespace's addresses
  *   udp HOST PORT SRCPORT               one datagram from a fixed source port (same conntrack flow each time)
  *   loop HOST PORT MILLIS GAP_MILLIS    connections for MILLIS, one every GAP_MILLIS; prints "ok N failed M"
  *   until HOST PORT NAME MILLIS         connects back to back until NAME answers; prints "reached" or "timeout"
@@ -39,6 +40,7 @@ public final class TrafficClient {
             String[] f = line.trim().split("\\s+");
             String result = switch (f[0]) {
                 case "tcp" -> tcp(f[1], Integer.parseInt(f[2]));
+                case "tcpfrom" -> tcp(f[1], f[2], Integer.parseInt(f[3]), false);
                 case "udp" -> udp(f[1], Integer.parseInt(f[2]), Integer.parseInt(f[3]));
                 case "loop" -> loop(f[1], Integer.parseInt(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]));
                 case "until" -> until(f[1], Integer.parseInt(f[2]), f[3], Long.parseLong(f[4]));
@@ -73,7 +75,15 @@ public final class TrafficClient {
      * the node's conntrack entries close at once instead of lingering for two minutes.
      */
     static String tcp(String host, int port, boolean reset) {
+        return tcp(null, host, port, reset);
+    }
+
+    /** One connection from {@code source} (null: the route's choice). */
+    static String tcp(String source, String host, int port, boolean reset) {
         try (Socket socket = new Socket()) {
+            if (source != null) {
+                socket.bind(new InetSocketAddress(source, 0));
+            }
             if (reset) {
                 socket.setSoLinger(true, 0);
             }

@@ -15,6 +15,8 @@ import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
 import io.kubeferry.proxy.metrics.SyncMetrics;
 import io.kubeferry.proxy.model.Cidr;
+import io.kubeferry.proxy.model.ServicePortName;
+import io.kubeferry.proxy.scheduler.SchedulerFallbacks;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import org.slf4j.Logger;
@@ -22,6 +24,7 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -45,7 +48,8 @@ final class IptablesDataplane implements Dataplane {
 
     private final ProxyConfig config;
     private final ToolRunner tools;
-    private final IptablesRenderer renderer = new IptablesRenderer(new ChainNames(200_000));
+    private final IptablesRenderer renderer;
+    private final SchedulerFallbacks fallbacks;
     private final Counter restoreFailures;
     private final Counter partialRestoreFailures;
     private final AtomicInteger filterRules = new AtomicInteger();
@@ -69,6 +73,8 @@ final class IptablesDataplane implements Dataplane {
     IptablesDataplane(DataplaneContext context) {
         this.config = context.config();
         this.tools = context.tools();
+        this.renderer = new IptablesRenderer(new ChainNames(200_000), IptablesScheduling.of(config));
+        this.fallbacks = new SchedulerFallbacks(context.events());
         // Upstream's names, help and labels (k/k pkg/proxy/metrics).
         this.restoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.iptables.restore.failures")
                 .tag("ip_family", SyncMetrics.IP_FAMILY).description("Cumulative proxy iptables restore failures")
@@ -143,12 +149,24 @@ final class IptablesDataplane implements Dataplane {
             needFull = false;
             synced = true;
             nfacct.refresh();
+            reportFallbacks(program);
             return new SyncResult(full, Duration.ofNanos(rendered - start), Duration.ofNanos(appliedAt - rendered),
                     Map.of("filter", program.filterRules(), "nat", program.natRules()), program.text().length());
         } catch (ToolException e) {
             needFull = true;
             throw new DataplaneException((full ? "full" : "partial") + " iptables sync failed: " + e.getMessage(), e);
         }
+    }
+
+    /** Services whose scheduler could not be honoured: a Warning Event each, once (the program holds every port's). */
+    private void reportFallbacks(RestoreProgram program) {
+        Map<ServicePortName, String> fell = new HashMap<>();
+        program.services().forEach((name, rules) -> {
+            if (!rules.fallback().isEmpty()) {
+                fell.put(name, rules.fallback());
+            }
+        });
+        fallbacks.report(fell);
     }
 
     /**

@@ -6,12 +6,17 @@ import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.model.ResolvedService;
 import io.kubeferry.proxy.model.ServicePort;
 import io.kubeferry.proxy.model.ServicePortName;
+import io.kubeferry.proxy.scheduler.Scheduler;
+import io.kubeferry.proxy.scheduler.SchedulerAlgorithms;
+import io.kubeferry.proxy.scheduler.SchedulerChoice;
+import io.kubeferry.proxy.scheduler.SlotTable;
 
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -45,11 +50,23 @@ final class IptablesRenderer {
 
     private static final String NODEPORTS_COMMENT = "kubernetes service nodeports; NOTE: this must be the last rule in this chain";
 
+    /**
+     * Hash dispatch carries the slot in these low bits of the packet mark (HMARK sets the whole mark): below the
+     * masquerade bit (0x4000 by default) and kubelet's drop bit (0x8000). See {@link Port#hashDispatch}.
+     */
+    static final long SLOT_MASK = 0x3fff;
+
     private final ChainNames names;
+    private final IptablesScheduling scheduling;
     private final Probabilities probabilities = new Probabilities();
 
     IptablesRenderer(ChainNames names) {
+        this(names, IptablesScheduling.defaults());
+    }
+
+    IptablesRenderer(ChainNames names, IptablesScheduling scheduling) {
         this.names = names;
+        this.scheduling = scheduling;
     }
 
     /** Every chain written whole: the per-Service-port chains {@code kernel} has and the state no longer wants are deleted. */
@@ -312,6 +329,10 @@ final class IptablesRenderer {
         /** REJECT (no endpoints) or DROP (no local ones) for traffic with nowhere to go, and its comment. */
         private final String noEndpointsTarget;
         private final List<String> noEndpointsComment;
+        /** The algorithm asked for (or the default), and what the SVC/SVL chains actually did with it. */
+        private SchedulerChoice choice;
+        /** Whether a dispatch used the mark: the SEP chains then clear the slot bits again. */
+        private boolean markedSlots;
 
         Port(ResolvedService svc, IptablesSettings settings, boolean largeCluster, RuleWriter natChains, RuleWriter natRules) {
             this.svc = svc;
@@ -335,6 +356,7 @@ final class IptablesRenderer {
             usesFirewall = hasEndpoints && !port.loadBalancerIPs().isEmpty() && !port.loadBalancerSourceRanges().isEmpty();
             noEndpointsTarget = hasEndpoints ? "DROP" : "REJECT";
             noEndpointsComment = RuleWriter.comment(svcName + (hasEndpoints ? " has no local endpoints" : " has no endpoints"));
+            choice = scheduling.choose(port);
         }
 
         ServiceRules write() {
@@ -356,7 +378,8 @@ final class IptablesRenderer {
                 serviceChain(chains.local(), svc.localEndpoints());
             }
             svc.reachableEndpoints().forEach(this::endpointChain);
-            return new ServiceRules(filter.lines(), topNat.lines(), natRules.rules() - rulesBefore, active);
+            return new ServiceRules(filter.lines(), topNat.lines(), natRules.rules() - rulesBefore, active, choice.scheduler().name(),
+                    choice.fallbackReason().orElse(""));
         }
 
         private List<String> destination(String ip) {
@@ -505,13 +528,104 @@ final class IptablesRenderer {
                             "--rcheck", "--seconds", seconds, "--reap", "-j", sep);
                 }
             }
-            int n = endpoints.size();
-            for (int i = 0; i < n; i++) {
+            SchedulerAlgorithms.Scheduled scheduled = scheduling.schedule(choice, port, endpoints);
+            SlotTable table = scheduled.table();
+            if (table.key() == SlotTable.Key.SOURCE_ADDRESS && (masqueradeBits() & SLOT_MASK) != 0) {
+                String reason = "iptables mode carries the hash slot in mark bits 0-13, which the masquerade mark "
+                        + settings.masqueradeMark() + " overlaps; using \"" + IptablesScheduling.MODE_DEFAULT + "\"";
+                scheduled = scheduling.schedule(new SchedulerChoice(new Scheduler(IptablesScheduling.MODE_DEFAULT, Set.of()),
+                        Optional.of(reason)), port, endpoints);
+                table = scheduled.table();
+            }
+            if (scheduled.choice().fellBack()) {
+                choice = scheduled.choice();
+            }
+            if (distinct(table) == 1) {
+                // One endpoint holds every slot: nothing to choose.
+                Endpoint ep = endpoints.get(table.slots().get(0));
+                natRules.rule("-A", chain, endpointComment(svcName + " -> " + ep.hostPort()), "-j", names.endpoint(name, ep));
+                return;
+            }
+            switch (table.key()) {
+                case RANDOM -> randomCascade(chain, endpoints, table);
+                case ROUND_ROBIN -> roundRobinCascade(chain, endpoints, table);
+                case SOURCE_ADDRESS -> hashDispatch(chain, endpoints, table);
+            }
+        }
+
+        private long masqueradeBits() {
+            return Long.decode(settings.masqueradeMark());
+        }
+
+        /**
+         * Upstream's cascade: each endpoint's rule takes its share of what is left ({@code statistic --mode random
+         * --probability w/remaining}, 1/(n-i) when every endpoint holds one slot), the last one takes the rest.
+         */
+        private void randomCascade(String chain, List<Endpoint> endpoints, SlotTable table) {
+            int[] w = table.weights(endpoints.size());
+            int remaining = table.slots().size();
+            int last = endpoints.size() - 1;
+            while (w[last] == 0) {
+                last--;
+            }
+            for (int i = 0; i <= last; i++) {
+                if (w[i] == 0) {
+                    continue;
+                }
                 Endpoint ep = endpoints.get(i);
-                List<String> probability = i < n - 1
-                        ? List.of("-m", "statistic", "--mode", "random", "--probability", probabilities.of(n - i))
+                List<String> probability = i < last
+                        ? List.of("-m", "statistic", "--mode", "random", "--probability",
+                                w[i] == 1
+                                        ? probabilities.of(remaining)
+                                        : String.format(java.util.Locale.ROOT, "%.10f", (double) w[i] / remaining))
                         : List.of();
-                natRules.rule("-A", chain, endpointComment(svcName + " -> " + ep.hostPort()), probability, "-j", names.endpoint(name, ep));
+                natRules.rule("-A", chain, endpointComment(svcName + " -> " + ep.hostPort()), probability, "-j",
+                        names.endpoint(port.name(), ep));
+                remaining -= w[i];
+            }
+        }
+
+        /**
+         * Round robin of new connections, one rule per slot: {@code statistic --mode nth --every K} counts only the
+         * packets that reach that rule (each rule has its own counter), so slot j of M matches every (M-j)-th of
+         * the connections the slots before it left: every M consecutive new connections visit each slot once.
+         */
+        private void roundRobinCascade(String chain, List<Endpoint> endpoints, SlotTable table) {
+            int m = table.slots().size();
+            for (int j = 0; j < m; j++) {
+                Endpoint ep = endpoints.get(table.slots().get(j));
+                List<String> nth = j < m - 1
+                        ? List.of("-m", "statistic", "--mode", "nth", "--every", Integer.toString(m - j), "--packet", "0")
+                        : List.of();
+                natRules.rule("-A", chain, endpointComment(svcName + " -> " + ep.hostPort()), nth, "-j", names.endpoint(port.name(), ep));
+            }
+        }
+
+        /**
+         * HMARK hashes the client address (jhash with the fixed seed, the same on every node) into slot + offset
+         * and sets the whole packet mark to it; slot runs then jump by {@code -m mark --mark V/MASK}. The masquerade
+         * bit is kept by hashing with its bit as the offset when it was set (the second HMARK rule then sees it set
+         * and does not run); the slot bits are cleared again in the SEP chain. Runs of slots on one endpoint are
+         * written as aligned power-of-two blocks (a value/mask match cannot say a range).
+         */
+        private void hashDispatch(String chain, List<Endpoint> endpoints, SlotTable table) {
+            markedSlots = true;
+            String masq = settings.masqueradeMark();
+            String mod = Integer.toString(table.slots().size());
+            String seed = String.format("0x%x", SlotTable.HASH_SEED);
+            List<String> comment = endpointComment(svcName + " hash slot");
+            natRules.rule("-A", chain, comment, "-m", "mark", "--mark", masq + "/" + masq, "-j", "HMARK", "--hmark-src-prefix", "32",
+                    "--hmark-rnd", seed, "--hmark-mod", mod, "--hmark-offset", Long.toString(masqueradeBits()));
+            natRules.rule("-A", chain, comment, "-m", "mark", "!", "--mark", masq + "/" + masq, "-j", "HMARK", "--hmark-src-prefix",
+                    "32", "--hmark-rnd", seed, "--hmark-mod", mod, "--hmark-offset", "0");
+            List<SlotBlock> blocks = SlotBlock.of(table.slots());
+            for (int b = 0; b < blocks.size(); b++) {
+                SlotBlock block = blocks.get(b);
+                Endpoint ep = endpoints.get(block.endpoint());
+                List<String> match = b < blocks.size() - 1
+                        ? List.of("-m", "mark", "--mark", String.format("0x%x/0x%x", block.first(), SLOT_MASK & ~(block.size() - 1L)))
+                        : List.of();
+                natRules.rule("-A", chain, endpointComment(svcName + " -> " + ep.hostPort()), match, "-j", names.endpoint(port.name(), ep));
             }
         }
 
@@ -519,6 +633,10 @@ final class IptablesRenderer {
         private void endpointChain(Endpoint ep) {
             String sep = declare(names.endpoint(port.name(), ep));
             List<String> comment = endpointComment(svcName);
+            if (markedSlots) {
+                // Give back the low mark bits HMARK took (routing and filter rules after nat may read the mark).
+                natRules.rule("-A", sep, comment, "-j", "MARK", "--set-xmark", String.format("0x0/0x%x", SLOT_MASK));
+            }
             // Hairpin: a pod reaching itself through its Service must be masqueraded or the reply
             // would bypass the DNAT on the way back.
             natRules.rule("-A", sep, comment, "-s", ep.ip(), "-j", KUBE_MARK_MASQ);
@@ -553,6 +671,39 @@ final class IptablesRenderer {
             out.append(ch <= ' ' || ch > '~' || ch == '"' || ch == '\\' || ch == '\'' ? '_' : ch);
         }
         return out.isEmpty() ? "_" : out.toString();
+    }
+
+    private static long distinct(SlotTable table) {
+        return table.slots().stream().distinct().count();
+    }
+
+    /**
+     * An aligned block of slots on one endpoint: {@code size} a power of two, {@code first} a multiple of it, so
+     * {@code --mark first/(SLOT_MASK & ~(size-1))} matches exactly its slots.
+     */
+    record SlotBlock(int first, int size, int endpoint) {
+
+        /** Runs of consecutive slots on the same endpoint, each split into the fewest aligned blocks. */
+        static List<SlotBlock> of(List<Integer> slots) {
+            List<SlotBlock> blocks = new ArrayList<>();
+            int start = 0;
+            while (start < slots.size()) {
+                int end = start;
+                while (end + 1 < slots.size() && slots.get(end + 1).equals(slots.get(start))) {
+                    end++;
+                }
+                int at = start;
+                while (at <= end) {
+                    int size = at == 0
+                            ? Integer.highestOneBit(end + 1)
+                            : Math.min(Integer.lowestOneBit(at), Integer.highestOneBit(end - at + 1));
+                    blocks.add(new SlotBlock(at, size, slots.get(start)));
+                    at += size;
+                }
+                start = end + 1;
+            }
+            return blocks;
+        }
     }
 
     /** Upstream's probability strings, "%0.10f" of 1/n, computed once per n. */

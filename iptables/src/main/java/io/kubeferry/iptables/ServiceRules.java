@@ -11,8 +11,11 @@ import java.util.Set;
  * @param natTop     rules in nat's KUBE-SERVICES / KUBE-NODEPORTS
  * @param chainRules rules inside its own SVC/SVL/EXT/FW/SEP chains
  * @param chains     its own chains
+ * @param scheduler  the algorithm in force
+ * @param fallback   why it is not the one the Service asked for ("" when it is)
  */
-record ServiceRules(List<String> filterTop, List<String> natTop, int chainRules, Set<String> chains) {
+record ServiceRules(List<String> filterTop, List<String> natTop, int chainRules, Set<String> chains, String scheduler,
+        String fallback) {
 
     ServiceRules {
         filterTop = List.copyOf(filterTop);

@@ -10,7 +10,6 @@ import io.kubeferry.proxy.dataplane.CleanupReport;
 import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneException;
-import io.kubeferry.proxy.dataplane.ServiceEvents;
 import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.dataplane.SyncResult;
 import io.kubeferry.proxy.exec.InterfaceAddresses;
@@ -23,6 +22,7 @@ import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.model.ServicePortName;
 import io.kubeferry.proxy.scheduler.Scheduler;
 import io.kubeferry.proxy.scheduler.SchedulerCatalog;
+import io.kubeferry.proxy.scheduler.SchedulerFallbacks;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import org.slf4j.Logger;
@@ -59,7 +59,6 @@ final class IpvsDataplane implements Dataplane {
 
     private final ProxyConfig config;
     private final ToolRunner tools;
-    private final ServiceEvents events;
     private final Counter restoreFailures;
     private final Counter applyFailures;
     private final AtomicInteger virtualServers = new AtomicInteger();
@@ -73,13 +72,13 @@ final class IpvsDataplane implements Dataplane {
     /** What the kernel holds after the last successful sync; null until the first one. */
     private IpvsKernelState applied;
     /** Scheduler fallbacks already reported, so each is an Event once and not every sync. */
-    private Map<ServicePortName, String> reported = Map.of();
+    private final SchedulerFallbacks fallbackEvents;
 
     IpvsDataplane(DataplaneContext context) {
         this.config = context.config();
         this.tools = context.tools();
-        this.events = context.events();
-        this.kernel = new IpvsKernelPreparation(config.ipvs(), baseSettings(config).defaultScheduler(), tools);
+        this.fallbackEvents = new SchedulerFallbacks(context.events());
+        this.kernel = new IpvsKernelPreparation(config.ipvs(), baseSettings(config).defaultScheduler(), config.own().scheduler(), tools);
         // Upstream's IPVS proxier counts its iptables-restore failures under the iptables name; the other
         // tools' failures are kube-ferry's own metric.
         this.restoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.iptables.restore.failures")
@@ -196,13 +195,8 @@ final class IpvsDataplane implements Dataplane {
     /** Each scheduler fallback becomes one Event; it is reported again only if it goes away and comes back. */
     private void report(List<IpvsRenderer.Fallback> fallbacks) {
         Map<ServicePortName, String> now = new HashMap<>();
-        for (IpvsRenderer.Fallback f : fallbacks) {
-            now.put(f.service(), f.message());
-            if (!f.message().equals(reported.get(f.service()))) {
-                events.warning(f.service(), "SchedulerFallback", f.message());
-            }
-        }
-        reported = Map.copyOf(now);
+        fallbacks.forEach(f -> now.put(f.service(), f.message()));
+        fallbackEvents.report(now);
     }
 
     @Override

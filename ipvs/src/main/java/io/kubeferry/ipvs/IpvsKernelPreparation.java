@@ -6,7 +6,6 @@ import io.kubeferry.proxy.exec.ToolCommand;
 import io.kubeferry.proxy.exec.ToolException;
 import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
-import io.kubeferry.proxy.scheduler.Scheduler;
 import io.kubeferry.proxy.scheduler.SchedulerCatalog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -15,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.TreeSet;
 
 /**
@@ -40,8 +38,15 @@ final class IpvsKernelPreparation {
     /** The schedulers this kernel has; null until the first full sync probed them. */
     private SchedulerCatalog catalog;
 
-    /** @param scheduler the global scheduler, resolved ("rr" when none is configured) */
-    IpvsKernelPreparation(ProxyConfig.Ipvs ipvs, String scheduler, ToolRunner tools) {
+    /** The node's default for Services without an annotation (--scheduler; "" = {@link #scheduler}). */
+    private final String nodeDefault;
+
+    /**
+     * @param scheduler   the global scheduler, resolved ("rr" when none is configured)
+     * @param nodeDefault kube-ferry's --scheduler: used instead of {@code scheduler} when this kernel has it
+     */
+    IpvsKernelPreparation(ProxyConfig.Ipvs ipvs, String scheduler, String nodeDefault, ToolRunner tools) {
+        this.nodeDefault = nodeDefault;
         this.ipvs = ipvs;
         this.scheduler = scheduler;
         this.tools = tools;
@@ -176,7 +181,7 @@ final class IpvsKernelPreparation {
                         new TreeSet<>(schedulers.available()));
             }
             LOG.info("IPVS schedulers available on this node: {}", schedulers.available());
-            catalog = new SchedulerCatalog(schedulers, new Scheduler(scheduler, Set.of()));
+            catalog = SchedulerCatalog.forNode("ipvs", schedulers, nodeDefault, scheduler);
         }
         List<String> args = new ArrayList<>(List.of("-q", "-w"));
         args.addAll(sysctls(ipvs.strictARP(), kernelAtLeast(5, 9)));

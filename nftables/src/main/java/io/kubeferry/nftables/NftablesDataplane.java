@@ -15,6 +15,9 @@ import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
 import io.kubeferry.proxy.metrics.SyncMetrics;
 import io.kubeferry.proxy.model.Cidr;
+import io.kubeferry.proxy.scheduler.SchedulerAlgorithms;
+import io.kubeferry.proxy.scheduler.SchedulerCatalog;
+import io.kubeferry.proxy.scheduler.SchedulerFallbacks;
 import io.micrometer.core.instrument.Counter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,8 +37,14 @@ final class NftablesDataplane implements Dataplane {
 
     private static final Logger LOG = LoggerFactory.getLogger(NftablesDataplane.class);
 
+    /** The one algorithm the renderer writes today ({@code numgen random mod N}). */
+    static final String RANDOM = "random";
+
     private final ProxyConfig config;
     private final ToolRunner tools;
+    /** The algorithms this mode can express and the node's default; asked per Service after each sync. */
+    private final SchedulerCatalog schedulers;
+    private final SchedulerFallbacks fallbacks;
     private final NftablesRenderer renderer = new NftablesRenderer(new NftNames(200_000));
     private final Counter syncFailures;
     /** The Node's addresses {@link #settings} were made for: a change makes them anew. */
@@ -67,6 +76,10 @@ final class NftablesDataplane implements Dataplane {
         this.kernelCheck = kernelCheck;
         this.config = context.config();
         this.tools = context.tools();
+        // nftables mode dispatches by numgen random only (for now): other algorithms fall back with an Event.
+        this.schedulers = SchedulerCatalog.forNode("nftables",
+                SchedulerAlgorithms.load(Set.of()).provider(name -> name.equals(RANDOM)), config.own().scheduler(), RANDOM);
+        this.fallbacks = new SchedulerFallbacks(context.events());
         // Upstream's names and help (k/k pkg/proxy/metrics).
         this.syncFailures = Counter.builder("kubeproxy.sync.proxy.rules.nftables.sync.failures")
                 .tag("ip_family", SyncMetrics.IP_FAMILY).description("Cumulative proxy nftables sync failures")
@@ -147,6 +160,7 @@ final class NftablesDataplane implements Dataplane {
             // After a failed cleanup the memory no longer knows those chains: start the next sync from the kernel.
             memory = cleanupFailed ? null : next;
             synced = true;
+            fallbacks.report(schedulers.fallbacks(request.state()));
             int rules = next.programs().values().stream()
                     .mapToInt(p -> (int) p.body().stream().filter(o -> o instanceof NftObject.Rule).count()).sum();
             return new SyncResult(sync.full(), Duration.ofNanos(rendered - began), Duration.ofNanos(appliedAt - rendered),

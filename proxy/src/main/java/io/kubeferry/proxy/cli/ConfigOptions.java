@@ -239,6 +239,14 @@ final class ConfigOptions {
     @Option(names = "--conntrack-count-period", description = "kube-ferry: how often the per-Service conntrack entry counts are read (default 1m; 0 never).")
     Duration conntrackCountPeriod;
 
+    @Option(names = "--scheduler", description = "kube-ferry: the scheduling algorithm for Services without a kube-ferry.io/scheduler "
+            + "annotation (iptables mode: random, rr, source-hash, maglev or a plugin's; default: the mode's own).")
+    String scheduler;
+
+    @Option(names = "--maglev-table-size", description = "kube-ferry: slots of a Maglev table, a prime up to 16381, the same on "
+            + "every node (default 1021).")
+    Integer maglevTableSize;
+
     // kube-proxy flags with no effect in kube-ferry: accepted, reported, and kept in the written config.
 
     @NoEffect(field = "bindAddress")
@@ -426,7 +434,9 @@ final class ConfigOptions {
         String hostname = c.hostnameOverride().isEmpty() ? defaultHostname() : c.hostnameOverride();
         c = c.withHostnameOverride(hostname.strip().toLowerCase(Locale.ROOT));
         c = c.withOwn(new ProxyConfig.Own(serviceProxyName != null ? serviceProxyName : c.serviceProxyName(),
-                netns != null ? netns : c.netns(), master != null ? master : c.master(), conntrackHooks(c.conntrackHooks())));
+                netns != null ? netns : c.netns(), master != null ? master : c.master(),
+                scheduler != null ? scheduler.strip() : c.own().scheduler(),
+                maglevTableSize != null ? maglevTableSize : c.own().hashTableSize(), conntrackHooks(c.conntrackHooks())));
         KubeProxyConfigurationLoader.validate(c);
         DataplaneProvider.validateMode(c);
         return c;

@@ -132,6 +132,10 @@ public final class KubeProxyConfigurationLoader {
         if (c.logging().verbosity() < 0) {
             throw new ConfigException("logging.verbosity: must be >= 0, got " + c.logging().verbosity());
         }
+        int m = c.own().hashTableSize();
+        if (m < 2 || m > 16381 || !java.math.BigInteger.valueOf(m).isProbablePrime(30)) {
+            throw new ConfigException("--maglev-table-size: must be a prime within [2, 16381], got " + m);
+        }
         if (c.clientConnection().qps() < 0 || c.clientConnection().burst() < 0) {
             throw new ConfigException("clientConnection.qps/burst: must be >= 0");
         }

@@ -71,9 +71,22 @@ public record ProxyConfig(
      *                         label equals this ("" = serve only unlabelled Services, as upstream)
      * @param netns            program the named network namespace instead of the current one
      * @param master           --master, the API server URL overriding the kubeconfig's ("" = none)
+     * @param scheduler        --scheduler, the algorithm Services without a kube-ferry.io/scheduler annotation get
+     *                         ("" = the mode's default: random in iptables and nftables mode, ipvs.scheduler in IPVS
+     *                         mode); one the mode cannot express falls back to the mode's default with a log line
+     * @param hashTableSize    --maglev-table-size, the slot count M of consistent-hash tables (a prime up to 16381;
+     *                         every node of a cluster must use the same)
      * @param conntrackHooks   how the conntrack hooks run
      */
-    public record Own(String serviceProxyName, String netns, String master, ConntrackHookSettings conntrackHooks) {
+    public record Own(String serviceProxyName, String netns, String master, String scheduler, int hashTableSize,
+            ConntrackHookSettings conntrackHooks) {
+
+        /**
+         * M when none is given: a prime, small because iptables mode writes up to M rules per maglev Service, and
+         * large enough (M at least 100 N) that one endpoint leaving moves under 1.5/N of clients up to N = 10
+         * (MaglevTableTest prints the grid; 251 does so only up to N = 5).
+         */
+        public static final int DEFAULT_HASH_TABLE_SIZE = 1021;
 
         static final Own NONE = new Own("", "", "");
 
@@ -82,7 +95,7 @@ public record ProxyConfig(
         }
 
         public Own(String serviceProxyName, String netns, String master) {
-            this(serviceProxyName, netns, master, ConntrackHookSettings.DEFAULTS);
+            this(serviceProxyName, netns, master, "", DEFAULT_HASH_TABLE_SIZE, ConntrackHookSettings.DEFAULTS);
         }
     }
 
@@ -392,18 +405,28 @@ public record ProxyConfig(
     }
 
     public ProxyConfig withServiceProxyName(String value) {
-        return withOwn(new Own(value, own.netns(), own.master(), own.conntrackHooks()));
+        return withOwn(new Own(value, own.netns(), own.master(), own.scheduler(), own.hashTableSize(),
+                own.conntrackHooks()));
     }
 
     public ProxyConfig withNetns(String value) {
-        return withOwn(new Own(own.serviceProxyName(), value, own.master(), own.conntrackHooks()));
+        return withOwn(new Own(own.serviceProxyName(), value, own.master(), own.scheduler(), own.hashTableSize(),
+                own.conntrackHooks()));
     }
 
     public ProxyConfig withMaster(String value) {
-        return withOwn(new Own(own.serviceProxyName(), own.netns(), value, own.conntrackHooks()));
+        return withOwn(new Own(own.serviceProxyName(), own.netns(), value, own.scheduler(), own.hashTableSize(),
+                own.conntrackHooks()));
+    }
+
+    /** The node's default scheduler and consistent-hash table size (kube-ferry's own, not document fields). */
+    public ProxyConfig withScheduling(String scheduler, int hashTableSize) {
+        return withOwn(new Own(own.serviceProxyName(), own.netns(), own.master(), scheduler, hashTableSize,
+                own.conntrackHooks()));
     }
 
     public ProxyConfig withConntrackHooks(ConntrackHookSettings value) {
-        return withOwn(new Own(own.serviceProxyName(), own.netns(), own.master(), value));
+        return withOwn(new Own(own.serviceProxyName(), own.netns(), own.master(), own.scheduler(), own.hashTableSize(),
+                value));
     }
 }

@@ -1,6 +1,9 @@
 package io.kubeferry.proxy.scheduler;
 
+import io.kubeferry.proxy.model.ProxyState;
+import io.kubeferry.proxy.model.ResolvedService;
 import io.kubeferry.proxy.model.ServicePort;
+import io.kubeferry.proxy.model.ServicePortName;
 
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -18,12 +21,46 @@ public final class SchedulerCatalog {
     public static final String SCHEDULER_KEY = "kube-ferry.io/scheduler";
     public static final String FLAGS_KEY = "kube-ferry.io/scheduler-flags";
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SchedulerCatalog.class);
+
     private final SchedulerProvider provider;
     private final Scheduler fallback;
 
     public SchedulerCatalog(SchedulerProvider provider, Scheduler fallback) {
         this.provider = provider;
         this.fallback = fallback;
+    }
+
+    /**
+     * The catalog for one mode on this node: Services without an annotation get the node's configured default
+     * ({@code --scheduler}) when the mode can express it, else the mode's own default, said once in the log (a
+     * node-wide setting is the operator's, not one Service's: no Event).
+     *
+     * @param configured  the node default as configured ("" = none)
+     * @param modeDefault the mode's default, e.g. {@code random} in iptables mode
+     */
+    public static SchedulerCatalog forNode(String mode, SchedulerProvider provider, String configured, String modeDefault) {
+        String name = configured == null ? "" : configured.trim();
+        if (!name.isEmpty() && !provider.available().contains(name)) {
+            LOG.warn("the node's default scheduler \"{}\" is not one {} mode offers ({}); Services without a {} annotation get "
+                    + "\"{}\"", name, mode, new java.util.TreeSet<>(provider.available()), SCHEDULER_KEY, modeDefault);
+            name = "";
+        }
+        return new SchedulerCatalog(provider, new Scheduler(name.isEmpty() ? modeDefault : name, Set.of()));
+    }
+
+    /** What Services get when they ask for nothing (or for something this mode cannot give). */
+    public Scheduler fallback() {
+        return fallback;
+    }
+
+    /** The Service ports of a state whose annotation cannot be honoured here, with the reason. */
+    public Map<ServicePortName, String> fallbacks(ProxyState state) {
+        Map<ServicePortName, String> fell = new java.util.HashMap<>();
+        for (ResolvedService svc : state.services().values()) {
+            choose(svc.port()).fallbackReason().ifPresent(reason -> fell.put(svc.name(), reason));
+        }
+        return fell;
     }
 
     public SchedulerChoice choose(ServicePort port) {

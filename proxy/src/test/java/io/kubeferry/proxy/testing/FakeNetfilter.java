@@ -33,7 +33,7 @@ public final class FakeNetfilter implements ToolRunner {
             "mangle", List.of("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"),
             "raw", List.of("PREROUTING", "OUTPUT"));
     private static final Set<String> TARGETS = Set.of("ACCEPT", "DROP", "REJECT", "RETURN", "MARK", "MASQUERADE",
-            "DNAT", "SNAT", "LOG", "CONNMARK", "NOTRACK", "CT");
+            "DNAT", "SNAT", "LOG", "CONNMARK", "NOTRACK", "CT", "HMARK");
 
     /** table -> chain -> rules (rule text after "-A CHAIN ", whitespace-normalised). */
     private final Map<String, Map<String, Map<String, List<String>>>> flavours = new HashMap<>();

@@ -17,9 +17,15 @@ import java.util.Set;
  *
  * <p>Every match the dataplanes write is understood: {@code -s/-d/-p/--dport}, addrtype LOCAL, mark,
  * conntrack state (the first packet: NEW, plus DNAT once rewritten), set, comment, nfacct, ipvs
- * ({@code --vaddr/--vproto/--vport}: the virtual service IPVS took the packet for); statistic and recent
- * {@code --rcheck} may or may not match, so both ways are followed and every reachable end is collected. A
- * rule with anything else fails the trace: an unknown match must not be guessed.
+ * ({@code --vaddr/--vproto/--vport}: the virtual service IPVS took the packet for); statistic (random and nth)
+ * and recent {@code --rcheck} may or may not match, so both ways are followed and every reachable end is
+ * collected. HMARK is computed as the kernel does (xt_HMARK: jhash_3words of the masked addresses, then
+ * reciprocal_scale into mod + offset), so mark matches after it are exact.
+ *
+ * <p>{@link #sampling} gives a tracer that decides instead of forking, as one kernel would for a sequence of new
+ * connections: random matches draw from a seeded {@link java.util.Random}, and each nth rule keeps its own counter
+ * (xt_statistic: the counter starts at {@code --packet}, counts every packet the rule sees, and matches when it
+ * wraps from every-1 to 0). A rule with anything else fails the trace: an unknown match must not be guessed.
  */
 public final class NetfilterTracer implements PacketTracer {
 
@@ -121,17 +127,37 @@ public final class NetfilterTracer implements PacketTracer {
     private final Set<String> localAddresses;
     private final Ipsets ipsets;
     private final VirtualServers ipvs;
+    /** Null: follow statistic matches both ways. Else: decide them (see {@link #sampling}). */
+    private final java.util.Random draws;
+    /** nth counters by rule position (table/chain#index), as each kernel rule has its own. */
+    private final Map<String, Integer> nthCounters = new HashMap<>();
+    private final Map<String, Rule> parsed = new HashMap<>();
 
     /**
      * @param localAddresses the node's own addresses (what {@code -m addrtype LOCAL} and the routing decision
      *                       see); 127.0.0.0/8 is always local
      */
     public NetfilterTracer(String mode, FakeNetfilter netfilter, Set<String> localAddresses, Ipsets ipsets, VirtualServers ipvs) {
+        this(mode, netfilter, localAddresses, ipsets, ipvs, null);
+    }
+
+    private NetfilterTracer(String mode, FakeNetfilter netfilter, Set<String> localAddresses, Ipsets ipsets, VirtualServers ipvs,
+            java.util.Random draws) {
         this.mode = mode;
         this.netfilter = netfilter;
         this.localAddresses = Set.copyOf(localAddresses);
         this.ipsets = ipsets;
         this.ipvs = ipvs;
+        this.draws = draws;
+    }
+
+    /**
+     * A tracer over the same rules that takes one path per packet: statistic random from {@code random}, statistic
+     * nth by per-rule counters kept across the packets traced (fresh counters, as after a restore). For
+     * distribution tests: trace many clients' first packets and count where they went.
+     */
+    public NetfilterTracer sampling(java.util.Random random) {
+        return new NetfilterTracer(mode, netfilter, localAddresses, ipsets, ipvs, random);
     }
 
     @Override
@@ -255,11 +281,13 @@ public final class NetfilterTracer implements PacketTracer {
         }
         List<Result> done = new ArrayList<>();
         List<State> live = new ArrayList<>(List.of(start));
-        for (String text : rules) {
-            Rule rule = Rule.parse(text);
+        for (int index = 0; index < rules.size(); index++) {
+            String text = rules.get(index);
+            Rule rule = parsed.computeIfAbsent(text, Rule::parse);
+            String position = table + "/" + chain + "#" + index;
             List<State> next = new ArrayList<>();
             for (State s : live) {
-                Match m = matches(rule, s);
+                Match m = matches(rule, s, position);
                 if (m == Match.NO) {
                     next.add(s);
                     continue;
@@ -288,6 +316,7 @@ public final class NetfilterTracer implements PacketTracer {
         switch (target) {
             case "" -> next.add(s);
             case "MARK" -> next.add(s.withMark(rule.mark(s.mark())));
+            case "HMARK" -> next.add(s.withMark(rule.hmark(s.headers())));
             case "ACCEPT" -> done.add(new Result(s, Verdict.ACCEPT));
             case "DROP" -> done.add(new Result(s, Verdict.DROP));
             case "REJECT" -> done.add(new Result(s, Verdict.REJECT));
@@ -316,7 +345,7 @@ public final class NetfilterTracer implements PacketTracer {
         NO, YES, MAYBE
     }
 
-    private Match matches(Rule rule, State s) {
+    private Match matches(Rule rule, State s, String position) {
         Headers h = s.headers();
         boolean maybe = false;
         for (Condition c : rule.conditions) {
@@ -346,7 +375,35 @@ public final class NetfilterTracer implements PacketTracer {
                 case "--vproto" -> result = s.virtual() != null && (c.value.equals(s.virtual().protocol())
                         || c.value.equals(Map.of("tcp", "6", "udp", "17", "sctp", "132").get(s.virtual().protocol())));
                 case "--vport" -> result = s.virtual() != null && Integer.parseInt(c.value) == s.virtual().port();
-                case "--probability", "--rcheck" -> {
+                case "--probability" -> {
+                    if (c.negated) {
+                        throw new IllegalStateException("negated " + c.option + " not understood: " + rule.text);
+                    }
+                    if (draws != null) {
+                        // xt_statistic: (get_random_u32() & 0x7FFFFFFF) < probability * 2^31.
+                        long threshold = (long) (Double.parseDouble(c.value) * 0x80000000L);
+                        result = (draws.nextInt() & 0x7fffffffL) < threshold;
+                    } else {
+                        maybe = true;
+                        result = true;
+                    }
+                }
+                case "--every" -> {
+                    if (c.negated) {
+                        throw new IllegalStateException("negated " + c.option + " not understood: " + rule.text);
+                    }
+                    if (draws != null) {
+                        int every = Integer.parseInt(c.value) - 1;
+                        int count = nthCounters.getOrDefault(position, Integer.parseInt(c.extra));
+                        int next = count == every ? 0 : count + 1;
+                        nthCounters.put(position, next);
+                        result = next == 0;
+                    } else {
+                        maybe = true;
+                        result = true;
+                    }
+                }
+                case "--rcheck" -> {
                     if (c.negated) {
                         throw new IllegalStateException("negated " + c.option + " not understood: " + rule.text);
                     }
@@ -414,6 +471,44 @@ public final class NetfilterTracer implements PacketTracer {
             throw new IllegalStateException("MARK without a mark option: " + text);
         }
 
+        /**
+         * xt_HMARK for IPv4 without the ct flag: the addresses masked by their prefixes (a missing prefix hashes
+         * nothing of that address, as {@code --hmark-src-prefix 32} alone means {@code --hmark-tuple src}), ports and
+         * protocol only when their masks are given (kube-ferry gives none); smaller address first; jhash_3words with
+         * the seed; reciprocal_scale into [0, mod), plus the offset. The result is the whole new mark.
+         */
+        long hmark(Headers h) {
+            for (String o : targetOptions.keySet()) {
+                if (!Set.of("--hmark-src-prefix", "--hmark-dst-prefix", "--hmark-rnd", "--hmark-mod", "--hmark-offset").contains(o)) {
+                    throw new IllegalStateException("HMARK option " + o + " not understood: " + text);
+                }
+            }
+            long src = masked(h.source(), targetOptions.get("--hmark-src-prefix"));
+            long dst = masked(h.destination(), targetOptions.get("--hmark-dst-prefix"));
+            if (dst < src) {
+                long t = src;
+                src = dst;
+                dst = t;
+            }
+            int hash = Jhash.words3((int) src, (int) dst, 0, (int) (long) Long.decode(option("--hmark-rnd")));
+            long mod = Long.decode(option("--hmark-mod"));
+            long offset = Long.decode(targetOptions.getOrDefault("--hmark-offset", "0"));
+            return (((hash & 0xffffffffL) * mod) >>> 32) + offset;
+        }
+
+        private static long masked(String ip, String prefix) {
+            if (prefix == null) {
+                return 0;
+            }
+            int bits = Integer.parseInt(prefix);
+            long value = 0;
+            for (String part : ip.split("\\.")) {
+                value = (value << 8) | Integer.parseInt(part);
+            }
+            long mask = bits == 0 ? 0 : (0xffffffffL << (32 - bits)) & 0xffffffffL;
+            return value & mask;
+        }
+
         static Rule parse(String text) {
             Rule r = new Rule(text);
             List<String> w = FakeNetfilter.words(text);
@@ -443,6 +538,16 @@ public final class NetfilterTracer implements PacketTracer {
                     case "--match-set" -> {
                         r.conditions.add(new Condition(word, w.get(i + 1), w.get(i + 2), negate));
                         i += 2;
+                    }
+                    case "--every" -> {
+                        // statistic nth: --every N [--packet P] (P defaults to 0).
+                        String every = w.get(++i);
+                        String packet = "0";
+                        if (i + 2 < w.size() && w.get(i + 1).equals("--packet")) {
+                            packet = w.get(i + 2);
+                            i += 2;
+                        }
+                        r.conditions.add(new Condition("--every", every, packet, negate));
                     }
                     case "--rcheck" -> {
                         r.rcheckName = recentName;
