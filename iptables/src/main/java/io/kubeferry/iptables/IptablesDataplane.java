@@ -244,11 +244,14 @@ final class IptablesDataplane implements Dataplane {
 
     @Override
     public boolean hasLeftovers() throws DataplaneException {
-        // KUBE-SERVICES alone is shared with IPVS mode; per-Service-port chains are iptables mode's own.
+        // KUBE-SERVICES alone is shared with IPVS mode; per-Service-port chains and the canary are iptables mode's
+        // own. The canary counts too: a node whose Services had no endpoints has no per-Service chain at all, only
+        // the fixed chains and their REJECT rules, which must not outlive the switch to another mode.
         for (IptablesTools candidate : List.of(IptablesTools.NFT, IptablesTools.LEGACY)) {
             try {
                 ToolResult saved = tools.runAllowingFailure(ToolCommand.of(candidate.save(), "-t", "nat"));
-                if (saved.ok() && KernelRules.parse(saved.stdout()).chains("nat").stream().anyMatch(ChainNames::isServiceChain)) {
+                if (saved.ok() && KernelRules.parse(saved.stdout()).chains("nat").stream()
+                        .anyMatch(c -> ChainNames.isServiceChain(c) || c.equals(IptablesRenderer.CANARY))) {
                     return true;
                 }
             } catch (ToolException e) {

@@ -163,6 +163,20 @@ class IptablesDataplaneTest {
         assertEquals("iptables mode: nothing to remove", dataplane.cleanup().summary(), "a second cleanup finds nothing");
     }
 
+    /**
+     * A node whose iptables mode had only Services without endpoints holds no per-Service chain, only the fixed
+     * chains and REJECT rules: another mode starting there must still find it and clean it up.
+     */
+    @Test
+    void leftoversWithoutAnyServiceChainAreDetected() throws Exception {
+        ResolvedService empty = port("ns", "empty", "", Protocol.TCP, "198.19.0.9", 80).resolve();
+        dataplane.sync(SyncRequest.full(state(empty)));
+        assertTrue(kernel.run(ToolCommand.of("iptables-nft-save")).stdout().contains("198.19.0.9"), "the REJECT rule is there");
+        assertTrue(dataplane.hasLeftovers(), "iptables mode's fixed chains count as leftovers");
+        assertTrue(dataplane.cleanupNotUsedBy(Set.of()).ok());
+        assertFalse(dataplane.hasLeftovers());
+    }
+
     private static long kubeLines(String save, String prefix) {
         return save.lines().filter(l -> l.startsWith(prefix) && l.contains("KUBE-")).count();
     }
