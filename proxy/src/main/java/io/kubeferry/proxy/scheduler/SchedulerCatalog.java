@@ -126,6 +126,18 @@ public final class SchedulerCatalog {
         return new SchedulerInForce(s.name(), s.flags(), why, "");
     }
 
+    /**
+     * Every port's {@link #inForce} for a mode in which the catalog's choice is final (no algorithm runs that could
+     * fail, e.g. nftables mode while it offers only {@code random}): what its {@code Dataplane.schedulers()} returns.
+     */
+    public Map<ServicePortName, SchedulerInForce> inForce(ProxyState state) {
+        Map<ServicePortName, SchedulerInForce> all = new java.util.HashMap<>();
+        for (ResolvedService svc : state.services().values()) {
+            all.put(svc.name(), inForce(svc.port(), choose(svc.port())));
+        }
+        return Map.copyOf(all);
+    }
+
     /** ServiceConverter keeps kube-ferry's annotations under their full keys. */
     private static String option(Map<String, String> options, String key) {
         return options.get(key);

@@ -46,4 +46,16 @@ class SchedulerCatalogTest {
                 java.util.Optional.of("scheduler \"x\" failed (boom); using \"random\""));
         assertEquals("random (fallback: scheduler \"x\" failed (boom); using \"random\")", catalog.inForce(asking("x"), failed).describe());
     }
+
+    @Test
+    void aStatesPortsAtOnceForAModeWhoseCatalogChoiceIsFinal() {
+        SchedulerCatalog randomOnly = SchedulerCatalog.forNode("nftables", SchedulerAlgorithms.builtIn().provider("random"::equals), "",
+                "random");
+        var plain = port("ns", "plain", "", Protocol.TCP, "198.19.0.1", 80).resolve();
+        var rr = port("ns", "rr", "", Protocol.TCP, "198.19.0.2", 80).option(SchedulerCatalog.SCHEDULER_KEY, "rr").resolve();
+        var inForce = randomOnly.inForce(io.kubeferry.proxy.testing.Fixtures.state(plain, rr));
+        assertEquals("random (mode-default)", inForce.get(plain.name()).describe());
+        assertEquals("random (fallback: scheduler \"rr\" is not available on this node; using \"random\")",
+                inForce.get(rr.name()).describe());
+    }
 }
