@@ -66,6 +66,9 @@ class PluginJarTest {
         try {
             awaitAnswer("the agent names the plugin's hook", () -> Files.readString(log),
                     l -> l.lines().anyMatch(line -> line.contains("conntrack hooks: ") && line.contains("example-removals")));
+            // The same jar's scheduler is offered by the running agent too (PluginSchedulerRenderTest shows it in force).
+            awaitAnswer("the agent loads the plugin's scheduler", () -> Files.readString(log),
+                    l -> l.contains("scheduler plugin \"weighted\" loaded from io.kubeferry.example.schedulers.Weighted"));
             awaitAnswer("the first sync", () -> metrics(metricsPort),
                     m -> m.contains("kubeferry_conntrack_hook_duration_seconds_count{hook=\"example-removals\"} 1"));
 

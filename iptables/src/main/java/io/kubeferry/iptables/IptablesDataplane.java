@@ -6,6 +6,7 @@ import io.kubeferry.proxy.dataplane.CleanupReport;
 import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneException;
+import io.kubeferry.proxy.dataplane.SchedulerInForce;
 import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.dataplane.SyncResult;
 import io.kubeferry.proxy.exec.InterfaceAddresses;
@@ -65,6 +66,8 @@ final class IptablesDataplane implements Dataplane {
     /** The program applied last; a failed restore changes nothing, so it stays true to the kernel. */
     private RestoreProgram applied;
     private boolean synced;
+    /** The algorithm per Service port of the program applied (or rendered) last; read by /debug/state's thread. */
+    private volatile Map<ServicePortName, SchedulerInForce> schedulers = Map.of();
     private boolean needFull = true;
     /** When iptables-save last listed the kernel's chains (System.nanoTime). */
     private long lastScan;
@@ -112,7 +115,9 @@ final class IptablesDataplane implements Dataplane {
                         config.nodePortAddresses(), addresses);
             }
         }
-        return renderer.full(request.state(), shown, KernelState.NONE).text();
+        RestoreProgram program = renderer.full(request.state(), shown, KernelState.NONE);
+        schedulers = schedulersOf(program);
+        return program.text();
     }
 
     @Override
@@ -150,12 +155,24 @@ final class IptablesDataplane implements Dataplane {
             synced = true;
             nfacct.refresh();
             reportFallbacks(program);
+            schedulers = schedulersOf(program);
             return new SyncResult(full, Duration.ofNanos(rendered - start), Duration.ofNanos(appliedAt - rendered),
                     Map.of("filter", program.filterRules(), "nat", program.natRules()), program.text().length());
         } catch (ToolException e) {
             needFull = true;
             throw new DataplaneException((full ? "full" : "partial") + " iptables sync failed: " + e.getMessage(), e);
         }
+    }
+
+    @Override
+    public Map<ServicePortName, SchedulerInForce> schedulers() {
+        return schedulers;
+    }
+
+    private static Map<ServicePortName, SchedulerInForce> schedulersOf(RestoreProgram program) {
+        Map<ServicePortName, SchedulerInForce> all = new HashMap<>();
+        program.services().forEach((name, rules) -> all.put(name, rules.scheduler()));
+        return Map.copyOf(all);
     }
 
     /** Services whose scheduler could not be honoured: a Warning Event each, once (the program holds every port's). */

@@ -378,8 +378,8 @@ final class IptablesRenderer {
                 serviceChain(chains.local(), svc.localEndpoints());
             }
             svc.reachableEndpoints().forEach(this::endpointChain);
-            return new ServiceRules(filter.lines(), topNat.lines(), natRules.rules() - rulesBefore, active, choice.scheduler().name(),
-                    choice.fallbackReason().orElse(""));
+            return new ServiceRules(filter.lines(), topNat.lines(), natRules.rules() - rulesBefore, active,
+                    scheduling.catalog().inForce(port, choice));
         }
 
         private List<String> destination(String ip) {

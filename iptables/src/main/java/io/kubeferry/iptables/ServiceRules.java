@@ -1,5 +1,7 @@
 package io.kubeferry.iptables;
 
+import io.kubeferry.proxy.dataplane.SchedulerInForce;
+
 import java.util.List;
 import java.util.Set;
 
@@ -11,15 +13,18 @@ import java.util.Set;
  * @param natTop     rules in nat's KUBE-SERVICES / KUBE-NODEPORTS
  * @param chainRules rules inside its own SVC/SVL/EXT/FW/SEP chains
  * @param chains     its own chains
- * @param scheduler  the algorithm in force
- * @param fallback   why it is not the one the Service asked for ("" when it is)
+ * @param scheduler  the algorithm in force, and why
  */
-record ServiceRules(List<String> filterTop, List<String> natTop, int chainRules, Set<String> chains, String scheduler,
-        String fallback) {
+record ServiceRules(List<String> filterTop, List<String> natTop, int chainRules, Set<String> chains, SchedulerInForce scheduler) {
 
     ServiceRules {
         filterTop = List.copyOf(filterTop);
         natTop = List.copyOf(natTop);
         chains = Set.copyOf(chains);
+    }
+
+    /** Why the algorithm is not the one the Service asked for ("" when it is). */
+    String fallback() {
+        return scheduler.why() == SchedulerInForce.Why.FALLBACK ? scheduler.reason() : "";
     }
 }

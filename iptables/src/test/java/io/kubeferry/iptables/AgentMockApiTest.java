@@ -174,5 +174,7 @@ class AgentMockApiTest {
         }
         HttpResponse<String> debug = MockApiAgent.get(ports.get(1), "/debug/state");
         assertTrue(debug.body().contains("\"default/web:p\""), debug.body());
+        assertTrue(debug.body().contains("\"scheduler\":{\"algorithm\":\"random\",\"flags\":[],\"why\":\"mode-default\"}"),
+                "the algorithm the dataplane put in force, and why: " + debug.body());
     }
 }

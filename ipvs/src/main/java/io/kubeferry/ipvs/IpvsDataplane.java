@@ -10,6 +10,7 @@ import io.kubeferry.proxy.dataplane.CleanupReport;
 import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneException;
+import io.kubeferry.proxy.dataplane.SchedulerInForce;
 import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.dataplane.SyncResult;
 import io.kubeferry.proxy.exec.InterfaceAddresses;
@@ -73,6 +74,8 @@ final class IpvsDataplane implements Dataplane {
     private IpvsKernelState applied;
     /** Scheduler fallbacks already reported, so each is an Event once and not every sync. */
     private final SchedulerFallbacks fallbackEvents;
+    /** The scheduler per Service port as last applied (or rendered); read by /debug/state's thread. */
+    private volatile Map<ServicePortName, SchedulerInForce> schedulers = Map.of();
 
     IpvsDataplane(DataplaneContext context) {
         this.config = context.config();
@@ -107,6 +110,7 @@ final class IpvsDataplane implements Dataplane {
         IpvsSettings s = baseSettings(config).withNodeIPs(renderedNodeIPs(request.state()));
         SchedulerCatalog all = new SchedulerCatalog(new IpvsSchedulers(name -> true), new Scheduler(s.defaultScheduler(), Set.of()));
         IpvsRenderer.Desired desired = IpvsRenderer.render(request.state(), s, all);
+        schedulers = desired.schedulers();
         return IpvsChanges.fromScratch(desired, IpvsRenderer.iptables(s, Set.of(), desired.noNodeAccess())).text();
     }
 
@@ -178,6 +182,7 @@ final class IpvsDataplane implements Dataplane {
             virtualServers.set(result.virtualServers().size());
             realServers.set(result.realServers().size());
             report(desired.fallbacks());
+            schedulers = desired.schedulers();
             return new SyncResult(full, Duration.ofNanos(rendered - start), Duration.ofNanos(done - rendered),
                     Map.of("ipvs-virtual-servers", result.virtualServers().size(),
                             "ipvs-real-servers", result.realServers().size(), "iptables", changes.iptablesRules()),
@@ -190,6 +195,11 @@ final class IpvsDataplane implements Dataplane {
             }
             throw new DataplaneException((full ? "full" : "partial") + " ipvs sync failed at " + step + ": " + e.getMessage(), e);
         }
+    }
+
+    @Override
+    public Map<ServicePortName, SchedulerInForce> schedulers() {
+        return schedulers;
     }
 
     /** Each scheduler fallback becomes one Event; it is reported again only if it goes away and comes back. */

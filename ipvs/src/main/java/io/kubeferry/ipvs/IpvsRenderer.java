@@ -4,6 +4,7 @@ import io.kubeferry.iptables.JumpRule;
 import io.kubeferry.iptables.RuleWriter;
 import io.kubeferry.iptables.SharedRules;
 import io.kubeferry.proxy.config.NodePortAddresses;
+import io.kubeferry.proxy.dataplane.SchedulerInForce;
 import io.kubeferry.proxy.model.Cidr;
 import io.kubeferry.proxy.model.Endpoint;
 import io.kubeferry.proxy.model.Protocol;
@@ -15,6 +16,7 @@ import io.kubeferry.proxy.scheduler.SchedulerCatalog;
 import io.kubeferry.proxy.scheduler.SchedulerChoice;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -96,9 +98,14 @@ final class IpvsRenderer {
      * @param ipsets    members by set name (every set of {@link Ipset#ALL} is present, maybe empty)
      * @param fallbacks Services whose scheduler annotation could not be honoured
      * @param noNodeAccess what KUBE-IPVS-OUT-FILTER drops
+     * @param schedulers   the scheduler in force per Service port, and why
      */
     record Desired(IpvsSaveParser.Table table, SortedSet<String> addresses, Map<String, SortedSet<String>> ipsets,
-            List<Fallback> fallbacks, SortedSet<NoNodeAccess> noNodeAccess) {
+            List<Fallback> fallbacks, SortedSet<NoNodeAccess> noNodeAccess, Map<ServicePortName, SchedulerInForce> schedulers) {
+
+        Desired {
+            schedulers = Map.copyOf(schedulers);
+        }
     }
 
     private IpvsRenderer() {
@@ -111,6 +118,7 @@ final class IpvsRenderer {
         Map<String, SortedSet<String>> sets = new TreeMap<>();
         Ipset.ALL.forEach(s -> sets.put(s.name(), new TreeSet<>()));
         List<Fallback> fallbacks = new ArrayList<>();
+        Map<ServicePortName, SchedulerInForce> schedulers = new HashMap<>();
         SortedSet<NoNodeAccess> noNodeAccess = new TreeSet<>();
         String nodeIP = nodeIP(state, settings);
 
@@ -119,6 +127,7 @@ final class IpvsRenderer {
             Protocol proto = p.protocol();
             SchedulerChoice choice = catalog.choose(p);
             choice.fallbackReason().ifPresent(reason -> fallbacks.add(new Fallback(p.name(), reason)));
+            schedulers.put(p.name(), catalog.inForce(p, choice));
             Set<String> flags = choice.scheduler().flags();
             String scheduler = choice.scheduler().name();
             int persistence = p.stickyMaxAgeSeconds();
@@ -202,7 +211,7 @@ final class IpvsRenderer {
         }
         sets.get(Ipset.IPVS_IPS.name()).addAll(addresses);
         return new Desired(new IpvsSaveParser.Table(List.copyOf(services.values()), List.copyOf(reals)),
-                addresses, sets, List.copyOf(fallbacks), noNodeAccess);
+                addresses, sets, List.copyOf(fallbacks), noNodeAccess, schedulers);
     }
 
     /**

@@ -25,4 +25,24 @@ class IpvsRenderCommandTest {
         assertTrue(header.contains("iptables-restore --noflush --counters") && header.contains("duplicates")
                 && header.contains("input of the command its heading names"), header);
     }
+
+    @Test
+    void theHeaderNamesEachPortsKernelSchedulerAndWhy(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        java.nio.file.Path objects = java.nio.file.Files.writeString(tmp.resolve("objects.yaml"), """
+                apiVersion: v1
+                kind: Service
+                metadata: {name: web, namespace: shop, annotations: {kube-ferry.io/scheduler: sh, kube-ferry.io/scheduler-flags: sh-port}}
+                spec: {clusterIP: 198.19.0.10, ports: [{name: http, port: 80, protocol: TCP}]}
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {name: db, namespace: shop, annotations: {kube-ferry.io/scheduler: maglev}}
+                spec: {clusterIP: 198.19.0.11, ports: [{port: 5432, protocol: TCP}]}
+                """);
+        Cli.Run run = Cli.run("render", "--mode", "ipvs", "--hostname-override", "node-a", "-f", objects.toString());
+        assertEquals(0, run.code(), run.err());
+        assertEquals(java.util.List.of("#   shop/db tcp: rr (fallback: scheduler \"maglev\" is not available on this node; using \"rr\")",
+                "#   shop/web:http tcp: sh sh-port (annotation)"), run.out().lines().filter(l -> l.startsWith("#   ")).toList(),
+                "maglev is iptables mode's; IPVS offers only its kernel schedulers");
+    }
 }

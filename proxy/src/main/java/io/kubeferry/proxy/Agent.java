@@ -83,6 +83,9 @@ public final class Agent {
     private ClusterWatch watch;
     /** The state the kernel was last programmed with (read by /debug/state and tests off the context). */
     private volatile ProxyState lastState;
+    /** The dataplane's scheduler per Service port as of {@link #lastState}, for /debug/state. */
+    private volatile java.util.Map<io.kubeferry.proxy.model.ServicePortName, io.kubeferry.proxy.dataplane.SchedulerInForce> lastSchedulers = java.util.Map
+            .of();
     private volatile SyncResult lastResult;
     private long canaryTimer = -1;
     private long housekeepingTimer = -1;
@@ -119,7 +122,7 @@ public final class Agent {
         this.health = new ProxyHealth(config.syncPeriod().multipliedBy(2), runner::queuedSinceMillis);
         String configz = KubeProxyConfigurationWriter.json(config);
         this.http = new HttpEndpoints(vertx, health, registry,
-                new HttpEndpoints.MetricsPaths(config.mode(), () -> configz, () -> DebugState.render(lastState)));
+                new HttpEndpoints.MetricsPaths(config.mode(), () -> configz, () -> DebugState.render(lastState, lastSchedulers)));
         this.serviceHealth = new ServiceHealthServers(vertx, config.nodePortAddresses(), health::proxyHealthy);
         this.lastState = ProxyState.empty(state.node());
     }
@@ -326,6 +329,7 @@ public final class Agent {
             health.updated();
             hooks.synced(lastState, request.state(), request.changed(), result.full());
             lastState = request.state();
+            lastSchedulers = dataplane.schedulers();
             lastResult = result;
             unsyncedChanges.clear();
             unsyncedTriggers.clear();

@@ -95,8 +95,10 @@ final class RenderCommand implements Callable<Integer> {
         Dataplane dataplane = DataplaneProvider.forMode(config.mode())
                 .create(new DataplaneContext(config, new Main.RefusingToolRunner(), new SimpleMeterRegistry()));
         PrintWriter out = spec.commandLine().getOut();
+        String program = dataplane.render(SyncRequest.full(state));
         out.print(RenderHeader.forMode(config.mode()));
-        out.print(dataplane.render(SyncRequest.full(state)));
+        out.print(RenderHeader.schedulers(dataplane.schedulers()));
+        out.print(program);
         out.flush();
         PrintWriter err = spec.commandLine().getErr();
         unreadable.forEach(problem -> err.println("kube-ferry: " + problem));

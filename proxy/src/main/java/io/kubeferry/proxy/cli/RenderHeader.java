@@ -1,5 +1,8 @@
 package io.kubeferry.proxy.cli;
 
+import io.kubeferry.proxy.dataplane.SchedulerInForce;
+import io.kubeferry.proxy.model.ServicePortName;
+
 /**
  * The comment lines {@code render} prints before the program: how the agent applies it, so that an operator
  * who applies it by hand does not flush their own rules. Every line starts with {@code #}, which
@@ -34,6 +37,22 @@ final class RenderHeader {
             """;
 
     private RenderHeader() {
+    }
+
+    /**
+     * The algorithm each Service port gets in this program, and why, as comment lines after the mode's header
+     * ({@code #   shop/web:http tcp: maglev (annotation)}); nothing for a mode that does not report them.
+     */
+    static String schedulers(java.util.Map<ServicePortName, SchedulerInForce> inForce) {
+        if (inForce.isEmpty()) {
+            return "";
+        }
+        StringBuilder text = new StringBuilder("# Load balancing per Service port: the algorithm in force, and why (annotation:\n"
+                + "# the Service's kube-ferry.io/scheduler; node-default: --scheduler; mode-default: the mode's own;\n"
+                + "# fallback: what the Service asked for could not be given, with the reason).\n");
+        new java.util.TreeMap<>(inForce).forEach((name, s) -> text.append("#   ").append(name).append(' ')
+                .append(name.protocol().lower()).append(": ").append(s.describe().replace('\n', ' ')).append('\n'));
+        return text.toString();
     }
 
     static String forMode(String mode) {

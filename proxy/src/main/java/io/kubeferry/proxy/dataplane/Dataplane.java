@@ -85,4 +85,14 @@ public interface Dataplane {
     default boolean kernelStateLost() {
         return false;
     }
+
+    /**
+     * The load-balancing algorithm in force per Service port, with why, in the program this dataplane built last:
+     * the one the last successful {@link #sync} applied, or the one the last {@link #render} printed. Shown by
+     * {@code /debug/state} and {@code render}; a port missing from the map (every port, for a mode that does not
+     * report) is shown without one. Called from other threads: return an immutable map.
+     */
+    default java.util.Map<io.kubeferry.proxy.model.ServicePortName, SchedulerInForce> schedulers() {
+        return java.util.Map.of();
+    }
 }

@@ -1,5 +1,6 @@
 package io.kubeferry.proxy.scheduler;
 
+import io.kubeferry.proxy.dataplane.SchedulerInForce;
 import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.model.ResolvedService;
 import io.kubeferry.proxy.model.ServicePort;
@@ -25,10 +26,18 @@ public final class SchedulerCatalog {
 
     private final SchedulerProvider provider;
     private final Scheduler fallback;
+    /** Where {@link #fallback} comes from, for {@link #inForce}. */
+    private final SchedulerInForce.Why fallbackWhy;
 
+    /** A catalog whose default is the mode's own. */
     public SchedulerCatalog(SchedulerProvider provider, Scheduler fallback) {
+        this(provider, fallback, SchedulerInForce.Why.MODE_DEFAULT);
+    }
+
+    private SchedulerCatalog(SchedulerProvider provider, Scheduler fallback, SchedulerInForce.Why fallbackWhy) {
         this.provider = provider;
         this.fallback = fallback;
+        this.fallbackWhy = fallbackWhy;
     }
 
     /**
@@ -46,7 +55,9 @@ public final class SchedulerCatalog {
                     + "\"{}\"", name, mode, new java.util.TreeSet<>(provider.available()), SCHEDULER_KEY, modeDefault);
             name = "";
         }
-        return new SchedulerCatalog(provider, new Scheduler(name.isEmpty() ? modeDefault : name, Set.of()));
+        return name.isEmpty()
+                ? new SchedulerCatalog(provider, new Scheduler(modeDefault, Set.of()))
+                : new SchedulerCatalog(provider, new Scheduler(name, Set.of()), SchedulerInForce.Why.NODE_DEFAULT);
     }
 
     /** What Services get when they ask for nothing (or for something this mode cannot give). */
@@ -97,6 +108,34 @@ public final class SchedulerCatalog {
                     + name + "\"; using \"" + fallback.name() + "\""));
         }
         return new SchedulerChoice(new Scheduler(name, flags), Optional.empty());
+    }
+
+    /**
+     * What a port got and why, for {@code /debug/state} and {@code render}.
+     *
+     * @param choice the choice as it ended: {@link #choose}'s, or the one a dataplane fell back to when the algorithm
+     *               failed
+     */
+    public SchedulerInForce inForce(ServicePort port, SchedulerChoice choice) {
+        Scheduler s = choice.scheduler();
+        if (choice.fellBack()) {
+            return new SchedulerInForce(s.name(), s.flags(), SchedulerInForce.Why.FALLBACK, choice.fallbackReason().get());
+        }
+        String asked = option(port.options(), SCHEDULER_KEY);
+        SchedulerInForce.Why why = asked != null && !asked.isBlank() ? SchedulerInForce.Why.ANNOTATION : fallbackWhy;
+        return new SchedulerInForce(s.name(), s.flags(), why, "");
+    }
+
+    /**
+     * Every port's {@link #inForce} for a mode in which the catalog's choice is final (no algorithm runs that could
+     * fail, e.g. nftables mode while it offers only {@code random}): what its {@code Dataplane.schedulers()} returns.
+     */
+    public Map<ServicePortName, SchedulerInForce> inForce(ProxyState state) {
+        Map<ServicePortName, SchedulerInForce> all = new java.util.HashMap<>();
+        for (ResolvedService svc : state.services().values()) {
+            all.put(svc.name(), inForce(svc.port(), choose(svc.port())));
+        }
+        return Map.copyOf(all);
     }
 
     /** ServiceConverter keeps kube-ferry's annotations under their full keys. */

@@ -1,5 +1,6 @@
 package io.kubeferry.proxy.health;
 
+import io.kubeferry.proxy.dataplane.SchedulerInForce;
 import io.kubeferry.proxy.model.Cidr;
 import io.kubeferry.proxy.model.NodeInfo;
 import io.kubeferry.proxy.model.Protocol;
@@ -38,5 +39,26 @@ class DebugStateTest {
         ProxyState empty = ProxyState.empty(NodeInfo.named("node-a"));
         ProxyState withCIDRs = new ProxyState(empty.node(), empty.services(), 1, List.of(Cidr.parse("198.19.0.0/16")));
         assertEquals(List.of("198.19.0.0/16"), new JsonObject(DebugState.render(withCIDRs)).getJsonArray("serviceCIDRs").getList());
+    }
+
+    @Test
+    void showsEachPortsAlgorithmAndWhyAsTheDataplaneReportedIt() {
+        var web = port("shop", "web", "http", Protocol.TCP, "198.19.0.10", 80).resolve(endpoint("198.18.0.1", 8080));
+        var db = port("shop", "db", "", Protocol.TCP, "198.19.0.11", 5432).resolve(endpoint("198.18.0.2", 5432));
+        var dns = port("kube-system", "dns", "dns", Protocol.UDP, "198.19.0.12", 53).resolve(endpoint("198.18.0.3", 53));
+        String body = DebugState.render(state(web, db, dns), java.util.Map.of(
+                web.name(), new SchedulerInForce("sh", java.util.Set.of("sh-port", "sh-fallback"), SchedulerInForce.Why.ANNOTATION, ""),
+                db.name(), new SchedulerInForce("random", java.util.Set.of(), SchedulerInForce.Why.FALLBACK,
+                        "scheduler \"x\" is not available on this node; using \"random\"")));
+        java.util.Map<String, JsonObject> byName = new java.util.HashMap<>();
+        new JsonObject(body).getJsonArray("services").forEach(o -> byName.put(((JsonObject) o).getString("name"), (JsonObject) o));
+        assertEquals(
+                new JsonObject().put("algorithm", "sh").put("flags", new io.vertx.core.json.JsonArray(List.of("sh-fallback", "sh-port")))
+                        .put("why", "annotation"),
+                byName.get("shop/web:http").getJsonObject("scheduler"));
+        JsonObject fell = byName.get("shop/db").getJsonObject("scheduler");
+        assertEquals("fallback", fell.getString("why"));
+        assertEquals("scheduler \"x\" is not available on this node; using \"random\"", fell.getString("reason"));
+        assertEquals(null, byName.get("kube-system/dns:dns").getJsonObject("scheduler"), "a port the mode did not report has none");
     }
 }
