@@ -200,7 +200,7 @@ final class NftablesRenderer {
         diff.leftovers().forEach(tx::delete);
         NftMemory next = new NftMemory(programs, diff.store(), diff.owners(), diff.contested(), diff.claims(), activeChains, activeSets,
                 stale);
-        return new NftSync(cleanup, tx, next, full);
+        return new NftSync(cleanup, tx, next, full, full ? Set.of() : touched);
     }
 
     /** Which ports' programs are rendered anew (all on a full sync) and the programs after this sync. */
