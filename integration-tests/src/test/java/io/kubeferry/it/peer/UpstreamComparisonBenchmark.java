@@ -327,12 +327,22 @@ class UpstreamComparisonBenchmark {
     /**
      * Service chains in the kernel: one per Service port with endpoints (each of ours has one port and endpoints):
      * KUBE-SVC-... in iptables mode; service-HASH-ns/name/proto/port in nftables mode (both agents' layout), not the
-     * endpoint-... chains.
+     * endpoint-... chains nor the fixed service-endpoints-check.
      */
     private static long serviceChains(Flavour flavour) throws IOException, InterruptedException {
         if (flavour == Flavour.NFTABLES) {
-            return BED.execInNode("nft", "list", "chains", "ip", "kube-proxy").lines().map(String::strip)
-                    .filter(l -> l.startsWith("chain service-")).count();
+            // nft 1.0.6 lists the chains of a family, not of one table: those under "table ip kube-proxy {" count.
+            long count = 0;
+            boolean inTable = false;
+            for (String line : BED.execInNode("nft", "list", "chains", "ip").lines().map(String::strip).toList()) {
+                if (line.startsWith("table ")) {
+                    inTable = line.equals("table ip kube-proxy {");
+                } else if (inTable && line.startsWith("chain service-") && line.indexOf('/') >= 0) {
+                    // service-HASH-ns/name/proto/port; not the fixed service-endpoints-check
+                    count++;
+                }
+            }
+            return count;
         }
         return BED.iptablesSave(flavour.backend()).lines().filter(l -> l.startsWith(":KUBE-SVC-")).count();
     }
