@@ -162,12 +162,12 @@ final class LayeredMap<K, V> extends AbstractMap<K, V> {
         return new KeyEditor<>(edit(map));
     }
 
-    /** The frozen keys of a layered map. */
-    static final class Keys<K> extends AbstractSet<K> {
+    /** A set read through a map's keys (no nulls). */
+    private abstract static class MapKeys<K> extends AbstractSet<K> {
 
-        private final LayeredMap<K, Boolean> map;
+        final Map<K, Boolean> map;
 
-        private Keys(LayeredMap<K, Boolean> map) {
+        MapKeys(Map<K, Boolean> map) {
             this.map = map;
         }
 
@@ -183,60 +183,42 @@ final class LayeredMap<K, V> extends AbstractMap<K, V> {
 
         @Override
         public Iterator<K> iterator() {
+            // Read-only: neither map's entry iterator removes.
             return map.keySet().iterator();
         }
     }
 
-    /** A mutable copy of a set, changes in a layer over the shared base. */
-    static final class KeyEditor<K> extends AbstractSet<K> {
+    /** The frozen keys of a layered map. */
+    static final class Keys<K> extends MapKeys<K> {
 
-        private final Editor<K, Boolean> map;
-
-        private KeyEditor(Editor<K, Boolean> map) {
-            this.map = map;
+        private Keys(LayeredMap<K, Boolean> map) {
+            super(map);
         }
+    }
 
-        @Override
-        public boolean contains(Object o) {
-            return map.containsKey(o);
+    /** A mutable copy of a set, changes in a layer over the shared base. */
+    static final class KeyEditor<K> extends MapKeys<K> {
+
+        private final Editor<K, Boolean> editor;
+
+        private KeyEditor(Editor<K, Boolean> editor) {
+            super(editor);
+            this.editor = editor;
         }
 
         @Override
         public boolean add(K k) {
-            return map.put(k, Boolean.TRUE) == null;
+            return editor.put(k, Boolean.TRUE) == null;
         }
 
         @Override
         public boolean remove(Object o) {
-            return map.remove(o) != null;
-        }
-
-        @Override
-        public int size() {
-            return map.size();
-        }
-
-        @Override
-        public Iterator<K> iterator() {
-            // Read-only: the map's key view over read-only entries.
-            Iterator<K> keys = map.keySet().iterator();
-            return new Iterator<>() {
-
-                @Override
-                public boolean hasNext() {
-                    return keys.hasNext();
-                }
-
-                @Override
-                public K next() {
-                    return keys.next();
-                }
-            };
+            return editor.remove(o) != null;
         }
 
         /** The set as it is now, frozen; the editor must not be used after. */
         Keys<K> build() {
-            return new Keys<>(map.build());
+            return new Keys<>(editor.build());
         }
     }
 
