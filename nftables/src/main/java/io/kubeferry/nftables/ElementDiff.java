@@ -106,13 +106,17 @@ record ElementDiff(Map<String, Map<String, String>> store, Map<String, ServicePo
             }
         }
         Set<String> released = new TreeSet<>();
-        Map<String, Integer> claims = new HashMap<>(before.claims());
+        // Copies of the last sync's maps that cost what this sync changes, not the cluster (LayeredMap).
+        LayeredMap.Editor<String, Integer> claims = LayeredMap.edit(before.claims());
+        // The only claims that can drop to zero: every stored count is at least one.
+        Set<String> decremented = new HashSet<>();
         for (ServicePortName name : touched) {
             ServiceProgram old = before.programs().get(name);
             for (NftObject.Element e : old == null ? List.<NftObject.Element>of() : old.elements()) {
                 String slot = slot(e.container(), e.keyText());
                 if (!e.inMap()) {
                     claims.merge(slot, -1, Integer::sum);
+                    decremented.add(slot);
                 } else if (before.contested().contains(slot)) {
                     return full(tx, state, programs, before);
                 } else if (!claimed.containsKey(slot) && name.equals(before.owners().get(slot))) {
@@ -120,9 +124,9 @@ record ElementDiff(Map<String, Map<String, String>> store, Map<String, ServicePo
                 }
             }
         }
-        Map<String, Map<String, String>> store = new HashMap<>();
-        before.elements().forEach((k, v) -> store.put(k, new HashMap<>(v)));
-        Map<String, ServicePortName> owners = new HashMap<>(before.owners());
+        Map<String, LayeredMap.Editor<String, String>> store = new HashMap<>();
+        before.elements().forEach((k, v) -> store.put(k, LayeredMap.edit(v)));
+        LayeredMap.Editor<String, ServicePortName> owners = LayeredMap.edit(before.owners());
         for (ServicePortName name : touched) {
             ServiceProgram now = programs.get(name);
             for (NftObject.Element e : now == null ? List.<NftObject.Element>of() : now.elements()) {
@@ -145,10 +149,11 @@ record ElementDiff(Map<String, Map<String, String>> store, Map<String, ServicePo
                 }
             }
         }
-        for (Map.Entry<String, Integer> e : new ArrayList<>(claims.entrySet())) {
-            if (e.getValue() <= 0) {
-                claims.remove(e.getKey());
-                released.add(e.getKey());
+        for (String slot : decremented) {
+            Integer count = claims.get(slot);
+            if (count != null && count <= 0) {
+                claims.remove(slot);
+                released.add(slot);
             }
         }
         List<NftObject.Element> leftovers = new ArrayList<>();
@@ -163,8 +168,8 @@ record ElementDiff(Map<String, Map<String, String>> store, Map<String, ServicePo
             }
         }
         Map<String, Map<String, String>> frozen = new HashMap<>();
-        store.forEach((k, v) -> frozen.put(k, Collections.unmodifiableMap(v)));
-        return new ElementDiff(frozen, owners, before.contested(), claims, leftovers);
+        store.forEach((k, v) -> frozen.put(k, v.build()));
+        return new ElementDiff(frozen, owners.build(), before.contested(), claims.build(), leftovers);
     }
 
     /**

@@ -19,15 +19,24 @@ record NftMemory(Map<ServicePortName, ServiceProgram> programs, Map<String, Map<
         Set<String> chains, Set<String> affinitySets, Map<String, Long> staleChains) {
 
     /** Wraps, does not copy: the renderer hands over maps it built for this value alone (copying 60,000 chain
-     *  names per sync would make a one-Service change cost as much as the cluster). */
+     *  names per sync would make a one-Service change cost as much as the cluster). A {@link LayeredMap} is
+     *  immutable already and stays itself, so the next sync's {@link LayeredMap#edit} shares its base. */
     NftMemory {
-        programs = Collections.unmodifiableMap(programs);
-        elements = Collections.unmodifiableMap(elements);
-        owners = Collections.unmodifiableMap(owners);
+        programs = frozen(programs);
+        elements = frozen(elements);
+        owners = frozen(owners);
         contested = Collections.unmodifiableSet(contested);
-        claims = Collections.unmodifiableMap(claims);
-        chains = Collections.unmodifiableSet(chains);
-        affinitySets = Collections.unmodifiableSet(affinitySets);
+        claims = frozen(claims);
+        chains = frozen(chains);
+        affinitySets = frozen(affinitySets);
         staleChains = Collections.unmodifiableMap(staleChains);
+    }
+
+    private static <K, V> Map<K, V> frozen(Map<K, V> map) {
+        return map instanceof LayeredMap ? map : Collections.unmodifiableMap(map);
+    }
+
+    private static <K> Set<K> frozen(Set<K> set) {
+        return set instanceof LayeredMap.Keys ? set : Collections.unmodifiableSet(set);
     }
 }

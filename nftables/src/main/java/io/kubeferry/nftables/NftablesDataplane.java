@@ -15,6 +15,7 @@ import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
 import io.kubeferry.proxy.metrics.SyncMetrics;
 import io.kubeferry.proxy.model.Cidr;
+import io.kubeferry.proxy.model.ServicePortName;
 import io.kubeferry.proxy.scheduler.SchedulerAlgorithms;
 import io.kubeferry.proxy.scheduler.SchedulerCatalog;
 import io.kubeferry.proxy.scheduler.SchedulerFallbacks;
@@ -30,7 +31,7 @@ import java.util.function.LongSupplier;
 
 /**
  * nftables mode. Each sync is one {@code nft -f -} of the renderer's transaction (plus, when chains made stale by
- * an earlier sync are old enough, one small transaction deleting them first, as upstream does). Thin on purpose:
+ * an earlier sync are old enough, one small transaction deleting them after it). Thin on purpose:
  * everything interesting is in {@link NftablesRenderer}.
  */
 final class NftablesDataplane implements Dataplane {
@@ -54,6 +55,8 @@ final class NftablesDataplane implements Dataplane {
     private NftablesSettings settings = NftablesSettings.defaults();
     /** What the last applied transaction left; null until the first sync and after a failure (the next is fresh). */
     private NftMemory memory;
+    /** The rules in the per-Service chains, as of the last sync that applied (the sync result's figure). */
+    private int rules;
     private boolean synced;
     /** Set by the first sync of this process: only it reads the table back (later ones trust the memory or refill). */
     private boolean started;
@@ -105,7 +108,8 @@ final class NftablesDataplane implements Dataplane {
     public String render(SyncRequest request) {
         // No kernel to ask: the node's addresses are the Node object's (or --node-ip's).
         NftablesSettings shown = settings(config, request.state().node().addresses(), request.state().serviceCIDRs());
-        return renderer.render(request.state(), shown, Set.of(), true, null, null, 0).main().render();
+        // What sync applies: the chain-block form.
+        return renderer.render(request.state(), shown, Set.of(), true, null, null, 0).main().renderBlocks();
     }
 
     @Override
@@ -136,6 +140,20 @@ final class NftablesDataplane implements Dataplane {
             }
             long rendered = System.nanoTime();
             NftMemory next = sync.next();
+            // Chain blocks, not single rule adds: nft then does not dump every chain of the ruleset before the batch.
+            String text = sync.main().renderBlocks();
+            if (!sync.main().isEmpty()) {
+                try {
+                    tools.run(ToolCommand.of("nft", "-f", "-").withStdin(text));
+                } catch (ToolException e) {
+                    syncFailures.increment();
+                    throw e;
+                }
+            }
+            long appliedAt = System.nanoTime();
+            // Stale chains go after the sync, not before it: deleting makes nft dump every chain first (~300 ms at
+            // 10,000 Services), which would delay the change itself. Nothing this sync wrote refers to them (the
+            // renderer never deletes a chain the new state wants), so the order does not change what the table holds.
             boolean cleanupFailed = false;
             if (!sync.cleanup().isEmpty()) {
                 try {
@@ -147,22 +165,11 @@ final class NftablesDataplane implements Dataplane {
                     cleanupFailed = true;
                 }
             }
-            String text = sync.main().render();
-            if (!sync.main().isEmpty()) {
-                try {
-                    tools.run(ToolCommand.of("nft", "-f", "-").withStdin(text));
-                } catch (ToolException e) {
-                    syncFailures.increment();
-                    throw e;
-                }
-            }
-            long appliedAt = System.nanoTime();
+            rules = ruleCount(sync, memory);
             // After a failed cleanup the memory no longer knows those chains: start the next sync from the kernel.
             memory = cleanupFailed ? null : next;
             synced = true;
             fallbacks.report(schedulers.fallbacks(request.state()));
-            int rules = next.programs().values().stream()
-                    .mapToInt(p -> (int) p.body().stream().filter(o -> o instanceof NftObject.Rule).count()).sum();
             return new SyncResult(sync.full(), Duration.ofNanos(rendered - began), Duration.ofNanos(appliedAt - rendered),
                     Map.of(NftablesRenderer.TABLE, rules), text.length());
         } catch (ToolException e) {
@@ -187,7 +194,7 @@ final class NftablesDataplane implements Dataplane {
         LOG.info("nftables: took table {} {} over: writing {} of the full sync's {} commands", NftablesRenderer.FAMILY,
                 NftablesRenderer.TABLE, reduced.tx().size(), rendered.main().size());
         LOG.debug("nftables: take-over transaction:\n{}", reduced.tx().render());
-        return new NftSync(rendered.cleanup(), reduced.tx(), rendered.next(), true);
+        return new NftSync(rendered.cleanup(), reduced.tx(), rendered.next(), true, Set.of());
     }
 
     private NftablesRenderer.KernelObjects kernelObjects() throws ToolException {
@@ -201,12 +208,45 @@ final class NftablesDataplane implements Dataplane {
     }
 
     private void apply(NftTransaction tx) throws ToolException {
-        tools.run(ToolCommand.of("nft", "-f", "-").withStdin(tx.render()));
+        tools.run(ToolCommand.of("nft", "-f", "-").withStdin(tx.renderBlocks()));
     }
 
     /**
-     * Gone when someone flushed the ruleset, or the table, or deleted it: the small fixed chain stands for the table, so
-     * the check costs one tiny listing, not the whole table (listing it took 40 s at 44,000 Services, k/k#139513).
+     * The rules in the per-Service chains after {@code sync}: counted over every program on a full sync, and from
+     * the touched ports' old and new programs on a partial one (counting all 60,000 chains' bodies on every sync
+     * cost more than rendering a one-Service change at 10,000 Services).
+     */
+    private int ruleCount(NftSync sync, NftMemory before) {
+        if (sync.full() || before == null) {
+            return sync.next().programs().values().stream().mapToInt(NftablesDataplane::rules).sum();
+        }
+        int count = rules;
+        for (ServicePortName name : sync.touched()) {
+            ServiceProgram old = before.programs().get(name);
+            ServiceProgram now = sync.next().programs().get(name);
+            count += (now == null ? 0 : rules(now)) - (old == null ? 0 : rules(old));
+        }
+        return count;
+    }
+
+    private static int rules(ServiceProgram program) {
+        int n = 0;
+        for (NftObject o : program.body()) {
+            if (o instanceof NftObject.Rule) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /**
+     * Gone when someone flushed the ruleset or deleted the table: a small map every full sync declares stands for
+     * the table, so the check costs one tiny listing, not the whole table (listing it took 40 s at 44,000 Services,
+     * k/k#139513). A map, not a chain: nft lists a chain with every set's elements in its cache (230 ms at 10,000
+     * Services, 53 netlink reads, on the sync worker every syncPeriod), a named set or map with its own (16 ms).
+     * What this does not see: {@code nft flush table}, which (nft 1.0.6, kernel 6.18) empties the chains but keeps
+     * every set and map; the hourly full sync rewrites such a table, and a flushed ruleset or deleted table, the case
+     * operators meet, is seen here at once.
      */
     @Override
     public boolean kernelStateLost() {
@@ -214,12 +254,11 @@ final class NftablesDataplane implements Dataplane {
             return false;
         }
         try {
-            ToolResult listed = tools.runAllowingFailure(ToolCommand.of("nft", "list", "chain", NftablesRenderer.FAMILY,
-                    NftablesRenderer.TABLE, NftablesRenderer.MARK_MASQ));
-            // Its one rule too: "nft flush table" keeps the chains and empties them (and every set and map).
-            if (!listed.ok() || !listed.stdout().contains("mark set")) {
-                LOG.warn("nftables table {} {} or its chain {} is gone or empty (ruleset flushed?): next sync is full",
-                        NftablesRenderer.FAMILY, NftablesRenderer.TABLE, NftablesRenderer.MARK_MASQ);
+            ToolResult listed = tools.runAllowingFailure(ToolCommand.of("nft", "list", "map", NftablesRenderer.FAMILY,
+                    NftablesRenderer.TABLE, NftablesRenderer.NO_ENDPOINT_NODEPORTS));
+            if (!listed.ok()) {
+                LOG.warn("nftables table {} {} or its map {} is gone (ruleset flushed?): next sync is full",
+                        NftablesRenderer.FAMILY, NftablesRenderer.TABLE, NftablesRenderer.NO_ENDPOINT_NODEPORTS);
                 memory = null;
                 return true;
             }

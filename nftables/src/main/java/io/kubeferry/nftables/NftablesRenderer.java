@@ -200,7 +200,7 @@ final class NftablesRenderer {
         diff.leftovers().forEach(tx::delete);
         NftMemory next = new NftMemory(programs, diff.store(), diff.owners(), diff.contested(), diff.claims(), activeChains, activeSets,
                 stale);
-        return new NftSync(cleanup, tx, next, full);
+        return new NftSync(cleanup, tx, next, full, full ? Set.of() : touched);
     }
 
     /** Which ports' programs are rendered anew (all on a full sync) and the programs after this sync. */
@@ -220,12 +220,12 @@ final class NftablesRenderer {
                 rewritten.add(svc.name());
             }
         } else {
-            programs = new HashMap<>(memory.programs());
+            LayeredMap.Editor<ServicePortName, ServiceProgram> edited = LayeredMap.edit(memory.programs());
             touched.addAll(changed);
             // A port the caller did not name but that came or went since (defensive: the result must not depend on it).
             int came = 0;
             for (ServicePortName name : state.services().keySet()) {
-                if (!programs.containsKey(name)) {
+                if (!edited.containsKey(name)) {
                     touched.add(name);
                     came++;
                 }
@@ -240,12 +240,13 @@ final class NftablesRenderer {
             for (ServicePortName name : touched) {
                 ResolvedService svc = state.services().get(name);
                 if (svc == null) {
-                    programs.remove(name);
+                    edited.remove(name);
                 } else {
-                    programs.put(name, program(svc, settings));
+                    edited.put(name, program(svc, settings));
                     rewritten.add(name);
                 }
             }
+            programs = edited.build();
         }
         return new Plan(programs, rewritten, touched);
     }
@@ -278,22 +279,25 @@ final class NftablesRenderer {
                 unusedSetCandidates.addAll(memory.affinitySets());
             }
         } else {
-            // Per-Service chain and set names are the Service's own: only the touched ports' can change.
-            activeChains = new HashSet<>(memory.chains());
-            activeSets = new HashSet<>(memory.affinitySets());
+            // Per-Service chain and set names are the Service's own: only the touched ports' can change. Copies that
+            // cost the change, not the 60,000 chains (LayeredMap).
+            LayeredMap.KeyEditor<String> chains = LayeredMap.editKeys(memory.chains());
+            LayeredMap.KeyEditor<String> sets = LayeredMap.editKeys(memory.affinitySets());
             for (ServicePortName name : plan.touched()) {
                 ServiceProgram old = memory.programs().get(name);
                 if (old != null) {
-                    activeChains.removeAll(old.chains());
-                    activeSets.removeAll(old.affinitySets());
+                    old.chains().forEach(chains::remove);
+                    old.affinitySets().forEach(sets::remove);
                     staleCandidates.addAll(old.chains());
                     unusedSetCandidates.addAll(old.affinitySets());
                 }
             }
             for (ServicePortName name : plan.rewritten()) {
-                activeChains.addAll(programs.get(name).chains());
-                activeSets.addAll(programs.get(name).affinitySets());
+                chains.addAll(programs.get(name).chains());
+                sets.addAll(programs.get(name).affinitySets());
             }
+            activeChains = chains.build();
+            activeSets = sets.build();
         }
         return new TableNames(activeChains, activeSets, staleCandidates, unusedSetCandidates);
     }

@@ -109,6 +109,13 @@ public final class FakeNftTools implements ToolRunner {
                         }
                         return new ToolResult(1, "", "Error: No such file or directory\n");
                     }
+                    if (args.startsWith("list map ip kube-proxy ")) {
+                        String map = args.substring("list map ip kube-proxy ".length());
+                        if (nft.hasTable(family, table) && nft.containers(family, table).contains(map)) {
+                            return new ToolResult(0, String.join("\n", nft.elements(family, table, map).keySet()), "");
+                        }
+                        return new ToolResult(1, "", "Error: No such file or directory\n");
+                    }
                     throw new ToolException("nft " + args + ": not understood by this fake", null);
                 }
             }

@@ -7,9 +7,11 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Reads {@code nft -f} text of the shape {@link NftTransaction#render} writes back into a transaction, so a fake
- * tool runner can hand what a dataplane sends to {@link FakeNft}. Only that shape: one command a line, {@code #}
- * lines skipped; anything else is an error, as it would be a bug in the renderer.
+ * Reads {@code nft -f} text of the shapes {@link NftTransaction#render} and {@link NftTransaction#renderBlocks}
+ * write back into a transaction, so a fake tool runner can hand what a dataplane sends to {@link FakeNft}. Only
+ * those shapes: one command a line, or a chain block ({@code add chain F T C \{}, one rule a line, {@code \}}),
+ * read back as the rules it holds (the renderer added the chain before: the block's own add creates nothing);
+ * {@code #} lines skipped; anything else is an error, as it would be a bug in the renderer.
  */
 final class NftScript {
 
@@ -25,9 +27,18 @@ final class NftScript {
     static NftTransaction parse(String text) {
         NftTransaction tx = null;
         int n = 0;
+        String block = null;
         for (String line : text.split("\n")) {
             n++;
             if (line.isBlank() || line.startsWith("#")) {
+                continue;
+            }
+            if (block != null) {
+                if (line.equals("}")) {
+                    block = null;
+                } else {
+                    tx.op(NftTransaction.Verb.ADD, object("rule", NftTransaction.Verb.ADD, block + " " + line, n));
+                }
                 continue;
             }
             Matcher m = HEAD.matcher(line);
@@ -41,7 +52,15 @@ final class NftScript {
             }
             NftTransaction.Verb verb = NftTransaction.Verb.valueOf(m.group(1).toUpperCase(Locale.ROOT));
             String rest = m.group(5).strip();
+            if (verb == NftTransaction.Verb.ADD && m.group(2).equals("chain") && rest.endsWith(" {")
+                    && rest.indexOf(' ') == rest.length() - 2) {
+                block = rest.substring(0, rest.length() - 2);
+                continue;
+            }
             tx.op(verb, object(m.group(2), verb, rest, n));
+        }
+        if (block != null) {
+            throw new IllegalArgumentException("chain block " + block + " not closed");
         }
         if (tx == null) {
             throw new IllegalArgumentException("no command");

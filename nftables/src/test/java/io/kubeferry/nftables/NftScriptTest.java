@@ -23,6 +23,42 @@ class NftScriptTest {
         }
     }
 
+    /** The block form the dataplane applies holds the same operations, in the same order, as the golden text. */
+    @Test
+    void everyGoldenFileInChainBlocksReadsBackAsTheSameTransaction() throws IOException {
+        try (Stream<Path> files = Files.list(Path.of("src/test/resources/golden"))) {
+            for (Path file : files.sorted().toList()) {
+                String text = Files.readString(file);
+                String body = text.substring(NftGolden.header(text).length());
+                NftTransaction tx = NftScript.parse(body);
+                assertEquals(tx.ops(), NftScript.parse(tx.renderBlocks()).ops(), file.toString());
+            }
+        }
+    }
+
+    @Test
+    void runsOfRulesOfOneChainBecomeItsBlock() {
+        NftTransaction tx = new NftTransaction("ip", "kube-proxy").add(NftObject.Chain.regular("a")).flush(NftObject.Chain.regular("a"))
+                .add(NftObject.Rule.of("a", "ip daddr 1.2.3.4 jump b", "to b")).add(NftObject.Rule.of("a", "goto c"))
+                .add(NftObject.Rule.of("b", "drop")).flush(NftObject.Chain.regular("d")).add(NftObject.Rule.of("a", "accept"));
+        assertEquals("""
+                add chain ip kube-proxy a
+                flush chain ip kube-proxy a
+                add chain ip kube-proxy a {
+                ip daddr 1.2.3.4 jump b comment "to b"
+                goto c
+                }
+                add chain ip kube-proxy b {
+                drop
+                }
+                flush chain ip kube-proxy d
+                add chain ip kube-proxy a {
+                accept
+                }
+                """, tx.renderBlocks());
+        assertEquals(tx.ops(), NftScript.parse(tx.renderBlocks()).ops());
+    }
+
     @Test
     void handlesAndDeletes() {
         String text = """

@@ -103,8 +103,15 @@ class NftTakeoverTest {
         SyncResult first = restarted.sync(SyncRequest.full(state("10.180.0.9")));
         String written = lastWrite(commands);
         assertFalse(written.isEmpty());
+        // The chain-block form: a block's rule lines belong to the chain its opening line names.
+        boolean inBlock = false;
         for (String line : written.split("\n")) {
+            if (inBlock) {
+                inBlock = !line.equals("}");
+                continue;
+            }
             assertTrue(line.contains("ns1/svc1"), "only svc1's chains are written: " + line + "\n" + written);
+            inBlock = line.endsWith("{");
         }
         assertTrue(written.contains("dnat to 10.180.0.9:80"), written);
         assertTrue(written.contains("flush chain ip kube-proxy endpoint-5OJB2KTY-ns1/svc1/tcp/p80__10.180.0.1/80"),
@@ -172,15 +179,20 @@ class NftTakeoverTest {
         assertFalse(tools.commands().stream().skip(commands).anyMatch(c -> c.args().get(0).equals("-j")), "not listed as JSON");
     }
 
-    /** The canary: the table flushed (rules gone, chains kept) or deleted behind the agent's back makes the next sync full. */
+    /**
+     * The canary: the table deleted behind the agent's back (a flushed ruleset, the case operators meet) makes the next
+     * sync full. {@code nft flush table} is not seen by it: the kernel keeps every set and map then (nft 1.0.6, kernel
+     * 6.18) and only the rules go, which only a chain listing shows (230 ms at 10,000 Services on every check); the
+     * hourly full sync rewrites such a table.
+     */
     @Test
-    void aFlushedOrDeletedTableMakesTheNextSyncFull() throws DataplaneException {
+    void aDeletedTableMakesTheNextSyncFull() throws DataplaneException {
         NftablesDataplane running = agent(tools);
         running.sync(SyncRequest.full(state("10.180.0.1")));
         String programmed = nft.dump(F, T);
         assertFalse(running.kernelStateLost());
         for (NftObject.Table lost : List.of(new NftObject.Table(null))) {
-            for (NftTransaction.Verb verb : List.of(NftTransaction.Verb.FLUSH, NftTransaction.Verb.DELETE)) {
+            for (NftTransaction.Verb verb : List.of(NftTransaction.Verb.DELETE)) {
                 nft.apply(new NftTransaction(F, T).op(verb, lost));
                 assertTrue(running.kernelStateLost(), verb + " table: the canary sees it");
                 SyncResult again = running.sync(new SyncRequest(state("10.180.0.1"), Set.of(), false));

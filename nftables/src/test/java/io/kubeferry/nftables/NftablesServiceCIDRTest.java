@@ -79,7 +79,10 @@ class NftablesServiceCIDRTest {
     @Test
     void renderShowsTheRuleToo() {
         String text = dataplane.render(SyncRequest.full(state("198.19.0.0/16")));
-        assertTrue(text.contains("add rule ip kube-proxy cluster-ips-check ip daddr { 198.19.0.0/16 } drop" + DROP_COMMENT), text);
+        // The chain-block form sync applies: the rule inside cluster-ips-check's block.
+        int block = text.indexOf("add chain ip kube-proxy cluster-ips-check {");
+        assertTrue(block >= 0, text);
+        assertTrue(text.substring(block, text.indexOf("\n}", block)).contains("\nip daddr { 198.19.0.0/16 } drop" + DROP_COMMENT), text);
     }
 
     @Test

@@ -5,10 +5,49 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * What one agent measured in one run (one size, one iptables flavour): the quantities it got to, and why it
- * stopped if it failed. A quantity absent from {@code values} was not measured in this run.
+ * What one agent measured in one run (one size, one flavour: a proxy mode, and for iptables mode its iptables
+ * tools): the quantities it got to, and why it stopped if it failed. A quantity absent from {@code values} was
+ * not measured in this run.
  */
-record AgentRun(AgentProcess.Kind kind, AgentConfig.Backend backend, int services, Map<Quantity, Double> values, Optional<String> failure) {
+record AgentRun(AgentProcess.Kind kind, Flavour flavour, int services, Map<Quantity, Double> values, Optional<String> failure) {
+
+    /** What both agents program in a run: the proxy mode of the KubeProxyConfiguration, and the iptables tools. */
+    enum Flavour {
+
+        IPTABLES_LEGACY("iptables", AgentConfig.Backend.LEGACY), IPTABLES_NFT("iptables", AgentConfig.Backend.NFT),
+        /** The iptables tools still matter to it: both agents clean up the other modes' rules at start. */
+        NFTABLES("nftables", AgentConfig.Backend.NFT);
+
+        private final String mode;
+        private final AgentConfig.Backend backend;
+
+        Flavour(String mode, AgentConfig.Backend backend) {
+            this.mode = mode;
+            this.backend = backend;
+        }
+
+        String mode() {
+            return mode;
+        }
+
+        AgentConfig.Backend backend() {
+            return backend;
+        }
+
+        /** iptables-legacy, iptables-nft, nftables: the report's row labels and the modes property's words. */
+        String label() {
+            return this == NFTABLES ? mode : mode + "-" + backend.variant();
+        }
+
+        static Flavour of(String label) {
+            for (Flavour f : values()) {
+                if (f.label().equals(label)) {
+                    return f;
+                }
+            }
+            throw new IllegalArgumentException("no flavour " + label + " (iptables-legacy, iptables-nft, nftables)");
+        }
+    }
 
     /** The quantities a run can measure. */
     enum Quantity {

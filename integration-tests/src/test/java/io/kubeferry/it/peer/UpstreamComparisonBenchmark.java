@@ -10,8 +10,8 @@ import io.kubeferry.it.ConnectionRate;
 import io.kubeferry.it.NetnsTestBed;
 import io.kubeferry.it.controlplane.ControlPlane;
 import io.kubeferry.it.controlplane.ServiceFleet;
-import io.kubeferry.it.peer.AgentConfig.Backend;
 import io.kubeferry.it.peer.AgentProcess.Kind;
+import io.kubeferry.it.peer.AgentRun.Flavour;
 import io.kubeferry.it.peer.AgentRun.Quantity;
 import io.kubeferry.proxy.state.EndpointSliceConverter;
 import org.junit.jupiter.api.Test;
@@ -41,10 +41,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * objects (N Services x 5 endpoints, plus a few probe Services backed by real pods), the agents one after the
  * other in the same node namespace ({@link PeerBed}), each reset clean between runs. Per size and agent:
  * <ul>
- *   <li><b>full sync</b>, with iptables-legacy and iptables-nft (kubelet's hint chain for kube-ferry, the tools on
- *       PATH for kube-proxy): from process start until the first complete ruleset (checked: one KUBE-SVC chain per
- *       Service), and the agent's own {@code kubeproxy_sync_proxy_rules_duration_seconds};</li>
- *   <li>then, in the steady-state flavour only (nft; {@code -Dkube-ferry.benchmark.iptables=legacy} for legacy):
+ *   <li><b>full sync</b>, in iptables mode with iptables-legacy and iptables-nft (kubelet's hint chain for
+ *       kube-ferry, the tools on PATH for kube-proxy) and in nftables mode: from process start until the first
+ *       complete ruleset (checked: one Service chain per Service), and the agent's own
+ *       {@code kubeproxy_sync_proxy_rules_duration_seconds};</li>
+ *   <li>then, in the steady-state flavours only (nftables mode, and iptables mode with nft;
+ *       {@code -Dkube-ferry.benchmark.iptables=legacy} for legacy):
  *       resident memory and CPU seconds after a settling pause, CPU seconds over an idle period (largest size),
  *       new TCP connections per second through the probes' ClusterIPs and straight to a pod, and network
  *       programming latency: a probe's EndpointSlice moved to the other pod, timed from the API write until that
@@ -55,6 +57,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code -Dkube-ferry.benchmark.docs=DIR} (dev/bench.sh: docs/benchmarks) or else target/benchmarks, and prints
  * it. Targets are reported, never asserted; the test asserts only that every run got its rules complete and
  * every change arrived. Small sizes in the test run (CI); the sizes of issue 10 with -Dkube-ferry.benchmark=full.
+ * {@code -Dkube-ferry.benchmark.upstream.modes=nftables} (or iptables-legacy, iptables-nft, comma-separated) runs
+ * only those flavours and writes upstream-&lt;flavours&gt;.md instead of upstream.md, so a run of one mode does not
+ * replace the page of all of them.
  */
 class UpstreamComparisonBenchmark {
 
@@ -83,7 +88,17 @@ class UpstreamComparisonBenchmark {
     /** Start to rules complete may take minutes at 10,000 Services with iptables-nft (the tool's cost). */
     static final Duration SYNC_LIMIT = BenchmarkScale.pick(List.of(Duration.ofMinutes(3)), List.of(Duration.ofMinutes(60))).get(0);
     static final long CHANGE_TIMEOUT_MS = BenchmarkScale.pick(List.of(60_000L), List.of(900_000L)).get(0);
-    static final Backend STEADY = "legacy".equals(System.getProperty("kube-ferry.benchmark.iptables")) ? Backend.LEGACY : Backend.NFT;
+    static final Flavour STEADY = "legacy".equals(System.getProperty("kube-ferry.benchmark.iptables"))
+            ? Flavour.IPTABLES_LEGACY
+            : Flavour.IPTABLES_NFT;
+    /** The flavours this run measures, in order (all unless -Dkube-ferry.benchmark.upstream.modes names some). */
+    static final List<Flavour> FLAVOURS = flavours();
+    /** Measured with memory, data path and latency, at every size; the other iptables flavour only at BOTH_FLAVOURS. */
+    static final List<Flavour> STEADY_FLAVOURS = List.of(STEADY, Flavour.NFTABLES);
+    /** upstream, or upstream-nftables and the like for a run of some flavours only: the page's and plots' names. */
+    static final String PAGE = FLAVOURS.size() == Flavour.values().length
+            ? "upstream"
+            : "upstream-" + FLAVOURS.stream().map(Flavour::label).collect(java.util.stream.Collectors.joining("-"));
     static final Path OUT = Path.of(System.getProperty("kube-ferry.benchmark.docs", "target/benchmarks")).toAbsolutePath();
     private static final String PREFIX = "up-";
     private static final String POD_A = "up-a";
@@ -116,10 +131,12 @@ class UpstreamComparisonBenchmark {
             System.out.printf("upstream comparison: %,d Services x %d endpoints created in %d ms%n", services,
                     ServiceFleet.ENDPOINTS_PER_SERVICE, (System.nanoTime() - creating) / 1_000_000);
             created = services;
-            List<Backend> flavours = BOTH_FLAVOURS.contains(services) ? List.of(Backend.LEGACY, Backend.NFT) : List.of(STEADY);
-            for (Backend backend : flavours) {
+            for (Flavour flavour : FLAVOURS) {
+                if (!STEADY_FLAVOURS.contains(flavour) && !BOTH_FLAVOURS.contains(services)) {
+                    continue;
+                }
                 for (Kind kind : List.of(Kind.KUBE_PROXY, Kind.KUBE_FERRY)) {
-                    runs.add(run(kind, backend, services, a, b));
+                    runs.add(run(kind, flavour, services, a, b));
                 }
             }
         }
@@ -128,32 +145,32 @@ class UpstreamComparisonBenchmark {
         assertTrue(failures.isEmpty(), "every run completed its rules and every change arrived:\n" + String.join("\n", failures));
     }
 
-    /** One agent at one size and flavour: full sync, then (steady flavour) memory, CPU, data path and latency. */
-    private AgentRun run(Kind kind, Backend backend, int services, NetnsTestBed.Pod a, NetnsTestBed.Pod b) throws Exception {
+    /** One agent at one size and flavour: full sync, then (steady flavours) memory, CPU, data path and latency. */
+    private AgentRun run(Kind kind, Flavour flavour, int services, NetnsTestBed.Pod a, NetnsTestBed.Pod b) throws Exception {
         Map<Quantity, Double> values = new EnumMap<>(Quantity.class);
         Optional<String> failure = Optional.empty();
-        AgentConfig config = BED.config(backend);
-        String what = String.format(Locale.ROOT, "%s, iptables-%s, %,d Services", kind.label(), backend.variant(), services);
+        AgentConfig config = BED.config(flavour.backend(), flavour.mode(), "");
+        String what = String.format(Locale.ROOT, "%s, %s, %,d Services", kind.label(), flavour.label(), services);
         try (AgentProcess agent = BED.start(kind, config)) {
             Duration complete = agent.awaitSynced(SYNC_LIMIT);
             String metrics = agent.metrics();
-            long chains = serviceChains(backend);
+            long chains = serviceChains(flavour);
             values.put(Quantity.FIRST_SYNC_SERVICES, 100.0 * chains / services);
             // The first sync should hold every Service (both agents wait for the initial lists); when it does not,
             // the rules are complete only once a later sync has added the rest: the kernel is polled until then
             // (an upper bound by one iptables-save).
             while (chains < services && Duration.between(agent.startedAt(), Instant.now()).compareTo(SYNC_LIMIT) < 0) {
                 Thread.sleep(20);
-                chains = serviceChains(backend);
+                chains = serviceChains(flavour);
                 complete = Duration.between(agent.startedAt(), Instant.now());
             }
             values.put(Quantity.START_TO_RULES, complete.toNanos() / 1e9);
             if (chains != services) {
                 throw new IllegalStateException(
-                        "the rules hold " + chains + " KUBE-SVC chains for " + services + " Services after " + SYNC_LIMIT);
+                        "the rules hold " + chains + " Service chains for " + services + " Services after " + SYNC_LIMIT);
             }
             values.put(Quantity.OWN_SYNC, mean(metrics, SYNC_HISTOGRAM, null));
-            if (backend == STEADY) {
+            if (STEADY_FLAVOURS.contains(flavour)) {
                 steadyState(agent, services, values);
                 dataPath(services, a, values);
                 if (LATENCY_SIZES.contains(services)) {
@@ -173,7 +190,7 @@ class UpstreamComparisonBenchmark {
             }
         }
         System.out.println("upstream comparison: " + what + ": " + values);
-        return new AgentRun(kind, backend, services, values, failure);
+        return new AgentRun(kind, flavour, services, values, failure);
     }
 
     private void steadyState(AgentProcess agent, int services, Map<Quantity, Double> values) throws Exception {
@@ -265,6 +282,13 @@ class UpstreamComparisonBenchmark {
         values.put(Quantity.OWN_PROGRAMMING, 1000 * mean(after, "kubeproxy_network_programming_duration_seconds", before));
     }
 
+    private static List<Flavour> flavours() {
+        String given = System.getProperty("kube-ferry.benchmark.upstream.modes", "").strip();
+        return given.isEmpty()
+                ? List.of(Flavour.values())
+                : Arrays.stream(given.split(",")).map(String::strip).map(Flavour::of).distinct().sorted().toList();
+    }
+
     private static List<Integer> sizes(List<Integer> defaults) {
         String given = System.getProperty("kube-ferry.benchmark.upstream.sizes", "").strip();
         return given.isEmpty() ? defaults : Arrays.stream(given.split(",")).map(String::strip).map(Integer::valueOf).sorted().toList();
@@ -300,9 +324,27 @@ class UpstreamComparisonBenchmark {
         return Double.isNaN(v) ? 0 : v;
     }
 
-    /** Service chains in the kernel: one per Service port with endpoints (each of ours has one port and endpoints). */
-    private static long serviceChains(Backend backend) throws IOException, InterruptedException {
-        return BED.iptablesSave(backend).lines().filter(l -> l.startsWith(":KUBE-SVC-")).count();
+    /**
+     * Service chains in the kernel: one per Service port with endpoints (each of ours has one port and endpoints):
+     * KUBE-SVC-... in iptables mode; service-HASH-ns/name/proto/port in nftables mode (both agents' layout), not the
+     * endpoint-... chains nor the fixed service-endpoints-check.
+     */
+    private static long serviceChains(Flavour flavour) throws IOException, InterruptedException {
+        if (flavour == Flavour.NFTABLES) {
+            // nft 1.0.6 lists the chains of a family, not of one table: those under "table ip kube-proxy {" count.
+            long count = 0;
+            boolean inTable = false;
+            for (String line : BED.execInNode("nft", "list", "chains", "ip").lines().map(String::strip).toList()) {
+                if (line.startsWith("table ")) {
+                    inTable = line.equals("table ip kube-proxy {");
+                } else if (inTable && line.startsWith("chain service-") && line.indexOf('/') >= 0) {
+                    // service-HASH-ns/name/proto/port; not the fixed service-endpoints-check
+                    count++;
+                }
+            }
+            return count;
+        }
+        return BED.iptablesSave(flavour.backend()).lines().filter(l -> l.startsWith(":KUBE-SVC-")).count();
     }
 
     private static String clusterIP(int probe) {
@@ -329,40 +371,41 @@ class UpstreamComparisonBenchmark {
         header.add(String.format(Locale.ROOT, "Written %s from commit %s in %d s, on %d cores, kernel %s.",
                 Instant.now().toString().substring(0, 16) + "Z", commit(), seconds, Runtime.getRuntime().availableProcessors(), kernel()));
         header.add("Both agents, one after the other, in the same node network namespace, against the same etcd + kube-apiserver "
-                + "(in that namespace, on its loopback), with the same KubeProxyConfiguration (iptables mode, minSyncPeriod 1 s, "
-                + "syncPeriod 30 s); the namespace is reset clean between runs.");
+                + "(in that namespace, on its loopback), with the same KubeProxyConfiguration (the flavour's mode: iptables or "
+                + "nftables; minSyncPeriod 1 s, syncPeriod 30 s); the namespace is reset clean between runs. Flavours in this run: "
+                + FLAVOURS.stream().map(Flavour::label).collect(java.util.stream.Collectors.joining(", ")) + ".");
         header.add(String.format(Locale.ROOT,
                 "Objects: N Services x %d endpoints (the first %d are probes with one endpoint on a real pod). "
                         + "Latency: %d samples per size and agent; data path: the best of " + RATE_ROUNDS
                         + " rounds, %,d ms in all per target; "
-                        + "idle CPU over %d s at %,d Services; steady-state figures with iptables-%s.",
+                        + "idle CPU over %d s at %,d Services; steady-state figures with %s.",
                 ServiceFleet.ENDPOINTS_PER_SERVICE, PROBES,
-                SAMPLES, RATE_MILLIS, IDLE.toSeconds(), SIZES.get(SIZES.size() - 1), STEADY.variant()));
+                SAMPLES, RATE_MILLIS, IDLE.toSeconds(), SIZES.get(SIZES.size() - 1),
+                STEADY_FLAVOURS.stream().filter(FLAVOURS::contains).map(Flavour::label)
+                        .collect(java.util.stream.Collectors.joining(" and "))));
         header.add("kube-proxy: upstream 1.35.4 built by integration-tests/control-plane/provision.sh ("
                 + ControlPlane.provisioned().map(ControlPlane::version).orElse("?") + "). kube-ferry: dist/target/kube-ferry.jar with "
                 + ShippedJvm.current().description() + ".");
         header.add("Ratios are kube-ferry/kube-proxy (below 1: kube-ferry takes less; for connections/s above 1 is better). "
-                + "Targets (issue 10) are reported, never asserted.");
+                + "Targets (issue 10; for nftables mode at 10,000 Services also issue 12's) are reported, never asserted.");
         int idle = (int) IDLE.toSeconds();
         return new ComparisonReport("kube-ferry against upstream kube-proxy", header, UpstreamFigures.figures(runs, idle),
                 List.of(new ComparisonReport.Mode("IPVS", "IPVS: this kernel has no IPVS; kube-ferry's IPVS mode runs in a QEMU guest "
-                        + "kernel, where the upstream peer is not run yet"),
-                        new ComparisonReport.Mode("nftables",
-                                "nftables: kube-ferry's nftables mode is not in this side-by-side run yet (its differential test is; docs/benchmarks/nftables-dispatch.md has its kernel figures)")),
+                        + "kernel, where the upstream peer is not run yet")),
                 UpstreamFigures.descriptions(idle));
     }
 
     private static void write(ComparisonReport report) throws IOException {
-        List<ReportPlots.Plot> plots = ReportPlots.plots(report, "upstream");
+        List<ReportPlots.Plot> plots = ReportPlots.plots(report, PAGE);
         String md = ReportMarkdown.render(report, plots);
         Files.createDirectories(OUT);
-        Files.writeString(OUT.resolve("upstream.md"), md, StandardCharsets.UTF_8);
+        Files.writeString(OUT.resolve(PAGE + ".md"), md, StandardCharsets.UTF_8);
         for (ReportPlots.Plot plot : plots) {
             ReportPlots.write(plot, OUT);
         }
         System.out.println();
         System.out.println(md);
-        System.out.println("upstream comparison: written to " + OUT.resolve("upstream.md") + " with " + plots.size() + " PNG plots");
+        System.out.println("upstream comparison: written to " + OUT.resolve(PAGE + ".md") + " with " + plots.size() + " PNG plots");
     }
 
     private static String commit() {

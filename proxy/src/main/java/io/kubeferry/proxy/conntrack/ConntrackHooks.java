@@ -193,11 +193,12 @@ public final class ConntrackHooks implements AutoCloseable {
                     synchronized (outcome) {
                         late = outcome.compareAndSet(0, 2);
                         if (late) {
+                            // Counted before the interrupt: once the call has ended, its failure is visible.
+                            failures.increment();
                             self.interrupt();
                         }
                     }
                     if (late) {
-                        failures.increment();
                         LOG.warn("conntrack hook {} outlived its time limit of {} ms on the change of generation {}: "
                                 + "interrupted; later changes wait for it, merged", hook.name(), limit.toMillis(),
                                 change.current().generation());
