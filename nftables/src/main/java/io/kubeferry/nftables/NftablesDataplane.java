@@ -15,7 +15,6 @@ import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
 import io.kubeferry.proxy.metrics.SyncMetrics;
 import io.kubeferry.proxy.model.Cidr;
-import io.kubeferry.proxy.scheduler.SchedulerAlgorithms;
 import io.kubeferry.proxy.scheduler.SchedulerCatalog;
 import io.kubeferry.proxy.scheduler.SchedulerFallbacks;
 import io.micrometer.core.instrument.Counter;
@@ -37,15 +36,12 @@ final class NftablesDataplane implements Dataplane {
 
     private static final Logger LOG = LoggerFactory.getLogger(NftablesDataplane.class);
 
-    /** The one algorithm the renderer writes today ({@code numgen random mod N}). */
-    static final String RANDOM = "random";
-
     private final ProxyConfig config;
     private final ToolRunner tools;
     /** The algorithms this mode can express and the node's default; asked per Service after each sync. */
     private final SchedulerCatalog schedulers;
     private final SchedulerFallbacks fallbacks;
-    private final NftablesRenderer renderer = new NftablesRenderer(new NftNames(200_000));
+    private final NftablesRenderer renderer;
     private final Counter syncFailures;
     /** The Node's addresses {@link #settings} were made for: a change makes them anew. */
     private List<String> settingsNodeAddresses = List.of();
@@ -76,9 +72,10 @@ final class NftablesDataplane implements Dataplane {
         this.kernelCheck = kernelCheck;
         this.config = context.config();
         this.tools = context.tools();
-        // nftables mode dispatches by numgen random only (for now): other algorithms fall back with an Event.
-        this.schedulers = SchedulerCatalog.forNode("nftables",
-                SchedulerAlgorithms.load(Set.of()).provider(name -> name.equals(RANDOM)), config.own().scheduler(), RANDOM);
+        // Every table-driven algorithm (ServiceDispatch: numgen random/inc cascades, jhash into the shared slot map).
+        NftablesScheduling scheduling = NftablesScheduling.of(config);
+        this.schedulers = scheduling.catalog();
+        this.renderer = new NftablesRenderer(new NftNames(200_000), scheduling);
         this.fallbacks = new SchedulerFallbacks(context.events());
         // Upstream's names and help (k/k pkg/proxy/metrics).
         this.syncFailures = Counter.builder("kubeproxy.sync.proxy.rules.nftables.sync.failures")

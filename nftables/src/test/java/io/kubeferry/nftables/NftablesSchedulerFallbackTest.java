@@ -20,7 +20,7 @@ import static io.kubeferry.proxy.testing.Fixtures.port;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** nftables mode offers only random for now: a Service asking for more gets random and one Warning Event. */
+/** nftables mode offers the table-driven algorithms: a Service asking for another (IPVS's wlc) gets random and one Warning Event. */
 class NftablesSchedulerFallbackTest {
 
     private final List<String> events = new ArrayList<>();
@@ -37,12 +37,12 @@ class NftablesSchedulerFallbackTest {
     }
 
     @Test
-    void anAlgorithmNftablesCannotExpressYetFallsBackWithOneEvent() throws Exception {
+    void anAlgorithmNftablesCannotExpressFallsBackWithOneEvent() throws Exception {
         Dataplane mode = dataplane(ProxyConfig.defaults().withMode("nftables"));
-        mode.sync(new SyncRequest(state("maglev"), Set.of(), true));
-        mode.sync(new SyncRequest(state("maglev"), Set.of(), true));
+        mode.sync(new SyncRequest(state("wlc"), Set.of(), true));
+        mode.sync(new SyncRequest(state("wlc"), Set.of(), true));
         assertEquals(1, events.size(), events.toString());
-        assertTrue(events.get(0).startsWith("web SchedulerFallback: scheduler \"maglev\" is not available on this node; using \"random\""),
+        assertTrue(events.get(0).startsWith("web SchedulerFallback: scheduler \"wlc\" is not available on this node; using \"random\""),
                 events.get(0));
     }
 
@@ -55,7 +55,7 @@ class NftablesSchedulerFallbackTest {
 
     @Test
     void aNodeDefaultItCannotExpressIsLoggedNotEventedPerService() throws Exception {
-        Dataplane mode = dataplane(ProxyConfig.defaults().withMode("nftables").withScheduling("rr", 1021));
+        Dataplane mode = dataplane(ProxyConfig.defaults().withMode("nftables").withScheduling("wlc", 1021));
         mode.sync(new SyncRequest(Fixtures.state(port("ns1", "web", "http", Protocol.TCP, "198.19.0.10", 80)
                 .resolve(endpoint("198.18.0.2", 8080))), Set.of(), true));
         assertTrue(events.isEmpty(), "a Service that asked for nothing gets the mode's default quietly: " + events);

@@ -1,0 +1,180 @@
+package io.kubeferry.nftables;
+
+import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.dataplane.DataplaneContext;
+import io.kubeferry.proxy.dataplane.SyncRequest;
+import io.kubeferry.proxy.model.Endpoint;
+import io.kubeferry.proxy.model.Protocol;
+import io.kubeferry.proxy.model.ResolvedService;
+import io.kubeferry.proxy.scheduler.SchedulerCatalog;
+import io.kubeferry.proxy.testing.trace.Packet;
+import io.kubeferry.proxy.testing.trace.PathEnd;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeMap;
+
+import static io.kubeferry.proxy.testing.Fixtures.endpoint;
+import static io.kubeferry.proxy.testing.Fixtures.port;
+import static io.kubeferry.proxy.testing.Fixtures.state;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The scheduling algorithms as nftables mode writes them (ServiceDispatch), judged by what the rules do: each
+ * cluster is synced to a {@link FakeNft} and the first packets of 10,000 clients are walked through the table by the
+ * sampling {@link NftablesTracer} (numgen random drawn from a seeded Random, numgen inc by per-rule counters, the
+ * kernel's jhash into the shared slot map).
+ */
+class NftablesSchedulingTest {
+
+    static final String VIP = "198.19.0.10";
+    static final int CLIENTS = 10_000;
+
+    private final List<String> events = new ArrayList<>();
+    private FakeNft nft;
+
+    static List<Endpoint> endpoints(int n) {
+        List<Endpoint> eps = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            eps.add(endpoint("198.18.0." + (10 + i), 8080));
+        }
+        return eps;
+    }
+
+    /** {@code count} distinct client addresses in 198.18.64.0 - 198.18.255.255. */
+    static List<String> clients(long seed, int count) {
+        List<String> all = new ArrayList<>();
+        for (int a = 64; a < 256; a++) {
+            for (int b = 0; b < 256; b++) {
+                all.add("198.18." + a + "." + b);
+            }
+        }
+        Collections.shuffle(all, new Random(seed));
+        return List.copyOf(all.subList(0, count));
+    }
+
+    NftablesTracer synced(List<ResolvedService> services, ProxyConfig config) throws Exception {
+        nft = new FakeNft();
+        FakeNftTools tools = new FakeNftTools(nft, List.of("127.0.0.1/8", "198.18.1.1/24"));
+        NftablesDataplane dp = new NftablesDataplane(new DataplaneContext(config, tools, new SimpleMeterRegistry(),
+                (service, reason, message) -> events.add(service.name() + " " + reason + ": " + message)), () -> 1_000_000_000_000L);
+        dp.sync(new SyncRequest(state(services.toArray(ResolvedService[]::new)), Set.of(), true));
+        return new NftablesTracer(nft, Set.of("198.18.1.1"));
+    }
+
+    static ResolvedService service(String name, String vip, String scheduler, List<Endpoint> eps) {
+        return port("ns", name, "", Protocol.TCP, vip, 80).option(SchedulerCatalog.SCHEDULER_KEY, scheduler)
+                .resolve(eps.toArray(Endpoint[]::new));
+    }
+
+    NftablesTracer synced(String scheduler, List<Endpoint> eps) throws Exception {
+        return synced(List.of(service("web", VIP, scheduler, eps)), ProxyConfig.defaults().withMode("nftables"));
+    }
+
+    /** Where each client went: exactly one DNAT per packet, or the test fails. */
+    static Map<String, String> route(NftablesTracer tracer, List<String> clients, String vip) {
+        Map<String, String> where = new HashMap<>();
+        for (String c : clients) {
+            var ends = tracer.trace(Packet.tcp(Packet.Origin.OUTSIDE, c, vip, 80)).outcome().ends();
+            assertEquals(1, ends.size(), c + ": " + ends);
+            PathEnd end = ends.iterator().next();
+            assertEquals(PathEnd.Kind.DNAT, end.kind(), c + ": " + end);
+            where.put(c, end.endpoint());
+        }
+        return where;
+    }
+
+    static Map<String, Integer> counts(Map<String, String> where) {
+        Map<String, Integer> n = new TreeMap<>();
+        where.values().forEach(e -> n.merge(e, 1, Integer::sum));
+        return n;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"random", "rr", "source-hash", "maglev"})
+    void tenThousandClientsSpreadWithinFivePercentOfEven(String scheduler) throws Exception {
+        int n = 4;
+        NftablesTracer tracer = synced(scheduler, endpoints(n)).sampling(new Random(7));
+        Map<String, Integer> counts = counts(route(tracer, clients(42, CLIENTS), VIP));
+        System.out.println("nftables " + scheduler + " over " + n + " endpoints, " + CLIENTS + " clients: " + counts);
+        assertEquals(n, counts.size(), counts.toString());
+        double even = (double) CLIENTS / n;
+        counts.forEach((ep, c) -> assertTrue(Math.abs(c - even) <= 0.05 * even, scheduler + ": " + ep + " got " + c + " of " + CLIENTS));
+        assertTrue(events.isEmpty(), events.toString());
+    }
+
+    @Test
+    void roundRobinSplitsThirtyConnectionsExactlyTenTenTen() throws Exception {
+        NftablesTracer tracer = synced("rr", endpoints(3)).sampling(new Random(1));
+        Map<String, Integer> counts = counts(route(tracer, Collections.nCopies(1, "198.18.70.1"), VIP));
+        for (int i = 1; i < 30; i++) {
+            counts.merge(route(tracer, List.of("198.18.70.1"), VIP).get("198.18.70.1"), 1, Integer::sum);
+        }
+        assertEquals(Map.of("198.18.0.10:8080", 10, "198.18.0.11:8080", 10, "198.18.0.12:8080", 10), counts);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"source-hash", "maglev"})
+    void aClientAddressKeepsItsEndpointAndTheHashLeavesOnePath(String scheduler) throws Exception {
+        NftablesTracer exact = synced(scheduler, endpoints(5));
+        List<String> cs = clients(5, 500);
+        assertEquals(route(exact, cs, VIP), route(exact.sampling(new Random(3)), cs, VIP));
+    }
+
+    @Test
+    void maglevMovesAboutOneNthOfClientsWhenOneEndpointGoesOrComes() throws Exception {
+        List<String> cs = clients(11, CLIENTS);
+        for (int n : new int[] {5, 10}) {
+            List<Endpoint> eps = endpoints(n);
+            Map<String, String> before = route(synced("maglev", eps), cs, VIP);
+            List<Endpoint> fewer = new ArrayList<>(eps);
+            fewer.remove(n / 2);
+            Map<String, String> removed = route(synced("maglev", fewer), cs, VIP);
+            List<Endpoint> more = new ArrayList<>(eps);
+            more.add(endpoint("198.18.0.200", 8080));
+            Map<String, String> added = route(synced("maglev", more), cs, VIP);
+            double gone = moved(before, removed);
+            double came = moved(before, added);
+            System.out
+                    .printf("nftables maglev M=1021 N=%d: removing one endpoint moved %.4f of clients (1/N = %.4f); adding one moved %.4f "
+                            + "(1/(N+1) = %.4f)%n", n, gone, 1.0 / n, came, 1.0 / (n + 1));
+            assertTrue(gone >= 0.8 / n && gone <= 1.5 / n, "removal moved " + gone);
+            assertTrue(came >= 0.8 / (n + 1) && came <= 1.5 / (n + 1), "addition moved " + came);
+        }
+    }
+
+    static double moved(Map<String, String> a, Map<String, String> b) {
+        long changed = a.keySet().stream().filter(c -> !a.get(c).equals(b.get(c))).count();
+        return (double) changed / a.size();
+    }
+
+    /** Every hashing Service shares one map; each has its own id in the key, and a rule per chain, not a map. */
+    @Test
+    void hashingServicesShareOneSlotMap() throws Exception {
+        List<ResolvedService> svcs = new ArrayList<>();
+        for (int s = 0; s < 20; s++) {
+            svcs.add(service("m" + s, "198.19.1." + (10 + s), s % 2 == 0 ? "maglev" : "source-hash", endpoints(3)));
+        }
+        NftablesTracer tracer = synced(svcs, ProxyConfig.defaults().withMode("nftables"));
+        Map<String, String> slots = nft.elements("ip", "kube-proxy", ServiceDispatch.SLOTS_MAP);
+        assertEquals(10 * 1021 + 10 * 3, slots.size());
+        long maps = nft.containers("ip", "kube-proxy").stream().filter(c -> nft.container("ip", "kube-proxy", c).map()).count();
+        System.out.println("20 hashing Services (10 maglev M=1021, 10 source-hash N=3): " + slots.size() + " elements in one map; "
+                + maps + " maps in the table");
+        for (int s = 0; s < 20; s++) {
+            String vip = "198.19.1." + (10 + s);
+            Map<String, String> where = route(tracer, clients(s, 50), vip);
+            assertTrue(where.values().stream().allMatch(ep -> ep.startsWith("198.18.0.1")), where.toString());
+        }
+    }
+}
