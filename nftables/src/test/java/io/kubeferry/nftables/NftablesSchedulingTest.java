@@ -177,4 +177,45 @@ class NftablesSchedulingTest {
             assertTrue(where.values().stream().allMatch(ep -> ep.startsWith("198.18.0.1")), where.toString());
         }
     }
+
+    /**
+     * The rule text of each algorithm (golden file, reviewed): rr's numgen inc cascade, source-hash's and maglev's one
+     * jhash rule each into the shared slot map (declared by the first hashing Service, flushed on a sync from scratch)
+     * with their elements. Maglev with M = 7, so the table is short.
+     */
+    @Test
+    void theRulesEachAlgorithmWrites() throws Exception {
+        NftablesScheduling d = NftablesScheduling.defaults();
+        NftablesRenderer renderer = new NftablesRenderer(new NftNames(1000), new NftablesScheduling(d.catalog(), d.algorithms(), 7));
+        var state = io.kubeferry.proxy.testing.Fixtures.state(service("rr", "198.19.0.20", "rr", endpoints(3)),
+                service("sh", "198.19.0.21", "source-hash", endpoints(3)), service("mgl", "198.19.0.22", "maglev", endpoints(3)));
+        String text = NftablesRendererTest.full(renderer, state, NftablesRendererTest.SETTINGS);
+        NftGolden.check("schedulers", text);
+        FakeNft fake = new FakeNft();
+        fake.apply(renderer.render(state, NftablesRendererTest.SETTINGS, Set.of(), true, null, null, 0).main());
+        assertEquals(3 + 7, fake.elements("ip", "kube-proxy", ServiceDispatch.SLOTS_MAP).size());
+    }
+
+    /** A partial sync of one maglev Service writes that Service's slot elements only, and leaves no stale ones. */
+    @Test
+    void aPartialSyncTouchesOnlyTheChangedServicesSlots() throws Exception {
+        NftablesRenderer renderer = new NftablesRenderer(new NftNames(1000));
+        ResolvedService a = service("a", "198.19.0.30", "maglev", endpoints(3));
+        ResolvedService b = service("b", "198.19.0.31", "maglev", endpoints(3));
+        FakeNft fake = new FakeNft();
+        NftSync first = renderer.render(io.kubeferry.proxy.testing.Fixtures.state(a, b), NftablesRendererTest.SETTINGS, Set.of(), true,
+                null,
+                null, 0);
+        fake.apply(first.main());
+        ResolvedService b2 = service("b", "198.19.0.31", "maglev", endpoints(4));
+        NftSync second = renderer.render(io.kubeferry.proxy.testing.Fixtures.state(a, b2), NftablesRendererTest.SETTINGS, Set.of(b2.name()),
+                false, first.next(), null, 1);
+        String tx = second.main().render();
+        long aId = ServiceDispatch.id(new NftNames(1000).of(a.name()).cluster())[0];
+        assertTrue(tx.lines().noneMatch(l -> l.contains("element") && l.contains("{ " + aId + " . ")), "nothing of a's slots:\n" + tx);
+        assertTrue(tx.lines().anyMatch(l -> l.startsWith("add element ip kube-proxy scheduler-slots")), tx);
+        fake.apply(second.main());
+        assertEquals(2 * 1021, fake.elements("ip", "kube-proxy", ServiceDispatch.SLOTS_MAP).size());
+        assertTrue(route(new NftablesTracer(fake, Set.of("198.18.1.1")), clients(3, 200), "198.19.0.31").containsValue("198.18.0.13:8080"));
+    }
 }
