@@ -192,9 +192,14 @@ final class NftablesDataplane implements Dataplane {
         String table = NftablesRenderer.TABLE;
         ToolResult chains = tools.runAllowingFailure(ToolCommand.of("nft", "list", "chains", family));
         ToolResult sets = tools.runAllowingFailure(ToolCommand.of("nft", "-t", "list", "sets", family));
+        // Maps too, for the scheduler slot map an earlier run may have left ("list sets" shows no maps).
+        ToolResult maps = tools.runAllowingFailure(ToolCommand.of("nft", "-t", "list", "maps", family));
+        Set<String> containers = new java.util.HashSet<>(sets.ok() ? NftListing.names(sets.stdout(), family, table, "set") : Set.of());
+        if (maps.ok()) {
+            containers.addAll(NftListing.names(maps.stdout(), family, table, "map"));
+        }
         return new NftablesRenderer.KernelObjects(
-                chains.ok() ? NftListing.names(chains.stdout(), family, table, "chain") : Set.of(),
-                sets.ok() ? NftListing.names(sets.stdout(), family, table, "set") : Set.of());
+                chains.ok() ? NftListing.names(chains.stdout(), family, table, "chain") : Set.of(), containers);
     }
 
     private void apply(NftTransaction tx) throws ToolException {

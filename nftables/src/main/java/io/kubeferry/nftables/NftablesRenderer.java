@@ -168,8 +168,9 @@ final class NftablesRenderer {
         if (full) {
             setup(tx, settings, fresh);
             if (fresh && (kernel != null && kernel.sets().contains(ServiceDispatch.SLOTS_MAP) || usesSlots(programs))) {
-                // The hash slot map exists only where some Service hashes (so tables without one read as before);
-                // from scratch it starts empty like the other diffed maps.
+                // The hash slot map exists only where some Service hashes or an earlier run left it (so tables without
+                // one read as before); from scratch it starts empty like the other diffed maps, and an earlier run's
+                // elements cannot keep the stale chains they point to from being deleted.
                 NftObject.Container slots = slotsMap();
                 tx.add(slots).flush(slots);
             }

@@ -218,4 +218,18 @@ class NftablesSchedulingTest {
         assertEquals(2 * 1021, fake.elements("ip", "kube-proxy", ServiceDispatch.SLOTS_MAP).size());
         assertTrue(route(new NftablesTracer(fake, Set.of("198.18.1.1")), clients(3, 200), "198.19.0.31").containsValue("198.18.0.13:8080"));
     }
+
+    /** The kernel's JSON of the dispatch rules (nft 1.0.6, listed in a netns) reads back as ServiceDispatch wrote them. */
+    @Test
+    void theKernelsListingOfTheDispatchReadsBackAsWritten() throws Exception {
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        String hash = "[{\"vmap\": {\"key\": {\"concat\": [{\"numgen\": {\"mode\": \"random\", \"mod\": 1, \"offset\": 305419896}}, "
+                + "{\"jhash\": {\"mod\": 1021, \"seed\": 1801872754, \"offset\": 16384, \"expr\": {\"payload\": {\"protocol\": \"ip\", "
+                + "\"field\": \"saddr\"}}}}]}, \"data\": \"@scheduler-slots\"}}]";
+        assertEquals("numgen random mod 1 offset 305419896 . jhash ip saddr mod 1021 seed 0x6b666572 offset 16384 vmap @scheduler-slots",
+                NftRuleText.print(json.readTree(hash), null));
+        String rr = "[{\"match\": {\"op\": \"==\", \"left\": {\"numgen\": {\"mode\": \"inc\", \"mod\": 3, \"offset\": 0}}, \"right\": 0}}, "
+                + "{\"goto\": {\"target\": \"a\"}}]";
+        assertEquals("numgen inc mod 3 0 goto a", NftRuleText.print(json.readTree(rr), null));
+    }
 }
