@@ -183,4 +183,28 @@ class NftablesSchedulingTest {
                 + "{\"goto\": {\"target\": \"a\"}}]";
         assertEquals("numgen inc mod 3 0 goto a", NftRuleText.print(json.readTree(rr), null));
     }
+
+    /**
+     * A restarted agent over the table an earlier one left (rr, source-hash, maglev Services) ends with the same
+     * table, whether it took it over or refilled it (printed; FakeNft's JSON listing stands in for the kernel's).
+     */
+    @Test
+    void aRestartLeavesTheSameTable() throws Exception {
+        List<ResolvedService> svcs = List.of(service("rr", "198.19.0.20", "rr", endpoints(3)), service("sh", "198.19.0.21", "source-hash",
+                endpoints(3)), service("mgl", "198.19.0.22", "maglev", endpoints(3)));
+        synced(svcs, ProxyConfig.defaults().withMode("nftables"));
+        String before = nft.dump("ip", "kube-proxy");
+        FakeNftTools tools = new FakeNftTools(nft, List.of("127.0.0.1/8", "198.18.1.1/24"));
+        SimpleMeterRegistry metrics = new SimpleMeterRegistry();
+        NftablesDataplane restarted = new NftablesDataplane(
+                new DataplaneContext(ProxyConfig.defaults().withMode("nftables"), tools, metrics),
+                () -> 2_000_000_000_000L);
+        var result = restarted.sync(new SyncRequest(state(svcs.toArray(ResolvedService[]::new)), Set.of(), true));
+        StringBuilder outcomes = new StringBuilder();
+        metrics.find("kubeferry.nftables.start.readback").counters()
+                .forEach(c -> outcomes.append(c.getId().getTag("outcome")).append('=').append(c.count()).append(' '));
+        System.out.println(
+                "restart over rr/source-hash/maglev Services: read-back " + outcomes + ", " + result.bytesWritten() + " bytes written");
+        assertEquals(before, nft.dump("ip", "kube-proxy"));
+    }
 }
