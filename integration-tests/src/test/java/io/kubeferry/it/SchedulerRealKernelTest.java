@@ -1,151 +1,48 @@
 package io.kubeferry.it;
 
-import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
-import io.kubeferry.it.ClusterObjects.Ep;
-import io.kubeferry.proxy.exec.ProcessToolRunner;
+import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.exec.ToolCommand;
-import io.kubeferry.proxy.scheduler.SchedulerCatalog;
 import io.kubeferry.proxy.testing.FakeNetfilter;
-import io.kubeferry.proxy.testing.MockApiAgent;
 import io.kubeferry.proxy.testing.trace.NetfilterTracer;
 import io.kubeferry.proxy.testing.trace.Packet;
 import io.kubeferry.proxy.testing.trace.PathEnd;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 
-import static io.kubeferry.it.ClusterObjects.service;
-import static io.kubeferry.it.ClusterObjects.slice;
-import static io.kubeferry.it.Traffic.awaitAnswer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/**
- * The iptables-mode scheduling algorithms with real connections: the agent (in this JVM, against a CRUD mock API)
- * programs the bed's node namespace; the client namespace holds many addresses, so one client stands for many.
- * Where a hash decides, the kernel's rules are also read back (iptables-save) and traced by the packet tracer, whose
- * HMARK model must predict the pod each real connection reached.
- */
+/** {@link SchedulerRealKernelCases} in iptables mode: the packet tracer's HMARK model, on iptables-save output. */
 @EnableKubernetesMockClient(crud = true)
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class SchedulerRealKernelTest {
+class SchedulerRealKernelTest extends SchedulerRealKernelCases {
 
     @RegisterExtension
     static final NetnsTestBed BED = new NetnsTestBed();
 
-    /** Client addresses 198.18.1.20 - 198.18.1.59, on the client namespace's link to the node. */
-    static final List<String> CLIENTS = java.util.stream.IntStream.range(20, 60).mapToObj(i -> "198.18.1." + i).toList();
-
     static KubernetesClient client;
 
-    private MockApiAgent agent;
-    private final List<NetnsTestBed.Pod> pods = new ArrayList<>();
-
-    @BeforeAll
-    void start() throws Exception {
-        for (int i = 1; i <= 4; i++) {
-            pods.add(BED.addPod("pod-" + i, 10 + i));
-        }
-        for (String address : CLIENTS) {
-            BED.exec(BED.clientNs(), "ip", "addr", "add", address + "/24", "dev", "eth0");
-        }
-        // A long sync period: a periodic full sync rewrites every chain, which restarts the nth counters mid-test.
-        agent = MockApiAgent.start(client, BedAgent.config(BED).withSyncPeriods(Duration.ofMinutes(10), Duration.ofMillis(100)),
-                new ProcessToolRunner(BED.nodeNs()));
+    SchedulerRealKernelTest() {
+        super(BED);
     }
 
-    @AfterAll
-    void stop() throws Exception {
-        if (agent != null) {
-            agent.close();
-        }
+    @Override
+    KubernetesClient client() {
+        return client;
     }
 
-    /** Creates a Service asking for {@code scheduler} over the first pods and waits until its ClusterIP answers. */
-    private NetnsTestBed.Client serve(String name, String clusterIP, String scheduler, int podCount) throws Exception {
-        Service svc = service(name, clusterIP, "TCP", 80, 8080).editMetadata().addToAnnotations(SchedulerCatalog.SCHEDULER_KEY, scheduler)
-                .endMetadata().build();
-        client.resource(svc).create();
-        client.resource(slice(name, "TCP", 8080, endpoints(podCount))).create();
-        NetnsTestBed.Client c = BED.client();
-        awaitAnswer(scheduler + " Service programmed", () -> c.tcp(clusterIP, 80), a -> a.startsWith("pod-"));
-        return c;
-    }
-
-    private Ep[] endpoints(int count) {
-        return pods.subList(0, count).stream().map(p -> Ep.ready(p.ip(), "node-b")).toArray(Ep[]::new);
-    }
-
-    @Test
-    void roundRobinSplitsThirtyNewConnectionsTenTenTen() throws Exception {
-        NetnsTestBed.Client c = serve("rr", "198.19.0.20", "rr", 3);
-        Map<String, Integer> counts = new TreeMap<>();
-        for (int i = 0; i < 30; i++) {
-            counts.merge(c.tcp("198.19.0.20", 80), 1, Integer::sum);
-        }
-        System.out.println("rr, 30 new connections over 3 pods: " + counts);
-        assertEquals(Map.of("pod-1", 10, "pod-2", 10, "pod-3", 10), counts);
-    }
-
-    @Test
-    void sourceHashKeepsEachClientAddressOnOnePod() throws Exception {
-        NetnsTestBed.Client c = serve("sh", "198.19.0.21", "source-hash", 3);
-        Map<String, String> first = where(c, "198.19.0.21");
-        for (int round = 0; round < 3; round++) {
-            assertEquals(first, where(c, "198.19.0.21"), "round " + round + ": every address again reaches its pod");
-        }
-        System.out.println("source-hash, " + CLIENTS.size() + " client addresses over 3 pods: " + spread(first));
-        assertEquals(3, Set.copyOf(first.values()).size(), "the addresses spread over every pod: " + spread(first));
-        assertEquals(first, predicted("198.19.0.21"), "the tracer's HMARK model predicts the kernel's choice");
-    }
-
-    @Test
-    void maglevKeepsClientsInPlaceWhenAnEndpointGoes() throws Exception {
-        NetnsTestBed.Client c = serve("mgl", "198.19.0.22", "maglev", 4);
-        Map<String, String> before = where(c, "198.19.0.22");
-        assertEquals(before, where(c, "198.19.0.22"), "stable while the endpoints are");
-        assertEquals(before, predicted("198.19.0.22"), "the tracer's HMARK model predicts the kernel's choice");
-
-        client.resource(slice("mgl", "TCP", 8080, endpoints(3))).update();
-        awaitAnswer("pod-4 gone", () -> String.join(",", Set.copyOf(where(c, "198.19.0.22").values())), a -> !a.contains("pod-4"));
-        Map<String, String> after = where(c, "198.19.0.22");
-        long kept = CLIENTS.stream().filter(a -> before.get(a).equals(after.get(a))).count();
-        long onGone = before.values().stream().filter("pod-4"::equals).count();
-        double keptFraction = (double) kept / CLIENTS.size();
-        System.out.printf("maglev, %d client addresses over 4 pods %s; pod-4 removed: %d kept their pod (%.3f; (N-1)/N = 0.75), "
-                + "%d were on pod-4%n", CLIENTS.size(), spread(before), kept, keptFraction, onGone);
-        // Every client of a surviving pod stays, give or take Maglev's small reshuffle (about 2% of slots at M=1021, N=4).
-        assertTrue(kept >= CLIENTS.size() - onGone - 2, "kept " + kept + " of " + (CLIENTS.size() - onGone) + " on surviving pods");
-        assertTrue(Math.abs(keptFraction - 0.75) <= 0.2, "about (N-1)/N kept: " + keptFraction);
-    }
-
-    /** The pod each client address reaches through {@code vip}. */
-    private static Map<String, String> where(NetnsTestBed.Client c, String vip) throws Exception {
-        Map<String, String> where = new TreeMap<>();
-        for (String address : CLIENTS) {
-            where.put(address, c.tcpFrom(address, vip, 80));
-        }
-        return where;
-    }
-
-    private static Map<String, Long> spread(Map<String, String> where) {
-        return new TreeMap<>(where.values().stream().collect(Collectors.groupingBy(p -> p, Collectors.counting())));
+    @Override
+    ProxyConfig config(ProxyConfig base) {
+        return base;
     }
 
     /** What the packet tracer says each address reaches, walking the node's iptables-save output (the kernel's own rule text). */
-    private Map<String, String> predicted(String vip) throws Exception {
+    @Override
+    Map<String, String> predicted(String vip, String service, Map<String, String> podByEndpoint) throws Exception {
         String save = BED.stdout(BED.nodeNs(), "iptables-nft-save");
         FakeNetfilter fake = new FakeNetfilter();
         String restorable = save.lines().filter(l -> !l.startsWith("#")).map(l -> l.replaceAll(" \\[\\d+:\\d+\\]$", " [0:0]"))
@@ -156,13 +53,12 @@ class SchedulerRealKernelTest {
         fake.run(ToolCommand.of("iptables-nft-restore").withStdin(restorable));
         NetfilterTracer tracer = new NetfilterTracer("iptables", fake, Set.of(NetnsTestBed.NODE_BRIDGE_IP, NetnsTestBed.NODE_EXTERNAL_IP),
                 NetfilterTracer.Ipsets.NONE, NetfilterTracer.VirtualServers.NONE);
-        Map<String, String> podByIp = pods.stream().collect(Collectors.toMap(p -> p.ip() + ":8080", NetnsTestBed.Pod::name));
         Map<String, String> where = new TreeMap<>();
         for (String address : CLIENTS) {
             var ends = tracer.trace(Packet.tcp(Packet.Origin.OUTSIDE, address, vip, 80)).outcome().ends();
             assertEquals(1, ends.size(), address + ": " + ends);
             PathEnd end = ends.iterator().next();
-            where.put(address, podByIp.getOrDefault(end.endpoint(), end.toString()));
+            where.put(address, podByEndpoint.getOrDefault(end.endpoint(), end.toString()));
         }
         return where;
     }

@@ -25,9 +25,14 @@ import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
 
-import static io.kubeferry.proxy.testing.Fixtures.endpoint;
 import static io.kubeferry.proxy.testing.Fixtures.port;
 import static io.kubeferry.proxy.testing.Fixtures.state;
+import static io.kubeferry.proxy.testing.trace.SchedulingProperties.CLIENTS;
+import static io.kubeferry.proxy.testing.trace.SchedulingProperties.assertEven;
+import static io.kubeferry.proxy.testing.trace.SchedulingProperties.assertMaglevRemap;
+import static io.kubeferry.proxy.testing.trace.SchedulingProperties.clients;
+import static io.kubeferry.proxy.testing.trace.SchedulingProperties.counts;
+import static io.kubeferry.proxy.testing.trace.SchedulingProperties.endpoints;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -39,33 +44,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class IptablesSchedulingTest {
 
     static final String VIP = "198.19.0.10";
-    static final int CLIENTS = 10_000;
 
     private final List<String> events = new ArrayList<>();
 
     /** The first packet of a client from outside the cluster (masqueraded) to the ClusterIP. */
     static Packet client(String source) {
         return Packet.tcp(Packet.Origin.OUTSIDE, source, VIP, 80);
-    }
-
-    static List<Endpoint> endpoints(int n) {
-        List<Endpoint> eps = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            eps.add(endpoint("198.18.0." + (10 + i), 8080));
-        }
-        return eps;
-    }
-
-    /** {@code count} distinct addresses in 198.18.64.0 - 198.18.255.255: outside the pod CIDR, so masqueraded on the way. */
-    static List<String> clients(long seed, int count) {
-        List<String> all = new ArrayList<>();
-        for (int a = 64; a < 256; a++) {
-            for (int b = 0; b < 256; b++) {
-                all.add("198.18." + a + "." + b);
-            }
-        }
-        java.util.Collections.shuffle(all, new Random(seed));
-        return List.copyOf(all.subList(0, count));
     }
 
     /** iptables mode synced to a fresh fake with one Service port using {@code scheduler} over {@code n} endpoints. */
@@ -103,22 +87,11 @@ class IptablesSchedulingTest {
         return where;
     }
 
-    static Map<String, Integer> counts(Map<String, String> where) {
-        Map<String, Integer> n = new TreeMap<>();
-        where.values().forEach(e -> n.merge(e, 1, Integer::sum));
-        return n;
-    }
-
     @ParameterizedTest
     @ValueSource(strings = {"random", "rr", "source-hash", "maglev"})
     void tenThousandClientsSpreadWithinFivePercentOfEven(String scheduler) throws Exception {
-        int n = 4;
-        NetfilterTracer tracer = synced(scheduler, n).sampling(new Random(7));
-        Map<String, Integer> counts = counts(route(tracer, clients(42, CLIENTS)));
-        System.out.println(scheduler + " over " + n + " endpoints, " + CLIENTS + " clients: " + counts);
-        assertEquals(n, counts.size(), counts.toString());
-        double even = (double) CLIENTS / n;
-        counts.forEach((ep, c) -> assertTrue(Math.abs(c - even) <= 0.05 * even, scheduler + ": " + ep + " got " + c + " of " + CLIENTS));
+        NetfilterTracer tracer = synced(scheduler, 4).sampling(new Random(7));
+        assertEven(scheduler, counts(route(tracer, clients(42, CLIENTS))), 4);
         assertTrue(events.isEmpty(), events.toString());
     }
 
@@ -156,27 +129,7 @@ class IptablesSchedulingTest {
     @Test
     void maglevMovesAboutOneNthOfClientsWhenOneEndpointGoesOrComes() throws Exception {
         List<String> cs = clients(11, CLIENTS);
-        for (int n : new int[] {5, 10}) {
-            List<Endpoint> eps = endpoints(n);
-            Map<String, String> before = route(synced("maglev", eps, config()), cs);
-            List<Endpoint> fewer = new ArrayList<>(eps);
-            fewer.remove(n / 2);
-            Map<String, String> removed = route(synced("maglev", fewer, config()), cs);
-            List<Endpoint> more = new ArrayList<>(eps);
-            more.add(endpoint("198.18.0.200", 8080));
-            Map<String, String> added = route(synced("maglev", more, config()), cs);
-            double goneFraction = moved(before, removed);
-            double cameFraction = moved(before, added);
-            System.out.printf("maglev M=1021 N=%d: removing one endpoint moved %.4f of clients (1/N = %.4f); adding one moved %.4f "
-                    + "(1/(N+1) = %.4f)%n", n, goneFraction, 1.0 / n, cameFraction, 1.0 / (n + 1));
-            assertTrue(goneFraction >= 0.8 / n && goneFraction <= 1.5 / n, "removal moved " + goneFraction);
-            assertTrue(cameFraction >= 0.8 / (n + 1) && cameFraction <= 1.5 / (n + 1), "addition moved " + cameFraction);
-        }
-    }
-
-    static double moved(Map<String, String> a, Map<String, String> b) {
-        long changed = a.keySet().stream().filter(c -> !a.get(c).equals(b.get(c))).count();
-        return (double) changed / a.size();
+        assertMaglevRemap("iptables", eps -> route(synced("maglev", eps, config()), cs));
     }
 
     /**

@@ -195,15 +195,30 @@ final class NftRuleText {
             case "meta" -> "mark".equals(v.path("key").asText()) ? "mark" : "meta " + v.path("key").asText();
             case "ct" -> v.path("key").isTextual() && !v.has("dir") ? "ct " + v.path("key").asText() : null;
             case "fib" -> fib(v);
-            case "numgen" -> "random".equals(v.path("mode").asText()) && v.path("offset").asInt(0) == 0
-                    ? "numgen random mod " + v.path("mod").asText()
+            // ServiceDispatch: numgen random (the cascade; mod 1 with an offset, the hash dispatch's constant), numgen inc (rr).
+            case "numgen" -> ("random".equals(v.path("mode").asText()) || "inc".equals(v.path("mode").asText()))
+                    ? "numgen " + v.path("mode").asText() + " mod " + v.path("mod").asText() + offset(v)
                     : null;
+            case "jhash" -> jhash(v);
             case "concat" -> joined(v, " . ");
             case "&" -> bitwise(v, "and");
             case "|" -> bitwise(v, "or");
             case "^" -> bitwise(v, "xor");
             default -> null;
         };
+    }
+
+    private static String offset(JsonNode v) {
+        return v.path("offset").asLong(0) == 0 ? "" : " offset " + v.path("offset").asLong();
+    }
+
+    /** {@code jhash ip saddr mod M seed 0xS [offset O]}, the seed in hex as nft lists it and ServiceDispatch writes it. */
+    private static String jhash(JsonNode v) {
+        String of = expression(v.path("expr"));
+        if (of == null || !v.path("seed").canConvertToLong()) {
+            return null;
+        }
+        return "jhash " + of + " mod " + v.path("mod").asText() + " seed 0x" + Long.toHexString(v.path("seed").asLong()) + offset(v);
     }
 
     private static String fib(JsonNode f) {

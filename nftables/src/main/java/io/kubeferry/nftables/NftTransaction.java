@@ -267,7 +267,8 @@ public final class NftTransaction {
         } else if (object instanceof NftObject.Container s) {
             out.append(head).append(' ').append(s.name());
             if (adding) {
-                out.append(" { type ").append(s.type()).append(" ;");
+                // A "typeof ..." key (ServiceDispatch's slot map) is written as it is.
+                out.append(s.type().startsWith("typeof ") ? " { " : " { type ").append(s.type()).append(" ;");
                 if (!s.flags().isEmpty()) {
                     out.append(" flags ").append(String.join(",", s.flags())).append(" ;");
                 }

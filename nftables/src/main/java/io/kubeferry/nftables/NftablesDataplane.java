@@ -6,6 +6,7 @@ import io.kubeferry.proxy.dataplane.CleanupReport;
 import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneException;
+import io.kubeferry.proxy.dataplane.SchedulerInForce;
 import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.dataplane.SyncResult;
 import io.kubeferry.proxy.exec.InterfaceAddresses;
@@ -16,7 +17,6 @@ import io.kubeferry.proxy.exec.ToolRunner;
 import io.kubeferry.proxy.metrics.SyncMetrics;
 import io.kubeferry.proxy.model.Cidr;
 import io.kubeferry.proxy.model.ServicePortName;
-import io.kubeferry.proxy.scheduler.SchedulerAlgorithms;
 import io.kubeferry.proxy.scheduler.SchedulerCatalog;
 import io.kubeferry.proxy.scheduler.SchedulerFallbacks;
 import io.micrometer.core.instrument.Counter;
@@ -38,15 +38,14 @@ final class NftablesDataplane implements Dataplane {
 
     private static final Logger LOG = LoggerFactory.getLogger(NftablesDataplane.class);
 
-    /** The one algorithm the renderer writes today ({@code numgen random mod N}). */
-    static final String RANDOM = "random";
-
     private final ProxyConfig config;
     private final ToolRunner tools;
     /** The algorithms this mode can express and the node's default; asked per Service after each sync. */
     private final SchedulerCatalog schedulers;
     private final SchedulerFallbacks fallbacks;
-    private final NftablesRenderer renderer = new NftablesRenderer(new NftNames(200_000));
+    /** The algorithm in force per port, of the last successful sync or render (for /debug/state and render). */
+    private volatile Map<ServicePortName, SchedulerInForce> inForce = Map.of();
+    private final NftablesRenderer renderer;
     private final Counter syncFailures;
     /** The Node's addresses {@link #settings} were made for: a change makes them anew. */
     private List<String> settingsNodeAddresses = List.of();
@@ -79,9 +78,10 @@ final class NftablesDataplane implements Dataplane {
         this.kernelCheck = kernelCheck;
         this.config = context.config();
         this.tools = context.tools();
-        // nftables mode dispatches by numgen random only (for now): other algorithms fall back with an Event.
-        this.schedulers = SchedulerCatalog.forNode("nftables",
-                SchedulerAlgorithms.load(Set.of()).provider(name -> name.equals(RANDOM)), config.own().scheduler(), RANDOM);
+        // Every table-driven algorithm (ServiceDispatch: numgen random/inc cascades, jhash into the shared slot map).
+        NftablesScheduling scheduling = NftablesScheduling.of(config);
+        this.schedulers = scheduling.catalog();
+        this.renderer = new NftablesRenderer(new NftNames(200_000), scheduling);
         this.fallbacks = new SchedulerFallbacks(context.events());
         // Upstream's names and help (k/k pkg/proxy/metrics).
         this.syncFailures = Counter.builder("kubeproxy.sync.proxy.rules.nftables.sync.failures")
@@ -109,7 +109,18 @@ final class NftablesDataplane implements Dataplane {
         // No kernel to ask: the node's addresses are the Node object's (or --node-ip's).
         NftablesSettings shown = settings(config, request.state().node().addresses(), request.state().serviceCIDRs());
         // What sync applies: the chain-block form.
-        return renderer.render(request.state(), shown, Set.of(), true, null, null, 0).main().renderBlocks();
+        String text = renderer.render(request.state(), shown, Set.of(), true, null, null, 0).main().renderBlocks();
+        inForce = schedulers.inForce(request.state());
+        return text;
+    }
+
+    /**
+     * The catalog's choice per port: in this mode it is final once the algorithm's slot table is built (a plugin that
+     * throws falls back inside the dispatch and is reported by its Warning Event, not here).
+     */
+    @Override
+    public Map<ServicePortName, SchedulerInForce> schedulers() {
+        return inForce;
     }
 
     @Override
@@ -170,6 +181,7 @@ final class NftablesDataplane implements Dataplane {
             memory = cleanupFailed ? null : next;
             synced = true;
             fallbacks.report(schedulers.fallbacks(request.state()));
+            inForce = schedulers.inForce(request.state());
             return new SyncResult(sync.full(), Duration.ofNanos(rendered - began), Duration.ofNanos(appliedAt - rendered),
                     Map.of(NftablesRenderer.TABLE, rules), text.length());
         } catch (ToolException e) {
@@ -202,9 +214,14 @@ final class NftablesDataplane implements Dataplane {
         String table = NftablesRenderer.TABLE;
         ToolResult chains = tools.runAllowingFailure(ToolCommand.of("nft", "list", "chains", family));
         ToolResult sets = tools.runAllowingFailure(ToolCommand.of("nft", "-t", "list", "sets", family));
+        // Maps too, for the scheduler slot map an earlier run may have left ("list sets" shows no maps).
+        ToolResult maps = tools.runAllowingFailure(ToolCommand.of("nft", "-t", "list", "maps", family));
+        Set<String> containers = new java.util.HashSet<>(sets.ok() ? NftListing.names(sets.stdout(), family, table, "set") : Set.of());
+        if (maps.ok()) {
+            containers.addAll(NftListing.names(maps.stdout(), family, table, "map"));
+        }
         return new NftablesRenderer.KernelObjects(
-                chains.ok() ? NftListing.names(chains.stdout(), family, table, "chain") : Set.of(),
-                sets.ok() ? NftListing.names(sets.stdout(), family, table, "set") : Set.of());
+                chains.ok() ? NftListing.names(chains.stdout(), family, table, "chain") : Set.of(), containers);
     }
 
     private void apply(NftTransaction tx) throws ToolException {

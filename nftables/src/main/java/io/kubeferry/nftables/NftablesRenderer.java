@@ -97,15 +97,21 @@ final class NftablesRenderer {
 
     /** The sets and maps whose elements are diffed from sync to sync (upstream's nftElementStorage instances). */
     static final List<String> DIFFED = List.of(CLUSTER_IPS, SERVICE_IPS, FIREWALL_IPS, NO_ENDPOINT_SERVICES,
-            NO_ENDPOINT_NODEPORTS, SERVICE_NODEPORTS);
+            NO_ENDPOINT_NODEPORTS, SERVICE_NODEPORTS, ServiceDispatch.SLOTS_MAP);
 
     /** Stale chains are deleted only this long after they were flushed (upstream: "more than 1 s"). */
     static final long STALE_DELETE_NANOS = 1_000_000_000L;
 
     private final NftNames names;
+    private final NftablesScheduling scheduling;
 
     NftablesRenderer(NftNames names) {
+        this(names, NftablesScheduling.defaults());
+    }
+
+    NftablesRenderer(NftNames names, NftablesScheduling scheduling) {
         this.names = names;
+        this.scheduling = scheduling;
     }
 
     /**
@@ -161,6 +167,13 @@ final class NftablesRenderer {
 
         if (full) {
             setup(tx, settings, fresh);
+            if (fresh && (kernel != null && kernel.sets().contains(ServiceDispatch.SLOTS_MAP) || usesSlots(programs))) {
+                // The hash slot map exists only where some Service hashes or an earlier run left it (so tables without
+                // one read as before); from scratch it starts empty like the other diffed maps, and an earlier run's
+                // elements cannot keep the stale chains they point to from being deleted.
+                NftObject.Container slots = slotsMap();
+                tx.add(slots).flush(slots);
+            }
         }
         for (ServicePortName name : rewritten) {
             ServiceProgram p = programs.get(name);
@@ -376,9 +389,27 @@ final class NftablesRenderer {
             // Nothing is known of what the kernel's sets and maps hold (first sync, or the last one failed):
             // start them empty. Upstream reads them back instead (readOrReset); the result is the same table.
             for (String name : DIFFED) {
+                if (name.equals(ServiceDispatch.SLOTS_MAP)) {
+                    continue; // render() flushes it where it exists
+                }
                 tx.flush(name.equals(CLUSTER_IPS) ? NftObject.Container.set(name, null, null) : NftObject.Container.map(name, null, null));
             }
         }
+    }
+
+    private static boolean usesSlots(Map<ServicePortName, ServiceProgram> programs) {
+        for (ServiceProgram p : programs.values()) {
+            for (NftObject.Element e : p.elements()) {
+                if (e.container().equals(ServiceDispatch.SLOTS_MAP)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static NftObject.Container slotsMap() {
+        return NftObject.Container.map(ServiceDispatch.SLOTS_MAP, ServiceDispatch.SLOTS_TYPE, "hash slots of every hashing Service");
     }
 
     private static void ensureChain(NftTransaction tx, Set<String> created, String chain) {
@@ -543,10 +574,10 @@ final class NftablesRenderer {
             }
         }
         if (usesCluster) {
-            body.addAll(ServiceDispatch.rules(chains.cluster(), cluster.stream().map(ep -> names.endpoint(name, ep)).toList(), affinity));
+            dispatch(port, chains.cluster(), cluster, affinity, body, elements);
         }
         if (usesLocal) {
-            body.addAll(ServiceDispatch.rules(chains.local(), local.stream().map(ep -> names.endpoint(name, ep)).toList(), affinity));
+            dispatch(port, chains.local(), local, affinity, body, elements);
         }
         for (Endpoint ep : reachable) {
             String chain = names.endpoint(name, ep);
@@ -558,6 +589,19 @@ final class NftablesRenderer {
             body.add(NftObject.Rule.of(chain, "meta l4proto " + proto + " dnat to " + ep.hostPort()));
         }
         return new ServiceProgram(chainList, affinitySets, body, elements);
+    }
+
+    /** One policy chain's dispatch, by the Service's algorithm; a hashing one (re)declares the shared slot map first. */
+    private void dispatch(ServicePort port, String chain, List<Endpoint> endpoints, boolean affinity, List<NftObject> body,
+            List<NftObject.Element> elements) {
+        ServicePortName name = port.name();
+        ServiceDispatch.Dispatch d = ServiceDispatch.of(chain, endpoints.stream().map(ep -> names.endpoint(name, ep)).toList(), affinity,
+                scheduling.table(port, endpoints));
+        if (!d.slots().isEmpty() && !body.contains(slotsMap())) {
+            body.add(0, slotsMap());
+        }
+        body.addAll(d.rules());
+        elements.addAll(d.slots());
     }
 
     /**

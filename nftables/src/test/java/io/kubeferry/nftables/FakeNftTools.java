@@ -85,7 +85,7 @@ public final class FakeNftTools implements ToolRunner {
                 case "list chains ip" -> {
                     return new ToolResult(0, nft.hasTable(family, table) ? onlyChainHeads(nft.listTable(family, table)) : "", "");
                 }
-                case "-t list sets ip" -> {
+                case "-t list sets ip", "-t list maps ip" -> {
                     return new ToolResult(0, nft.hasTable(family, table) ? nft.listTable(family, table) : "", "");
                 }
                 case "-j list table ip kube-proxy" -> {

@@ -213,9 +213,24 @@ final class NftRuleJson {
                 fib.putArray("flags").add(flag);
             }
             case "numgen" -> {
-                expect("random");
+                // As nft 1.0.6 lists it: the mode, mod and offset (0 when none); ServiceDispatch writes random and inc.
+                String mode = next();
                 expect("mod");
-                t.putObject("numgen").put("mode", "random").put("mod", Integer.parseInt(next())).put("offset", 0);
+                ObjectNode numgen = t.putObject("numgen").put("mode", mode).put("mod", Integer.parseInt(next()));
+                numgen.put("offset", offset());
+            }
+            case "jhash" -> {
+                ObjectNode jhash = t.putObject("jhash");
+                JsonNode of = term();
+                expect("mod");
+                jhash.put("mod", Integer.parseInt(next()));
+                expect("seed");
+                jhash.put("seed", Long.decode(next()));
+                long offset = offset();
+                if (offset != 0) {
+                    jhash.put("offset", offset);
+                }
+                jhash.set("expr", of);
             }
             case "mark" -> {
                 JsonNode mark = meta("mark");
@@ -230,6 +245,15 @@ final class NftRuleJson {
             default -> throw new IllegalArgumentException("unknown expression " + w + " in: " + String.join(" ", words));
         }
         return t;
+    }
+
+    /** An optional {@code offset N}, 0 when there is none. */
+    private long offset() {
+        if (!peek().equals("offset")) {
+            return 0;
+        }
+        next();
+        return Long.parseLong(next());
     }
 
     private static ObjectNode meta(String key) {

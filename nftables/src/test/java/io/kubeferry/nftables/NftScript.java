@@ -117,6 +117,9 @@ final class NftScript {
                     part = part.strip();
                     if (part.startsWith("type ")) {
                         type = part.substring(5);
+                    } else if (part.startsWith("typeof ")) {
+                        // Kept with its keyword, as NftObject.Container holds it (ServiceDispatch's slot map).
+                        type = part;
                     } else if (part.startsWith("flags ")) {
                         flags = List.of(part.substring(6).split(","));
                     } else if (part.startsWith("timeout ")) {

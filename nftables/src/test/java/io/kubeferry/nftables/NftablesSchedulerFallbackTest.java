@@ -3,6 +3,7 @@ package io.kubeferry.nftables;
 import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
+import io.kubeferry.proxy.dataplane.SchedulerInForce;
 import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.model.Protocol;
 import io.kubeferry.proxy.model.ProxyState;
@@ -20,7 +21,7 @@ import static io.kubeferry.proxy.testing.Fixtures.port;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** nftables mode offers only random for now: a Service asking for more gets random and one Warning Event. */
+/** nftables mode offers the table-driven algorithms: a Service asking for another (IPVS's wlc) gets random and one Warning Event. */
 class NftablesSchedulerFallbackTest {
 
     private final List<String> events = new ArrayList<>();
@@ -37,12 +38,12 @@ class NftablesSchedulerFallbackTest {
     }
 
     @Test
-    void anAlgorithmNftablesCannotExpressYetFallsBackWithOneEvent() throws Exception {
+    void anAlgorithmNftablesCannotExpressFallsBackWithOneEvent() throws Exception {
         Dataplane mode = dataplane(ProxyConfig.defaults().withMode("nftables"));
-        mode.sync(new SyncRequest(state("maglev"), Set.of(), true));
-        mode.sync(new SyncRequest(state("maglev"), Set.of(), true));
+        mode.sync(new SyncRequest(state("wlc"), Set.of(), true));
+        mode.sync(new SyncRequest(state("wlc"), Set.of(), true));
         assertEquals(1, events.size(), events.toString());
-        assertTrue(events.get(0).startsWith("web SchedulerFallback: scheduler \"maglev\" is not available on this node; using \"random\""),
+        assertTrue(events.get(0).startsWith("web SchedulerFallback: scheduler \"wlc\" is not available on this node; using \"random\""),
                 events.get(0));
     }
 
@@ -55,9 +56,23 @@ class NftablesSchedulerFallbackTest {
 
     @Test
     void aNodeDefaultItCannotExpressIsLoggedNotEventedPerService() throws Exception {
-        Dataplane mode = dataplane(ProxyConfig.defaults().withMode("nftables").withScheduling("rr", 1021));
+        Dataplane mode = dataplane(ProxyConfig.defaults().withMode("nftables").withScheduling("wlc", 1021));
         mode.sync(new SyncRequest(Fixtures.state(port("ns1", "web", "http", Protocol.TCP, "198.19.0.10", 80)
                 .resolve(endpoint("198.18.0.2", 8080))), Set.of(), true));
         assertTrue(events.isEmpty(), "a Service that asked for nothing gets the mode's default quietly: " + events);
+    }
+
+    @Test
+    void theChoiceInForceIsReportedPerPort() throws Exception {
+        Dataplane mode = dataplane(ProxyConfig.defaults().withMode("nftables"));
+        assertTrue(mode.schedulers().isEmpty(), "nothing synced, nothing reported");
+        mode.sync(new SyncRequest(state("wlc"), Set.of(), true));
+        SchedulerInForce fallback = mode.schedulers().get(Fixtures.name("ns1", "web", "http", Protocol.TCP));
+        assertEquals("random", fallback.algorithm());
+        assertEquals(SchedulerInForce.Why.FALLBACK, fallback.why());
+        mode.render(new SyncRequest(state("maglev"), Set.of(), true));
+        SchedulerInForce asked = mode.schedulers().get(Fixtures.name("ns1", "web", "http", Protocol.TCP));
+        assertEquals("maglev", asked.algorithm());
+        assertEquals(SchedulerInForce.Why.ANNOTATION, asked.why());
     }
 }

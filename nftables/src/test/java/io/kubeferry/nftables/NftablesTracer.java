@@ -22,8 +22,10 @@ import java.util.TreeSet;
  * <p>The rule forms NftablesRenderer writes are understood: {@code ip saddr/daddr}, {@code meta l4proto} and
  * {@code th dport} compared to a value, a prefix, an anonymous set or a named set, or concatenated into a
  * {@code vmap} lookup in a named map; {@code fib saddr/daddr type local}; {@code ct state new} (the first packet);
- * {@code numgen random mod N vmap { ... }} as any of its branches, a cascade step {@code numgen random mod N K} as
- * matching or not; membership of an affinity set (dynamic, so it
+ * {@code numgen random mod N vmap { ... }} as any of its branches, a cascade step {@code numgen random|inc mod N K}
+ * (or {@code K-L}) as matching or not ({@link #sampling}: one draw, or the rule's counter); ServiceDispatch's hash
+ * dispatch {@code numgen random mod 1 offset ID . jhash ip saddr mod M seed S offset B vmap @map} by the kernel's
+ * jhash of the client address; membership of an affinity set (dynamic, so it
  * may or may not hold the client: both ways are followed, and a later {@code update} of it pins the client for the
  * set's timeout); {@code mark} set and test, jump, goto, return, accept, drop, reject, dnat, masquerade. Anything
  * else fails the trace: an unknown form must not be guessed.
@@ -82,11 +84,87 @@ final class NftablesTracer implements PacketTracer {
 
     private final FakeNft nft;
     private final Set<String> localAddresses;
+    /** Null: every way a numgen can go is followed; else one path per packet, random draws from this. */
+    private final java.util.Random draws;
+    /** numgen inc counters by rule (chain and text), kept across the packets traced, as each kernel rule has its own. */
+    private final Map<String, Integer> counters = new java.util.HashMap<>();
 
     /** @param localAddresses the node's own addresses (fib type local, the routing decision); 127.0.0.0/8 always is */
     NftablesTracer(FakeNft nft, Set<String> localAddresses) {
+        this(nft, localAddresses, null);
+    }
+
+    private NftablesTracer(FakeNft nft, Set<String> localAddresses, java.util.Random draws) {
         this.nft = nft;
         this.localAddresses = Set.copyOf(localAddresses);
+        this.draws = draws;
+    }
+
+    /**
+     * A tracer over the same table that takes one path per packet: numgen random draws from {@code random}, numgen
+     * inc by per-rule counters kept across the packets traced (fresh counters, as after the rules were written), jhash
+     * as the kernel computes it. For distributions over many simulated connections.
+     */
+    NftablesTracer sampling(java.util.Random random) {
+        return new NftablesTracer(nft, localAddresses, random);
+    }
+
+    /**
+     * A numgen or jhash expression: {@code numgen random|inc mod N [offset O]}, {@code jhash ip saddr mod N seed S
+     * [offset O]}; {@code end} is the index of the word after it.
+     */
+    private record Expr(String mode, int mod, long seed, long offset, int end) {
+
+        static Expr parse(List<String> words, int i, String text) {
+            String mode;
+            int at;
+            if (words.get(i).equals("numgen")) {
+                mode = words.get(i + 1);
+                if (!mode.equals("random") && !mode.equals("inc")) {
+                    throw new IllegalStateException("numgen " + mode + " not understood: " + text);
+                }
+                at = i + 2;
+            } else if (words.get(i).equals("jhash")) {
+                expect(words, i + 1, text, "ip", "saddr");
+                mode = "jhash";
+                at = i + 3;
+            } else {
+                throw new IllegalStateException("expected numgen or jhash at word " + (i + 1) + ": " + text);
+            }
+            expect(words, at, text, "mod");
+            int mod = Integer.parseInt(words.get(at + 1));
+            at += 2;
+            long seed = 0;
+            if (mode.equals("jhash")) {
+                expect(words, at, text, "seed");
+                seed = Long.decode(words.get(at + 1));
+                at += 2;
+            }
+            long offset = 0;
+            if (at < words.size() && words.get(at).equals("offset")) {
+                offset = Long.parseLong(words.get(at + 1));
+                at += 2;
+            }
+            return new Expr(mode, mod, seed, offset, at);
+        }
+
+        /** One value of a numgen (random: uniform; inc: this rule's counter, 0 first, as nft_numgen starts it). */
+        int draw(java.util.Random random, Map<String, Integer> counters, String rule) {
+            if (mode.equals("random")) {
+                return random.nextInt(mod);
+            }
+            int count = counters.getOrDefault(rule, 0);
+            counters.put(rule, count + 1);
+            return count % mod;
+        }
+
+        /**
+         * nft_jhash: the kernel's jhash of the address's 4 bytes (network order) with the seed, scaled into [0, mod)
+         * by reciprocal_scale (the high bits of hash * mod, not hash % mod), plus the offset.
+         */
+        long jhash(String ip) {
+            return io.kubeferry.proxy.testing.trace.Jhash.nftJhash(ip, (int) seed, mod) + offset;
+        }
     }
 
     @Override
@@ -253,29 +331,66 @@ final class NftablesTracer implements PacketTracer {
                     i += 3;
                 }
                 case "numgen" -> {
-                    expect(words, i + 1, text, "random", "mod");
-                    int n = Integer.parseInt(words.get(i + 3));
-                    if (i + 4 < words.size() && !words.get(i + 4).equals("vmap")) {
-                        // A cascade step, "numgen random mod N K": true for one draw in N, so a path may match
-                        // (and take the rest of the rule) or go on to the next rule; both are followed.
-                        int k = Integer.parseInt(words.get(i + 4));
-                        if (k < 0 || k >= n) {
-                            throw new IllegalStateException("numgen mod " + n + " compared with " + k + ", never true: " + text);
+                    Expr gen = Expr.parse(words, i, text);
+                    i = gen.end();
+                    if (i < words.size() && words.get(i).equals(".")) {
+                        // ServiceDispatch's hash dispatch: a constant (numgen random mod 1 offset ID) and a jhash of
+                        // the client address, looked up in a named map.
+                        Expr hash = Expr.parse(words, i + 1, text);
+                        i = hash.end();
+                        if (!gen.mode().equals("random") || gen.mod() != 1 || !hash.mode().equals("jhash") || i + 2 != words.size()
+                                || !words.get(i).equals("vmap") || !words.get(i + 1).startsWith("@")) {
+                            throw new IllegalStateException("concatenated numgen key not understood: " + text);
+                        }
+                        String map = words.get(i + 1).substring(1);
+                        for (State s : live) {
+                            String key = gen.offset() + " . " + hash.jhash(s.headers().source());
+                            String value = nft.elements(FAMILY, TABLE, map).get(key);
+                            if (value == null) {
+                                out.add(new Result(s, Verdict.CONTINUE, null));
+                            } else {
+                                out.add(verdict(value, s.step(chain + ": " + text + " [" + key + " : " + value + "]"), text));
+                            }
+                        }
+                        return out;
+                    }
+                    if (i < words.size() && !words.get(i).equals("vmap")) {
+                        // A cascade step, "numgen random|inc mod N K" (or K-L): enumerating, true for some draws, so a
+                        // path may match (and take the rest of the rule) or go on to the next rule, both followed;
+                        // sampling, one draw (random) or this rule's counter (inc).
+                        String[] range = words.get(i).split("-", 2);
+                        int lo = Integer.parseInt(range[0]);
+                        int hi = range.length == 2 ? Integer.parseInt(range[1]) : lo;
+                        int n = gen.mod();
+                        if (lo < 0 || hi < lo || hi >= n || gen.offset() != 0) {
+                            throw new IllegalStateException(
+                                    "numgen mod " + n + " compared with " + words.get(i) + ", not understood: " + text);
                         }
                         for (State s : live) {
-                            next.add(s);
-                            noMatch(out).add(s);
+                            if (draws == null) {
+                                next.add(s);
+                                noMatch(out).add(s);
+                            } else {
+                                int v = gen.draw(draws, counters, chain + " " + text);
+                                (v >= lo && v <= hi ? next : noMatch(out)).add(s);
+                            }
                         }
-                        i += 5;
+                        i += 1;
                         break;
                     }
-                    expect(words, i + 4, text, "vmap");
-                    Map<String, String> branches = anonymousMap(words.get(i + 5), text);
-                    if (branches.size() != n || !branches.keySet().equals(range(n)) || i + 6 != words.size()) {
+                    int n = gen.mod();
+                    expect(words, i, text, "vmap");
+                    Map<String, String> branches = anonymousMap(words.get(i + 1), text);
+                    if (branches.size() != n || !branches.keySet().equals(range(n)) || i + 2 != words.size() || gen.offset() != 0) {
                         throw new IllegalStateException("numgen mod " + n + " with branches " + branches.keySet() + ": " + text);
                     }
                     for (State s : live) {
-                        branches.forEach((k, v) -> out.add(verdict(v, s.step(chain + ": " + text + " [branch " + k + "]"), text)));
+                        if (draws == null) {
+                            branches.forEach((k, v) -> out.add(verdict(v, s.step(chain + ": " + text + " [branch " + k + "]"), text)));
+                        } else {
+                            String k = Integer.toString(gen.draw(draws, counters, chain + " " + text));
+                            out.add(verdict(branches.get(k), s.step(chain + ": " + text + " [branch " + k + "]"), text));
+                        }
                     }
                     return out;
                 }
