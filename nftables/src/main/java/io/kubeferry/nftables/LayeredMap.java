@@ -16,18 +16,12 @@ import java.util.Set;
  * new base once it has grown to a quarter of the base (so lookups stay two probes and the copies amortise).
  * No null keys or values.
  */
-final class LayeredMap<K, V> extends AbstractMap<K, V> {
+final class LayeredMap<K, V> extends MapLayers<K, V> {
 
-    /** A key the layer removed from the base. */
-    private static final Object GONE = new Object();
-
-    private final Map<K, V> base;
-    private final Map<K, Object> layer;
     private final int size;
 
     private LayeredMap(Map<K, V> base, Map<K, Object> layer, int size) {
-        this.base = base;
-        this.layer = layer;
+        super(base, layer);
         this.size = size;
     }
 
@@ -47,57 +41,19 @@ final class LayeredMap<K, V> extends AbstractMap<K, V> {
         return size;
     }
 
-    @Override
-    public boolean containsKey(Object key) {
-        return get(key) != null;
-    }
-
-    @Override
-    @SuppressWarnings("unchecked")
-    public V get(Object key) {
-        return lookup(base, layer, key);
-    }
-
-    @Override
-    public Set<Entry<K, V>> entrySet() {
-        return new Entries<>(base, layer, size);
-    }
-
-    @SuppressWarnings("unchecked")
-    private static <K, V> V lookup(Map<K, V> base, Map<K, Object> layer, Object key) {
-        Object changed = layer.get(key);
-        if (changed == GONE) {
-            return null;
-        }
-        return changed != null ? (V) changed : base.get(key);
-    }
-
     /** A mutable copy of a layered map: changes go to its own layer, the base stays shared and untouched. */
-    static final class Editor<K, V> extends AbstractMap<K, V> {
+    static final class Editor<K, V> extends MapLayers<K, V> {
 
-        private final Map<K, V> base;
-        private final Map<K, Object> layer;
         private int size;
 
         private Editor(Map<K, V> base, Map<K, Object> layer, int size) {
-            this.base = base;
-            this.layer = layer;
+            super(base, layer);
             this.size = size;
         }
 
         @Override
         public int size() {
             return size;
-        }
-
-        @Override
-        public boolean containsKey(Object key) {
-            return get(key) != null;
-        }
-
-        @Override
-        public V get(Object key) {
-            return lookup(base, layer, key);
         }
 
         @Override
@@ -119,19 +75,13 @@ final class LayeredMap<K, V> extends AbstractMap<K, V> {
             V had = get(key);
             if (had != null) {
                 if (base.containsKey(key)) {
-                    layer.put((K) key, GONE);
+                    layer.put((K) key, MapLayers.GONE);
                 } else {
                     layer.remove(key);
                 }
                 size--;
             }
             return had;
-        }
-
-        @Override
-        public Set<Entry<K, V>> entrySet() {
-            // Read-only view: changes go through put and remove.
-            return new Entries<>(base, layer, size);
         }
 
         /** The map as it is now, frozen; the editor must not be used after. */
@@ -143,7 +93,7 @@ final class LayeredMap<K, V> extends AbstractMap<K, V> {
             Map<K, V> folded = new HashMap<>(Math.max(16, size * 2));
             folded.putAll(base);
             layer.forEach((k, v) -> {
-                if (v == GONE) {
+                if (v == MapLayers.GONE) {
                     folded.remove(k);
                 } else {
                     folded.put(k, (V) v);
@@ -276,7 +226,7 @@ final class LayeredMap<K, V> extends AbstractMap<K, V> {
     }
 
     /** The entries of base and layer: the layer's values first, then the base's keys the layer did not touch. */
-    private static final class Entries<K, V> extends AbstractSet<Entry<K, V>> {
+    static final class Entries<K, V> extends AbstractSet<Entry<K, V>> {
 
         private final Map<K, V> base;
         private final Map<K, Object> layer;
@@ -305,7 +255,7 @@ final class LayeredMap<K, V> extends AbstractMap<K, V> {
                 private Entry<K, V> advance() {
                     while (changed.hasNext()) {
                         Entry<K, Object> e = changed.next();
-                        if (e.getValue() != GONE) {
+                        if (e.getValue() != MapLayers.GONE) {
                             return new SimpleImmutableEntry<>(e.getKey(), (V) e.getValue());
                         }
                     }
