@@ -16,7 +16,8 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -248,15 +249,26 @@ class ConntrackHookBenchmark {
                     .append(" --sport ").append(f[1]).append(" --dport ").append(f[3]).append(" -t 600").append(status)
                     .append(" --dst-nat ").append(f[4]).append('\n');
         }
-        Process shell = new ProcessBuilder("ip", "netns", "exec", ns, "sh").redirectErrorStream(true).start();
-        shell.getOutputStream().write(script.toString().getBytes(StandardCharsets.UTF_8));
-        shell.getOutputStream().close();
-        // conntrack prints "1 flow entries have been created" for each; anything else is a reason to show.
-        List<String> out = new String(shell.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines()
-                .filter(line -> !line.contains("have been created")).limit(5).toList();
-        if (!shell.waitFor(120, TimeUnit.SECONDS)) {
-            shell.destroyForcibly();
-            throw new IllegalStateException("inserting " + flows.size() + " conntrack entries in " + ns + " timed out");
+        // Script and output through files: conntrack prints a line per insert, and a pipe nobody reads while the
+        // script is still being written would fill and stall both sides.
+        Path file = Files.createTempFile("kube-ferry-conntrack-fill-", ".sh");
+        Path log = Files.createTempFile("kube-ferry-conntrack-fill-", ".log");
+        List<String> out;
+        try {
+            Files.writeString(file, script);
+            Process shell = new ProcessBuilder("ip", "netns", "exec", ns, "sh", file.toString()).redirectErrorStream(true)
+                    .redirectOutput(log.toFile()).start();
+            if (!shell.waitFor(120, TimeUnit.SECONDS)) {
+                shell.destroyForcibly();
+                throw new IllegalStateException("inserting " + flows.size() + " conntrack entries in " + ns + " timed out");
+            }
+            // conntrack prints "1 flow entries have been created" for each; anything else is a reason to show.
+            try (var lines = Files.lines(log)) {
+                out = lines.filter(line -> !line.contains("have been created")).limit(5).toList();
+            }
+        } finally {
+            Files.deleteIfExists(file);
+            Files.deleteIfExists(log);
         }
         int there = count(ns);
         if (there != flows.size()) {
