@@ -107,15 +107,27 @@ class ConntrackHookBenchmark {
     }
 
     private Run staleUdp(String ns, ResolvedService before, ResolvedService after) throws Exception {
+        return measure(ns, (tools, metrics) -> new StaleUdpConntrack(tools, metrics), before, after,
+                "kubeproxy.conntrack.reconciler.deleted.entries");
+    }
+
+    /** One hook call on a change from {@code before} to {@code after}: wall time, processes, what its counter says. */
+    private static Run measure(String ns, HookFactory factory, ResolvedService before, ResolvedService after, String deleted)
+            throws Exception {
         SimpleMeterRegistry metrics = new SimpleMeterRegistry();
         Counting tools = new Counting(new ProcessToolRunner(ns));
-        StaleUdpConntrack hook = new StaleUdpConntrack(tools, metrics);
+        ConntrackHook hook = factory.create(tools, metrics);
         ConntrackChange change = new ConntrackChange(state(before), state(after), Set.of(after.name()), false);
         long start = System.nanoTime();
         hook.afterSync(change);
         long nanos = System.nanoTime() - start;
-        return new Run(nanos, tools.spawned.get(),
-                (long) metrics.get("kubeproxy.conntrack.reconciler.deleted.entries").counter().count());
+        return new Run(nanos, tools.spawned.get(), (long) metrics.get(deleted).counter().count());
+    }
+
+    /** Builds a hook as its provider does, on the benchmark's tools and registry. */
+    private interface HookFactory {
+
+        ConntrackHook create(ToolRunner tools, SimpleMeterRegistry metrics);
     }
 
     /** N established TCP flows DNATed to one endpoint, which leaves the EndpointSlices (opted in): all cut. */
@@ -125,15 +137,8 @@ class ConntrackHookBenchmark {
         List<Run> runs = new ArrayList<>();
         for (int r = 0; r < RUNS; r++) {
             fill(ns, flows("tcp", n, i -> TCP_VIP + " 80 " + GONE + ":8080"));
-            SimpleMeterRegistry metrics = new SimpleMeterRegistry();
-            Counting tools = new Counting(new ProcessToolRunner(ns));
-            RemovedEndpointTcpFlows hook = new RemovedEndpointTcpFlows(tools, true, metrics);
-            ConntrackChange change = new ConntrackChange(state(before), state(after), Set.of(after.name()), false);
-            long start = System.nanoTime();
-            hook.afterSync(change);
-            long nanos = System.nanoTime() - start;
-            runs.add(new Run(nanos, tools.spawned.get(),
-                    (long) metrics.get("kubeferry.conntrack.tcp.deleted.entries").counter().count()));
+            runs.add(measure(ns, (tools, metrics) -> new RemovedEndpointTcpFlows(tools, true, metrics), before, after,
+                    "kubeferry.conntrack.tcp.deleted.entries"));
             assertEquals(0, count(ns), "every flow of the removed endpoint is cut");
         }
         table.row("flush-tcp: one removed endpoint", n, runs);
