@@ -75,15 +75,28 @@ class ConntrackHookBenchmark {
 
     /** Every one of the N flows to one UDP Service port answers from an endpoint that went. */
     private void staleUdpOnePort(String ns, int n, Table table) throws Exception {
-        ResolvedService before = dns(endpoint(KEPT, 53), endpoint(GONE, 53));
-        ResolvedService after = dns(endpoint(KEPT, 53));
+        allFlowsOfGoneEndpoint(ns, n, table, "stale-udp: one Service port, all flows stale", ConntrackHookBenchmark::dns, 53,
+                (tools, metrics) -> new StaleUdpConntrack(tools, metrics), "kubeproxy.conntrack.reconciler.deleted.entries");
+    }
+
+    /**
+     * N flows to one Service port, all DNATed to an endpoint that leaves it (another one stays): the hook must delete
+     * every one of them.
+     */
+    private void allFlowsOfGoneEndpoint(String ns, int n, Table table, String label,
+            java.util.function.Function<Endpoint[], ResolvedService> service, int targetPort, HookFactory factory,
+            String deletedCounter) throws Exception {
+        ResolvedService before = service.apply(new Endpoint[] {endpoint(KEPT, targetPort), endpoint(GONE, targetPort)});
+        ResolvedService after = service.apply(new Endpoint[] {endpoint(KEPT, targetPort)});
+        String proto = after.port().protocol().lower();
+        String target = after.port().clusterIP() + " " + after.port().port() + " " + GONE + ":" + targetPort;
         List<Run> runs = new ArrayList<>();
         for (int r = 0; r < RUNS; r++) {
-            fill(ns, flows("udp", n, i -> UDP_VIP + " 53 " + GONE + ":53"));
-            runs.add(staleUdp(ns, before, after));
-            assertEquals(0, count(ns), "every stale flow is deleted");
+            fill(ns, flows(proto, n, i -> target));
+            runs.add(measure(ns, factory, before, after, deletedCounter));
+            assertEquals(0, count(ns), "every flow of the gone endpoint is deleted");
         }
-        table.row("stale-udp: one Service port, all flows stale", n, runs);
+        table.row(label, n, runs);
     }
 
     /** N flows spread over K endpoints of one UDP Service port; one endpoint goes: its N/K flows, and only those. */
@@ -132,16 +145,8 @@ class ConntrackHookBenchmark {
 
     /** N established TCP flows DNATed to one endpoint, which leaves the EndpointSlices (opted in): all cut. */
     private void flushTcp(String ns, int n, Table table) throws Exception {
-        ResolvedService before = web(endpoint(KEPT, 8080), endpoint(GONE, 8080));
-        ResolvedService after = web(endpoint(KEPT, 8080));
-        List<Run> runs = new ArrayList<>();
-        for (int r = 0; r < RUNS; r++) {
-            fill(ns, flows("tcp", n, i -> TCP_VIP + " 80 " + GONE + ":8080"));
-            runs.add(measure(ns, (tools, metrics) -> new RemovedEndpointTcpFlows(tools, true, metrics), before, after,
-                    "kubeferry.conntrack.tcp.deleted.entries"));
-            assertEquals(0, count(ns), "every flow of the removed endpoint is cut");
-        }
-        table.row("flush-tcp: one removed endpoint", n, runs);
+        allFlowsOfGoneEndpoint(ns, n, table, "flush-tcp: one removed endpoint", ConntrackHookBenchmark::web, 8080,
+                (tools, metrics) -> new RemovedEndpointTcpFlows(tools, true, metrics), "kubeferry.conntrack.tcp.deleted.entries");
     }
 
     /** One count over N TCP flows spread over S = N/10 Services (one table, counted RUNS times). */
