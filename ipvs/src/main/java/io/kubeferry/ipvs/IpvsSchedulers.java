@@ -45,6 +45,23 @@ final class IpvsSchedulers implements SchedulerProvider {
     }
 
     /**
+     * The flags ipvsadm is given. A mode-neutral name promises that every client reaches a live endpoint, so it
+     * takes the kernel's fallback flag too: without it, sh and mh refuse the clients hashed to a real server at
+     * weight 0 (one draining after its endpoint went, graceful termination) until that server is deleted, where
+     * with it they go on to the next server in the table and everyone else stays put (seen in the guest: 3 of 16
+     * clients refused). The kernel names stay exactly as asked.
+     */
+    static Set<String> kernelFlags(String name, Set<String> flags) {
+        String kernel = NEUTRAL.get(name);
+        if (kernel == null) {
+            return flags;
+        }
+        Set<String> all = new java.util.TreeSet<>(flags);
+        all.add(kernel + "-fallback");
+        return Set.copyOf(all);
+    }
+
+    /**
      * What /debug/state and render show: a mode-neutral name with the kernel scheduler that expresses it, e.g.
      * {@code maglev (mh)}, so the operator sees both what was asked and what {@code ipvsadm -Ln} will show.
      */
@@ -52,7 +69,7 @@ final class IpvsSchedulers implements SchedulerProvider {
         String kernel = kernelName(s.algorithm());
         return kernel.equals(s.algorithm())
                 ? s
-                : new SchedulerInForce(s.algorithm() + " (" + kernel + ")", s.flags(), s.why(), s.reason());
+                : new SchedulerInForce(s.algorithm() + " (" + kernel + ")", kernelFlags(s.algorithm(), s.flags()), s.why(), s.reason());
     }
 
     @Override

@@ -237,13 +237,13 @@ class IpvsDataplaneTest {
         d.sync(SyncRequest.full(state));
         d.sync(SyncRequest.full(state));
 
-        assertEquals("-A -t 198.19.0.5:80 -s mh -b mh-port", kernel.services.get("-t 198.19.0.5:80"));
-        assertEquals("-A -t 198.19.0.6:80 -s sh", kernel.services.get("-t 198.19.0.6:80"));
+        assertEquals("-A -t 198.19.0.5:80 -s mh -b mh-fallback,mh-port", kernel.services.get("-t 198.19.0.5:80"));
+        assertEquals("-A -t 198.19.0.6:80 -s sh -b sh-fallback", kernel.services.get("-t 198.19.0.6:80"));
         assertEquals("-A -t 198.19.0.7:80 -s rr", kernel.services.get("-t 198.19.0.7:80"));
         assertEquals("-A -t 198.19.0.8:80 -s rr", kernel.services.get("-t 198.19.0.8:80"));
         Map<String, String> shown = new java.util.TreeMap<>();
         d.schedulers().forEach((name, s) -> shown.put(name.name(), s.describe()));
-        assertEquals(Map.of("maglev", "maglev (mh) mh-port (annotation)", "hash", "source-hash (sh) (annotation)",
+        assertEquals(Map.of("maglev", "maglev (mh) mh-fallback,mh-port (annotation)", "hash", "source-hash (sh) sh-fallback (annotation)",
                 "random",
                 "rr (fallback: scheduler \"random\" is not available on this node (no IPVS scheduler picks at random); using \"rr\")",
                 "plugin", "rr (fallback: scheduler \"weighted-example\" is not available on this node; using \"rr\")"), shown);
