@@ -3,6 +3,7 @@
 
   bed.py serve NAME PORT          answer every line received with NAME (one pod's server, runs forever)
   bed.py ask HOST PORT COUNT      COUNT fresh connections, one line each; prints each answer or ERR
+  bed.py askfrom HOST PORT COUNT SRC,...  COUNT fresh connections from each source address: "SRC answer" (or ERR) each
   bed.py hold HOST PORT DIR       one connection: answer to DIR/first, then on DIR/go to DIR/second, closes on DIR/close
   bed.py loop HOST PORT DIR       fresh connections until DIR/stop exists; then DIR/result: "ok N failed M" + failures
 """
@@ -25,8 +26,8 @@ def serve(name, port):
         threading.Thread(target=handle, args=(c,), daemon=True).start()
 
 
-def ask_once(host, port, timeout=3.0):
-    with socket.create_connection((host, port), timeout=timeout) as c:
+def ask_once(host, port, timeout=3.0, source=None):
+    with socket.create_connection((host, port), timeout=timeout, source_address=(source, 0) if source else None) as c:
         c.sendall(b"hello\n")
         answer = c.makefile("rb").readline().decode().strip()
         if not answer:
@@ -55,6 +56,14 @@ def main(argv):
                 print(ask_once(argv[2], int(argv[3])), flush=True)
             except Exception as e:
                 print("ERR %s" % e, flush=True)
+    elif mode == "askfrom":
+        # One process for every client address: a process start costs more than a connection in the guest.
+        for src in argv[5].split(","):
+            for _ in range(int(argv[4])):
+                try:
+                    print("%s %s" % (src, ask_once(argv[2], int(argv[3]), source=src)), flush=True)
+                except Exception as e:
+                    print("%s ERR %s" % (src, e), flush=True)
     elif mode == "hold":
         d = argv[4]
         c = socket.create_connection((argv[2], int(argv[3])), timeout=10)

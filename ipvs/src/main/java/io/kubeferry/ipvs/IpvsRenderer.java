@@ -127,9 +127,9 @@ final class IpvsRenderer {
             Protocol proto = p.protocol();
             SchedulerChoice choice = catalog.choose(p);
             choice.fallbackReason().ifPresent(reason -> fallbacks.add(new Fallback(p.name(), reason)));
-            schedulers.put(p.name(), catalog.inForce(p, choice));
-            Set<String> flags = choice.scheduler().flags();
-            String scheduler = choice.scheduler().name();
+            schedulers.put(p.name(), IpvsSchedulers.shown(catalog.inForce(p, choice)));
+            Set<String> flags = IpvsSchedulers.kernelFlags(choice.scheduler().name(), choice.scheduler().flags());
+            String scheduler = IpvsSchedulers.kernelName(choice.scheduler().name());
             int persistence = p.stickyMaxAgeSeconds();
             List<Endpoint> internal = p.internalPolicyLocal() ? svc.localEndpoints() : svc.clusterEndpoints();
             List<Endpoint> external = p.usesExternalLocal() ? svc.localEndpoints() : svc.clusterEndpoints();

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import static io.kubeferry.proxy.testing.Fixtures.endpoint;
@@ -217,6 +218,38 @@ class IpvsDataplaneTest {
         assertEquals("-A -t 198.19.0.1:80 -s wlc", kernel.services.get("-t 198.19.0.1:80"));
         assertEquals(1, events.size(), "one Event, not one per sync: " + events);
         assertTrue(events.get(0).startsWith("exotic SchedulerFallback: scheduler \"twos\" is not available"), events.get(0));
+    }
+
+    @Test
+    void modeNeutralAlgorithmsBecomeKernelSchedulersAndRandomOrAPluginFallsBack() throws Exception {
+        IpvsDataplane d = dataplane(config);
+        ResolvedService maglev = port("default", "maglev", "", Protocol.TCP, "198.19.0.5", 80)
+                .option(SchedulerCatalog.SCHEDULER_KEY, "maglev").option(SchedulerCatalog.FLAGS_KEY, "mh-port")
+                .resolve(endpoint("198.18.0.11", 8080));
+        ResolvedService hash = port("default", "hash", "", Protocol.TCP, "198.19.0.6", 80)
+                .option(SchedulerCatalog.SCHEDULER_KEY, "source-hash").resolve(endpoint("198.18.0.11", 8080));
+        ResolvedService random = port("default", "random", "", Protocol.TCP, "198.19.0.7", 80)
+                .option(SchedulerCatalog.SCHEDULER_KEY, "random").resolve(endpoint("198.18.0.11", 8080));
+        // A plugin's slot table has no IPVS form: IPVS mode does not offer plugin names at all.
+        ResolvedService plugin = port("default", "plugin", "", Protocol.TCP, "198.19.0.8", 80)
+                .option(SchedulerCatalog.SCHEDULER_KEY, "weighted-example").resolve(endpoint("198.18.0.11", 8080));
+        ProxyState state = Fixtures.state(maglev, hash, random, plugin);
+        d.sync(SyncRequest.full(state));
+        d.sync(SyncRequest.full(state));
+
+        assertEquals("-A -t 198.19.0.5:80 -s mh -b mh-fallback,mh-port", kernel.services.get("-t 198.19.0.5:80"));
+        assertEquals("-A -t 198.19.0.6:80 -s sh -b sh-fallback", kernel.services.get("-t 198.19.0.6:80"));
+        assertEquals("-A -t 198.19.0.7:80 -s rr", kernel.services.get("-t 198.19.0.7:80"));
+        assertEquals("-A -t 198.19.0.8:80 -s rr", kernel.services.get("-t 198.19.0.8:80"));
+        Map<String, String> shown = new java.util.TreeMap<>();
+        d.schedulers().forEach((name, s) -> shown.put(name.name(), s.describe()));
+        assertEquals(Map.of("maglev", "maglev (mh) mh-fallback,mh-port (annotation)", "hash", "source-hash (sh) sh-fallback (annotation)",
+                "random",
+                "rr (fallback: scheduler \"random\" is not available on this node (no IPVS scheduler picks at random); using \"rr\")",
+                "plugin", "rr (fallback: scheduler \"weighted-example\" is not available on this node; using \"rr\")"), shown);
+        assertEquals(List.of("plugin SchedulerFallback: scheduler \"weighted-example\" is not available on this node; using \"rr\"",
+                "random SchedulerFallback: scheduler \"random\" is not available on this node (no IPVS scheduler picks at random); using \"rr\""),
+                events.stream().sorted().toList(), "one Event each, not one per sync");
     }
 
     @Test

@@ -36,13 +36,14 @@ class IpvsRenderCommandTest {
                 ---
                 apiVersion: v1
                 kind: Service
-                metadata: {name: db, namespace: shop, annotations: {kube-ferry.io/scheduler: maglev}}
+                metadata: {name: db, namespace: shop, annotations: {kube-ferry.io/scheduler: random}}
                 spec: {clusterIP: 198.19.0.11, ports: [{port: 5432, protocol: TCP}]}
                 """);
         Cli.Run run = Cli.run("render", "--mode", "ipvs", "--hostname-override", "node-a", "-f", objects.toString());
         assertEquals(0, run.code(), run.err());
-        assertEquals(java.util.List.of("#   shop/db tcp: rr (fallback: scheduler \"maglev\" is not available on this node; using \"rr\")",
+        assertEquals(java.util.List.of(
+                "#   shop/db tcp: rr (fallback: scheduler \"random\" is not available on this node (no IPVS scheduler picks at random); using \"rr\")",
                 "#   shop/web:http tcp: sh sh-port (annotation)"), run.out().lines().filter(l -> l.startsWith("#   ")).toList(),
-                "maglev is iptables mode's; IPVS offers only its kernel schedulers");
+                "no IPVS scheduler is random: IPVS mode falls back (maglev and source-hash it has: IpvsDataplaneTest)");
     }
 }

@@ -39,4 +39,29 @@ class IpvsSchedulersTest {
     void noAnnotationMeansDefault() {
         assertEquals(new Scheduler("rr", Set.of()), catalog.choose(Map.of()).scheduler());
     }
+
+    @Test
+    void modeNeutralNamesAreTheKernelsHashingSchedulersWithTheirFlags() {
+        var c = catalog.choose(Map.of("kube-ferry.io/scheduler", "maglev", "kube-ferry.io/scheduler-flags", "mh-port"));
+        assertEquals(new Scheduler("maglev", Set.of("mh-port")), c.scheduler());
+        assertEquals("mh", IpvsSchedulers.kernelName(c.scheduler().name()));
+        assertEquals("sh", IpvsSchedulers.kernelName("source-hash"));
+        assertEquals("wlc", IpvsSchedulers.kernelName("wlc"));
+        assertTrue(catalog.choose(Map.of("kube-ferry.io/scheduler", "source-hash", "kube-ferry.io/scheduler-flags", "mh-port")).fellBack(),
+                "source-hash takes sh's flags, not mh's");
+    }
+
+    @Test
+    void aModeNeutralNameIsOfferedOnlyWhenTheKernelHasItsScheduler() {
+        Set<String> offered = new IpvsSchedulers(n -> n.equals("rr") || n.equals("sh")).available();
+        assertEquals(Set.of("rr", "sh", "source-hash"), offered);
+    }
+
+    @Test
+    void randomFallsBackSayingNoIpvsSchedulerIsRandom() {
+        var c = catalog.choose(Map.of("kube-ferry.io/scheduler", "random"));
+        assertEquals("rr", c.scheduler().name());
+        assertEquals("scheduler \"random\" is not available on this node (no IPVS scheduler picks at random); using \"rr\"",
+                c.fallbackReason().orElseThrow());
+    }
 }

@@ -57,7 +57,7 @@ class IpvsAgentGuestTest {
     static void bed() throws Exception {
         Files.writeString(GUEST.share().resolve("kubeconfig"),
                 ClusterObjects.mockKubeconfig("http://" + IpvsGuest.HOST_FROM_GUEST + ":" + server.getPort()));
-        ok(GUEST.run(IpvsGuest.bed(3)));
+        ok(GUEST.run(IpvsGuest.bed(4)));
         client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a").endMetadata().build()).create();
         Service web = nodePort("web", VIP, 80, 8080, 30080, false);
         client.resource(web).create();
@@ -116,6 +116,78 @@ class IpvsAgentGuestTest {
     }
 
     /**
+     * The mode-neutral names on a real kernel (issue 13): {@code source-hash} is {@code sh}, {@code maglev} is
+     * {@code mh}. Sixteen client addresses: each stays on one pod under source-hash; under maglev over four pods,
+     * removing one moves the clients that were on it and (Maglev's promise, which mh keeps) few others. Both
+     * Services go again, for the tests after (they count virtual servers).
+     */
+    @Test
+    @Order(3)
+    void sourceHashKeepsEachClientOnOnePodAndMaglevMovesAboutAQuarterWhenOneOfFourGoes() throws Exception {
+        List<String> sources = java.util.stream.IntStream.range(20, 36).mapToObj(i -> "198.18.1." + i).toList();
+        ok(GUEST.run(sources.stream().map(a -> "ip -n client addr add " + a + "/24 dev eth0").collect(Collectors.joining("\n"))));
+        Ep[] four = {Ep.ready("198.18.0.11", "node-a"), Ep.ready("198.18.0.12", "node-a"), Ep.ready("198.18.0.13", "node-a"),
+                Ep.ready("198.18.0.14", "node-a")};
+        Service hash = service("hash", "198.19.0.15", "TCP", 80, 8080).editMetadata()
+                .addToAnnotations("kube-ferry.io/scheduler", "source-hash").endMetadata().build();
+        Service maglev = service("maglev", "198.19.0.16", "TCP", 80, 8080).editMetadata()
+                .addToAnnotations("kube-ferry.io/scheduler", "maglev").endMetadata().build();
+        for (Service s : List.of(hash, maglev)) {
+            client.resource(s).create();
+            client.resource(slice(s.getMetadata().getName(), "TCP", 8080, four)).create();
+        }
+        awaitVirtualServer("198.19.0.15:80", "sh", four);
+        awaitVirtualServer("198.19.0.16:80", "mh", four);
+
+        Map<String, Set<String>> hashed = podsBySource(askFromEach("198.19.0.15", 3, sources));
+        System.out.println("IPVS source-hash (sh), 16 clients x 3 connections, pods per client: " + hashed);
+        assertTrue(hashed.values().stream().allMatch(p -> p.size() == 1), "each client on one pod: " + hashed);
+        assertTrue(hashed.values().stream().flatMap(Set::stream).distinct().count() > 1, "the clients spread: " + hashed);
+
+        Map<String, String> before = onePod(askFromEach("198.19.0.16", 1, sources));
+        client.resource(slice("maglev", "TCP", 8080, Arrays.copyOf(four, 3))).update();
+        awaitGuest("198.18.0.14 at weight 0 or gone from the maglev Service", "ip netns exec node ipvsadm -Ln -t 198.19.0.16:80",
+                out -> out.lines().noneMatch(l -> l.contains("198.18.0.14:8080") && !l.trim().split("\\s+")[3].equals("0")));
+        Map<String, String> after = onePod(askFromEach("198.19.0.16", 1, sources));
+        long kept = sources.stream().filter(a -> before.get(a).equals(after.get(a))).count();
+        List<String> onOthers = sources.stream().filter(a -> !before.get(a).equals("pod-4")).toList();
+        long othersKept = onOthers.stream().filter(a -> before.get(a).equals(after.get(a))).count();
+        System.out.printf("IPVS maglev (mh), 4 -> 3 pods, 16 clients: before %s after %s; kept %d/16 (%.2f; (N-1)/N = 0.75), "
+                + "clients on the remaining pods kept %d/%d%n", count(List.copyOf(before.values())), count(List.copyOf(after.values())),
+                kept, kept / 16.0, othersKept, onOthers.size());
+        assertFalse(after.containsValue("pod-4"), "nobody on the removed pod: " + after);
+        assertTrue(othersKept >= onOthers.size() - 1, "clients on the remaining pods stay (at most one moves): " + before + " -> " + after);
+
+        for (Service s : List.of(hash, maglev)) {
+            client.resource(slice(s.getMetadata().getName(), "TCP", 8080, four)).delete();
+            client.resource(s).delete();
+        }
+        awaitGuest("the source-hash and maglev virtual servers gone",
+                "ip netns exec node ipvsadm -Ln | grep -c -E '198\\.19\\.0\\.1[56]:' || true", out -> out.strip().equals("0"));
+    }
+
+    /** {@code count} connections from each source address to {@code host}:80, as "source answer" lines, none failed. */
+    private static List<String> askFromEach(String host, int count, List<String> sources) throws Exception {
+        String out = ok(GUEST.run("ip netns exec client python3 /run/kf-share/bed.py askfrom " + host + " 80 " + count + " "
+                + String.join(",", sources)));
+        List<String> lines = out.strip().lines().toList();
+        assertEquals(count * sources.size(), lines.size(), out);
+        assertTrue(lines.stream().noneMatch(l -> l.contains(" ERR")), out);
+        return lines;
+    }
+
+    private static Map<String, Set<String>> podsBySource(List<String> lines) {
+        return lines.stream().map(l -> l.split(" ", 2)).collect(Collectors.groupingBy(p -> p[0], java.util.TreeMap::new,
+                Collectors.mapping(p -> p[1], Collectors.toCollection(java.util.TreeSet::new))));
+    }
+
+    private static Map<String, String> onePod(List<String> lines) {
+        Map<String, String> out = new java.util.TreeMap<>();
+        podsBySource(lines).forEach((src, pods) -> out.put(src, String.join("+", pods)));
+        return out;
+    }
+
+    /**
      * k/k#119656 on a real kernel: the node's connections to a load balancer IP leave with that IP as source and
      * meet KUBE-IPVS-OUT-FILTER (xt_ipvs) after IPVS picked a real server; the node is shut out of the one whose
      * ranges do not hold its IP (the client, inside them, still gets in) and let into the one whose ranges do.
@@ -123,7 +195,7 @@ class IpvsAgentGuestTest {
      * its primary. The Services are removed again (a partial sync rewrites the out-filter) for the tests after.
      */
     @Test
-    @Order(3)
+    @Order(4)
     void theNodeReachesALoadBalancerIpOnlyWhenItsSourceRangesHoldTheNode() throws Exception {
         Ep[] three = {Ep.ready("198.18.0.11", "node-a"), Ep.ready("198.18.0.12", "node-a"), Ep.ready("198.18.0.13", "node-a")};
         Service shut = loadBalancer("lb-shut", "198.19.0.13", 30091, "198.19.200.1", "198.18.1.2/32");
@@ -158,7 +230,7 @@ class IpvsAgentGuestTest {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void removingAnEndpointDrainsAnOpenConnectionWhileNewOnesGoElsewhere() throws Exception {
         ok(GUEST.run("mkdir -p /tmp/hold && (ip netns exec client python3 /run/kf-share/bed.py hold " + VIP
                 + " 80 /tmp/hold > /tmp/hold/log 2>&1 &)"));
@@ -192,7 +264,7 @@ class IpvsAgentGuestTest {
      * the other two modes is left ({@link ModeLeftovers}). One guest, one agent per step.
      */
     @Test
-    @Order(5)
+    @Order(6)
     void switchingBetweenEveryPairOfModesUnderTrafficFailsNoConnectionAndLeavesNothingBehind() throws Exception {
         ok(GUEST.run("mkdir -p /tmp/loop && (ip netns exec client python3 /run/kf-share/bed.py loop " + VIP
                 + " 80 /tmp/loop > /tmp/loop/log 2>&1 &)"));

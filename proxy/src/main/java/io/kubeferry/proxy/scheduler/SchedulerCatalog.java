@@ -85,8 +85,9 @@ public final class SchedulerCatalog {
         }
         name = name.trim();
         if (!provider.available().contains(name)) {
-            return new SchedulerChoice(fallback, Optional.of("scheduler \"" + name
-                    + "\" is not available on this node; using \"" + fallback.name() + "\""));
+            String why = provider.whyUnavailable(name);
+            return new SchedulerChoice(fallback, Optional.of("scheduler \"" + name + "\" is not available on this node"
+                    + (why.isEmpty() ? "" : " (" + why + ")") + "; using \"" + fallback.name() + "\""));
         }
         Set<String> flags = new LinkedHashSet<>();
         List<String> unknown = new ArrayList<>();
