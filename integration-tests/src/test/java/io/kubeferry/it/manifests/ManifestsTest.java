@@ -164,4 +164,25 @@ class ManifestsTest {
         // Every pair differs: the DaemonSet must roll whichever way the mode changes.
         assertEquals(modes.size(), new HashSet<>(templates.values()).size(), "the DaemonSet must roll when the mode changes");
     }
+
+    /**
+     * nft runs in the agent's container: nftables mode's limit leaves room for it (0.76 GB to load 10,000 Services x 5
+     * endpoints) while the JVM keeps the base limit's heap ceiling; the other modes keep the base's limit.
+     */
+    @Test
+    void nftablesModeLeavesNftItsMemory() throws Exception {
+        for (String mode : Overlay.modes()) {
+            Container agent = Overlay.build(kubectl, mode).only(DaemonSet.class).getSpec().getTemplate().getSpec().getContainers().get(0);
+            long limit = agent.getResources().getLimits().get("memory").getNumericalAmount().longValue();
+            String javaOptions = agent.getEnv().stream().filter(e -> e.getName().equals("_JAVA_OPTIONS")).map(EnvVar::getValue)
+                    .findFirst().orElse("");
+            if (mode.equals("nftables")) {
+                assertTrue(limit >= 768L * 1024 * 1024 + 1024L * 1024 * 1024, mode + ": the agent's 768Mi plus 1Gi for nft: " + limit);
+                assertEquals("-XX:MaxRAM=768m", javaOptions, mode + ": the JVM's heap ceiling stays the base limit's");
+            } else {
+                assertEquals(768L * 1024 * 1024, limit, mode);
+                assertEquals("", javaOptions, mode);
+            }
+        }
+    }
 }
