@@ -13,6 +13,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -44,6 +45,8 @@ final class RemovedEndpointTcpFlows implements ConntrackHook {
     private final ToolRunner tools;
     private final boolean everyService;
     private final Counter deleted;
+    /** Removed endpoints whose deletion failed, retried with the next change (the hook's one thread owns it). */
+    private List<ServiceEndpoint> failed = List.of();
 
     RemovedEndpointTcpFlows(ToolRunner tools, boolean everyService, MeterRegistry metrics) {
         this.tools = tools;
@@ -59,14 +62,27 @@ final class RemovedEndpointTcpFlows implements ConntrackHook {
 
     @Override
     public void afterSync(ConntrackChange change) throws ToolException {
-        List<ServiceEndpoint> cut = change.changes().only(Protocol.TCP).removedEndpoints().stream()
-                .filter(r -> !r.terminating()).filter(r -> optedIn(r.service())).toList();
+        List<ServiceEndpoint> cut = new ArrayList<>(unfinished(change.current()));
+        change.changes().only(Protocol.TCP).removedEndpoints().stream().filter(r -> !r.terminating())
+                .filter(r -> optedIn(r.service())).filter(r -> !cut.contains(r)).forEach(cut::add);
         if (cut.isEmpty()) {
             return;
         }
         List<ConntrackDelete> deletes = deletions(cut, change.current());
+        // Kept until the deletions went through: a later change no longer names these endpoints, and their clients
+        // would hang on the removed pod, which is what this hook exists to prevent.
+        failed = cut;
         long removed = ConntrackDelete.runAll(tools, deletes, "TCP flow", deleted);
+        failed = List.of();
         LOG.info("cut {} TCP flows of {} removed endpoints ({} conntrack deletions)", removed, cut.size(), deletes.size());
+    }
+
+    /** The endpoints a failed call left to cut, less those their Service lists again (their new flows must stay). */
+    private List<ServiceEndpoint> unfinished(ProxyState current) {
+        return failed.stream().filter(r -> {
+            ResolvedService now = current.services().get(r.service().name());
+            return now == null || now.allEndpoints().stream().noneMatch(ep -> ep.hostPort().equals(r.endpoint().hostPort()));
+        }).toList();
     }
 
     boolean optedIn(ServicePort service) {

@@ -108,11 +108,13 @@ final class ServiceConntrackCounts implements ConntrackHook {
             count(now);
             lastFailure = "";
         } catch (ToolException | RuntimeException e) {
+            // Caught whatever it is: an exception escaping a fixed-delay task would end every later count silently.
             failures.increment();
             // Once per distinct reason: a node without conntrack would otherwise log every period.
-            if (!e.getMessage().equals(lastFailure)) {
-                LOG.warn("could not count conntrack entries per Service: {}", e.getMessage());
-                lastFailure = String.valueOf(e.getMessage());
+            String reason = String.valueOf(e.getMessage() == null ? e : e.getMessage());
+            if (!reason.equals(lastFailure)) {
+                LOG.warn("could not count conntrack entries per Service: {}", reason);
+                lastFailure = reason;
             }
         }
     }
@@ -139,13 +141,14 @@ final class ServiceConntrackCounts implements ConntrackHook {
 
         static Counts of(ProxyState state, String listing) {
             Map<String, String> byAddress = new HashMap<>();
-            Map<Integer, String> byNodePort = new HashMap<>();
+            // NodePorts by protocol too: a TCP and a UDP Service may hold the same NodePort number.
+            Map<String, String> byNodePort = new HashMap<>();
             for (ResolvedService svc : state.services().values()) {
                 ServicePort port = svc.port();
                 String key = port.name().serviceKey();
                 for (String address : ConntrackChanges.addresses(port)) {
                     if (address.startsWith(":")) {
-                        byNodePort.put(port.nodePort(), key);
+                        byNodePort.put(port.protocol().lower() + " " + port.nodePort(), key);
                     } else {
                         byAddress.put(port.protocol().lower() + " " + address, key);
                     }
@@ -164,7 +167,7 @@ final class ServiceConntrackCounts implements ConntrackHook {
                 }
                 String service = byAddress.get(entry.protocol() + " " + entry.origDst() + ":" + entry.origDport());
                 if (service == null && !entry.replySrc().equals(entry.origDst())) {
-                    service = byNodePort.get(entry.origDport());
+                    service = byNodePort.get(entry.protocol() + " " + entry.origDport());
                 }
                 if (service != null) {
                     counts.merge(service, 1L, Long::sum);

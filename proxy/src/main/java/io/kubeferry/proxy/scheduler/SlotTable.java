@@ -18,7 +18,9 @@ import java.util.Objects;
  * dataplane's business. An algorithm written once works in every mode that offers table-driven algorithms.
  *
  * @param key   how a connection picks its slot
- * @param slots endpoint index per slot; 1 to {@link #MAX_SLOTS} slots
+ * @param slots endpoint index per slot; at least one, and at most {@link #MAX_SLOTS} when the slot is picked by a hash
+ *              of the client (the slot travels in mark bits then; a random or round-robin cascade has no such bound,
+ *              and a Service's endpoint count must never make its default table invalid)
  */
 public record SlotTable(Key key, List<Integer> slots) {
 
@@ -51,8 +53,11 @@ public record SlotTable(Key key, List<Integer> slots) {
     public SlotTable {
         Objects.requireNonNull(key, "key");
         slots = List.copyOf(slots);
-        if (slots.isEmpty() || slots.size() > MAX_SLOTS) {
-            throw new IllegalArgumentException("a slot table has 1 to " + MAX_SLOTS + " slots, got " + slots.size());
+        if (slots.isEmpty()) {
+            throw new IllegalArgumentException("a slot table has at least one slot");
+        }
+        if (key == Key.SOURCE_ADDRESS && slots.size() > MAX_SLOTS) {
+            throw new IllegalArgumentException("a hashed slot table has 1 to " + MAX_SLOTS + " slots, got " + slots.size());
         }
     }
 

@@ -1,6 +1,9 @@
 package io.kubeferry.proxy.conntrack;
 
 import io.kubeferry.proxy.exec.ToolCommand;
+import io.kubeferry.proxy.exec.ToolException;
+import io.kubeferry.proxy.exec.ToolResult;
+import io.kubeferry.proxy.exec.ToolRunner;
 import io.kubeferry.proxy.model.Endpoint;
 import io.kubeferry.proxy.model.Protocol;
 import io.kubeferry.proxy.model.ProxyState;
@@ -16,6 +19,7 @@ import static io.kubeferry.proxy.testing.Fixtures.endpoint;
 import static io.kubeferry.proxy.testing.Fixtures.port;
 import static io.kubeferry.proxy.testing.Fixtures.state;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class RemovedEndpointTcpFlowsTest {
@@ -131,5 +135,55 @@ class RemovedEndpointTcpFlowsTest {
         sync(new RemovedEndpointTcpFlows(kernel, false, metrics), state(web(true, A, B)), state(web(true, A)));
         assertEquals(1, deletions().size());
         assertEquals(0.0, metrics.get("kubeferry.conntrack.tcp.deleted.entries").counter().count());
+    }
+
+    /** The fake kernel, but every conntrack call fails while {@code down[0]}. */
+    private ToolRunner flaky(boolean[] down) {
+        return new ToolRunner() {
+
+            @Override
+            public ToolResult run(ToolCommand command) throws ToolException {
+                return kernel.run(command);
+            }
+
+            @Override
+            public ToolResult runAllowingFailure(ToolCommand command) throws ToolException {
+                if (down[0]) {
+                    throw new ToolException("conntrack: netlink busy", null);
+                }
+                return kernel.runAllowingFailure(command);
+            }
+        };
+    }
+
+    /** A deletion that failed is tried again with the next change, which no longer names the endpoint. */
+    @Test
+    void aFailedCutIsRetriedWithTheNextChange() throws Exception {
+        kernel.addConntrack(flow("198.18.1.2", 40000, "198.19.0.10", 80, B.ip(), 8080));
+        boolean[] down = {true};
+        ToolRunner flaky = flaky(down);
+        RemovedEndpointTcpFlows hook = new RemovedEndpointTcpFlows(flaky, false, metrics);
+        assertThrows(ToolException.class, () -> sync(hook, state(web(true, A, B)), state(web(true, A))));
+        assertEquals(1, kernel.conntrackEntries().size(), "nothing cut yet");
+
+        down[0] = false;
+        sync(hook, state(web(true, A)), state(web(true, A)));
+        assertEquals(List.of(), kernel.conntrackEntries(), "cut by the next change");
+        sync(hook, state(web(true, A)), state(web(true, A)));
+        assertEquals(1, deletions().size(), "and only once");
+    }
+
+    /** An endpoint back in its Service before the retry keeps its (new) flows. */
+    @Test
+    void aFailedCutOfAnEndpointThatCameBackIsDropped() throws Exception {
+        boolean[] down = {true};
+        ToolRunner flaky = flaky(down);
+        RemovedEndpointTcpFlows hook = new RemovedEndpointTcpFlows(flaky, false, metrics);
+        assertThrows(ToolException.class, () -> sync(hook, state(web(true, A, B)), state(web(true, A))));
+        down[0] = false;
+        kernel.addConntrack(flow("198.18.1.2", 40001, "198.19.0.10", 80, B.ip(), 8080));
+        sync(hook, state(web(true, A)), state(web(true, A, B)));
+        assertEquals(List.of(), deletions(), "B is listed again: nothing to cut");
+        assertEquals(1, kernel.conntrackEntries().size());
     }
 }

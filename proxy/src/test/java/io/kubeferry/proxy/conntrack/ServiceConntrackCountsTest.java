@@ -50,12 +50,13 @@ class ServiceConntrackCountsTest {
         kernel.addConntrack(flow("tcp", "198.18.1.1", 30080, "198.18.1.1")); // the same port, not DNATed: not the Service's
         kernel.addConntrack(flow("udp", "198.19.0.53", 53, "198.18.0.12"));
         kernel.addConntrack(flow("tcp", "198.19.0.53", 53, "198.18.0.12")); // TCP to a UDP-only Service: none
+        kernel.addConntrack(flow("udp", "198.18.1.1", 30080, "198.18.0.12")); // UDP to a TCP NodePort's number: none
         ServiceConntrackCounts counts = new ServiceConntrackCounts(kernel, Duration.ZERO, metrics);
 
         counts.count(s);
 
         assertEquals(Map.of("ns/web", 4.0, "kube-system/dns", 1.0), gauges());
-        assertEquals(7.0, metrics.get("kubeferry.conntrack.entries").gauge().value());
+        assertEquals(8.0, metrics.get("kubeferry.conntrack.entries").gauge().value());
     }
 
     @Test
