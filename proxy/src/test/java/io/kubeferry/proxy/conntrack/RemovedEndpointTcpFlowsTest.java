@@ -2,7 +2,6 @@ package io.kubeferry.proxy.conntrack;
 
 import io.kubeferry.proxy.exec.ToolCommand;
 import io.kubeferry.proxy.exec.ToolException;
-import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
 import io.kubeferry.proxy.model.Endpoint;
 import io.kubeferry.proxy.model.Protocol;
@@ -139,21 +138,12 @@ class RemovedEndpointTcpFlowsTest {
 
     /** The fake kernel, but every conntrack call fails while {@code down[0]}. */
     private ToolRunner flaky(boolean[] down) {
-        return new ToolRunner() {
-
-            @Override
-            public ToolResult run(ToolCommand command) throws ToolException {
-                return kernel.run(command);
+        return AnsweredTools.of(kernel, command -> {
+            if (down[0]) {
+                throw new ToolException("conntrack: netlink busy", null);
             }
-
-            @Override
-            public ToolResult runAllowingFailure(ToolCommand command) throws ToolException {
-                if (down[0]) {
-                    throw new ToolException("conntrack: netlink busy", null);
-                }
-                return kernel.runAllowingFailure(command);
-            }
-        };
+            return kernel.runAllowingFailure(command);
+        });
     }
 
     /** A deletion that failed is tried again with the next change, which no longer names the endpoint. */

@@ -75,25 +75,8 @@ class StaleUdpConntrackTest {
         return new ConntrackChange(ProxyState.empty(current.node()), current, Set.of(), true);
     }
 
-    /** What the hook runs through runAllowingFailure (all it uses), answered by the test. */
-    private interface Answer {
-
-        ToolResult of(ToolCommand command) throws ToolException;
-    }
-
-    private ToolRunner answering(Answer answer) {
-        return new ToolRunner() {
-
-            @Override
-            public ToolResult run(ToolCommand command) throws ToolException {
-                return kernel.run(command);
-            }
-
-            @Override
-            public ToolResult runAllowingFailure(ToolCommand command) throws ToolException {
-                return answer.of(command);
-            }
-        };
+    private ToolRunner answering(AnsweredTools.Answer answer) {
+        return AnsweredTools.of(kernel, answer);
     }
 
     private static ProxyState dnsWithOneEndpoint() {
