@@ -6,12 +6,12 @@ import io.kubeferry.proxy.dataplane.DataplaneException;
 import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.dataplane.SyncResult;
 import io.kubeferry.proxy.exec.ToolCommand;
-import io.kubeferry.proxy.exec.ToolException;
 import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
 import io.kubeferry.proxy.model.Protocol;
 import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.model.ResolvedService;
+import io.kubeferry.proxy.testing.AnsweredTools;
 import io.kubeferry.proxy.testing.Fixtures;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
@@ -204,18 +204,8 @@ class NftTakeoverTest {
 
     /** The fake's tools, except that {@code nft ARGS} prints {@code stdout}. */
     private ToolRunner answering(List<String> args, String stdout) {
-        return new ToolRunner() {
-
-            @Override
-            public ToolResult run(ToolCommand command) throws ToolException {
-                return tools.run(command);
-            }
-
-            @Override
-            public ToolResult runAllowingFailure(ToolCommand command) throws ToolException {
-                return command.args().equals(args) ? new ToolResult(0, stdout, "") : tools.runAllowingFailure(command);
-            }
-        };
+        return AnsweredTools.of(tools,
+                command -> command.args().equals(args) ? new ToolResult(0, stdout, "") : tools.runAllowingFailure(command));
     }
 
     private String freshDump() throws DataplaneException {

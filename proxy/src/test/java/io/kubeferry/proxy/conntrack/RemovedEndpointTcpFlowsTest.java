@@ -7,6 +7,7 @@ import io.kubeferry.proxy.model.Endpoint;
 import io.kubeferry.proxy.model.Protocol;
 import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.model.ResolvedService;
+import io.kubeferry.proxy.testing.AnsweredTools;
 import io.kubeferry.proxy.testing.FakeNetfilter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;

@@ -1,15 +1,15 @@
-package io.kubeferry.proxy.conntrack;
+package io.kubeferry.proxy.testing;
 
 import io.kubeferry.proxy.exec.ToolCommand;
 import io.kubeferry.proxy.exec.ToolException;
 import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
 
-/** A tool runner whose {@code runAllowingFailure} (all the conntrack hooks use) the test answers; {@code run} goes to the fake. */
-final class AnsweredTools {
+/** A tool runner whose {@code runAllowingFailure} the test answers; {@code run} goes to the fake. */
+public final class AnsweredTools {
 
     /** What the hook runs through runAllowingFailure, answered by the test. */
-    interface Answer {
+    public interface Answer {
 
         ToolResult of(ToolCommand command) throws ToolException;
     }
@@ -17,7 +17,7 @@ final class AnsweredTools {
     private AnsweredTools() {
     }
 
-    static ToolRunner of(ToolRunner fake, Answer answer) {
+    public static ToolRunner of(ToolRunner fake, Answer answer) {
         return new ToolRunner() {
 
             @Override
