@@ -27,12 +27,13 @@ public final class NodePortAddresses {
     }
 
     private static boolean loopback(String address) {
-        return address.startsWith("127.");
+        return address.startsWith("127.") || "::1".equals(address);
     }
 
     /**
      * The addresses the entries pick, in the order the entries name them: {@code primary} (the node's first
-     * non-loopback address), {@code localhost} (127.0.0.0/8), or an IPv4 CIDR.
+     * non-loopback address), {@code localhost} (127.0.0.0/8 or ::1), or a CIDR of either family (it picks only
+     * addresses of its own family, so one list serves both families' dataplanes, each given its own addresses).
      */
     public static List<String> select(List<String> entries, List<String> addresses) {
         String primary = primary(addresses);
@@ -42,7 +43,7 @@ public final class NodePortAddresses {
                 boolean match = switch (entry) {
                     case "primary" -> address.equals(primary);
                     case "localhost" -> loopback(address);
-                    default -> !entry.contains(":") && Cidr.parse(entry).contains(address);
+                    default -> Cidr.parse(entry).contains(address);
                 };
                 if (match && !chosen.contains(address)) {
                     chosen.add(address);

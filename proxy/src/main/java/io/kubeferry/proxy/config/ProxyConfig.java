@@ -270,6 +270,14 @@ public record ProxyConfig(
         return KubeProxyConfigurationLoader.splitCIDRs(clusterCIDR);
     }
 
+    /**
+     * The pod CIDR of {@code family} from {@link #clusterCIDR} (a comma-separated dual-stack pair is allowed, as
+     * upstream), or "" when none is of that family: what detectLocalMode ClusterCIDR matches in that family.
+     */
+    public String clusterCIDR(io.kubeferry.proxy.model.IpFamily family) {
+        return clusterCIDRs().stream().filter(family::matches).findFirst().orElse("");
+    }
+
     public String serviceProxyName() {
         return own.serviceProxyName();
     }

@@ -6,7 +6,7 @@ import java.util.Set;
 /**
  * One endpoint of a Service port, merged from the Service's EndpointSlices.
  *
- * @param ip          the endpoint's IPv4 address
+ * @param ip          the endpoint's address (IPv4, or IPv6 in its canonical compressed form)
  * @param port        the target port
  * @param ready       conditions.ready (an absent condition counts as ready, as upstream does)
  * @param serving     conditions.serving (absent: same as ready)
@@ -37,8 +37,15 @@ public record Endpoint(
         nodeHints = Set.copyOf(nodeHints);
     }
 
-    /** {@code ip:port}: upstream's endpoint string, part of the KUBE-SEP chain-name hash input. */
+    /**
+     * {@code ip:port}, or {@code [ip]:port} for IPv6 (Go's net.JoinHostPort): upstream's endpoint string, part of
+     * the KUBE-SEP chain-name hash input and the sort key of a Service's endpoints.
+     */
     public String hostPort() {
-        return ip + ":" + port;
+        return ip.indexOf(':') >= 0 ? "[" + ip + "]:" + port : ip + ":" + port;
+    }
+
+    public IpFamily family() {
+        return ip.indexOf(':') >= 0 ? IpFamily.IPv6 : IpFamily.IPv4;
     }
 }

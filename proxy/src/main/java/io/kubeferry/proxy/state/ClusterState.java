@@ -231,7 +231,7 @@ public final class ClusterState implements StateSource {
      * blocks also drops them when another object still names them.
      */
     private boolean unionChanged() {
-        TreeSet<Cidr> union = new TreeSet<>(Comparator.comparingLong(Cidr::network).thenComparingInt(Cidr::prefix));
+        TreeSet<Cidr> union = new TreeSet<>();
         cidrsByServiceCIDR.values().forEach(union::addAll);
         List<Cidr> next = List.copyOf(union);
         if (next.equals(serviceCIDRs)) {
