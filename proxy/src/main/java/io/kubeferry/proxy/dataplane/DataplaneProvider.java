@@ -31,6 +31,15 @@ public interface DataplaneProvider {
     }
 
     /**
+     * The programs this mode runs for one IP family (e.g. {@code ip6tables-restore} for IPv6). A family whose
+     * tools are missing is not programmed (logged once, as upstream skips a family the node cannot run); IPv4
+     * defaults to {@link #requiredTools()}, IPv6 to the same list, for a mode whose tools serve both families.
+     */
+    default List<String> requiredTools(io.kubeferry.proxy.model.IpFamily family) {
+        return requiredTools();
+    }
+
+    /**
      * Checks the settings only this mode reads (e.g. {@code ipvs.scheduler}) when the configuration is
      * resolved for this mode, as upstream validates a mode's section only when that mode is chosen.
      *
