@@ -205,6 +205,7 @@ class IptablesIpv6Test {
         assertEquals(provider.requiredTools(), provider.requiredTools(IpFamily.IPv4));
         assertTrue(provider.requiredTools(IpFamily.IPv6).containsAll(List.of("ip6tables-restore", "ip6tables-save", "ip6tables")));
         assertFalse(provider.requiredTools(IpFamily.IPv6).contains("iptables-restore"));
+        assertEquals(Set.of(IpFamily.IPv4, IpFamily.IPv6), provider.families());
     }
 
     @Test
