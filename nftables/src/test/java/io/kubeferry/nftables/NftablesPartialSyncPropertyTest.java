@@ -29,7 +29,7 @@ class NftablesPartialSyncPropertyTest {
      * delete a chain a just-removed map element refers to), so they may still be there; no packet reaches them.
      */
     static String kernelState(FakeNft nft) {
-        String listing = nft.listTable(NftablesRenderer.FAMILY, NftablesRenderer.TABLE);
+        String listing = nft.listTable(NftFamily.IPV4.name(), NftablesRenderer.TABLE);
         StringBuilder out = new StringBuilder();
         Matcher m = EMPTY_CHAIN.matcher(listing);
         int at = 0;

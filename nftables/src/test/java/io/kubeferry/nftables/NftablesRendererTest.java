@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class NftablesRendererTest {
 
-    static final String F = NftablesRenderer.FAMILY;
+    static final String F = NftFamily.IPV4.name();
     static final String T = NftablesRenderer.TABLE;
 
     /** Upstream's test proxier: pod CIDR 10.0.0.0/8, ServiceCIDR 172.30.0.0/16, NodePorts on 192.168.0.2 only. */
