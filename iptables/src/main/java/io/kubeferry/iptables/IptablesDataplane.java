@@ -495,19 +495,7 @@ final class IptablesDataplane implements Dataplane {
             return InterfaceAddresses.ips(tools);
         }
         Cidr linkLocal = Cidr.parse("fe80::/10");
-        List<String> out = new ArrayList<>();
-        for (String line : tools.run(ToolCommand.of("ip", "-o", "-6", "addr", "show")).stdout().split("\n")) {
-            String[] f = line.trim().split("\\s+");
-            for (int i = 0; i + 1 < f.length; i++) {
-                if (f[i].equals("inet6")) {
-                    String ip = Cidr.canonical(f[i + 1].split("/")[0]);
-                    if (IpFamily.IPv6.matches(ip) && !linkLocal.contains(ip) && !out.contains(ip)) {
-                        out.add(ip);
-                    }
-                }
-            }
-        }
-        return out;
+        return InterfaceAddresses.ips(tools, family).stream().filter(ip -> !linkLocal.contains(ip)).toList();
     }
 
 }
