@@ -143,9 +143,9 @@ class UpstreamDifferentialTest {
             Probe.tcp("ClusterIP dual, its IPv6 address", "2001:db8:f::20", 80),
             Probe.tcp("ClusterIP dual, its IPv4 address", "198.19.1.20", 80),
             Probe.tcp("NodePort dual on the node's IPv6 address", NetnsTestBed.NODE_EXTERNAL_IP6, 30090),
-            Probe.tcp("LoadBalancer lb6 (IPv6), client inside the source ranges", "2001:db8:f::100:1", 80),
-            Probe.tcp("externalIP of lb6 (IPv6)", "2001:db8:f::200:1", 80),
-            Probe.tcp("LoadBalancer IP local6 (IPv6, eTP Local)", "2001:db8:f::100:2", 80),
+            Probe.tcp("LoadBalancer lb6 (IPv6), client inside the source ranges", "2001:db8:f::a1", 80),
+            Probe.tcp("externalIP of lb6 (IPv6)", "2001:db8:f::b1", 80),
+            Probe.tcp("LoadBalancer IP local6 (IPv6, eTP Local)", "2001:db8:f::a2", 80),
             // No localhost NodePorts for IPv6 (upstream: ! -d ::1/128), in either agent.
             new Probe("from the node: NodePort dual on ::1", "node-tcp", "::1", 30090, 1, Compare.EXACT));
 
