@@ -3,6 +3,7 @@ package io.kubeferry.nftables;
 import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneProvider;
+import io.kubeferry.proxy.model.IpFamily;
 
 import java.util.List;
 
@@ -21,6 +22,12 @@ public final class NftablesDataplaneProvider implements DataplaneProvider {
     @Override
     public List<String> requiredTools() {
         return List.of("nft", "ip", "sysctl", "conntrack");
+    }
+
+    /** Both: an instance programs the family its context names (merge glue between dual-agent and this backend). */
+    @Override
+    public java.util.Set<IpFamily> families() {
+        return java.util.EnumSet.allOf(IpFamily.class);
     }
 
     @Override
