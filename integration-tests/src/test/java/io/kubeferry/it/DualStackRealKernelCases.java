@@ -200,6 +200,17 @@ abstract class DualStackRealKernelCases {
         }
     }
 
+    /**
+     * From a pod, over IPv6: the dual-stack Service's IPv6 ClusterIP reaches both endpoints, the pod itself included
+     * (hairpin: masqueraded to the node, so the answer comes back through the pod's own bridge port).
+     */
+    @Test
+    @Order(6)
+    void aPodReachesEveryEndpointItselfIncludedThroughTheIpv6ClusterIP() throws Exception {
+        NetnsTestBed.Client fromPod = bed.clientIn(pod1.ns());
+        assertEquals(Set.of("pod-1", "pod-2"), answers(40, () -> fromPod.tcp(DUAL_V6, 80)), "pod-1 reaches pod-2 and itself");
+    }
+
     /** Runs last: cleanup removes this mode's state from both families' tables. */
     @Test
     @Order(100)

@@ -393,6 +393,12 @@ public final class NetnsTestBed implements BeforeAllCallback, AfterAllCallback {
             throw new IllegalStateException("ip netns add " + ns + ": " + r.output);
         }
         namespaces.add(ns);
+        if (ipv6) {
+            // No duplicate address detection for the link-local addresses either (nodad covers only the ones the bed
+            // adds): until a link's link-local passed it, the first packets through that link were lost (a first
+            // connection took 2 s, or timed out).
+            exec(ns, "sysctl", "-q", "-w", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0");
+        }
         ip(ns, "link", "set", "lo", "up");
     }
 
