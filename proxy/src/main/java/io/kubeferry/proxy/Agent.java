@@ -113,7 +113,7 @@ public final class Agent {
     }
 
     private Agent(ProxyConfig config, KubernetesClient client, ApiReachability reachability, Vertx vertx, ToolRunner tools,
-            Duration fullSyncPeriod, Set<IpFamily> checkedFamilies) throws Exception {
+            Duration fullSyncPeriod, Set<IpFamily> checkedFamilies, DataplaneProvider given) throws Exception {
         this.config = config;
         this.reachability = reachability;
         this.vertx = vertx;
@@ -129,7 +129,7 @@ public final class Agent {
         this.runtimeMetrics = new RuntimeMetrics(registry);
         KubernetesServiceEvents events = new KubernetesServiceEvents(client, vertx, config.hostnameOverride());
         DataplaneContext dataplaneContext = new DataplaneContext(config, tools, registry, events);
-        DataplaneProvider provider = DataplaneProvider.forMode(config.mode());
+        DataplaneProvider provider = given != null ? given : DataplaneProvider.forMode(config.mode());
         NodeFamilies families;
         if (checkedFamilies == null) {
             families = NodeFamilies.probe(provider, dataplaneContext);
@@ -170,7 +170,7 @@ public final class Agent {
      */
     public static Future<Agent> start(ProxyConfig config, KubernetesClient client, ApiReachability reachability, Vertx vertx,
             ToolRunner tools) {
-        return start(config, client, reachability, vertx, tools, SyncRunner.FULL_SYNC_PERIOD, null);
+        return start(config, client, reachability, vertx, tools, SyncRunner.FULL_SYNC_PERIOD, null, null);
     }
 
     /**
@@ -179,7 +179,7 @@ public final class Agent {
      */
     public static Future<Agent> start(ProxyConfig config, KubernetesClient client, ApiReachability reachability, Vertx vertx,
             ToolRunner tools, Set<IpFamily> checkedFamilies) {
-        return start(config, client, reachability, vertx, tools, SyncRunner.FULL_SYNC_PERIOD, Set.copyOf(checkedFamilies));
+        return start(config, client, reachability, vertx, tools, SyncRunner.FULL_SYNC_PERIOD, Set.copyOf(checkedFamilies), null);
     }
 
     /**
@@ -187,7 +187,16 @@ public final class Agent {
      * open is then not logged (Fabric8 re-opens them silently), only failed lists and lost watches are.
      */
     public static Future<Agent> start(ProxyConfig config, KubernetesClient client, Vertx vertx, ToolRunner tools) {
-        return start(config, client, new ApiReachability(), vertx, tools, SyncRunner.FULL_SYNC_PERIOD, null);
+        return start(config, client, new ApiReachability(), vertx, tools, SyncRunner.FULL_SYNC_PERIOD, null, null);
+    }
+
+    /**
+     * The same with a dataplane provider that is not registered ({@code ServiceLoader}) under the configuration's mode:
+     * for tests that watch what the agent asks of its dataplanes, and for embedders.
+     */
+    public static Future<Agent> start(ProxyConfig config, KubernetesClient client, Vertx vertx, ToolRunner tools,
+            DataplaneProvider provider) {
+        return start(config, client, new ApiReachability(), vertx, tools, SyncRunner.FULL_SYNC_PERIOD, null, provider);
     }
 
     /**
@@ -196,15 +205,15 @@ public final class Agent {
      */
     public static Future<Agent> start(ProxyConfig config, KubernetesClient client, Vertx vertx, ToolRunner tools,
             Duration fullSyncPeriod) {
-        return start(config, client, new ApiReachability(), vertx, tools, fullSyncPeriod, null);
+        return start(config, client, new ApiReachability(), vertx, tools, fullSyncPeriod, null, null);
     }
 
     /** {@code checkedFamilies} null: each family is checked here ({@link NodeFamilies#probe}). */
     private static Future<Agent> start(ProxyConfig config, KubernetesClient client, ApiReachability reachability, Vertx vertx,
-            ToolRunner tools, Duration fullSyncPeriod, Set<IpFamily> checkedFamilies) {
+            ToolRunner tools, Duration fullSyncPeriod, Set<IpFamily> checkedFamilies, DataplaneProvider provider) {
         Agent agent;
         try {
-            agent = new Agent(config, client, reachability, vertx, tools, fullSyncPeriod, checkedFamilies);
+            agent = new Agent(config, client, reachability, vertx, tools, fullSyncPeriod, checkedFamilies, provider);
         } catch (Exception e) {
             return Future.failedFuture(e);
         }
