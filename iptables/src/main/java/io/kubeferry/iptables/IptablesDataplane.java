@@ -351,9 +351,6 @@ final class IptablesDataplane implements Dataplane {
      */
     static List<String> nodePortEntries(ProxyConfig config, IpFamily family) {
         List<String> entries = config.nodePortAddresses();
-        if (family == IpFamily.IPv4) {
-            return entries;
-        }
         List<String> own = entries.stream().filter(e -> e.equals("primary") || e.equals("localhost") || e.equals("all")
                 || family.matches(e)).toList();
         boolean anyCidr = own.stream().anyMatch(family::matches);

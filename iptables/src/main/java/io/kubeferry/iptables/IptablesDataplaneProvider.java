@@ -20,6 +20,12 @@ public final class IptablesDataplaneProvider implements DataplaneProvider {
         return List.of("iptables-restore", "iptables-save", "iptables", "ip", "sysctl", "conntrack");
     }
 
+    /** Both: an instance made for IPv6 programs ip6tables (see {@link IptablesDataplane}). */
+    @Override
+    public java.util.Set<IpFamily> families() {
+        return java.util.EnumSet.allOf(IpFamily.class);
+    }
+
     /** ip6tables' for IPv6 (the same names, ip6tables-*): a node without them runs IPv4 alone. */
     @Override
     public List<String> requiredTools(IpFamily family) {
