@@ -584,7 +584,7 @@ public final class FakeNft {
                 if (r.comment != null) {
                     o.put("comment", r.comment);
                 }
-                o.set("expr", NftRuleJson.compile(r.text));
+                o.set("expr", NftRuleJson.compile(r.text, family));
             }
         }
         return root.toString();
