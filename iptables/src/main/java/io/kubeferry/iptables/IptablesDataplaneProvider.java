@@ -34,12 +34,6 @@ public final class IptablesDataplaneProvider implements DataplaneProvider {
                 : List.of("ip6tables-restore", "ip6tables-save", "ip6tables", "ip", "sysctl", "conntrack");
     }
 
-    /** Both: an instance programs the family its context names (merge glue between dual-agent and this backend). */
-    @Override
-    public java.util.Set<IpFamily> families() {
-        return java.util.EnumSet.allOf(IpFamily.class);
-    }
-
     @Override
     public Dataplane create(DataplaneContext context) {
         return new IptablesDataplane(context);
