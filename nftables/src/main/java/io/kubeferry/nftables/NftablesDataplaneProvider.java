@@ -5,7 +5,9 @@ import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneProvider;
 import io.kubeferry.proxy.model.IpFamily;
 
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 
 /** Registers nftables mode with the agent core. */
 public final class NftablesDataplaneProvider implements DataplaneProvider {
@@ -24,10 +26,10 @@ public final class NftablesDataplaneProvider implements DataplaneProvider {
         return List.of("nft", "ip", "sysctl", "conntrack");
     }
 
-    /** Both: an instance programs the family its context names (merge glue between dual-agent and this backend). */
+    /** Both: an instance programs its context's family's table (ip or ip6 kube-proxy), with the same tools. */
     @Override
-    public java.util.Set<IpFamily> families() {
-        return java.util.EnumSet.allOf(IpFamily.class);
+    public Set<IpFamily> families() {
+        return EnumSet.of(IpFamily.IPv4, IpFamily.IPv6);
     }
 
     @Override

@@ -17,9 +17,10 @@ class NftablesPartialSyncPropertyTest {
 
     static PartialSyncTarget fresh() {
         FakeNft nft = new FakeNft();
-        Dataplane dataplane = NftablesPacketPathTest.dataplane(new PacketScenario("churn", false, List.of(), List.of()), nft);
+        PacketScenario churn = new PacketScenario("churn", false, List.of(), List.of());
+        Dataplane dataplane = NftablesPacketPathTest.dataplane(churn, nft);
         return new PartialSyncTarget(dataplane, PartialSyncTarget.Settle.NOTHING, () -> kernelState(nft),
-                () -> NftablesPacketPathTest.tracer(nft));
+                () -> NftablesPacketPathTest.tracer(churn, nft));
     }
 
     /**
