@@ -168,7 +168,10 @@ abstract class DualStackRealKernelCases {
         client.resource(slice6("dns", "UDP", 5353, Ep.ready(pod2.ip6(), "node-b"))).create();
         client.resource(slice("dns", "UDP", 5353, Ep.ready(pod2.ip(), "node-b"))).create();
         NetnsTestBed.Client c = bed.client();
-        awaitAnswer("IPv6 UDP Service programmed", () -> c.udp(DNS_V6, 53, 40053), "pod-2"::equals);
+        // Programmed: probed from a new source port each time, so a probe sent before the rules were in place (its
+        // flow tracked un-NATed) holds no later one back; the flow under test then starts on programmed rules alone.
+        java.util.concurrent.atomic.AtomicInteger probePort = new java.util.concurrent.atomic.AtomicInteger(41000);
+        awaitAnswer("IPv6 UDP Service programmed", () -> c.udp(DNS_V6, 53, probePort.getAndIncrement()), "pod-2"::equals);
         assertEquals("pod-2", c.udp(DNS_V6, 53, 40053));
         assertTrue(udpConntrackTo(DNS_V6).contains("src=" + pod2.ip6() + " "), "the flow is tracked:\n" + udpConntrackTo(DNS_V6));
         double deletedBefore = staleUdpEntriesDeleted();
@@ -176,7 +179,7 @@ abstract class DualStackRealKernelCases {
         client.resource(slice6("dns", "UDP", 5353, Ep.ready(pod1.ip6(), "node-a"))).update();
         awaitAnswer("IPv6 UDP flow moved to pod-1", () -> c.udp(DNS_V6, 53, 40053), "pod-1"::equals);
         assertFalse(udpConntrackTo(DNS_V6).contains("src=" + pod2.ip6() + " "), "no entry to pod-2 left:\n" + udpConntrackTo(DNS_V6));
-        assertTrue(staleUdpEntriesDeleted() > deletedBefore, "the stale entry was deleted by the conntrack hook");
+        assertTrue(staleUdpEntriesDeleted() > deletedBefore, "the stale entry was deleted by the conntrack hook (IPv6's count)");
         assertEquals("pod-2", c.udp(DNS_V4, 53, 40054), "the Service's IPv4 side kept its endpoint");
     }
 
@@ -227,9 +230,9 @@ abstract class DualStackRealKernelCases {
         return bed.stdout(bed.nodeNs(), "conntrack", "-L", "-f", "ipv6", "-p", "udp", "--orig-dst", vip);
     }
 
-    /** Every family's count (the meter may carry a family tag). */
+    /** IPv6's count (upstream's metric, labelled by family as upstream's per-family proxiers label it; none before its first use). */
     private double staleUdpEntriesDeleted() {
-        return agent.registry().find("kubeproxy.conntrack.reconciler.deleted.entries").counters().stream()
+        return agent.registry().find("kubeproxy.conntrack.reconciler.deleted.entries").tag("ip_family", "IPv6").counters().stream()
                 .mapToDouble(Counter::count).sum();
     }
 }
