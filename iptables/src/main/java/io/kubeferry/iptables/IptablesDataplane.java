@@ -70,6 +70,8 @@ final class IptablesDataplane implements Dataplane {
     /** The program applied last; a failed restore changes nothing, so it stays true to the kernel. */
     private RestoreProgram applied;
     private boolean synced;
+    /** The Node's addresses the settings were resolved with (null before the first full sync). */
+    private List<String> settingsNodeAddresses;
     /** The algorithm per Service port of the program applied (or rendered) last; read by /debug/state's thread. */
     private volatile Map<ServicePortName, SchedulerInForce> schedulers = Map.of();
     private boolean needFull = true;
@@ -130,7 +132,9 @@ final class IptablesDataplane implements Dataplane {
     @Override
     public SyncResult sync(SyncRequest request) throws DataplaneException {
         long start = System.nanoTime();
-        boolean full = request.full() || needFull;
+        // The Node's addresses name the node's primary IP (see nodeAddresses): a change re-resolves the settings.
+        List<String> node = request.state().node().addresses();
+        boolean full = request.full() || needFull || !node.equals(settingsNodeAddresses);
         // Something happened behind our back (failed restore, canary lost, cleanup): read the kernel.
         boolean kernelSuspect = needFull || applied == null;
         try {
@@ -142,7 +146,7 @@ final class IptablesDataplane implements Dataplane {
             }
             RestoreProgram program;
             if (full) {
-                KernelState kernel = prepareFull(kernelSuspect);
+                KernelState kernel = prepareFull(kernelSuspect, node);
                 program = renderer.full(request.state(), settings, kernel);
             } else {
                 // A partial sync reads nothing: the program applied last stands for the kernel.
@@ -198,9 +202,10 @@ final class IptablesDataplane implements Dataplane {
      * jumps iptables-save lists, with kubelet's chain and the nfacct counters; or, when no scan is due, the
      * program applied last standing in.
      */
-    private KernelState prepareFull(boolean kernelSuspect) throws ToolException {
+    private KernelState prepareFull(boolean kernelSuspect, List<String> node) throws ToolException {
         IptablesSettings previous = settings;
-        settings = resolveSettings();
+        settings = resolveSettings(node);
+        settingsNodeAddresses = node;
         if (!scanDue(kernelSuspect)) {
             // Our own chains stand in for the kernel's: those we dropped since still get deleted, and
             // strays are left for the next scan (harmless: nothing jumps to them), as upstream does.
@@ -431,8 +436,8 @@ final class IptablesDataplane implements Dataplane {
     }
 
     /** Settings for this node: its addresses, and whether the kernel is liberal about out-of-window TCP. */
-    private IptablesSettings resolveSettings() throws ToolException {
-        IptablesSettings base = forAddresses(baseSettings(config, family), nodeAddresses());
+    private IptablesSettings resolveSettings(List<String> node) throws ToolException {
+        IptablesSettings base = forAddresses(baseSettings(config, family), primaryFirst(node, nodeAddresses()));
         if (base.nodePortIPs() != null) {
             if (!base.localhostNodePorts() && !loopbackNodePortsSaid && base.nodePortIPs().stream().anyMatch(base::loopback)) {
                 loopbackNodePortsSaid = true;
@@ -467,6 +472,21 @@ final class IptablesDataplane implements Dataplane {
     }
 
     /**
+     * The kernel's addresses with the node's primary IP first: the Node object's first address of this family, as
+     * upstream takes it (the kernel may list another first, e.g. a pod bridge's); the kernel's alone when the Node
+     * names none.
+     */
+    static List<String> primaryFirst(List<String> node, List<String> kernel) {
+        String primary = NodePortAddresses.primary(node);
+        if (primary.isEmpty()) {
+            return kernel;
+        }
+        List<String> out = new ArrayList<>(List.of(primary));
+        kernel.stream().filter(a -> !a.equals(primary)).forEach(out::add);
+        return out;
+    }
+
+    /**
      * This family's addresses of the node's interfaces. IPv6: {@code ip -o -6 addr show} in canonical form, link-local
      * ones (fe80::/10) left out: no NodePort or primary address is one.
      */
@@ -475,19 +495,7 @@ final class IptablesDataplane implements Dataplane {
             return InterfaceAddresses.ips(tools);
         }
         Cidr linkLocal = Cidr.parse("fe80::/10");
-        List<String> out = new ArrayList<>();
-        for (String line : tools.run(ToolCommand.of("ip", "-o", "-6", "addr", "show")).stdout().split("\n")) {
-            String[] f = line.trim().split("\\s+");
-            for (int i = 0; i + 1 < f.length; i++) {
-                if (f[i].equals("inet6")) {
-                    String ip = Cidr.canonical(f[i + 1].split("/")[0]);
-                    if (IpFamily.IPv6.matches(ip) && !linkLocal.contains(ip) && !out.contains(ip)) {
-                        out.add(ip);
-                    }
-                }
-            }
-        }
-        return out;
+        return InterfaceAddresses.ips(tools, family).stream().filter(ip -> !linkLocal.contains(ip)).toList();
     }
 
 }

@@ -260,6 +260,14 @@ class IptablesIpv6Test {
         };
     }
 
+    /** The node's primary IP is the Node object's (upstream's nodeIP), whatever the kernel lists first (a pod bridge). */
+    @Test
+    void thePrimaryIpIsTheNodeObjects() {
+        List<String> kernel = List.of("::1", "2001:db8::1", NODE6);
+        assertEquals(List.of(NODE6, "::1", "2001:db8::1"), IptablesDataplane.primaryFirst(List.of(NODE6), kernel));
+        assertEquals(kernel, IptablesDataplane.primaryFirst(List.of(), kernel), "no Node address: the kernel's order");
+    }
+
     /** The renderer's settings for IPv6 never have localhost NodePorts, whatever they are built from. */
     @Test
     void ipv6SettingsNeverHaveLocalhostNodePorts() {
