@@ -261,7 +261,8 @@ final class NftTakeover {
                             exists = true;
                             timeout = s.timeoutSeconds();
                             elements = new HashMap<>();
-                        } else if (s.map() != had.map() || !s.type().equals(had.type()) || !flags(s).equals(flags(had))) {
+                        } else if (s.map() != had.map() || !NftKernelTable.listedType(s.type()).equals(had.type())
+                                || !flags(s).equals(flags(had))) {
                             return new Verdict(false, s.kind() + " " + name + " is \"" + had.type() + "\" " + flags(had)
                                     + ", kube-ferry writes \"" + s.type() + "\" " + flags(s));
                         } else {

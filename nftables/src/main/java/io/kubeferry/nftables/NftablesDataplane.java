@@ -352,9 +352,19 @@ final class NftablesDataplane implements Dataplane {
                 localCIDR, nodePortIPs, NodePortAddresses.primary(addresses), texts(serviceCIDRs));
     }
 
-    /** The kernel's addresses of this instance's family ({@code ip -o -4 addr show}, or {@code -6}). */
+    /**
+     * The kernel's addresses of this instance's family ({@code ip -o -4 addr show}, or {@code -6}); IPv6 link-local ones
+     * (fe80::/10, on every interface) last, so that without a Node address the primary is a routable one.
+     */
     private List<String> localAddresses() throws ToolException {
-        return InterfaceAddresses.ips(tools, family.ipFamily());
+        List<String> all = InterfaceAddresses.ips(tools, family.ipFamily());
+        if (family.ipFamily() != IpFamily.IPv6) {
+            return all;
+        }
+        Cidr linkLocal = Cidr.parse("fe80::/10");
+        List<String> out = new java.util.ArrayList<>(all.stream().filter(a -> !linkLocal.contains(a)).toList());
+        all.stream().filter(linkLocal::contains).forEach(out::add);
+        return out;
     }
 
     private static List<String> texts(List<Cidr> cidrs) {
