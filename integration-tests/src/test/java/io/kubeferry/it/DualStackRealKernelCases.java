@@ -214,6 +214,33 @@ abstract class DualStackRealKernelCases {
         assertEquals(Set.of("pod-1", "pod-2"), answers(40, () -> fromPod.tcp(DUAL_V6, 80)), "pod-1 reaches pod-2 and itself");
     }
 
+    /**
+     * loadBalancerSourceRanges per family (as upstream's MapCIDRsByIPFamily): a dual-stack LoadBalancer whose ranges
+     * hold the client's IPv4 and IPv6 addresses admits that client on both ingress IPs, and drops the other client on
+     * both, while the other client still reaches the ClusterIPs, which the ranges do not guard.
+     */
+    @Test
+    @Order(7)
+    void loadBalancerSourceRangesApplyInEachFamily() throws Exception {
+        String lbV4 = "198.19.1.100";
+        String lbV6 = "2001:db8:f::ff90";
+        client.resource(service("lb", List.of("198.19.0.90", "2001:db8:f::90"), "TCP", 80, 8080).editSpec().withType("LoadBalancer")
+                .withLoadBalancerSourceRanges(NetnsTestBed.CLIENT_IP + "/32", NetnsTestBed.CLIENT_IP6 + "/128").editFirstPort()
+                .withNodePort(30100).endPort().endSpec().withNewStatus().withNewLoadBalancer().addNewIngress().withIp(lbV4).endIngress()
+                .addNewIngress().withIp(lbV6).endIngress().endLoadBalancer().endStatus().build()).create();
+        client.resource(slice("lb", "TCP", 8080, Ep.ready(pod1.ip(), "node-a"), Ep.ready(pod2.ip(), "node-b"))).create();
+        client.resource(slice6("lb", "TCP", 8080, Ep.ready(pod1.ip6(), "node-a"), Ep.ready(pod2.ip6(), "node-b"))).create();
+        NetnsTestBed.Client allowed = bed.client();
+        NetnsTestBed.Client denied = bed.otherClient();
+        awaitAnswer("IPv6 LB IP programmed for an allowed client", () -> allowed.tcp(lbV6, 80), a -> a.startsWith("pod-"));
+        awaitAnswer("IPv4 LB IP programmed for an allowed client", () -> allowed.tcp(lbV4, 80), a -> a.startsWith("pod-"));
+        // Outside the ranges: dropped (no answer at all), not refused.
+        assertEquals(Set.of("TIMEOUT"), answers(2, () -> denied.tcp(lbV6, 80)), "a client outside the IPv6 ranges is dropped");
+        assertEquals(Set.of("TIMEOUT"), answers(2, () -> denied.tcp(lbV4, 80)), "a client outside the IPv4 ranges is dropped");
+        assertTrue(denied.tcp("2001:db8:f::90", 80).startsWith("pod-"), "the other client still reaches the IPv6 ClusterIP");
+        assertTrue(denied.tcp("198.19.0.90", 80).startsWith("pod-"), "the other client still reaches the IPv4 ClusterIP");
+    }
+
     /** Runs last: cleanup removes this mode's state from both families' tables. */
     @Test
     @Order(100)

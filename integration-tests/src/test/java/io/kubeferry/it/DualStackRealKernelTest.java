@@ -91,7 +91,7 @@ class DualStackRealKernelTest {
          * endpoints.
          */
         @Test
-        @Order(7)
+        @Order(50)
         void localhostNodePortsAreIpv4sAlone() throws Exception {
             NetnsTestBed.Client onNode = bed.clientIn(bed.nodeNs());
             assertTrue(onNode.tcp("127.0.0.1", DUAL_NODE_PORT).startsWith("pod-"), "127.0.0.1:NodePort reaches an endpoint");
