@@ -268,6 +268,39 @@ class IptablesIpv6Test {
         assertEquals(kernel, IptablesDataplane.primaryFirst(List.of(), kernel), "no Node address: the kernel's order");
     }
 
+    /**
+     * Source hashing hashes the whole IPv6 client address ({@code --hmark-src-prefix 128}; a /32 would put every
+     * client of 2001:db8::/32 in one slot): many clients spread over every endpoint, each client always to one.
+     */
+    @Test
+    void sourceHashHashesTheWholeIpv6Address() throws Exception {
+        FakeNetfilter kernel = new FakeNetfilter();
+        kernel.setAddresses(List.of("::1/128", NODE6 + "/64"));
+        ResolvedService svc = port("ns1", "sh", "", Protocol.TCP, "2001:db8:1::40", 80)
+                .option(io.kubeferry.proxy.scheduler.SchedulerCatalog.SCHEDULER_KEY, "source-hash")
+                .resolve(endpoint("2001:db8::2", 8080), endpoint("2001:db8::3", 8080), endpoint("2001:db8::4", 8080));
+        dataplane(DUAL, IpFamily.IPv6, kernel).sync(SyncRequest.full(v6(svc)));
+        String svcChain = new ChainNames(10).of(svc.name()).cluster();
+        assertTrue(kernel.rules(IpFamily.IPv6, "nat", svcChain).stream()
+                .allMatch(r -> !r.contains("HMARK") || r.contains("--hmark-src-prefix 128")));
+        io.kubeferry.proxy.testing.trace.NetfilterTracer tracer = new io.kubeferry.proxy.testing.trace.NetfilterTracer("iptables",
+                IpFamily.IPv6, kernel, Set.of(NODE6), io.kubeferry.proxy.testing.trace.NetfilterTracer.Ipsets.NONE,
+                io.kubeferry.proxy.testing.trace.NetfilterTracer.VirtualServers.NONE).sampling(new java.util.Random(5));
+        java.util.Map<String, String> chosen = new java.util.HashMap<>();
+        for (int c = 0; c < 300; c++) {
+            String client = "2001:db8:7::" + Integer.toHexString(c + 1);
+            for (int again = 0; again < 2; again++) {
+                var ends = tracer.trace(io.kubeferry.proxy.testing.trace.Packet.tcp(io.kubeferry.proxy.testing.trace.Packet.Origin.OUTSIDE,
+                        client, "2001:db8:1::40", 80)).outcome().ends();
+                assertEquals(1, ends.size(), ends.toString());
+                String endpoint = ends.first().endpoint();
+                assertEquals(chosen.getOrDefault(client, endpoint), endpoint, "one client, one endpoint");
+                chosen.put(client, endpoint);
+            }
+        }
+        assertEquals(Set.of("[2001:db8::2]:8080", "[2001:db8::3]:8080", "[2001:db8::4]:8080"), Set.copyOf(chosen.values()));
+    }
+
     /** The renderer's settings for IPv6 never have localhost NodePorts, whatever they are built from. */
     @Test
     void ipv6SettingsNeverHaveLocalhostNodePorts() {
