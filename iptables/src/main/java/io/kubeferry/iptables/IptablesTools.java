@@ -71,9 +71,15 @@ public record IptablesTools(String variant, String save, String restore, String 
      */
     public static CleanupReport removeChains(String mode, ToolRunner tools, java.util.function.BiPredicate<String, String> ours,
             java.util.Set<String> keep) {
+        return removeChains(mode, tools, List.of(NFT, LEGACY), ours, keep);
+    }
+
+    /** The same with the given flavours' tools (e.g. ip6tables' nft and legacy ones, for an IPv6 dataplane's chains). */
+    public static CleanupReport removeChains(String mode, ToolRunner tools, List<IptablesTools> flavours,
+            java.util.function.BiPredicate<String, String> ours, java.util.Set<String> keep) {
         CleanupReport report = CleanupReport.of(mode);
         List<String> notInstalled = new java.util.ArrayList<>();
-        for (IptablesTools candidate : List.of(NFT, LEGACY)) {
+        for (IptablesTools candidate : flavours) {
             try {
                 ToolResult saved = tools.runAllowingFailure(ToolCommand.of(candidate.save()));
                 if (!saved.ok()) {
@@ -96,7 +102,7 @@ public record IptablesTools(String variant, String save, String restore, String 
                 report = report.failed("iptables-" + candidate.variant() + ": " + e.getMessage());
             }
         }
-        if (notInstalled.size() == 2) {
+        if (notInstalled.size() == flavours.size()) {
             report = report.failed("neither " + String.join(" nor ", notInstalled) + " is installed: iptables rules not checked");
         }
         return report;
