@@ -12,7 +12,6 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.DynamicContainer;
 import org.junit.jupiter.api.TestFactory;
 
-import java.util.List;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.stream.Stream;
@@ -23,18 +22,22 @@ import java.util.stream.Stream;
  */
 class IptablesPacketPathTest {
 
-    /** iptables mode on {@code kernel}, made as the agent makes it (by mode name), with the scenario's settings. */
+    /**
+     * iptables mode on {@code kernel}, made as the agent makes it (by mode name), for the scenario's family (ip6tables
+     * for IPv6), with the scenario's settings.
+     */
     static Dataplane dataplane(PacketScenario scenario, FakeNetfilter kernel) {
-        kernel.setAddresses(List.of("127.0.0.1/8", PacketScenario.NODE_IP + "/24"));
+        kernel.setAddresses(scenario.addresses());
         return DataplaneProvider.forMode("iptables")
-                .create(new DataplaneContext(scenario.config("iptables"), kernel, new SimpleMeterRegistry()));
+                .create(new DataplaneContext(scenario.config("iptables"), kernel, new SimpleMeterRegistry()).withFamily(scenario.family()));
     }
 
-    static final Function<PacketScenario, PacketTracer> SYNCED = PacketTable.synced(FakeNetfilter::new,
+    static final Function<PacketScenario, PacketTracer> SYNCED = PacketTable.syncedFor(FakeNetfilter::new,
             IptablesPacketPathTest::dataplane, IptablesPacketPathTest::tracer);
 
-    static PacketTracer tracer(FakeNetfilter kernel) {
-        return new NetfilterTracer("iptables", kernel, Set.of(PacketScenario.NODE_IP),
+    /** Walks the scenario's family's tables (ip6tables' for IPv6). */
+    static PacketTracer tracer(PacketScenario scenario, FakeNetfilter kernel) {
+        return new NetfilterTracer("iptables", scenario.family(), kernel, Set.of(scenario.nodeIP()),
                 NetfilterTracer.Ipsets.NONE, NetfilterTracer.VirtualServers.NONE);
     }
 

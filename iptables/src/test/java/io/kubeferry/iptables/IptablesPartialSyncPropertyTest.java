@@ -24,9 +24,10 @@ class IptablesPartialSyncPropertyTest {
 
     static PartialSyncTarget fresh() {
         FakeNetfilter kernel = new FakeNetfilter();
-        Dataplane dataplane = IptablesPacketPathTest.dataplane(new PacketScenario("churn", false, List.of(), List.of()), kernel);
+        PacketScenario churn = new PacketScenario("churn", false, List.of(), List.of());
+        Dataplane dataplane = IptablesPacketPathTest.dataplane(churn, kernel);
         return new PartialSyncTarget(dataplane, PartialSyncTarget.Settle.NOTHING,
-                () -> PartialSyncProperty.iptablesState(kernel, EDITED_IN_PLACE), () -> IptablesPacketPathTest.tracer(kernel));
+                () -> PartialSyncProperty.iptablesState(kernel, EDITED_IN_PLACE), () -> IptablesPacketPathTest.tracer(churn, kernel));
     }
 
     /** Histories that include Services with both traffic policies Local reachable from outside. */

@@ -4,6 +4,7 @@ import io.kubeferry.proxy.exec.ToolCommand;
 import io.kubeferry.proxy.exec.ToolException;
 import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
+import io.kubeferry.proxy.model.IpFamily;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -23,7 +24,9 @@ import java.util.Set;
  * command, sysctl, {@code ip -o -4 addr show} and conntrack, the {@code -m ipvs} match's options (IPVS mode's
  * KUBE-IPVS-OUT-FILTER), and (once {@link #enableNfacct()} says the node has it)
  * the nfacct tool, whose counters {@code -m nfacct} rules must name. The nft and legacy flavours keep separate
- * tables, as in the kernel. Every command is recorded for assertions; failures can be injected.
+ * tables, as in the kernel, and so do the two families: ip6tables-restore/-save/ip6tables (each flavour) program
+ * their own IPv6 tables, which {@link #rules(IpFamily, String, String)} reads; {@code ip -o -6 addr show} lists
+ * the IPv6 addresses of {@link #setAddresses}. Every command is recorded for assertions; failures can be injected.
  */
 public final class FakeNetfilter implements ToolRunner {
 
@@ -35,7 +38,7 @@ public final class FakeNetfilter implements ToolRunner {
     private static final Set<String> TARGETS = Set.of("ACCEPT", "DROP", "REJECT", "RETURN", "MARK", "MASQUERADE",
             "DNAT", "SNAT", "LOG", "CONNMARK", "NOTRACK", "CT", "HMARK");
 
-    /** table -> chain -> rules (rule text after "-A CHAIN ", whitespace-normalised). */
+    /** flavour (nft, legacy; nft6, legacy6 for IPv6) -> table -> chain -> rules (rule text after "-A CHAIN ", whitespace-normalised). */
     private final Map<String, Map<String, Map<String, List<String>>>> flavours = new HashMap<>();
     private final List<ToolCommand> commands = Collections.synchronizedList(new ArrayList<>());
     private final Map<String, String> sysctls = new HashMap<>();
@@ -46,8 +49,9 @@ public final class FakeNetfilter implements ToolRunner {
     private Map<String, Long> nfacct;
 
     public FakeNetfilter() {
-        flavours.put("nft", emptyTables());
-        flavours.put("legacy", emptyTables());
+        for (String flavour : List.of("nft", "legacy", "nft6", "legacy6")) {
+            flavours.put(flavour, emptyTables());
+        }
     }
 
     /** Every command run so far, in order. */
@@ -99,20 +103,35 @@ public final class FakeNetfilter implements ToolRunner {
         return sysctls.get(key);
     }
 
-    /** The rules of one chain (nft flavour), or null when the chain does not exist. */
-    public synchronized List<String> rules(String table, String chain) {
-        List<String> rules = flavours.get("nft").get(table).get(chain);
+    /** The rules of one chain (IPv4, nft flavour), or null when the chain does not exist. */
+    public List<String> rules(String table, String chain) {
+        return rules(IpFamily.IPv4, table, chain);
+    }
+
+    /** The rules of one chain of {@code family}'s tables (nft flavour: ip6tables-nft for IPv6), or null when there is none. */
+    public synchronized List<String> rules(IpFamily family, String table, String chain) {
+        List<String> rules = flavours.get(nft(family)).get(table).get(chain);
         return rules == null ? null : List.copyOf(rules);
     }
 
-    /** The chains of one table (nft flavour). */
-    public synchronized Set<String> chains(String table) {
-        return Set.copyOf(flavours.get("nft").get(table).keySet());
+    /** The chains of one table (IPv4, nft flavour). */
+    public Set<String> chains(String table) {
+        return chains(IpFamily.IPv4, table);
     }
 
-    /** Removes every user chain and rule, like someone running iptables -F/-X on the node. */
+    /** The chains of one table of {@code family} (nft flavour). */
+    public synchronized Set<String> chains(IpFamily family, String table) {
+        return Set.copyOf(flavours.get(nft(family)).get(table).keySet());
+    }
+
+    private static String nft(IpFamily family) {
+        return family == IpFamily.IPv4 ? "nft" : "nft6";
+    }
+
+    /** Removes every user chain and rule of both families, like someone running iptables -F/-X and ip6tables -F/-X. */
     public synchronized void flushEverything() {
         flavours.put("nft", emptyTables());
+        flavours.put("nft6", emptyTables());
     }
 
     @Override
@@ -136,15 +155,15 @@ public final class FakeNetfilter implements ToolRunner {
             }
         }
         String tool = command.tool();
-        String flavour = tool.contains("legacy") ? "legacy" : "nft";
+        String flavour = (tool.contains("legacy") ? "legacy" : "nft") + (tool.startsWith("ip6tables") ? "6" : "");
         try {
-            if (tool.matches("iptables(-nft|-legacy)?-restore")) {
+            if (tool.matches("ip6?tables(-nft|-legacy)?-restore")) {
                 return restore(flavours.get(flavour), command.stdinText(), command.args().contains("--noflush"), flavour);
             }
-            if (tool.matches("iptables(-nft|-legacy)?-save")) {
+            if (tool.matches("ip6?tables(-nft|-legacy)?-save")) {
                 return ok(save(flavours.get(flavour), option(command.args(), "-t")));
             }
-            if (tool.matches("iptables(-nft|-legacy)?")) {
+            if (tool.matches("ip6?tables(-nft|-legacy)?")) {
                 return iptables(flavours.get(flavour), command.args());
             }
             return switch (tool) {
@@ -567,13 +586,18 @@ public final class FakeNetfilter implements ToolRunner {
     }
 
     private ToolResult ipCommand(List<String> args) throws Failure {
-        if (String.join(" ", args).equals("-o -4 addr show")) {
+        String shown = String.join(" ", args);
+        if (shown.equals("-o -4 addr show") || shown.equals("-o -6 addr show")) {
+            boolean v6 = shown.contains("-6");
             StringBuilder out = new StringBuilder();
             int index = 1;
             for (String cidr : addresses) {
-                String dev = cidr.startsWith("127.") ? "lo" : "eth" + (index - 1);
-                out.append(index++).append(": ").append(dev).append("    inet ").append(cidr).append(" scope global ").append(dev)
-                        .append('\n');
+                if (cidr.contains(":") != v6) {
+                    continue;
+                }
+                String dev = cidr.startsWith("127.") || cidr.startsWith("::1/") ? "lo" : "eth" + (index - 1);
+                out.append(index++).append(": ").append(dev).append(v6 ? "    inet6 " : "    inet ").append(cidr).append(" scope global ")
+                        .append(dev).append('\n');
             }
             return ok(out.toString());
         }

@@ -1,6 +1,7 @@
 package io.kubeferry.proxy.testing.trace;
 
 import io.kubeferry.proxy.model.Cidr;
+import io.kubeferry.proxy.model.IpFamily;
 import io.kubeferry.proxy.testing.FakeNetfilter;
 
 import java.util.ArrayList;
@@ -26,6 +27,9 @@ import java.util.Set;
  * connections: random matches draw from a seeded {@link java.util.Random}, and each nth rule keeps its own counter
  * (xt_statistic: the counter starts at {@code --packet}, counts every packet the rule sees, and matches when it
  * wraps from every-1 to 0). A rule with anything else fails the trace: an unknown match must not be guessed.
+ *
+ * <p>A tracer reads one family's tables: IPv4's (iptables) or IPv6's (ip6tables), as each family's packets pass
+ * only their own family's hooks. IPv6 endpoints are {@code [ip]:port}, as DNAT's {@code --to-destination} writes them.
  */
 public final class NetfilterTracer implements PacketTracer {
 
@@ -93,7 +97,11 @@ public final class NetfilterTracer implements PacketTracer {
 
         State dnatTo(String hostPort, int stickySeconds) {
             int colon = hostPort.lastIndexOf(':');
-            Headers h = new Headers(headers.source(), hostPort.substring(0, colon), headers.protocol(),
+            String host = hostPort.substring(0, colon);
+            if (host.startsWith("[") && host.endsWith("]")) {
+                host = host.substring(1, host.length() - 1);
+            }
+            Headers h = new Headers(headers.source(), Cidr.canonical(host), headers.protocol(),
                     Integer.parseInt(hostPort.substring(colon + 1)));
             return new State(h, mark, hostPort, masq, accepted, stickySeconds, rchecks, steps, virtual);
         }
@@ -123,6 +131,7 @@ public final class NetfilterTracer implements PacketTracer {
     }
 
     private final String mode;
+    private final IpFamily family;
     private final FakeNetfilter netfilter;
     private final Set<String> localAddresses;
     private final Ipsets ipsets;
@@ -138,12 +147,22 @@ public final class NetfilterTracer implements PacketTracer {
      *                       see); 127.0.0.0/8 is always local
      */
     public NetfilterTracer(String mode, FakeNetfilter netfilter, Set<String> localAddresses, Ipsets ipsets, VirtualServers ipvs) {
-        this(mode, netfilter, localAddresses, ipsets, ipvs, null);
+        this(mode, IpFamily.IPv4, netfilter, localAddresses, ipsets, ipvs);
     }
 
-    private NetfilterTracer(String mode, FakeNetfilter netfilter, Set<String> localAddresses, Ipsets ipsets, VirtualServers ipvs,
-            java.util.Random draws) {
+    /**
+     * A tracer of {@code family}'s packets through that family's tables; {@code ::1} is always local for IPv6, as
+     * 127.0.0.0/8 is for IPv4.
+     */
+    public NetfilterTracer(String mode, IpFamily family, FakeNetfilter netfilter, Set<String> localAddresses, Ipsets ipsets,
+            VirtualServers ipvs) {
+        this(mode, family, netfilter, localAddresses, ipsets, ipvs, null);
+    }
+
+    private NetfilterTracer(String mode, IpFamily family, FakeNetfilter netfilter, Set<String> localAddresses, Ipsets ipsets,
+            VirtualServers ipvs, java.util.Random draws) {
         this.mode = mode;
+        this.family = family;
         this.netfilter = netfilter;
         this.localAddresses = Set.copyOf(localAddresses);
         this.ipsets = ipsets;
@@ -157,7 +176,7 @@ public final class NetfilterTracer implements PacketTracer {
      * distribution tests: trace many clients' first packets and count where they went.
      */
     public NetfilterTracer sampling(java.util.Random random) {
-        return new NetfilterTracer(mode, netfilter, localAddresses, ipsets, ipvs, random);
+        return new NetfilterTracer(mode, family, netfilter, localAddresses, ipsets, ipvs, random);
     }
 
     @Override
@@ -165,8 +184,14 @@ public final class NetfilterTracer implements PacketTracer {
         return mode;
     }
 
+    @Override
+    public IpFamily family() {
+        return family;
+    }
+
     private boolean local(String ip) {
-        return ip.startsWith("127.") || localAddresses.contains(ip);
+        boolean loopback = family == IpFamily.IPv4 ? ip.startsWith("127.") : ip.equals("::1");
+        return loopback || localAddresses.contains(ip);
     }
 
     /**
@@ -275,7 +300,7 @@ public final class NetfilterTracer implements PacketTracer {
         if (depth > 32) {
             throw new IllegalStateException("jump loop at " + table + "/" + chain);
         }
-        List<String> rules = netfilter.rules(table, chain);
+        List<String> rules = netfilter.rules(family, table, chain);
         if (rules == null) {
             throw new IllegalStateException("no chain " + table + "/" + chain);
         }
@@ -501,6 +526,19 @@ public final class NetfilterTracer implements PacketTracer {
                 return 0;
             }
             int bits = Integer.parseInt(prefix);
+            if (ip.contains(":")) {
+                // xt_HMARK's hmark_addr6_mask: the masked address's four 32-bit words XORed into one.
+                java.math.BigInteger value = Cidr.parse(ip + "/128").network();
+                java.math.BigInteger mask = bits == 0
+                        ? java.math.BigInteger.ZERO
+                        : java.math.BigInteger.ONE.shiftLeft(128).subtract(java.math.BigInteger.ONE.shiftLeft(128 - bits));
+                java.math.BigInteger m = value.and(mask);
+                long word = 0;
+                for (int i = 0; i < 4; i++) {
+                    word ^= m.shiftRight(32 * i).longValue() & 0xffffffffL;
+                }
+                return word;
+            }
             long value = 0;
             for (String part : ip.split("\\.")) {
                 value = (value << 8) | Integer.parseInt(part);

@@ -25,7 +25,8 @@ import static io.kubeferry.proxy.testing.trace.PacketScenario.NODE_IP;
  *
  * <p>Addresses: pods 198.18.0.0/24 (endpoints on this node 198.18.0.1x, elsewhere 198.18.0.2x-3x), the node
  * 198.18.1.1, clients outside the pod CIDR 198.18.2.0/24 (inside the load balancer's source range) and
- * 198.18.3.0/24 (outside it), Service IPs 198.19.0.0/16.
+ * 198.18.3.0/24 (outside it), Service IPs 198.19.0.0/16. Each scenario has an IPv6 twin with the same rows in
+ * 2001:db8::/32 (names ending in {@code -ipv6}; the address plan is {@link Ipv6Twin}'s).
  */
 public final class PacketCases {
 
@@ -52,8 +53,12 @@ public final class PacketCases {
                 .resolve(localEndpoint("198.18.0.10", 8080), endpoint("198.18.0.20", 8080));
     }
 
+    /** Every scenario: the IPv4 ones, then each one's IPv6 twin ({@link Ipv6Twin}), held to the same expectations. */
     public static List<PacketScenario> all() {
-        return List.of(services(), masqueradeAll(), bothPoliciesLocal());
+        List<PacketScenario> v4 = List.of(services(), masqueradeAll(), bothPoliciesLocal());
+        List<PacketScenario> all = new java.util.ArrayList<>(v4);
+        v4.forEach(s -> all.add(Ipv6Twin.of(s)));
+        return List.copyOf(all);
     }
 
     /**

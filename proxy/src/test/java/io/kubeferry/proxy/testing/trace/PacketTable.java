@@ -44,7 +44,7 @@ public final class PacketTable {
             Supplier<PacketTracer> once = () -> tracer[0] != null ? tracer[0] : (tracer[0] = tracerFor.apply(scenario));
             return DynamicContainer.dynamicContainer(scenario.name(), scenario.cases().stream()
                     .filter(c -> !knownBugs.contains(c.name()))
-                    .map(c -> DynamicTest.dynamicTest(c.name(), () -> check(once.get(), c))));
+                    .map(c -> DynamicTest.dynamicTest(c.name(), () -> check(scenario, once.get(), c))));
         });
     }
 
@@ -54,7 +54,7 @@ public final class PacketTable {
         for (PacketScenario scenario : PacketCases.all()) {
             for (PacketCase c : scenario.cases()) {
                 if (caseNames.contains(c.name())) {
-                    checks.add(() -> check(tracerFor.apply(scenario), c));
+                    checks.add(() -> check(scenario, tracerFor.apply(scenario), c));
                 }
             }
         }
@@ -70,6 +70,15 @@ public final class PacketTable {
      */
     public static <K> Function<PacketScenario, PacketTracer> synced(Supplier<K> fakes, BiFunction<PacketScenario, K, Dataplane> mode,
             Function<K, PacketTracer> tracer) {
+        return syncedFor(fakes, mode, (scenario, kernel) -> tracer.apply(kernel));
+    }
+
+    /**
+     * As {@link #synced(Supplier, BiFunction, Function)}, the tracer made for the scenario too (its family: see
+     * {@link PacketScenario#family()}).
+     */
+    public static <K> Function<PacketScenario, PacketTracer> syncedFor(Supplier<K> fakes, BiFunction<PacketScenario, K, Dataplane> mode,
+            BiFunction<PacketScenario, K, PacketTracer> tracer) {
         return scenario -> {
             K kernel = fakes.get();
             try {
@@ -77,8 +86,22 @@ public final class PacketTable {
             } catch (DataplaneException e) {
                 throw new IllegalStateException("sync of scenario " + scenario.name() + " failed: " + e.getMessage(), e);
             }
-            return tracer.apply(kernel);
+            return tracer.apply(scenario, kernel);
         };
+    }
+
+    /**
+     * Asserts one case of {@code scenario}; first that the tracer reads the scenario's family (an IPv6 scenario
+     * traced through IPv4 state proves nothing, whatever the outcome).
+     */
+    public static void check(PacketScenario scenario, PacketTracer tracer, PacketCase c) {
+        if (tracer.family() != scenario.family()) {
+            org.junit.jupiter.api.Assertions.fail(tracer.mode() + " case " + c.name() + ": scenario " + scenario.name() + " is "
+                    + scenario.family() + " but the tracer reads " + tracer.family() + " state: this mode's packet-path test"
+                    + " must make its dataplane with DataplaneContext.withFamily(scenario.family()) and a tracer of that family"
+                    + " (PacketTable.syncedFor)");
+        }
+        check(tracer, c);
     }
 
     /** Asserts one case, naming the packet, both outcomes and every matched rule when it fails. */

@@ -11,6 +11,14 @@ public interface PacketTracer {
     /** The mode traced, e.g. {@code iptables}: the key of a case's per-mode expectations. */
     String mode();
 
+    /**
+     * The IP family whose kernel state this tracer reads: a scenario is only traced by a tracer of its own family
+     * (a mode that made an IPv4 dataplane and tracer for an IPv6 scenario fails every case of it, saying so).
+     */
+    default io.kubeferry.proxy.model.IpFamily family() {
+        return io.kubeferry.proxy.model.IpFamily.IPv4;
+    }
+
     Trace trace(Packet packet);
 
     /**
