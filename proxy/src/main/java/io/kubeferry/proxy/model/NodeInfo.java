@@ -10,8 +10,9 @@ import java.util.Objects;
  * @param name     the node name (hostname-override or the host name)
  * @param labels   the Node's labels (topology.kubernetes.io/zone is read from them)
  * @param eligible  false when the Node is being deleted or carries the ToBeDeleted taint (healthz then fails)
- * @param addresses the Node's IPv4 InternalIP/ExternalIP addresses from its status, in that order; what
- *                  {@code render} opens NodePorts on (the agent reads the kernel's own addresses instead)
+ * @param addresses the Node's InternalIP/ExternalIP addresses from its status, in that order, of the family of the
+ *                  state that holds this NodeInfo (IPv6 in canonical form); what {@code render} opens NodePorts on
+ *                  (the agent reads the kernel's own addresses instead)
  */
 public record NodeInfo(String name, Map<String, String> labels, boolean eligible, List<String> addresses) {
 

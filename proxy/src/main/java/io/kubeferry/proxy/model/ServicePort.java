@@ -5,16 +5,18 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * Everything the dataplanes need to know about one Service port, already validated and normalised
- * (IPv4 only while kube-ferry runs single-stack IPv4).
+ * Everything the dataplanes need to know about one Service port in one IP family, already validated and
+ * normalised. A dual-stack Service has one ServicePort per family, each in its family's {@link ProxyState}; every
+ * address in it is of that family, IPv6 in canonical form ({@link Cidr#canonical}).
  *
- * @param name                      identity of the port
- * @param clusterIP                 the ClusterIP (never empty: headless Services are filtered out)
+ * @param name                      identity of the port (the same in both families)
+ * @param clusterIP                 this family's ClusterIP (never empty: headless Services are filtered out)
  * @param port                      the Service port
  * @param nodePort                  the NodePort, 0 when none
- * @param externalIPs               spec.externalIPs
- * @param loadBalancerIPs           status.loadBalancer.ingress[].ip (ingresses with ipMode Proxy excluded)
- * @param loadBalancerSourceRanges  spec.loadBalancerSourceRanges as CIDRs
+ * @param externalIPs               spec.externalIPs of this family
+ * @param loadBalancerIPs           status.loadBalancer.ingress[].ip of this family (ingresses with ipMode Proxy excluded)
+ * @param loadBalancerSourceRanges  spec.loadBalancerSourceRanges of this family as CIDRs; empty (no filtering) when the
+ *                                  Service lists none of this family or one is a /0, as upstream
  * @param externalPolicyLocal       externalTrafficPolicy == Local (only meaningful when externally reachable)
  * @param internalPolicyLocal       internalTrafficPolicy == Local
  * @param healthCheckNodePort       spec.healthCheckNodePort, 0 when none

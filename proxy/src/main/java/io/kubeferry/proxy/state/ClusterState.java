@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.networking.v1.ServiceCIDR;
 import io.kubeferry.proxy.model.Cidr;
 import io.kubeferry.proxy.model.Endpoint;
+import io.kubeferry.proxy.model.IpFamily;
 import io.kubeferry.proxy.model.NodeInfo;
 import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.model.ResolvedService;
@@ -20,6 +21,7 @@ import org.slf4j.LoggerFactory;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -35,6 +37,11 @@ import java.util.TreeSet;
  * (namespace/name): a Service or EndpointSlice event marks its Service dirty, and {@link #take()}
  * recomputes only dirty Services, so a snapshot of 10,000 Services after one change costs one Service's
  * work plus a map copy. Touched only on the agent's single Vert.x context.
+ *
+ * <p>Every snapshot holds one state per IP family, as upstream's MetaProxier feeds one proxier per family: a
+ * family's state has the Service ports of the Services with a ClusterIP of that family, endpoints from the slices
+ * of that addressType, the Node's addresses and the ServiceCIDRs of that family. A dirty Service is recomputed in
+ * both families; each family keeps its own resolved map, so the map copy per family is that family's size.
  */
 public final class ClusterState implements StateSource {
 
@@ -43,10 +50,11 @@ public final class ClusterState implements StateSource {
 
     private final ServiceConverter services;
     private final EndpointSliceConverter slices;
-    private final Map<String, List<ServicePort>> portsByService = new HashMap<>();
-    private final Map<String, Map<String, EndpointSliceConverter.Slice>> slicesByService = new HashMap<>();
-    private final TreeMap<ServicePortName, ResolvedService> resolved = new TreeMap<>();
-    private final Map<String, Set<ServicePortName>> namesByService = new HashMap<>();
+    /** Each served Service's ports per family (a family is absent when the Service has no ClusterIP of it). */
+    private final Map<String, Map<IpFamily, List<ServicePort>>> portsByService = new HashMap<>();
+    /** Each Service's slices by family (the slice's addressType) and name. */
+    private final Map<String, Map<IpFamily, Map<String, EndpointSliceConverter.Slice>>> slicesByService = new HashMap<>();
+    private final Map<IpFamily, FamilyPorts> families = new EnumMap<>(IpFamily.class);
     private final Set<String> dirtyServices = new HashSet<>();
     private final Set<String> serviceChanges = new HashSet<>();
     private final Set<String> endpointChanges = new HashSet<>();
@@ -55,15 +63,27 @@ public final class ClusterState implements StateSource {
     private final Counter endpointChangesTotal;
     private final Set<String> syncedKinds = new HashSet<>();
     private final Set<String> requiredKinds;
-    /** Which Service each stored slice (namespace/name) was filed under, so a relabelled slice moves. */
-    private final Map<String, String> serviceOfSlice = new HashMap<>();
+    /** Where each stored slice (namespace/name) was filed (Service and family), so a relabelled slice moves. */
+    private final Map<String, Filed> serviceOfSlice = new HashMap<>();
     private final SkippedObjects skipped;
-    /** Each ServiceCIDR object's IPv4 blocks, by name (cluster-scoped). */
+    /** Each ServiceCIDR object's blocks (both families), by name (cluster-scoped). */
     private final Map<String, List<Cidr>> cidrsByServiceCIDR = new HashMap<>();
-    /** Their union, each block once, ascending: what the snapshots carry. */
+    /** Their union, each block once, ascending (IPv4 first): each family's state carries its own family's part. */
     private List<Cidr> serviceCIDRs = List.of();
+    /** This node, with its addresses of both families (InternalIP first); each state gets its family's view. */
     private NodeInfo node;
     private long generation;
+
+    /** Where a slice is filed. */
+    private record Filed(String serviceKey, IpFamily family) {
+    }
+
+    /** One family's resolved ports, kept between takes so only dirty Services are recomputed. */
+    private static final class FamilyPorts {
+
+        final TreeMap<ServicePortName, ResolvedService> resolved = new TreeMap<>();
+        final Map<String, Set<ServicePortName>> namesByService = new HashMap<>();
+    }
 
     /**
      * @param nodeName         this node
@@ -85,6 +105,9 @@ public final class ClusterState implements StateSource {
         this.slices = new EndpointSliceConverter(nodeName);
         this.node = NodeInfo.named(nodeName);
         this.requiredKinds = Set.copyOf(requiredKinds);
+        for (IpFamily family : IpFamily.values()) {
+            families.put(family, new FamilyPorts());
+        }
         this.serviceChangesTotal = Counter.builder("kubeproxy.sync.proxy.rules.service.changes")
                 .description("Cumulative proxy rules Service changes").register(metrics);
         this.endpointChangesTotal = Counter.builder("kubeproxy.sync.proxy.rules.endpoint.changes")
@@ -104,8 +127,14 @@ public final class ClusterState implements StateSource {
         return syncedKinds.containsAll(requiredKinds);
     }
 
+    /** This node as the IPv4 state sees it (single-stack callers). */
     public NodeInfo node() {
-        return node;
+        return node(IpFamily.IPv4);
+    }
+
+    /** This node with only {@code family}'s addresses, as that family's state carries it. */
+    public NodeInfo node(IpFamily family) {
+        return node.withAddresses(node.addresses().stream().filter(family::matches).toList());
     }
 
     /** A Service was added or changed. */
@@ -123,8 +152,8 @@ public final class ClusterState implements StateSource {
                 return;
             }
         } else {
-            List<ServicePort> previous = portsByService.put(key, result.ports());
-            if (result.ports().equals(previous)) {
+            Map<IpFamily, List<ServicePort>> previous = portsByService.put(key, result.byFamily());
+            if (result.byFamily().equals(previous)) {
                 return;
             }
         }
@@ -149,7 +178,7 @@ public final class ClusterState implements StateSource {
         String namespace = ServiceConverter.namespaceOf(slice.getMetadata());
         String sliceName = slice.getMetadata() == null ? null : slice.getMetadata().getName();
         String sliceKey = namespace + "/" + sliceName;
-        String filedUnder = serviceOfSlice.get(sliceKey);
+        Filed filedUnder = serviceOfSlice.get(sliceKey);
         if (slice.getMetadata() != null && !services.forThisProxy(slice.getMetadata().getLabels())) {
             // As the informer's selector: a headless Service's or another proxy's slice is not ours (not an error).
             LOG.debug("EndpointSlice {} not proxied: labelled for another service proxy or headless", sliceKey);
@@ -170,11 +199,14 @@ public final class ClusterState implements StateSource {
             }
             return;
         }
-        if (filedUnder != null && !filedUnder.equals(converted.serviceKey())) {
-            removeSlice(filedUnder, sliceName); // relabelled to another Service
+        Filed filed = new Filed(converted.serviceKey(), converted.family());
+        if (filedUnder != null && !filedUnder.equals(filed)) {
+            removeSlice(filedUnder, sliceName); // relabelled to another Service (or, from files, another addressType)
         }
-        serviceOfSlice.put(sliceKey, converted.serviceKey());
-        Map<String, EndpointSliceConverter.Slice> byName = slicesByService.computeIfAbsent(converted.serviceKey(), k -> new HashMap<>());
+        serviceOfSlice.put(sliceKey, filed);
+        Map<String, EndpointSliceConverter.Slice> byName = slicesByService
+                .computeIfAbsent(filed.serviceKey(), k -> new EnumMap<>(IpFamily.class))
+                .computeIfAbsent(filed.family(), k -> new HashMap<>());
         EndpointSliceConverter.Slice previous = byName.put(sliceName, converted);
         if (previous != null && previous.endpoints().equals(converted.endpoints())) {
             return;
@@ -186,7 +218,7 @@ public final class ClusterState implements StateSource {
         String namespace = ServiceConverter.namespaceOf(slice.getMetadata());
         String sliceName = slice.getMetadata() == null ? null : slice.getMetadata().getName();
         skipped.forget("EndpointSlice", namespace, sliceName);
-        String filedUnder = serviceOfSlice.remove(namespace + "/" + sliceName);
+        Filed filedUnder = serviceOfSlice.remove(namespace + "/" + sliceName);
         if (filedUnder != null) {
             removeSlice(filedUnder, sliceName);
         }
@@ -207,9 +239,6 @@ public final class ClusterState implements StateSource {
         }
         ServiceCIDRConverter.Result result = ServiceCIDRConverter.convert(object);
         skipped.update(SERVICE_CIDR, "", name, result.problems(), null);
-        if (!result.ipv6().isEmpty()) {
-            LOG.debug("ServiceCIDR {}: {} not read: kube-ferry is IPv4-only", name, result.ipv6());
-        }
         if (result.cidrs().isEmpty()) {
             cidrsByServiceCIDR.remove(name);
         } else {
@@ -242,8 +271,14 @@ public final class ClusterState implements StateSource {
         return true;
     }
 
+    /** The cluster's ServiceCIDRs of both families, IPv4 first. */
     public List<Cidr> serviceCIDRs() {
         return serviceCIDRs;
+    }
+
+    /** The cluster's ServiceCIDRs of {@code family}: what that family's state carries. */
+    public List<Cidr> serviceCIDRs(IpFamily family) {
+        return serviceCIDRs.stream().filter(c -> c.family() == family).toList();
     }
 
     /**
@@ -259,13 +294,17 @@ public final class ClusterState implements StateSource {
         return skipped.current();
     }
 
-    private void removeSlice(String serviceKey, String sliceName) {
-        Map<String, EndpointSliceConverter.Slice> byName = slicesByService.get(serviceKey);
+    private void removeSlice(Filed filed, String sliceName) {
+        Map<IpFamily, Map<String, EndpointSliceConverter.Slice>> byFamily = slicesByService.get(filed.serviceKey());
+        Map<String, EndpointSliceConverter.Slice> byName = byFamily == null ? null : byFamily.get(filed.family());
         if (byName != null && byName.remove(sliceName) != null) {
             if (byName.isEmpty()) {
-                slicesByService.remove(serviceKey);
+                byFamily.remove(filed.family());
+                if (byFamily.isEmpty()) {
+                    slicesByService.remove(filed.serviceKey());
+                }
             }
-            markEndpointsChanged(serviceKey, null);
+            markEndpointsChanged(filed.serviceKey(), null);
         }
     }
 
@@ -295,58 +334,82 @@ public final class ClusterState implements StateSource {
         }
     }
 
-    /** The Node's IPv4 InternalIP and ExternalIP addresses, InternalIP first (what render opens NodePorts on). */
+    /**
+     * The Node's InternalIP and ExternalIP addresses of both families, InternalIP first (what render opens NodePorts
+     * on), IPv6 in canonical form; each family's state keeps its own.
+     */
     private static List<String> nodeAddresses(Node object) {
         if (object.getStatus() == null || object.getStatus().getAddresses() == null) {
             return List.of();
         }
         List<String> out = new ArrayList<>();
         for (String type : List.of("InternalIP", "ExternalIP")) {
-            // IPv4 only (kube-ferry is IPv4-only); anything unparsable never reaches a rule.
-            object.getStatus().getAddresses().stream().filter(a -> type.equals(a.getType()) && Cidr.isIPv4(a.getAddress())
-                    && !out.contains(a.getAddress())).forEach(a -> out.add(a.getAddress()));
+            // Anything unparsable never reaches a rule.
+            object.getStatus().getAddresses().stream()
+                    .filter(a -> a != null && type.equals(a.getType()) && ObjectValidation.isIP(a.getAddress())
+                            && !ObjectValidation.isIPv4Mapped(a.getAddress()))
+                    .map(a -> Cidr.canonical(a.getAddress())).filter(a -> !out.contains(a)).forEach(out::add);
         }
         return List.copyOf(out);
     }
 
     @Override
     public Snapshot take() {
-        Set<ServicePortName> changed = new HashSet<>();
+        Map<IpFamily, Set<ServicePortName>> changed = new EnumMap<>(IpFamily.class);
+        for (IpFamily family : IpFamily.values()) {
+            changed.put(family, new HashSet<>());
+        }
         for (String key : dirtyServices) {
-            Set<ServicePortName> old = namesByService.remove(key);
-            if (old != null) {
-                for (ServicePortName name : old) {
-                    resolved.remove(name);
-                }
-                changed.addAll(old);
+            Map<IpFamily, List<ServicePort>> byFamily = portsByService.getOrDefault(key, Map.of());
+            for (Map.Entry<IpFamily, FamilyPorts> entry : families.entrySet()) {
+                IpFamily family = entry.getKey();
+                recompute(key, family, entry.getValue(), byFamily.getOrDefault(family, List.of()), changed.get(family));
             }
-            List<ServicePort> ports = portsByService.get(key);
-            if (ports == null) {
-                continue;
-            }
-            Map<EndpointSliceConverter.PortKey, List<Endpoint>> merged = mergedEndpoints(key);
-            Set<ServicePortName> names = new HashSet<>();
-            for (ServicePort port : ports) {
-                List<Endpoint> endpoints = merged.getOrDefault(new EndpointSliceConverter.PortKey(port.name().port(), port.protocol()),
-                        List.of());
-                resolved.put(port.name(), EndpointSelector.categorize(port, endpoints, node));
-                names.add(port.name());
-            }
-            namesByService.put(key, names);
-            changed.addAll(names);
         }
         dirtyServices.clear();
         serviceChanges.clear();
         endpointChanges.clear();
         List<Instant> triggers = List.copyOf(triggerTimes);
         triggerTimes.clear();
-        return new Snapshot(new ProxyState(node, resolved, ++generation, serviceCIDRs), changed, triggers);
+        long now = ++generation;
+        Map<IpFamily, ProxyState> states = new EnumMap<>(IpFamily.class);
+        families.forEach((family, ports) -> states.put(family,
+                new ProxyState(node(family), ports.resolved, now, serviceCIDRs(family), family)));
+        return new Snapshot(states, changed, triggers);
     }
 
-    /** The Service's endpoints per port across all its slices; one ip:port once, preferring a ready copy. */
-    private Map<EndpointSliceConverter.PortKey, List<Endpoint>> mergedEndpoints(String serviceKey) {
+    /** One dirty Service in one family: its old ports there leave, its new ones come; both count as changed. */
+    private void recompute(String key, IpFamily family, FamilyPorts state, List<ServicePort> ports, Set<ServicePortName> changed) {
+        Set<ServicePortName> old = state.namesByService.remove(key);
+        if (old != null) {
+            for (ServicePortName name : old) {
+                state.resolved.remove(name);
+            }
+            changed.addAll(old);
+        }
+        if (ports.isEmpty()) {
+            return;
+        }
+        Map<EndpointSliceConverter.PortKey, List<Endpoint>> merged = mergedEndpoints(key, family);
+        Set<ServicePortName> names = new HashSet<>();
+        for (ServicePort port : ports) {
+            List<Endpoint> endpoints = merged.getOrDefault(new EndpointSliceConverter.PortKey(port.name().port(), port.protocol()),
+                    List.of());
+            state.resolved.put(port.name(), EndpointSelector.categorize(port, endpoints, node));
+            names.add(port.name());
+        }
+        state.namesByService.put(key, names);
+        changed.addAll(names);
+    }
+
+    /**
+     * The Service's endpoints per port across all its slices of {@code family}; one ip:port once, preferring a ready
+     * copy.
+     */
+    private Map<EndpointSliceConverter.PortKey, List<Endpoint>> mergedEndpoints(String serviceKey, IpFamily family) {
         Map<EndpointSliceConverter.PortKey, LinkedHashMap<String, Endpoint>> byPort = new HashMap<>();
-        Map<String, EndpointSliceConverter.Slice> byName = slicesByService.getOrDefault(serviceKey, Map.of());
+        Map<String, EndpointSliceConverter.Slice> byName = slicesByService.getOrDefault(serviceKey, Map.of()).getOrDefault(family,
+                Map.of());
         List<String> sliceNames = new ArrayList<>(byName.keySet());
         sliceNames.sort(Comparator.naturalOrder());
         for (String sliceName : sliceNames) {

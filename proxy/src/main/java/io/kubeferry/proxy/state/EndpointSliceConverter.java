@@ -7,13 +7,16 @@ import io.fabric8.kubernetes.api.model.discovery.v1.EndpointPort;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.ForNode;
 import io.fabric8.kubernetes.api.model.discovery.v1.ForZone;
+import io.kubeferry.proxy.model.Cidr;
 import io.kubeferry.proxy.model.Endpoint;
+import io.kubeferry.proxy.model.IpFamily;
 import io.kubeferry.proxy.model.Protocol;
 
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -25,7 +28,9 @@ import static io.kubeferry.proxy.state.ObjectValidation.quote;
  * Reads one discovery.k8s.io/v1 EndpointSlice into endpoints per Service port. Conditions default as
  * upstream: ready absent means ready, serving absent means "same as ready", terminating absent means false.
  * Validated as the API server validates slices: a bad name, a missing service-name label or an address
- * type other than IPv4 skips the slice; a bad port or endpoint address drops that port or endpoint.
+ * type other than IPv4 or IPv6 skips the slice (FQDN slices are not proxied, as upstream); a bad port or endpoint
+ * address (or an address of the other family than the slice's addressType) drops that port or endpoint. IPv6
+ * addresses are carried in their canonical form, the one the kernel tools print.
  */
 public final class EndpointSliceConverter {
 
@@ -40,11 +45,13 @@ public final class EndpointSliceConverter {
 
     /**
      * @param serviceKey  {@code namespace/name} of the owning Service ({@code namespace/} when the label is absent)
+     * @param family      the slice's addressType: every endpoint in it is of this family (null when skipped)
      * @param endpoints   endpoints per port
      * @param triggerTime the controller's last-change-trigger-time, or null
      * @param problems    what was invalid: a whole problem means the slice is ignored
      */
-    public record Slice(String serviceKey, Map<PortKey, List<Endpoint>> endpoints, Instant triggerTime, List<ObjectProblem> problems) {
+    public record Slice(String serviceKey, IpFamily family, Map<PortKey, List<Endpoint>> endpoints, Instant triggerTime,
+            List<ObjectProblem> problems) {
 
         public Slice {
             endpoints = Map.copyOf(endpoints);
@@ -99,13 +106,11 @@ public final class EndpointSliceConverter {
             return skip(key, "invalid-service-name-label", "label " + SERVICE_NAME_LABEL + " " + quote(service) + " " + badService.get());
         }
         String addressType = slice.getAddressType();
-        if ("IPv6".equals(addressType)) {
-            return skip(key, "ipv6-only", "addressType IPv6: " + ServiceConverter.IPV4_ONLY);
-        }
         if ("FQDN".equals(addressType)) {
-            return skip(key, "fqdn-slice", "addressType FQDN: " + ServiceConverter.IPV4_ONLY);
+            return skip(key, "fqdn-slice", "addressType FQDN: only IP endpoints are proxied (upstream kube-proxy ignores FQDN slices too)");
         }
-        if (!"IPv4".equals(addressType)) {
+        IpFamily family = IpFamily.ofApiName(addressType);
+        if (family == null) {
             return skip(key, "invalid-address-type", "addressType " + quote(addressType) + " must be IPv4, IPv6 or FQDN");
         }
         Instant trigger = null;
@@ -118,7 +123,7 @@ public final class EndpointSliceConverter {
             }
         }
         List<ObjectProblem> problems = new ArrayList<>();
-        List<Endpoint> template = endpoints(slice, problems);
+        List<Endpoint> template = endpoints(slice, family, problems);
         Map<PortKey, List<Endpoint>> result = new HashMap<>();
         Set<String> names = new HashSet<>();
         List<EndpointPort> ports = slice.getPorts() == null ? List.of() : slice.getPorts();
@@ -161,27 +166,36 @@ public final class EndpointSliceConverter {
             }
             result.put(new PortKey(name, protocol.get()), endpoints);
         }
-        return new Slice(key, result, trigger, problems);
+        return new Slice(key, family, result, trigger, problems);
     }
 
-    /** The slice's usable endpoints (port 0, filled in per port); bad addresses are summed up in one problem. */
-    private List<Endpoint> endpoints(EndpointSlice slice, List<ObjectProblem> problems) {
+    /**
+     * The slice's usable endpoints (port 0, filled in per port); bad addresses are summed up in one problem per
+     * reason.
+     */
+    private List<Endpoint> endpoints(EndpointSlice slice, IpFamily family, List<ObjectProblem> problems) {
         List<Endpoint> endpoints = new ArrayList<>();
-        List<String> bad = new ArrayList<>();
-        String firstReason = null;
+        Map<String, DroppedAddresses> dropped = new LinkedHashMap<>();
         List<io.fabric8.kubernetes.api.model.discovery.v1.Endpoint> list = slice.getEndpoints() == null ? List.of() : slice.getEndpoints();
         for (int i = 0; i < list.size(); i++) {
             io.fabric8.kubernetes.api.model.discovery.v1.Endpoint ep = list.get(i);
             // Upstream uses the first address only: all addresses of one endpoint are the same pod.
             String address = ep == null || ep.getAddresses() == null || ep.getAddresses().isEmpty() ? null : ep.getAddresses().get(0);
-            Optional<String> reason = address == null ? Optional.of("has no address") : ObjectValidation.nonSpecialIPv4(address);
-            if (reason.isPresent()) {
-                if (bad.size() < NAMED_ADDRESSES) {
-                    bad.add("endpoints[" + i + "]" + (address == null ? "" : " " + quote(address)));
-                }
-                firstReason = firstReason == null ? reason.get() : firstReason;
+            String what = "endpoints[" + i + "]" + (address == null ? "" : " " + quote(address));
+            IpFamily other = family == IpFamily.IPv4 ? IpFamily.IPv6 : IpFamily.IPv4;
+            if (address != null && (other == IpFamily.IPv4 ? ObjectValidation.isIPv4(address) : ObjectValidation.isIPv6(address))) {
+                dropped.computeIfAbsent("address-family-mismatch", k -> new DroppedAddresses("is an " + other.apiName()
+                        + " address in a slice of addressType " + family.apiName())).add(what);
                 continue;
             }
+            Optional<String> reason = address == null
+                    ? Optional.of("has no address")
+                    : family == IpFamily.IPv4 ? ObjectValidation.nonSpecialIPv4(address) : ObjectValidation.nonSpecialIPv6(address);
+            if (reason.isPresent()) {
+                dropped.computeIfAbsent("invalid-endpoint-address", k -> new DroppedAddresses(reason.get())).add(what);
+                continue;
+            }
+            address = Cidr.canonical(address);
             EndpointConditions c = ep.getConditions();
             boolean ready = c == null || c.getReady() == null || c.getReady();
             boolean serving = c == null || c.getServing() == null ? ready : c.getServing();
@@ -205,16 +219,32 @@ public final class EndpointSliceConverter {
             endpoints.add(new Endpoint(address, 0, ready, serving, terminating, node,
                     ep.getZone(), zoneHints, nodeHints, !node.isEmpty() && node.equals(nodeName)));
         }
-        int dropped = list.size() - endpoints.size();
-        if (dropped > 0) {
-            problems.add(ObjectProblem.drop("invalid-endpoint-address", dropped + " endpoint(s) dropped: "
-                    + String.join(", ", bad) + (dropped > bad.size() ? " and " + (dropped - bad.size()) + " more" : "")
-                    + ": " + firstReason));
-        }
+        dropped.forEach(
+                (reason, d) -> problems.add(ObjectProblem.drop(reason, d.count + " endpoint(s) dropped: " + String.join(", ", d.named)
+                        + (d.count > d.named.size() ? " and " + (d.count - d.named.size()) + " more" : "") + ": " + d.firstReason)));
         return endpoints;
     }
 
+    /** The endpoints dropped for one reason: the first few named, the rest counted, the first one's words kept. */
+    private static final class DroppedAddresses {
+
+        private final String firstReason;
+        private final List<String> named = new ArrayList<>();
+        private int count;
+
+        DroppedAddresses(String firstReason) {
+            this.firstReason = firstReason;
+        }
+
+        void add(String what) {
+            if (named.size() < NAMED_ADDRESSES) {
+                named.add(what);
+            }
+            count++;
+        }
+    }
+
     private static Slice skip(String key, String reason, String message) {
-        return new Slice(key, Map.of(), null, List.of(ObjectProblem.skip(reason, message)));
+        return new Slice(key, null, Map.of(), null, List.of(ObjectProblem.skip(reason, message)));
     }
 }

@@ -112,6 +112,11 @@ public final class ObjectValidation {
         return isIPv4(value) || isIPv6(value);
     }
 
+    /** A CIDR of either family. */
+    public static boolean isCidr(String value) {
+        return isIPv4Cidr(value) || isIPv6Cidr(value);
+    }
+
     /**
      * Upstream's ValidateNonSpecialIP for an IPv4 address (endpoint addresses, externalIPs): not unspecified,
      * loopback, link-local or link-local multicast, which would hijack the node's own traffic.
@@ -139,6 +144,60 @@ public final class ObjectValidation {
         return Optional.empty();
     }
 
+    /**
+     * Upstream's ValidateNonSpecialIP for an IPv6 address: not unspecified, loopback, link-local or link-local
+     * multicast (Go's net.IP checks), and not IPv4-mapped ({@code ::ffff:a.b.c.d}): the API server's strict parser
+     * refuses those, and Go would take one for IPv4, so its family would be ambiguous.
+     */
+    public static Optional<String> nonSpecialIPv6(String value) {
+        if (!isIPv6(value)) {
+            return Optional.of("must be a valid IPv6 address");
+        }
+        byte[] b = NetUtil.createByteArrayFromIpAddressString(value);
+        if (isIPv4Mapped(b)) {
+            return Optional.of("must not be an IPv4-mapped IPv6 address");
+        }
+        boolean zeroUpTo15 = true;
+        for (int i = 0; i < 15; i++) {
+            zeroUpTo15 &= b[i] == 0;
+        }
+        if (zeroUpTo15 && b[15] == 0) {
+            return Optional.of("may not be unspecified (::)");
+        }
+        if (zeroUpTo15 && b[15] == 1) {
+            return Optional.of("may not be in the loopback range (::1/128)");
+        }
+        if ((b[0] & 0xff) == 0xfe && (b[1] & 0xc0) == 0x80) {
+            return Optional.of("may not be in the link-local range (fe80::/10)");
+        }
+        if ((b[0] & 0xff) == 0xff && (b[1] & 0x0f) == 0x02) {
+            return Optional.of("may not be in the link-local multicast range (ff02::/16)");
+        }
+        return Optional.empty();
+    }
+
+    /** {@link #nonSpecialIPv4} or {@link #nonSpecialIPv6}, by the address's family (garbage: not a valid IP address). */
+    public static Optional<String> nonSpecialIP(String value) {
+        if (isIPv4(value)) {
+            return nonSpecialIPv4(value);
+        }
+        return isIPv6(value) ? nonSpecialIPv6(value) : Optional.of("must be a valid IP address");
+    }
+
+    /** True for an IPv6 address that is IPv4-mapped ({@code ::ffff:a.b.c.d}). */
+    public static boolean isIPv4Mapped(String value) {
+        return isIPv6(value) && isIPv4Mapped(NetUtil.createByteArrayFromIpAddressString(value));
+    }
+
+    private static boolean isIPv4Mapped(byte[] b) {
+        for (int i = 0; i < 10; i++) {
+            if (b[i] != 0) {
+                return false;
+            }
+        }
+        return (b[10] & 0xff) == 0xff && (b[11] & 0xff) == 0xff;
+    }
+
     /** An IPv4 CIDR {@code a.b.c.d/n}, strictly (the address as {@link #isIPv4}, n 0-32 without sign or leading zeros). */
     public static boolean isIPv4Cidr(String value) {
         if (value == null) {
@@ -152,7 +211,7 @@ public final class ObjectValidation {
         return isIPv4(value.substring(0, slash)) && OCTET.matcher(prefix).matches() && Integer.parseInt(prefix) <= 32;
     }
 
-    /** An IPv6 CIDR (so it can be told apart from garbage: kube-ferry is IPv4-only). */
+    /** An IPv6 CIDR {@code x:y::z/n} (the address as {@link #isIPv6}, n 0-128 without sign or leading zeros). */
     public static boolean isIPv6Cidr(String value) {
         if (value == null) {
             return false;

@@ -5,11 +5,14 @@ import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceSpec;
 import io.kubeferry.proxy.model.Cidr;
+import io.kubeferry.proxy.model.IpFamily;
 import io.kubeferry.proxy.model.Protocol;
 import io.kubeferry.proxy.model.ServicePort;
 import io.kubeferry.proxy.model.ServicePortName;
 
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -20,11 +23,6 @@ import java.util.TreeMap;
 import static io.kubeferry.proxy.state.ObjectValidation.dns1035Label;
 import static io.kubeferry.proxy.state.ObjectValidation.dns1123Label;
 import static io.kubeferry.proxy.state.ObjectValidation.isIP;
-import static io.kubeferry.proxy.state.ObjectValidation.isIPv4;
-import static io.kubeferry.proxy.state.ObjectValidation.isIPv4Cidr;
-import static io.kubeferry.proxy.state.ObjectValidation.isIPv6;
-import static io.kubeferry.proxy.state.ObjectValidation.isIPv6Cidr;
-import static io.kubeferry.proxy.state.ObjectValidation.nonSpecialIPv4;
 import static io.kubeferry.proxy.state.ObjectValidation.optionalPortNumber;
 import static io.kubeferry.proxy.state.ObjectValidation.portNumber;
 import static io.kubeferry.proxy.state.ObjectValidation.quote;
@@ -35,7 +33,8 @@ import static io.kubeferry.proxy.state.ObjectValidation.quote;
  * error). Everything else is validated as the API server validates it (see ObjectValidation), because a
  * value that reaches a rule unchecked could break the whole program: a bad whole-object field (name,
  * ClusterIP, session affinity) skips the Service, a bad part (one port, one external IP) drops that part;
- * each with a reason. Nothing here throws.
+ * each with a reason. Nothing here throws. A Service is converted once per IP family it has a ClusterIP of, as
+ * upstream's per-family ServiceChangeTracker (serviceToServiceMap, newBaseServiceInfo) does.
  */
 public final class ServiceConverter {
 
@@ -43,7 +42,6 @@ public final class ServiceConverter {
     public static final String HEADLESS = "service.kubernetes.io/headless";
     public static final String OPTION_PREFIX = "kube-ferry.io/";
     static final int DEFAULT_AFFINITY_SECONDS = 10800;
-    static final String IPV4_ONLY = "kube-ferry is IPv4-only";
     private static final int OPTION_VALUE_MAX = 253;
     private static final Set<String> TYPES = Set.of("ClusterIP", "NodePort", "LoadBalancer");
 
@@ -55,24 +53,42 @@ public final class ServiceConverter {
     }
 
     /**
-     * @param ports    the ports to serve (empty when not served)
+     * @param byFamily the ports to serve per IP family: a family appears when the Service has a ClusterIP of it, its
+     *                 ports carrying that ClusterIP and only that family's external IPs, load-balancer IPs and
+     *                 source ranges (empty when not served)
      * @param ignored  why the Service is not for this proxy (headless, ExternalName, another proxy), or null
      * @param problems what was invalid: a {@linkplain ObjectProblem#whole() whole} problem skips the
      *                 Service, the others each dropped one part
      */
-    public record Result(List<ServicePort> ports, String ignored, List<ObjectProblem> problems) {
+    public record Result(Map<IpFamily, List<ServicePort>> byFamily, String ignored, List<ObjectProblem> problems) {
 
         public Result {
-            ports = List.copyOf(ports);
+            EnumMap<IpFamily, List<ServicePort>> copy = new EnumMap<>(IpFamily.class);
+            byFamily.forEach((family, ports) -> {
+                if (!ports.isEmpty()) {
+                    copy.put(family, List.copyOf(ports));
+                }
+            });
+            byFamily = Collections.unmodifiableMap(copy);
             problems = List.copyOf(problems);
         }
 
+        /** The ports of {@code family} (empty when the Service has no ClusterIP of it). */
+        public List<ServicePort> ports(IpFamily family) {
+            return byFamily.getOrDefault(family, List.of());
+        }
+
+        /** Every family's ports, IPv4 first (empty when not served). */
+        public List<ServicePort> ports() {
+            return byFamily.values().stream().flatMap(List::stream).toList();
+        }
+
         static Result ignore(String reason) {
-            return new Result(List.of(), reason, List.of());
+            return new Result(Map.of(), reason, List.of());
         }
 
         static Result skip(String reason, String message) {
-            return new Result(List.of(), null, List.of(ObjectProblem.skip(reason, message)));
+            return new Result(Map.of(), null, List.of(ObjectProblem.skip(reason, message)));
         }
 
         /** Why the whole Service is not served (ignored or invalid), or null when it is served. */
@@ -143,16 +159,27 @@ public final class ServiceConverter {
             return Result.skip("invalid-cluster-ip",
                     "spec.clusterIPs[0] " + quote(clusterIPs.get(0)) + " must equal spec.clusterIP " + quote(clusterIP));
         }
+        // The family is the address's own (upstream's GetClusterIPByFamily reads it off spec.ipFamilies, which the
+        // API server keeps in step): a Service is programmed in each family it has a ClusterIP of.
+        Map<IpFamily, String> clusterIPByFamily = new EnumMap<>(IpFamily.class);
         for (int i = 0; i < clusterIPs.size(); i++) {
-            if (!isIP(clusterIPs.get(i))) {
-                return Result.skip("invalid-cluster-ip",
-                        "spec.clusterIPs[" + i + "] " + quote(clusterIPs.get(i)) + " is not a valid IP address");
+            String ip = clusterIPs.get(i);
+            String field = "spec.clusterIPs[" + i + "] " + quote(ip);
+            if (!isIP(ip)) {
+                return Result.skip("invalid-cluster-ip", field + " is not a valid IP address");
+            }
+            if (ObjectValidation.isIPv4Mapped(ip)) {
+                return Result.skip("invalid-cluster-ip", field + " must not be an IPv4-mapped IPv6 address");
+            }
+            IpFamily family = IpFamily.of(ip);
+            if (clusterIPByFamily.putIfAbsent(family, Cidr.canonical(ip)) != null) {
+                return Result.skip("invalid-cluster-ip", field + " is a second " + family.apiName()
+                        + " address: a Service has at most one ClusterIP per family");
             }
         }
-        Optional<String> ipv4 = clusterIPs.stream().filter(ip -> isIPv4(ip)).findFirst();
-        if (ipv4.isEmpty()) {
-            return Result.skip("ipv6-only",
-                    "spec.clusterIPs " + quote(String.join(",", clusterIPs)) + " has no IPv4 address: " + IPV4_ONLY);
+        Optional<String> badFamilies = ipFamiliesMismatch(nonNull(spec.getIpFamilies()), clusterIPs);
+        if (badFamilies.isPresent()) {
+            return Result.skip("invalid-ip-families", badFamilies.get());
         }
         int sticky = 0;
         if ("ClientIP".equals(spec.getSessionAffinity())) {
@@ -179,23 +206,21 @@ public final class ServiceConverter {
         }
         List<ObjectProblem> problems = new ArrayList<>();
 
-        List<String> externalIPs = new ArrayList<>();
+        // Each address goes to its own family's ports (upstream's MapIPsByIPFamily, MapCIDRsByIPFamily): one of a
+        // family the Service has no ClusterIP of is simply not programmed; only garbage is a problem.
+        Map<IpFamily, List<String>> externalIPs = byFamily();
         List<String> specExternal = nonNull(spec.getExternalIPs());
         for (int i = 0; i < specExternal.size(); i++) {
             String ip = specExternal.get(i);
-            String field = "spec.externalIPs[" + i + "] " + quote(ip);
-            if (isIPv6(ip)) {
-                problems.add(ObjectProblem.drop("ipv6-only", field + " dropped: " + IPV4_ONLY));
-                continue;
-            }
-            Optional<String> bad = nonSpecialIPv4(ip);
+            Optional<String> bad = ObjectValidation.nonSpecialIP(ip);
             if (bad.isPresent()) {
-                problems.add(ObjectProblem.drop("invalid-external-ip", field + " dropped: " + bad.get()));
+                problems.add(
+                        ObjectProblem.drop("invalid-external-ip", "spec.externalIPs[" + i + "] " + quote(ip) + " dropped: " + bad.get()));
             } else {
-                externalIPs.add(ip);
+                externalIPs.get(IpFamily.of(ip)).add(Cidr.canonical(ip));
             }
         }
-        List<String> lbIPs = new ArrayList<>();
+        Map<IpFamily, List<String>> lbIPs = byFamily();
         if (service.getStatus() != null && service.getStatus().getLoadBalancer() != null) {
             List<LoadBalancerIngress> ingresses = nonNull(service.getStatus().getLoadBalancer().getIngress());
             for (int i = 0; i < ingresses.size(); i++) {
@@ -206,27 +231,33 @@ public final class ServiceConverter {
                 if (ip == null || ip.isEmpty() || "Proxy".equals(ingress.getIpMode())) {
                     continue;
                 }
-                String field = "status.loadBalancer.ingress[" + i + "].ip " + quote(ip);
-                if (isIPv4(ip)) {
-                    lbIPs.add(ip);
-                } else if (isIPv6(ip)) {
-                    problems.add(ObjectProblem.drop("ipv6-only", field + " dropped: " + IPV4_ONLY));
+                if (isIP(ip) && !ObjectValidation.isIPv4Mapped(ip)) {
+                    lbIPs.get(IpFamily.of(ip)).add(Cidr.canonical(ip));
                 } else {
-                    problems.add(ObjectProblem.drop("invalid-load-balancer-ip", field + " dropped: must be a valid IP address"));
+                    problems.add(ObjectProblem.drop("invalid-load-balancer-ip",
+                            "status.loadBalancer.ingress[" + i + "].ip " + quote(ip) + " dropped: must be a valid IP address"));
                 }
             }
         }
-        List<String> sourceRanges = new ArrayList<>();
+        Map<IpFamily, List<String>> sourceRanges = byFamily();
         List<String> specRanges = nonNull(spec.getLoadBalancerSourceRanges());
         for (int i = 0; i < specRanges.size(); i++) {
+            // Upstream trims: the API server's validation lets whitespace padding through.
             String range = specRanges.get(i) == null ? null : specRanges.get(i).strip();
-            String field = "spec.loadBalancerSourceRanges[" + i + "] " + quote(specRanges.get(i));
-            if (isIPv4Cidr(range)) {
-                sourceRanges.add(Cidr.parse(range).toString());
-            } else if (isIPv6Cidr(range)) {
-                problems.add(ObjectProblem.drop("ipv6-only", field + " dropped: " + IPV4_ONLY));
+            if (ObjectValidation.isCidr(range) && !ObjectValidation.isIPv4Mapped(range.substring(0, range.indexOf('/')))) {
+                Cidr cidr = Cidr.parse(range);
+                sourceRanges.get(cidr.family()).add(cidr.toString());
             } else {
-                problems.add(ObjectProblem.drop("invalid-source-range", field + " dropped: must be an IPv4 CIDR such as 198.18.0.0/16"));
+                problems.add(
+                        ObjectProblem.drop("invalid-source-range", "spec.loadBalancerSourceRanges[" + i + "] " + quote(specRanges.get(i))
+                                + " dropped: must be a CIDR such as 198.18.0.0/16 or 2001:db8::/64"));
+            }
+        }
+        for (List<String> ranges : sourceRanges.values()) {
+            // As upstream: a /0 means "allow any", the same as no ranges. A family left without ranges (the
+            // Service names only the other family's) is open in that family, as upstream's per-family proxier is.
+            if (ranges.stream().anyMatch(r -> r.endsWith("/0"))) {
+                ranges.clear();
             }
         }
         boolean externalLocal = "Local".equals(spec.getExternalTrafficPolicy());
@@ -249,8 +280,10 @@ public final class ServiceConverter {
             });
         }
 
-        List<ServicePort> ports = new ArrayList<>();
+        Map<IpFamily, List<ServicePort>> ports = new EnumMap<>(IpFamily.class);
+        clusterIPByFamily.keySet().forEach(family -> ports.put(family, new ArrayList<>()));
         Set<String> portNames = new HashSet<>();
+        boolean usable = false;
         for (int i = 0; i < specPorts.size(); i++) {
             io.fabric8.kubernetes.api.model.ServicePort p = specPorts.get(i);
             if (p == null) {
@@ -293,13 +326,53 @@ public final class ServiceConverter {
                 continue;
             }
             int nodePort = p.getNodePort() == null ? 0 : p.getNodePort();
-            ports.add(new ServicePort(new ServicePortName(namespace, name, portName, protocol.get()), ipv4.get(), p.getPort(), nodePort,
-                    externalIPs, lbIPs, sourceRanges, externalLocal, internalLocal, healthCheckNodePort, sticky, options));
+            ServicePortName portKey = new ServicePortName(namespace, name, portName, protocol.get());
+            for (Map.Entry<IpFamily, String> entry : clusterIPByFamily.entrySet()) {
+                IpFamily family = entry.getKey();
+                ports.get(family)
+                        .add(new ServicePort(portKey, entry.getValue(), p.getPort(), nodePort, externalIPs.get(family), lbIPs.get(family),
+                                sourceRanges.get(family), externalLocal, internalLocal, healthCheckNodePort, sticky, options));
+            }
+            usable = true;
         }
-        if (ports.isEmpty()) {
+        if (!usable) {
             problems.add(0, ObjectProblem.skip("no-usable-ports", "no port is usable (the dropped ports are reported one by one)"));
         }
         return new Result(ports, null, problems);
+    }
+
+    /**
+     * Why spec.ipFamilies disagrees with spec.clusterIPs, or empty: each listed family must be a family's name and,
+     * where a ClusterIP stands at the same index, that address's family; every ClusterIP needs its entry (an empty
+     * list is allowed: objects from before dual-stack, and files, have none). Entries past the ClusterIPs name
+     * families the Service has no address of yet, as upstream tolerates.
+     */
+    private static Optional<String> ipFamiliesMismatch(List<String> families, List<String> clusterIPs) {
+        for (int i = 0; i < families.size(); i++) {
+            IpFamily family = IpFamily.ofApiName(families.get(i));
+            String field = "spec.ipFamilies[" + i + "] " + quote(families.get(i));
+            if (family == null) {
+                return Optional.of(field + " must be IPv4 or IPv6");
+            }
+            if (i < clusterIPs.size() && IpFamily.of(clusterIPs.get(i)) != family) {
+                return Optional.of(field + " does not match spec.clusterIPs[" + i + "] " + quote(clusterIPs.get(i)) + ", an "
+                        + IpFamily.of(clusterIPs.get(i)).apiName() + " address");
+            }
+        }
+        if (!families.isEmpty() && families.size() < clusterIPs.size()) {
+            return Optional.of("spec.clusterIPs[" + families.size() + "] " + quote(clusterIPs.get(families.size()))
+                    + " has no spec.ipFamilies entry");
+        }
+        return Optional.empty();
+    }
+
+    /** An empty list per family. */
+    private static Map<IpFamily, List<String>> byFamily() {
+        Map<IpFamily, List<String>> out = new EnumMap<>(IpFamily.class);
+        for (IpFamily family : IpFamily.values()) {
+            out.put(family, new ArrayList<>());
+        }
+        return out;
     }
 
     private static <T> List<T> nonNull(List<T> list) {

@@ -6,12 +6,15 @@ import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.networking.v1.ServiceCIDR;
+import io.kubeferry.proxy.model.IpFamily;
 import io.kubeferry.proxy.model.ProxyState;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,16 +33,29 @@ public final class StaticState {
     }
 
     /**
-     * @param state   the state for the objects that could be used
+     * @param states  the state per IP family for the objects that could be used: always both families (a family no
+     *                Service has an address of has an empty state)
      * @param skipped every object (or part) that was not, with the reason; sorted
      */
-    public record Result(ProxyState state, List<SkippedObject> skipped) {
+    public record Result(Map<IpFamily, ProxyState> states, List<SkippedObject> skipped) {
 
         public Result {
+            states = Collections.unmodifiableMap(new EnumMap<>(states));
             skipped = List.copyOf(skipped);
+        }
+
+        /** The state of {@code family}. */
+        public ProxyState state(IpFamily family) {
+            return states.get(family);
+        }
+
+        /** The IPv4 state: for single-stack callers. */
+        public ProxyState state() {
+            return state(IpFamily.IPv4);
         }
     }
 
+    /** The IPv4 state for the objects. */
     public static ProxyState of(Collection<? extends HasMetadata> objects, String nodeName, String serviceProxyName) {
         return build(objects, nodeName, serviceProxyName).state();
     }
@@ -63,7 +79,7 @@ public final class StaticState {
                                 + "v1 Service, discovery.k8s.io/v1 EndpointSlice, v1 Node and networking.k8s.io/v1 ServiceCIDR"));
             }
         }
-        return new Result(state.take().state(), state.skipped());
+        return new Result(state.take().states(), state.skipped());
     }
 
     /**

@@ -7,6 +7,8 @@ import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.kubeferry.proxy.model.Endpoint;
+import io.kubeferry.proxy.model.IpFamily;
+import io.kubeferry.proxy.model.Protocol;
 import io.kubeferry.proxy.model.ResolvedService;
 import io.kubeferry.proxy.model.ServicePortName;
 import io.kubeferry.proxy.testing.LogCapture;
@@ -38,7 +40,7 @@ class ClusterStateTest {
                 .addToLabels("kubernetes.io/service-name", service).endMetadata().withAddressType("IPv4")
                 .addNewPort().withName("p").withPort(8080).withProtocol("TCP").endPort();
         for (String ip : ips) {
-            b.addNewEndpoint().withAddresses(ip).withNodeName(ip.endsWith(".1") ? "node-a" : "node-b")
+            b.addNewEndpoint().withAddresses(ip).withNodeName(ip.endsWith(".1") || ip.endsWith("::1") ? "node-a" : "node-b")
                     .withNewConditions().withReady(ready).endConditions().endEndpoint();
         }
         return b.build();
@@ -186,6 +188,8 @@ class ClusterStateTest {
                 (ns, svc, reason, message) -> events.add(ns + "/" + svc + " " + reason));
         EndpointSlice v6 = slice("web", "web-v6", true, "fd00::1");
         v6.setAddressType("IPv6");
+        EndpointSlice fqdn = slice("web", "web-fqdn", true, "web.example.com");
+        fqdn.setAddressType("FQDN");
         EndpointSlice unlabelled = slice("web", "orphan", true, "198.18.0.1");
         unlabelled.getMetadata().setLabels(java.util.Map.of());
         Service headless = service("db", "None");
@@ -194,21 +198,28 @@ class ClusterStateTest {
         headlessSlice.getMetadata().getLabels().put("service.kubernetes.io/headless", "");
         List<String> lines = warnings(() -> {
             reporting.onSlice(v6);
+            reporting.onSlice(fqdn);
             reporting.onSlice(unlabelled);
             reporting.onSlice(slice("web", "web-bad", true, "198.18.0.1", "010.1.1.1"));
             reporting.onService(headless);
             reporting.onSlice(headlessSlice);
         });
         assertEquals(3, lines.size(), lines.toString());
-        assertTrue(lines.get(0).contains("EndpointSlice ns/web-v6 skipped: addressType IPv6: kube-ferry is IPv4-only (ipv6-only)"),
+        assertTrue(lines.get(0).contains("EndpointSlice ns/web-fqdn skipped: addressType FQDN: only IP endpoints are proxied"),
                 lines.get(0));
         assertTrue(lines.get(1).contains("(missing-service-name-label)"), lines.get(1));
         assertTrue(lines.get(2).contains("EndpointSlice ns/web-bad: 1 endpoint(s) dropped"), lines.get(2));
         assertEquals(List.of("ns/web Skipped", "ns/web Dropped"), events,
                 "slice warnings go to the owning Service; unlabelled ones have none");
-        assertEquals(1.0, skippedCount("EndpointSlice", "ipv6-only"));
+        assertEquals(0.0, skippedCount("EndpointSlice", "ipv6-only"), "an IPv6 slice is no longer skipped");
+        assertEquals(1.0, skippedCount("EndpointSlice", "fqdn-slice"));
         assertEquals(0, metrics.find("kubeferry.objects.skipped").tags("kind", "Service").counters().size(), "headless is not an error");
         assertEquals(3, reporting.skipped().size());
+
+        // The IPv6 slice's endpoint is in the IPv6 state once its Service has an IPv6 ClusterIP.
+        reporting.onService(dualStack("web", "198.19.0.1", "fd00:1::1"));
+        ResolvedService web = reporting.take().state(IpFamily.IPv6).services().get(port("web"));
+        assertEquals(List.of("fd00::1"), ips(web));
     }
 
     @Test
@@ -221,5 +232,112 @@ class ClusterStateTest {
         var services = state.take().state().services();
         assertEquals(0, services.get(new ServicePortName("ns", "a", "p", io.kubeferry.proxy.model.Protocol.TCP)).allEndpoints().size());
         assertEquals(1, services.get(new ServicePortName("ns", "b", "p", io.kubeferry.proxy.model.Protocol.TCP)).allEndpoints().size());
+    }
+
+    static Service dualStack(String name, String... clusterIPs) {
+        Service s = service(name, clusterIPs[0]);
+        s.getSpec().setClusterIPs(List.of(clusterIPs));
+        s.getSpec().setIpFamilies(java.util.Arrays.stream(clusterIPs).map(ip -> IpFamily.of(ip).apiName()).toList());
+        return s;
+    }
+
+    static EndpointSlice ipv6Slice(String service, String sliceName, String... ips) {
+        EndpointSlice s = slice(service, sliceName, true, ips);
+        s.setAddressType("IPv6");
+        return s;
+    }
+
+    private static ServicePortName port(String service) {
+        return new ServicePortName("ns", service, "p", Protocol.TCP);
+    }
+
+    @Test
+    void everySnapshotHoldsBothFamiliesEachWithItsOwnPortsAndEndpoints() {
+        StateSource.Snapshot empty = state.take();
+        assertEquals(Set.of(IpFamily.IPv4, IpFamily.IPv6), empty.states().keySet(), "both families even with nothing in them");
+        assertEquals(IpFamily.IPv6, empty.state(IpFamily.IPv6).family());
+
+        state.onService(dualStack("dual", "2001:db8:1::10", "198.19.0.10")); // IPv6 first
+        state.onService(service("v4", "198.19.0.11"));
+        state.onService(dualStack("v6", "2001:DB8:1::11"));
+        state.onSlice(slice("dual", "dual-v4", true, "198.18.0.1"));
+        state.onSlice(ipv6Slice("dual", "dual-v6", "2001:db8::1", "2001:db8::2"));
+        state.onSlice(ipv6Slice("v6", "v6-a", "2001:db8::3"));
+        StateSource.Snapshot s = state.take();
+
+        var v4 = s.state(IpFamily.IPv4);
+        var v6 = s.state(IpFamily.IPv6);
+        assertEquals(IpFamily.IPv4, v4.family());
+        assertEquals(Set.of(port("dual"), port("v4")), v4.services().keySet());
+        assertEquals(Set.of(port("dual"), port("v6")), v6.services().keySet());
+        assertEquals("198.19.0.10", v4.services().get(port("dual")).port().clusterIP());
+        assertEquals("2001:db8:1::10", v6.services().get(port("dual")).port().clusterIP());
+        assertEquals("2001:db8:1::11", v6.services().get(port("v6")).port().clusterIP(), "canonical form");
+        assertEquals(List.of("198.18.0.1"), ips(v4.services().get(port("dual"))));
+        assertEquals(List.of("2001:db8::1", "2001:db8::2"), ips(v6.services().get(port("dual"))));
+        assertTrue(v6.services().get(port("dual")).allEndpoints().get(0).local(), "nodeName node-a is this node in IPv6 too");
+        assertEquals(v4.generation(), v6.generation(), "one generation per take");
+        assertEquals(Set.of(port("dual"), port("v4")), s.changed(IpFamily.IPv4));
+        assertEquals(Set.of(port("dual"), port("v6")), s.changed(IpFamily.IPv6));
+        assertEquals(s.changed(IpFamily.IPv4), s.changed(), "the single-stack view is IPv4's");
+    }
+
+    @Test
+    void changedSetsArePerFamily() {
+        state.onService(dualStack("dual", "198.19.0.10", "2001:db8:1::10"));
+        state.onService(dualStack("v6", "2001:db8:1::11"));
+        state.onService(service("v4", "198.19.0.11"));
+        state.take();
+
+        state.onSlice(ipv6Slice("v6", "v6-a", "2001:db8::3"));
+        StateSource.Snapshot endpointsOfV6 = state.take();
+        assertEquals(Set.of(), endpointsOfV6.changed(IpFamily.IPv4), "an IPv6-only Service is in no IPv4 change");
+        assertEquals(Set.of(port("v6")), endpointsOfV6.changed(IpFamily.IPv6));
+
+        state.onService(service("dual", "198.19.0.10")); // the IPv6 ClusterIP removed
+        StateSource.Snapshot dropped = state.take();
+        assertEquals(Set.of(port("dual")), dropped.changed(IpFamily.IPv6), "it was there before: a change of IPv6");
+        assertFalse(dropped.state(IpFamily.IPv6).services().containsKey(port("dual")));
+        assertTrue(dropped.state(IpFamily.IPv4).services().containsKey(port("dual")));
+        assertEquals(Set.of(port("dual")), dropped.changed(IpFamily.IPv4), "a dirty Service is recomputed in both families");
+
+        state.onServiceDeleted(dualStack("v6", "2001:db8:1::11"));
+        StateSource.Snapshot deleted = state.take();
+        assertEquals(Set.of(port("v6")), deleted.changed(IpFamily.IPv6));
+        assertEquals(Set.of(), deleted.changed(IpFamily.IPv4));
+        assertEquals(Set.of(port("dual"), port("v4")), deleted.state(IpFamily.IPv4).services().keySet());
+        assertEquals(Set.of(), deleted.state(IpFamily.IPv6).services().keySet());
+    }
+
+    @Test
+    void eachFamilysNodeHasOnlyItsOwnAddressesInternalFirst() {
+        state.onNode(new NodeBuilder().withNewMetadata().withName("node-a").addToLabels("topology.kubernetes.io/zone", "z1").endMetadata()
+                .withNewStatus().addNewAddress().withType("ExternalIP").withAddress("198.19.50.1").endAddress()
+                .addNewAddress().withType("ExternalIP").withAddress("2001:db8:2::99").endAddress()
+                .addNewAddress().withType("InternalIP").withAddress("198.18.1.1").endAddress()
+                .addNewAddress().withType("InternalIP").withAddress("2001:DB8:2:0::1").endAddress()
+                .addNewAddress().withType("InternalIP").withAddress("2001:db8:2::1").endAddress()
+                .addNewAddress().withType("InternalIP").withAddress("::ffff:198.18.1.1").endAddress()
+                .addNewAddress().withType("Hostname").withAddress("node-a").endAddress().endStatus().build());
+        StateSource.Snapshot s = state.take();
+        assertEquals(List.of("198.18.1.1", "198.19.50.1"), s.state(IpFamily.IPv4).node().addresses());
+        assertEquals(List.of("2001:db8:2::1", "2001:db8:2::99"), s.state(IpFamily.IPv6).node().addresses(), "canonical, each once");
+        assertEquals("z1", s.state(IpFamily.IPv6).node().zone());
+        assertEquals(s.state(IpFamily.IPv4).node(), state.node());
+        assertEquals(s.state(IpFamily.IPv6).node(), state.node(IpFamily.IPv6));
+    }
+
+    @Test
+    void aSliceThatChangesFamilyMovesToTheOtherFamily() {
+        // addressType is immutable in the API; objects from files or a replaced object can still do it.
+        state.onService(dualStack("dual", "198.19.0.10", "2001:db8:1::10"));
+        state.onSlice(slice("dual", "s-1", true, "198.18.0.5"));
+        state.take();
+        state.onSlice(ipv6Slice("dual", "s-1", "2001:db8::5"));
+        StateSource.Snapshot s = state.take();
+        assertEquals(List.of(), ips(s.state(IpFamily.IPv4).services().get(port("dual"))));
+        assertEquals(List.of("2001:db8::5"), ips(s.state(IpFamily.IPv6).services().get(port("dual"))));
+        state.onSliceDeleted(ipv6Slice("dual", "s-1"));
+        assertEquals(List.of(), ips(state.take().state(IpFamily.IPv6).services().get(port("dual"))));
     }
 }

@@ -91,6 +91,33 @@ class ObjectValidationTest {
         assertEquals(nonSpecial, ObjectValidation.nonSpecialIPv4(value).isEmpty(), "non-special IPv4");
     }
 
+    @ParameterizedTest(name = "{0}: non-special IPv6 {1}, non-special of either family {2}")
+    @CsvSource(delimiter = '|', nullValues = "NULL", textBlock = """
+            2001:db8::1        | true  | true
+            2001:DB8:0:0::1    | true  | true
+            fd00::1            | true  | true
+            ff05::1            | true  | true
+            ::                 | false | false
+            ::1                | false | false
+            0:0:0:0:0:0:0:1    | false | false
+            fe80::1            | false | false
+            febf::1            | false | false
+            fec0::1            | true  | true
+            ff02::1            | false | false
+            ff12::1            | false | false
+            ::ffff:1.2.3.4     | false | false
+            ::ffff:0102:0304   | false | false
+            198.19.0.1         | false | true
+            127.0.0.1          | false | false
+            fd00::1%eth0       | false | false
+            bogus              | false | false
+            NULL               | false | false
+            """)
+    void ipv6Addresses(String value, boolean nonSpecialIPv6, boolean nonSpecial) {
+        assertEquals(nonSpecialIPv6, ObjectValidation.nonSpecialIPv6(value).isEmpty(), "non-special IPv6");
+        assertEquals(nonSpecial, ObjectValidation.nonSpecialIP(value).isEmpty(), "non-special IP");
+    }
+
     @ParameterizedTest(name = "{0}: IPv4 CIDR {1}, IPv6 CIDR {2}")
     @CsvSource(delimiter = '|', textBlock = """
             198.18.0.0/16   | true  | false

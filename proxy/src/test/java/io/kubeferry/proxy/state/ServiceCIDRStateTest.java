@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.ServiceCIDR;
 import io.fabric8.kubernetes.api.model.networking.v1.ServiceCIDRBuilder;
 import io.kubeferry.proxy.model.Cidr;
+import io.kubeferry.proxy.model.IpFamily;
 import io.kubeferry.proxy.testing.LogCapture;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
@@ -36,11 +37,33 @@ class ServiceCIDRStateTest {
     }
 
     @Test
-    void aDualStackServiceCIDRGivesItsIPv4BlockAndTheIPv6OneIsTheOtherFamilys() {
+    void aDualStackServiceCIDRGivesBothBlocksAndEachFamilysStateItsOwn() {
         ServiceCIDRConverter.Result result = ServiceCIDRConverter.convert(serviceCIDR("kubernetes", "198.19.0.0/16", "fd00:10::/108"));
-        assertEquals(List.of(Cidr.parse("198.19.0.0/16")), result.cidrs());
-        assertEquals(List.of("fd00:10::/108"), result.ipv6());
+        assertEquals(List.of(Cidr.parse("198.19.0.0/16"), Cidr.parse("fd00:10::/108")), result.cidrs());
         assertEquals(List.of(), result.problems(), "the IPv6 block is not a problem of the object");
+
+        assertTrue(state.onServiceCIDR(serviceCIDR("kubernetes", "198.19.0.0/16", "fd00:10::/108")));
+        assertTrue(state.onServiceCIDR(serviceCIDR("extra", "2001:db8:1::/112")));
+        StateSource.Snapshot snapshot = state.take();
+        assertEquals(List.of(Cidr.parse("198.19.0.0/16")), snapshot.state(IpFamily.IPv4).serviceCIDRs());
+        assertEquals(List.of(Cidr.parse("2001:db8:1::/112"), Cidr.parse("fd00:10::/108")), snapshot.state(IpFamily.IPv6).serviceCIDRs());
+        assertEquals(List.of(Cidr.parse("198.19.0.0/16"), Cidr.parse("2001:db8:1::/112"), Cidr.parse("fd00:10::/108")),
+                state.serviceCIDRs());
+        assertTrue(state.onServiceCIDRDeleted(serviceCIDR("extra")), "an IPv6 block gone is a change too");
+        assertEquals(List.of(Cidr.parse("fd00:10::/108")), state.take().state(IpFamily.IPv6).serviceCIDRs());
+    }
+
+    @Test
+    void anIPv6BlockMustBeInCanonicalFormAsTheApiServerRequires() {
+        ServiceCIDRConverter.Result result = ServiceCIDRConverter.convert(serviceCIDR("odd", "2001:DB8:1::/112", "2001:db8:1::5/112",
+                "2001:db8:2::/112"));
+        assertEquals(List.of(Cidr.parse("2001:db8:2::/112")), result.cidrs());
+        assertEquals(List.of(
+                ObjectProblem.drop("invalid-cidr",
+                        "spec.cidrs[0] \"2001:DB8:1::/112\" dropped: must be in canonical form (\"2001:db8:1::/112\")"),
+                ObjectProblem.drop("invalid-cidr",
+                        "spec.cidrs[1] \"2001:db8:1::5/112\" dropped: must be in canonical form (\"2001:db8:1::/112\")")),
+                result.problems());
     }
 
     @Test
