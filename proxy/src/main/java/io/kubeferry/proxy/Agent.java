@@ -8,7 +8,10 @@ import io.kubeferry.proxy.conntrack.ConntrackHooks;
 import io.kubeferry.proxy.dataplane.CleanupReport;
 import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
+import io.kubeferry.proxy.dataplane.DataplaneException;
 import io.kubeferry.proxy.dataplane.DataplaneProvider;
+import io.kubeferry.proxy.dataplane.NodeFamilies;
+import io.kubeferry.proxy.dataplane.SchedulerInForce;
 import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.dataplane.SyncResult;
 import io.kubeferry.proxy.events.KubernetesServiceEvents;
@@ -19,6 +22,7 @@ import io.kubeferry.proxy.health.ProxyHealth;
 import io.kubeferry.proxy.health.ServiceHealthServers;
 import io.kubeferry.proxy.metrics.RuntimeMetrics;
 import io.kubeferry.proxy.metrics.SyncMetrics;
+import io.kubeferry.proxy.model.IpFamily;
 import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.model.ServicePortName;
 import io.kubeferry.proxy.state.ClusterState;
@@ -38,8 +42,11 @@ import org.slf4j.LoggerFactory;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
@@ -53,6 +60,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * flagged as a blocked thread ({@link SyncRunner} reports one that outlasts syncPeriod, once).
  * Stopping the agent leaves the kernel rules in place, so traffic keeps flowing across restarts;
  * {@code cleanup} is what removes them.
+ * <p>
+ * Dual-stack as upstream's MetaProxier: one dataplane instance per IP family the node runs ({@link NodeFamilies}),
+ * each given only its family's state; every sync programs IPv4, then IPv6, on the one worker, and fails when either
+ * fails. Changes, the last state, the canary, housekeeping, leftovers and conntrack hooks are kept per family.
  */
 public final class Agent {
 
@@ -63,7 +74,8 @@ public final class Agent {
     private final Context context;
     /** One thread: dataplane calls are serialised by construction. */
     private final ExecutorService worker;
-    private final Dataplane dataplane;
+    /** The dataplane per family the node runs, in family order (IPv4 first). */
+    private final Map<IpFamily, Dataplane> dataplanes;
     private final ToolRunner tools;
     private final ApiReachability reachability;
     /** The conntrack hooks, each on its own thread: a sync only hands them its states. */
@@ -78,26 +90,30 @@ public final class Agent {
     private final ServiceHealthServers serviceHealth;
     private final AtomicInteger successfulSyncs = new AtomicInteger();
     private final AtomicInteger failedSyncs = new AtomicInteger();
-    private final Set<ServicePortName> unsyncedChanges = new HashSet<>();
+    /** Per running family, the changes no successful sync has programmed yet. */
+    private final Map<IpFamily, Set<ServicePortName>> unsyncedChanges = new EnumMap<>(IpFamily.class);
     private final List<Instant> unsyncedTriggers = new ArrayList<>();
     private ClusterWatch watch;
-    /** The state the kernel was last programmed with (read by /debug/state and tests off the context). */
-    private volatile ProxyState lastState;
-    /** The dataplane's scheduler per Service port as of {@link #lastState}, for /debug/state. */
-    private volatile java.util.Map<io.kubeferry.proxy.model.ServicePortName, io.kubeferry.proxy.dataplane.SchedulerInForce> lastSchedulers = java.util.Map
-            .of();
-    private volatile SyncResult lastResult;
+    /** Per family, the state the kernel was last programmed with (read by /debug/state and tests off the context). */
+    private volatile Map<IpFamily, ProxyState> lastStates;
+    /** Per family, the dataplane's scheduler per Service port as of {@link #lastStates}, for /debug/state. */
+    private volatile Map<IpFamily, Map<ServicePortName, SchedulerInForce>> lastSchedulers = Map.of();
+    private volatile Map<IpFamily, SyncResult> lastResults = Map.of();
     private long canaryTimer = -1;
     private long housekeepingTimer = -1;
-    /** Other modes whose state was found at start; removed once this mode has programmed the node. */
-    private volatile List<Dataplane> leftovers = List.of();
+    /** Other modes' state found at start, per family; removed once this mode has programmed the node. */
+    private volatile List<Leftover> leftovers = List.of();
     /** True while a full dataplane sync runs (benchmarks and /debug read it off the context). */
     private volatile boolean fullSyncRunning;
     /** The canary check found the kernel's state gone and no full sync has run since (on the context). */
     private boolean kernelLost;
 
+    /** Another mode's instance for one family that found its state on the node. */
+    private record Leftover(IpFamily family, Dataplane dataplane) {
+    }
+
     private Agent(ProxyConfig config, KubernetesClient client, ApiReachability reachability, Vertx vertx, ToolRunner tools,
-            Duration fullSyncPeriod) {
+            Duration fullSyncPeriod, Set<IpFamily> checkedFamilies, DataplaneProvider given) throws Exception {
         this.config = config;
         this.reachability = reachability;
         this.vertx = vertx;
@@ -113,18 +129,39 @@ public final class Agent {
         this.runtimeMetrics = new RuntimeMetrics(registry);
         KubernetesServiceEvents events = new KubernetesServiceEvents(client, vertx, config.hostnameOverride());
         DataplaneContext dataplaneContext = new DataplaneContext(config, tools, registry, events);
-        this.dataplane = DataplaneProvider.forMode(config.mode()).create(dataplaneContext);
+        DataplaneProvider provider = given != null ? given : DataplaneProvider.forMode(config.mode());
+        NodeFamilies families;
+        if (checkedFamilies == null) {
+            families = NodeFamilies.probe(provider, dataplaneContext);
+            families.logSkipped(LOG);
+            families.requireOne();
+        } else {
+            families = NodeFamilies.unchecked(provider, dataplaneContext, checkedFamilies);
+        }
+        this.dataplanes = families.running();
+        Map<IpFamily, ProxyState> empty = new EnumMap<>(IpFamily.class);
+        for (IpFamily family : dataplanes.keySet()) {
+            unsyncedChanges.put(family, new HashSet<>());
+        }
         this.hooks = new ConntrackHooks(ConntrackHookProvider.all().stream().map(p -> p.create(dataplaneContext)).toList(),
                 config.conntrackHooks().timeLimit(), registry);
         this.state = new ClusterState(config.hostnameOverride(), config.serviceProxyName(), ClusterWatch.KINDS, registry, events::record);
-        this.metrics = new SyncMetrics(registry, "iptables".equals(config.mode()));
+        this.metrics = new SyncMetrics(registry, "iptables".equals(config.mode()), dataplanes.keySet());
         this.runner = new SyncRunner(context, config.minSyncPeriod(), config.syncPeriod(), fullSyncPeriod, this::sync);
         this.health = new ProxyHealth(config.syncPeriod().multipliedBy(2), runner::queuedSinceMillis);
         String configz = KubeProxyConfigurationWriter.json(config);
         this.http = new HttpEndpoints(vertx, health, registry,
-                new HttpEndpoints.MetricsPaths(config.mode(), () -> configz, () -> DebugState.render(lastState, lastSchedulers)));
+                new HttpEndpoints.MetricsPaths(config.mode(), () -> configz, () -> DebugState.render(lastStates, lastSchedulers)));
         this.serviceHealth = new ServiceHealthServers(vertx, config.nodePortAddresses(), health::proxyHealthy);
-        this.lastState = ProxyState.empty(state.node());
+        for (IpFamily family : dataplanes.keySet()) {
+            empty.put(family, ProxyState.empty(state.node(), family));
+        }
+        this.lastStates = Collections.unmodifiableMap(empty);
+    }
+
+    /** The first family the node runs (IPv4 unless the node runs IPv6 alone): the one single-family readers see. */
+    private IpFamily primary() {
+        return dataplanes.keySet().iterator().next();
     }
 
     /**
@@ -133,7 +170,16 @@ public final class Agent {
      */
     public static Future<Agent> start(ProxyConfig config, KubernetesClient client, ApiReachability reachability, Vertx vertx,
             ToolRunner tools) {
-        return start(config, client, reachability, vertx, tools, SyncRunner.FULL_SYNC_PERIOD);
+        return start(config, client, reachability, vertx, tools, SyncRunner.FULL_SYNC_PERIOD, null, null);
+    }
+
+    /**
+     * The same for the IP families a caller has already checked with {@link NodeFamilies#probe} (the {@code run}
+     * command does, before it connects, so a node that cannot run fails first): they are not checked again.
+     */
+    public static Future<Agent> start(ProxyConfig config, KubernetesClient client, ApiReachability reachability, Vertx vertx,
+            ToolRunner tools, Set<IpFamily> checkedFamilies) {
+        return start(config, client, reachability, vertx, tools, SyncRunner.FULL_SYNC_PERIOD, Set.copyOf(checkedFamilies), null);
     }
 
     /**
@@ -141,7 +187,16 @@ public final class Agent {
      * open is then not logged (Fabric8 re-opens them silently), only failed lists and lost watches are.
      */
     public static Future<Agent> start(ProxyConfig config, KubernetesClient client, Vertx vertx, ToolRunner tools) {
-        return start(config, client, new ApiReachability(), vertx, tools, SyncRunner.FULL_SYNC_PERIOD);
+        return start(config, client, new ApiReachability(), vertx, tools, SyncRunner.FULL_SYNC_PERIOD, null, null);
+    }
+
+    /**
+     * The same with a dataplane provider that is not registered ({@code ServiceLoader}) under the configuration's mode:
+     * for tests that watch what the agent asks of its dataplanes, and for embedders.
+     */
+    public static Future<Agent> start(ProxyConfig config, KubernetesClient client, Vertx vertx, ToolRunner tools,
+            DataplaneProvider provider) {
+        return start(config, client, new ApiReachability(), vertx, tools, SyncRunner.FULL_SYNC_PERIOD, null, provider);
     }
 
     /**
@@ -150,15 +205,16 @@ public final class Agent {
      */
     public static Future<Agent> start(ProxyConfig config, KubernetesClient client, Vertx vertx, ToolRunner tools,
             Duration fullSyncPeriod) {
-        return start(config, client, new ApiReachability(), vertx, tools, fullSyncPeriod);
+        return start(config, client, new ApiReachability(), vertx, tools, fullSyncPeriod, null, null);
     }
 
+    /** {@code checkedFamilies} null: each family is checked here ({@link NodeFamilies#probe}). */
     private static Future<Agent> start(ProxyConfig config, KubernetesClient client, ApiReachability reachability, Vertx vertx,
-            ToolRunner tools, Duration fullSyncPeriod) {
+            ToolRunner tools, Duration fullSyncPeriod, Set<IpFamily> checkedFamilies, DataplaneProvider provider) {
         Agent agent;
         try {
-            agent = new Agent(config, client, reachability, vertx, tools, fullSyncPeriod);
-        } catch (RuntimeException e) {
+            agent = new Agent(config, client, reachability, vertx, tools, fullSyncPeriod, checkedFamilies, provider);
+        } catch (Exception e) {
             return Future.failedFuture(e);
         }
         return agent.begin(client).map(agent);
@@ -187,7 +243,7 @@ public final class Agent {
             context.runOnContext(x -> {
                 runner.start();
                 canaryTimer = vertx.setPeriodic(config.syncPeriod().toMillis(), id -> checkCanary());
-                Duration housekeeping = dataplane.housekeepingPeriod();
+                Duration housekeeping = dataplanes.get(primary()).housekeepingPeriod();
                 if (!housekeeping.isZero()) {
                     housekeepingTimer = vertx.setPeriodic(housekeeping.toMillis(), id -> housekeeping());
                 }
@@ -207,30 +263,42 @@ public final class Agent {
      * The other modes that left state on this node. They are removed only after this mode's first sync, so
      * Services keep working while the node switches mode (the new rules take over before the old go).
      */
-    private List<Dataplane> otherModesLeftovers() {
-        List<Dataplane> found = new ArrayList<>();
+    private List<Leftover> otherModesLeftovers() {
+        List<Leftover> found = new ArrayList<>();
         for (DataplaneProvider provider : DataplaneProvider.all()) {
             if (provider.mode().equals(config.mode())) {
                 continue;
             }
-            try {
-                Dataplane other = provider
-                        .create(new DataplaneContext(config, tools, new io.micrometer.core.instrument.simple.SimpleMeterRegistry()));
-                if (other.hasLeftovers()) {
-                    LOG.info("found {} mode's state on this node: it is removed after the first {} sync", provider.mode(), config.mode());
-                    found.add(other);
+            for (IpFamily family : IpFamily.values()) {
+                // A family the other mode does not program, or whose tools are absent here, can have left nothing.
+                if (!provider.families().contains(family) || (family != IpFamily.IPv4
+                        && tools.missingTools(provider.mode(), provider.requiredTools(family)).isPresent())) {
+                    continue;
                 }
-            } catch (Exception e) {
-                LOG.warn("could not look for {} mode's leftovers: {}", provider.mode(), e.getMessage());
+                try {
+                    Dataplane other = provider.create(new DataplaneContext(config, tools,
+                            new io.micrometer.core.instrument.simple.SimpleMeterRegistry()).withFamily(family));
+                    if (other.hasLeftovers()) {
+                        LOG.info("found {} mode's {}state on this node: it is removed after the first {} sync", provider.mode(),
+                                family == IpFamily.IPv4 ? "" : family + " ", config.mode());
+                        found.add(new Leftover(family, other));
+                    }
+                } catch (Exception e) {
+                    LOG.warn("could not look for {} mode's {}leftovers: {}", provider.mode(), family == IpFamily.IPv4 ? "" : family + " ",
+                            e.getMessage());
+                }
             }
         }
         return List.copyOf(found);
     }
 
     private void removeLeftovers() {
-        for (Dataplane other : leftovers) {
+        for (Leftover leftover : leftovers) {
+            Dataplane other = leftover.dataplane();
+            // What this mode uses in that family stays; a family this node does not run keeps nothing of the other mode.
+            Dataplane running = dataplanes.get(leftover.family());
             try {
-                CleanupReport report = other.cleanupNotUsedBy(dataplane.sharedState());
+                CleanupReport report = other.cleanupNotUsedBy(running == null ? Set.of() : running.sharedState());
                 if (report.ok()) {
                     LOG.info("leftovers: {}", report.summary());
                 } else {
@@ -276,10 +344,11 @@ public final class Agent {
     }
 
     private void housekeeping() {
-        onWorker(() -> {
+        dataplanes.forEach((family, dataplane) -> onWorker(() -> {
             dataplane.housekeeping();
             return null;
-        }).onFailure(e -> LOG.warn("{} housekeeping failed: {}", dataplane.mode(), e.getMessage()));
+        }).onFailure(e -> LOG.warn("{} {}housekeeping failed: {}", dataplane.mode(), family == IpFamily.IPv4 ? "" : family + " ",
+                e.getMessage())));
     }
 
     private void changed() {
@@ -294,7 +363,14 @@ public final class Agent {
     }
 
     private void checkCanary() {
-        onWorker(dataplane::kernelStateLost).onSuccess(lost -> {
+        onWorker(() -> {
+            boolean any = false;
+            for (Dataplane dataplane : dataplanes.values()) {
+                // Every family asked, none skipped: each notes its own loss and makes its next sync full.
+                any |= dataplane.kernelStateLost();
+            }
+            return any;
+        }).onSuccess(lost -> {
             if (lost) {
                 // The dataplane's next sync is full by itself (kernelStateLost's contract). Not requestFull: when a
                 // sync already waits for the worker it is that full one, and a second full would follow it with
@@ -305,38 +381,61 @@ public final class Agent {
         });
     }
 
-    /** One sync, on the context; the dataplane runs on the ordered worker, the hooks on their own threads. */
+    /** One family's part of a sync: what was asked, what the dataplane did and how long it took. */
+    private record FamilySync(SyncRequest request, SyncResult result, Duration took) {
+    }
+
+    /**
+     * One sync, on the context; the dataplanes run on the ordered worker (IPv4, then IPv6), the hooks on their own
+     * threads. Every running family is synced even when an earlier one failed (one family's failure does not keep the
+     * other's changes out of the kernel); the sync fails with the first failure, and the retry is full for all.
+     */
     private Future<Boolean> sync(boolean full) {
         if (!state.ready()) {
             return Future.succeededFuture(false);
         }
         StateSource.Snapshot snapshot = state.take();
-        unsyncedChanges.addAll(snapshot.changed());
+        unsyncedChanges.forEach((family, changes) -> changes.addAll(snapshot.changed(family)));
         unsyncedTriggers.addAll(snapshot.triggerTimes());
-        health.nodeEligible(snapshot.state().node().eligible());
+        health.nodeEligible(snapshot.state(primary()).node().eligible());
         boolean doFull = full || successfulSyncs.get() == 0 || kernelLost;
-        SyncRequest request = new SyncRequest(snapshot.state(), unsyncedChanges, doFull);
+        Map<IpFamily, SyncRequest> requests = new EnumMap<>(IpFamily.class);
+        dataplanes.keySet().forEach(f -> requests.put(f, new SyncRequest(snapshot.state(f), unsyncedChanges.get(f), doFull)));
         long start = System.nanoTime();
         fullSyncRunning = doFull;
-        return onWorker(() -> dataplane.sync(request)).compose(result -> {
+        return onWorker(() -> syncFamilies(requests)).compose(synced -> {
             fullSyncRunning = false;
-            if (result.full()) {
+            boolean allFull = synced.values().stream().allMatch(f -> f.result().full());
+            if (allFull) {
                 kernelLost = false;
             }
             Duration took = Duration.ofNanos(System.nanoTime() - start);
-            metrics.synced(result.full(), took, unsyncedTriggers);
-            metrics.programmed(request.state());
+            Map<IpFamily, ProxyState> states = new EnumMap<>(IpFamily.class);
+            Map<IpFamily, Map<ServicePortName, SchedulerInForce>> schedulers = new EnumMap<>(IpFamily.class);
+            Map<IpFamily, SyncResult> results = new EnumMap<>(IpFamily.class);
+            synced.forEach((family, f) -> {
+                metrics.synced(family, f.result().full(), f.took());
+                metrics.programmed(family, f.request().state());
+                hooks.synced(lastStates.get(family), f.request().state(), f.request().changed(), f.result().full());
+                states.put(family, f.request().state());
+                schedulers.put(family, dataplanes.get(family).schedulers());
+                results.put(family, f.result());
+            });
+            // One trigger time is one change, programmed once every family is: counted once, under the first family.
+            metrics.programmedChanges(primary(), unsyncedTriggers);
             health.updated();
-            hooks.synced(lastState, request.state(), request.changed(), result.full());
-            lastState = request.state();
-            lastSchedulers = dataplane.schedulers();
-            lastResult = result;
-            unsyncedChanges.clear();
+            lastStates = Collections.unmodifiableMap(states);
+            lastSchedulers = Collections.unmodifiableMap(schedulers);
+            lastResults = Collections.unmodifiableMap(results);
+            unsyncedChanges.values().forEach(Set::clear);
             unsyncedTriggers.clear();
             boolean first = successfulSyncs.incrementAndGet() == 1;
-            serviceHealth.update(request.state());
-            LOG.debug("{} sync of {} Service ports in {} ms (render {} ms, apply {} ms)", result.full() ? "full" : "partial",
-                    request.state().services().size(), took.toMillis(), result.renderTime().toMillis(), result.applyTime().toMillis());
+            serviceHealth.update(states.values());
+            if (LOG.isDebugEnabled()) {
+                synced.forEach((family, f) -> LOG.debug("{} {} sync of {} Service ports in {} ms (render {} ms, apply {} ms)",
+                        f.result().full() ? "full" : "partial", family, f.request().state().services().size(), took.toMillis(),
+                        f.result().renderTime().toMillis(), f.result().applyTime().toMillis()));
+            }
             return onWorker(() -> {
                 if (!leftovers.isEmpty()) {
                     removeLeftovers();
@@ -344,7 +443,7 @@ public final class Agent {
                 if (first) {
                     releaseStartupHeap();
                 }
-                return result.full();
+                return allFull;
             });
         }).onFailure(e -> {
             fullSyncRunning = false;
@@ -352,6 +451,31 @@ public final class Agent {
             metrics.failed();
             // SyncRunner logs the failure once, with its retry delay.
         });
+    }
+
+    /**
+     * Syncs each family in order, on the worker. The first failure is thrown once every family was tried; an IPv6
+     * failure's message starts with "IPv6: " (an IPv4 one reads as it did before dual-stack).
+     */
+    private Map<IpFamily, FamilySync> syncFamilies(Map<IpFamily, SyncRequest> requests) throws Exception {
+        Map<IpFamily, FamilySync> synced = new EnumMap<>(IpFamily.class);
+        Exception failure = null;
+        for (Map.Entry<IpFamily, SyncRequest> entry : requests.entrySet()) {
+            IpFamily family = entry.getKey();
+            long start = System.nanoTime();
+            try {
+                SyncResult result = dataplanes.get(family).sync(entry.getValue());
+                synced.put(family, new FamilySync(entry.getValue(), result, Duration.ofNanos(System.nanoTime() - start)));
+            } catch (DataplaneException | RuntimeException e) {
+                if (failure == null) {
+                    failure = family == IpFamily.IPv4 ? e : new DataplaneException(family + ": " + e.getMessage(), e);
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+        return synced;
     }
 
     /**
@@ -377,12 +501,30 @@ public final class Agent {
         return failedSyncs.get();
     }
 
+    /** The last successful sync's result for the first family the node runs (IPv4 on an IPv4 or dual-stack node). */
     public SyncResult lastResult() {
-        return lastResult;
+        return lastResults.get(primary());
     }
 
+    /** The last successful sync's result for {@code family}; null before one, or when the node does not run it. */
+    public SyncResult lastResult(IpFamily family) {
+        return lastResults.get(family);
+    }
+
+    /** The IPv4 state last programmed (empty when the node does not run IPv4): for single-stack callers. */
     public ProxyState lastState() {
-        return lastState;
+        return lastState(IpFamily.IPv4);
+    }
+
+    /** The state of {@code family} last programmed; empty before the first sync or when the node does not run it. */
+    public ProxyState lastState(IpFamily family) {
+        ProxyState last = lastStates.get(family);
+        return last != null ? last : ProxyState.empty(state.node(), family);
+    }
+
+    /** The IP families this agent programs, in order (IPv4, IPv6). */
+    public Set<IpFamily> families() {
+        return dataplanes.keySet();
     }
 
     public List<Integer> httpPorts() {
@@ -430,7 +572,7 @@ public final class Agent {
                 // Not shutdownNow: interrupting a restore would fail it for nothing; the thread ends once the
                 // call it runs (a restore may take minutes) is done, and nobody needs to wait for that.
                 worker.shutdown();
-                LOG.info("stopped; {} rules left in place (kube-ferry cleanup removes them)", dataplane.mode());
+                LOG.info("stopped; {} rules left in place (kube-ferry cleanup removes them)", config.mode());
                 stopped.complete();
             });
         });

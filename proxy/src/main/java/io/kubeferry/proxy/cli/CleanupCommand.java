@@ -6,6 +6,7 @@ import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneProvider;
 import io.kubeferry.proxy.exec.ProcessToolRunner;
 import io.kubeferry.proxy.exec.ToolRunner;
+import io.kubeferry.proxy.model.IpFamily;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -13,15 +14,23 @@ import picocli.CommandLine.Mixin;
 
 import java.io.PrintWriter;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
 /**
  * Removes what kube-ferry (or kube-proxy) programmed. It first checks that it can act, and says what it removed
- * with counts, mode by mode; anything it could not do makes it exit 1, so a script never mistakes "could not"
- * for "done".
+ * with counts, mode by mode and IP family by family; anything it could not do makes it exit 1, so a script never
+ * mistakes "could not" for "done".
+ * <p>
+ * Each mode is cleaned in each family it programs, with an instance per family (IPv4, then IPv6), as upstream's
+ * cleanup removes both families' rules. An IPv6 whose tools are not installed (no ip6tables-restore, say) is named on
+ * stderr and skipped without failing: that is an IPv4-only node, whose cleanup must succeed, and a family nothing here
+ * can program is a family nothing here can clean. IPv4 is always tried, as before dual-stack: its missing tools are
+ * failures (exit 1).
  */
 @Command(name = "cleanup", description = "Remove everything kube-ferry (or kube-proxy) programmed on this node, in every mode"
-        + " (or only the one --proxy-mode names). Exits 1, naming what it could not do, when anything is left.")
+        + " (or only the one --proxy-mode names) and both IP families. Exits 1, naming what it could not do, when anything is"
+        + " left. An IPv6 whose tools are not installed is named on stderr and skipped (exit 0 if the rest was removed).")
 final class CleanupCommand implements Callable<Integer> {
 
     @Mixin
@@ -55,12 +64,30 @@ final class CleanupCommand implements Callable<Integer> {
             if (onlyMode != null && !provider.mode().equals(onlyMode)) {
                 continue;
             }
-            CleanupReport report = provider.create(new DataplaneContext(config, tools, new SimpleMeterRegistry())).cleanup();
-            out.println(report.removals());
-            for (String failure : report.failures()) {
-                err.println("kube-ferry: cleanup of " + report.mode() + " mode: " + failure);
+            for (IpFamily family : IpFamily.values()) {
+                if (!provider.families().contains(family)) {
+                    if (family != IpFamily.IPv4) {
+                        err.println("kube-ferry: cleanup of " + provider.mode() + " mode: " + family + " not cleaned: this build's "
+                                + provider.mode() + " mode does not program " + family);
+                    }
+                    continue;
+                }
+                Optional<String> missing = family == IpFamily.IPv4
+                        ? Optional.empty()
+                        : tools.missingTools(provider.mode(), provider.requiredTools(family));
+                if (missing.isPresent()) {
+                    err.println("kube-ferry: cleanup of " + provider.mode() + " mode: " + family + " skipped: " + missing.get());
+                    continue;
+                }
+                CleanupReport report = provider.create(new DataplaneContext(config, tools, new SimpleMeterRegistry()).withFamily(family))
+                        .cleanup();
+                out.println(report.removals(family));
+                String label = report.mode() + " mode" + (family == IpFamily.IPv4 ? "" : " (" + family + ")");
+                for (String failure : report.failures()) {
+                    err.println("kube-ferry: cleanup of " + label + ": " + failure);
+                }
+                failures += report.failures().size();
             }
-            failures += report.failures().size();
         }
         out.flush();
         err.flush();

@@ -9,6 +9,7 @@ import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneProvider;
 import io.kubeferry.proxy.dataplane.SyncRequest;
+import io.kubeferry.proxy.model.IpFamily;
 import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.state.ObjectFiles;
 import io.kubeferry.proxy.state.StaticState;
@@ -24,7 +25,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 @Command(name = "render", description = "Print the program the agent would apply, without root and without changing the machine.")
@@ -37,9 +42,16 @@ final class RenderCommand implements Callable<Integer> {
             "--filename"}, description = "A YAML/JSON file or directory of Services, EndpointSlices, Nodes and ServiceCIDRs; - for standard input.")
     List<Path> files = new ArrayList<>();
 
-    @Option(names = "--node-ip", paramLabel = "IP", description = "This node's address, for NodePorts (repeatable); default: the"
-            + " InternalIP/ExternalIP addresses of the Node object named by --hostname-override in the input.")
+    @Option(names = "--node-ip", paramLabel = "IP", description = "This node's address, for NodePorts (repeatable, IPv4 or IPv6);"
+            + " default: the InternalIP/ExternalIP addresses of the Node object named by --hostname-override in the input."
+            + " Given for one family, it replaces that family's addresses only.")
     List<String> nodeIPs = new ArrayList<>();
+
+    @Option(names = "--ip-family", paramLabel = "FAMILY", description = "Which IP families' programs to print: IPv4, IPv6 or both."
+            + " Default: the IPv4 program, then the IPv6 program when the input has IPv6 Services. both also prints the IPv6"
+            + " program without IPv6 Services: the skeleton the agent programs on a node that runs IPv6. When two programs"
+            + " are printed, each follows a comment line naming its family and the tool that takes it.")
+    String ipFamily;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -82,32 +94,92 @@ final class RenderCommand implements Callable<Integer> {
                 }
             }
         }
+        Set<IpFamily> asked = asked(ipFamily);
         StaticState.Result built = StaticState.build(objects, config.hostnameOverride(), config.serviceProxyName());
-        ProxyState state = built.state();
-        if (!nodeIPs.isEmpty()) {
-            for (String ip : nodeIPs) {
-                if (!io.kubeferry.proxy.model.Cidr.isIPv4(ip)) {
-                    throw new ConfigException("--node-ip: not an IPv4 address: \"" + ip + "\"");
-                }
+        for (String ip : nodeIPs) {
+            if (IpFamily.of(ip) == null || ip.contains("/")) {
+                throw new ConfigException("--node-ip: not an " + (ip.contains(":") ? "IPv6" : "IPv4") + " address: \"" + ip + "\"");
             }
-            state = state.withNode(state.node().withAddresses(nodeIPs));
         }
-        Dataplane dataplane = DataplaneProvider.forMode(config.mode())
-                .create(new DataplaneContext(config, new Main.RefusingToolRunner(), new SimpleMeterRegistry()));
-        PrintWriter out = spec.commandLine().getOut();
-        String program = dataplane.render(SyncRequest.full(state));
-        out.print(RenderHeader.forMode(config.mode()));
-        out.print(RenderHeader.schedulers(dataplane.schedulers()));
-        out.print(program);
-        out.flush();
+        DataplaneProvider provider = DataplaneProvider.forMode(config.mode());
+        DataplaneContext context = new DataplaneContext(config, new Main.RefusingToolRunner(), new SimpleMeterRegistry());
+        Map<IpFamily, ProxyState> states = new EnumMap<>(IpFamily.class);
+        Map<IpFamily, Dataplane> dataplanes = new EnumMap<>(IpFamily.class);
         PrintWriter err = spec.commandLine().getErr();
+        int leftOut = 0;
+        for (IpFamily family : IpFamily.values()) {
+            ProxyState state = withNodeIPs(familyState(built, family), nodeIPs);
+            boolean wanted = asked == null ? family == IpFamily.IPv4 || !state.services().isEmpty() : asked.contains(family);
+            if (!wanted) {
+                continue;
+            }
+            if (!provider.families().contains(family)) {
+                err.println("kube-ferry: render: " + family + " not rendered: " + config.mode() + " mode does not program " + family
+                        + " in this build"
+                        + (state.services().isEmpty() ? "" : " (" + state.services().size() + " Service ports left out)"));
+                leftOut++;
+                continue;
+            }
+            states.put(family, state);
+            dataplanes.put(family, provider.create(context.withFamily(family)));
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        out.print(render(config.mode(), dataplanes, states));
+        out.flush();
         unreadable.forEach(problem -> err.println("kube-ferry: " + problem));
-        if (unreadable.isEmpty() && built.skipped().isEmpty()) {
+        if (unreadable.isEmpty() && built.skipped().isEmpty() && leftOut == 0) {
+            err.flush();
             return 0;
         }
         err.println("kube-ferry: render: " + built.skipped().size() + " object(s) or part(s) skipped and " + unreadable.size()
                 + " file(s) unreadable (reasons above); the program holds everything else");
         err.flush();
         return 1;
+    }
+
+    /**
+     * The text {@code render} prints: the mode's header, then each family's program with its schedulers. With one
+     * family it is exactly what render printed before dual-stack (the IPv4 goldens hold); with two, each family's
+     * part follows a comment line naming it ({@link RenderHeader#family}). Pure: the dataplanes only render.
+     */
+    static String render(String mode, Map<IpFamily, Dataplane> dataplanes, Map<IpFamily, ProxyState> states) {
+        StringBuilder text = new StringBuilder(RenderHeader.forMode(mode));
+        boolean named = dataplanes.size() > 1 || !dataplanes.containsKey(IpFamily.IPv4);
+        dataplanes.forEach((family, dataplane) -> {
+            String program = dataplane.render(SyncRequest.full(states.get(family)));
+            if (named) {
+                text.append(RenderHeader.family(mode, family));
+            }
+            text.append(RenderHeader.schedulers(dataplane.schedulers())).append(program);
+        });
+        return text.toString();
+    }
+
+    /** The families --ip-family names; null for the default (IPv4, and IPv6 when it has Services). */
+    static Set<IpFamily> asked(String value) throws ConfigException {
+        if (value == null) {
+            return null;
+        }
+        return switch (value.strip()) {
+            case "IPv4" -> EnumSet.of(IpFamily.IPv4);
+            case "IPv6" -> EnumSet.of(IpFamily.IPv6);
+            case "both" -> EnumSet.allOf(IpFamily.class);
+            default -> throw new ConfigException("--ip-family: must be IPv4, IPv6 or both, got \"" + value + "\"");
+        };
+    }
+
+    /**
+     * One family's state from the input. The state stage gives the IPv4 state today; a family it has no state for is
+     * rendered from an empty one (its skeleton), on the input's node.
+     */
+    static ProxyState familyState(StaticState.Result built, IpFamily family) {
+        ProxyState state = built.state();
+        return state.family() == family ? state : ProxyState.empty(state.node(), family);
+    }
+
+    /** The state with --node-ip's addresses of its family as the node's, when any is of its family. */
+    static ProxyState withNodeIPs(ProxyState state, List<String> nodeIPs) {
+        List<String> own = nodeIPs.stream().filter(state.family()::matches).toList();
+        return own.isEmpty() ? state : state.withNode(state.node().withAddresses(own));
     }
 }

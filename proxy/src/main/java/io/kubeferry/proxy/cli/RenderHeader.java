@@ -55,6 +55,23 @@ final class RenderHeader {
         return text.toString();
     }
 
+    /**
+     * The comment line before one family's program when render prints more than one family (or IPv6 alone): the
+     * family, and the tool that takes the lines from there to the next such line. {@code #} starts a comment in every
+     * mode's input (iptables-restore, nft -f, the IPVS sections).
+     */
+    static String family(String mode, io.kubeferry.proxy.model.IpFamily family) {
+        boolean v6 = family == io.kubeferry.proxy.model.IpFamily.IPv6;
+        String takes = switch (mode) {
+            case "iptables" -> v6 ? "ip6tables-restore" : "iptables-restore";
+            case "ipvs" ->
+                v6 ? "IPv6 virtual servers, inet6 ipsets and ip6tables-restore" : "IPv4 virtual servers, ipsets and iptables-restore";
+            case "nftables" -> v6 ? "nft -f -, table ip6 kube-proxy" : "nft -f -, table ip kube-proxy";
+            default -> mode + " mode";
+        };
+        return "# ==== " + family + " (" + takes + "): this family's program, up to the next ==== line or the end.\n";
+    }
+
     static String forMode(String mode) {
         return switch (mode) {
             case "iptables" -> IPTABLES;

@@ -7,6 +7,7 @@ import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.conntrack.ConntrackSysctls;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneProvider;
+import io.kubeferry.proxy.dataplane.NodeFamilies;
 import io.kubeferry.proxy.exec.ProcessToolRunner;
 import io.kubeferry.proxy.exec.RequiredTools;
 import io.kubeferry.proxy.exec.ToolRunner;
@@ -25,6 +26,8 @@ import java.util.concurrent.TimeUnit;
 
 @Command(name = "run", description = "Run the node agent (the default). Takes every kube-proxy 1.35 flag.")
 final class RunCommand implements Callable<Integer> {
+
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RunCommand.class);
 
     @Mixin
     ConfigOptions options;
@@ -56,10 +59,15 @@ final class RunCommand implements Callable<Integer> {
             connect.setDaemon(true);
             connect.start();
         });
+        java.util.Set<io.kubeferry.proxy.model.IpFamily> families;
         try {
-            DataplaneProvider provider = DataplaneProvider.forMode(config.mode());
-            lookup.require(config.mode(), provider.requiredTools());
-            provider.create(new DataplaneContext(config, tools, new SimpleMeterRegistry())).checkKernel();
+            // Each IP family the mode programs is checked (tools, then the kernel); one that cannot run is logged and
+            // skipped, as upstream runs a single family on a node without the other. None left is fatal, with IPv4's
+            // reason as before dual-stack.
+            NodeFamilies checked = NodeFamilies.probe(DataplaneProvider.forMode(config.mode()),
+                    new DataplaneContext(config, tools, new SimpleMeterRegistry()));
+            checked.logSkipped(LOG);
+            families = checked.requireOne().running().keySet();
         } catch (Exception e) {
             connecting.thenAccept(Connection::close); // the agent does not start: nothing stays connected for it
             throw e;
@@ -72,7 +80,7 @@ final class RunCommand implements Callable<Integer> {
         }
         Vertx vertx = connection.vertx();
         KubernetesClient client = connection.client();
-        Agent agent = Agent.start(config, client, connection.reachability(), vertx, tools)
+        Agent agent = Agent.start(config, client, connection.reachability(), vertx, tools, families)
                 .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
         CountDownLatch done = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

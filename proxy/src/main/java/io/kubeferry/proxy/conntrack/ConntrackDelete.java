@@ -36,6 +36,30 @@ record ConntrackDelete(List<String> filter, int listed) {
         return new ConntrackDelete(List.of(filter), 0);
     }
 
+    /** A deletion in {@code family}'s table: IPv6 filters start with {@code -f ipv6}, IPv4 ones as before dual-stack. */
+    static ConntrackDelete of(io.kubeferry.proxy.model.IpFamily family, String... filter) {
+        List<String> all = new ArrayList<>(familyArgs(family));
+        all.addAll(List.of(filter));
+        return new ConntrackDelete(all, 0);
+    }
+
+    /**
+     * conntrack(8)'s layer-3 option for {@code family}: none for IPv4 (its default), {@code -f ipv6} for IPv6. A
+     * listing ({@code -L}) needs it to show IPv6 flows at all; a deletion by IPv6 address infers it, and is given it
+     * anyway so that a filter without addresses ({@code --orig-port-dst} alone) stays in its family.
+     */
+    static List<String> familyArgs(io.kubeferry.proxy.model.IpFamily family) {
+        return family == io.kubeferry.proxy.model.IpFamily.IPv6 ? List.of("-f", "ipv6") : List.of();
+    }
+
+    /** {@code conntrack -L [-f ipv6] extra...}: one family's flows. */
+    static ToolCommand list(io.kubeferry.proxy.model.IpFamily family, String... extra) {
+        List<String> args = new ArrayList<>(List.of("-L"));
+        args.addAll(familyArgs(family));
+        args.addAll(List.of(extra));
+        return ToolCommand.of("conntrack", args.toArray(String[]::new));
+    }
+
     ToolCommand command() {
         List<String> args = new ArrayList<>();
         args.add("-D");

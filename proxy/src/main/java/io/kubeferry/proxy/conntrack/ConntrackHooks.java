@@ -26,6 +26,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * computed on a thread of its own (not the event loop), then each hook gets it on its own thread, merged with the
  * ones it has not seen yet when it is busy, under a time limit, with failures and time-outs logged and counted.
  * The sync that produced the change has already returned: nothing here can delay or fail one.
+ * <p>
+ * Each IP family's syncs are a sequence of their own: a change is merged only with later changes of its own family
+ * (a ConntrackChange holds one family's states), and a hook gets each family's change as a call of its own.
  */
 public final class ConntrackHooks implements AutoCloseable {
 
@@ -63,8 +66,8 @@ public final class ConntrackHooks implements AutoCloseable {
     }
 
     /**
-     * One successful sync from {@code previous} to {@code current}: returns at once; the change set is computed
-     * and delivered on the hooks' threads, in the order the syncs were reported.
+     * One successful sync of one family from {@code previous} to {@code current} (both of that family): returns at
+     * once; the change set is computed and delivered on the hooks' threads, in the order the syncs were reported.
      */
     public void synced(ProxyState previous, ProxyState current, Set<ServicePortName> changed, boolean full) {
         if (slots.isEmpty()) {
@@ -119,8 +122,11 @@ public final class ConntrackHooks implements AutoCloseable {
         private final Counter failures;
         private final Counter merged;
         private final Timer duration;
-        /** Guarded by this: the changes not yet delivered, merged; null when none. */
-        private ConntrackChange pending;
+        /** Guarded by this: per family, the changes not yet delivered, merged; empty when none. */
+        private final java.util.Map<io.kubeferry.proxy.model.IpFamily, ConntrackChange> pending = new java.util.EnumMap<>(
+                io.kubeferry.proxy.model.IpFamily.class);
+        /** Guarded by this: the ordinal of the family delivered last (starts so that IPv4 goes first). */
+        private int turn = io.kubeferry.proxy.model.IpFamily.values().length - 1;
         /** Guarded by this: a drain task is queued or running. */
         private boolean draining;
 
@@ -140,16 +146,17 @@ public final class ConntrackHooks implements AutoCloseable {
         }
 
         synchronized boolean idle() {
-            return !draining && pending == null;
+            return !draining && pending.isEmpty();
         }
 
         void offer(ConntrackChange change) {
             synchronized (this) {
-                if (pending != null) {
+                ConntrackChange waiting = pending.get(change.current().family());
+                if (waiting != null) {
                     merged.increment();
-                    pending = pending.then(change);
+                    pending.put(change.current().family(), waiting.then(change));
                 } else {
-                    pending = change;
+                    pending.put(change.current().family(), change);
                 }
                 if (draining) {
                     return;
@@ -169,11 +176,20 @@ public final class ConntrackHooks implements AutoCloseable {
             while (true) {
                 ConntrackChange change;
                 synchronized (this) {
-                    change = pending;
-                    pending = null;
-                    if (change == null) {
+                    if (pending.isEmpty()) {
                         draining = false;
                         return;
+                    }
+                    // The families take turns (IPv4 first), so a busy family's stream of changes never starves the
+                    // other's; each family's change is taken alone, the other's stays pending to be merged.
+                    io.kubeferry.proxy.model.IpFamily[] families = io.kubeferry.proxy.model.IpFamily.values();
+                    change = null;
+                    for (int i = 1; change == null && i <= families.length; i++) {
+                        io.kubeferry.proxy.model.IpFamily next = families[(turn + i) % families.length];
+                        change = pending.remove(next);
+                        if (change != null) {
+                            turn = next.ordinal();
+                        }
                     }
                 }
                 call(change);

@@ -45,8 +45,12 @@ final class RemovedEndpointTcpFlows implements ConntrackHook {
     private final ToolRunner tools;
     private final boolean everyService;
     private final Counter deleted;
-    /** Removed endpoints whose deletion failed, retried with the next change (the hook's one thread owns it). */
-    private List<ServiceEndpoint> failed = List.of();
+    /**
+     * Per family, removed endpoints whose deletion failed, retried with that family's next change (the hook's one
+     * thread owns it).
+     */
+    private final java.util.Map<io.kubeferry.proxy.model.IpFamily, List<ServiceEndpoint>> failed = new java.util.EnumMap<>(
+            io.kubeferry.proxy.model.IpFamily.class);
 
     RemovedEndpointTcpFlows(ToolRunner tools, boolean everyService, MeterRegistry metrics) {
         this.tools = tools;
@@ -71,15 +75,15 @@ final class RemovedEndpointTcpFlows implements ConntrackHook {
         List<ConntrackDelete> deletes = deletions(cut, change.current());
         // Kept until the deletions went through: a later change no longer names these endpoints, and their clients
         // would hang on the removed pod, which is what this hook exists to prevent.
-        failed = cut;
+        failed.put(change.current().family(), cut);
         long removed = ConntrackDelete.runAll(tools, deletes, "TCP flow", deleted);
-        failed = List.of();
+        failed.remove(change.current().family());
         LOG.info("cut {} TCP flows of {} removed endpoints ({} conntrack deletions)", removed, cut.size(), deletes.size());
     }
 
     /** The endpoints a failed call left to cut, less those their Service lists again (their new flows must stay). */
     private List<ServiceEndpoint> unfinished(ProxyState current) {
-        return failed.stream().filter(r -> {
+        return failed.getOrDefault(current.family(), List.of()).stream().filter(r -> {
             ResolvedService now = current.services().get(r.service().name());
             return now == null || now.allEndpoints().stream().noneMatch(ep -> ep.hostPort().equals(r.endpoint().hostPort()));
         }).toList();
@@ -102,7 +106,8 @@ final class RemovedEndpointTcpFlows implements ConntrackHook {
             Endpoint ep = r.endpoint();
             String port = String.valueOf(ep.port());
             if (!stillListed.contains(ep.hostPort())) {
-                deletes.add(ConntrackDelete.of("-p", "tcp", "--dst-nat", "--reply-src", ep.ip(), "--reply-port-src", port));
+                deletes.add(
+                        ConntrackDelete.of(current.family(), "-p", "tcp", "--dst-nat", "--reply-src", ep.ip(), "--reply-port-src", port));
                 continue;
             }
             for (String address : ConntrackChanges.addresses(r.service())) {
@@ -110,11 +115,11 @@ final class RemovedEndpointTcpFlows implements ConntrackHook {
                 String servicePort = address.substring(colon + 1);
                 if (colon == 0) {
                     // A NodePort: the node address it arrived on is any of the node's; the port names the Service.
-                    deletes.add(ConntrackDelete.of("-p", "tcp", "--dst-nat", "--orig-port-dst", servicePort, "--reply-src", ep.ip(),
-                            "--reply-port-src", port));
+                    deletes.add(ConntrackDelete.of(current.family(), "-p", "tcp", "--dst-nat", "--orig-port-dst", servicePort,
+                            "--reply-src", ep.ip(), "--reply-port-src", port));
                 } else {
-                    deletes.add(ConntrackDelete.of("-p", "tcp", "--orig-dst", address.substring(0, colon), "--orig-port-dst",
-                            servicePort, "--reply-src", ep.ip(), "--reply-port-src", port));
+                    deletes.add(ConntrackDelete.of(current.family(), "-p", "tcp", "--orig-dst", address.substring(0, colon),
+                            "--orig-port-dst", servicePort, "--reply-src", ep.ip(), "--reply-port-src", port));
                 }
             }
         }

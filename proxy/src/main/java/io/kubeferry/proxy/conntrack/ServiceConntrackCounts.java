@@ -51,7 +51,8 @@ final class ServiceConntrackCounts implements ConntrackHook {
     private final Timer duration;
     private final Counter failures;
     private final ScheduledExecutorService timer;
-    private volatile ProxyState state;
+    /** The last state of each family synced (copy on write: the hook's thread writes, the timer's reads). */
+    private volatile Map<io.kubeferry.proxy.model.IpFamily, ProxyState> states = Map.of();
     private String lastFailure = "";
 
     ServiceConntrackCounts(ToolRunner tools, Duration period, MeterRegistry metrics) {
@@ -89,7 +90,10 @@ final class ServiceConntrackCounts implements ConntrackHook {
     /** Keeps the state to match flows against; the counting runs on the period, not here. */
     @Override
     public void afterSync(ConntrackChange change) {
-        state = change.current();
+        Map<io.kubeferry.proxy.model.IpFamily, ProxyState> next = new java.util.EnumMap<>(io.kubeferry.proxy.model.IpFamily.class);
+        next.putAll(states);
+        next.put(change.current().family(), change.current());
+        states = java.util.Collections.unmodifiableMap(next);
     }
 
     @Override
@@ -100,12 +104,12 @@ final class ServiceConntrackCounts implements ConntrackHook {
     }
 
     private void countSafely() {
-        ProxyState now = state;
-        if (now == null) {
+        Map<io.kubeferry.proxy.model.IpFamily, ProxyState> now = states;
+        if (now.isEmpty()) {
             return;
         }
         try {
-            count(now);
+            count(now.values());
             lastFailure = "";
         } catch (ToolException | RuntimeException e) {
             // Caught whatever it is: an exception escaping a fixed-delay task would end every later count silently.
@@ -119,15 +123,31 @@ final class ServiceConntrackCounts implements ConntrackHook {
         }
     }
 
-    /** One count: list, match, publish. */
+    /** One count of one family: list, match, publish. */
     void count(ProxyState now) throws ToolException {
+        count(List.of(now));
+    }
+
+    /**
+     * One count of every family synced: one listing per family ({@code conntrack -L}, {@code conntrack -L -f ipv6}),
+     * the per-Service counts summed over them (a dual-stack Service's IPv4 and IPv6 flows are the same Service's).
+     */
+    void count(java.util.Collection<ProxyState> now) throws ToolException {
         long start = System.nanoTime();
         try {
-            ToolResult listed = tools.runAllowingFailure(ToolCommand.of("conntrack", "-L"));
-            if (!listed.ok()) {
-                throw new ToolException("conntrack -L exited " + listed.exitCode() + ": " + listed.stderr().strip(), listed);
+            Map<String, Long> byService = new HashMap<>();
+            long all = 0;
+            for (ProxyState family : now) {
+                ToolCommand list = ConntrackDelete.list(family.family());
+                ToolResult listed = tools.runAllowingFailure(list);
+                if (!listed.ok()) {
+                    throw new ToolException(list.display() + " exited " + listed.exitCode() + ": " + listed.stderr().strip(), listed);
+                }
+                Counts one = Counts.of(family, listed.stdout());
+                one.byService().forEach((service, n) -> byService.merge(service, n, Long::sum));
+                all += one.total();
             }
-            Counts counts = Counts.of(now, listed.stdout());
+            Counts counts = new Counts(Map.copyOf(byService), all);
             total.set(counts.total());
             perService.register(counts.top(TOP).entrySet().stream()
                     .map(e -> MultiGauge.Row.of(Tags.of("service", e.getKey()), e.getValue())).toList(), true);

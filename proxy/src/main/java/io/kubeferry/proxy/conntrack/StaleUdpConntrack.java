@@ -6,6 +6,7 @@ import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
 import io.kubeferry.proxy.metrics.SyncMetrics;
 import io.kubeferry.proxy.model.Endpoint;
+import io.kubeferry.proxy.model.IpFamily;
 import io.kubeferry.proxy.model.Protocol;
 import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.model.ResolvedService;
@@ -19,6 +20,8 @@ import org.slf4j.LoggerFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -43,23 +46,28 @@ final class StaleUdpConntrack implements ConntrackHook {
     private static final Logger LOG = LoggerFactory.getLogger(StaleUdpConntrack.class);
 
     private final ToolRunner tools;
-    private final Counter deleted;
-    private final Timer duration;
-    /** The last call failed: the next one reconciles whatever it is given (only this hook's thread uses it). */
-    private boolean lastFailed;
+    private final MeterRegistry metrics;
+    /** Per family, upstream's two reconciler metrics (IPv4's from the start, as before dual-stack; IPv6's when first used). */
+    private final Map<IpFamily, Counter> deleted = new EnumMap<>(IpFamily.class);
+    private final Map<IpFamily, Timer> duration = new EnumMap<>(IpFamily.class);
+    /** The families whose last call failed: their next one reconciles whatever it is given (this hook's thread only). */
+    private final Set<IpFamily> lastFailed = EnumSet.noneOf(IpFamily.class);
 
     StaleUdpConntrack(ToolRunner tools, MeterRegistry metrics) {
         this.tools = tools;
-        this.deleted = Counter.builder("kubeproxy.conntrack.reconciler.deleted.entries")
-                .tag("ip_family", SyncMetrics.IP_FAMILY)
-                .description("Cumulative conntrack flows deleted by conntrack reconciler").register(metrics);
+        this.metrics = metrics;
+        register(IpFamily.IPv4);
+    }
+
+    /** Upstream's reconciler metrics, labelled with the family as upstream's per-family proxiers label them. */
+    private void register(IpFamily family) {
+        deleted.put(family, Counter.builder("kubeproxy.conntrack.reconciler.deleted.entries").tag("ip_family", family.apiName())
+                .description("Cumulative conntrack flows deleted by conntrack reconciler").register(metrics));
         // Upstream's histogram and buckets (1 ms x 2^0..14); MetricsExposition drops the _max gauge Micrometer adds.
         Duration[] buckets = Arrays.stream(SyncMetrics.exponentialBuckets())
                 .mapToObj(seconds -> Duration.ofNanos(Math.round(seconds * 1e9))).toArray(Duration[]::new);
-        this.duration = Timer.builder("kubeproxy.conntrack.reconciler.sync.duration")
-                .tag("ip_family", SyncMetrics.IP_FAMILY)
-                .description("ReconcileConntrackFlowsLatency latency in seconds").serviceLevelObjectives(buckets)
-                .register(metrics);
+        duration.put(family, Timer.builder("kubeproxy.conntrack.reconciler.sync.duration").tag("ip_family", family.apiName())
+                .description("ReconcileConntrackFlowsLatency latency in seconds").serviceLevelObjectives(buckets).register(metrics));
     }
 
     @Override
@@ -77,16 +85,21 @@ final class StaleUdpConntrack implements ConntrackHook {
         // which at 100,000 flows is the costly part. Full syncs and the retry after a failure reconcile anyway.
         boolean udpChanged = change.changed().stream().anyMatch(n -> n.protocol() == Protocol.UDP)
                 || !change.changes().only(Protocol.UDP).isEmpty();
-        if (!change.full() && !lastFailed && !udpChanged) {
+        IpFamily family = change.current().family();
+        if (!change.full() && !lastFailed.contains(family) && !udpChanged) {
             return;
         }
+        if (!deleted.containsKey(family)) {
+            register(family);
+        }
         long start = System.nanoTime();
-        lastFailed = true;
+        lastFailed.add(family);
         try {
             Targets targets = Targets.of(change.current());
-            ToolResult listed = tools.runAllowingFailure(ToolCommand.of("conntrack", "-L", "-p", "udp"));
+            ToolCommand list = ConntrackDelete.list(family, "-p", "udp");
+            ToolResult listed = tools.runAllowingFailure(list);
             if (!listed.ok()) {
-                throw new ToolException("conntrack -L -p udp exited " + listed.exitCode() + ": " + listed.stderr().strip(), listed);
+                throw new ToolException(list.display() + " exited " + listed.exitCode() + ": " + listed.stderr().strip(), listed);
             }
             Map<StaleFlows, Integer> stale = new LinkedHashMap<>();
             for (String line : listed.stdout().split("\n")) {
@@ -94,14 +107,14 @@ final class StaleUdpConntrack implements ConntrackHook {
                         .ifPresent(e -> stale.merge(StaleFlows.of(e), 1, Integer::sum));
             }
             List<ConntrackDelete> deletes = new ArrayList<>();
-            stale.forEach((flows, count) -> deletes.add(flows.delete(count)));
-            long removed = ConntrackDelete.runAll(tools, deletes, "stale UDP", deleted);
-            lastFailed = false;
+            stale.forEach((flows, count) -> deletes.add(flows.delete(family, count)));
+            long removed = ConntrackDelete.runAll(tools, deletes, "stale UDP", deleted.get(family));
+            lastFailed.remove(family);
             if (removed > 0) {
                 LOG.debug("deleted {} stale UDP flows in {} deletions", removed, deletes.size());
             }
         } finally {
-            duration.record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
+            duration.get(family).record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
         }
     }
 
@@ -112,9 +125,10 @@ final class StaleUdpConntrack implements ConntrackHook {
             return new StaleFlows(entry.origDst(), entry.origDport(), entry.replySrc());
         }
 
-        ConntrackDelete delete(int listed) {
-            return new ConntrackDelete(List.of("-p", "udp", "--orig-dst", origDst, "--dport", String.valueOf(origDport),
-                    "--reply-src", replySrc), listed);
+        ConntrackDelete delete(IpFamily family, int listed) {
+            List<String> filter = new ArrayList<>(ConntrackDelete.familyArgs(family));
+            filter.addAll(List.of("-p", "udp", "--orig-dst", origDst, "--dport", String.valueOf(origDport), "--reply-src", replySrc));
+            return new ConntrackDelete(filter, listed);
         }
     }
 

@@ -90,6 +90,17 @@ public record CleanupReport(String mode, Map<String, Integer> removed, List<Stri
         return removals() + (failures.isEmpty() ? "" : "; failed: " + String.join("; ", failures));
     }
 
+    /**
+     * {@link #removals()} of one family's instance: IPv4's as before dual-stack, another family's named after the mode
+     * ({@code iptables mode (IPv6): removed 4 chains}).
+     */
+    public String removals(io.kubeferry.proxy.model.IpFamily family) {
+        String all = removals();
+        return family == io.kubeferry.proxy.model.IpFamily.IPv4
+                ? all
+                : mode + " mode (" + family + ")" + all.substring((mode + " mode").length());
+    }
+
     /** The summary without the failures: {@code ipvs mode: removed 2 virtual servers}. */
     public String removals() {
         String done;

@@ -40,6 +40,16 @@ public interface DataplaneProvider {
     }
 
     /**
+     * The IP families this mode can program: an instance is created (by the agent, {@code render}, {@code cleanup})
+     * only for these. IPv4 alone by default, so a backend that does not yet read {@link DataplaneContext#family()}
+     * is never handed an IPv6 state (it would program it into its IPv4 tables); a backend that programs IPv6
+     * returns both.
+     */
+    default java.util.Set<io.kubeferry.proxy.model.IpFamily> families() {
+        return java.util.EnumSet.of(io.kubeferry.proxy.model.IpFamily.IPv4);
+    }
+
+    /**
      * Checks the settings only this mode reads (e.g. {@code ipvs.scheduler}) when the configuration is
      * resolved for this mode, as upstream validates a mode's section only when that mode is chosen.
      *

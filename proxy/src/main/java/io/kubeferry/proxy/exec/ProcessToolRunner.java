@@ -63,6 +63,11 @@ public final class ProcessToolRunner implements ToolRunner {
     }
 
     @Override
+    public java.util.Optional<String> missingTools(String mode, java.util.Collection<String> tools) {
+        return lookup.why(mode, tools);
+    }
+
+    @Override
     public ToolResult run(ToolCommand command) throws ToolException {
         ToolResult result = runAllowingFailure(command);
         if (!result.ok()) {

@@ -57,10 +57,19 @@ public final class RequiredTools {
      * @throws IllegalStateException naming every missing tool and the mode that needs it
      */
     public void require(String mode, Collection<String> tools) {
-        List<String> absent = missing(tools);
-        if (!absent.isEmpty()) {
-            throw new IllegalStateException("proxy mode " + mode + " needs " + String.join(", ", absent)
-                    + ", not found in " + searchPath + "; install them on the node (or use the kube-ferry image)");
+        java.util.Optional<String> absent = why(mode, tools);
+        if (absent.isPresent()) {
+            throw new IllegalStateException(absent.get());
         }
+    }
+
+    /** Why {@code mode} cannot run here: the tools of {@code tools} found nowhere and where they were looked for. */
+    public java.util.Optional<String> why(String mode, Collection<String> tools) {
+        List<String> absent = missing(tools);
+        if (absent.isEmpty()) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of("proxy mode " + mode + " needs " + String.join(", ", absent) + ", not found in " + searchPath
+                + "; install them on the node (or use the kube-ferry image)");
     }
 }

@@ -15,4 +15,13 @@ public interface ToolRunner {
 
     /** Runs the command and returns its result whatever the exit status; throws only when it could not run. */
     ToolResult runAllowingFailure(ToolCommand command) throws ToolException;
+
+    /**
+     * Why {@code mode} cannot run {@code tools} here: a message naming the ones this runner cannot find and where
+     * it looked, or empty when every one is installed. A runner that answers commands itself (a test's fake) has
+     * them all; one that runs processes asks the {@link RequiredTools} lookup it runs them by.
+     */
+    default java.util.Optional<String> missingTools(String mode, java.util.Collection<String> tools) {
+        return java.util.Optional.empty();
+    }
 }

@@ -3,6 +3,7 @@ package io.kubeferry.proxy.health;
 import io.kubeferry.proxy.dataplane.SchedulerInForce;
 import io.kubeferry.proxy.model.Cidr;
 import io.kubeferry.proxy.model.Endpoint;
+import io.kubeferry.proxy.model.IpFamily;
 import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.model.ResolvedService;
 import io.kubeferry.proxy.model.ServicePortName;
@@ -31,12 +32,41 @@ public final class DebugState {
      *                   ({@code Dataplane.schedulers()}); a port without one has no {@code scheduler} member
      */
     public static String render(ProxyState state, Map<ServicePortName, SchedulerInForce> schedulers) {
+        return body(state, services(state, schedulers, false), state.serviceCIDRs().stream().map(Cidr::toString).toList()).encode();
+    }
+
+    /**
+     * Every family the agent programs: the Service ports of all of them (each entry names its {@code ipFamily}, a
+     * dual-stack Service appears once per family with that family's ClusterIP and endpoints), every family's
+     * ServiceCIDRs, and {@code ipFamilies}, the families programmed; {@code generation} is the first family's. One
+     * family gives what {@link #render(ProxyState, Map)} gives, plus the two family members.
+     */
+    public static String render(Map<IpFamily, ProxyState> states, Map<IpFamily, Map<ServicePortName, SchedulerInForce>> schedulers) {
+        ProxyState first = states.values().iterator().next();
+        JsonArray services = new JsonArray();
+        List<String> cidrs = new java.util.ArrayList<>();
+        states.forEach((family, state) -> {
+            services(state, schedulers.getOrDefault(family, Map.of()), true).forEach(services::add);
+            state.serviceCIDRs().forEach(c -> cidrs.add(c.toString()));
+        });
+        return body(first, services, cidrs).put("ipFamilies", new JsonArray(states.keySet().stream().map(IpFamily::apiName).toList()))
+                .encode();
+    }
+
+    private static JsonObject body(ProxyState state, JsonArray services, List<String> serviceCIDRs) {
+        return new JsonObject().put("node", state.node().name()).put("generation", state.generation())
+                .put("serviceCIDRs", new JsonArray(serviceCIDRs)).put("services", services);
+    }
+
+    private static JsonArray services(ProxyState state, Map<ServicePortName, SchedulerInForce> schedulers, boolean withFamily) {
         JsonArray services = new JsonArray();
         for (ResolvedService svc : state.services().values()) {
             JsonObject entry = new JsonObject();
+            entry.put("name", svc.name().toString()).put("protocol", svc.name().protocol().toString());
+            if (withFamily) {
+                entry.put("ipFamily", state.family().apiName());
+            }
             services.add(entry
-                    .put("name", svc.name().toString())
-                    .put("protocol", svc.name().protocol().toString())
                     .put("clusterIP", svc.port().clusterIP())
                     .put("port", svc.port().port())
                     .put("nodePort", svc.port().nodePort())
@@ -52,9 +82,7 @@ public final class DebugState {
                 entry.put("scheduler", scheduler);
             }
         }
-        return new JsonObject().put("node", state.node().name()).put("generation", state.generation())
-                .put("serviceCIDRs", new JsonArray(state.serviceCIDRs().stream().map(Cidr::toString).toList()))
-                .put("services", services).encode();
+        return services;
     }
 
     private static JsonArray hostPorts(List<Endpoint> endpoints) {

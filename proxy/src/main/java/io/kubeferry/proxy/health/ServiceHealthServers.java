@@ -55,24 +55,54 @@ public final class ServiceHealthServers {
 
     /** The addresses upstream listens on: 0.0.0.0 for all, else the node addresses nodePortAddresses selects. */
     static List<String> hosts(List<String> nodePortAddresses, List<String> nodeAddresses) {
-        return NodePortAddresses.all(nodePortAddresses) ? List.of("0.0.0.0") : NodePortAddresses.select(nodePortAddresses, nodeAddresses);
+        return hosts(nodePortAddresses, nodeAddresses, false);
+    }
+
+    /**
+     * The same on a node that may run IPv6: "all" is then {@code ::}, which on Linux also takes IPv4 connections
+     * (a second server on 0.0.0.0 and the same port would fail with "address in use").
+     */
+    static List<String> hosts(List<String> nodePortAddresses, List<String> nodeAddresses, boolean ipv6) {
+        if (NodePortAddresses.all(nodePortAddresses)) {
+            return List.of(ipv6 ? "::" : "0.0.0.0");
+        }
+        return NodePortAddresses.select(nodePortAddresses, nodeAddresses);
     }
 
     public void update(ProxyState state) {
+        update(List.of(state));
+    }
+
+    /**
+     * The states of every family the node programs. A dual-stack Service is in each with the same health check node
+     * port; it has local endpoints when any family has (its count is the largest family's: the same pods, counted
+     * once, not once per address family).
+     */
+    public void update(java.util.Collection<ProxyState> states) {
         Map<Integer, Entry> wanted = new HashMap<>();
-        for (ResolvedService svc : state.services().values()) {
-            int port = svc.port().healthCheckNodePort();
-            if (port > 0 && svc.port().usesExternalLocal()) {
-                Entry previous = wanted.get(port);
-                int local = svc.localEndpoints().size() + (previous == null ? 0 : previous.localEndpoints());
-                wanted.put(port, new Entry(svc.name().namespace(), svc.name().name(), local));
+        List<String> nodeAddresses = new java.util.ArrayList<>();
+        boolean ipv6 = false;
+        for (ProxyState state : states) {
+            ipv6 |= state.family() == io.kubeferry.proxy.model.IpFamily.IPv6;
+            nodeAddresses.addAll(state.node().addresses());
+            Map<Integer, Entry> family = new HashMap<>();
+            for (ResolvedService svc : state.services().values()) {
+                int port = svc.port().healthCheckNodePort();
+                if (port > 0 && svc.port().usesExternalLocal()) {
+                    Entry previous = family.get(port);
+                    int local = svc.localEndpoints().size() + (previous == null ? 0 : previous.localEndpoints());
+                    family.put(port, new Entry(svc.name().namespace(), svc.name().name(), local));
+                }
             }
+            family.forEach((port, entry) -> wanted.merge(port, entry,
+                    (a, b) -> a.localEndpoints() >= b.localEndpoints() ? a : b));
         }
         entries = Map.copyOf(wanted);
-        List<String> hosts = hosts(nodePortAddresses, state.node().addresses());
+        List<String> distinctAddresses = nodeAddresses.stream().distinct().toList();
+        List<String> hosts = hosts(nodePortAddresses, distinctAddresses, ipv6);
         if (hosts.isEmpty() && !wanted.isEmpty() && !hosts.equals(warnedHosts)) {
             LOG.warn("no node address in nodePortAddresses {} (node addresses: {}): health check node ports {} listen nowhere",
-                    nodePortAddresses, state.node().addresses(), wanted.keySet());
+                    nodePortAddresses, distinctAddresses, wanted.keySet());
         }
         warnedHosts = hosts;
         Set<Listen> listens = new HashSet<>();

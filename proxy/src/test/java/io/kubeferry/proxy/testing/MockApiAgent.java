@@ -59,6 +59,21 @@ public final class MockApiAgent implements AutoCloseable {
         }
     }
 
+    /** The same with a dataplane provider of the test's own, not one registered under the configuration's mode. */
+    public static MockApiAgent start(KubernetesClient client, ProxyConfig config, ToolRunner kernel,
+            io.kubeferry.proxy.dataplane.DataplaneProvider provider) throws Exception {
+        client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a").endMetadata().build()).createOr(r -> r.update());
+        Vertx vertx = Vertx.vertx();
+        try {
+            Agent agent = Agent.start(config, client, vertx, kernel, provider).toCompletionStage().toCompletableFuture().get(30,
+                    TimeUnit.SECONDS);
+            return new MockApiAgent(client, vertx, agent);
+        } catch (Exception e) {
+            vertx.close();
+            throw e;
+        }
+    }
+
     /** GET {@code path} on one of the agent's loopback ports ({@link Agent#httpPorts()}). */
     public static HttpResponse<String> get(int port, String path) throws IOException, InterruptedException {
         return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(30)).build(),

@@ -1,0 +1,146 @@
+package io.kubeferry.proxy;
+
+import ch.qos.logback.classic.Level;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.kubeferry.proxy.RecordingProvider.Call;
+import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.model.IpFamily;
+import io.kubeferry.proxy.testing.AnsweredTools;
+import io.kubeferry.proxy.testing.FakeNetfilter;
+import io.kubeferry.proxy.testing.LogCapture;
+import io.kubeferry.proxy.testing.MockApiAgent;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.function.BooleanSupplier;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The agent's per-family contract (issue 14), against the mock API with a recording dataplane: one instance per
+ * family the node runs, each sync programs IPv4 then IPv6 with that family's state, a family that cannot run is
+ * logged once and skipped, and no family at all fails the start with IPv4's reason.
+ */
+@EnableKubernetesMockClient(crud = true)
+class AgentFamiliesTest {
+
+    static KubernetesClient client;
+
+    private static ProxyConfig config() {
+        return MockApiAgent.config().withMode("nftables");
+    }
+
+    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 15_000;
+        while (!condition.getAsBoolean()) {
+            if (System.currentTimeMillis() > deadline) {
+                throw new AssertionError("timed out waiting for: " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    private static void createService(String name, String ip) {
+        client.resource(new ServiceBuilder().withNewMetadata().withName(name).withNamespace("default").endMetadata().withNewSpec()
+                .withClusterIP(ip).addNewPort().withName("p").withPort(80).withTargetPort(new IntOrString(8080)).endPort().endSpec()
+                .build())
+                .create();
+    }
+
+    /** The families of the syncs, in call order. */
+    private static List<IpFamily> families(List<Call> syncs) {
+        return syncs.stream().map(Call::family).toList();
+    }
+
+    @Test
+    void everySyncProgramsIPv4ThenIPv6EachWithItsOwnFamilysState() throws Exception {
+        RecordingProvider provider = new RecordingProvider();
+        try (MockApiAgent running = MockApiAgent.start(client, config(), new FakeNetfilter(), provider)) {
+            Agent agent = running.agent();
+            assertEquals(List.of(IpFamily.IPv4, IpFamily.IPv6), List.copyOf(agent.families()));
+            await("the first sync", () -> agent.successfulSyncs() >= 1);
+            createService("web", "198.19.0.1");
+            await("web programmed", () -> agent.lastState().services().size() == 1);
+
+            List<Call> syncs = provider.syncs();
+            assertEquals(0, syncs.size() % 2, "each sync programs both families: " + families(syncs));
+            for (int i = 0; i < syncs.size(); i += 2) {
+                assertEquals(IpFamily.IPv4, syncs.get(i).family(), "IPv4 first");
+                assertEquals(IpFamily.IPv6, syncs.get(i + 1).family(), "then IPv6");
+                assertEquals(syncs.get(i).request().full(), syncs.get(i + 1).request().full(), "one sync, one kind for both");
+            }
+            assertTrue(syncs.get(0).request().full() && syncs.get(1).request().full(), "the first sync is full in both families");
+            // The skeleton: IPv6 is programmed with an empty IPv6 state, as upstream programs its ip6tables chains.
+            Call lastV6 = syncs.get(syncs.size() - 1);
+            assertEquals(IpFamily.IPv6, lastV6.request().state().family());
+            assertTrue(lastV6.request().state().services().isEmpty());
+            assertTrue(lastV6.request().changed().isEmpty(), "no IPv6 Service changed");
+            assertEquals(IpFamily.IPv6, agent.lastState(IpFamily.IPv6).family());
+            assertEquals(0, agent.failedSyncs());
+            assertEquals(List.of(IpFamily.IPv4, IpFamily.IPv6),
+                    provider.calls().stream().filter(c -> c.what().equals("checkKernel")).map(Call::family).toList(),
+                    "each family's kernel checked once, before its first sync");
+        }
+    }
+
+    @Test
+    void anIPv6WithoutItsToolsIsSkippedWithOneWarningAndIPv4StillPrograms() throws Exception {
+        RecordingProvider provider = new RecordingProvider();
+        try (LogCapture log = new LogCapture(Agent.class);
+                MockApiAgent running = MockApiAgent.start(client, config(), AnsweredTools.without(new FakeNetfilter(), "ip6tables-restore"),
+                        provider)) {
+            Agent agent = running.agent();
+            createService("web", "198.19.0.1");
+            await("web programmed", () -> agent.lastState().services().size() == 1);
+            assertEquals(List.of(IpFamily.IPv4), List.copyOf(agent.families()));
+            assertTrue(provider.syncs().stream().allMatch(c -> c.family() == IpFamily.IPv4), families(provider.syncs()).toString());
+            assertFalse(provider.calls().stream().anyMatch(c -> c.family() == IpFamily.IPv6), "no IPv6 instance was even checked");
+            List<String> warnings = log.lines(Level.WARN).stream().filter(l -> l.contains("not programmed")).toList();
+            assertEquals(List.of("IPv6 not programmed: proxy mode nftables needs ip6tables-restore, not found"), warnings);
+        }
+    }
+
+    @Test
+    void anIPv6WhoseKernelCheckFailsIsSkippedWithItsReason() throws Exception {
+        RecordingProvider provider = new RecordingProvider().failingKernel(IpFamily.IPv6);
+        try (LogCapture log = new LogCapture(Agent.class);
+                MockApiAgent running = MockApiAgent.start(client, config(), new FakeNetfilter(), provider)) {
+            Agent agent = running.agent();
+            await("the first sync", () -> agent.successfulSyncs() >= 1);
+            assertEquals(List.of(IpFamily.IPv4), List.copyOf(agent.families()));
+            assertTrue(log.lines(Level.WARN).contains("IPv6 not programmed: no IPv6 in this kernel (/proc/sys/net/ipv6 missing)"),
+                    log.lines(Level.WARN).toString());
+        }
+    }
+
+    @Test
+    void aFailedIPv6SyncFailsTheSyncAndTheRetryIsFullInBothFamilies() throws Exception {
+        RecordingProvider provider = new RecordingProvider();
+        provider.failNextSync(IpFamily.IPv6);
+        try (MockApiAgent running = MockApiAgent.start(client, config().withSyncPeriods(java.time.Duration.ofSeconds(1),
+                java.time.Duration.ZERO), new FakeNetfilter(), provider)) {
+            Agent agent = running.agent();
+            await("a successful sync after the failure", () -> agent.successfulSyncs() >= 1);
+            assertEquals(1, agent.failedSyncs());
+            List<Call> syncs = provider.syncs();
+            // First attempt: IPv4 went through, IPv6 failed; the retry syncs both, full.
+            assertEquals(List.of(IpFamily.IPv4, IpFamily.IPv6, IpFamily.IPv4, IpFamily.IPv6), families(syncs.subList(0, 4)));
+            assertTrue(syncs.get(2).request().full() && syncs.get(3).request().full(), "the retry is full for both families");
+        }
+    }
+
+    @Test
+    void noFamilyLeftFailsTheStartWithIPv4sReason() {
+        RecordingProvider provider = new RecordingProvider().failingKernel(IpFamily.IPv6);
+        ExecutionException failed = assertThrows(ExecutionException.class, () -> MockApiAgent.start(client, config(),
+                AnsweredTools.without(new FakeNetfilter(), "iptables-restore"), provider).close());
+        assertEquals("proxy mode nftables needs iptables-restore, not found", failed.getCause().getMessage());
+    }
+}
