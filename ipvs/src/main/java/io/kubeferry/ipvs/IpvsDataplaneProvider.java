@@ -43,6 +43,12 @@ public final class IpvsDataplaneProvider implements DataplaneProvider {
         return List.of("ipvsadm", "ipset", "iptables-restore", "iptables-save", "iptables", "ip", "sysctl", "modprobe", "conntrack");
     }
 
+    /** Both: an instance per family, each programming only its own family's part of the shared IPVS state. */
+    @Override
+    public java.util.Set<IpFamily> families() {
+        return java.util.EnumSet.allOf(IpFamily.class);
+    }
+
     /** IPv6's rules go through ip6tables; IPVS, ipset and ip serve both families. */
     @Override
     public List<String> requiredTools(IpFamily family) {
