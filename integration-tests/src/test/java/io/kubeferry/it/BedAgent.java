@@ -17,10 +17,14 @@ public final class BedAgent {
     private BedAgent() {
     }
 
-    /** Upstream defaults, but for the node, the namespace, the pod CIDR and HTTP on free loopback ports. */
+    /**
+     * Upstream defaults, but for the node, the namespace, the pod CIDR (a dual-stack bed's pair: IPv4 first, as a
+     * cluster whose primary family is IPv4 has it) and HTTP on free loopback ports.
+     */
     public static ProxyConfig config(NetnsTestBed bed) {
-        return ProxyConfig.defaults().withHostnameOverride("node-a").withNetns(bed.nodeNs())
-                .withClusterCIDRs(List.of(NetnsTestBed.POD_CIDR)).withBindAddresses("127.0.0.1:0", "127.0.0.1:0");
+        List<String> podCIDRs = bed.ipv6() ? List.of(NetnsTestBed.POD_CIDR, NetnsTestBed.POD_CIDR6) : List.of(NetnsTestBed.POD_CIDR);
+        return ProxyConfig.defaults().withHostnameOverride("node-a").withNetns(bed.nodeNs()).withClusterCIDRs(podCIDRs)
+                .withBindAddresses("127.0.0.1:0", "127.0.0.1:0");
     }
 
     /** The same with a short minSyncPeriod, so functional tests wait less. */

@@ -30,6 +30,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * the client route only 198.19.0.0/16 (Service IPs) and each other's subnet via the node. Nothing has a route
  * off the machine, and the root namespace is never touched: veths are created inside the node namespace.
  * Names carry a per-run prefix so parallel beds do not collide.
+ * <p>
+ * A {@link #dualStack()} bed gives every link an IPv6 address beside its IPv4 one, from the documentation range
+ * 2001:db8::/32: pods 2001:db8::x/64 on the bridge (2001:db8::1), the node 2001:db8:1::1 towards the client
+ * 2001:db8:1::2 (and 2001:db8:2::1 towards the other client 2001:db8:2::2), Service IPs 2001:db8:f::/112 routed
+ * only via the node, as 198.19.0.0/16 is. Addresses skip duplicate address detection ({@code nodad}), which would
+ * otherwise hold each one back for a second or more; IPv6 forwarding is turned on in the node namespace only.
  */
 public final class NetnsTestBed implements BeforeAllCallback, AfterAllCallback {
 
@@ -41,8 +47,19 @@ public final class NetnsTestBed implements BeforeAllCallback, AfterAllCallback {
     public static final String OTHER_CLIENT_IP = "198.18.2.2";
     public static final String POD_CIDR = "198.18.0.0/24";
 
-    /** A pod: its namespace and address, and the echo server process answering with its name. */
-    public record Pod(String name, String ns, String ip, Process server) {
+    public static final String NODE_BRIDGE_IP6 = "2001:db8::1";
+    public static final String NODE_EXTERNAL_IP6 = "2001:db8:1::1";
+    public static final String CLIENT_IP6 = "2001:db8:1::2";
+    public static final String OTHER_CLIENT_IP6 = "2001:db8:2::2";
+    public static final String POD_CIDR6 = "2001:db8::/64";
+    public static final String SERVICE_CIDR6 = "2001:db8:f::/112";
+    private static final String CLIENT_NET6 = "2001:db8:1::/64";
+
+    /**
+     * A pod: its namespace and address (and its IPv6 address in a {@link #dualStack()} bed, else null), and the echo
+     * server process answering with its name.
+     */
+    public record Pod(String name, String ns, String ip, String ip6, Process server) {
     }
 
     private final String prefix = "kf" + (ProcessHandle.current().pid() % 100000) + "-" + BEDS.incrementAndGet();
@@ -52,6 +69,21 @@ public final class NetnsTestBed implements BeforeAllCallback, AfterAllCallback {
     private Thread shutdownHook;
     private Client client;
     private Client otherClient;
+    private final boolean ipv6;
+
+    /** An IPv4-only bed. */
+    public NetnsTestBed() {
+        this(false);
+    }
+
+    private NetnsTestBed(boolean ipv6) {
+        this.ipv6 = ipv6;
+    }
+
+    /** A bed whose pods, node and clients have IPv6 addresses beside their IPv4 ones (see the class comment). */
+    public static NetnsTestBed dualStack() {
+        return new NetnsTestBed(true);
+    }
 
     public String nodeNs() {
         return prefix + "-node";
@@ -69,6 +101,8 @@ public final class NetnsTestBed implements BeforeAllCallback, AfterAllCallback {
     public void beforeAll(ExtensionContext context) throws Exception {
         assumeTrue(isRoot(), "real-kernel tests need root (network namespaces, iptables); running as uid " + uid());
         assumeTrue(run(List.of("ip", "-V")).exit == 0, "real-kernel tests need iproute2's ip command");
+        assumeTrue(!ipv6 || java.nio.file.Files.isDirectory(java.nio.file.Path.of("/proc/sys/net/ipv6")),
+                "a dual-stack bed needs IPv6 in the kernel (/proc/sys/net/ipv6 is missing: IPv6 is disabled or not built)");
         shutdownHook = new Thread(this::teardown, "netns-teardown-" + prefix);
         Runtime.getRuntime().addShutdownHook(shutdownHook);
         String node = nodeNs();
@@ -89,6 +123,15 @@ public final class NetnsTestBed implements BeforeAllCallback, AfterAllCallback {
         // see a time-out once earlier host-unreachables to the same client used the burst up.
         sysctl(node, "net.ipv4.icmp_ratelimit=0");
         sysctl(node, "net.bridge.bridge-nf-call-iptables=1");
+        if (ipv6) {
+            // The same for IPv6: forwarding (in this namespace only), bridged replies through ip6tables, and no rate
+            // limit on ICMPv6 errors (REJECT's "port unreachable").
+            addAddress6(node, NODE_BRIDGE_IP6 + "/64", "kbr0");
+            ip(node, "route", "add", SERVICE_CIDR6, "dev", "kbr0");
+            sysctl(node, "net.ipv6.conf.all.forwarding=1");
+            sysctl(node, "net.ipv6.icmp.ratelimit=0");
+            sysctl(node, "net.bridge.bridge-nf-call-ip6tables=1");
+        }
         String clientNs = clientNs();
         addNamespace(clientNs);
         ip(node, "link", "add", "ext0", "type", "veth", "peer", "name", "eth0", "netns", clientNs);
@@ -98,6 +141,21 @@ public final class NetnsTestBed implements BeforeAllCallback, AfterAllCallback {
         ip(clientNs, "link", "set", "eth0", "up");
         ip(clientNs, "route", "add", "198.19.0.0/16", "via", NODE_EXTERNAL_IP);
         ip(clientNs, "route", "add", "198.18.0.0/24", "via", NODE_EXTERNAL_IP);
+        if (ipv6) {
+            addAddress6(node, NODE_EXTERNAL_IP6 + "/64", "ext0");
+            addAddress6(clientNs, CLIENT_IP6 + "/64", "eth0");
+            ip(clientNs, "route", "add", SERVICE_CIDR6, "via", NODE_EXTERNAL_IP6);
+            ip(clientNs, "route", "add", POD_CIDR6, "via", NODE_EXTERNAL_IP6);
+        }
+    }
+
+    /** Whether this bed's links carry IPv6 addresses too ({@link #dualStack()}). */
+    public boolean ipv6() {
+        return ipv6;
+    }
+
+    private void addAddress6(String ns, String cidr, String device) throws IOException, InterruptedException {
+        ip(ns, "addr", "add", cidr, "dev", device, "nodad");
     }
 
     /** Adds a pod namespace on the bridge, running an echo server (TCP 8080, UDP 5353) that answers with {@code name}. */
@@ -115,13 +173,21 @@ public final class NetnsTestBed implements BeforeAllCallback, AfterAllCallback {
         ip(ns, "link", "set", "eth0", "up");
         ip(ns, "route", "add", "198.19.0.0/16", "via", NODE_BRIDGE_IP);
         ip(ns, "route", "add", "198.18.1.0/24", "via", NODE_BRIDGE_IP);
+        String ip6 = null;
+        if (ipv6) {
+            // Decimal digits read as hex: pod .11 is ::11, easy to match up.
+            ip6 = "2001:db8::" + hostOctet;
+            addAddress6(ns, ip6 + "/64", "eth0");
+            ip(ns, "route", "add", SERVICE_CIDR6, "via", NODE_BRIDGE_IP6);
+            ip(ns, "route", "add", CLIENT_NET6, "via", NODE_BRIDGE_IP6);
+        }
         Process server = startJava(ns, EchoServer.class.getName(), name, "8080", "5353");
         BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
         String first = out.readLine();
         if (first == null || !first.startsWith("listening")) {
             throw new IllegalStateException("echo server in " + ns + " did not start: " + first);
         }
-        Pod pod = new Pod(name, ns, ipAddress, server);
+        Pod pod = new Pod(name, ns, ipAddress, ip6, server);
         pods.add(pod);
         return pod;
     }
@@ -156,9 +222,23 @@ public final class NetnsTestBed implements BeforeAllCallback, AfterAllCallback {
             ip(ns, "link", "set", "eth0", "up");
             ip(ns, "route", "add", "198.19.0.0/16", "via", "198.18.2.1");
             ip(ns, "route", "add", "198.18.0.0/24", "via", "198.18.2.1");
+            if (ipv6) {
+                addAddress6(nodeNs(), "2001:db8:2::1/64", "ext1");
+                addAddress6(ns, OTHER_CLIENT_IP6 + "/64", "eth0");
+                ip(ns, "route", "add", SERVICE_CIDR6, "via", "2001:db8:2::1");
+                ip(ns, "route", "add", POD_CIDR6, "via", "2001:db8:2::1");
+            }
             otherClient = startClient(ns);
         }
         return otherClient;
+    }
+
+    /**
+     * Another traffic client, in {@code ns} (one of this bed's namespaces, e.g. the node's or a pod's), for traffic
+     * that must start there; stopped with the bed.
+     */
+    public Client clientIn(String ns) throws IOException {
+        return startClient(ns);
     }
 
     private Client startClient(String ns) throws IOException {

@@ -4,12 +4,6 @@ import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
-import io.fabric8.mockwebserver.ServerRequest;
-import io.fabric8.mockwebserver.ServerResponse;
 import io.kubeferry.it.ClusterObjects.Ep;
 import io.kubeferry.proxy.Agent;
 import io.kubeferry.proxy.cli.Main;
@@ -23,10 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -52,7 +43,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class RealKernelAgentCases {
 
-    private KubernetesMockServer server;
+    private CrudMockApi api;
     KubernetesClient client;
     Vertx vertx;
     Agent agent;
@@ -99,10 +90,8 @@ abstract class RealKernelAgentCases {
     @BeforeAll
     void startAgent() throws Exception {
         assumeMode();
-        Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
-        server = new KubernetesMockServer(new Context(), new MockWebServer(), responses, new KubernetesMixedDispatcher(responses), false);
-        server.init();
-        client = server.createClient();
+        api = new CrudMockApi();
+        client = api.client();
         pod1 = bed().addPod("pod-1", 11);
         pod2 = bed().addPod("pod-2", 12);
         client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a").endMetadata().build()).create();
@@ -124,11 +113,8 @@ abstract class RealKernelAgentCases {
         if (vertx != null) {
             vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         }
-        if (client != null) {
-            client.close();
-        }
-        if (server != null) {
-            server.destroy();
+        if (api != null) {
+            api.close();
         }
     }
 

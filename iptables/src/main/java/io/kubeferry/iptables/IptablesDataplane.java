@@ -12,10 +12,11 @@ import io.kubeferry.proxy.dataplane.SyncResult;
 import io.kubeferry.proxy.exec.InterfaceAddresses;
 import io.kubeferry.proxy.exec.ToolCommand;
 import io.kubeferry.proxy.exec.ToolException;
+import io.kubeferry.proxy.exec.ToolNotFoundException;
 import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
-import io.kubeferry.proxy.metrics.SyncMetrics;
 import io.kubeferry.proxy.model.Cidr;
+import io.kubeferry.proxy.model.IpFamily;
 import io.kubeferry.proxy.model.ServicePortName;
 import io.kubeferry.proxy.scheduler.SchedulerFallbacks;
 import io.micrometer.core.instrument.Counter;
@@ -35,7 +36,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * iptables mode. Each sync is one {@code iptables-restore --noflush --counters}: the renderer's text,
  * written whole on full syncs and for changed Service ports only on partial ones. Thin on purpose:
- * everything interesting is in {@link IptablesRenderer}.
+ * everything interesting is in {@link IptablesRenderer}. One instance per IP family, as upstream's MetaProxier runs
+ * one proxier per family: an IPv6 instance programs only ip6tables (its own -nft/-legacy flavour, detected as
+ * IPv4's is), reads only the node's IPv6 addresses and never has localhost NodePorts.
  */
 final class IptablesDataplane implements Dataplane {
 
@@ -48,6 +51,7 @@ final class IptablesDataplane implements Dataplane {
             IptablesRenderer.KUBE_MARK_MASQ, IptablesRenderer.CANARY);
 
     private final ProxyConfig config;
+    private final IpFamily family;
     private final ToolRunner tools;
     private final IptablesRenderer renderer;
     private final SchedulerFallbacks fallbacks;
@@ -66,6 +70,8 @@ final class IptablesDataplane implements Dataplane {
     /** The program applied last; a failed restore changes nothing, so it stays true to the kernel. */
     private RestoreProgram applied;
     private boolean synced;
+    /** The Node's addresses the settings were resolved with (null before the first full sync). */
+    private List<String> settingsNodeAddresses;
     /** The algorithm per Service port of the program applied (or rendered) last; read by /debug/state's thread. */
     private volatile Map<ServicePortName, SchedulerInForce> schedulers = Map.of();
     private boolean needFull = true;
@@ -75,27 +81,30 @@ final class IptablesDataplane implements Dataplane {
 
     IptablesDataplane(DataplaneContext context) {
         this.config = context.config();
+        this.family = context.family();
         this.tools = context.tools();
         this.renderer = new IptablesRenderer(new ChainNames(200_000), IptablesScheduling.of(config));
         this.fallbacks = new SchedulerFallbacks(context.events());
         // Upstream's names, help and labels (k/k pkg/proxy/metrics).
         this.restoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.iptables.restore.failures")
-                .tag("ip_family", SyncMetrics.IP_FAMILY).description("Cumulative proxy iptables restore failures")
+                .tag("ip_family", family.apiName()).description("Cumulative proxy iptables restore failures")
                 .register(context.metrics());
         this.partialRestoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.iptables.partial.restore.failures")
-                .tag("ip_family", SyncMetrics.IP_FAMILY).description("Cumulative proxy iptables partial restore failures")
+                .tag("ip_family", family.apiName()).description("Cumulative proxy iptables partial restore failures")
                 .register(context.metrics());
-        ruleGauge(context, "kubeproxy.sync.proxy.rules.iptables.total", "Total number of iptables rules owned by kube-proxy",
+        ruleGauge(context, family, "kubeproxy.sync.proxy.rules.iptables.total", "Total number of iptables rules owned by kube-proxy",
                 filterRules, natRules);
-        ruleGauge(context, "kubeproxy.sync.proxy.rules.iptables.last", "Number of iptables rules written by kube-proxy in last sync",
+        ruleGauge(context, family, "kubeproxy.sync.proxy.rules.iptables.last",
+                "Number of iptables rules written by kube-proxy in last sync",
                 filterWritten, natWritten);
         this.nfacct = new NfacctCounters(tools, context.metrics());
     }
 
-    private static void ruleGauge(DataplaneContext context, String name, String help, AtomicInteger filter, AtomicInteger nat) {
-        Gauge.builder(name, filter, AtomicInteger::get).tag("ip_family", SyncMetrics.IP_FAMILY).tag("table", "filter")
+    private static void ruleGauge(DataplaneContext context, IpFamily family, String name, String help, AtomicInteger filter,
+            AtomicInteger nat) {
+        Gauge.builder(name, filter, AtomicInteger::get).tag("ip_family", family.apiName()).tag("table", "filter")
                 .description(help).register(context.metrics());
-        Gauge.builder(name, nat, AtomicInteger::get).tag("ip_family", SyncMetrics.IP_FAMILY).tag("table", "nat")
+        Gauge.builder(name, nat, AtomicInteger::get).tag("ip_family", family.apiName()).tag("table", "nat")
                 .description(help).register(context.metrics());
     }
 
@@ -108,11 +117,11 @@ final class IptablesDataplane implements Dataplane {
     public String render(SyncRequest request) {
         // No kernel to ask: the node's addresses are the Node object's (or --node-ip's), as the agent's are the kernel's.
         List<String> addresses = request.state().node().addresses();
-        IptablesSettings shown = forAddresses(baseSettings(config), addresses);
+        IptablesSettings shown = forAddresses(baseSettings(config, family), addresses);
         if (shown.nodePortIPs() != null) {
             if (shown.nodePortIPs().isEmpty() && request.state().services().values().stream().anyMatch(s -> s.port().nodePort() > 0)) {
-                LOG.warn("no node address in nodePortAddresses {} (node addresses: {}): NodePort rules omitted; pass --node-ip",
-                        config.nodePortAddresses(), addresses);
+                LOG.warn("no {} node address in nodePortAddresses {} (node addresses: {}): NodePort rules omitted; pass --node-ip",
+                        family.apiName(), config.nodePortAddresses(), addresses);
             }
         }
         RestoreProgram program = renderer.full(request.state(), shown, KernelState.NONE);
@@ -123,19 +132,21 @@ final class IptablesDataplane implements Dataplane {
     @Override
     public SyncResult sync(SyncRequest request) throws DataplaneException {
         long start = System.nanoTime();
-        boolean full = request.full() || needFull;
+        // The Node's addresses name the node's primary IP (see nodeAddresses): a change re-resolves the settings.
+        List<String> node = request.state().node().addresses();
+        boolean full = request.full() || needFull || !node.equals(settingsNodeAddresses);
         // Something happened behind our back (failed restore, canary lost, cleanup): read the kernel.
         boolean kernelSuspect = needFull || applied == null;
         try {
             if (flavour == null) {
-                flavour = IptablesTools.detect(tools);
+                flavour = IptablesTools.detect(tools, family);
             }
             if (applied == null) {
                 full = true;
             }
             RestoreProgram program;
             if (full) {
-                KernelState kernel = prepareFull(kernelSuspect);
+                KernelState kernel = prepareFull(kernelSuspect, node);
                 program = renderer.full(request.state(), settings, kernel);
             } else {
                 // A partial sync reads nothing: the program applied last stands for the kernel.
@@ -160,7 +171,7 @@ final class IptablesDataplane implements Dataplane {
                     Map.of("filter", program.filterRules(), "nat", program.natRules()), program.text().length());
         } catch (ToolException e) {
             needFull = true;
-            throw new DataplaneException((full ? "full" : "partial") + " iptables sync failed: " + e.getMessage(), e);
+            throw new DataplaneException((full ? "full" : "partial") + " " + program() + " sync failed: " + e.getMessage(), e);
         }
     }
 
@@ -191,9 +202,10 @@ final class IptablesDataplane implements Dataplane {
      * jumps iptables-save lists, with kubelet's chain and the nfacct counters; or, when no scan is due, the
      * program applied last standing in.
      */
-    private KernelState prepareFull(boolean kernelSuspect) throws ToolException {
+    private KernelState prepareFull(boolean kernelSuspect, List<String> node) throws ToolException {
         IptablesSettings previous = settings;
-        settings = resolveSettings();
+        settings = resolveSettings(node);
+        settingsNodeAddresses = node;
         if (!scanDue(kernelSuspect)) {
             // Our own chains stand in for the kernel's: those we dropped since still get deleted, and
             // strays are left for the next scan (harmless: nothing jumps to them), as upstream does.
@@ -264,7 +276,7 @@ final class IptablesDataplane implements Dataplane {
         // KUBE-SERVICES alone is shared with IPVS mode; per-Service-port chains and the canary are iptables mode's
         // own. The canary counts too: a node whose Services had no endpoints has no per-Service chain at all, only
         // the fixed chains and their REJECT rules, which must not outlive the switch to another mode.
-        for (IptablesTools candidate : List.of(IptablesTools.NFT, IptablesTools.LEGACY)) {
+        for (IptablesTools candidate : IptablesTools.flavours(family)) {
             try {
                 ToolResult saved = tools.runAllowingFailure(ToolCommand.of(candidate.save(), "-t", "nat"));
                 if (saved.ok() && KernelRules.parse(saved.stdout()).chains("nat").stream()
@@ -297,7 +309,7 @@ final class IptablesDataplane implements Dataplane {
 
     @Override
     public CleanupReport cleanupNotUsedBy(Set<String> inUse) {
-        CleanupReport report = IptablesTools.removeChains(mode(), tools,
+        CleanupReport report = IptablesTools.removeChains(mode(), tools, family,
                 (table, chain) -> OWN_CHAINS.contains(chain) || ChainNames.isServiceChain(chain), inUse);
         applied = null;
         synced = false;
@@ -323,9 +335,76 @@ final class IptablesDataplane implements Dataplane {
     }
 
     static IptablesSettings baseSettings(ProxyConfig config) {
-        List<String> nodePortIPs = NodePortAddresses.all(config.nodePortAddresses()) ? null : List.of();
-        return new IptablesSettings(config.iptables().masqueradeMark(), config.iptables().masqueradeAll(), SharedRules.podCIDR(config),
-                nodePortIPs, localhostNodePorts(config), true, "");
+        return baseSettings(config, IpFamily.IPv4);
+    }
+
+    /**
+     * {@code family}'s settings from the configuration: its pod CIDR of the clusterCIDR pair, its nodePortAddresses
+     * ({@link #nodePortEntries}), and localhost NodePorts for IPv4 only.
+     */
+    static IptablesSettings baseSettings(ProxyConfig config, IpFamily family) {
+        List<String> nodePortIPs = NodePortAddresses.all(nodePortEntries(config, family)) ? null : List.of();
+        return new IptablesSettings(config.iptables().masqueradeMark(), config.iptables().masqueradeAll(),
+                SharedRules.podCIDR(config, family), nodePortIPs, family == IpFamily.IPv4 && localhostNodePorts(config), true, "",
+                Set.of(), false, family);
+    }
+
+    /**
+     * The nodePortAddresses entries that apply to {@code family}: its own CIDRs and the keywords. As upstream's
+     * NewNodePortAddresses(family), a family none of whose CIDRs is given opens NodePorts on every local address
+     * (an empty list here).
+     */
+    static List<String> nodePortEntries(ProxyConfig config, IpFamily family) {
+        List<String> entries = config.nodePortAddresses();
+        List<String> own = entries.stream().filter(e -> e.equals("primary") || e.equals("localhost") || e.equals("all")
+                || family.matches(e)).toList();
+        boolean anyCidr = own.stream().anyMatch(family::matches);
+        return anyCidr || own.contains("primary") || own.contains("localhost") ? own : List.of();
+    }
+
+    /** The program this instance drives, for messages: iptables or ip6tables. */
+    private String program() {
+        return family == IpFamily.IPv4 ? "iptables" : "ip6tables";
+    }
+
+    /**
+     * An IPv6 instance needs the kernel's IPv6 (booted without ipv6.disable=1, not disabled by sysctl) and ip6tables
+     * with its nat table, as upstream creates the IPv6 proxier only when ip6tables is present. IPv4 checks nothing
+     * here: its tools are checked by name at start-up.
+     */
+    @Override
+    public void checkKernel() throws DataplaneException {
+        if (family == IpFamily.IPv4) {
+            return;
+        }
+        try {
+            ToolResult disabled = tools.runAllowingFailure(ToolCommand.of("sysctl", "-n", "net.ipv6.conf.all.disable_ipv6"));
+            if (!disabled.ok()) {
+                throw new DataplaneException("IPv6 is not available in this kernel (/proc/sys/net/ipv6 is missing: booted with"
+                        + " ipv6.disable=1?): sysctl exited " + disabled.exitCode() + ": " + disabled.stderr().strip());
+            }
+            if (disabled.stdout().strip().equals("1")) {
+                throw new DataplaneException("IPv6 is disabled on this node (net.ipv6.conf.all.disable_ipv6=1)");
+            }
+        } catch (ToolException e) {
+            throw new DataplaneException("cannot tell whether this kernel has IPv6: " + e.getMessage(), e);
+        }
+        IptablesTools ip6tables;
+        try {
+            ip6tables = IptablesTools.detect(tools, family);
+            List<String> args = new ArrayList<>(IptablesTools.LOCK_WAIT);
+            args.addAll(List.of("-t", "nat", "-S", "POSTROUTING"));
+            ToolResult nat = tools.runAllowingFailure(new ToolCommand(ip6tables.iptables(), args, null, null));
+            if (!nat.ok()) {
+                throw new DataplaneException(ip6tables.iptables() + " cannot use the IPv6 nat table (kernel without ip6table_nat or"
+                        + " nf_tables IPv6?): exited " + nat.exitCode() + ": " + nat.stderr().strip());
+            }
+        } catch (ToolNotFoundException e) {
+            throw new DataplaneException("ip6tables is not installed (" + e.tool() + " not found): install ip6tables (the iptables"
+                    + " package) to program IPv6 Services", e);
+        } catch (ToolException e) {
+            throw new DataplaneException("cannot check ip6tables: " + e.getMessage(), e);
+        }
     }
 
     /**
@@ -357,14 +436,17 @@ final class IptablesDataplane implements Dataplane {
     }
 
     /** Settings for this node: its addresses, and whether the kernel is liberal about out-of-window TCP. */
-    private IptablesSettings resolveSettings() throws ToolException {
-        IptablesSettings base = forAddresses(baseSettings(config), InterfaceAddresses.ips(tools));
+    private IptablesSettings resolveSettings(List<String> node) throws ToolException {
+        IptablesSettings base = forAddresses(baseSettings(config, family), primaryFirst(node, nodeAddresses()));
         if (base.nodePortIPs() != null) {
-            if (!base.localhostNodePorts() && !loopbackNodePortsSaid && base.nodePortIPs().stream().anyMatch(ip -> ip.startsWith("127."))) {
+            if (!base.localhostNodePorts() && !loopbackNodePortsSaid && base.nodePortIPs().stream().anyMatch(base::loopback)) {
                 loopbackNodePortsSaid = true;
                 // Upstream logs this too: the renderer leaves the loopback addresses out.
-                LOG.warn("nodePortAddresses includes localhost but iptables.localhostNodePorts is false: NodePorts do not "
-                        + "answer on 127.0.0.0/8");
+                LOG.warn(family == IpFamily.IPv4
+                        ? "nodePortAddresses includes localhost but iptables.localhostNodePorts is false: NodePorts do not "
+                                + "answer on 127.0.0.0/8"
+                        : "nodePortAddresses includes localhost but localhost NodePorts are not supported on IPv6: NodePorts do "
+                                + "not answer on ::1");
             }
         }
         base = base.withDropInvalid(SharedRules.dropInvalid(tools));
@@ -386,7 +468,34 @@ final class IptablesDataplane implements Dataplane {
         IptablesSettings settings = base.withNodeIP(NodePortAddresses.primary(addresses));
         return settings.nodePortIPs() == null
                 ? settings
-                : settings.withNodePortIPs(NodePortAddresses.select(config.nodePortAddresses(), addresses));
+                : settings.withNodePortIPs(NodePortAddresses.select(nodePortEntries(config, family), addresses));
+    }
+
+    /**
+     * The kernel's addresses with the node's primary IP first: the Node object's first address of this family, as
+     * upstream takes it (the kernel may list another first, e.g. a pod bridge's); the kernel's alone when the Node
+     * names none.
+     */
+    static List<String> primaryFirst(List<String> node, List<String> kernel) {
+        String primary = NodePortAddresses.primary(node);
+        if (primary.isEmpty()) {
+            return kernel;
+        }
+        List<String> out = new ArrayList<>(List.of(primary));
+        kernel.stream().filter(a -> !a.equals(primary)).forEach(out::add);
+        return out;
+    }
+
+    /**
+     * This family's addresses of the node's interfaces. IPv6: {@code ip -o -6 addr show} in canonical form, link-local
+     * ones (fe80::/10) left out: no NodePort or primary address is one.
+     */
+    private List<String> nodeAddresses() throws ToolException {
+        if (family == IpFamily.IPv4) {
+            return InterfaceAddresses.ips(tools);
+        }
+        Cidr linkLocal = Cidr.parse("fe80::/10");
+        return InterfaceAddresses.ips(tools, family).stream().filter(ip -> !linkLocal.contains(ip)).toList();
     }
 
 }

@@ -271,6 +271,7 @@ final class IptablesRenderer {
      * (k/k#90259): upstream's (and kubelet's) rule drops such packets unless conntrack knows them.
      */
     private static void writeLocalnetGuard(RuleWriter filter, IptablesSettings settings) {
+        // IPv4 only (settings never have localhost NodePorts for IPv6): upstream writes no such rule for IPv6.
         if (settings.localhostNodePorts()) {
             filter.rule("-A", KUBE_FIREWALL, RuleWriter.comment("block incoming localnet connections"), "-d", "127.0.0.0/8",
                     "!", "-s", "127.0.0.0/8", "-m", "conntrack", "!", "--ctstate", "RELATED,ESTABLISHED,DNAT", "-j", "DROP");
@@ -285,12 +286,14 @@ final class IptablesRenderer {
     private static void writeFixedNatRules(RuleWriter nat, IptablesSettings settings) {
         SharedRules.masquerade(nat, settings.masqueradeMark());
         if (settings.nodePortIPs() == null) {
-            List<String> notLocalhost = settings.localhostNodePorts() ? List.of() : List.of("!", "-d", "127.0.0.0/8");
+            // Upstream: "! -d ::1/128" always for IPv6 (localhost NodePorts never work there), "! -d 127.0.0.0/8" for
+            // IPv4 unless route_localnet lets them.
+            List<String> notLocalhost = settings.localhostNodePorts() ? List.of() : List.of("!", "-d", settings.family().loopback());
             nat.rule("-A", KUBE_SERVICES, RuleWriter.comment(NODEPORTS_COMMENT), "-m", "addrtype", "--dst-type", "LOCAL", notLocalhost,
                     "-j", KUBE_NODEPORTS);
         } else {
             for (String ip : settings.nodePortIPs()) {
-                if (ip.startsWith("127.") && !settings.localhostNodePorts()) {
+                if (settings.loopback(ip) && !settings.localhostNodePorts()) {
                     continue;
                 }
                 nat.rule("-A", KUBE_SERVICES, RuleWriter.comment(NODEPORTS_COMMENT), "-d", ip, "-j", KUBE_NODEPORTS);
@@ -614,10 +617,12 @@ final class IptablesRenderer {
             String mod = Integer.toString(table.slots().size());
             String seed = String.format("0x%x", SlotTable.HASH_SEED);
             List<String> comment = endpointComment(svcName + " hash slot");
-            natRules.rule("-A", chain, comment, "-m", "mark", "--mark", masq + "/" + masq, "-j", "HMARK", "--hmark-src-prefix", "32",
+            // The whole client address: 32 bits, or 128 for IPv6 (a /32 there would put a whole site in one slot).
+            String prefix = Integer.toString(settings.family().bits());
+            natRules.rule("-A", chain, comment, "-m", "mark", "--mark", masq + "/" + masq, "-j", "HMARK", "--hmark-src-prefix", prefix,
                     "--hmark-rnd", seed, "--hmark-mod", mod, "--hmark-offset", Long.toString(masqueradeBits()));
             natRules.rule("-A", chain, comment, "-m", "mark", "!", "--mark", masq + "/" + masq, "-j", "HMARK", "--hmark-src-prefix",
-                    "32", "--hmark-rnd", seed, "--hmark-mod", mod, "--hmark-offset", "0");
+                    prefix, "--hmark-rnd", seed, "--hmark-mod", mod, "--hmark-offset", "0");
             List<SlotBlock> blocks = SlotBlock.of(table.slots());
             for (int b = 0; b < blocks.size(); b++) {
                 SlotBlock block = blocks.get(b);

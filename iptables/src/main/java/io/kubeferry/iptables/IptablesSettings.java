@@ -1,5 +1,7 @@
 package io.kubeferry.iptables;
 
+import io.kubeferry.proxy.model.IpFamily;
+
 import java.util.List;
 import java.util.Set;
 
@@ -19,15 +21,28 @@ import java.util.Set;
  *                           missing counter would fail the whole restore
  * @param kubeletFirewall    whether kubelet's {@code KUBE-FIREWALL} chain already exists in the filter table
  *                           (when localhost NodePorts are off it is then left as it is, not flushed)
+ * @param family             the family of the program (ip6tables' for IPv6): every address above is of it; it
+ *                           decides the loopback block NodePorts keep away from and a single address's prefix length
  */
 record IptablesSettings(String masqueradeMark, boolean masqueradeAll, String localCIDR, List<String> nodePortIPs,
         boolean localhostNodePorts, boolean dropInvalid, String nodeIP, Set<String> nfacctCounters,
-        boolean kubeletFirewall) {
+        boolean kubeletFirewall, IpFamily family) {
 
     IptablesSettings {
         nodePortIPs = nodePortIPs == null ? null : List.copyOf(nodePortIPs);
         nodeIP = nodeIP == null ? "" : nodeIP;
         nfacctCounters = Set.copyOf(nfacctCounters);
+        java.util.Objects.requireNonNull(family, "family");
+        // route_localnet, which lets a DNATed loopback packet be routed, exists for IPv4 only: upstream's IPv6
+        // proxier never has localhost NodePorts (its nodePortAddresses never contain IPv4 loopback).
+        localhostNodePorts = localhostNodePorts && family == IpFamily.IPv4;
+    }
+
+    /** IPv4 settings. */
+    IptablesSettings(String masqueradeMark, boolean masqueradeAll, String localCIDR, List<String> nodePortIPs,
+            boolean localhostNodePorts, boolean dropInvalid, String nodeIP, Set<String> nfacctCounters, boolean kubeletFirewall) {
+        this(masqueradeMark, masqueradeAll, localCIDR, nodePortIPs, localhostNodePorts, dropInvalid, nodeIP, nfacctCounters,
+                kubeletFirewall, IpFamily.IPv4);
     }
 
     /** Settings for a kernel without nfacct counters and without kubelet's chain. */
@@ -42,32 +57,43 @@ record IptablesSettings(String masqueradeMark, boolean masqueradeAll, String loc
 
     IptablesSettings withNodePortIPs(List<String> ips) {
         return new IptablesSettings(masqueradeMark, masqueradeAll, localCIDR, ips, localhostNodePorts, dropInvalid, nodeIP,
-                nfacctCounters, kubeletFirewall);
+                nfacctCounters, kubeletFirewall, family);
     }
 
     IptablesSettings withDropInvalid(boolean drop) {
         return new IptablesSettings(masqueradeMark, masqueradeAll, localCIDR, nodePortIPs, localhostNodePorts, drop, nodeIP,
-                nfacctCounters, kubeletFirewall);
+                nfacctCounters, kubeletFirewall, family);
     }
 
     IptablesSettings withNodeIP(String ip) {
         return new IptablesSettings(masqueradeMark, masqueradeAll, localCIDR, nodePortIPs, localhostNodePorts, dropInvalid, ip,
-                nfacctCounters, kubeletFirewall);
+                nfacctCounters, kubeletFirewall, family);
     }
 
     IptablesSettings withLocalhostNodePorts(boolean on) {
         return new IptablesSettings(masqueradeMark, masqueradeAll, localCIDR, nodePortIPs, on, dropInvalid, nodeIP,
-                nfacctCounters, kubeletFirewall);
+                nfacctCounters, kubeletFirewall, family);
     }
 
     IptablesSettings withNfacctCounters(Set<String> counters) {
         return new IptablesSettings(masqueradeMark, masqueradeAll, localCIDR, nodePortIPs, localhostNodePorts, dropInvalid, nodeIP,
-                counters, kubeletFirewall);
+                counters, kubeletFirewall, family);
     }
 
     IptablesSettings withKubeletFirewall(boolean present) {
         return new IptablesSettings(masqueradeMark, masqueradeAll, localCIDR, nodePortIPs, localhostNodePorts, dropInvalid, nodeIP,
-                nfacctCounters, present);
+                nfacctCounters, present, family);
+    }
+
+    /** The same settings for {@code value}'s program (IPv6: never localhost NodePorts). */
+    IptablesSettings withFamily(IpFamily value) {
+        return new IptablesSettings(masqueradeMark, masqueradeAll, localCIDR, nodePortIPs, localhostNodePorts, dropInvalid, nodeIP,
+                nfacctCounters, kubeletFirewall, value);
+    }
+
+    /** True for an address of this family's loopback block (127.0.0.0/8, ::1). */
+    boolean loopback(String ip) {
+        return io.kubeferry.proxy.model.Cidr.parse(family.loopback()).contains(ip);
     }
 
     /** Whether the rules may count into {@code counter}. */

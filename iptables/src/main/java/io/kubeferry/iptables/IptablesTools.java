@@ -6,6 +6,7 @@ import io.kubeferry.proxy.exec.ToolException;
 import io.kubeferry.proxy.exec.ToolNotFoundException;
 import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
+import io.kubeferry.proxy.model.IpFamily;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -15,6 +16,7 @@ import java.util.List;
  * The iptables flavour a node uses (nft or legacy) and its program names. Rules made by one flavour are
  * invisible to the other, so kube-ferry must use the one kubelet uses: it looks for kubelet's hint and
  * canary chains with each flavour, nft first, and defaults to nft (upstream's iptables-wrappers logic).
+ * IPv6 has the same three, named ip6tables-*: each family's tables are programmed and detected with its own tools.
  */
 public record IptablesTools(String variant, String save, String restore, String iptables) {
 
@@ -28,13 +30,31 @@ public record IptablesTools(String variant, String save, String restore, String 
             "iptables-legacy");
     /** For systems that ship only the unsuffixed names. */
     public static final IptablesTools PLAIN = new IptablesTools("default", "iptables-save", "iptables-restore", "iptables");
+    public static final IptablesTools NFT6 = new IptablesTools("nft", "ip6tables-nft-save", "ip6tables-nft-restore", "ip6tables-nft");
+    public static final IptablesTools LEGACY6 = new IptablesTools("legacy", "ip6tables-legacy-save", "ip6tables-legacy-restore",
+            "ip6tables-legacy");
+    public static final IptablesTools PLAIN6 = new IptablesTools("default", "ip6tables-save", "ip6tables-restore", "ip6tables");
 
+    /** The nft and legacy flavours of {@code family}'s tools, in the order detection tries them. */
+    public static List<IptablesTools> flavours(IpFamily family) {
+        return family == IpFamily.IPv4 ? List.of(NFT, LEGACY) : List.of(NFT6, LEGACY6);
+    }
+
+    /** The IPv4 flavour. */
     public static IptablesTools detect(ToolRunner tools) {
-        for (IptablesTools candidate : List.of(NFT, LEGACY)) {
+        return detect(tools, IpFamily.IPv4);
+    }
+
+    /** The flavour of {@code family}'s tools, found with that family's own save (kubelet marks both families' tables). */
+    public static IptablesTools detect(ToolRunner tools, IpFamily family) {
+        List<IptablesTools> flavours = flavours(family);
+        IptablesTools nft = flavours.get(0);
+        IptablesTools plain = family == IpFamily.IPv4 ? PLAIN : PLAIN6;
+        for (IptablesTools candidate : flavours) {
             try {
                 ToolResult result = tools.runAllowingFailure(ToolCommand.of(candidate.save(), "-t", "mangle"));
                 if (result.ok() && (result.stdout().contains(":KUBE-IPTABLES-HINT") || result.stdout().contains(":KUBE-KUBELET-CANARY"))) {
-                    LOG.info("using iptables-{}: kubelet's chains are there", candidate.variant());
+                    LOG.info("using {}: kubelet's chains are there", candidate.iptables());
                     return candidate;
                 }
             } catch (ToolException e) {
@@ -42,15 +62,15 @@ public record IptablesTools(String variant, String save, String restore, String 
             }
         }
         try {
-            if (tools.runAllowingFailure(ToolCommand.of(NFT.save(), "-t", "mangle")).ok()) {
-                LOG.info("using iptables-nft: no kubelet chains found with either flavour, nft is the default");
-                return NFT;
+            if (tools.runAllowingFailure(ToolCommand.of(nft.save(), "-t", "mangle")).ok()) {
+                LOG.info("using {}: no kubelet chains found with either flavour, nft is the default", nft.iptables());
+                return nft;
             }
         } catch (ToolException e) {
-            LOG.debug("{} unavailable: {}", NFT.save(), e.getMessage());
+            LOG.debug("{} unavailable: {}", nft.save(), e.getMessage());
         }
-        LOG.info("using {}: this system has no iptables-nft-save", PLAIN.restore());
-        return PLAIN;
+        LOG.info("using {}: this system has no {}", plain.restore(), nft.save());
+        return plain;
     }
 
     public ToolCommand restoreCommand(String input) {
@@ -71,15 +91,16 @@ public record IptablesTools(String variant, String save, String restore, String 
      */
     public static CleanupReport removeChains(String mode, ToolRunner tools, java.util.function.BiPredicate<String, String> ours,
             java.util.Set<String> keep) {
-        return removeChains(mode, tools, List.of(NFT, LEGACY), ours, keep);
+        return removeChains(mode, tools, IpFamily.IPv4, ours, keep);
     }
 
-    /** The same with the given flavours' tools (e.g. ip6tables' nft and legacy ones, for an IPv6 dataplane's chains). */
-    public static CleanupReport removeChains(String mode, ToolRunner tools, List<IptablesTools> flavours,
-            java.util.function.BiPredicate<String, String> ours, java.util.Set<String> keep) {
+    /** As {@link #removeChains(String, ToolRunner, java.util.function.BiPredicate, java.util.Set)}, in {@code family}'s tables only. */
+    public static CleanupReport removeChains(String mode, ToolRunner tools, IpFamily family,
+            java.util.function.BiPredicate<String, String> ours,
+            java.util.Set<String> keep) {
         CleanupReport report = CleanupReport.of(mode);
         List<String> notInstalled = new java.util.ArrayList<>();
-        for (IptablesTools candidate : flavours) {
+        for (IptablesTools candidate : flavours(family)) {
             try {
                 ToolResult saved = tools.runAllowingFailure(ToolCommand.of(candidate.save()));
                 if (!saved.ok()) {
@@ -93,17 +114,18 @@ public record IptablesTools(String variant, String save, String restore, String 
                 }
                 tools.run(candidate.restoreCommand(removal));
                 Removed removed = Removed.count(kernel, removal);
-                LOG.debug("iptables-{}: removed {} chains, {} rules", candidate.variant(), removed.chains(), removed.rules());
+                LOG.debug("{}: removed {} chains, {} rules", candidate.iptables(), removed.chains(), removed.rules());
                 report = report.plus(CleanupReport.CHAINS, removed.chains()).plus(CleanupReport.RULES, removed.rules());
             } catch (ToolNotFoundException e) {
-                LOG.info("{} is not installed: iptables-{} rules not checked", e.tool(), candidate.variant());
+                LOG.info("{} is not installed: {} rules not checked", e.tool(), candidate.iptables());
                 notInstalled.add(e.tool());
             } catch (ToolException e) {
-                report = report.failed("iptables-" + candidate.variant() + ": " + e.getMessage());
+                report = report.failed(candidate.iptables() + ": " + e.getMessage());
             }
         }
-        if (notInstalled.size() == flavours.size()) {
-            report = report.failed("neither " + String.join(" nor ", notInstalled) + " is installed: iptables rules not checked");
+        if (notInstalled.size() == 2) {
+            report = report.failed("neither " + String.join(" nor ", notInstalled) + " is installed: "
+                    + (family == IpFamily.IPv4 ? "iptables" : "ip6tables") + " rules not checked");
         }
         return report;
     }

@@ -65,7 +65,12 @@ public final class SharedRules {
 
     /** The pod CIDR for local-traffic detection: the first IPv4 {@code clusterCIDR}, "" (detection off) when none. */
     public static String podCIDR(ProxyConfig config) {
-        return config.clusterCIDRs().stream().filter(c -> !c.contains(":")).findFirst().orElse("");
+        return podCIDR(config, io.kubeferry.proxy.model.IpFamily.IPv4);
+    }
+
+    /** {@code family}'s pod CIDR for local-traffic detection (of a dual-stack clusterCIDR pair), "" (detection off) when none. */
+    public static String podCIDR(ProxyConfig config, io.kubeferry.proxy.model.IpFamily family) {
+        return config.clusterCIDR(family);
     }
 
     /**

@@ -151,7 +151,7 @@ final class IpvsDataplane implements Dataplane {
             Set<JumpRule> presentJumps = Set.copyOf(IpvsRenderer.JUMPS);
             if (full) {
                 if (flavour == null) {
-                    flavour = forFamily(IptablesTools.detect(tools), family);
+                    flavour = IptablesTools.detect(tools, family);
                 }
                 catalog = kernel.prepare();
                 settings = resolveSettings();
@@ -299,8 +299,7 @@ final class IpvsDataplane implements Dataplane {
     public CleanupReport cleanupNotUsedBy(Set<String> inUse) {
         Set<String> own = IpvsRenderer.chains();
         // Rules first: an ipset cannot be destroyed while a rule matches on it.
-        List<IptablesTools> flavours = List.of(IptablesTools.NFT, IptablesTools.LEGACY).stream().map(t -> forFamily(t, family)).toList();
-        CleanupReport report = IptablesTools.removeChains(mode(), tools, flavours, (table, chain) -> own.contains(table + "/" + chain),
+        CleanupReport report = IptablesTools.removeChains(mode(), tools, family, (table, chain) -> own.contains(table + "/" + chain),
                 inUse);
         SortedSet<String> dummyAddresses = new TreeSet<>();
         try {
@@ -411,18 +410,6 @@ final class IpvsDataplane implements Dataplane {
         String podCIDR = family == IpFamily.IPv4 ? SharedRules.podCIDR(config) : config.clusterCIDR(family);
         return new IpvsSettings(config.iptables().masqueradeMark(), config.iptables().masqueradeAll(), podCIDR, List.of(), scheduler,
                 config.ipvs().excludeCIDRs(), true, "", family);
-    }
-
-    /**
-     * The iptables programs of {@code family} in the flavour (nft, legacy) the node uses: IPv6's are ip6tables',
-     * whose flavour is IPv4's (kubelet makes its hint chains in both, and a node has one iptables alternative).
-     */
-    static IptablesTools forFamily(IptablesTools flavour, IpFamily family) {
-        if (family == IpFamily.IPv4) {
-            return flavour;
-        }
-        return new IptablesTools(flavour.variant(), "ip6" + flavour.save().substring(2), "ip6" + flavour.restore().substring(2),
-                "ip6" + flavour.iptables().substring(2));
     }
 
     /** This node's NodePort addresses (nodePortAddresses applied) and whether the kernel is TCP-liberal. */

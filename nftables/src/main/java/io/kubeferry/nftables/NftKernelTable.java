@@ -164,6 +164,23 @@ record NftKernelTable(Map<String, Chain> chains, Map<String, NftObject.Container
         return Set.of("drop", "accept", "return", "continue").contains(word) && arg.isNull() ? word : null;
     }
 
+    /**
+     * A set's or map's type as {@code nft -j} lists it (nft 1.0.6): a {@code typeof} key by the types of its
+     * expressions, {@code numgen} being {@code integer} (ServiceDispatch's slot map lists as
+     * {@code integer . integer : verdict}); any other type as written.
+     */
+    static String listedType(String type) {
+        if (!type.startsWith("typeof ")) {
+            return type;
+        }
+        String[] keyValue = type.substring("typeof ".length()).split(" : ", 2);
+        List<String> parts = new ArrayList<>();
+        for (String expression : keyValue[0].split(" \\. ")) {
+            parts.add(expression.startsWith("numgen ") ? "integer" : expression);
+        }
+        return String.join(" . ", parts) + (keyValue.length == 2 ? " : " + keyValue[1] : "");
+    }
+
     private static String typeText(JsonNode type) {
         if (type.isArray()) {
             List<String> parts = new ArrayList<>();

@@ -39,7 +39,7 @@ final class NftRuleText {
 
     /**
      * One canonical spelling of a rule: single spaces; no {@code ==} (nft's implicit operator, which the renderer
-     * writes in one place); an IPv4 /32 as the address; an anonymous set's members sorted (the kernel lists them in its own order), and a set
+     * writes in one place); an IPv4 /32 or IPv6 /128 as the address; an anonymous set's members sorted (the kernel lists them in its own order), and a set
      * of one member as the member alone (the kernel lists {@code { 10.0.0.0/8 }} as {@code 10.0.0.0/8}).
      */
     static String normalise(String rule) {
@@ -85,18 +85,25 @@ final class NftRuleText {
         return String.join(" ", words);
     }
 
-    /** Already canonical: single spaces, no braces, no {@code ==}, no {@code /32}. */
+    /** Already canonical: single spaces, no braces, no {@code ==}, no {@code /32} or {@code /128}. */
     private static boolean plain(String rule) {
         if (rule.isEmpty() || rule.charAt(0) == ' ' || rule.charAt(rule.length() - 1) == ' ' || rule.indexOf('{') >= 0
-                || rule.contains("==") || rule.contains("/32") || rule.contains("  ") || rule.indexOf('\t') >= 0) {
+                || rule.contains("==") || rule.contains("/32") || rule.contains("/128") || rule.contains("  ")
+                || rule.indexOf('\t') >= 0) {
             return false;
         }
         return true;
     }
 
-    /** The kernel lists an IPv4 /32 as the bare address ({@code loadBalancerSourceRanges: [1.2.3.4/32]}). */
+    /**
+     * The kernel lists an IPv4 /32 as the bare address ({@code loadBalancerSourceRanges: [1.2.3.4/32]}), and an IPv6
+     * /128 likewise ({@code 2001:db8::1/128} as {@code 2001:db8::1}).
+     */
     private static String host(String word) {
-        return word.endsWith("/32") && word.indexOf(':') < 0 ? word.substring(0, word.length() - 3) : word;
+        if (word.endsWith("/32") && word.indexOf(':') < 0) {
+            return word.substring(0, word.length() - 3);
+        }
+        return word.endsWith("/128") && word.indexOf(':') >= 0 ? word.substring(0, word.length() - 4) : word;
     }
 
     private static String statement(JsonNode s) {
@@ -109,10 +116,11 @@ final class NftRuleText {
             case "match" -> match(v);
             case "jump", "goto" -> v.path("target").isTextual() ? only.getKey() + " " + v.path("target").asText() : null;
             case "drop", "accept", "return", "continue" -> v.isNull() ? only.getKey() : null;
-            // What a bare "reject" is in family ip.
-            case "reject" -> v.isNull() || ("icmp".equals(v.path("type").asText()) && "port-unreachable".equals(v.path("expr").asText()))
-                    ? "reject"
-                    : null;
+            // What a bare "reject" is in family ip (icmp) and ip6 (icmpv6).
+            case "reject" -> v.isNull() || (("icmp".equals(v.path("type").asText()) || "icmpv6".equals(v.path("type").asText()))
+                    && "port-unreachable".equals(v.path("expr").asText()))
+                            ? "reject"
+                            : null;
             case "vmap" -> v.path("data").isTextual() && v.path("data").asText().startsWith("@") && expression(v.path("key")) != null
                     ? expression(v.path("key")) + " vmap " + v.path("data").asText()
                     : null;
@@ -174,7 +182,12 @@ final class NftRuleText {
         if (!d.path("addr").isTextual()) {
             return null;
         }
-        return "dnat to " + d.path("addr").asText() + (d.has("port") ? ":" + d.path("port").asText() : "");
+        // An IPv6 address with a port in brackets, as the renderer writes it ("[2001:db8::5]:8080", Go's JoinHostPort).
+        String addr = d.path("addr").asText();
+        if (!d.has("port")) {
+            return "dnat to " + addr;
+        }
+        return "dnat to " + (addr.indexOf(':') >= 0 ? "[" + addr + "]" : addr) + ":" + d.path("port").asText();
     }
 
     /** A left-hand expression: a packet field, a meta key, ct, fib, numgen, a concatenation or a bitwise op. */

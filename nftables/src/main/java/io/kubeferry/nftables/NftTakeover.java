@@ -20,7 +20,8 @@ import java.util.Set;
 
 /**
  * The first sync after a start, from the table an earlier run left (issue 12 item 3; upstream's readOrReset does
- * the same for its sets and maps only): the table is read back once ({@code nft -j list table ip kube-proxy}), its
+ * the same for its sets and maps only): the table is read back once ({@code nft -j list table ip kube-proxy}, or
+ * {@code ip6 kube-proxy} for an IPv6 instance), its
  * map and set elements become the element diff's "before", and of the full sync's transaction only what changes
  * the kernel is written: a chain whose rules the kernel already holds as rendered, a set or map already as
  * defined and filled, is left alone, so a restart with nothing changed writes (almost) nothing and nothing that
@@ -37,12 +38,15 @@ final class NftTakeover {
     /** How the first sync after a start went, counted: {@code taken-over}, {@code full-refill}, {@code no-table}. */
     record Outcomes(Counter takenOver, Counter fullRefill, Counter noTable) {
 
-        static Outcomes register(MeterRegistry registry) {
+        /** One family's counters (each family's instance reads its own table back). */
+        static Outcomes register(MeterRegistry registry, NftFamily family) {
             String name = "kubeferry.nftables.start.readback";
             String help = "First syncs after a start: table read back and taken over, fully refilled, or no table to read";
-            return new Outcomes(Counter.builder(name).tag("outcome", "taken-over").description(help).register(registry),
-                    Counter.builder(name).tag("outcome", "full-refill").description(help).register(registry),
-                    Counter.builder(name).tag("outcome", "no-table").description(help).register(registry));
+            String ipFamily = family.ipFamily().apiName();
+            return new Outcomes(
+                    Counter.builder(name).tag("outcome", "taken-over").tag("ip_family", ipFamily).description(help).register(registry),
+                    Counter.builder(name).tag("outcome", "full-refill").tag("ip_family", ipFamily).description(help).register(registry),
+                    Counter.builder(name).tag("outcome", "no-table").tag("ip_family", ipFamily).description(help).register(registry));
         }
     }
 
@@ -69,15 +73,15 @@ final class NftTakeover {
      * Reads the table back; null when there is none or it is not kube-ferry's to take over (counted and logged: the
      * caller does today's full refill).
      */
-    static NftTakeover read(ToolRunner tools, Outcomes outcomes) throws ToolException {
-        String family = NftablesRenderer.FAMILY;
+    static NftTakeover read(ToolRunner tools, NftFamily nftFamily, Outcomes outcomes) throws ToolException {
+        String family = nftFamily.name();
         String table = NftablesRenderer.TABLE;
         long start = System.nanoTime();
         // The chain names first (cheap: 0.6 s at 60,000 chains): a table too large to read back pays more than it saves.
         ToolResult names = tools.runAllowingFailure(ToolCommand.of("nft", "list", "chains", family));
         int chains = names.ok() ? NftListing.names(names.stdout(), family, table, "chain").size() : 0;
         if (chains > READ_BACK_MAX_CHAINS) {
-            return fallBack(outcomes, chains + " chains: reading them back costs more than refilling them (more than "
+            return fallBack(outcomes, nftFamily, chains + " chains: reading them back costs more than refilling them (more than "
                     + READ_BACK_MAX_CHAINS + ")");
         }
         ToolResult listed = tools.runAllowingFailure(
@@ -87,28 +91,28 @@ final class NftTakeover {
                 outcomes.noTable().increment();
                 return null;
             }
-            return fallBack(outcomes, "nft -j list table failed: " + listed.stderr().strip());
+            return fallBack(outcomes, nftFamily, "nft -j list table failed: " + listed.stderr().strip());
         }
         NftKernelTable parsed;
         try {
             parsed = NftKernelTable.parse(listed.stdout(), family, table);
         } catch (IllegalArgumentException e) {
-            return fallBack(outcomes, "its listing could not be parsed: " + e.getMessage());
+            return fallBack(outcomes, nftFamily, "its listing could not be parsed: " + e.getMessage());
         }
         String foreign = parsed.upstreamDispatch() != null
                 ? "its Service chains dispatch with numgen ... vmap { } (upstream kube-proxy's table), e.g. " + parsed.upstreamDispatch()
                 : parsed.notUnderstood() != null ? "it holds what kube-ferry never writes: " + parsed.notUnderstood() : null;
         if (foreign != null) {
-            return fallBack(outcomes, foreign);
+            return fallBack(outcomes, nftFamily, foreign);
         }
         LOG.info("nftables: read back table {} {} ({} chains, {} sets and maps) in {} ms", family, table, parsed.chains().size(),
                 parsed.containers().size(), (System.nanoTime() - start) / 1_000_000);
         return new NftTakeover(parsed);
     }
 
-    static NftTakeover fallBack(Outcomes outcomes, String why) {
+    static NftTakeover fallBack(Outcomes outcomes, NftFamily family, String why) {
         outcomes.fullRefill().increment();
-        LOG.info("nftables: not taking table {} {} over ({}): full refill", NftablesRenderer.FAMILY, NftablesRenderer.TABLE, why);
+        LOG.info("nftables: not taking table {} {} over ({}): full refill", family.name(), NftablesRenderer.TABLE, why);
         return null;
     }
 
@@ -257,7 +261,8 @@ final class NftTakeover {
                             exists = true;
                             timeout = s.timeoutSeconds();
                             elements = new HashMap<>();
-                        } else if (s.map() != had.map() || !s.type().equals(had.type()) || !flags(s).equals(flags(had))) {
+                        } else if (s.map() != had.map() || !NftKernelTable.listedType(s.type()).equals(had.type())
+                                || !flags(s).equals(flags(had))) {
                             return new Verdict(false, s.kind() + " " + name + " is \"" + had.type() + "\" " + flags(had)
                                     + ", kube-ferry writes \"" + s.type() + "\" " + flags(s));
                         } else {

@@ -14,8 +14,8 @@ import io.kubeferry.proxy.exec.ToolCommand;
 import io.kubeferry.proxy.exec.ToolException;
 import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
-import io.kubeferry.proxy.metrics.SyncMetrics;
 import io.kubeferry.proxy.model.Cidr;
+import io.kubeferry.proxy.model.IpFamily;
 import io.kubeferry.proxy.model.ServicePortName;
 import io.kubeferry.proxy.scheduler.SchedulerCatalog;
 import io.kubeferry.proxy.scheduler.SchedulerFallbacks;
@@ -32,7 +32,9 @@ import java.util.function.LongSupplier;
 /**
  * nftables mode. Each sync is one {@code nft -f -} of the renderer's transaction (plus, when chains made stale by
  * an earlier sync are old enough, one small transaction deleting them after it). Thin on purpose:
- * everything interesting is in {@link NftablesRenderer}.
+ * everything interesting is in {@link NftablesRenderer}. One instance per IP family ({@link DataplaneContext#family()}),
+ * as upstream's MetaProxier runs one proxier per family: an instance reads, writes, checks and deletes only its own
+ * family's table ({@code ip kube-proxy} or {@code ip6 kube-proxy}).
  */
 final class NftablesDataplane implements Dataplane {
 
@@ -64,6 +66,8 @@ final class NftablesDataplane implements Dataplane {
     /** System.nanoTime, or a test's clock: stale chains are deleted a second after they were flushed. */
     private final LongSupplier clock;
     private final NftablesKernelCheck kernelCheck;
+    /** The family of this instance's table. */
+    private final NftFamily family;
 
     NftablesDataplane(DataplaneContext context) {
         this(context, System::nanoTime);
@@ -78,18 +82,19 @@ final class NftablesDataplane implements Dataplane {
         this.kernelCheck = kernelCheck;
         this.config = context.config();
         this.tools = context.tools();
+        this.family = NftFamily.of(context.family());
         // Every table-driven algorithm (ServiceDispatch: numgen random/inc cascades, jhash into the shared slot map).
         NftablesScheduling scheduling = NftablesScheduling.of(config);
         this.schedulers = scheduling.catalog();
-        this.renderer = new NftablesRenderer(new NftNames(200_000), scheduling);
+        this.renderer = new NftablesRenderer(new NftNames(200_000), scheduling, family);
         this.fallbacks = new SchedulerFallbacks(context.events());
         // Upstream's names and help (k/k pkg/proxy/metrics).
         this.syncFailures = Counter.builder("kubeproxy.sync.proxy.rules.nftables.sync.failures")
-                .tag("ip_family", SyncMetrics.IP_FAMILY).description("Cumulative proxy nftables sync failures")
+                .tag("ip_family", context.family().apiName()).description("Cumulative proxy nftables sync failures")
                 .register(context.metrics());
-        this.takeovers = NftTakeover.Outcomes.register(context.metrics());
+        this.takeovers = NftTakeover.Outcomes.register(context.metrics(), family);
         this.cleanupFailures = Counter.builder("kubeproxy.sync.proxy.rules.nftables.cleanup.failures")
-                .tag("ip_family", SyncMetrics.IP_FAMILY).description("Cumulative proxy nftables cleanup failures")
+                .tag("ip_family", context.family().apiName()).description("Cumulative proxy nftables cleanup failures")
                 .register(context.metrics());
     }
 
@@ -98,16 +103,19 @@ final class NftablesDataplane implements Dataplane {
         return "nftables";
     }
 
-    /** Upstream's minimum kernel, with its escape hatch, then nft's version and nf_tables (see {@link NftablesKernelCheck}). */
+    /**
+     * Upstream's minimum kernel, with its escape hatch, then nft's version and nf_tables (see {@link NftablesKernelCheck});
+     * for an IPv6 instance, first that the kernel has IPv6 at all.
+     */
     @Override
     public void checkKernel() throws DataplaneException {
-        kernelCheck.check(tools);
+        kernelCheck.check(tools, family);
     }
 
     @Override
     public String render(SyncRequest request) {
         // No kernel to ask: the node's addresses are the Node object's (or --node-ip's).
-        NftablesSettings shown = settings(config, request.state().node().addresses(), request.state().serviceCIDRs());
+        NftablesSettings shown = settings(config, family.ipFamily(), request.state().node().addresses(), request.state().serviceCIDRs());
         // What sync applies: the chain-block form.
         String text = renderer.render(request.state(), shown, Set.of(), true, null, null, 0).main().renderBlocks();
         inForce = schedulers.inForce(request.state());
@@ -136,13 +144,13 @@ final class NftablesDataplane implements Dataplane {
                 || !texts(serviceCIDRs).equals(settings.serviceCIDRs());
         try {
             if (full) {
-                settings = settings(config, primaryFirst(nodeAddresses, InterfaceAddresses.ips(tools)), serviceCIDRs);
+                settings = settings(config, family.ipFamily(), primaryFirst(nodeAddresses, localAddresses()), serviceCIDRs);
                 settingsNodeAddresses = nodeAddresses;
             }
             // From scratch (first sync, or the kernel is in doubt): the chains and sets an earlier run left are read
             // back by name, so the stale ones among them are flushed and deleted like any other. The first sync after a
             // start reads the whole table back instead and writes only what differs (NftTakeover).
-            NftTakeover takeover = memory == null && !started ? NftTakeover.read(tools, takeovers) : null;
+            NftTakeover takeover = memory == null && !started ? NftTakeover.read(tools, family, takeovers) : null;
             started = true;
             NftSync sync = takeover == null ? null : takeover(takeover, request, start);
             if (sync == null) {
@@ -199,18 +207,18 @@ final class NftablesDataplane implements Dataplane {
         NftSync rendered = renderer.render(request.state(), settings, Set.of(), true, takeover.memory(), takeover.objects(), start);
         NftTakeover.Reduced reduced = takeover.reduce(rendered.main());
         if (reduced.foreign() != null) {
-            NftTakeover.fallBack(takeovers, reduced.foreign());
+            NftTakeover.fallBack(takeovers, family, reduced.foreign());
             return null;
         }
         takeovers.takenOver().increment();
-        LOG.info("nftables: took table {} {} over: writing {} of the full sync's {} commands", NftablesRenderer.FAMILY,
+        LOG.info("nftables: took table {} {} over: writing {} of the full sync's {} commands", family.name(),
                 NftablesRenderer.TABLE, reduced.tx().size(), rendered.main().size());
         LOG.debug("nftables: take-over transaction:\n{}", reduced.tx().render());
         return new NftSync(rendered.cleanup(), reduced.tx(), rendered.next(), true, Set.of());
     }
 
     private NftablesRenderer.KernelObjects kernelObjects() throws ToolException {
-        String family = NftablesRenderer.FAMILY;
+        String family = this.family.name();
         String table = NftablesRenderer.TABLE;
         ToolResult chains = tools.runAllowingFailure(ToolCommand.of("nft", "list", "chains", family));
         ToolResult sets = tools.runAllowingFailure(ToolCommand.of("nft", "-t", "list", "sets", family));
@@ -271,11 +279,11 @@ final class NftablesDataplane implements Dataplane {
             return false;
         }
         try {
-            ToolResult listed = tools.runAllowingFailure(ToolCommand.of("nft", "list", "map", NftablesRenderer.FAMILY,
+            ToolResult listed = tools.runAllowingFailure(ToolCommand.of("nft", "list", "map", family.name(),
                     NftablesRenderer.TABLE, NftablesRenderer.NO_ENDPOINT_NODEPORTS));
             if (!listed.ok()) {
                 LOG.warn("nftables table {} {} or its map {} is gone (ruleset flushed?): next sync is full",
-                        NftablesRenderer.FAMILY, NftablesRenderer.TABLE, NftablesRenderer.NO_ENDPOINT_NODEPORTS);
+                        family.name(), NftablesRenderer.TABLE, NftablesRenderer.NO_ENDPOINT_NODEPORTS);
                 memory = null;
                 return true;
             }
@@ -288,7 +296,7 @@ final class NftablesDataplane implements Dataplane {
     @Override
     public boolean hasLeftovers() {
         try {
-            return tools.runAllowingFailure(ToolCommand.of("nft", "list", "table", NftablesRenderer.FAMILY, NftablesRenderer.TABLE)).ok();
+            return tools.runAllowingFailure(ToolCommand.of("nft", "list", "table", family.name(), NftablesRenderer.TABLE)).ok();
         } catch (ToolException e) {
             // No nft on the node: nothing of this mode can be there either.
             LOG.debug("nft: {}", e.getMessage());
@@ -296,7 +304,10 @@ final class NftablesDataplane implements Dataplane {
         }
     }
 
-    /** Upstream's CleanupLeftovers: the table goes, everything in it with it. */
+    /**
+     * Upstream's CleanupLeftovers: the table goes, everything in it with it. Only this instance's family's table:
+     * upstream deletes both, and the agent cleans up each family with its own instance.
+     */
     @Override
     public CleanupReport cleanup() {
         CleanupReport report = CleanupReport.of(mode());
@@ -304,7 +315,7 @@ final class NftablesDataplane implements Dataplane {
         synced = false;
         try {
             ToolResult deleted = tools
-                    .runAllowingFailure(ToolCommand.of("nft", "delete", "table", NftablesRenderer.FAMILY, NftablesRenderer.TABLE));
+                    .runAllowingFailure(ToolCommand.of("nft", "delete", "table", family.name(), NftablesRenderer.TABLE));
             if (deleted.ok()) {
                 return report.plus("tables", 1);
             }
@@ -312,22 +323,27 @@ final class NftablesDataplane implements Dataplane {
                 return report;
             }
             return report
-                    .failed("nft delete table " + NftablesRenderer.FAMILY + " " + NftablesRenderer.TABLE + ": " + deleted.stderr().strip());
+                    .failed("nft delete table " + family.name() + " " + NftablesRenderer.TABLE + ": " + deleted.stderr().strip());
         } catch (ToolException e) {
             return report.failed("nft delete table: " + e.getMessage());
         }
     }
 
     /**
-     * The settings for this node. {@code nodePortAddresses} empty means {@code primary} in nftables mode (upstream
-     * server_linux.go); {@code all} or 0.0.0.0/0 opens NodePorts on every local address; loopback never counts.
-     * The state's ServiceCIDRs (none: no drop rule for unallocated ClusterIPs, as upstream without them).
+     * The settings for this node's {@code family} table. {@code nodePortAddresses} empty means {@code primary} in
+     * nftables mode (upstream server_linux.go); {@code all}, 0.0.0.0/0 or ::/0 opens NodePorts on every local address
+     * of the family; loopback never counts. As upstream's NewNodePortAddresses(family, ...), only the family's CIDRs
+     * count, and a list with none of them opens every address of the family (an IPv4-only list leaves a dual-stack
+     * node's IPv6 NodePorts on every IPv6 address). The pod CIDR is the family's entry of clusterCIDR. The state's
+     * ServiceCIDRs (none: no drop rule for unallocated ClusterIPs, as upstream without them).
      */
-    static NftablesSettings settings(ProxyConfig config, List<String> addresses, List<Cidr> serviceCIDRs) {
-        String localCIDR = config.clusterCIDRs().stream().filter(c -> !c.contains(":")).findFirst().orElse("");
-        List<String> entries = config.nodePortAddresses();
+    static NftablesSettings settings(ProxyConfig config, IpFamily family, List<String> addresses, List<Cidr> serviceCIDRs) {
+        String localCIDR = config.clusterCIDR(family);
+        List<String> configured = config.nodePortAddresses();
+        // Keywords (primary, localhost, all) hold for every family; a CIDR only for its own.
+        List<String> entries = configured.stream().filter(e -> IpFamily.of(e) == null || family.matches(e)).toList();
         List<String> nodePortIPs;
-        if (entries.contains("all") || entries.contains("0.0.0.0/0")) {
+        if (entries.contains("all") || entries.contains(family.any()) || (!configured.isEmpty() && entries.isEmpty())) {
             nodePortIPs = null;
         } else {
             nodePortIPs = NodePortAddresses.select(entries.isEmpty() ? List.of("primary") : entries, addresses);
@@ -336,13 +352,28 @@ final class NftablesDataplane implements Dataplane {
                 localCIDR, nodePortIPs, NodePortAddresses.primary(addresses), texts(serviceCIDRs));
     }
 
+    /**
+     * The kernel's addresses of this instance's family ({@code ip -o -4 addr show}, or {@code -6}); IPv6 link-local ones
+     * (fe80::/10, on every interface) last, so that without a Node address the primary is a routable one.
+     */
+    private List<String> localAddresses() throws ToolException {
+        List<String> all = InterfaceAddresses.ips(tools, family.ipFamily());
+        if (family.ipFamily() != IpFamily.IPv6) {
+            return all;
+        }
+        Cidr linkLocal = Cidr.parse("fe80::/10");
+        List<String> out = new java.util.ArrayList<>(all.stream().filter(a -> !linkLocal.contains(a)).toList());
+        all.stream().filter(linkLocal::contains).forEach(out::add);
+        return out;
+    }
+
     private static List<String> texts(List<Cidr> cidrs) {
         return cidrs.stream().map(Cidr::toString).toList();
     }
 
     /**
      * The kernel's addresses with the node's primary IP first, as upstream takes it: the Node object's first
-     * (IPv4) address, not whichever interface the kernel lists first (a node with a bridge or a second NIC lists
+     * address (of the family), not whichever interface the kernel lists first (a node with a bridge or a second NIC lists
      * those too); without a Node address, the kernel's first non-loopback one.
      */
     static List<String> primaryFirst(List<String> nodeAddresses, List<String> local) {

@@ -5,11 +5,13 @@ import io.kubeferry.proxy.exec.ToolCommand;
 import io.kubeferry.proxy.exec.ToolException;
 import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
+import io.kubeferry.proxy.model.IpFamily;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -19,10 +21,12 @@ import java.util.regex.Pattern;
  * later, standing in for "the host's nft is 1.0.1 or later" (k/k#122743: an older system nft is broken by the
  * rules a newer one writes). {@code KUBE_PROXY_NFTABLES_SKIP_KERNEL_VERSION_CHECK} set to anything non-empty
  * skips it, as upstream. Then, always, what knftables.New checks: nft is 1.0.1 or later, and the kernel accepts (in a
- * {@code --check} run, which changes nothing) the table with a comment, the newest feature the table needs. The
- * kernel release and the environment are given, so tests can fake them.
+ * {@code --check} run, which changes nothing) the table with a comment, the newest feature the table needs, in the
+ * instance's family. An IPv6 instance first needs a kernel with IPv6 at all: one booted with {@code ipv6.disable=1}
+ * (or built without it) has no {@code /proc/sys/net/ipv6}, and nft would still take an {@code ip6} table that no
+ * packet ever reaches. The kernel release, the environment and that test are given, so tests can fake them.
  */
-record NftablesKernelCheck(Callable<String> osRelease, Function<String, String> env) {
+record NftablesKernelCheck(Callable<String> osRelease, Function<String, String> env, BooleanSupplier ipv6) {
 
     static final String SKIP = "KUBE_PROXY_NFTABLES_SKIP_KERNEL_VERSION_CHECK";
     static final int MIN_MAJOR = 5;
@@ -31,13 +35,32 @@ record NftablesKernelCheck(Callable<String> osRelease, Function<String, String> 
     private static final Pattern VERSION = Pattern.compile("^(\\d+)\\.(\\d+)");
     private static final Pattern NFT_VERSION = Pattern.compile("v(\\d+)\\.(\\d+)\\.(\\d+)");
 
+    static final Path IPV6_SYSCTLS = Path.of("/proc/sys/net/ipv6");
+
+    /** A check of this machine's kernel release and IPv6 (as {@link #system()}'s), with the given release and environment. */
+    NftablesKernelCheck(Callable<String> osRelease, Function<String, String> env) {
+        this(osRelease, env, () -> Files.isDirectory(IPV6_SYSCTLS));
+    }
+
     /** This machine's: the kernel is the same in every network namespace, so the agent's own /proc tells. */
     static NftablesKernelCheck system() {
         return new NftablesKernelCheck(() -> Files.readString(Path.of("/proc/sys/kernel/osrelease")), System::getenv);
     }
 
-    /** The kernel version, then nft and nf_tables through {@code tools} (the agent's, in its network namespace). */
+    /** {@link #check(ToolRunner, NftFamily)} for the IPv4 table. */
     void check(ToolRunner tools) throws DataplaneException {
+        check(tools, NftFamily.IPV4);
+    }
+
+    /**
+     * IPv6 (for an IPv6 instance), the kernel version, then nft and nf_tables through {@code tools} (the agent's, in its
+     * network namespace) with the family's table.
+     */
+    void check(ToolRunner tools, NftFamily family) throws DataplaneException {
+        if (family.ipFamily() == IpFamily.IPv6 && !ipv6.getAsBoolean()) {
+            throw new DataplaneException("nftables mode cannot run IPv6 here: the kernel has IPv6 disabled (no " + IPV6_SYSCTLS
+                    + ": booted with ipv6.disable=1, or built without IPv6)");
+        }
         check();
         try {
             ToolResult version = tools.runAllowingFailure(ToolCommand.of("nft", "--version"));
@@ -51,11 +74,12 @@ record NftablesKernelCheck(Callable<String> osRelease, Function<String, String> 
                 throw new DataplaneException("nftables mode requires nft 1.0.1 or later (as kube-proxy's), found " + v.group()
                         + ": older ones parse the whole ruleset and can be broken by other tables");
             }
-            String probe = "add table " + NftablesRenderer.FAMILY + " " + NftablesRenderer.TABLE
+            String probe = "add table " + family.name() + " " + NftablesRenderer.TABLE
                     + " { comment \"rules for kube-proxy\" ; }\n";
             ToolResult checked = tools.runAllowingFailure(ToolCommand.of("nft", "--check", "-f", "-").withStdin(probe));
             if (!checked.ok()) {
-                throw new DataplaneException("the kernel refused a test nftables transaction (nft --check: " + checked.stderr().strip()
+                throw new DataplaneException("the kernel refused a test nftables transaction on table " + family.name() + " "
+                        + NftablesRenderer.TABLE + " (nft --check: " + checked.stderr().strip()
                         + "): nftables mode needs nf_tables with table comments (kernel 5.13 or later, module nf_tables)");
             }
         } catch (ToolException e) {

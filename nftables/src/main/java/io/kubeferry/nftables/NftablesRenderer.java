@@ -17,11 +17,12 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
- * Renders a {@link ProxyState} into one nftables transaction on table {@code ip kube-proxy}, with upstream
- * kube-proxy 1.35.4's layout (k/k pkg/proxy/nftables/proxier.go: setupNFTables, syncProxyRules): the same base
- * chains and priorities, chains, sets, maps, rules and comments, so {@code nft list table ip kube-proxy} on a
- * kube-ferry node reads like one run by kube-proxy and kube-proxy's cleanup removes it. Pure: the same inputs give
- * the same transaction, nothing here touches the machine.
+ * Renders a {@link ProxyState} into one nftables transaction on table {@code ip kube-proxy} (or, for an IPv6
+ * instance, {@code ip6 kube-proxy}: {@link NftFamily}), with upstream kube-proxy 1.35.4's layout (k/k
+ * pkg/proxy/nftables/proxier.go: setupNFTables, syncProxyRules): the same base chains and priorities, chains, sets,
+ * maps, rules and comments, so {@code nft list table ip kube-proxy} on a kube-ferry node reads like one run by
+ * kube-proxy and kube-proxy's cleanup removes it. Pure: the same inputs give the same transaction, nothing here
+ * touches the machine.
  *
  * <p>A full sync rewrites every chain; a partial one only the changed Service ports' chains. Either way the
  * elements of the shared sets and maps are diffed against what the last sync left ({@link NftMemory}): new keys
@@ -30,7 +31,6 @@ import java.util.TreeSet;
  */
 final class NftablesRenderer {
 
-    static final String FAMILY = "ip";
     static final String TABLE = "kube-proxy";
 
     // Base chains, "${type}-${hook}". The 1.35.4 source already has the pre-dnat filter chains at dstnat-10 and the
@@ -63,7 +63,6 @@ final class NftablesRenderer {
     static final String MARK_MASQ = "mark-for-masquerade";
     static final String MASQUERADING = "masquerading";
 
-    private static final String IP_PROTO_PORT = "ipv4_addr . inet_proto . inet_service : verdict";
     private static final String PROTO_PORT = "inet_proto . inet_service : verdict";
 
     /** Upstream's nftablesBaseChains, in its order. */
@@ -104,14 +103,28 @@ final class NftablesRenderer {
 
     private final NftNames names;
     private final NftablesScheduling scheduling;
+    /** The one family this renderer's table is of (upstream: proxier.ipFamily). */
+    private final NftFamily family;
+    /** Upstream's ipvX_addr + " . inet_proto . inet_service : verdict". */
+    private final String ipProtoPort;
 
     NftablesRenderer(NftNames names) {
         this(names, NftablesScheduling.defaults());
     }
 
     NftablesRenderer(NftNames names, NftablesScheduling scheduling) {
+        this(names, scheduling, NftFamily.IPV4);
+    }
+
+    NftablesRenderer(NftNames names, NftablesScheduling scheduling, NftFamily family) {
         this.names = names;
         this.scheduling = scheduling;
+        this.family = family;
+        this.ipProtoPort = family.addressType() + " . inet_proto . inet_service : verdict";
+    }
+
+    NftFamily family() {
+        return family;
     }
 
     /**
@@ -138,10 +151,14 @@ final class NftablesRenderer {
      */
     NftSync render(ProxyState state, NftablesSettings settings, Set<ServicePortName> changed, boolean full, NftMemory memory,
             KernelObjects kernel, long now) {
+        if (state.family() != family.ipFamily()) {
+            // One instance per family: another family's state in this table would be a wiring mistake, not a state.
+            throw new IllegalArgumentException("the " + family.name() + " nftables renderer was given an " + state.family() + " state");
+        }
         boolean fresh = memory == null;
         full |= fresh;
-        NftTransaction cleanup = new NftTransaction(FAMILY, TABLE);
-        NftTransaction tx = new NftTransaction(FAMILY, TABLE);
+        NftTransaction cleanup = new NftTransaction(family.name(), TABLE);
+        NftTransaction tx = new NftTransaction(family.name(), TABLE);
 
         Plan plan = plan(state, settings, changed, full, memory);
         Map<ServicePortName, ServiceProgram> programs = plan.programs();
@@ -316,7 +333,7 @@ final class NftablesRenderer {
     }
 
     /** The fixed part of the table, written on every full sync (upstream's setupNFTables). */
-    private static void setup(NftTransaction tx, NftablesSettings settings, boolean fresh) {
+    private void setup(NftTransaction tx, NftablesSettings settings, boolean fresh) {
         tx.add(new NftObject.Table("rules for kube-proxy"));
         if (fresh) {
             // Once per start: add and delete every base chain, so one left with another priority by an older
@@ -343,17 +360,17 @@ final class NftablesRenderer {
         tx.add(NftObject.Rule.of(MASQUERADING, "mark set mark xor " + mark));
         tx.add(NftObject.Rule.of(MASQUERADING, "masquerade fully-random"));
 
-        tx.add(NftObject.Container.set(CLUSTER_IPS, "ipv4_addr", "Active ClusterIPs"));
-        tx.add(NftObject.Rule.of(CLUSTER_IPS_CHECK, "ip daddr @" + CLUSTER_IPS + " reject",
+        tx.add(NftObject.Container.set(CLUSTER_IPS, family.addressType(), "Active ClusterIPs"));
+        tx.add(NftObject.Rule.of(CLUSTER_IPS_CHECK, family.daddr() + " @" + CLUSTER_IPS + " reject",
                 "Reject traffic to invalid ports of ClusterIPs"));
         if (!settings.serviceCIDRs().isEmpty()) {
             // One word joined by "," as upstream writes it (proxier.serviceCIDRs).
-            tx.add(NftObject.Rule.of(CLUSTER_IPS_CHECK, "ip daddr { " + String.join(",", settings.serviceCIDRs()) + " } drop",
+            tx.add(NftObject.Rule.of(CLUSTER_IPS_CHECK, family.daddr() + " { " + String.join(",", settings.serviceCIDRs()) + " } drop",
                     "Drop traffic to unallocated ClusterIPs"));
         }
 
         // "add" then "delete" where the set must not exist: a bare delete fails when it does not.
-        tx.add(NftObject.Container.set(NODEPORT_IPS, "ipv4_addr", "IPs that accept NodePort traffic"));
+        tx.add(NftObject.Container.set(NODEPORT_IPS, family.addressType(), "IPs that accept NodePort traffic"));
         if (settings.allNodeAddresses()) {
             tx.delete(NftObject.Container.set(NODEPORT_IPS, null, null));
         } else {
@@ -363,27 +380,27 @@ final class NftablesRenderer {
             }
         }
 
-        tx.add(NftObject.Container.map(NO_ENDPOINT_SERVICES, IP_PROTO_PORT,
+        tx.add(NftObject.Container.map(NO_ENDPOINT_SERVICES, ipProtoPort,
                 "vmap to drop or reject packets to services with no endpoints"));
         tx.add(NftObject.Container.map(NO_ENDPOINT_NODEPORTS, PROTO_PORT,
                 "vmap to drop or reject packets to service nodeports with no endpoints"));
         tx.add(NftObject.Chain.regular(REJECT_CHAIN, "helper for @no-endpoint-services / @no-endpoint-nodeports"));
         tx.flush(NftObject.Chain.regular(REJECT_CHAIN));
         tx.add(NftObject.Rule.of(REJECT_CHAIN, "reject"));
-        tx.add(NftObject.Rule.of(SERVICE_ENDPOINTS_CHECK, "ip daddr . meta l4proto . th dport vmap @" + NO_ENDPOINT_SERVICES));
-        // NodePorts never answer on 127.0.0.1 in nftables mode (upstream: no route_localnet, KEP-3866).
-        String nodePorts = settings.allNodeAddresses() ? "ip daddr != 127.0.0.0/8" : "ip daddr @" + NODEPORT_IPS;
+        tx.add(NftObject.Rule.of(SERVICE_ENDPOINTS_CHECK, family.daddr() + " . meta l4proto . th dport vmap @" + NO_ENDPOINT_SERVICES));
+        // NodePorts never answer on 127.0.0.1 (nor ::1) in nftables mode (upstream: no route_localnet, KEP-3866).
+        String nodePorts = settings.allNodeAddresses() ? family.noLocalhost() : family.daddr() + " @" + NODEPORT_IPS;
         tx.add(NftObject.Rule.of(NODEPORT_ENDPOINTS_CHECK, nodePorts + " meta l4proto . th dport vmap @" + NO_ENDPOINT_NODEPORTS));
 
-        tx.add(NftObject.Container.map(FIREWALL_IPS, IP_PROTO_PORT, "destinations that are subject to LoadBalancerSourceRanges"));
+        tx.add(NftObject.Container.map(FIREWALL_IPS, ipProtoPort, "destinations that are subject to LoadBalancerSourceRanges"));
         ensureChain(tx, created, FIREWALL_CHECK);
-        tx.add(NftObject.Rule.of(FIREWALL_CHECK, "ip daddr . meta l4proto . th dport vmap @" + FIREWALL_IPS));
+        tx.add(NftObject.Rule.of(FIREWALL_CHECK, family.daddr() + " . meta l4proto . th dport vmap @" + FIREWALL_IPS));
 
-        tx.add(NftObject.Container.map(SERVICE_IPS, IP_PROTO_PORT, "ClusterIP, ExternalIP and LoadBalancer IP traffic"));
+        tx.add(NftObject.Container.map(SERVICE_IPS, ipProtoPort, "ClusterIP, ExternalIP and LoadBalancer IP traffic"));
         tx.add(NftObject.Container.map(SERVICE_NODEPORTS, PROTO_PORT, "NodePort traffic"));
-        tx.add(NftObject.Rule.of(SERVICES, "ip daddr . meta l4proto . th dport vmap @" + SERVICE_IPS));
+        tx.add(NftObject.Rule.of(SERVICES, family.daddr() + " . meta l4proto . th dport vmap @" + SERVICE_IPS));
         tx.add(NftObject.Rule.of(SERVICES,
-                (settings.allNodeAddresses() ? "fib daddr type local ip daddr != 127.0.0.0/8" : "ip daddr @" + NODEPORT_IPS)
+                (settings.allNodeAddresses() ? "fib daddr type local " + family.noLocalhost() : family.daddr() + " @" + NODEPORT_IPS)
                         + " meta l4proto . th dport vmap @" + SERVICE_NODEPORTS));
         if (fresh) {
             // Nothing is known of what the kernel's sets and maps hold (first sync, or the last one failed):
@@ -525,12 +542,13 @@ final class NftablesRenderer {
 
         if (hasInternal && chainList.contains(internalChain)) {
             if (settings.masqueradeAll()) {
-                body.add(NftObject.Rule.of(internalChain, "ip daddr " + port.clusterIP() + " jump " + MARK_MASQ));
+                body.add(NftObject.Rule.of(internalChain, family.daddr() + " " + port.clusterIP() + " jump " + MARK_MASQ));
             } else if (!settings.localCIDR().isEmpty()) {
                 // Off-cluster sources reaching a ClusterIP (a static route to a node) may be sent to another node's
                 // pod: masquerade them so replies come back here.
-                body.add(NftObject.Rule.of(internalChain, "ip daddr " + port.clusterIP() + " ip saddr != " + settings.localCIDR()
-                        + " jump " + MARK_MASQ));
+                body.add(NftObject.Rule.of(internalChain,
+                        family.daddr() + " " + port.clusterIP() + " " + family.saddr() + " != " + settings.localCIDR()
+                                + " jump " + MARK_MASQ));
             }
         }
         if (usesExternal) {
@@ -540,7 +558,7 @@ final class NftablesRenderer {
                 if (!settings.localCIDR().isEmpty()) {
                     // Pods reaching an external address behave as if they went out to the LB and back: neither
                     // traffic policy applies.
-                    body.add(NftObject.Rule.of(externalChain, "ip saddr " + settings.localCIDR() + " goto " + chains.cluster(),
+                    body.add(NftObject.Rule.of(externalChain, family.saddr() + " " + settings.localCIDR() + " goto " + chains.cluster(),
                             "short-circuit pod traffic"));
                 }
                 body.add(NftObject.Rule.of(externalChain, "fib saddr type local jump " + MARK_MASQ, "masquerade local traffic"));
@@ -562,7 +580,7 @@ final class NftablesRenderer {
                 sources.addAll(port.loadBalancerIPs());
             }
             // " , " between the sources: upstream concatenates them with "," as separate words.
-            body.add(NftObject.Rule.of(chains.firewall(), "ip saddr != { " + String.join(" , ", sources) + " } drop"));
+            body.add(NftObject.Rule.of(chains.firewall(), family.saddr() + " != { " + String.join(" , ", sources) + " } drop"));
         }
         boolean affinity = port.sessionAffinity();
         if (affinity) {
@@ -570,7 +588,8 @@ final class NftablesRenderer {
                 String set = NftNames.affinitySet(names.endpoint(name, ep));
                 affinitySets.add(set);
                 // "dynamic" too: without it some kernels add it themselves, and the next add then fails (upstream).
-                body.add(new NftObject.Container(false, set, "ipv4_addr", List.of("dynamic", "timeout"), port.stickyMaxAgeSeconds(), null));
+                body.add(new NftObject.Container(false, set, family.addressType(), List.of("dynamic", "timeout"),
+                        port.stickyMaxAgeSeconds(), null));
             }
         }
         if (usesCluster) {
@@ -582,9 +601,9 @@ final class NftablesRenderer {
         for (Endpoint ep : reachable) {
             String chain = names.endpoint(name, ep);
             // Hairpin: a pod reaching itself through its Service must be masqueraded, or the reply bypasses the DNAT.
-            body.add(NftObject.Rule.of(chain, "ip saddr " + ep.ip() + " jump " + MARK_MASQ));
+            body.add(NftObject.Rule.of(chain, family.saddr() + " " + ep.ip() + " jump " + MARK_MASQ));
             if (affinity) {
-                body.add(NftObject.Rule.of(chain, "update @" + NftNames.affinitySet(chain) + " { ip saddr }"));
+                body.add(NftObject.Rule.of(chain, "update @" + NftNames.affinitySet(chain) + " { " + family.saddr() + " }"));
             }
             body.add(NftObject.Rule.of(chain, "meta l4proto " + proto + " dnat to " + ep.hostPort()));
         }
@@ -595,8 +614,8 @@ final class NftablesRenderer {
     private void dispatch(ServicePort port, String chain, List<Endpoint> endpoints, boolean affinity, List<NftObject> body,
             List<NftObject.Element> elements) {
         ServicePortName name = port.name();
-        ServiceDispatch.Dispatch d = ServiceDispatch.of(chain, endpoints.stream().map(ep -> names.endpoint(name, ep)).toList(), affinity,
-                scheduling.table(port, endpoints));
+        ServiceDispatch.Dispatch d = ServiceDispatch.of(family, chain, endpoints.stream().map(ep -> names.endpoint(name, ep)).toList(),
+                affinity, scheduling.table(port, endpoints));
         if (!d.slots().isEmpty() && !body.contains(slotsMap())) {
             body.add(0, slotsMap());
         }

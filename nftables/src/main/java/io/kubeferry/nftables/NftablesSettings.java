@@ -7,10 +7,10 @@ import java.util.List;
  *
  * @param masqueradeMark e.g. {@code 0x4000} ({@code nftables.masqueradeBit})
  * @param masqueradeAll  SNAT everything sent to a ClusterIP ({@code nftables.masqueradeAll})
- * @param localCIDR      the pod CIDR for local detection (detectLocalMode ClusterCIDR); "" = detection off
+ * @param localCIDR      the table's family's pod CIDR for local detection (detectLocalMode ClusterCIDR); "" = detection off
  * @param nodePortIPs    the addresses NodePorts answer on (the {@code nodeport-ips} set); null = every local
- *                       address ({@code fib daddr type local}), nodePortAddresses {@code all}. Loopback never counts:
- *                       upstream's nftables mode has no localhost NodePorts
+ *                       address ({@code fib daddr type local}), nodePortAddresses {@code all}. Loopback (127.0.0.0/8,
+ *                       ::1) never counts: upstream's nftables mode has no localhost NodePorts
  * @param nodeIP         the node's primary address: a source range holding it also admits the LB IPs as sources
  * @param serviceCIDRs   the cluster's ServiceCIDRs; traffic to an unallocated address in them is dropped (none: no rule)
  */
@@ -19,7 +19,7 @@ public record NftablesSettings(String masqueradeMark, boolean masqueradeAll, Str
 
     public NftablesSettings {
         localCIDR = localCIDR == null ? "" : localCIDR;
-        nodePortIPs = nodePortIPs == null ? null : nodePortIPs.stream().filter(ip -> !ip.startsWith("127.")).toList();
+        nodePortIPs = nodePortIPs == null ? null : nodePortIPs.stream().filter(ip -> !ip.startsWith("127.") && !ip.equals("::1")).toList();
         nodeIP = nodeIP == null ? "" : nodeIP;
         serviceCIDRs = serviceCIDRs == null ? List.of() : List.copyOf(serviceCIDRs);
     }

@@ -12,7 +12,7 @@ import java.util.List;
 /**
  * The seam where a Service's policy chain picks an endpoint: the one place that writes that dispatch, from the
  * {@link SlotTable} the Service's algorithm gave. ClientIP affinity rules first ({@code ip saddr @affinity-X goto
- * endpoint-X}), then, by the table's key:
+ * endpoint-X}, {@code ip6 saddr} in an IPv6 table), then, by the table's key:
  * <ul>
  * <li>{@code RANDOM}: a cascade without maps, as iptables mode's {@code statistic} probabilities: {@code numgen
  * random mod N 0 goto endpoint-1}, {@code numgen random mod N-1 0 goto endpoint-2}, ..., and a plain {@code goto} to
@@ -69,22 +69,18 @@ final class ServiceDispatch {
         }
     }
 
-    /** Upstream's algorithm, one slot per endpoint (random). */
-    static List<NftObject.Rule> rules(String chain, List<String> endpointChains, boolean affinity) {
-        return of(chain, endpointChains, affinity, SlotTable.oneEach(SlotTable.Key.RANDOM, endpointChains.size())).rules();
-    }
-
     /**
+     * @param family         the table's family: the client address is {@code ip saddr} or {@code ip6 saddr}
      * @param chain          the policy chain (service-... or local-...)
      * @param endpointChains its endpoints' chains, in endpoint order (the order the table's indexes refer to)
      * @param affinity       whether ClientIP affinity is on (each endpoint then has its affinity set)
      * @param table          the algorithm's table for these endpoints, already checked against them
      */
-    static Dispatch of(String chain, List<String> endpointChains, boolean affinity, SlotTable table) {
+    static Dispatch of(NftFamily family, String chain, List<String> endpointChains, boolean affinity, SlotTable table) {
         List<NftObject.Rule> rules = new ArrayList<>(endpointChains.size() + 1);
         if (affinity) {
             for (String ep : endpointChains) {
-                rules.add(NftObject.Rule.of(chain, "ip saddr @" + NftNames.affinitySet(ep) + " goto " + ep));
+                rules.add(NftObject.Rule.of(chain, family.saddr() + " @" + NftNames.affinitySet(ep) + " goto " + ep));
             }
         }
         List<Integer> slots = table.slots();
@@ -106,8 +102,9 @@ final class ServiceDispatch {
             case SOURCE_ADDRESS -> {
                 long[] id = id(chain);
                 long base = id[1] << SLOT_BITS;
-                rules.add(NftObject.Rule.of(chain, "numgen random mod 1 offset " + id[0] + " . jhash ip saddr mod " + slots.size()
-                        + " seed " + String.format("0x%x", SlotTable.HASH_SEED) + " offset " + base + " vmap @" + SLOTS_MAP));
+                rules.add(NftObject.Rule.of(chain,
+                        "numgen random mod 1 offset " + id[0] + " . jhash " + family.saddr() + " mod " + slots.size()
+                                + " seed " + String.format("0x%x", SlotTable.HASH_SEED) + " offset " + base + " vmap @" + SLOTS_MAP));
                 List<NftObject.Element> out = new ArrayList<>(slots.size());
                 for (int s = 0; s < slots.size(); s++) {
                     out.add(NftObject.Element.ofMap(SLOTS_MAP, List.of(Long.toString(id[0]), Long.toString(base + s)),

@@ -517,7 +517,8 @@ public final class FakeNft {
         for (ContainerState c : t.containers.values()) {
             ObjectNode o = items.addObject().putObject(c.def.kind());
             o.put("family", family).put("name", c.def.name()).put("table", table);
-            String[] type = c.def.type().split(" : ", 2);
+            // As nft 1.0.6 lists it: a typeof key by its expressions' types (the slot map's integer . integer).
+            String[] type = NftKernelTable.listedType(c.def.type()).split(" : ", 2);
             String[] key = type[0].split(" \\. ");
             if (key.length == 1) {
                 o.put("type", key[0]);
@@ -584,7 +585,7 @@ public final class FakeNft {
                 if (r.comment != null) {
                     o.put("comment", r.comment);
                 }
-                o.set("expr", NftRuleJson.compile(r.text));
+                o.set("expr", NftRuleJson.compile(r.text, family));
             }
         }
         return root.toString();

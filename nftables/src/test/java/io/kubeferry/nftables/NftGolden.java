@@ -68,7 +68,7 @@ final class NftGolden {
     }
 
     private static final java.util.regex.Pattern UPSTREAM_DISPATCH = java.util.regex.Pattern.compile(
-            "(add rule ip kube-proxy \\S+) numgen random mod (\\d+) vmap \\{ (.*) }");
+            "(add rule ip6? kube-proxy \\S+) numgen random mod (\\d+) vmap \\{ (.*) }");
 
     /**
      * Upstream's expected dump with its per-Service {@code numgen random mod N vmap { 0 : goto A , ... }} written as

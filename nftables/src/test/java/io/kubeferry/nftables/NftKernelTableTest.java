@@ -29,22 +29,23 @@ class NftKernelTableTest {
         try (Stream<Path> files = Files.list(Path.of("src/test/resources/nft-json"))) {
             listings = files.filter(p -> p.toString().endsWith(".json")).sorted().toList();
         }
-        assertEquals(12, listings.size(), "one real listing per golden file");
+        assertEquals(24, listings.size(), "one real listing per golden file (12 of table ip, their 12 IPv6 twins of table ip6)");
         for (Path listing : listings) {
             String name = listing.getFileName().toString().replace(".json", "");
+            String family = name.endsWith("-ipv6") ? NftFamily.IPV6.name() : F;
             String golden = Files.readString(Path.of("src/test/resources/golden", name + ".txt"));
             NftTransaction tx = NftScript.parse(golden);
             FakeNft fake = new FakeNft();
             fake.apply(tx);
-            NftKernelTable real = NftKernelTable.parse(Files.readString(listing), F, T);
+            NftKernelTable real = NftKernelTable.parse(Files.readString(listing), family, T);
             assertNull(real.notUnderstood(), name + ": every rule of the real listing is understood");
-            NftKernelTable faked = NftKernelTable.parse(fake.listJson(F, T), F, T);
+            NftKernelTable faked = NftKernelTable.parse(fake.listJson(family, T), family, T);
             assertEquals(real.chains(), faked.chains(), name + ": chains and rules");
             assertEquals(real.containers(), faked.containers(), name + ": sets and maps");
             assertEquals(real.elements(), faked.elements(), name + ": elements");
             // The rules read back are the rendered ones, normalised.
-            for (String chain : fake.chains(F, T)) {
-                List<String> rendered = fake.rules(F, T, chain).stream().map(NftRuleText::normalise).toList();
+            for (String chain : fake.chains(family, T)) {
+                List<String> rendered = fake.rules(family, T, chain).stream().map(NftRuleText::normalise).toList();
                 assertEquals(rendered, real.chains().get(chain).rules(), name + ": rules of " + chain);
             }
         }
@@ -81,5 +82,8 @@ class NftKernelTableTest {
         assertEquals("ip saddr != 198.18.0.100 drop", NftRuleText.normalise("ip saddr != { 198.18.0.100/32 } drop"));
         assertEquals("ip saddr != { 1.2.3.4 , 198.18.0.100 } drop",
                 NftRuleText.normalise("ip saddr != { 198.18.0.100/32 , 1.2.3.4 } drop"));
+        // And an IPv6 /128 as the address; a /64 stays a prefix.
+        assertEquals("ip6 saddr != { 2001:db8:114::7 , 2001:db8:2::/64 } drop",
+                NftRuleText.normalise("ip6 saddr != { 2001:db8:2::/64 , 2001:db8:114::7/128 } drop"));
     }
 }

@@ -12,7 +12,8 @@ import java.util.Set;
 /**
  * Compiles a rule's text, as {@link NftablesRenderer} writes it, into the {@code expr} array {@code nft -j list}
  * prints for it (nft 1.0.6 on kernel 6.18: {@code ct state new} as an {@code in} match, a bare {@code reject} as
- * icmp port-unreachable, a one-member anonymous set as the member, masks as decimal numbers), so {@link FakeNft} can
+ * icmp port-unreachable (icmpv6 in an ip6 table), a one-member anonymous set as the member, masks as decimal numbers,
+ * {@code dnat to [2001:db8::5]:80} as the bare address and the port), so {@link FakeNft} can
  * answer {@code nft -j list table} the way the real one does. Only the renderer's expressions; anything else throws,
  * as a test should fail on a rule the fake cannot list.
  */
@@ -22,9 +23,12 @@ final class NftRuleJson {
     private static final Set<String> VERDICTS = Set.of("drop", "accept", "return", "continue");
 
     private final List<String> words;
+    /** The table's family: what a bare reject is. */
+    private final String family;
     private int at;
 
-    private NftRuleJson(String text) {
+    private NftRuleJson(String text, String family) {
+        this.family = family;
         List<String> out = new ArrayList<>();
         for (String w : text.replace(",", " , ").trim().split("\\s+")) {
             out.add(w);
@@ -32,8 +36,8 @@ final class NftRuleJson {
         this.words = out;
     }
 
-    static ArrayNode compile(String text) {
-        NftRuleJson c = new NftRuleJson(text);
+    static ArrayNode compile(String text, String family) {
+        NftRuleJson c = new NftRuleJson(text, family);
         ArrayNode expr = F.arrayNode();
         while (c.at < c.words.size()) {
             expr.add(c.statement());
@@ -50,11 +54,13 @@ final class NftRuleJson {
             return F.numberNode(Long.parseLong(word.substring(2), 16));
         }
         int slash = word.indexOf('/');
-        if (word.endsWith("/32") && word.substring(0, slash).matches("[0-9.]+")) {
+        boolean v4 = slash > 0 && word.substring(0, slash).matches("[0-9.]+");
+        boolean v6 = slash > 0 && word.substring(0, slash).matches("[0-9a-f:]+") && word.indexOf(':') < slash;
+        if ((v4 && word.endsWith("/32")) || (v6 && word.endsWith("/128"))) {
             // As the kernel lists it: a one-address prefix is the address.
             return F.textNode(word.substring(0, slash));
         }
-        if (slash > 0 && word.substring(slash + 1).matches("[0-9]+") && word.substring(0, slash).matches("[0-9.]+")) {
+        if ((v4 || v6) && word.substring(slash + 1).matches("[0-9]+")) {
             ObjectNode prefix = F.objectNode();
             prefix.putObject("prefix").put("addr", word.substring(0, slash)).put("len", Integer.parseInt(word.substring(slash + 1)));
             return prefix;
@@ -64,7 +70,7 @@ final class NftRuleJson {
 
     /** A verdict as a verdict map's value: {@code goto X}, {@code drop}. */
     static JsonNode verdict(String text) {
-        NftRuleJson c = new NftRuleJson(text);
+        NftRuleJson c = new NftRuleJson(text, "ip");
         JsonNode v = c.statement();
         if (c.at != c.words.size()) {
             throw new IllegalArgumentException("not a verdict: " + text);
@@ -99,7 +105,7 @@ final class NftRuleJson {
         switch (w) {
             case "reject" -> {
                 next();
-                s.putObject("reject").put("type", "icmp").put("expr", "port-unreachable");
+                s.putObject("reject").put("type", family.equals("ip6") ? "icmpv6" : "icmp").put("expr", "port-unreachable");
                 return s;
             }
             case "masquerade" -> {
@@ -115,8 +121,10 @@ final class NftRuleJson {
                 next();
                 expect("to");
                 String to = next();
-                int colon = to.lastIndexOf(':');
-                ObjectNode d = s.putObject("dnat").put("addr", colon < 0 ? to : to.substring(0, colon));
+                // An IPv6 address with a port is bracketed; without one it has colons of its own.
+                int colon = to.startsWith("[") ? to.indexOf("]:") + 1 : to.indexOf(':') == to.lastIndexOf(':') ? to.lastIndexOf(':') : -1;
+                String addr = colon < 0 ? to : to.substring(0, colon);
+                ObjectNode d = s.putObject("dnat").put("addr", addr.startsWith("[") ? addr.substring(1, addr.length() - 1) : addr);
                 if (colon >= 0) {
                     d.put("port", Integer.parseInt(to.substring(colon + 1)));
                 }
@@ -202,7 +210,7 @@ final class NftRuleJson {
         String w = next();
         ObjectNode t = F.objectNode();
         switch (w) {
-            case "ip", "th" -> t.putObject("payload").put("protocol", w).put("field", next());
+            case "ip", "ip6", "th" -> t.putObject("payload").put("protocol", w).put("field", next());
             case "meta" -> t.set("meta", F.objectNode().put("key", next()));
             case "ct" -> t.putObject("ct").put("key", next());
             case "fib" -> {

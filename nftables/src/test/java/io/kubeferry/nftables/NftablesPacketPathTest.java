@@ -10,7 +10,6 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.DynamicContainer;
 import org.junit.jupiter.api.TestFactory;
 
-import java.util.List;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.stream.Stream;
@@ -22,20 +21,21 @@ import java.util.stream.Stream;
  */
 class NftablesPacketPathTest {
 
-    /** The node's addresses as {@code ip addr} lists them to the mode. */
-    static final List<String> ADDRESSES = List.of("127.0.0.1/8", PacketScenario.NODE_IP + "/24");
-
-    /** nftables mode over {@code nft}, made as the agent makes it (by mode name), with the scenario's settings. */
+    /**
+     * nftables mode over {@code nft}, made as the agent makes it (by mode name) for the scenario's family (table ip6
+     * kube-proxy for IPv6), with the scenario's settings and node addresses.
+     */
     static Dataplane dataplane(PacketScenario scenario, FakeNft nft) {
-        return DataplaneProvider.forMode("nftables")
-                .create(new DataplaneContext(scenario.config("nftables"), new FakeNftTools(nft, ADDRESSES), new SimpleMeterRegistry()));
+        return DataplaneProvider.forMode("nftables").create(new DataplaneContext(scenario.config("nftables"),
+                new FakeNftTools(nft, scenario.addresses()), new SimpleMeterRegistry()).withFamily(scenario.family()));
     }
 
-    static PacketTracer tracer(FakeNft nft) {
-        return new NftablesTracer(nft, Set.of(PacketScenario.NODE_IP));
+    /** Walks the scenario's family's table. */
+    static PacketTracer tracer(PacketScenario scenario, FakeNft nft) {
+        return new NftablesTracer(nft, NftFamily.of(scenario.family()), Set.of(scenario.nodeIP()));
     }
 
-    static final Function<PacketScenario, PacketTracer> SYNCED = PacketTable.synced(FakeNft::new,
+    static final Function<PacketScenario, PacketTracer> SYNCED = PacketTable.syncedFor(FakeNft::new,
             NftablesPacketPathTest::dataplane, NftablesPacketPathTest::tracer);
 
     @TestFactory

@@ -17,9 +17,10 @@ class NftablesPartialSyncPropertyTest {
 
     static PartialSyncTarget fresh() {
         FakeNft nft = new FakeNft();
-        Dataplane dataplane = NftablesPacketPathTest.dataplane(new PacketScenario("churn", false, List.of(), List.of()), nft);
+        PacketScenario churn = new PacketScenario("churn", false, List.of(), List.of());
+        Dataplane dataplane = NftablesPacketPathTest.dataplane(churn, nft);
         return new PartialSyncTarget(dataplane, PartialSyncTarget.Settle.NOTHING, () -> kernelState(nft),
-                () -> NftablesPacketPathTest.tracer(nft));
+                () -> NftablesPacketPathTest.tracer(churn, nft));
     }
 
     /**
@@ -29,7 +30,7 @@ class NftablesPartialSyncPropertyTest {
      * delete a chain a just-removed map element refers to), so they may still be there; no packet reaches them.
      */
     static String kernelState(FakeNft nft) {
-        String listing = nft.listTable(NftablesRenderer.FAMILY, NftablesRenderer.TABLE);
+        String listing = nft.listTable(NftFamily.IPV4.name(), NftablesRenderer.TABLE);
         StringBuilder out = new StringBuilder();
         Matcher m = EMPTY_CHAIN.matcher(listing);
         int at = 0;

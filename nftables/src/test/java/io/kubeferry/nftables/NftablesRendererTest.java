@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class NftablesRendererTest {
 
-    static final String F = NftablesRenderer.FAMILY;
+    static final String F = NftFamily.IPV4.name();
     static final String T = NftablesRenderer.TABLE;
 
     /** Upstream's test proxier: pod CIDR 10.0.0.0/8, ServiceCIDR 172.30.0.0/16, NodePorts on 192.168.0.2 only. */
@@ -39,13 +39,18 @@ class NftablesRendererTest {
 
     /** Renders, compares with the golden file, applies to a fresh fake and checks the fake holds what was added. */
     private void golden(String name, NftablesSettings settings, ResolvedService... services) throws IOException {
-        NftSync sync = renderer.render(Fixtures.state(services), settings, Set.of(), true, null, null, 0);
+        golden(renderer, name, Fixtures.state(services), settings);
+    }
+
+    /** {@link #golden(String, NftablesSettings, ResolvedService...)} with any renderer and state (the IPv6 twins'). */
+    static void golden(NftablesRenderer renderer, String name, ProxyState state, NftablesSettings settings) throws IOException {
+        NftSync sync = renderer.render(state, settings, Set.of(), true, null, null, 0);
         assertTrue(sync.cleanup().isEmpty());
         String text = sync.main().render();
         NftGolden.check(name, text);
         FakeNft nft = new FakeNft();
         nft.apply(sync.main());
-        Set<String> held = Set.of(nft.dump(F, T).split("\n"));
+        Set<String> held = Set.of(nft.dump(renderer.family().name(), T).split("\n"));
         for (String line : text.split("\n")) {
             boolean kept = line.startsWith("add rule ") || line.startsWith("add element ")
                     || (line.startsWith("add chain ")

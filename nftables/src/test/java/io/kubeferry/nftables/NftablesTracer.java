@@ -1,6 +1,7 @@
 package io.kubeferry.nftables;
 
 import io.kubeferry.proxy.model.Cidr;
+import io.kubeferry.proxy.model.IpFamily;
 import io.kubeferry.proxy.testing.trace.Packet;
 import io.kubeferry.proxy.testing.trace.PacketTracer;
 import io.kubeferry.proxy.testing.trace.PathEnd;
@@ -25,14 +26,13 @@ import java.util.TreeSet;
  * {@code numgen random mod N vmap { ... }} as any of its branches, a cascade step {@code numgen random|inc mod N K}
  * (or {@code K-L}) as matching or not ({@link #sampling}: one draw, or the rule's counter); ServiceDispatch's hash
  * dispatch {@code numgen random mod 1 offset ID . jhash ip saddr mod M seed S offset B vmap @map} by the kernel's
- * jhash of the client address; membership of an affinity set (dynamic, so it
+ * jhash of the client address; in an ip6 table ({@link NftFamily}) the same with {@code ip6 saddr/daddr}; membership of an affinity set (dynamic, so it
  * may or may not hold the client: both ways are followed, and a later {@code update} of it pins the client for the
  * set's timeout); {@code mark} set and test, jump, goto, return, accept, drop, reject, dnat, masquerade. Anything
  * else fails the trace: an unknown form must not be guessed.
  */
 final class NftablesTracer implements PacketTracer {
 
-    private static final String FAMILY = "ip";
     private static final String TABLE = "kube-proxy";
 
     private enum Verdict {
@@ -58,7 +58,9 @@ final class NftablesTracer implements PacketTracer {
 
         State dnatTo(String hostPort) {
             int colon = hostPort.lastIndexOf(':');
-            Headers h = new Headers(headers.source(), hostPort.substring(0, colon), headers.protocol(),
+            // [2001:db8::5]:8080 for an IPv6 endpoint: the address without its brackets.
+            String address = hostPort.substring(0, colon).replace("[", "").replace("]", "");
+            Headers h = new Headers(headers.source(), address, headers.protocol(),
                     Integer.parseInt(hostPort.substring(colon + 1)));
             return new State(h, mark, hostPort, masq, sticky, checked, steps);
         }
@@ -83,6 +85,8 @@ final class NftablesTracer implements PacketTracer {
     }
 
     private final FakeNft nft;
+    /** The table walked: {@code ip kube-proxy} or {@code ip6 kube-proxy}, and the address selectors it uses. */
+    private final NftFamily family;
     private final Set<String> localAddresses;
     /** Null: every way a numgen can go is followed; else one path per packet, random draws from this. */
     private final java.util.Random draws;
@@ -91,11 +95,17 @@ final class NftablesTracer implements PacketTracer {
 
     /** @param localAddresses the node's own addresses (fib type local, the routing decision); 127.0.0.0/8 always is */
     NftablesTracer(FakeNft nft, Set<String> localAddresses) {
-        this(nft, localAddresses, null);
+        this(nft, NftFamily.IPV4, localAddresses);
     }
 
-    private NftablesTracer(FakeNft nft, Set<String> localAddresses, java.util.Random draws) {
+    /** The tracer of {@code family}'s table; ::1 is always local too. */
+    NftablesTracer(FakeNft nft, NftFamily family, Set<String> localAddresses) {
+        this(nft, family, localAddresses, null);
+    }
+
+    private NftablesTracer(FakeNft nft, NftFamily family, Set<String> localAddresses, java.util.Random draws) {
         this.nft = nft;
+        this.family = family;
         this.localAddresses = Set.copyOf(localAddresses);
         this.draws = draws;
     }
@@ -106,7 +116,7 @@ final class NftablesTracer implements PacketTracer {
      * as the kernel computes it. For distributions over many simulated connections.
      */
     NftablesTracer sampling(java.util.Random random) {
-        return new NftablesTracer(nft, localAddresses, random);
+        return new NftablesTracer(nft, family, localAddresses, random);
     }
 
     /**
@@ -125,7 +135,10 @@ final class NftablesTracer implements PacketTracer {
                 }
                 at = i + 2;
             } else if (words.get(i).equals("jhash")) {
-                expect(words, i + 1, text, "ip", "saddr");
+                if (!words.get(i + 1).equals("ip6")) {
+                    expect(words, i + 1, text, "ip", "saddr");
+                }
+                expect(words, i + 2, text, "saddr");
                 mode = "jhash";
                 at = i + 3;
             } else {
@@ -159,11 +172,13 @@ final class NftablesTracer implements PacketTracer {
         }
 
         /**
-         * nft_jhash: the kernel's jhash of the address's 4 bytes (network order) with the seed, scaled into [0, mod)
+         * nft_jhash: the kernel's jhash of the address's 4 bytes (16 for ip6 saddr; network order) with the seed, scaled into [0, mod)
          * by reciprocal_scale (the high bits of hash * mod, not hash % mod), plus the offset.
          */
         long jhash(String ip) {
-            return io.kubeferry.proxy.testing.trace.Jhash.nftJhash(ip, (int) seed, mod) + offset;
+            return (ip.indexOf(':') >= 0
+                    ? io.kubeferry.proxy.testing.trace.Jhash.nftJhash6(ip, (int) seed, mod)
+                    : io.kubeferry.proxy.testing.trace.Jhash.nftJhash(ip, (int) seed, mod)) + offset;
         }
     }
 
@@ -172,8 +187,13 @@ final class NftablesTracer implements PacketTracer {
         return "nftables";
     }
 
+    @Override
+    public IpFamily family() {
+        return family.ipFamily();
+    }
+
     private boolean local(String ip) {
-        return ip.startsWith("127.") || localAddresses.contains(ip);
+        return ip.startsWith("127.") || ip.equals("::1") || localAddresses.contains(ip);
     }
 
     @Override
@@ -206,10 +226,10 @@ final class NftablesTracer implements PacketTracer {
 
     /** Every base chain of {@code hook}, by priority: the paths that go on (dropped and rejected ones end here). */
     private List<State> hook(String hook, State start, List<PathEnd> ends, List<State> ended) {
-        if (!nft.hasTable(FAMILY, TABLE)) {
+        if (!nft.hasTable(family.name(), TABLE)) {
             return List.of(start);
         }
-        List<NftObject.Chain> bases = nft.chains(FAMILY, TABLE).stream().map(c -> nft.chain(FAMILY, TABLE, c))
+        List<NftObject.Chain> bases = nft.chains(family.name(), TABLE).stream().map(c -> nft.chain(family.name(), TABLE, c))
                 .filter(c -> c.base() != null && c.base().hook().equals(hook))
                 .sorted(Comparator.comparingInt(c -> c.base().priority())).toList();
         List<State> live = List.of(start);
@@ -238,7 +258,7 @@ final class NftablesTracer implements PacketTracer {
         }
         List<Result> done = new ArrayList<>();
         List<State> live = new ArrayList<>(List.of(start));
-        for (String text : nft.rules(FAMILY, TABLE, chain)) {
+        for (String text : nft.rules(family.name(), TABLE, chain)) {
             List<State> next = new ArrayList<>();
             for (State s : live) {
                 for (Result r : rule(chain, text, s)) {
@@ -324,8 +344,8 @@ final class NftablesTracer implements PacketTracer {
                 }
                 case "update" -> {
                     String set = words.get(i + 1).substring(1);
-                    expect(words, i + 2, text, "{ ip saddr }");
-                    int timeout = (int) nft.container(FAMILY, TABLE, set).timeoutSeconds();
+                    expect(words, i + 2, text, "{ " + family.saddr() + " }");
+                    int timeout = (int) nft.container(family.name(), TABLE, set).timeoutSeconds();
                     // The client is pinned only where a lookup of the same set, earlier on the path, would see it.
                     live.forEach(s -> next.add(s.checked().contains(set) ? s.pinned(timeout) : s));
                     i += 3;
@@ -345,7 +365,7 @@ final class NftablesTracer implements PacketTracer {
                         String map = words.get(i + 1).substring(1);
                         for (State s : live) {
                             String key = gen.offset() + " . " + hash.jhash(s.headers().source());
-                            String value = nft.elements(FAMILY, TABLE, map).get(key);
+                            String value = nft.elements(family.name(), TABLE, map).get(key);
                             if (value == null) {
                                 out.add(new Result(s, Verdict.CONTINUE, null));
                             } else {
@@ -394,7 +414,7 @@ final class NftablesTracer implements PacketTracer {
                     }
                     return out;
                 }
-                case "ip", "meta", "th" -> {
+                case "ip", "ip6", "meta", "th" -> {
                     List<String> selectors = new ArrayList<>();
                     while (true) {
                         selectors.add(words.get(i) + " " + words.get(i + 1));
@@ -416,7 +436,7 @@ final class NftablesTracer implements PacketTracer {
                         }
                         for (State s : live) {
                             String key = key(selectors, s, text);
-                            String value = nft.elements(FAMILY, TABLE, map.substring(1)).get(key);
+                            String value = nft.elements(family.name(), TABLE, map.substring(1)).get(key);
                             if (value == null) {
                                 out.add(new Result(s, Verdict.CONTINUE, null));
                             } else {
@@ -431,8 +451,8 @@ final class NftablesTracer implements PacketTracer {
                     for (State s : live) {
                         String key = key(selectors, s, text);
                         if (operand.startsWith("@") && affinity(operand.substring(1))) {
-                            if (negated || !selectors.equals(List.of("ip saddr"))) {
-                                throw new IllegalStateException("an affinity set looked up other than by ip saddr: " + text);
+                            if (negated || !selectors.equals(List.of(family.saddr()))) {
+                                throw new IllegalStateException("an affinity set looked up other than by " + family.saddr() + ": " + text);
                             }
                             // A dynamic set the packets fill: the client may be in it or not; either way it was looked up.
                             State looked = s.checking(operand.substring(1));
@@ -506,20 +526,24 @@ final class NftablesTracer implements PacketTracer {
     }
 
     private boolean affinity(String set) {
-        NftObject.Container c = nft.container(FAMILY, TABLE, set);
+        NftObject.Container c = nft.container(family.name(), TABLE, set);
         if (c == null) {
             throw new IllegalStateException("no set " + set);
         }
         return c.flags().contains("dynamic") || c.flags().contains("timeout");
     }
 
-    /** The value of concatenated selectors, as map keys are written ({@code 198.19.0.1 . tcp . 80}). */
-    private static String key(List<String> selectors, State s, String text) {
+    /**
+     * The value of concatenated selectors, as map keys are written ({@code 198.19.0.1 . tcp . 80}); the address
+     * selectors of the table's family only ({@code ip6 saddr} in an ip6 table).
+     */
+    private String key(List<String> selectors, State s, String text) {
         List<String> parts = new ArrayList<>();
         for (String selector : selectors) {
-            parts.add(switch (selector) {
-                case "ip saddr" -> s.headers().source();
-                case "ip daddr" -> s.headers().destination();
+            String address = selector.equals(family.saddr()) ? "saddr" : selector.equals(family.daddr()) ? "daddr" : selector;
+            parts.add(switch (address) {
+                case "saddr" -> s.headers().source();
+                case "daddr" -> s.headers().destination();
                 case "meta l4proto" -> s.headers().protocol();
                 case "th dport" -> Integer.toString(s.headers().port());
                 default -> throw new IllegalStateException("selector " + selector + " not understood: " + text);
@@ -531,11 +555,11 @@ final class NftablesTracer implements PacketTracer {
     /** Whether {@code value} is in {@code operand}: a named set, an anonymous set, a prefix or one value. */
     private boolean member(String operand, String value, String text) {
         if (operand.startsWith("@")) {
-            NftObject.Container c = nft.container(FAMILY, TABLE, operand.substring(1));
+            NftObject.Container c = nft.container(family.name(), TABLE, operand.substring(1));
             if (c == null || c.map() || c.flags().contains("interval")) {
                 throw new IllegalStateException("set lookup not understood (no such set, a map, or an interval set): " + text);
             }
-            return nft.elements(FAMILY, TABLE, operand.substring(1)).containsKey(value);
+            return nft.elements(family.name(), TABLE, operand.substring(1)).containsKey(value);
         }
         if (operand.startsWith("{")) {
             for (String element : operand.substring(1, operand.length() - 1).split(",")) {
@@ -552,7 +576,7 @@ final class NftablesTracer implements PacketTracer {
         if (literal.contains("/")) {
             return Cidr.parse(literal).contains(value);
         }
-        if (literal.matches("[0-9.]+|[a-z]+")) {
+        if (literal.matches("[0-9.]+|[a-z]+|[0-9a-f:]*:[0-9a-f:]*")) {
             return literal.equals(value);
         }
         throw new IllegalStateException("value " + literal + " not understood: " + text);

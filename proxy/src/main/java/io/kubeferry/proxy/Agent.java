@@ -221,7 +221,8 @@ public final class Agent {
     }
 
     private Future<Void> begin(KubernetesClient client) {
-        LOG.info("kube-ferry starting in {} mode on node {}{}", config.mode(), config.hostnameOverride(),
+        LOG.info("kube-ferry starting in {} mode ({}) on node {}{}", config.mode(),
+                String.join(", ", dataplanes.keySet().stream().map(IpFamily::apiName).toList()), config.hostnameOverride(),
                 config.netns().isEmpty() ? "" : " (programming network namespace " + config.netns() + ")");
         LOG.info("conntrack hooks: {} (time limit {} ms each)", String.join(", ", hooks.names()),
                 config.conntrackHooks().timeLimit().toMillis());

@@ -5,13 +5,14 @@ import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
-import io.kubeferry.proxy.RecordingProvider.Call;
 import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.model.IpFamily;
 import io.kubeferry.proxy.testing.AnsweredTools;
 import io.kubeferry.proxy.testing.FakeNetfilter;
 import io.kubeferry.proxy.testing.LogCapture;
 import io.kubeferry.proxy.testing.MockApiAgent;
+import io.kubeferry.proxy.testing.RecordingProvider;
+import io.kubeferry.proxy.testing.RecordingProvider.Call;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

@@ -50,6 +50,8 @@ public final class ControlPlane implements AutoCloseable {
     private final Path binaries;
     private final Path dir;
     private final Optional<String> netns;
+    /** --service-cluster-ip-range: {@link #SERVICE_CIDR}, or a dual-stack pair ({@link #startIn(Path, String, String)}). */
+    private final String serviceCIDRs;
     private final String token = UUID.randomUUID().toString().replace("-", "");
     // In a namespace of its own the well-known ports are free (nothing else listens there).
     private final int etcdPort;
@@ -63,9 +65,10 @@ public final class ControlPlane implements AutoCloseable {
     private Process apiserver;
     private Process controllerManager;
 
-    private ControlPlane(Path binaries, Optional<String> netns) throws IOException {
+    private ControlPlane(Path binaries, Optional<String> netns, String serviceCIDRs) throws IOException {
         this.binaries = binaries;
         this.netns = netns;
+        this.serviceCIDRs = serviceCIDRs;
         this.dir = Files.createTempDirectory("kube-ferry-controlplane-");
         this.etcdPort = netns.isPresent() ? 2379 : freePort();
         this.etcdPeerPort = netns.isPresent() ? 2380 : freePort();
@@ -102,12 +105,20 @@ public final class ControlPlane implements AutoCloseable {
     }
 
     public static ControlPlane start(Path binaries) throws Exception {
-        return start(new ControlPlane(binaries, Optional.empty()));
+        return start(new ControlPlane(binaries, Optional.empty(), SERVICE_CIDR));
     }
 
     /** etcd and kube-apiserver (no controller manager) inside {@code netns}, on its 127.0.0.1; see the class comment. */
     public static ControlPlane startIn(Path binaries, String netns) throws Exception {
-        return start(new ControlPlane(binaries, Optional.of(netns)));
+        return startIn(binaries, netns, SERVICE_CIDR);
+    }
+
+    /**
+     * As {@link #startIn(Path, String)}, with {@code serviceCIDRs} as --service-cluster-ip-range: a pair (IPv4 first)
+     * makes a dual-stack cluster, where Services may have an IPv6 ClusterIP or one of each family.
+     */
+    public static ControlPlane startIn(Path binaries, String netns, String serviceCIDRs) throws Exception {
+        return start(new ControlPlane(binaries, Optional.of(netns), serviceCIDRs));
     }
 
     private static ControlPlane start(ControlPlane cp) throws Exception {
@@ -158,7 +169,7 @@ public final class ControlPlane implements AutoCloseable {
                 "--cert-dir", dir.resolve("certs").toString(),
                 "--token-auth-file", dir.resolve("tokens.csv").toString(),
                 "--authorization-mode", "RBAC",
-                "--service-cluster-ip-range", SERVICE_CIDR,
+                "--service-cluster-ip-range", serviceCIDRs,
                 "--service-account-issuer", "https://kubernetes.default.svc",
                 "--service-account-key-file", dir.resolve("sa.pub").toString(),
                 "--service-account-signing-key-file", dir.resolve("sa.key").toString(),

@@ -44,7 +44,8 @@ public final class PeerBed implements BeforeAllCallback, AfterAllCallback {
     public static final int HEALTHZ_PORT = 10256;
     public static final Path JAR = Path.of("..", "dist", "target", "kube-ferry.jar").toAbsolutePath().normalize();
 
-    private final NetnsTestBed netns = new NetnsTestBed();
+    /** Dual-stack: the node, pods and clients have IPv6 addresses too, so both agents run an IPv6 proxier with a node IP. */
+    private final NetnsTestBed netns = NetnsTestBed.dualStack();
     private final AtomicInteger runs = new AtomicInteger();
     private final List<AgentProcess> started = new ArrayList<>();
     private ControlPlane controlPlane;
@@ -59,12 +60,15 @@ public final class PeerBed implements BeforeAllCallback, AfterAllCallback {
         netns.beforeAll(context);
         dir = Files.createTempDirectory("kube-ferry-peer-");
         writeShims();
-        controlPlane = ControlPlane.startIn(ControlPlane.provisioned().orElseThrow(), netns.nodeNs());
+        // A dual-stack cluster: Services of either family and dual-stack ones (IPv6 Service IPs routed to the node).
+        controlPlane = ControlPlane.startIn(ControlPlane.provisioned().orElseThrow(), netns.nodeNs(),
+                ControlPlane.SERVICE_CIDR + "," + NetnsTestBed.SERVICE_CIDR6);
         Files.writeString(dir.resolve("kubeconfig"), controlPlane.kubeconfig());
         client = controlPlane.client();
         // Both agents read their node's addresses from the Node object (kube-proxy waits for it).
         client.nodes().resource(new NodeBuilder().withNewMetadata().withName(NODE).endMetadata()
-                .withNewStatus().addNewAddress().withType("InternalIP").withAddress(NetnsTestBed.NODE_EXTERNAL_IP).endAddress().endStatus()
+                .withNewStatus().addNewAddress().withType("InternalIP").withAddress(NetnsTestBed.NODE_EXTERNAL_IP).endAddress()
+                .addNewAddress().withType("InternalIP").withAddress(NetnsTestBed.NODE_EXTERNAL_IP6).endAddress().endStatus()
                 .build()).create();
     }
 
@@ -125,7 +129,7 @@ public final class PeerBed implements BeforeAllCallback, AfterAllCallback {
                 + "clientConnection:\n  kubeconfig: " + dir.resolve("kubeconfig") + "\n"
                 + "mode: " + mode + "\n"
                 + "hostnameOverride: " + NODE + "\n"
-                + "clusterCIDR: " + NetnsTestBed.POD_CIDR + "\n"
+                + "clusterCIDR: " + NetnsTestBed.POD_CIDR + "," + NetnsTestBed.POD_CIDR6 + "\n"
                 + "metricsBindAddress: 127.0.0.1:" + METRICS_PORT + "\n"
                 + "healthzBindAddress: 127.0.0.1:" + HEALTHZ_PORT + "\n"
                 + "conntrack:\n  maxPerCore: 0\n  min: 0\n  tcpEstablishedTimeout: 0s\n  tcpCloseWaitTimeout: 0s\n"

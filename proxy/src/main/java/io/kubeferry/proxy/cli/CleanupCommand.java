@@ -52,6 +52,12 @@ final class CleanupCommand implements Callable<Integer> {
      * Also what kube-proxy's {@code --cleanup} flag runs.
      */
     static int cleanup(ProxyConfig config, String onlyMode, CleanupChecks checks, ToolRunner tools, PrintWriter out, PrintWriter err) {
+        return cleanup(DataplaneProvider.all(), config, onlyMode, checks, tools, out, err);
+    }
+
+    /** The same over {@code providers} instead of the class path's. */
+    static int cleanup(List<DataplaneProvider> providers, ProxyConfig config, String onlyMode, CleanupChecks checks, ToolRunner tools,
+            PrintWriter out, PrintWriter err) {
         List<String> problems = checks.problems(config.netns(), tools);
         if (!problems.isEmpty()) {
             problems.forEach(p -> err.println("kube-ferry: cleanup: " + p));
@@ -60,7 +66,7 @@ final class CleanupCommand implements Callable<Integer> {
             return 1;
         }
         int failures = 0;
-        for (DataplaneProvider provider : DataplaneProvider.all()) {
+        for (DataplaneProvider provider : providers) {
             if (onlyMode != null && !provider.mode().equals(onlyMode)) {
                 continue;
             }

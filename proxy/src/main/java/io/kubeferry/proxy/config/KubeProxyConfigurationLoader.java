@@ -100,9 +100,7 @@ public final class KubeProxyConfigurationLoader {
             ProxyConfig.ModeSection s = ConfigBinding.modeSection(c, section).defaulted();
             periods(section, s.syncPeriod(), s.minSyncPeriod());
         }
-        for (String cidr : c.clusterCIDRs()) {
-            cidr("clusterCIDR", cidr);
-        }
+        clusterCIDRs(c.clusterCIDRs());
         for (String entry : c.nodePortAddresses()) {
             if (!Set.of("primary", "localhost", "all").contains(entry)) {
                 cidr("nodePortAddresses", entry);
@@ -157,11 +155,26 @@ public final class KubeProxyConfigurationLoader {
         }
     }
 
-    /** An IPv4 CIDR (IPv6 ones pass unchecked); the message names the field. Also the modes' own checks'. */
-    public static void cidr(String field, String value) throws ConfigException {
-        if (value.contains(":")) {
-            return; // IPv6 CIDRs are accepted (dual-stack configs) and unused while kube-ferry is IPv4-only.
+    /**
+     * Upstream's validateDualStackCIDRStrings for detectLocalMode ClusterCIDR: each entry a CIDR of either family, and
+     * at most one per family (a single CIDR or a dual-stack pair); the pair's message is upstream's, word for word.
+     */
+    static void clusterCIDRs(List<String> cidrs) throws ConfigException {
+        String pair = "clusterCIDR: must be a either a single CIDR or dual-stack pair of CIDRs (e.g. [10.100.0.0/16, fde4:8dba:82e1::/48]"
+                + ", got \"" + String.join(",", cidrs) + "\"";
+        if (cidrs.size() > 2) {
+            throw new ConfigException(pair);
         }
+        for (String cidr : cidrs) {
+            cidr("clusterCIDR", cidr);
+        }
+        if (cidrs.size() == 2 && Cidr.parse(cidrs.get(0)).family() == Cidr.parse(cidrs.get(1)).family()) {
+            throw new ConfigException(pair);
+        }
+    }
+
+    /** A CIDR of either family; the message names the field. Also the modes' own checks'. */
+    public static void cidr(String field, String value) throws ConfigException {
         try {
             Cidr.parse(value);
         } catch (IllegalArgumentException e) {

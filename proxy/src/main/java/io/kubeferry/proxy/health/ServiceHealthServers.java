@@ -146,6 +146,11 @@ public final class ServiceHealthServers {
         }
     }
 
+    /** What the health check node port {@code port} answers from now on (null: 503, no such Service). */
+    Entry entry(int port) {
+        return entries.get(port);
+    }
+
     /** Upstream's body: the Service, its local endpoint count and whether the proxy is healthy. */
     static String body(Entry entry, boolean healthy) {
         return new JsonObject()

@@ -70,6 +70,13 @@ class KubeProxyConfigurationLoaderTest {
             "iptables: {minSyncPeriod: -1s}|iptables.minSyncPeriod: must be greater than or equal to 0",
             "clusterCIDR: 198.18.0.0/33|clusterCIDR: invalid CIDR",
             "nodePortAddresses: [everywhere]|nodePortAddresses: invalid IPv4 address",
+            "nodePortAddresses: [fd00:::1/64]|nodePortAddresses: invalid IPv6 address \"fd00:::1\"",
+            "nodePortAddresses: [fd00::/129]|nodePortAddresses: invalid CIDR \"fd00::/129\": prefix length must be 0..128",
+            "clusterCIDR: fd00::zz/48|clusterCIDR: invalid IPv6 address \"fd00::zz\"",
+            "clusterCIDR: '198.18.0.0/16,198.19.0.0/16'|clusterCIDR: must be a either a single CIDR or dual-stack pair of CIDRs (e.g. [10.100.0.0/16, fde4:8dba:82e1::/48], got \"198.18.0.0/16,198.19.0.0/16\"",
+            "clusterCIDR: 'fd00::/48,fd01::/48'|clusterCIDR: must be a either a single CIDR or dual-stack pair of CIDRs",
+            "clusterCIDR: '198.18.0.0/16,fd00::/48,198.19.0.0/16'|clusterCIDR: must be a either a single CIDR or dual-stack pair of CIDRs",
+            "healthzBindAddress: '[::]'|healthzBindAddress: port must be 0-65535, got \"[::]\"",
             "healthzBindAddress: localhost|healthzBindAddress: must be host:port",
             "iptables: {masqueradeAll: yes please}|iptables.masqueradeAll: must be true or false",
             "ipvs: []|ipvs: must be an object",
@@ -77,6 +84,24 @@ class KubeProxyConfigurationLoaderTest {
     void badSettingsNameTheirField(String yaml, String message) {
         ConfigException e = assertThrows(ConfigException.class, () -> KubeProxyConfigurationLoader.parse(HEAD + yaml));
         assertTrue(e.getMessage().startsWith(message) || e.getMessage().contains(message), e.getMessage());
+    }
+
+    /** Dual-stack settings as upstream takes them: a pair of cluster CIDRs, IPv6 NodePort CIDRs, IPv6 bind addresses. */
+    @Test
+    void dualStackSettingsAreTakenPerFamily() throws Exception {
+        ProxyConfig c = KubeProxyConfigurationLoader.parse(HEAD + """
+                clusterCIDR: "fd00:10::/56,198.18.0.0/16"
+                nodePortAddresses: [2001:db8:2::/64, 198.18.0.0/24]
+                healthzBindAddress: "[::]:10256"
+                metricsBindAddress: "[::1]:10249"
+                """);
+        assertEquals("198.18.0.0/16", c.clusterCIDR(io.kubeferry.proxy.model.IpFamily.IPv4));
+        assertEquals("fd00:10::/56", c.clusterCIDR(io.kubeferry.proxy.model.IpFamily.IPv6));
+        assertEquals(List.of("2001:db8:2::/64", "198.18.0.0/24"), c.nodePortAddresses());
+        assertEquals("[::]:10256", c.healthzBindAddress());
+        assertEquals("[::1]:10249", c.metricsBindAddress());
+        ProxyConfig v6 = KubeProxyConfigurationLoader.parse(HEAD + "clusterCIDR: fd00:10::/56\n");
+        assertEquals("", v6.clusterCIDR(io.kubeferry.proxy.model.IpFamily.IPv4), "an IPv6-only cluster detects no IPv4 local traffic");
     }
 
     /** Upstream's defaulting: nftables mode's periods left unset (or 0s, as kube-proxy writes them for another mode) are 30s and 1s. */

@@ -10,6 +10,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static io.kubeferry.proxy.testing.Fixtures.endpoint;
@@ -85,6 +86,32 @@ class MetricsExpositionTest {
         metrics.programmed(state());
         text = exposition.scrape();
         assertEquals(0.0, UpstreamMetrics.value(text, "kubeproxy_sync_proxy_rules_no_local_endpoints_total", "traffic_policy", "internal"));
+    }
+
+    /** As upstream's MetaProxier: each family's syncs and no-local-endpoints counts are its own ip_family series. */
+    @Test
+    void eachFamilyTheNodeRunsHasItsOwnSeries() {
+        SyncMetrics metrics = new SyncMetrics(registry, true, java.util.EnumSet.allOf(io.kubeferry.proxy.model.IpFamily.class));
+        metrics.synced(io.kubeferry.proxy.model.IpFamily.IPv4, true, Duration.ofMillis(5));
+        metrics.synced(io.kubeferry.proxy.model.IpFamily.IPv6, true, Duration.ofMillis(2));
+        metrics.synced(io.kubeferry.proxy.model.IpFamily.IPv6, false, Duration.ofMillis(1));
+        metrics.programmed(io.kubeferry.proxy.model.IpFamily.IPv6, state(
+                port("default", "a", "", Protocol.TCP, "198.19.0.1", 80).internalLocal().resolve(endpoint("198.18.0.1", 80))));
+        String text = exposition.scrape();
+        assertEquals(1.0, UpstreamMetrics.value(text, "kubeproxy_sync_proxy_rules_duration_seconds_count", "ip_family", "IPv4"));
+        assertEquals(2.0, UpstreamMetrics.value(text, "kubeproxy_sync_proxy_rules_duration_seconds_count", "ip_family", "IPv6"));
+        assertEquals(1.0, UpstreamMetrics.value(text, "kubeproxy_sync_partial_proxy_rules_duration_seconds_count", "ip_family", "IPv6"));
+        assertEquals(1.0, UpstreamMetrics.value(text, "kubeproxy_sync_proxy_rules_no_local_endpoints_total", "ip_family", "IPv6",
+                "traffic_policy", "internal"));
+        assertEquals(0.0, UpstreamMetrics.value(text, "kubeproxy_sync_proxy_rules_no_local_endpoints_total", "ip_family", "IPv4",
+                "traffic_policy", "internal"));
+        assertTrue(text.contains("kubeproxy_sync_proxy_rules_last_timestamp_seconds{ip_family=\"IPv6\"}"), text);
+    }
+
+    @Test
+    void anIPv4NodeHasNoIPv6Series() {
+        new SyncMetrics(registry, true).synced(true, Duration.ofMillis(5), List.of());
+        assertFalse(exposition.scrape().contains("IPv6"));
     }
 
     @Test

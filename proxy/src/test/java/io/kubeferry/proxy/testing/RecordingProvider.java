@@ -1,4 +1,4 @@
-package io.kubeferry.proxy;
+package io.kubeferry.proxy.testing;
 
 import io.kubeferry.proxy.dataplane.CleanupReport;
 import io.kubeferry.proxy.dataplane.Dataplane;
@@ -23,10 +23,10 @@ import java.util.Set;
  * IPv6 {@code ip6tables-restore} (as iptables mode will), so a test's tool runner can lack either. It goes by the mode
  * name "nftables", which has a KubeProxyConfiguration section and no provider registered for this module's tests.
  */
-final class RecordingProvider implements DataplaneProvider {
+public final class RecordingProvider implements DataplaneProvider {
 
     /** One call: which family's instance, what, and the request for a sync. */
-    record Call(IpFamily family, String what, SyncRequest request) {
+    public record Call(IpFamily family, String what, SyncRequest request) {
     }
 
     private final List<Call> calls = Collections.synchronizedList(new ArrayList<>());
@@ -34,23 +34,23 @@ final class RecordingProvider implements DataplaneProvider {
     private final List<IpFamily> syncFailures = Collections.synchronizedList(new ArrayList<>());
 
     /** {@code family}'s kernel check fails ("no IPv6 in this kernel"). */
-    RecordingProvider failingKernel(IpFamily family) {
+    public RecordingProvider failingKernel(IpFamily family) {
         kernelFails.add(family);
         return this;
     }
 
     /** {@code family}'s next sync fails. */
-    void failNextSync(IpFamily family) {
+    public void failNextSync(IpFamily family) {
         syncFailures.add(family);
     }
 
-    List<Call> calls() {
+    public List<Call> calls() {
         synchronized (calls) {
             return List.copyOf(calls);
         }
     }
 
-    List<Call> syncs() {
+    public List<Call> syncs() {
         return calls().stream().filter(c -> c.what().equals("sync")).toList();
     }
 
