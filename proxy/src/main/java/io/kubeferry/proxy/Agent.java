@@ -224,6 +224,13 @@ public final class Agent {
         LOG.info("kube-ferry starting in {} mode ({}) on node {}{}", config.mode(),
                 String.join(", ", dataplanes.keySet().stream().map(IpFamily::apiName).toList()), config.hostnameOverride(),
                 config.netns().isEmpty() ? "" : " (programming network namespace " + config.netns() + ")");
+        for (IpFamily family : dataplanes.keySet()) {
+            if (!config.clusterCIDRs().isEmpty() && config.clusterCIDR(family).isEmpty()) {
+                // As upstream's per-family local detector: traffic of this family is not told local by its source.
+                LOG.info("detectLocalMode ClusterCIDR: clusterCIDR {} has no {} CIDR; {} traffic is not detected as local",
+                        config.clusterCIDRs(), family, family);
+            }
+        }
         LOG.info("conntrack hooks: {} (time limit {} ms each)", String.join(", ", hooks.names()),
                 config.conntrackHooks().timeLimit().toMillis());
         // Queued on the worker before anything can ask for a sync: the first sync runs on the same worker, after

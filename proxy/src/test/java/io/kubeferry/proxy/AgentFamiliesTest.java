@@ -39,13 +39,7 @@ class AgentFamiliesTest {
     }
 
     private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 15_000;
-        while (!condition.getAsBoolean()) {
-            if (System.currentTimeMillis() > deadline) {
-                throw new AssertionError("timed out waiting for: " + what);
-            }
-            Thread.sleep(20);
-        }
+        MockApiAgent.await(what, condition);
     }
 
     private static void createService(String name, String ip) {
@@ -134,6 +128,8 @@ class AgentFamiliesTest {
             // First attempt: IPv4 went through, IPv6 failed; the retry syncs both, full.
             assertEquals(List.of(IpFamily.IPv4, IpFamily.IPv6, IpFamily.IPv4, IpFamily.IPv6), families(syncs.subList(0, 4)));
             assertTrue(syncs.get(2).request().full() && syncs.get(3).request().full(), "the retry is full for both families");
+            await("the canary asked of both families", () -> provider.calls().stream().filter(c -> c.what().equals("kernelStateLost"))
+                    .map(Call::family).distinct().count() == 2);
         }
     }
 

@@ -168,13 +168,10 @@ final class RenderCommand implements Callable<Integer> {
         };
     }
 
-    /**
-     * One family's state from the input. The state stage gives the IPv4 state today; a family it has no state for is
-     * rendered from an empty one (its skeleton), on the input's node.
-     */
+    /** One family's state from the input (the state stage builds both; an empty one renders the skeleton). */
     static ProxyState familyState(StaticState.Result built, IpFamily family) {
-        ProxyState state = built.state();
-        return state.family() == family ? state : ProxyState.empty(state.node(), family);
+        ProxyState state = built.state(family);
+        return state != null ? state : ProxyState.empty(built.state().node(), family);
     }
 
     /** The state with --node-ip's addresses of its family as the node's, when any is of its family. */

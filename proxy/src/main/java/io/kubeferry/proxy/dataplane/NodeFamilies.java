@@ -64,6 +64,9 @@ public record NodeFamilies(Map<IpFamily, Dataplane> running, Map<IpFamily, Strin
 
     /** The families that run without a check: for a caller that checked them already ({@code run} before connecting). */
     public static NodeFamilies unchecked(DataplaneProvider provider, DataplaneContext context, java.util.Set<IpFamily> families) {
+        if (families.isEmpty()) {
+            throw new IllegalArgumentException("no IP family to program");
+        }
         Map<IpFamily, Dataplane> running = new EnumMap<>(IpFamily.class);
         for (IpFamily family : IpFamily.values()) {
             if (families.contains(family)) {

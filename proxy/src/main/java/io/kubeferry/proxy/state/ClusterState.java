@@ -22,6 +22,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -40,13 +41,15 @@ import java.util.TreeSet;
  *
  * <p>Every snapshot holds one state per IP family, as upstream's MetaProxier feeds one proxier per family: a
  * family's state has the Service ports of the Services with a ClusterIP of that family, endpoints from the slices
- * of that addressType, the Node's addresses and the ServiceCIDRs of that family. A dirty Service is recomputed in
- * both families; each family keeps its own resolved map, so the map copy per family is that family's size.
+ * of that addressType, the Node's addresses and the ServiceCIDRs of that family. A Service or Node change
+ * recomputes the Service in both families, a slice change only in the slice's family; each family keeps its own
+ * resolved map, so the map copy per family is that family's size.
  */
 public final class ClusterState implements StateSource {
 
     private static final Logger LOG = LoggerFactory.getLogger(ClusterState.class);
     static final String SERVICE_CIDR = "ServiceCIDR";
+    private static final Set<IpFamily> ALL_FAMILIES = EnumSet.allOf(IpFamily.class);
 
     private final ServiceConverter services;
     private final EndpointSliceConverter slices;
@@ -55,7 +58,11 @@ public final class ClusterState implements StateSource {
     /** Each Service's slices by family (the slice's addressType) and name. */
     private final Map<String, Map<IpFamily, Map<String, EndpointSliceConverter.Slice>>> slicesByService = new HashMap<>();
     private final Map<IpFamily, FamilyPorts> families = new EnumMap<>(IpFamily.class);
-    private final Set<String> dirtyServices = new HashSet<>();
+    /**
+     * Services to recompute, each with the families whose inputs changed: a Service or Node change touches both, a
+     * slice only its addressType's (the other family's part of the Service is then unchanged and not reported).
+     */
+    private final Map<String, Set<IpFamily>> dirtyServices = new HashMap<>();
     private final Set<String> serviceChanges = new HashSet<>();
     private final Set<String> endpointChanges = new HashSet<>();
     private final List<Instant> triggerTimes = new ArrayList<>();
@@ -147,7 +154,7 @@ public final class ClusterState implements StateSource {
         if (result.ignored() != null) {
             LOG.debug("Service {} not proxied: {}", key, result.ignored());
         }
-        if (result.ports().isEmpty()) {
+        if (result.byFamily().isEmpty()) {
             if (portsByService.remove(key) == null) {
                 return;
             }
@@ -157,7 +164,7 @@ public final class ClusterState implements StateSource {
                 return;
             }
         }
-        dirtyServices.add(key);
+        markDirty(key, ALL_FAMILIES);
         serviceChanges.add(key);
         serviceChangesTotal.increment();
     }
@@ -168,7 +175,7 @@ public final class ClusterState implements StateSource {
         skipped.forget("Service", namespace, name);
         String key = namespace + "/" + name;
         if (portsByService.remove(key) != null) {
-            dirtyServices.add(key);
+            markDirty(key, ALL_FAMILIES);
             serviceChanges.add(key);
             serviceChangesTotal.increment();
         }
@@ -211,7 +218,7 @@ public final class ClusterState implements StateSource {
         if (previous != null && previous.endpoints().equals(converted.endpoints())) {
             return;
         }
-        markEndpointsChanged(converted.serviceKey(), converted.triggerTime());
+        markEndpointsChanged(converted.serviceKey(), converted.family(), converted.triggerTime());
     }
 
     public void onSliceDeleted(EndpointSlice slice) {
@@ -304,12 +311,16 @@ public final class ClusterState implements StateSource {
                     slicesByService.remove(filed.serviceKey());
                 }
             }
-            markEndpointsChanged(filed.serviceKey(), null);
+            markEndpointsChanged(filed.serviceKey(), filed.family(), null);
         }
     }
 
-    private void markEndpointsChanged(String serviceKey, Instant trigger) {
-        dirtyServices.add(serviceKey);
+    private void markDirty(String serviceKey, Set<IpFamily> families) {
+        dirtyServices.computeIfAbsent(serviceKey, k -> EnumSet.noneOf(IpFamily.class)).addAll(families);
+    }
+
+    private void markEndpointsChanged(String serviceKey, IpFamily family, Instant trigger) {
+        markDirty(serviceKey, EnumSet.of(family));
         endpointChanges.add(serviceKey);
         endpointChangesTotal.increment();
         if (trigger != null) {
@@ -329,7 +340,7 @@ public final class ClusterState implements StateSource {
             boolean topologyChanged = !Objects.equals(updated.zone(), node.zone());
             node = updated;
             if (topologyChanged) {
-                dirtyServices.addAll(portsByService.keySet());
+                portsByService.keySet().forEach(key -> markDirty(key, ALL_FAMILIES));
             }
         }
     }
@@ -359,13 +370,12 @@ public final class ClusterState implements StateSource {
         for (IpFamily family : IpFamily.values()) {
             changed.put(family, new HashSet<>());
         }
-        for (String key : dirtyServices) {
+        dirtyServices.forEach((key, dirtyFamilies) -> {
             Map<IpFamily, List<ServicePort>> byFamily = portsByService.getOrDefault(key, Map.of());
-            for (Map.Entry<IpFamily, FamilyPorts> entry : families.entrySet()) {
-                IpFamily family = entry.getKey();
-                recompute(key, family, entry.getValue(), byFamily.getOrDefault(family, List.of()), changed.get(family));
+            for (IpFamily family : dirtyFamilies) {
+                recompute(key, family, families.get(family), byFamily.getOrDefault(family, List.of()), changed.get(family));
             }
-        }
+        });
         dirtyServices.clear();
         serviceChanges.clear();
         endpointChanges.clear();

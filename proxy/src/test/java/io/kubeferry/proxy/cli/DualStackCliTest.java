@@ -36,27 +36,9 @@ class DualStackCliTest {
 
     private int cleanup(List<DataplaneProvider> providers, io.kubeferry.proxy.exec.ToolRunner tools, Path netnsDir) {
         // The start-up check runs `true` to see that tools run at all: answered here, the rest goes to the runner.
-        io.kubeferry.proxy.exec.ToolRunner checked = new io.kubeferry.proxy.exec.ToolRunner() {
-
-            @Override
-            public io.kubeferry.proxy.exec.ToolResult run(io.kubeferry.proxy.exec.ToolCommand command)
-                    throws io.kubeferry.proxy.exec.ToolException {
-                return command.tool().equals("true") ? new io.kubeferry.proxy.exec.ToolResult(0, "", "") : tools.run(command);
-            }
-
-            @Override
-            public io.kubeferry.proxy.exec.ToolResult runAllowingFailure(io.kubeferry.proxy.exec.ToolCommand command)
-                    throws io.kubeferry.proxy.exec.ToolException {
-                return command.tool().equals("true")
-                        ? new io.kubeferry.proxy.exec.ToolResult(0, "", "")
-                        : tools.runAllowingFailure(command);
-            }
-
-            @Override
-            public java.util.Optional<String> missingTools(String mode, java.util.Collection<String> needed) {
-                return tools.missingTools(mode, needed);
-            }
-        };
+        io.kubeferry.proxy.exec.ToolRunner checked = AnsweredTools.of(tools, command -> command.tool().equals("true")
+                ? new io.kubeferry.proxy.exec.ToolResult(0, "", "")
+                : tools.runAllowingFailure(command));
         return CleanupCommand.cleanup(providers, ProxyConfig.defaults(), null, new CleanupChecks(() -> OptionalInt.of(0), netnsDir),
                 checked,
                 new PrintWriter(out), new PrintWriter(err));

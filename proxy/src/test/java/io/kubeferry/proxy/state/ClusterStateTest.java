@@ -299,14 +299,25 @@ class ClusterStateTest {
         assertEquals(Set.of(port("dual")), dropped.changed(IpFamily.IPv6), "it was there before: a change of IPv6");
         assertFalse(dropped.state(IpFamily.IPv6).services().containsKey(port("dual")));
         assertTrue(dropped.state(IpFamily.IPv4).services().containsKey(port("dual")));
-        assertEquals(Set.of(port("dual")), dropped.changed(IpFamily.IPv4), "a dirty Service is recomputed in both families");
+        assertEquals(Set.of(port("dual")), dropped.changed(IpFamily.IPv4), "a Service change is a change of both families");
+
+        state.onSlice(ipv6Slice("dual", "dual-v6", "2001:db8::7"));
+        state.onService(dualStack("dual", "198.19.0.10", "2001:db8:1::10")); // and back
+        state.take();
+        state.onSlice(ipv6Slice("dual", "dual-v6", "2001:db8::8"));
+        StateSource.Snapshot ipv6Endpoints = state.take();
+        assertEquals(Set.of(port("dual")), ipv6Endpoints.changed(IpFamily.IPv6));
+        assertEquals(Set.of(), ipv6Endpoints.changed(IpFamily.IPv4), "an IPv6 slice leaves the IPv4 part of the Service as it was");
+        assertEquals(List.of("2001:db8::8"), ips(ipv6Endpoints.state(IpFamily.IPv6).services().get(port("dual"))));
+        state.onSlice(slice("dual", "dual-v4", true, "198.18.0.8"));
+        assertEquals(Set.of(), state.take().changed(IpFamily.IPv6), "and an IPv4 slice the IPv6 part");
 
         state.onServiceDeleted(dualStack("v6", "2001:db8:1::11"));
         StateSource.Snapshot deleted = state.take();
         assertEquals(Set.of(port("v6")), deleted.changed(IpFamily.IPv6));
         assertEquals(Set.of(), deleted.changed(IpFamily.IPv4));
         assertEquals(Set.of(port("dual"), port("v4")), deleted.state(IpFamily.IPv4).services().keySet());
-        assertEquals(Set.of(), deleted.state(IpFamily.IPv6).services().keySet());
+        assertEquals(Set.of(port("dual")), deleted.state(IpFamily.IPv6).services().keySet());
     }
 
     @Test
@@ -337,6 +348,8 @@ class ClusterStateTest {
         StateSource.Snapshot s = state.take();
         assertEquals(List.of(), ips(s.state(IpFamily.IPv4).services().get(port("dual"))));
         assertEquals(List.of("2001:db8::5"), ips(s.state(IpFamily.IPv6).services().get(port("dual"))));
+        assertEquals(Set.of(port("dual")), s.changed(IpFamily.IPv4), "the family it left changed too");
+        assertEquals(Set.of(port("dual")), s.changed(IpFamily.IPv6));
         state.onSliceDeleted(ipv6Slice("dual", "s-1"));
         assertEquals(List.of(), ips(state.take().state(IpFamily.IPv6).services().get(port("dual"))));
     }

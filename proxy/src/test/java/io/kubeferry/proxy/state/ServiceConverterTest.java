@@ -291,4 +291,42 @@ class ServiceConverterTest {
         assertEquals(List.of(), any.ports(IpFamily.IPv4).get(0).loadBalancerSourceRanges(), "a /0 among them: allow any");
         assertEquals(List.of("2001:db8::/32"), any.ports(IpFamily.IPv6).get(0).loadBalancerSourceRanges());
     }
+
+    private static String pick(java.util.Random r, List<String> values) {
+        return values.get(r.nextInt(values.size()));
+    }
+
+    @Test
+    void whateverTheMixEveryFamilysPortsHoldOnlyThatFamilysCanonicalAddresses() {
+        List<String> ips = List.of("198.19.0.1", "198.19.0.2", "2001:db8:1::1", "2001:DB8:1:0::2", "::1", "fe80::1", "::ffff:1.2.3.4",
+                "bogus", "", "010.1.1.1", "fd00::1%eth0");
+        List<String> ranges = List.of("198.18.0.0/16", "198.18.0.1/24", "2001:db8::/32", "2001:DB8:5::1/48", "0.0.0.0/0", "::/0", "x/8",
+                "1.2.3.4/40", " 10.0.0.0/8 ");
+        java.util.Random r = new java.util.Random(14);
+        int served = 0;
+        for (int i = 0; i < 500; i++) {
+            List<String> clusterIPs = r.nextBoolean() ? List.of(pick(r, ips)) : List.of(pick(r, ips), pick(r, ips));
+            Service s = svc().editSpec().withType("LoadBalancer").withClusterIP(clusterIPs.get(0)).withClusterIPs(clusterIPs)
+                    .withExternalIPs(pick(r, ips), pick(r, ips)).withLoadBalancerSourceRanges(pick(r, ranges), pick(r, ranges)).endSpec()
+                    .withNewStatus().withNewLoadBalancer().addNewIngress().withIp(pick(r, ips)).endIngress().endLoadBalancer().endStatus()
+                    .build();
+            ServiceConverter.Result result = converter.convert(s);
+            result.byFamily().forEach((family, ports) -> {
+                for (ServicePort p : ports) {
+                    List<String> addresses = new java.util.ArrayList<>(p.externalIPs());
+                    addresses.add(p.clusterIP());
+                    addresses.addAll(p.loadBalancerIPs());
+                    addresses.addAll(p.loadBalancerSourceRanges());
+                    for (String a : addresses) {
+                        assertEquals(family, IpFamily.of(a), a + " in the " + family + " ports of " + clusterIPs);
+                        String address = a.contains("/") ? a.substring(0, a.indexOf('/')) : a;
+                        assertEquals(io.kubeferry.proxy.model.Cidr.canonical(address), address, "canonical");
+                    }
+                    assertTrue(p.loadBalancerSourceRanges().stream().noneMatch(c -> c.endsWith("/0")), "a /0 means no filter");
+                }
+            });
+            served += result.byFamily().isEmpty() ? 0 : 1;
+        }
+        assertTrue(served > 100, "the mix serves many: " + served);
+    }
 }

@@ -48,10 +48,21 @@ public final class MockApiAgent implements AutoCloseable {
 
     /** Registers the Node object node-a and starts the agent with {@code kernel} as its tool runner. */
     public static MockApiAgent start(KubernetesClient client, ProxyConfig config, ToolRunner kernel) throws Exception {
+        return start(client, vertx -> Agent.start(config, client, vertx, kernel));
+    }
+
+    /** The same with a dataplane provider of the test's own, not one registered under the configuration's mode. */
+    public static MockApiAgent start(KubernetesClient client, ProxyConfig config, ToolRunner kernel,
+            io.kubeferry.proxy.dataplane.DataplaneProvider provider) throws Exception {
+        return start(client, vertx -> Agent.start(config, client, vertx, kernel, provider));
+    }
+
+    private static MockApiAgent start(KubernetesClient client, java.util.function.Function<Vertx, io.vertx.core.Future<Agent>> starting)
+            throws Exception {
         client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a").endMetadata().build()).createOr(r -> r.update());
         Vertx vertx = Vertx.vertx();
         try {
-            Agent agent = Agent.start(config, client, vertx, kernel).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            Agent agent = starting.apply(vertx).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
             return new MockApiAgent(client, vertx, agent);
         } catch (Exception e) {
             vertx.close();
@@ -59,18 +70,14 @@ public final class MockApiAgent implements AutoCloseable {
         }
     }
 
-    /** The same with a dataplane provider of the test's own, not one registered under the configuration's mode. */
-    public static MockApiAgent start(KubernetesClient client, ProxyConfig config, ToolRunner kernel,
-            io.kubeferry.proxy.dataplane.DataplaneProvider provider) throws Exception {
-        client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a").endMetadata().build()).createOr(r -> r.update());
-        Vertx vertx = Vertx.vertx();
-        try {
-            Agent agent = Agent.start(config, client, vertx, kernel, provider).toCompletionStage().toCompletableFuture().get(30,
-                    TimeUnit.SECONDS);
-            return new MockApiAgent(client, vertx, agent);
-        } catch (Exception e) {
-            vertx.close();
-            throw e;
+    /** Waits up to 15 s for {@code condition}, polling; fails naming {@code what}. */
+    public static void await(String what, java.util.function.BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 15_000;
+        while (!condition.getAsBoolean()) {
+            if (System.currentTimeMillis() > deadline) {
+                throw new AssertionError("timed out waiting for: " + what);
+            }
+            Thread.sleep(20);
         }
     }
 
