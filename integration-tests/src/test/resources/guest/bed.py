@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Pods and clients for the IPVS guest tests (the guest has the host's Python, not the test JVM's classes).
 
-  bed.py serve NAME PORT          answer every line received with NAME (one pod's server, runs forever)
+  bed.py serve NAME PORT          answer every line received with NAME, on IPv4 and IPv6 (one pod's server, runs forever)
   bed.py ask HOST PORT COUNT      COUNT fresh connections, one line each; prints each answer or ERR
   bed.py askfrom HOST PORT COUNT SRC,...  COUNT fresh connections from each source address: "SRC answer" (or ERR) each
   bed.py hold HOST PORT DIR       one connection: answer to DIR/first, then on DIR/go to DIR/second, closes on DIR/close
@@ -11,9 +11,16 @@ import os, socket, sys, threading, time
 
 
 def serve(name, port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", port))
+    # Both families on one socket (IPv4 clients arrive as ::ffff:a.b.c.d), IPv4 alone where IPv6 is off.
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("::", port))
+    except OSError:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("0.0.0.0", port))
     s.listen(128)
 
     def handle(c):

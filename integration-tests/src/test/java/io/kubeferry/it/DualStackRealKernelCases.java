@@ -168,7 +168,10 @@ abstract class DualStackRealKernelCases {
         client.resource(slice6("dns", "UDP", 5353, Ep.ready(pod2.ip6(), "node-b"))).create();
         client.resource(slice("dns", "UDP", 5353, Ep.ready(pod2.ip(), "node-b"))).create();
         NetnsTestBed.Client c = bed.client();
-        awaitAnswer("IPv6 UDP Service programmed", () -> c.udp(DNS_V6, 53, 40053), "pod-2"::equals);
+        // Programmed: probed from a new source port each time, so a probe sent before the rules were in place (its
+        // flow tracked un-NATed) holds no later one back; the flow under test then starts on programmed rules alone.
+        java.util.concurrent.atomic.AtomicInteger probePort = new java.util.concurrent.atomic.AtomicInteger(41000);
+        awaitAnswer("IPv6 UDP Service programmed", () -> c.udp(DNS_V6, 53, probePort.getAndIncrement()), "pod-2"::equals);
         assertEquals("pod-2", c.udp(DNS_V6, 53, 40053));
         assertTrue(udpConntrackTo(DNS_V6).contains("src=" + pod2.ip6() + " "), "the flow is tracked:\n" + udpConntrackTo(DNS_V6));
         double deletedBefore = staleUdpEntriesDeleted();
@@ -176,7 +179,7 @@ abstract class DualStackRealKernelCases {
         client.resource(slice6("dns", "UDP", 5353, Ep.ready(pod1.ip6(), "node-a"))).update();
         awaitAnswer("IPv6 UDP flow moved to pod-1", () -> c.udp(DNS_V6, 53, 40053), "pod-1"::equals);
         assertFalse(udpConntrackTo(DNS_V6).contains("src=" + pod2.ip6() + " "), "no entry to pod-2 left:\n" + udpConntrackTo(DNS_V6));
-        assertTrue(staleUdpEntriesDeleted() > deletedBefore, "the stale entry was deleted by the conntrack hook");
+        assertTrue(staleUdpEntriesDeleted() > deletedBefore, "the stale entry was deleted by the conntrack hook (IPv6's count)");
         assertEquals("pod-2", c.udp(DNS_V4, 53, 40054), "the Service's IPv4 side kept its endpoint");
     }
 
@@ -200,6 +203,44 @@ abstract class DualStackRealKernelCases {
         }
     }
 
+    /**
+     * From a pod, over IPv6: the dual-stack Service's IPv6 ClusterIP reaches both endpoints, the pod itself included
+     * (hairpin: masqueraded to the node, so the answer comes back through the pod's own bridge port).
+     */
+    @Test
+    @Order(6)
+    void aPodReachesEveryEndpointItselfIncludedThroughTheIpv6ClusterIP() throws Exception {
+        NetnsTestBed.Client fromPod = bed.clientIn(pod1.ns());
+        assertEquals(Set.of("pod-1", "pod-2"), answers(40, () -> fromPod.tcp(DUAL_V6, 80)), "pod-1 reaches pod-2 and itself");
+    }
+
+    /**
+     * loadBalancerSourceRanges per family (as upstream's MapCIDRsByIPFamily): a dual-stack LoadBalancer whose ranges
+     * hold the client's IPv4 and IPv6 addresses admits that client on both ingress IPs, and drops the other client on
+     * both, while the other client still reaches the ClusterIPs, which the ranges do not guard.
+     */
+    @Test
+    @Order(7)
+    void loadBalancerSourceRangesApplyInEachFamily() throws Exception {
+        String lbV4 = "198.19.1.100";
+        String lbV6 = "2001:db8:f::ff90";
+        client.resource(service("lb", List.of("198.19.0.90", "2001:db8:f::90"), "TCP", 80, 8080).editSpec().withType("LoadBalancer")
+                .withLoadBalancerSourceRanges(NetnsTestBed.CLIENT_IP + "/32", NetnsTestBed.CLIENT_IP6 + "/128").editFirstPort()
+                .withNodePort(30100).endPort().endSpec().withNewStatus().withNewLoadBalancer().addNewIngress().withIp(lbV4).endIngress()
+                .addNewIngress().withIp(lbV6).endIngress().endLoadBalancer().endStatus().build()).create();
+        client.resource(slice("lb", "TCP", 8080, Ep.ready(pod1.ip(), "node-a"), Ep.ready(pod2.ip(), "node-b"))).create();
+        client.resource(slice6("lb", "TCP", 8080, Ep.ready(pod1.ip6(), "node-a"), Ep.ready(pod2.ip6(), "node-b"))).create();
+        NetnsTestBed.Client allowed = bed.client();
+        NetnsTestBed.Client denied = bed.otherClient();
+        awaitAnswer("IPv6 LB IP programmed for an allowed client", () -> allowed.tcp(lbV6, 80), a -> a.startsWith("pod-"));
+        awaitAnswer("IPv4 LB IP programmed for an allowed client", () -> allowed.tcp(lbV4, 80), a -> a.startsWith("pod-"));
+        // Outside the ranges: dropped (no answer at all), not refused.
+        assertEquals(Set.of("TIMEOUT"), answers(2, () -> denied.tcp(lbV6, 80)), "a client outside the IPv6 ranges is dropped");
+        assertEquals(Set.of("TIMEOUT"), answers(2, () -> denied.tcp(lbV4, 80)), "a client outside the IPv4 ranges is dropped");
+        assertTrue(denied.tcp("2001:db8:f::90", 80).startsWith("pod-"), "the other client still reaches the IPv6 ClusterIP");
+        assertTrue(denied.tcp("198.19.0.90", 80).startsWith("pod-"), "the other client still reaches the IPv4 ClusterIP");
+    }
+
     /** Runs last: cleanup removes this mode's state from both families' tables. */
     @Test
     @Order(100)
@@ -216,9 +257,9 @@ abstract class DualStackRealKernelCases {
         return bed.stdout(bed.nodeNs(), "conntrack", "-L", "-f", "ipv6", "-p", "udp", "--orig-dst", vip);
     }
 
-    /** Every family's count (the meter may carry a family tag). */
+    /** IPv6's count (upstream's metric, labelled by family as upstream's per-family proxiers label it; none before its first use). */
     private double staleUdpEntriesDeleted() {
-        return agent.registry().find("kubeproxy.conntrack.reconciler.deleted.entries").counters().stream()
+        return agent.registry().find("kubeproxy.conntrack.reconciler.deleted.entries").tag("ip_family", "IPv6").counters().stream()
                 .mapToDouble(Counter::count).sum();
     }
 }

@@ -5,6 +5,7 @@ import io.kubeferry.proxy.model.IpFamily;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
@@ -12,6 +13,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
@@ -80,6 +82,20 @@ class DualStackRealKernelTest {
         @Override
         String ruleset(IpFamily family) throws Exception {
             return bed.stdout(bed.nodeNs(), family == IpFamily.IPv6 ? "ip6tables-nft-save" : "iptables-nft-save");
+        }
+
+        /**
+         * As upstream: localhost NodePorts are IPv4's alone (route_localnet has no IPv6 twin), so the IPv6 NodePorts
+         * jump excludes ::1. From the node itself, [::1]:NodePort meets nothing listening and is refused (were it
+         * DNATed, a packet from ::1 could not leave the node and would time out), while 127.0.0.1:NodePort reaches the
+         * endpoints.
+         */
+        @Test
+        @Order(50)
+        void localhostNodePortsAreIpv4sAlone() throws Exception {
+            NetnsTestBed.Client onNode = bed.clientIn(bed.nodeNs());
+            assertTrue(onNode.tcp("127.0.0.1", DUAL_NODE_PORT).startsWith("pod-"), "127.0.0.1:NodePort reaches an endpoint");
+            assertEquals("REFUSED", onNode.tcp("::1", DUAL_NODE_PORT), "[::1]:NodePort is not a NodePort");
         }
 
         @Override

@@ -34,8 +34,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * A {@link #dualStack()} bed gives every link an IPv6 address beside its IPv4 one, from the documentation range
  * 2001:db8::/32: pods 2001:db8::x/64 on the bridge (2001:db8::1), the node 2001:db8:1::1 towards the client
  * 2001:db8:1::2 (and 2001:db8:2::1 towards the other client 2001:db8:2::2), Service IPs 2001:db8:f::/112 routed
- * only via the node, as 198.19.0.0/16 is. Addresses skip duplicate address detection ({@code nodad}), which would
- * otherwise hold each one back for a second or more; IPv6 forwarding is turned on in the node namespace only.
+ * only via the node, as 198.19.0.0/16 is. No address goes through duplicate address detection ({@code nodad} on the
+ * bed's, {@code accept_dad=0} for the link-locals), which would hold a fresh link's first packets back for a second
+ * or more; IPv6 forwarding is turned on in the node namespace only.
  */
 public final class NetnsTestBed implements BeforeAllCallback, AfterAllCallback {
 
@@ -393,6 +394,12 @@ public final class NetnsTestBed implements BeforeAllCallback, AfterAllCallback {
             throw new IllegalStateException("ip netns add " + ns + ": " + r.output);
         }
         namespaces.add(ns);
+        if (ipv6) {
+            // No duplicate address detection for the link-local addresses either (nodad covers only the ones the bed
+            // adds): until a link's link-local passed it, the first packets through that link were lost (a first
+            // connection took 2 s, or timed out).
+            exec(ns, "sysctl", "-q", "-w", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0");
+        }
         ip(ns, "link", "set", "lo", "up");
     }
 

@@ -1,5 +1,7 @@
 package io.kubeferry.ipvs;
 
+import io.kubeferry.proxy.model.IpFamily;
+
 import java.util.List;
 
 /**
@@ -37,13 +39,47 @@ record Ipset(String name, String type, String comment) {
             NODE_PORT_LOCAL_TCP, NODE_PORT_UDP, NODE_PORT_LOCAL_UDP, NODE_PORT_SCTP, NODE_PORT_LOCAL_SCTP,
             HEALTH_CHECK_NODE_PORT, IPVS_IPS);
 
+    /** The longest name ipset takes (IPSET_MAXNAMELEN 32, with the terminating NUL). */
+    static final int MAX_NAME = 31;
+
+    /** True for one of IPv4's sets (the names without a family, as upstream's IPv4 proxier has them). */
     static boolean ours(String name) {
-        return ALL.stream().anyMatch(s -> s.name().equals(name));
+        return ours(name, IpFamily.IPv4);
     }
 
-    /** The {@code ipset restore} line that creates the set (a no-op under -exist when it is already there). */
+    /** True for one of {@code family}'s sets: each family's instance sees and removes only its own. */
+    static boolean ours(String name, IpFamily family) {
+        return ALL.stream().anyMatch(s -> s.name(family).equals(name));
+    }
+
+    /** The set of {@code family} named {@code name} (that family's spelling), or null. */
+    static Ipset named(String name, IpFamily family) {
+        return ALL.stream().filter(s -> s.name(family).equals(name)).findFirst().orElse(null);
+    }
+
+    /**
+     * The set's name in {@code family}: IPv4's as always; IPv6's as upstream's NewIPSet names them, {@code KUBE-}
+     * becoming {@code KUBE-6-} (so both families' sets coexist in the one ipset namespace) and cut to 31 characters,
+     * e.g. {@code KUBE-6-LOAD-BALANCER-SOURCE-CID}.
+     */
+    String name(IpFamily family) {
+        if (family == IpFamily.IPv4 || !name.startsWith("KUBE-")) {
+            return name;
+        }
+        String six = "KUBE-6-" + name.substring("KUBE-".length());
+        return six.length() > MAX_NAME ? six.substring(0, MAX_NAME) : six;
+    }
+
+    /** The {@code ipset restore} line that creates IPv4's set (a no-op under -exist when it is already there). */
     String createLine() {
-        String options = type.startsWith("bitmap:") ? "range 0-65535" : "family inet hashsize 1024 maxelem 65536";
-        return "create " + name + " " + type + " " + options;
+        return createLine(IpFamily.IPv4);
+    }
+
+    /** The {@code ipset restore} line that creates {@code family}'s set: a bitmap of ports has no family. */
+    String createLine(IpFamily family) {
+        String options = type.startsWith("bitmap:")
+                ? "range 0-65535"
+                : "family " + (family == IpFamily.IPv6 ? "inet6" : "inet") + " hashsize 1024 maxelem 65536";
+        return "create " + name(family) + " " + type + " " + options;
     }
 }

@@ -1,5 +1,7 @@
 package io.kubeferry.ipvs;
 
+import io.kubeferry.proxy.model.IpFamily;
+
 import java.util.Set;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
@@ -15,8 +17,14 @@ import java.util.stream.Collectors;
  * @param plan      the ipvsadm edits and the table they leave
  * @param iptables  {@code iptables-restore --noflush} input: every chain on full syncs; on partial ones only
  *                  KUBE-IPVS-OUT-FILTER, when the load balancers the node may not reach changed (else empty)
+ * @param family    the family these are for: its ipset names, and ip6tables-restore for IPv6's rules
  */
-record IpvsChanges(boolean full, String ipsets, String addresses, IpvsPlan plan, String iptables) {
+record IpvsChanges(boolean full, String ipsets, String addresses, IpvsPlan plan, String iptables, IpFamily family) {
+
+    /** IPv4's changes. */
+    IpvsChanges(boolean full, String ipsets, String addresses, IpvsPlan plan, String iptables) {
+        this(full, ipsets, addresses, plan, iptables, IpFamily.IPv4);
+    }
 
     /**
      * @param ours     the virtual servers kube-ferry may change or delete ({@link IpvsDiff#owned})
@@ -25,17 +33,28 @@ record IpvsChanges(boolean full, String ipsets, String addresses, IpvsPlan plan,
      */
     static IpvsChanges between(IpvsRenderer.Desired desired, IpvsKernelState current, Predicate<VirtualServer> ours,
             boolean full, String iptables) {
+        return between(desired, current, ours, full, iptables, IpFamily.IPv4);
+    }
+
+    /** The same for {@code family}'s instance ({@code current} holds only that family's addresses and sets). */
+    static IpvsChanges between(IpvsRenderer.Desired desired, IpvsKernelState current, Predicate<VirtualServer> ours,
+            boolean full, String iptables, IpFamily family) {
         String rules = full
                 ? iptables
                 : desired.noNodeAccess().equals(current.noNodeAccess()) ? "" : IpvsRenderer.outFilter(desired.noNodeAccess());
-        return new IpvsChanges(full, IpsetDiff.program(desired.ipsets(), current.ipsets(), full),
+        return new IpvsChanges(full, IpsetDiff.program(desired.ipsets(), current.ipsets(), full, family),
                 IpvsAddresses.program(desired.addresses(), current.addresses()),
-                IpvsDiff.between(desired.table(), current.table(), ours), rules);
+                IpvsDiff.between(desired.table(), current.table(), ours), rules, family);
     }
 
     /** What {@code render} prints: the programs that would build {@code desired} on a node with none of it yet. */
     static IpvsChanges fromScratch(IpvsRenderer.Desired desired, String iptables) {
-        return between(desired, IpvsKernelState.EMPTY, v -> true, true, iptables);
+        return fromScratch(desired, iptables, IpFamily.IPv4);
+    }
+
+    /** The same for {@code family}'s instance. */
+    static IpvsChanges fromScratch(IpvsRenderer.Desired desired, String iptables, IpFamily family) {
+        return between(desired, IpvsKernelState.EMPTY, v -> true, true, iptables, family);
     }
 
     /** The kernel once these are applied: what the next partial sync diffs against. */
@@ -54,7 +73,8 @@ record IpvsChanges(boolean full, String ipsets, String addresses, IpvsPlan plan,
         out.append("# ip -batch - (addresses on ").append(IpvsAddresses.DEVICE).append(")\n").append(addresses);
         out.append("# ipvsadm -R\n").append(plan.restoreText());
         if (!iptables.isEmpty()) {
-            out.append("# iptables-restore --noflush --counters\n").append(iptables);
+            out.append(family == IpFamily.IPv6 ? "# ip6tables-restore" : "# iptables-restore").append(" --noflush --counters\n")
+                    .append(iptables);
         }
         return out.toString();
     }

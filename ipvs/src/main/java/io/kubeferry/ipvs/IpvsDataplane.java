@@ -18,7 +18,7 @@ import io.kubeferry.proxy.exec.ToolCommand;
 import io.kubeferry.proxy.exec.ToolException;
 import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
-import io.kubeferry.proxy.metrics.SyncMetrics;
+import io.kubeferry.proxy.model.IpFamily;
 import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.model.ServicePortName;
 import io.kubeferry.proxy.scheduler.Scheduler;
@@ -50,6 +50,12 @@ import java.util.stream.Collectors;
  * This class only runs the tools and reports: what to feed them is worked out by pure code ({@link IpvsChanges},
  * {@link IpvsDiff}, {@link IpsetDiff}, {@link IpvsAddresses}, {@link GracefulTermination}) and what the kernel
  * needs first by {@link IpvsKernelPreparation}.
+ * <p>
+ * One instance per IP family (upstream's MetaProxier). Both families share the kernel's one IPVS table, kube-ipvs0
+ * and the ipset namespace, so an instance sees only its own family of them: the virtual servers (and so their real
+ * servers) it reads back from {@code ipvsadm -Sn} are its family's, kube-ipvs0's addresses it reads and programs are
+ * its family's ({@code ip -6} for IPv6), its sets are its family's names (IPv6's KUBE-6-*), and its rules go through
+ * its family's iptables (ip6tables for IPv6). Nothing it syncs, drains or cleans up is ever the other family's.
  */
 final class IpvsDataplane implements Dataplane {
 
@@ -60,6 +66,7 @@ final class IpvsDataplane implements Dataplane {
 
     private final ProxyConfig config;
     private final ToolRunner tools;
+    private final IpFamily family;
     private final Counter restoreFailures;
     private final Counter applyFailures;
     private final AtomicInteger virtualServers = new AtomicInteger();
@@ -80,18 +87,21 @@ final class IpvsDataplane implements Dataplane {
     IpvsDataplane(DataplaneContext context) {
         this.config = context.config();
         this.tools = context.tools();
+        this.family = context.family();
         this.fallbackEvents = new SchedulerFallbacks(context.events());
-        this.kernel = new IpvsKernelPreparation(config.ipvs(), baseSettings(config).defaultScheduler(), config.own().scheduler(), tools);
+        this.kernel = new IpvsKernelPreparation(config.ipvs(), baseSettings(config).defaultScheduler(), config.own().scheduler(), tools,
+                family);
         // Upstream's IPVS proxier counts its iptables-restore failures under the iptables name; the other
         // tools' failures are kube-ferry's own metric.
         this.restoreFailures = Counter.builder("kubeproxy.sync.proxy.rules.iptables.restore.failures")
-                .tag("ip_family", SyncMetrics.IP_FAMILY).description("Cumulative proxy iptables restore failures")
+                .tag("ip_family", family.apiName()).description("Cumulative proxy iptables restore failures")
                 .register(context.metrics());
-        this.applyFailures = Counter.builder("kubeferry.ipvs.apply.failures")
+        // kube-ferry's own meters carry the family too: each family's instance registers its own.
+        this.applyFailures = Counter.builder("kubeferry.ipvs.apply.failures").tag("ip_family", family.apiName())
                 .description("IPVS mode syncs that failed in ipset, ip, ipvsadm or iptables-restore").register(context.metrics());
-        Gauge.builder("kubeferry.ipvs.virtual.servers", virtualServers, AtomicInteger::get)
+        Gauge.builder("kubeferry.ipvs.virtual.servers", virtualServers, AtomicInteger::get).tag("ip_family", family.apiName())
                 .description("IPVS virtual servers kube-ferry programs").register(context.metrics());
-        Gauge.builder("kubeferry.ipvs.real.servers", realServers, AtomicInteger::get)
+        Gauge.builder("kubeferry.ipvs.real.servers", realServers, AtomicInteger::get).tag("ip_family", family.apiName())
                 .description("IPVS real servers kube-ferry programs (draining ones included)").register(context.metrics());
     }
 
@@ -107,11 +117,11 @@ final class IpvsDataplane implements Dataplane {
 
     @Override
     public String render(SyncRequest request) {
-        IpvsSettings s = baseSettings(config).withNodeIPs(renderedNodeIPs(request.state()));
+        IpvsSettings s = baseSettings(config, family).withNodeIPs(renderedNodeIPs(request.state()));
         SchedulerCatalog all = new SchedulerCatalog(new IpvsSchedulers(name -> true), new Scheduler(s.defaultScheduler(), Set.of()));
         IpvsRenderer.Desired desired = IpvsRenderer.render(request.state(), s, all);
         schedulers = desired.schedulers();
-        return IpvsChanges.fromScratch(desired, IpvsRenderer.iptables(s, Set.of(), desired.noNodeAccess())).text();
+        return IpvsChanges.fromScratch(desired, IpvsRenderer.iptables(s, Set.of(), desired.noNodeAccess()), family).text();
     }
 
     /**
@@ -119,7 +129,7 @@ final class IpvsDataplane implements Dataplane {
      * narrowed by nodePortAddresses as a sync narrows the kernel's; with none, it says what is missing.
      */
     private List<String> renderedNodeIPs(ProxyState state) {
-        List<String> addresses = NodePortAddresses.nonLoopback(state.node().addresses());
+        List<String> addresses = NodePortAddresses.nonLoopback(state.node().addresses()).stream().filter(family::matches).toList();
         List<String> wanted = config.nodePortAddresses();
         List<String> chosen = IpvsAddresses.forNodePorts(wanted, addresses);
         if (chosen.isEmpty() && state.services().values().stream().anyMatch(s -> s.port().nodePort() > 0)) {
@@ -141,7 +151,7 @@ final class IpvsDataplane implements Dataplane {
             Set<JumpRule> presentJumps = Set.copyOf(IpvsRenderer.JUMPS);
             if (full) {
                 if (flavour == null) {
-                    flavour = IptablesTools.detect(tools);
+                    flavour = IptablesTools.detect(tools, family);
                 }
                 catalog = kernel.prepare();
                 settings = resolveSettings();
@@ -153,8 +163,8 @@ final class IpvsDataplane implements Dataplane {
             }
             IpvsRenderer.Desired desired = IpvsRenderer.render(request.state(), settings, catalog);
             IpvsChanges changes = IpvsChanges.between(desired, current,
-                    IpvsDiff.owned(current.addresses(), settings.nodeIPs(), settings.excludeCIDRs()), full,
-                    full ? IpvsRenderer.iptables(settings, presentJumps, desired.noNodeAccess()) : "");
+                    IpvsDiff.owned(current.addresses(), settings.nodeIPs(), settings.excludeCIDRs(), family), full,
+                    full ? IpvsRenderer.iptables(settings, presentJumps, desired.noNodeAccess()) : "", family);
             long rendered = System.nanoTime();
 
             // Sets first (the rules match on them), then addresses and virtual servers, then the rules.
@@ -258,14 +268,18 @@ final class IpvsDataplane implements Dataplane {
         return false;
     }
 
+    /**
+     * This family's sets, addresses on kube-ipvs0, or kube-ipvs0 itself when it holds nothing of the other family's
+     * (what this instance's cleanup would remove).
+     */
     @Override
     public boolean hasLeftovers() throws DataplaneException {
         try {
-            if (IpvsAddresses.deviceExists(tools)) {
+            if (IpvsAddresses.deviceExists(tools) && (!dummyAddresses(family).isEmpty() || dummyAddresses(other()).isEmpty())) {
                 return true;
             }
             ToolResult sets = tools.runAllowingFailure(ToolCommand.of("ipset", "list", "-n"));
-            return sets.ok() && sets.stdout().lines().anyMatch(Ipset::ours);
+            return sets.ok() && sets.stdout().lines().anyMatch(n -> Ipset.ours(n.trim(), family));
         } catch (ToolException e) {
             return false;
         }
@@ -276,23 +290,34 @@ final class IpvsDataplane implements Dataplane {
         return cleanupNotUsedBy(Set.of());
     }
 
+    /**
+     * Removes this family's chains (through its iptables), virtual servers, kube-ipvs0 addresses and sets.
+     * kube-ipvs0 itself goes only when it then holds nothing of the other family's: the other family's instance
+     * may still be using it.
+     */
     @Override
     public CleanupReport cleanupNotUsedBy(Set<String> inUse) {
         Set<String> own = IpvsRenderer.chains();
         // Rules first: an ipset cannot be destroyed while a rule matches on it.
-        CleanupReport report = IptablesTools.removeChains(mode(), tools, (table, chain) -> own.contains(table + "/" + chain), inUse);
+        CleanupReport report = IptablesTools.removeChains(mode(), tools, family, (table, chain) -> own.contains(table + "/" + chain),
+                inUse);
         SortedSet<String> dummyAddresses = new TreeSet<>();
         try {
-            dummyAddresses = dummyAddresses();
+            dummyAddresses = dummyAddresses(family);
             report = removeVirtualServers(report, dummyAddresses);
         } catch (ToolException e) {
             report = report.failed("ipvs: " + e.getMessage());
         }
         try {
             if (IpvsAddresses.deviceExists(tools)) {
-                tools.run(ToolCommand.of("ip", "link", "del", IpvsAddresses.DEVICE));
-                // The addresses go with the interface.
-                report = report.plus(CleanupReport.INTERFACES, 1).plus(CleanupReport.ADDRESSES, dummyAddresses.size());
+                if (dummyAddresses(other()).isEmpty()) {
+                    tools.run(ToolCommand.of("ip", "link", "del", IpvsAddresses.DEVICE));
+                    // The addresses go with the interface.
+                    report = report.plus(CleanupReport.INTERFACES, 1).plus(CleanupReport.ADDRESSES, dummyAddresses.size());
+                } else if (!dummyAddresses.isEmpty()) {
+                    tools.run(ToolCommand.of("ip", "-batch", "-").withStdin(IpvsAddresses.program(Set.of(), dummyAddresses)));
+                    report = report.plus(CleanupReport.ADDRESSES, dummyAddresses.size());
+                }
             }
         } catch (ToolException e) {
             report = report.failed(IpvsAddresses.DEVICE + ": " + e.getMessage());
@@ -302,7 +327,7 @@ final class IpvsDataplane implements Dataplane {
             if (!sets.ok()) {
                 report = report.failed("ipset list -n exited " + sets.exitCode() + ": " + sets.stderr().strip());
             } else {
-                List<String> ours = sets.stdout().lines().map(String::trim).filter(Ipset::ours).toList();
+                List<String> ours = sets.stdout().lines().map(String::trim).filter(n -> Ipset.ours(n, family)).toList();
                 if (!ours.isEmpty()) {
                     tools.run(ToolCommand.of("ipset", "restore")
                             .withStdin(ours.stream().map(n -> "destroy " + n + "\n").collect(Collectors.joining())));
@@ -317,7 +342,10 @@ final class IpvsDataplane implements Dataplane {
         return report;
     }
 
-    /** Deletes the virtual servers kube-ferry owns (their real servers go with them); none when the kernel has no IPVS. */
+    /**
+     * Deletes this family's virtual servers kube-ferry owns (their real servers go with them); none when the kernel
+     * has no IPVS.
+     */
     private CleanupReport removeVirtualServers(CleanupReport report, Set<String> dummyAddresses) throws ToolException {
         ToolResult saved = tools.runAllowingFailure(ToolCommand.of("ipvsadm", "-Sn"));
         if (!saved.ok()) {
@@ -327,7 +355,8 @@ final class IpvsDataplane implements Dataplane {
             }
             return report.failed("ipvsadm -Sn exited " + saved.exitCode() + ": " + saved.stderr().strip());
         }
-        Predicate<VirtualServer> mine = IpvsDiff.owned(dummyAddresses, localAddresses(dummyAddresses), config.ipvs().excludeCIDRs());
+        Predicate<VirtualServer> mine = IpvsDiff.owned(dummyAddresses, localAddresses(dummyAddresses), config.ipvs().excludeCIDRs(),
+                family);
         List<VirtualServer> doomed = IpvsSaveParser.parse(saved.stdout()).virtualServers().stream().filter(mine).toList();
         if (doomed.isEmpty()) {
             return report;
@@ -343,37 +372,51 @@ final class IpvsDataplane implements Dataplane {
         kernel.check();
     }
 
+    /** This family's part of the kernel: its virtual servers (with their real servers), addresses and sets. */
     private IpvsKernelState readKernel() throws ToolException {
-        IpvsSaveParser.Table table = IpvsSaveParser.parse(tools.run(ToolCommand.of("ipvsadm", "-Sn")).stdout());
-        Map<String, SortedSet<String>> sets = IpsetDiff.parseSave(tools.run(ToolCommand.of("ipset", "save")).stdout());
-        return new IpvsKernelState(table, Set.of(), dummyAddresses(), sets, new TreeSet<>());
+        IpvsSaveParser.Table table = IpvsSaveParser.parse(tools.run(ToolCommand.of("ipvsadm", "-Sn")).stdout()).of(family);
+        Map<String, SortedSet<String>> sets = IpsetDiff.parseSave(tools.run(ToolCommand.of("ipset", "save")).stdout(), family);
+        return new IpvsKernelState(table, Set.of(), dummyAddresses(family), sets, new TreeSet<>());
     }
 
-    private SortedSet<String> dummyAddresses() throws ToolException {
+    /** kube-ipvs0's addresses of family {@code f} (IPv6's link-local ones aside: never kube-ferry's). */
+    private SortedSet<String> dummyAddresses(IpFamily f) throws ToolException {
         SortedSet<String> out = new TreeSet<>();
-        ToolResult r = tools.runAllowingFailure(ToolCommand.of("ip", "-o", "-4", "addr", "show", "dev", IpvsAddresses.DEVICE));
+        String flag = f == IpFamily.IPv6 ? "-6" : "-4";
+        ToolResult r = tools.runAllowingFailure(ToolCommand.of("ip", "-o", flag, "addr", "show", "dev", IpvsAddresses.DEVICE));
         if (r.ok()) {
-            InterfaceAddresses.parse(r.stdout()).forEach(a -> out.add(a.ip()));
+            InterfaceAddresses.parse(r.stdout()).stream().map(InterfaceAddresses.Address::ip)
+                    .filter(ip -> f.matches(ip) && !IpvsAddresses.notANodeAddress(ip)).forEach(out::add);
         }
         return out;
     }
 
-    /** The node's own IPv4 addresses: every interface's but kube-ipvs0's and loopback's. */
+    private IpFamily other() {
+        return family == IpFamily.IPv4 ? IpFamily.IPv6 : IpFamily.IPv4;
+    }
+
+    /** The node's own addresses of this family: every interface's but kube-ipvs0's, loopback's and link-local ones. */
     private List<String> localAddresses(Set<String> dummy) throws ToolException {
-        return IpvsAddresses.nodeAddresses(InterfaceAddresses.shown(tools), dummy);
+        return IpvsAddresses.nodeAddresses(InterfaceAddresses.shown(tools, family), dummy);
     }
 
     static IpvsSettings baseSettings(ProxyConfig config) {
+        return baseSettings(config, IpFamily.IPv4);
+    }
+
+    /** The settings of {@code family}'s instance: its own pod CIDR of clusterCIDR's pair. */
+    static IpvsSettings baseSettings(ProxyConfig config, IpFamily family) {
         String scheduler = config.ipvs().scheduler().isBlank() ? "rr" : config.ipvs().scheduler().trim();
-        return new IpvsSettings(config.iptables().masqueradeMark(), config.iptables().masqueradeAll(), SharedRules.podCIDR(config),
-                List.of(), scheduler, config.ipvs().excludeCIDRs(), true, "");
+        String podCIDR = family == IpFamily.IPv4 ? SharedRules.podCIDR(config) : config.clusterCIDR(family);
+        return new IpvsSettings(config.iptables().masqueradeMark(), config.iptables().masqueradeAll(), podCIDR, List.of(), scheduler,
+                config.ipvs().excludeCIDRs(), true, "", family);
     }
 
     /** This node's NodePort addresses (nodePortAddresses applied) and whether the kernel is TCP-liberal. */
     private IpvsSettings resolveSettings() throws ToolException {
-        IpvsSettings base = baseSettings(config);
-        List<String> local = localAddresses(dummyAddresses());
-        // Loopback is never among them: IPVS cannot serve 127.0.0.1 NodePorts (there is no route_localnet DNAT).
+        IpvsSettings base = baseSettings(config, family);
+        List<String> local = localAddresses(dummyAddresses(family));
+        // Loopback is never among them: IPVS cannot serve 127.0.0.1 NodePorts (there is no route_localnet DNAT), nor ::1.
         List<String> wanted = config.nodePortAddresses();
         List<String> chosen = IpvsAddresses.forNodePorts(wanted, local);
         return base.withNodeIPs(chosen).withDropInvalid(SharedRules.dropInvalid(tools)).withNodeIP(NodePortAddresses.primary(local));

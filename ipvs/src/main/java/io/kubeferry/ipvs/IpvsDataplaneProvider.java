@@ -6,6 +6,7 @@ import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneProvider;
+import io.kubeferry.proxy.model.IpFamily;
 
 import java.util.List;
 
@@ -40,6 +41,21 @@ public final class IpvsDataplaneProvider implements DataplaneProvider {
     @Override
     public List<String> requiredTools() {
         return List.of("ipvsadm", "ipset", "iptables-restore", "iptables-save", "iptables", "ip", "sysctl", "modprobe", "conntrack");
+    }
+
+    /** Both: an instance per family, each programming only its own family's part of the shared IPVS state. */
+    @Override
+    public java.util.Set<IpFamily> families() {
+        return java.util.EnumSet.allOf(IpFamily.class);
+    }
+
+    /** IPv6's rules go through ip6tables; IPVS, ipset and ip serve both families. */
+    @Override
+    public List<String> requiredTools(IpFamily family) {
+        if (family == IpFamily.IPv4) {
+            return requiredTools();
+        }
+        return requiredTools().stream().map(t -> t.startsWith("iptables") ? "ip6" + t.substring(2) : t).toList();
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.kubeferry.ipvs;
 
 import io.kubeferry.proxy.model.Cidr;
+import io.kubeferry.proxy.model.IpFamily;
 import io.kubeferry.proxy.model.Protocol;
 
 import java.util.ArrayList;
@@ -77,12 +78,23 @@ final class IpvsDiff {
         return new IpvsPlan(out, new IpvsSaveParser.Table(List.copyOf(resultVs), List.copyOf(resultRs)));
     }
 
-    /** Virtual servers kube-ferry may change: on kube-ipvs0's addresses or the node's, never in excludeCIDRs. */
+    /** IPv4's virtual servers kube-ferry may change ({@link #owned(Set, List, List, IpFamily)}). */
     static Predicate<VirtualServer> owned(Set<String> dummyAddresses, List<String> nodeIPs, List<String> excludeCIDRs) {
+        return owned(dummyAddresses, nodeIPs, excludeCIDRs, IpFamily.IPv4);
+    }
+
+    /**
+     * Virtual servers kube-ferry's {@code family} instance may change: of that family, on kube-ipvs0's addresses or
+     * the node's (both lists are that family's), never in that family's excludeCIDRs. Both families' instances share
+     * the kernel's one IPVS table: the other family's virtual servers are never this instance's to edit or delete.
+     */
+    static Predicate<VirtualServer> owned(Set<String> dummyAddresses, List<String> nodeIPs, List<String> excludeCIDRs,
+            IpFamily family) {
         Set<String> mine = new HashSet<>(dummyAddresses);
         mine.addAll(nodeIPs);
-        List<Cidr> excluded = excludeCIDRs.stream().filter(c -> !c.contains(":")).map(Cidr::parse).toList();
-        return v -> mine.contains(v.address()) && excluded.stream().noneMatch(c -> c.contains(v.address()));
+        List<Cidr> excluded = excludeCIDRs.stream().filter(family::matches).map(Cidr::parse).toList();
+        return v -> family.matches(v.address()) && mine.contains(v.address())
+                && excluded.stream().noneMatch(c -> c.contains(v.address()));
     }
 
     private static <T> Map<String, T> byKey(List<T> items, Function<T, String> key) {

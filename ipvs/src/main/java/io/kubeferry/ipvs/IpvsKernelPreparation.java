@@ -6,6 +6,7 @@ import io.kubeferry.proxy.exec.ToolCommand;
 import io.kubeferry.proxy.exec.ToolException;
 import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
+import io.kubeferry.proxy.model.IpFamily;
 import io.kubeferry.proxy.scheduler.SchedulerCatalog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,7 +33,11 @@ final class IpvsKernelPreparation {
      */
     static final String SCHEDULER_PROBE = "198.18.255.254:20000";
 
+    /** IPv6's probe: in IPv6's benchmarking range (RFC 5180, 2001:2::/48), so it also proves IPVS has IPv6. */
+    static final String SCHEDULER_PROBE_IPV6 = "[2001:2::fffe]:20000";
+
     private final ProxyConfig.Ipvs ipvs;
+    private final IpFamily family;
     private final String scheduler;
     private final ToolRunner tools;
     /** The schedulers this kernel has; null until the first full sync probed them. */
@@ -46,6 +51,12 @@ final class IpvsKernelPreparation {
      * @param nodeDefault kube-ferry's --scheduler: used instead of {@code scheduler} when this kernel has it
      */
     IpvsKernelPreparation(ProxyConfig.Ipvs ipvs, String scheduler, String nodeDefault, ToolRunner tools) {
+        this(ipvs, scheduler, nodeDefault, tools, IpFamily.IPv4);
+    }
+
+    /** @param family the family the instance programs: its probe address, its sysctls, and (IPv6) whether it is enabled */
+    IpvsKernelPreparation(ProxyConfig.Ipvs ipvs, String scheduler, String nodeDefault, ToolRunner tools, IpFamily family) {
+        this.family = family;
         this.nodeDefault = nodeDefault;
         this.ipvs = ipvs;
         this.scheduler = scheduler;
@@ -69,6 +80,20 @@ final class IpvsKernelPreparation {
      * @param connReuseFixed  the kernel is 5.9 or newer, where conn_reuse_mode=1 no longer drops SYNs
      */
     static List<String> sysctls(boolean strictARP, boolean connReuseFixed) {
+        return sysctls(strictARP, connReuseFixed, IpFamily.IPv4);
+    }
+
+    /**
+     * The sysctls {@code family}'s instance writes. The net.ipv4.vs ones are IPVS's, for both families (the kernel
+     * keeps them under ipv4 whatever the family), so both instances write them, as upstream's two proxiers do.
+     * ip_forward and the ARP ones are IPv4's: the IPv6 instance leaves them to the IPv4 one, and it does not turn on
+     * net.ipv6.conf.all.forwarding either (neither does upstream: on a host that takes router advertisements
+     * that would drop its SLAAC default route); the node's IPv6 forwarding is the CNI's or the operator's.
+     */
+    static List<String> sysctls(boolean strictARP, boolean connReuseFixed, IpFamily family) {
+        if (family == IpFamily.IPv6) {
+            return sysctls(false, connReuseFixed).stream().filter(s -> s.startsWith("net.ipv4.vs.")).toList();
+        }
         List<String> sysctls = new ArrayList<>(List.of(
                 // Lets netfilter see IPVS connections, so KUBE-POSTROUTING can masquerade them.
                 "net.ipv4.vs.conntrack=1",
@@ -118,6 +143,9 @@ final class IpvsKernelPreparation {
      * absent from an image whose host loads them), then asks ipvsadm, then makes sure the configured scheduler works.
      */
     void check() throws DataplaneException {
+        if (family == IpFamily.IPv6) {
+            checkIPv6Enabled();
+        }
         List<String> modprobe = new ArrayList<>(List.of("-a", "-q"));
         modprobe.addAll(modules(scheduler));
         try {
@@ -145,24 +173,54 @@ final class IpvsKernelPreparation {
     }
 
     /**
+     * IPv6 must be on in the namespace the instance programs: a kernel booted with ipv6.disable=1 has no
+     * /proc/sys/net/ipv6 at all, and disable_ipv6=1 leaves the addresses off every interface.
+     */
+    private void checkIPv6Enabled() throws DataplaneException {
+        ToolResult disabled;
+        try {
+            disabled = tools.runAllowingFailure(ToolCommand.of("sysctl", "-n", "net.ipv6.conf.all.disable_ipv6"));
+        } catch (ToolException e) {
+            throw new DataplaneException("cannot check whether IPv6 is enabled: " + e.getMessage(), e);
+        }
+        if (!disabled.ok()) {
+            throw new DataplaneException("IPv6 is disabled in this kernel (no net.ipv6.conf.all.disable_ipv6: "
+                    + disabled.stderr().strip() + "; booted with ipv6.disable=1?): IPVS mode cannot program IPv6");
+        }
+        if (disabled.stdout().strip().equals("1")) {
+            throw new DataplaneException(
+                    "IPv6 is disabled in this namespace (net.ipv6.conf.all.disable_ipv6=1): IPVS mode cannot program IPv6");
+        }
+    }
+
+    /** The address:port of the scheduler probe's virtual server, in the instance's family. */
+    String probe() {
+        return family == IpFamily.IPv6 ? SCHEDULER_PROBE_IPV6 : SCHEDULER_PROBE;
+    }
+
+    /**
      * The configured scheduler is there only if the kernel makes a virtual server with it (upstream's
      * CanUseIPVSProxier does the same): otherwise every Service's virtual server would fail at every sync.
      */
     private void checkScheduler() throws DataplaneException {
         try {
             ToolResult added = tools.runAllowingFailure(ToolCommand.of("ipvsadm", "-R")
-                    .withStdin("-A -t " + SCHEDULER_PROBE + " -s " + scheduler + "\n"));
+                    .withStdin("-A -t " + probe() + " -s " + scheduler + "\n"));
             if (!added.ok()) {
                 if (added.stderr().contains("already exists")) {
                     // Someone else's virtual server: leave it, and let the first sync tell.
-                    LOG.warn("cannot probe the IPVS scheduler {}: a virtual server {} already exists", scheduler, SCHEDULER_PROBE);
+                    LOG.warn("cannot probe the IPVS scheduler {}: a virtual server {} already exists", scheduler, probe());
                     return;
+                }
+                if (family == IpFamily.IPv6 && added.stderr().contains("not supported")) {
+                    throw new DataplaneException("this kernel's IPVS has no IPv6 (ipvsadm: " + added.stderr().strip()
+                            + "; a kernel built without CONFIG_IP_VS_IPV6): IPVS mode cannot program IPv6");
                 }
                 throw new DataplaneException(
                         "ipvs.scheduler: the IPVS scheduler \"" + scheduler + "\" is not available in this kernel (ipvsadm: "
                                 + added.stderr().strip() + "): load it with `modprobe ip_vs_" + scheduler + "` or choose another");
             }
-            tools.run(ToolCommand.of("ipvsadm", "-R").withStdin("-D -t " + SCHEDULER_PROBE + "\n"));
+            tools.run(ToolCommand.of("ipvsadm", "-R").withStdin("-D -t " + probe() + "\n"));
         } catch (ToolException e) {
             throw new DataplaneException("cannot probe the IPVS scheduler " + scheduler + ": " + e.getMessage(), e);
         }
@@ -184,11 +242,13 @@ final class IpvsKernelPreparation {
             catalog = SchedulerCatalog.forNode("ipvs", schedulers, nodeDefault, scheduler);
         }
         List<String> args = new ArrayList<>(List.of("-q", "-w"));
-        args.addAll(sysctls(ipvs.strictARP(), kernelAtLeast(5, 9)));
+        args.addAll(sysctls(ipvs.strictARP(), kernelAtLeast(5, 9), family));
         tools.run(new ToolCommand("sysctl", args, null, null));
-        ToolResult bridge = tools.runAllowingFailure(ToolCommand.of("sysctl", "-n", "net.bridge.bridge-nf-call-iptables"));
+        // Bridged pod traffic must meet this family's netfilter rules (the replies' un-NAT included).
+        String bridgeCall = family == IpFamily.IPv6 ? "net.bridge.bridge-nf-call-ip6tables" : "net.bridge.bridge-nf-call-iptables";
+        ToolResult bridge = tools.runAllowingFailure(ToolCommand.of("sysctl", "-n", bridgeCall));
         if (bridge.ok() && !bridge.stdout().strip().equals("1")) {
-            tools.run(ToolCommand.of("sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=1"));
+            tools.run(ToolCommand.of("sysctl", "-q", "-w", bridgeCall + "=1"));
         }
         // The ipvs timeouts are not set here: the agent sets them once at start (cli IpvsTimeouts), as upstream's proxier.
         if (!IpvsAddresses.deviceExists(tools)) {

@@ -246,19 +246,19 @@ final class IpvsRenderer {
         SharedRules.insertJumps(out, "filter", JUMPS, presentJumps);
         SharedRules.forward(out, s.masqueradeMark(), s.dropInvalid(), "");
         out.rule("-A", KUBE_NODE_PORT, RuleWriter.comment("Kubernetes health check node port"),
-                matchSet(Ipset.HEALTH_CHECK_NODE_PORT, "dst"),
+                matchSet(s, Ipset.HEALTH_CHECK_NODE_PORT, "dst"),
                 "-j", "ACCEPT");
-        out.rule("-A", KUBE_PROXY_FIREWALL, matchSet(Ipset.LOAD_BALANCER_FW, "dst,dst"), "-j", KUBE_SOURCE_RANGES_FIREWALL);
-        out.rule("-A", KUBE_SOURCE_RANGES_FIREWALL, matchSet(Ipset.LOAD_BALANCER_SOURCE_CIDR, "dst,dst,src"), "-j", "RETURN");
-        out.rule("-A", KUBE_SOURCE_RANGES_FIREWALL, matchSet(Ipset.LOAD_BALANCER_SOURCE_IP, "dst,dst,src"), "-j", "RETURN");
+        out.rule("-A", KUBE_PROXY_FIREWALL, matchSet(s, Ipset.LOAD_BALANCER_FW, "dst,dst"), "-j", KUBE_SOURCE_RANGES_FIREWALL);
+        out.rule("-A", KUBE_SOURCE_RANGES_FIREWALL, matchSet(s, Ipset.LOAD_BALANCER_SOURCE_CIDR, "dst,dst,src"), "-j", "RETURN");
+        out.rule("-A", KUBE_SOURCE_RANGES_FIREWALL, matchSet(s, Ipset.LOAD_BALANCER_SOURCE_IP, "dst,dst,src"), "-j", "RETURN");
         out.rule("-A", KUBE_SOURCE_RANGES_FIREWALL, "-j", "DROP");
         // kube-ipvs0 makes every Service IP a local address, so without this every port the node listens on
         // (sshd, kubelet) would answer on every ClusterIP. Only the Services' own ports are let through.
         for (Ipset set : List.of(Ipset.LOAD_BALANCER, Ipset.CLUSTER_IP, Ipset.EXTERNAL_IP, Ipset.EXTERNAL_IP_LOCAL)) {
-            out.rule("-A", KUBE_IPVS_FILTER, matchSet(set, "dst,dst"), "-j", "RETURN");
+            out.rule("-A", KUBE_IPVS_FILTER, matchSet(s, set, "dst,dst"), "-j", "RETURN");
         }
-        out.rule("-A", KUBE_IPVS_FILTER, matchSet(Ipset.HEALTH_CHECK_NODE_PORT, "dst"), "-j", "RETURN");
-        out.rule("-A", KUBE_IPVS_FILTER, "-m", "conntrack", "--ctstate", "NEW", matchSet(Ipset.IPVS_IPS, "dst"), "-j", "REJECT");
+        out.rule("-A", KUBE_IPVS_FILTER, matchSet(s, Ipset.HEALTH_CHECK_NODE_PORT, "dst"), "-j", "RETURN");
+        out.rule("-A", KUBE_IPVS_FILTER, "-m", "conntrack", "--ctstate", "NEW", matchSet(s, Ipset.IPVS_IPS, "dst"), "-j", "REJECT");
         noNodeAccess.forEach(n -> out.rule(n.rule()));
         out.line("COMMIT");
 
@@ -266,30 +266,30 @@ final class IpvsRenderer {
         NAT_CHAINS.forEach(out::chain);
         SharedRules.insertJumps(out, "nat", JUMPS, presentJumps);
         out.rule("-A", KUBE_POSTROUTING, RuleWriter.comment("Kubernetes endpoints dst ip:port, source ip for solving hairpin purpose"),
-                matchSet(Ipset.LOOP_BACK, "dst,dst,src"), "-j", "MASQUERADE");
+                matchSet(s, Ipset.LOOP_BACK, "dst,dst,src"), "-j", "MASQUERADE");
         SharedRules.masquerade(out, s.masqueradeMark());
         out.rule("-A", KUBE_SERVICES, RuleWriter.comment("Kubernetes service external ip + port for masquerade and filter purpose"),
-                matchSet(Ipset.EXTERNAL_IP, "dst,dst"), "-j", KUBE_MARK_MASQ);
-        out.rule("-A", KUBE_SERVICES, matchSet(Ipset.EXTERNAL_IP, "dst,dst"), "-j", "ACCEPT");
-        out.rule("-A", KUBE_SERVICES, matchSet(Ipset.EXTERNAL_IP_LOCAL, "dst,dst"), "-j", "ACCEPT");
-        out.rule("-A", KUBE_SERVICES, RuleWriter.comment("Kubernetes service lb portal"), matchSet(Ipset.LOAD_BALANCER, "dst,dst"),
+                matchSet(s, Ipset.EXTERNAL_IP, "dst,dst"), "-j", KUBE_MARK_MASQ);
+        out.rule("-A", KUBE_SERVICES, matchSet(s, Ipset.EXTERNAL_IP, "dst,dst"), "-j", "ACCEPT");
+        out.rule("-A", KUBE_SERVICES, matchSet(s, Ipset.EXTERNAL_IP_LOCAL, "dst,dst"), "-j", "ACCEPT");
+        out.rule("-A", KUBE_SERVICES, RuleWriter.comment("Kubernetes service lb portal"), matchSet(s, Ipset.LOAD_BALANCER, "dst,dst"),
                 "-j", KUBE_LOAD_BALANCER);
         List<String> clusterIPMasquerade = RuleWriter.comment("Kubernetes service cluster ip + port for masquerade purpose");
         if (s.masqueradeAll()) {
-            out.rule("-A", KUBE_SERVICES, clusterIPMasquerade, matchSet(Ipset.CLUSTER_IP, "dst,dst"), "-j", KUBE_MARK_MASQ);
+            out.rule("-A", KUBE_SERVICES, clusterIPMasquerade, matchSet(s, Ipset.CLUSTER_IP, "dst,dst"), "-j", KUBE_MARK_MASQ);
         } else if (!s.clusterCIDR().isEmpty()) {
-            out.rule("-A", KUBE_SERVICES, "!", "-s", s.clusterCIDR(), clusterIPMasquerade, matchSet(Ipset.CLUSTER_IP, "dst,dst"),
+            out.rule("-A", KUBE_SERVICES, "!", "-s", s.clusterCIDR(), clusterIPMasquerade, matchSet(s, Ipset.CLUSTER_IP, "dst,dst"),
                     "-j", KUBE_MARK_MASQ);
         }
         out.rule("-A", KUBE_SERVICES, "-m", "addrtype", "--dst-type", "LOCAL", "-j", KUBE_NODE_PORT);
-        out.rule("-A", KUBE_SERVICES, matchSet(Ipset.CLUSTER_IP, "dst,dst"), "-j", "ACCEPT");
-        out.rule("-A", KUBE_SERVICES, matchSet(Ipset.LOAD_BALANCER, "dst,dst"), "-j", "ACCEPT");
-        out.rule("-A", KUBE_LOAD_BALANCER, matchSet(Ipset.LOAD_BALANCER_LOCAL, "dst,dst"), "-j", "RETURN");
+        out.rule("-A", KUBE_SERVICES, matchSet(s, Ipset.CLUSTER_IP, "dst,dst"), "-j", "ACCEPT");
+        out.rule("-A", KUBE_SERVICES, matchSet(s, Ipset.LOAD_BALANCER, "dst,dst"), "-j", "ACCEPT");
+        out.rule("-A", KUBE_LOAD_BALANCER, matchSet(s, Ipset.LOAD_BALANCER_LOCAL, "dst,dst"), "-j", "RETURN");
         out.rule("-A", KUBE_LOAD_BALANCER, "-j", KUBE_MARK_MASQ);
         // Local sets first: a NodePort with traffic policy Local keeps the client's address.
-        nodePortRules(out, "tcp", Ipset.NODE_PORT_LOCAL_TCP, Ipset.NODE_PORT_TCP, "dst");
-        nodePortRules(out, "udp", Ipset.NODE_PORT_LOCAL_UDP, Ipset.NODE_PORT_UDP, "dst");
-        nodePortRules(out, "sctp", Ipset.NODE_PORT_LOCAL_SCTP, Ipset.NODE_PORT_SCTP, "dst,dst");
+        nodePortRules(out, s, "tcp", Ipset.NODE_PORT_LOCAL_TCP, Ipset.NODE_PORT_TCP, "dst");
+        nodePortRules(out, s, "udp", Ipset.NODE_PORT_LOCAL_UDP, Ipset.NODE_PORT_UDP, "dst");
+        nodePortRules(out, s, "sctp", Ipset.NODE_PORT_LOCAL_SCTP, Ipset.NODE_PORT_SCTP, "dst,dst");
         out.line("COMMIT");
         return out.text();
     }
@@ -309,13 +309,14 @@ final class IpvsRenderer {
         return out.text();
     }
 
-    private static void nodePortRules(RuleWriter out, String proto, Ipset local, Ipset all, String flags) {
-        out.rule("-A", KUBE_NODE_PORT, "-p", proto, matchSet(local, flags), "-j", "RETURN");
-        out.rule("-A", KUBE_NODE_PORT, "-p", proto, matchSet(all, flags), "-j", KUBE_MARK_MASQ);
+    private static void nodePortRules(RuleWriter out, IpvsSettings s, String proto, Ipset local, Ipset all, String flags) {
+        out.rule("-A", KUBE_NODE_PORT, "-p", proto, matchSet(s, local, flags), "-j", "RETURN");
+        out.rule("-A", KUBE_NODE_PORT, "-p", proto, matchSet(s, all, flags), "-j", KUBE_MARK_MASQ);
     }
 
-    private static List<String> matchSet(Ipset set, String flags) {
-        return List.of("-m", "set", "--match-set", set.name(), flags);
+    /** {@code -m set --match-set} on the settings' family's set (IPv6's are KUBE-6-*). */
+    private static List<String> matchSet(IpvsSettings s, Ipset set, String flags) {
+        return List.of("-m", "set", "--match-set", s.set(set), flags);
     }
 
     /** The iptables chains this mode writes, as {@code table/chain}. */

@@ -1,5 +1,6 @@
 package io.kubeferry.ipvs;
 
+import io.kubeferry.proxy.model.IpFamily;
 import io.kubeferry.proxy.model.Protocol;
 
 import java.util.ArrayList;
@@ -7,10 +8,24 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
-/** Reads {@code ipvsadm -Sn} output (lines {@code -A -t VIP:port -s rr} and {@code -a -t VIP:port -r RIP:port -m -w 1}). */
+/**
+ * Reads {@code ipvsadm -Sn} output (lines {@code -A -t VIP:port -s rr} and {@code -a -t VIP:port -r RIP:port -m -w 1});
+ * IPv6 addresses come in brackets ({@code -A -t [2001:db8:1::10]:80 -s rr}) and are kept without them.
+ */
 final class IpvsSaveParser {
 
     record Table(List<VirtualServer> virtualServers, List<RealServer> realServers) {
+
+        /**
+         * The virtual servers of {@code family} and their real servers: what one family's instance may see of the
+         * kernel's one IPVS table (the other family's are never its to diff, drain or delete).
+         */
+        Table of(IpFamily family) {
+            List<VirtualServer> vs = virtualServers.stream().filter(v -> family.matches(v.address())).toList();
+            Set<String> keys = new HashSet<>();
+            vs.forEach(v -> keys.add(v.key()));
+            return new Table(vs, realServers.stream().filter(r -> keys.contains(r.virtualKey())).toList());
+        }
     }
 
     private IpvsSaveParser() {

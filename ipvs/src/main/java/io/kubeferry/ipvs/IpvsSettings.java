@@ -1,5 +1,7 @@
 package io.kubeferry.ipvs;
 
+import io.kubeferry.proxy.model.IpFamily;
+
 import java.util.List;
 
 /**
@@ -14,24 +16,40 @@ import java.util.List;
  * @param dropInvalid     drop conntrack-INVALID packets in KUBE-FORWARD (off when the kernel is TCP-liberal)
  * @param nodeIP          the node's first local address (kube-ipvs0's and loopback's aside), "" when it has none:
  *                        upstream's nodeIP when the Node object names no address
+ * @param family          the IP family the instance programs: its ipset names, address masks and which of the
+ *                        kernel's virtual servers and addresses it may touch
  */
 record IpvsSettings(String masqueradeMark, boolean masqueradeAll, String clusterCIDR, List<String> nodeIPs,
-        String defaultScheduler, List<String> excludeCIDRs, boolean dropInvalid, String nodeIP) {
+        String defaultScheduler, List<String> excludeCIDRs, boolean dropInvalid, String nodeIP, IpFamily family) {
 
     IpvsSettings {
         nodeIPs = List.copyOf(nodeIPs);
         excludeCIDRs = List.copyOf(excludeCIDRs);
+        java.util.Objects.requireNonNull(family, "family");
+    }
+
+    /** IPv4's settings. */
+    IpvsSettings(String masqueradeMark, boolean masqueradeAll, String clusterCIDR, List<String> nodeIPs, String defaultScheduler,
+            List<String> excludeCIDRs, boolean dropInvalid, String nodeIP) {
+        this(masqueradeMark, masqueradeAll, clusterCIDR, nodeIPs, defaultScheduler, excludeCIDRs, dropInvalid, nodeIP, IpFamily.IPv4);
+    }
+
+    /** The name of {@code set} in this family ({@link Ipset#name(IpFamily)}). */
+    String set(Ipset set) {
+        return set.name(family);
     }
 
     IpvsSettings withNodeIPs(List<String> ips) {
-        return new IpvsSettings(masqueradeMark, masqueradeAll, clusterCIDR, ips, defaultScheduler, excludeCIDRs, dropInvalid, nodeIP);
+        return new IpvsSettings(masqueradeMark, masqueradeAll, clusterCIDR, ips, defaultScheduler, excludeCIDRs, dropInvalid, nodeIP,
+                family);
     }
 
     IpvsSettings withDropInvalid(boolean value) {
-        return new IpvsSettings(masqueradeMark, masqueradeAll, clusterCIDR, nodeIPs, defaultScheduler, excludeCIDRs, value, nodeIP);
+        return new IpvsSettings(masqueradeMark, masqueradeAll, clusterCIDR, nodeIPs, defaultScheduler, excludeCIDRs, value, nodeIP, family);
     }
 
     IpvsSettings withNodeIP(String ip) {
-        return new IpvsSettings(masqueradeMark, masqueradeAll, clusterCIDR, nodeIPs, defaultScheduler, excludeCIDRs, dropInvalid, ip);
+        return new IpvsSettings(masqueradeMark, masqueradeAll, clusterCIDR, nodeIPs, defaultScheduler, excludeCIDRs, dropInvalid, ip,
+                family);
     }
 }

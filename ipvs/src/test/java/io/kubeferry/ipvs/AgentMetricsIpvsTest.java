@@ -63,7 +63,8 @@ class AgentMetricsIpvsTest {
         assertEquals(List.of(), UpstreamMetrics.differences(body, "ipvs"), "differences from upstream kube-proxy's IPVS-mode metrics");
         assertTrue(!body.contains("kubeproxy_sync_full_proxy_rules_duration_seconds"),
                 "upstream registers full/partial only in iptables mode");
-        assertTrue(body.contains("kubeferry_ipvs_virtual_servers 1.0"), "kube-ferry's own IPVS gauges keep their own prefix");
+        assertTrue(body.contains("kubeferry_ipvs_virtual_servers{ip_family=\"IPv4\"} 1.0"),
+                "kube-ferry's own IPVS gauges keep their own prefix, one per family as upstream's ip_family label");
         assertEquals("ipvs", get(metricsPort, "/proxyMode").body());
     }
 }

@@ -16,8 +16,9 @@ import java.util.TreeSet;
 
 /**
  * An IPVS kernel for unit tests: interprets ipvsadm (-R, -Sn, -Lnc, --set), ipset (restore, save, list -n),
- * the ip commands IPVS mode runs (kube-ipvs0, its addresses, -batch) and modprobe; iptables and sysctl go to a
- * {@link FakeNetfilter}. Every command is recorded, so tests can assert what a sync ran.
+ * the ip commands IPVS mode runs (kube-ipvs0, its addresses of either family, -batch) and modprobe; iptables,
+ * ip6tables and sysctl go to a {@link FakeNetfilter}. As in the kernel, both families share one IPVS table, one
+ * kube-ipvs0 and one ipset namespace. Every command is recorded, so tests can assert what a sync ran.
  */
 final class FakeIpvsKernel implements ToolRunner {
 
@@ -34,11 +35,18 @@ final class FakeIpvsKernel implements ToolRunner {
     boolean ipvsInKernel = true;
     /** Non-null: ipvsadm fails with this stderr (e.g. "Permission denied (you must be root)"). */
     String ipvsadmDenied;
+    /** False: a kernel booted with ipv6.disable=1, which has no net.ipv6 sysctls at all. */
+    boolean ipv6InKernel = true;
     String connections = "IPVS connection entries\npro expire state       source             virtual            destination\n";
 
     FakeIpvsKernel() {
         links.put("eth0", new TreeSet<>(List.of("198.18.1.1")));
         links.put("lo", new TreeSet<>(List.of("127.0.0.1")));
+        try {
+            netfilter.runAllowingFailure(ToolCommand.of("sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=0"));
+        } catch (ToolException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     List<ToolCommand> commands(String tool) {
@@ -62,6 +70,9 @@ final class FakeIpvsKernel implements ToolRunner {
             case "ipvsadm" -> ipvsadm(a, command.stdinText());
             case "ipset" -> ipset(a, command.stdinText());
             case "ip" -> ip(a, command.stdinText());
+            case "sysctl" -> !ipv6InKernel && a.stream().anyMatch(k -> k.startsWith("net.ipv6."))
+                    ? new ToolResult(255, "", "sysctl: cannot stat /proc/sys/net/ipv6/conf/all/disable_ipv6: No such file or directory")
+                    : netfilter.runAllowingFailure(command);
             case "modprobe" -> schedulerModules.contains(a.get(a.size() - 1).replace("ip_vs_", ""))
                     || a.get(a.size() - 1).equals("ip_vs") ? ok("") : fail("module not found");
             default -> netfilter.runAllowingFailure(command);
@@ -226,7 +237,8 @@ final class FakeIpvsKernel implements ToolRunner {
         if (joined.startsWith("link del ")) {
             return links.remove(a.get(2)) != null ? ok("") : fail("Cannot find device");
         }
-        if (joined.startsWith("-o -4 addr show")) {
+        if (joined.startsWith("-o -4 addr show") || joined.startsWith("-o -6 addr show")) {
+            boolean v6 = joined.startsWith("-o -6");
             StringBuilder out = new StringBuilder();
             int i = 1;
             for (Map.Entry<String, TreeSet<String>> link : links.entrySet()) {
@@ -235,7 +247,10 @@ final class FakeIpvsKernel implements ToolRunner {
                 if (a.size() > 5 && !links.containsKey(a.get(5)))
                     return fail("Device does not exist");
                 for (String ip : link.getValue()) {
-                    out.append(i).append(": ").append(link.getKey()).append("    inet ").append(ip).append("/32 scope global ")
+                    if (ip.contains(":") != v6)
+                        continue;
+                    out.append(i).append(": ").append(link.getKey()).append(v6 ? "    inet6 " : "    inet ").append(ip)
+                            .append(v6 ? "/128" : "/32").append(" scope global ")
                             .append(link.getKey()).append("\\       valid_lft forever preferred_lft forever\n");
                 }
                 i++;

@@ -89,4 +89,14 @@ class IpvsDataplaneProviderTest {
         assertTrue(ipvs.containsAll(List.of("ipvsadm", "ipset", "iptables-restore")), ipvs.toString());
         assertTrue(iptables.contains("iptables-restore") && !iptables.contains("ipvsadm"), iptables.toString());
     }
+
+    /** IPv6's instance runs ip6tables where IPv4's runs iptables, so a node without ip6tables runs IPv4 alone. */
+    @Test
+    void ipv6NamesIp6tablesInsteadOfIptables() {
+        List<String> six = DataplaneProvider.forMode("ipvs").requiredTools(io.kubeferry.proxy.model.IpFamily.IPv6);
+        assertTrue(six.containsAll(List.of("ipvsadm", "ipset", "ip6tables-restore", "ip6tables-save", "ip6tables")), six.toString());
+        assertTrue(six.stream().noneMatch(t -> t.startsWith("iptables")), six.toString());
+        assertEquals(DataplaneProvider.forMode("ipvs").requiredTools(),
+                DataplaneProvider.forMode("ipvs").requiredTools(io.kubeferry.proxy.model.IpFamily.IPv4));
+    }
 }

@@ -32,6 +32,19 @@ class IpvsKernelPreparationTest {
                 old.subList(4, old.size()));
     }
 
+    /** IPv6's instance writes IPVS's own sysctls (shared by both families), none of IPv4's forwarding or ARP ones. */
+    @Test
+    void ipv6WritesOnlyIpvsOwnSysctls() {
+        List<String> ipvs = List.of("net.ipv4.vs.conntrack=1", "net.ipv4.vs.expire_nodest_conn=1",
+                "net.ipv4.vs.expire_quiescent_template=1");
+        assertEquals(ipvs, IpvsKernelPreparation.sysctls(true, true, io.kubeferry.proxy.model.IpFamily.IPv6));
+        List<String> old = new java.util.ArrayList<>(ipvs);
+        old.add("net.ipv4.vs.conn_reuse_mode=0");
+        assertEquals(old, IpvsKernelPreparation.sysctls(false, false, io.kubeferry.proxy.model.IpFamily.IPv6));
+        assertEquals(IpvsKernelPreparation.sysctls(true, false),
+                IpvsKernelPreparation.sysctls(true, false, io.kubeferry.proxy.model.IpFamily.IPv4));
+    }
+
     @Test
     void kernelReleasesCompareByMajorAndMinor() {
         assertTrue(IpvsKernelPreparation.versionAtLeast("6.1.0-57-amd64", 5, 9));

@@ -4,6 +4,7 @@ import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneProvider;
 import io.kubeferry.proxy.model.Cidr;
+import io.kubeferry.proxy.model.IpFamily;
 import io.kubeferry.proxy.testing.trace.NetfilterTracer;
 import io.kubeferry.proxy.testing.trace.PacketScenario;
 import io.kubeferry.proxy.testing.trace.PacketTable;
@@ -29,28 +30,41 @@ import java.util.stream.Stream;
  */
 class IpvsPacketPathTest {
 
-    /** IPVS mode on {@code kernel}, made as the agent makes it (by mode name), with the scenario's settings. */
+    /**
+     * IPVS mode on {@code kernel}, made as the agent makes it (by mode name), for the scenario's family, with the
+     * scenario's settings.
+     */
     static Dataplane dataplane(PacketScenario scenario, FakeIpvsKernel kernel) {
-        kernel.links.put("eth0", new TreeSet<>(List.of(PacketScenario.NODE_IP)));
-        return DataplaneProvider.forMode("ipvs")
-                .create(new DataplaneContext(scenario.config("ipvs"), kernel, new SimpleMeterRegistry()));
+        kernel.links.put("eth0", new TreeSet<>(List.of(scenario.nodeIP())));
+        return DataplaneProvider.forMode("ipvs").create(
+                new DataplaneContext(scenario.config("ipvs"), kernel, new SimpleMeterRegistry()).withFamily(scenario.family()));
     }
 
-    static final Function<PacketScenario, PacketTracer> SYNCED = PacketTable.synced(FakeIpvsKernel::new,
+    static final Function<PacketScenario, PacketTracer> SYNCED = PacketTable.syncedFor(FakeIpvsKernel::new,
             IpvsPacketPathTest::dataplane, IpvsPacketPathTest::tracer);
 
-    /** IPVS mode's tracer: the node's addresses (kube-ipvs0's included), its ipsets and its virtual servers. */
-    static PacketTracer tracer(FakeIpvsKernel kernel) {
+    /**
+     * IPVS mode's tracer for the scenario's family: the node's addresses (kube-ipvs0's included), that family's
+     * iptables and ipsets (IPv6's KUBE-6-*) and the virtual servers.
+     */
+    static PacketTracer tracer(PacketScenario scenario, FakeIpvsKernel kernel) {
         Set<String> local = new HashSet<>();
         kernel.links.values().forEach(local::addAll);
-        return new NetfilterTracer("ipvs", kernel.netfilter, local, (set, flags, h) -> inSet(kernel, set, flags, h),
+        IpFamily family = scenario.family();
+        return new NetfilterTracer("ipvs", family, kernel.netfilter, local, (set, flags, h) -> inSet(kernel, family, set, flags, h),
                 (protocol, address, port) -> virtual(kernel, protocol, address, port));
     }
 
-    /** What {@code -m set --match-set SET FLAGS} looks up, by the set's type (upstream's types, from {@link Ipset}). */
-    static boolean inSet(FakeIpvsKernel kernel, String set, String flags, NetfilterTracer.Headers h) {
-        String type = Ipset.ALL.stream().filter(s -> s.name().equals(set)).map(Ipset::type).findFirst()
-                .orElseThrow(() -> new IllegalStateException("rule matches on unknown ipset " + set));
+    /**
+     * What {@code -m set --match-set SET FLAGS} looks up, by the set's type (upstream's types, from {@link Ipset});
+     * a rule of one family matching on the other family's set fails.
+     */
+    static boolean inSet(FakeIpvsKernel kernel, IpFamily family, String set, String flags, NetfilterTracer.Headers h) {
+        Ipset known = Ipset.named(set, family);
+        if (known == null) {
+            throw new IllegalStateException("rule matches on ipset " + set + ", which is no " + family + " set of IPVS mode");
+        }
+        String type = known.type();
         Set<String> members = kernel.ipsets.get(set);
         if (members == null) {
             throw new IllegalStateException("rule matches on ipset " + set + ", which the kernel does not have");
@@ -75,7 +89,7 @@ class IpvsPacketPathTest {
             case "sctp" -> "--sctp-service";
             default -> throw new IllegalArgumentException(protocol);
         };
-        String key = flag + " " + address + ":" + port;
+        String key = flag + " " + IpvsDiff.hostPort(address, port);
         String service = kernel.services.get(key);
         if (service == null) {
             return null;

@@ -17,11 +17,12 @@ class IpvsPartialSyncPropertyTest {
 
     static PartialSyncTarget fresh() {
         FakeIpvsKernel kernel = new FakeIpvsKernel();
-        Dataplane dataplane = IpvsPacketPathTest.dataplane(new PacketScenario("churn", false, List.of(), List.of()), kernel);
+        PacketScenario churn = new PacketScenario("churn", false, List.of(), List.of());
+        Dataplane dataplane = IpvsPacketPathTest.dataplane(churn, kernel);
         // A TCP real server a partial sync removed stays at weight 0 until its connections are gone (graceful
         // termination); the fake has no connections, so the agent's periodic housekeeping deletes it.
         return new PartialSyncTarget(dataplane, dataplane::housekeeping, () -> kernelState(kernel),
-                () -> IpvsPacketPathTest.tracer(kernel));
+                () -> IpvsPacketPathTest.tracer(churn, kernel));
     }
 
     /**

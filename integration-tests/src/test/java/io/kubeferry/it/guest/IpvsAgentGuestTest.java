@@ -58,6 +58,8 @@ class IpvsAgentGuestTest {
         Files.writeString(GUEST.share().resolve("kubeconfig"),
                 ClusterObjects.mockKubeconfig("http://" + IpvsGuest.HOST_FROM_GUEST + ":" + server.getPort()));
         ok(GUEST.run(IpvsGuest.bed(4)));
+        // Before the agent starts: its IPv6 instance finds the node's IPv6 addresses (NodePorts) on its first full sync.
+        ok(GUEST.run(IpvsGuest.bed6(4)));
         client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a").endMetadata().build()).create();
         Service web = nodePort("web", VIP, 80, 8080, 30080, false);
         client.resource(web).create();
@@ -306,6 +308,52 @@ class IpvsAgentGuestTest {
     }
 
     /**
+     * Issue 14 on a real IPVS kernel: an IPv6 Service (ipFamilies [IPv6]) with IPv6 endpoints is programmed by the
+     * agent's IPv6 instance beside the IPv4 one, in the same IPVS table and on the same kube-ipvs0: a bracketed
+     * virtual server with its real servers, a /128 address, upstream's KUBE-6-CLUSTER-IP set and ip6tables rules.
+     * The client reaches the pods through the IPv6 ClusterIP (rr: exactly a third each) and through the NodePort on
+     * the node's IPv6 address; IPv4 keeps working meanwhile, and when the Service goes, IPv6's virtual servers,
+     * address and set members go and IPv4's stay. Runs in the agent the class already started (no extra start).
+     */
+    @Test
+    @Order(7)
+    void anIpv6ServiceReachesIpv6PodsThroughItsClusterIpAndNodePortBesideIpv4() throws Exception {
+        String vip6 = "2001:db8:1::10";
+        Service web6 = new io.fabric8.kubernetes.api.model.ServiceBuilder(nodePort("web6", vip6, 80, 8080, 30086, false)).editSpec()
+                .withIpFamilies("IPv6").withIpFamilyPolicy("SingleStack").endSpec().build();
+        client.resource(web6).create();
+        Ep[] three = {Ep.ready("2001:db8::11", "node-a"), Ep.ready("2001:db8::12", "node-a"), Ep.ready("2001:db8::13", "node-a")};
+        client.resource(new io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder(slice("web6", "TCP", 8080, three))
+                .withAddressType("IPv6").build()).create();
+        awaitVirtualServer("[" + vip6 + "]:80", "rr", three);
+
+        Map<String, Long> viaClusterIp = count(ask(vip6, 80, 30));
+        assertEquals(Map.of("pod-1", 10L, "pod-2", 10L, "pod-3", 10L), viaClusterIp, "rr over the IPv6 pods: a third each");
+        Map<String, Long> viaNodePort = count(ask("2001:db8:2::1", 30086, 30));
+        assertEquals(Map.of("pod-1", 10L, "pod-2", 10L, "pod-3", 10L), viaNodePort, "the NodePort on the node's IPv6 address");
+        assertEquals(3, count(ask(VIP, 80, 3)).values().stream().mapToLong(Long::longValue).sum(), "IPv4 still works beside it");
+        String state = ok(GUEST.run("ip netns exec node ipvsadm -Sn; ip -n node -o addr show dev kube-ipvs0;"
+                + " ip netns exec node ipset list KUBE-6-CLUSTER-IP; ip netns exec node ip6tables-save -t nat | grep KUBE-6-"));
+        System.out.println("IPVS guest, IPv6 beside IPv4:\n" + state.strip());
+        assertTrue(state.contains("-A -t [" + vip6 + "]:80 -s rr"), state);
+        assertTrue(state.contains("-a -t [" + vip6 + "]:80 -r [2001:db8::11]:8080 -m -w 1"), state);
+        assertTrue(state.contains("-A -t [2001:db8:2::1]:30086 -s rr"), "the NodePort on the node's IPv6 address: " + state);
+        assertTrue(state.contains("inet6 " + vip6 + "/128") && state.contains("inet " + VIP + "/32"), "both on kube-ipvs0: " + state);
+        assertTrue(state.contains("family inet6") && state.contains(vip6 + ",tcp:80"), state);
+        assertTrue(state.contains("--match-set KUBE-6-CLUSTER-IP"), "ip6tables match on IPv6's set: " + state);
+        assertFalse(state.contains("[::1]:30086") || state.contains("[fe80:"), "no NodePort on ::1 or link-local: " + state);
+
+        client.resource(slice("web6", "TCP", 8080, three)).delete();
+        client.resource(web6).delete();
+        awaitGuest("the IPv6 virtual servers, address and set members gone, IPv4's kept", """
+                ip netns exec node ipvsadm -Sn | grep -c -F '[' || true
+                ip -n node -o -6 addr show dev kube-ipvs0 | grep -c -F '2001:db8:1::' || true
+                ip netns exec node ipset list KUBE-6-CLUSTER-IP | grep -c -F '2001:db8' || true
+                ip netns exec node ipvsadm -Sn | grep -c -F -- '-A -t %s:80 ' || true
+                """.formatted(VIP), out -> out.strip().lines().map(String::strip).toList().equals(List.of("0", "0", "0", "1")));
+    }
+
+    /**
      * Waits until {@code mode} has programmed the three Services (five TCP virtual servers in IPVS mode: the
      * NodePort is on both node addresses) and the node holds nothing of the other modes.
      */
@@ -343,8 +391,10 @@ class IpvsAgentGuestTest {
     private static void awaitVirtualServer(String address, String scheduler, Ep... endpoints) throws Exception {
         awaitGuest(address + " (" + scheduler + ") with its " + endpoints.length + " real servers",
                 "ip netns exec node ipvsadm -Ln -t " + address, out -> out.contains(address + " " + scheduler)
-                        && Arrays.stream(endpoints).allMatch(e -> out.lines().anyMatch(l -> l.trim().startsWith("-> " + e.ip() + ":")
-                                && !l.trim().split("\\s+")[3].equals("0"))));
+                        && Arrays.stream(endpoints)
+                                .allMatch(e -> out.lines().anyMatch(
+                                        l -> l.trim().startsWith("-> " + (e.ip().contains(":") ? "[" + e.ip() + "]" : e.ip()) + ":")
+                                                && !l.trim().split("\\s+")[3].equals("0"))));
     }
 
     /**

@@ -149,6 +149,28 @@ public final class IpvsGuest implements BeforeAllCallback, AfterAllCallback {
                 """.formatted(pods);
     }
 
+    /**
+     * IPv6 beside {@link #bed}'s IPv4, from 2001:db8::/32: the bridge 2001:db8::1/64 and pods p1..pN at
+     * 2001:db8::1N/64 (routed via the bridge), the node's ext0 2001:db8:2::1/64 towards the client 2001:db8:2::2/64,
+     * which routes the IPv6 Service range 2001:db8:1::/64 through it. Addresses skip duplicate address detection
+     * (nodad: it holds a fresh address back for a second or more). IPv6 forwarding is turned on in the node namespace
+     * only, as a CNI would: kube-ferry, like upstream, leaves net.ipv6.conf.all.forwarding to the node.
+     */
+    public static String bed6(int pods) {
+        return """
+                set -e
+                ip netns exec node sysctl -qw net.ipv6.conf.all.forwarding=1
+                ip -n node addr add 2001:db8::1/64 dev kbr0 nodad
+                for i in $(seq 1 %d); do
+                  ip -n p$i addr add 2001:db8::1$i/64 dev eth0 nodad
+                  ip -n p$i -6 route add default via 2001:db8::1
+                done
+                ip -n node addr add 2001:db8:2::1/64 dev ext0 nodad
+                ip -n client addr add 2001:db8:2::2/64 dev eth0 nodad
+                ip -n client -6 route add 2001:db8:1::/64 via 2001:db8:2::1
+                """.formatted(pods);
+    }
+
     /** The host's loopback as the guest reaches it (QEMU user networking). */
     public static final String HOST_FROM_GUEST = "10.0.2.2";
 
