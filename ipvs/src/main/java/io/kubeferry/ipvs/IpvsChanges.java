@@ -30,7 +30,7 @@ record IpvsChanges(boolean full, String ipsets, String addresses, IpvsPlan plan,
                 : desired.noNodeAccess().equals(current.noNodeAccess()) ? "" : IpvsRenderer.outFilter(desired.noNodeAccess());
         return new IpvsChanges(full, IpsetDiff.program(desired.ipsets(), current.ipsets(), full),
                 IpvsAddresses.program(desired.addresses(), current.addresses()),
-                IpvsDiff.between(desired.table(), current.table(), ours), rules);
+                IpvsDiff.between(desired.table(), current.table(), ours, desired.cutAtOnce()), rules);
     }
 
     /** What {@code render} prints: the programs that would build {@code desired} on a node with none of it yet. */

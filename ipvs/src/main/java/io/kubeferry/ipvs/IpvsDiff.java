@@ -18,7 +18,12 @@ import java.util.stream.Collectors;
  * Changed scheduler/flags/persistence become an edit (-E) so existing connections survive.
  * A TCP real server no longer desired goes to weight 0 ({@code -e}) instead of being deleted: graceful
  * termination removes it later once its connections have drained. UDP and SCTP real servers are deleted at
- * once: there is no connection end to wait for, and expire_nodest_conn moves their flows on.
+ * once: there is no connection end to wait for, and expire_nodest_conn moves their flows on. So is a TCP real
+ * server in {@code cutAtOnce} (its endpoint was removed, not terminating, from a Service opted in to
+ * {@code kube-ferry.io/conntrack-flush-tcp}): with expire_nodest_conn=1 the next packet of one of its connections
+ * expires the IPVS connection (and its conntrack entry) instead of being forwarded; the client's next segment then
+ * belongs to no IPVS connection, is not a SYN so is not scheduled, reaches the virtual IP on kube-ipvs0, where no
+ * socket listens, and the node answers with a reset: the client fails at once instead of writing into a gone pod.
  */
 final class IpvsDiff {
 
@@ -26,6 +31,12 @@ final class IpvsDiff {
     }
 
     static IpvsPlan between(IpvsSaveParser.Table desired, IpvsSaveParser.Table current, Predicate<VirtualServer> ours) {
+        return between(desired, current, ours, Set.of());
+    }
+
+    /** @param cutAtOnce {@link RealServer#key()} of TCP real servers deleted at once when no longer desired */
+    static IpvsPlan between(IpvsSaveParser.Table desired, IpvsSaveParser.Table current, Predicate<VirtualServer> ours,
+            Set<String> cutAtOnce) {
         List<String> out = new ArrayList<>();
         List<RealServer> resultRs = new ArrayList<>(desired.realServers());
         Map<String, VirtualServer> cur = byKey(current.virtualServers(), VirtualServer::key);
@@ -57,7 +68,7 @@ final class IpvsDiff {
             }
             if (!want.containsKey(v.key()))
                 continue;
-            if (v.protocol() != Protocol.TCP) {
+            if (v.protocol() != Protocol.TCP || cutAtOnce.contains(c.key())) {
                 out.add(GracefulTermination.deletion(v, c));
                 continue;
             }

@@ -306,6 +306,185 @@ class IpvsAgentGuestTest {
     }
 
     /**
+     * Stale UDP cleanup on IPVS flows (issue 13): with {@code net.ipv4.vs.conntrack=1} an IPVS flow is in conntrack
+     * with the virtual IP as original destination and the real server as reply source, which is what the hook
+     * matches. A client on one socket (one source port) is answered by a pod; the pod leaves the Service while the
+     * client is quiet: the real server goes at once (UDP) and the hook deletes the flow's conntrack entry (counted;
+     * without a packet IPVS would not have touched it). The client's next datagram is then new to conntrack, so IPVS
+     * drops its old connection to the gone real server and schedules the datagram afresh: answered by the other pod
+     * on the first try.
+     */
+    @Test
+    @Order(7)
+    void aUdpClientOnOneSocketRecoversOnTheFirstTryWhenItsEndpointGoesTheHookHavingDeletedTheIpvsFlow() throws Exception {
+        String vip = "198.19.0.20";
+        ok(GUEST.run("for i in 1 2; do (ip netns exec p$i python3 /run/kf-share/bed.py userve pod-$i 8081 > /dev/null 2>&1 &); done"));
+        Ep[] two = {Ep.ready("198.18.0.11", "node-a"), Ep.ready("198.18.0.12", "node-a")};
+        client.resource(service("udp-echo", vip, "UDP", 53, 8081).build()).create();
+        client.resource(slice("udp-echo", "UDP", 8081, two)).create();
+        awaitGuest("the UDP virtual server with both real servers", "ip netns exec node ipvsadm -Ln -u " + vip + ":53",
+                out -> out.contains("198.18.0.11:8081") && out.contains("198.18.0.12:8081"));
+        long deletedBefore = metric("kubeproxy_conntrack_reconciler_deleted_entries_total");
+
+        String first = converse("uhold", vip, 53, "/tmp/udp");
+        String pod = first.split(" ")[0];
+        String ip = podIp(pod);
+        String flow = ok(GUEST.run("ip netns exec node conntrack -L -p udp --orig-dst " + vip + " 2>/dev/null"));
+        System.out.println("IPVS UDP flow in conntrack: " + flow.strip());
+        assertTrue(flow.contains("dst=" + vip + " ") && flow.contains("src=" + ip + " "), "orig dst the VIP, reply src the pod: " + flow);
+
+        client.resource(slice("udp-echo", "UDP", 8081, Arrays.stream(two).filter(e -> !e.ip().equals(ip)).toArray(Ep[]::new))).update();
+        awaitGuest("the real server deleted and the flow's conntrack entry with it", "ip netns exec node ipvsadm -Ln -u " + vip
+                + ":53; echo '###'; ip netns exec node conntrack -L -p udp --orig-dst " + vip + " --reply-src " + ip + " 2>/dev/null",
+                out -> !out.contains(ip + ":8081") && !out.substring(out.indexOf("###")).contains("udp"));
+        long deleted = metric("kubeproxy_conntrack_reconciler_deleted_entries_total") - deletedBefore;
+        String second = next("/tmp/udp", 2);
+        System.out.println("IPVS stale UDP: " + first + " -> endpoint removed, hook deleted " + deleted + " flow(s) -> " + second);
+        assertTrue(deleted >= 1, "the stale UDP hook deleted the IPVS flow, counted: " + deleted);
+        assertEquals(otherPod(pod) + " tries=1", second, "the same socket is answered by the other pod at once");
+
+        ok(GUEST.run("touch /tmp/udp/close"));
+        client.resource(slice("udp-echo", "UDP", 8081)).delete();
+        client.resource(service("udp-echo", vip, "UDP", 53, 8081).build()).delete();
+        awaitGuest("the UDP virtual server gone", "ip netns exec node ipvsadm -Ln | grep -c '" + vip + ":53' || true",
+                out -> out.strip().equals("0"));
+    }
+
+    /**
+     * {@code kube-ferry.io/conntrack-flush-tcp: "true"} in IPVS mode (kubernetes#100698): an endpoint removed while
+     * a client holds a connection to it is not drained at weight 0 (as a Service without the annotation is, test 5)
+     * but its real server is deleted at once, and the hook deletes the flow's conntrack entry. The client's next
+     * segment then matches no live IPVS connection, is no SYN so is not scheduled, and reaches the virtual IP on
+     * kube-ipvs0 where nothing listens: the node resets it. The client fails at once instead of writing into a pod
+     * that (in a real cluster) is gone.
+     */
+    @Test
+    @Order(8)
+    void anOptedInServiceCutsAConnectionHeldOnARemovedEndpointWithAReset() throws Exception {
+        String vip = "198.19.0.21";
+        Ep[] two = {Ep.ready("198.18.0.11", "node-a"), Ep.ready("198.18.0.12", "node-a")};
+        client.resource(flushTcp("cut", vip)).create();
+        client.resource(slice("cut", "TCP", 8080, two)).create();
+        awaitVirtualServer(vip + ":80", "rr", two);
+        long cutBefore = metric("kubeferry_conntrack_tcp_deleted_entries_total");
+
+        String pod = converse("talk", vip, 80, "/tmp/cut");
+        String ip = podIp(pod);
+        String hookFilter = "-p tcp --dst-nat --reply-src " + ip + " --reply-port-src 8080";
+        String flows = ok(GUEST.run("ip netns exec node conntrack -L " + hookFilter + " 2>/dev/null"));
+        System.out.println("IPVS TCP flow as the flush hook's filter (" + hookFilter + ") lists it: " + flows.strip());
+        assertTrue(flows.contains("dst=" + vip + " ") && flows.contains("ESTABLISHED"),
+                "the hook's filter matches the IPVS flow: " + flows);
+
+        client.resource(slice("cut", "TCP", 8080, Arrays.stream(two).filter(e -> !e.ip().equals(ip)).toArray(Ep[]::new))).update();
+        awaitGuest("the real server deleted at once (not weight 0) and the flow's conntrack entry gone",
+                "ip netns exec node ipvsadm -Ln -t "
+                        + vip + ":80; echo '###'; ip netns exec node conntrack -L " + hookFilter + " 2>/dev/null",
+                out -> !out.contains(ip + ":8080") && out.contains("->") && !out.substring(out.indexOf("###")).contains("tcp"));
+        long cut = metric("kubeferry_conntrack_tcp_deleted_entries_total") - cutBefore;
+        String second = next("/tmp/cut", 2);
+        System.out
+                .println("IPVS flush-tcp: held on " + pod + ", endpoint removed, hook deleted " + cut + " flow(s); next write: " + second);
+        assertTrue(second.startsWith("ERR") && second.contains("reset"), "reset, not a hang (a time-out) nor an answer: " + second);
+        assertTrue(cut >= 1, "counted: " + cut);
+        assertEquals(Map.of(otherPod(pod), 3L), count(ask(vip, 80, 3)), "new connections reach the remaining pod");
+
+        client.resource(slice("cut", "TCP", 8080, two)).delete();
+        client.resource(flushTcp("cut", vip)).delete();
+    }
+
+    /**
+     * A terminating endpoint keeps its flows even in a Service opted in to cutting: its real server goes to weight 0
+     * and the held connection carries on, its conntrack entry untouched; when the endpoint then leaves the slice
+     * (the pod finally gone), it was terminating when last seen, so it keeps draining rather than being cut.
+     */
+    @Test
+    @Order(9)
+    void aTerminatingEndpointKeepsItsConnectionAtWeightZeroAndDrainsWhenItLeavesEvenWhenOptedIn() throws Exception {
+        String vip = "198.19.0.22";
+        Ep[] two = {Ep.ready("198.18.0.11", "node-a"), Ep.ready("198.18.0.12", "node-a")};
+        client.resource(flushTcp("grace", vip)).create();
+        client.resource(slice("grace", "TCP", 8080, two)).create();
+        awaitVirtualServer(vip + ":80", "rr", two);
+        long cutBefore = metric("kubeferry_conntrack_tcp_deleted_entries_total");
+
+        String pod = converse("talk", vip, 80, "/tmp/grace");
+        String ip = podIp(pod);
+        Ep staying = Ep.ready(podIp(otherPod(pod)), "node-a");
+        client.resource(slice("grace", "TCP", 8080, new Ep(ip, "node-a", false, true), staying)).update();
+        String weightZero = ip + " at weight 0";
+        awaitGuest(weightZero, "ip netns exec node ipvsadm -Ln -t " + vip + ":80",
+                out -> out.lines().anyMatch(l -> l.contains(ip + ":8080") && l.trim().split("\\s+")[3].equals("0")));
+        assertEquals(pod, next("/tmp/grace", 2), "the connection to the terminating endpoint carries on");
+
+        Ep third = Ep.ready("198.18.0.13", "node-a");
+        client.resource(slice("grace", "TCP", 8080, staying, third)).update();
+        awaitVirtualServer(vip + ":80", "rr", staying, third);
+        String table = ok(GUEST.run("ip netns exec node ipvsadm -Ln -t " + vip + ":80; echo '###'; ip netns exec node conntrack -L -p tcp"
+                + " --orig-dst " + vip + " --reply-src " + ip + " 2>/dev/null"));
+        assertTrue(table.lines().anyMatch(l -> l.contains(ip + ":8080") && l.trim().split("\\s+")[3].equals("0")),
+                "gone from the slice after terminating: still draining, " + weightZero + ": " + table);
+        assertTrue(table.substring(table.indexOf("###")).contains("ESTABLISHED"), "its conntrack entry is kept: " + table);
+        assertEquals(pod, next("/tmp/grace", 3), "and the connection still reaches it");
+        assertEquals(0, metric("kubeferry_conntrack_tcp_deleted_entries_total") - cutBefore, "nothing cut");
+
+        ok(GUEST.run("touch /tmp/grace/close"));
+        client.resource(slice("grace", "TCP", 8080, staying, third)).delete();
+        client.resource(flushTcp("grace", vip)).delete();
+    }
+
+    /**
+     * The per-Service conntrack count in IPVS mode: an IPVS flow's conntrack entry has the virtual IP as original
+     * destination, so a held connection to the web ClusterIP counts for default/web (read every 2 s here).
+     */
+    @Test
+    @Order(10)
+    void thePerServiceConntrackCountCountsIpvsFlows() throws Exception {
+        converse("talk", VIP, 80, "/tmp/count");
+        String line = awaitGuest("default/web counted",
+                "curl -s -m 2 http://127.0.0.1:10249/metrics | grep '^kubeferry_conntrack_service_entries'",
+                out -> out.lines().anyMatch(
+                        l -> l.contains("service=\"default/web\"") && Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)) >= 1));
+        System.out.println("IPVS per-Service conntrack counts: " + line.strip().replace("\n", "; "));
+        ok(GUEST.run("touch /tmp/count/close"));
+    }
+
+    /** A ClusterIP Service on port 80 (targetPort 8080) opted in to cutting the TCP flows of removed endpoints. */
+    private static Service flushTcp(String name, String clusterIP) {
+        return service(name, clusterIP, "TCP", 80, 8080).editMetadata().addToAnnotations("kube-ferry.io/conntrack-flush-tcp", "true")
+                .endMetadata().build();
+    }
+
+    /** Starts {@code bed.py talk} or {@code uhold} from the client into {@code dir}; its first answer. */
+    private static String converse(String kind, String host, int port, String dir) throws Exception {
+        ok(GUEST.run("mkdir -p " + dir + " && (ip netns exec client python3 /run/kf-share/bed.py " + kind + " " + host + " " + port + " "
+                + dir + " > " + dir + "/log 2>&1 &)"));
+        return awaitGuest(kind + "'s first answer", "cat " + dir + "/answer-1 2>/dev/null", out -> !out.isBlank()).strip();
+    }
+
+    /** Has the conversation in {@code dir} send its {@code n}th message; its answer. */
+    private static String next(String dir, int n) throws Exception {
+        ok(GUEST.run("touch " + dir + "/go-" + n));
+        return awaitGuest("answer " + n + " in " + dir, "cat " + dir + "/answer-" + n + " 2>/dev/null", out -> !out.isBlank()).strip();
+    }
+
+    /** pod-N's address in the bed. */
+    private static String podIp(String pod) {
+        return "198.18.0.1" + pod.substring(pod.length() - 1);
+    }
+
+    /** pod-1 and pod-2 of a two-endpoint Service: the one that is not {@code pod}. */
+    private static String otherPod(String pod) {
+        return pod.equals("pod-1") ? "pod-2" : "pod-1";
+    }
+
+    /** A counter's value from the agent's /metrics (0 when not exposed yet). */
+    private static long metric(String name) throws Exception {
+        String out = GUEST.run("curl -s -m 2 http://127.0.0.1:10249/metrics | grep '^" + name + "'").out();
+        return out.lines().mapToLong(l -> (long) Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    }
+
+    /**
      * Waits until {@code mode} has programmed the three Services (five TCP virtual servers in IPVS mode: the
      * NodePort is on both node addresses) and the node holds nothing of the other modes.
      */
@@ -361,6 +540,7 @@ class IpvsAgentGuestTest {
                         + " run --kubeconfig /run/kf-share/kubeconfig"
                         + " --proxy-mode " + mode + " --netns node --hostname-override node-a --cluster-cidr 198.18.0.0/24"
                         + " --healthz-bind-address 127.0.0.1:10256 --metrics-bind-address 127.0.0.1:10249" + nodePorts
+                        + " --conntrack-count-period 2s"
                         + " >> /tmp/agent.log 2>&1 & echo $! > /tmp/agent.pid)"));
         awaitGuest("the " + mode + " agent's first sync",
                 "curl -s -m 2 -o /dev/null -w '%{http_code}' http://127.0.0.1:10256/healthz || true",
