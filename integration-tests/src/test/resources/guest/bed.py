@@ -11,6 +11,8 @@
   bed.py userve NAME PORT         UDP: answer every datagram with NAME (runs forever)
   bed.py uhold HOST PORT DIR      UDP, one socket (one source port): a datagram now, answer to DIR/answer-1; on each
                                   DIR/go-N another, to DIR/answer-N as "ANSWER tries=T" (up to 3 tries of 1 s) or ERR
+  bed.py ufill HOST PORT N        UDP: N sockets (N flows) send one datagram each; prints "ANSWER COUNT ..." of the replies
+  bed.py tfill HOST PORT N DIR    TCP: N connections, one line each, held; DIR/ready gets "ANSWER COUNT ..."; close on DIR/close
 """
 import os, socket, sys, threading, time
 
@@ -101,6 +103,39 @@ def main(argv):
         userve(argv[2], int(argv[3]))
     elif mode == "uhold":
         uhold(argv[2], int(argv[3]), argv[4])
+    elif mode == "ufill":
+        print(fill(argv[2], int(argv[3]), int(argv[4]), socket.SOCK_DGRAM)[0])
+    elif mode == "tfill":
+        summary, socks = fill(argv[2], int(argv[3]), int(argv[4]), socket.SOCK_STREAM)
+        write(argv[5] + "/ready", summary)
+        wait_for(argv[5] + "/close")
+        for c in socks:
+            c.close()
+
+
+def fill(host, port, n, kind):
+    """N flows to HOST:PORT, one socket each, one request and answer at a time (a burst would overrun a UDP server's
+    buffer); every socket stays open until all are done, so no source port is reused: a summary of who answered,
+    and the sockets (the UDP ones closed)."""
+    import collections, resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
+    answers, socks = collections.Counter(), []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET, kind)
+        s.settimeout(1.0)
+        socks.append(s)
+        try:
+            s.connect((host, port))
+            s.send(b"x\n")
+            answer = s.recv(2048) if kind == socket.SOCK_DGRAM else s.makefile("rb").readline()
+            answers[answer.decode().strip() or "ERR"] += 1
+        except Exception:
+            answers["ERR"] += 1
+    if kind == socket.SOCK_DGRAM:
+        for s in socks:
+            s.close()
+    return " ".join("%s %d" % kv for kv in sorted(answers.items())), socks
 
 
 def next_go(d, n):

@@ -20,10 +20,13 @@ import java.util.stream.Collectors;
  * termination removes it later once its connections have drained. UDP and SCTP real servers are deleted at
  * once: there is no connection end to wait for, and expire_nodest_conn moves their flows on. So is a TCP real
  * server in {@code cutAtOnce} (its endpoint was removed, not terminating, from a Service opted in to
- * {@code kube-ferry.io/conntrack-flush-tcp}): with expire_nodest_conn=1 the next packet of one of its connections
- * expires the IPVS connection (and its conntrack entry) instead of being forwarded; the client's next segment then
- * belongs to no IPVS connection, is not a SYN so is not scheduled, reaches the virtual IP on kube-ipvs0, where no
- * socket listens, and the node answers with a reset: the client fails at once instead of writing into a gone pod.
+ * {@code kube-ferry.io/conntrack-flush-tcp}). What the kernel then does (seen in the guest, Debian 6.1): with
+ * expire_nodest_conn=1, deleting a real server expires its IPVS connections at once (kernels from 5.9; before, the
+ * next packet of each does, that packet being dropped), and with net.ipv4.vs.conntrack=1 their conntrack entries go
+ * with them. The client's next segment belongs to no IPVS connection, is not a SYN so is not scheduled, reaches the
+ * virtual IP on kube-ipvs0, where no socket listens, and the node answers with a reset (0.02 s in the guest): the
+ * client fails at once instead of writing into a gone pod. Left at weight 0, the connection would have been
+ * forwarded to the pod's address for as long as it lasts, whatever conntrack held.
  */
 final class IpvsDiff {
 

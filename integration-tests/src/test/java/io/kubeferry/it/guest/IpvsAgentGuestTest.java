@@ -309,10 +309,10 @@ class IpvsAgentGuestTest {
      * Stale UDP cleanup on IPVS flows (issue 13): with {@code net.ipv4.vs.conntrack=1} an IPVS flow is in conntrack
      * with the virtual IP as original destination and the real server as reply source, which is what the hook
      * matches. A client on one socket (one source port) is answered by a pod; the pod leaves the Service while the
-     * client is quiet: the real server goes at once (UDP) and the hook deletes the flow's conntrack entry (counted;
-     * without a packet IPVS would not have touched it). The client's next datagram is then new to conntrack, so IPVS
-     * drops its old connection to the gone real server and schedules the datagram afresh: answered by the other pod
-     * on the first try.
+     * client is quiet: the real server goes at once (UDP), and the flow's conntrack entry goes with its IPVS
+     * connection (with expire_nodest_conn=1 the kernel expires a deleted real server's connections at once, since
+     * 5.9) or by the stale UDP hook, whichever comes first (the hook's count is printed). The client's next
+     * datagram is new to IPVS and conntrack alike: answered by the other pod on the first try, none lost.
      */
     @Test
     @Order(7)
@@ -339,8 +339,8 @@ class IpvsAgentGuestTest {
                 out -> !out.contains(ip + ":8081") && !out.substring(out.indexOf("###")).contains("udp"));
         long deleted = metric("kubeproxy_conntrack_reconciler_deleted_entries_total") - deletedBefore;
         String second = next("/tmp/udp", 2);
-        System.out.println("IPVS stale UDP: " + first + " -> endpoint removed, hook deleted " + deleted + " flow(s) -> " + second);
-        assertTrue(deleted >= 1, "the stale UDP hook deleted the IPVS flow, counted: " + deleted);
+        System.out.println("IPVS stale UDP: " + first + " -> endpoint removed, its conntrack entry gone (" + deleted
+                + " deleted by the hook, any other by IPVS) -> " + second);
         assertEquals(otherPod(pod) + " tries=1", second, "the same socket is answered by the other pod at once");
 
         ok(GUEST.run("touch /tmp/udp/close"));
@@ -353,9 +353,10 @@ class IpvsAgentGuestTest {
     /**
      * {@code kube-ferry.io/conntrack-flush-tcp: "true"} in IPVS mode (kubernetes#100698): an endpoint removed while
      * a client holds a connection to it is not drained at weight 0 (as a Service without the annotation is, test 5)
-     * but its real server is deleted at once, and the hook deletes the flow's conntrack entry. The client's next
-     * segment then matches no live IPVS connection, is no SYN so is not scheduled, and reaches the virtual IP on
-     * kube-ipvs0 where nothing listens: the node resets it. The client fails at once instead of writing into a pod
+     * but its real server is deleted at once; the kernel expires its IPVS connections and their conntrack entries
+     * (expire_nodest_conn=1), and the hook's deletion (whose filter, shown below, matches IPVS flows) would do the
+     * latter if it came first. The client's next segment matches no IPVS connection, is no SYN so is not scheduled,
+     * and reaches the virtual IP on kube-ipvs0 where nothing listens: the node resets it. The client fails at once instead of writing into a pod
      * that (in a real cluster) is gone.
      */
     @Test
@@ -383,10 +384,10 @@ class IpvsAgentGuestTest {
                 out -> !out.contains(ip + ":8080") && out.contains("->") && !out.substring(out.indexOf("###")).contains("tcp"));
         long cut = metric("kubeferry_conntrack_tcp_deleted_entries_total") - cutBefore;
         String second = next("/tmp/cut", 2);
-        System.out
-                .println("IPVS flush-tcp: held on " + pod + ", endpoint removed, hook deleted " + cut + " flow(s); next write: " + second);
+        String hookLog = GUEST.run("grep -E 'cut [0-9]+ TCP flows' /tmp/agent.log | tail -1").out().strip();
+        System.out.println("IPVS flush-tcp: held on " + pod + ", endpoint removed, real server deleted, conntrack entry gone (" + cut
+                + " deleted by the hook: " + hookLog.replaceFirst("^.* - ", "") + "); next write: " + second);
         assertTrue(second.startsWith("ERR") && second.contains("reset"), "reset, not a hang (a time-out) nor an answer: " + second);
-        assertTrue(cut >= 1, "counted: " + cut);
         assertEquals(Map.of(otherPod(pod), 3L), count(ask(vip, 80, 3)), "new connections reach the remaining pod");
 
         client.resource(slice("cut", "TCP", 8080, two)).delete();
@@ -447,6 +448,117 @@ class IpvsAgentGuestTest {
                         l -> l.contains("service=\"default/web\"") && Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)) >= 1));
         System.out.println("IPVS per-Service conntrack counts: " + line.strip().replace("\n", "; "));
         ok(GUEST.run("touch /tmp/count/close"));
+    }
+
+    /**
+     * What the conntrack hooks cost on real IPVS flows (issue 13's timings at 1,000 flows): N UDP flows, then N held
+     * TCP connections, to two Services over pod-1 and pod-2 (the TCP one opted in to cutting); pod-2 leaves each in
+     * turn. The agent's own metrics give the time per call (the stale UDP hook's listing-and-deleting, the flush-tcp
+     * hook's call, one count). Printed, not asserted: this is software emulation, CPU ~19x slower than the host
+     * (docs/benchmarks/conntrack-hooks.md has the host's figures on synthetic DNAT flows). Asserted: pod-2's flows
+     * are gone and pod-1's stay. N is 100 in the test run, 1,000 with {@code -Dkube-ferry.benchmark=full}.
+     */
+    @Test
+    @Order(11)
+    void conntrackHookTimingsOnIpvsFlows() throws Exception {
+        int n = io.kubeferry.it.BenchmarkScale.pick(List.of(100), List.of(1_000)).get(0);
+        String udpVip = "198.19.0.23";
+        String tcpVip = "198.19.0.24";
+        // Test 7 may have started these already: a second server on the port then exits at once.
+        ok(GUEST.run("for i in 1 2; do (ip netns exec p$i python3 /run/kf-share/bed.py userve pod-$i 8081 > /dev/null 2>&1 &); done"));
+        Ep[] two = {Ep.ready("198.18.0.11", "node-a"), Ep.ready("198.18.0.12", "node-a")};
+        client.resource(service("ct-udp", udpVip, "UDP", 53, 8081).build()).create();
+        client.resource(slice("ct-udp", "UDP", 8081, two)).create();
+        client.resource(flushTcp("ct-tcp", tcpVip)).create();
+        client.resource(slice("ct-tcp", "TCP", 8080, two)).create();
+        awaitVirtualServer(tcpVip + ":80", "rr", two);
+        awaitGuest("the UDP virtual server with both real servers", "ip netns exec node ipvsadm -Ln -u " + udpVip + ":53",
+                out -> out.contains("198.18.0.11:8081") && out.contains("198.18.0.12:8081"));
+
+        Map<String, Long> udpAnswers = answers(
+                ok(GUEST.run("ip netns exec client python3 /run/kf-share/bed.py ufill " + udpVip + " 53 " + n)));
+        Map<String, Double> m0 = conntrackMetrics();
+        client.resource(slice("ct-udp", "UDP", 8081, two[0])).update();
+        awaitGuest("pod-2's UDP flows gone", flows(udpVip, "198.18.0.12"), out -> out.strip().equals("0"));
+        Map<String, Double> m1 = conntrackMetrics();
+        long udpKept = Long.parseLong(ok(GUEST.run(flows(udpVip, "198.18.0.11"))).strip());
+
+        ok(GUEST.run("mkdir -p /tmp/tfill && (ip netns exec client python3 /run/kf-share/bed.py tfill " + tcpVip + " 80 " + n
+                + " /tmp/tfill > /tmp/tfill/log 2>&1 &)"));
+        Map<String, Long> tcpAnswers = answers(
+                awaitGuest("the TCP connections held", "cat /tmp/tfill/ready 2>/dev/null", out -> !out.isBlank(), Duration.ofSeconds(300)));
+        double counts = conntrackMetrics().getOrDefault("kubeferry_conntrack_count_duration_seconds_count", 0.0);
+        awaitTrue(Duration.ofSeconds(30),
+                () -> uncheckedMetrics().getOrDefault("kubeferry_conntrack_count_duration_seconds_count", 0.0) >= counts + 2);
+        Map<String, Double> m2 = conntrackMetrics();
+        client.resource(slice("ct-tcp", "TCP", 8080, two[0])).update();
+        awaitGuest("pod-2's TCP flows gone", flows(tcpVip, "198.18.0.12"), out -> out.strip().equals("0"));
+        Map<String, Double> m3 = conntrackMetrics();
+        long tcpKept = Long.parseLong(ok(GUEST.run(flows(tcpVip, "198.18.0.11"))).strip());
+        String entries = ok(GUEST.run("ip netns exec node conntrack -C")).strip();
+
+        List<String> rows = List.of(
+                row("stale-udp (listing calls)", n + " UDP", m0, m1, "kubeproxy_conntrack_reconciler_sync_duration_seconds",
+                        "kubeproxy_conntrack_reconciler_deleted_entries_total"),
+                row("flush-tcp (every call)", n + " TCP", m2, m3, "kubeferry_conntrack_hook_duration_seconds{hook=\"flush-tcp\"}",
+                        "kubeferry_conntrack_tcp_deleted_entries_total"),
+                row("service-counts (one count)", entries + " entries", m1, m2, "kubeferry_conntrack_count_duration_seconds", ""));
+        System.out.println("IPVS guest conntrack hooks on real IPVS flows, N = " + n + " (software emulation; UDP answers " + udpAnswers
+                + ", TCP " + tcpAnswers + ")\n" + String.format("%-28s %-14s %6s %12s %16s", "hook", "flows", "calls", "ms per call",
+                        "deleted by hook")
+                + "\n" + String.join("\n", rows));
+        assertEquals(udpAnswers.get("pod-1"), udpKept, "pod-1's UDP flows stay: " + udpAnswers);
+        assertEquals(tcpAnswers.get("pod-1"), tcpKept, "pod-1's TCP flows stay: " + tcpAnswers);
+
+        ok(GUEST.run("touch /tmp/tfill/close"));
+        client.resource(slice("ct-udp", "UDP", 8081)).delete();
+        client.resource(service("ct-udp", udpVip, "UDP", 53, 8081).build()).delete();
+        client.resource(slice("ct-tcp", "TCP", 8080)).delete();
+        client.resource(flushTcp("ct-tcp", tcpVip)).delete();
+    }
+
+    /** A script printing how many conntrack entries go to {@code vip} and are answered by {@code pod}. */
+    private static String flows(String vip, String pod) {
+        return "ip netns exec node conntrack -L --orig-dst " + vip + " --reply-src " + pod + " 2>/dev/null | wc -l";
+    }
+
+    /** "pod-1 48 pod-2 52" (bed.py's fill summary) as a map. */
+    private static Map<String, Long> answers(String summary) {
+        String[] t = summary.strip().split("\\s+");
+        Map<String, Long> out = new java.util.TreeMap<>();
+        for (int i = 0; i + 1 < t.length; i += 2) {
+            out.put(t[i], Long.parseLong(t[i + 1]));
+        }
+        return out;
+    }
+
+    /** One table row: calls and mean time per call of histogram {@code timer} between two readings, and a counter's growth. */
+    private static String row(String hook, String flows, Map<String, Double> from, Map<String, Double> to, String timer, String deleted) {
+        String labels = timer.contains("{") ? timer.substring(timer.indexOf('{')) : "";
+        String base = timer.contains("{") ? timer.substring(0, timer.indexOf('{')) : timer;
+        double calls = to.getOrDefault(base + "_count" + labels, 0.0) - from.getOrDefault(base + "_count" + labels, 0.0);
+        double seconds = to.getOrDefault(base + "_sum" + labels, 0.0) - from.getOrDefault(base + "_sum" + labels, 0.0);
+        String gone = deleted.isEmpty() ? "" : String.format("%.0f", to.getOrDefault(deleted, 0.0) - from.getOrDefault(deleted, 0.0));
+        return String.format("%-28s %-14s %6.0f %12.1f %16s", hook, flows, calls, calls == 0 ? 0 : seconds * 1000 / calls, gone);
+    }
+
+    /** The agent's conntrack metrics, by name with labels (ip_family labels dropped). */
+    private static Map<String, Double> conntrackMetrics() throws Exception {
+        String out = GUEST.run("curl -s -m 5 http://127.0.0.1:10249/metrics | grep -E '^(kubeferry|kubeproxy)_conntrack'").out();
+        Map<String, Double> values = new java.util.HashMap<>();
+        for (String line : out.lines().toList()) {
+            String key = line.substring(0, line.lastIndexOf(' ')).replaceAll("\\{ip_family=\"[^\"]*\",?}", "");
+            values.put(key, Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)));
+        }
+        return values;
+    }
+
+    private static Map<String, Double> uncheckedMetrics() {
+        try {
+            return conntrackMetrics();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** A ClusterIP Service on port 80 (targetPort 8080) opted in to cutting the TCP flows of removed endpoints. */

@@ -30,9 +30,10 @@ import java.util.Set;
  * then opts a Service out). Only endpoints that left the EndpointSlices while not terminating: a terminating
  * endpoint keeps its flows to drain (graceful termination), and one that merely turned unready is still listed,
  * so a readiness blip cuts nothing. {@link TcpFlushPolicy} says which; IPVS mode applies the same to its real
- * servers (deleted at once, not drained), and its flows are in conntrack too ({@code net.ipv4.vs.conntrack=1}),
- * with the virtual IP as original destination and the real server as reply source, so the same deletions match
- * them.
+ * servers (deleted at once, not drained). Its flows are in conntrack too ({@code net.ipv4.vs.conntrack=1}), with
+ * the virtual IP as original destination and the real server as reply source, and the same deletions match them;
+ * there the kernel usually drops them first, with the IPVS connections of the deleted real server
+ * (expire_nodest_conn), and this hook finds none left.
  *
  * <p>One {@code conntrack -D} per removed endpoint, matching the DNATed flows answered by its {@code ip:port}
  * ({@code -p tcp --dst-nat --reply-src IP --reply-port-src PORT}): pod-to-pod flows to the same address are not
