@@ -379,8 +379,8 @@ class IpvsAgentGuestTest {
 
         client.resource(slice("cut", "TCP", 8080, Arrays.stream(two).filter(e -> !e.ip().equals(ip)).toArray(Ep[]::new))).update();
         awaitGuest("the real server deleted at once (not weight 0) and the flow's conntrack entry gone",
-                "ip netns exec node ipvsadm -Ln -t "
-                        + vip + ":80; echo '###'; ip netns exec node conntrack -L " + hookFilter + " 2>/dev/null",
+                "ip netns exec node ipvsadm -Ln -t " + vip + ":80; echo '###'; ip netns exec node conntrack -L " + hookFilter
+                        + " --orig-dst " + vip + " 2>/dev/null",
                 out -> !out.contains(ip + ":8080") && out.contains("->") && !out.substring(out.indexOf("###")).contains("tcp"));
         long cut = metric("kubeferry_conntrack_tcp_deleted_entries_total") - cutBefore;
         String second = next("/tmp/cut", 2);
