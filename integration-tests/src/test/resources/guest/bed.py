@@ -6,6 +6,13 @@
   bed.py askfrom HOST PORT COUNT SRC,...  COUNT fresh connections from each source address: "SRC answer" (or ERR) each
   bed.py hold HOST PORT DIR       one connection: answer to DIR/first, then on DIR/go to DIR/second, closes on DIR/close
   bed.py loop HOST PORT DIR       fresh connections until DIR/stop exists; then DIR/result: "ok N failed M" + failures
+  bed.py talk HOST PORT DIR       one connection: a line now, answer to DIR/answer-1; the same on each DIR/go-N to
+                                  DIR/answer-N ("ERR ... after S s" when it failed, then no more); closes on DIR/close
+  bed.py userve NAME PORT         UDP: answer every datagram with NAME (runs forever)
+  bed.py uhold HOST PORT DIR      UDP, one socket (one source port): a datagram now, answer to DIR/answer-1; on each
+                                  DIR/go-N another, to DIR/answer-N as "ANSWER tries=T" (up to 3 tries of 1 s) or ERR
+  bed.py ufill HOST PORT N        UDP: N sockets (N flows) send one datagram each; prints "ANSWER COUNT ..." of the replies
+  bed.py tfill HOST PORT N DIR    TCP: N connections, one line each, held; DIR/ready gets "ANSWER COUNT ..."; close on DIR/close
 """
 import os, socket, sys, threading, time
 
@@ -97,6 +104,100 @@ def main(argv):
                 failures.append("%.3f %s" % (time.time(), e))
             time.sleep(0.02)
         write(d + "/result", "ok %d failed %d\n%s" % (ok, len(failures), "\n".join(failures[:20])))
+    elif mode == "talk":
+        talk(argv[2], int(argv[3]), argv[4])
+    elif mode == "userve":
+        userve(argv[2], int(argv[3]))
+    elif mode == "uhold":
+        uhold(argv[2], int(argv[3]), argv[4])
+    elif mode == "ufill":
+        print(fill(argv[2], int(argv[3]), int(argv[4]), socket.SOCK_DGRAM)[0])
+    elif mode == "tfill":
+        summary, socks = fill(argv[2], int(argv[3]), int(argv[4]), socket.SOCK_STREAM)
+        write(argv[5] + "/ready", summary)
+        wait_for(argv[5] + "/close")
+        for c in socks:
+            c.close()
+
+
+def fill(host, port, n, kind):
+    """N flows to HOST:PORT, one socket each, one request and answer at a time (a burst would overrun a UDP server's
+    buffer); every socket stays open until all are done, so no source port is reused: a summary of who answered,
+    and the sockets (the UDP ones closed)."""
+    import collections, resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
+    answers, socks = collections.Counter(), []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET, kind)
+        s.settimeout(1.0)
+        socks.append(s)
+        try:
+            s.connect((host, port))
+            s.send(b"x\n")
+            answer = s.recv(2048) if kind == socket.SOCK_DGRAM else s.makefile("rb").readline()
+            answers[answer.decode().strip() or "ERR"] += 1
+        except Exception:
+            answers["ERR"] += 1
+    if kind == socket.SOCK_DGRAM:
+        for s in socks:
+            s.close()
+    return " ".join("%s %d" % kv for kv in sorted(answers.items())), socks
+
+
+def next_go(d, n):
+    """Waits for DIR/go-N (True) or DIR/close (False)."""
+    while not os.path.exists("%s/go-%d" % (d, n)):
+        if os.path.exists(d + "/close"):
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def talk(host, port, d):
+    c = socket.create_connection((host, port), timeout=10)
+    f = c.makefile("rb")
+    n = 1
+    while True:
+        start = time.time()
+        try:
+            c.sendall(b"%d\n" % n)
+            answer = f.readline().decode().strip() or "ERR closed after %.2f s" % (time.time() - start)
+        except Exception as e:
+            answer = "ERR %s after %.2f s" % (e, time.time() - start)
+        write("%s/answer-%d" % (d, n), answer)
+        n += 1
+        if answer.startswith("ERR") or not next_go(d, n):
+            break
+    c.close()
+
+
+def userve(name, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", port))
+    while True:
+        _, peer = s.recvfrom(2048)
+        s.sendto(name.encode(), peer)
+
+
+def uhold(host, port, d):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(1.0)
+    s.connect((host, port))
+    n = 1
+    while True:
+        answer = "ERR no answer in 3 tries"
+        for tries in range(1, 4):
+            try:
+                s.send(b"%d" % n)
+                answer = "%s tries=%d" % (s.recv(2048).decode(), tries)
+                break
+            except (socket.timeout, ConnectionRefusedError):
+                pass
+        write("%s/answer-%d" % (d, n), answer)
+        n += 1
+        if not next_go(d, n):
+            break
 
 
 if __name__ == "__main__":

@@ -1,6 +1,10 @@
 package io.kubeferry.ipvs;
 
+import io.kubeferry.proxy.conntrack.ConntrackChanges;
+import io.kubeferry.proxy.conntrack.TcpFlushPolicy;
+import io.kubeferry.proxy.model.Endpoint;
 import io.kubeferry.proxy.model.Protocol;
+import io.kubeferry.proxy.model.ServicePortName;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -14,6 +18,9 @@ import java.util.stream.Collectors;
  * every time, so after an agent restart a weight-0 server is never forgotten (upstream k/k#92019):
  * if it is desired again it gets its weight back; if not, it is deleted once drained.
  * TCP drains when ActiveConn+InActConn reach 0; UDP/SCTP are deleted at once (no connection end to wait for).
+ * The exception is a Service opted in to cutting the TCP flows of removed endpoints ({@link TcpFlushPolicy}): an
+ * endpoint that left its EndpointSlices while not terminating is not drained ({@link #cutAtOnce}), because draining
+ * is exactly what leaves its clients hanging on a gone pod (kubernetes#100698); a terminating one still drains.
  */
 final class GracefulTermination {
 
@@ -79,6 +86,20 @@ final class GracefulTermination {
         Set<String> gone = drained.stream().map(RealServer::key).collect(Collectors.toSet());
         List<RealServer> kept = state.table().realServers().stream().filter(r -> !gone.contains(r.key())).toList();
         return new Sweep(List.copyOf(drained), text, state.withRealServers(kept));
+    }
+
+    /**
+     * The endpoints, per Service port, whose real servers are deleted at once rather than set to weight 0: the
+     * removals from the last programmed state to this one that {@code policy} cuts (TCP, opted in, not terminating
+     * when last seen; the conntrack hook deletes the same endpoints' conntrack entries after the sync). Only known
+     * between two states this agent programmed: after a restart, an endpoint removed meanwhile drains as before.
+     */
+    static Map<ServicePortName, List<Endpoint>> cutAtOnce(TcpFlushPolicy policy, ConntrackChanges changes) {
+        Map<ServicePortName, List<Endpoint>> out = new HashMap<>();
+        for (ConntrackChanges.ServiceEndpoint r : policy.cut(changes)) {
+            out.computeIfAbsent(r.service().name(), k -> new ArrayList<>()).add(r.endpoint());
+        }
+        return out;
     }
 
     /** The ipvsadm line that deletes one real server. */

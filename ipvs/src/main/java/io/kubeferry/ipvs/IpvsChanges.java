@@ -44,7 +44,7 @@ record IpvsChanges(boolean full, String ipsets, String addresses, IpvsPlan plan,
                 : desired.noNodeAccess().equals(current.noNodeAccess()) ? "" : IpvsRenderer.outFilter(desired.noNodeAccess());
         return new IpvsChanges(full, IpsetDiff.program(desired.ipsets(), current.ipsets(), full, family),
                 IpvsAddresses.program(desired.addresses(), current.addresses()),
-                IpvsDiff.between(desired.table(), current.table(), ours), rules, family);
+                IpvsDiff.between(desired.table(), current.table(), ours, desired.cutAtOnce()), rules, family);
     }
 
     /** What {@code render} prints: the programs that would build {@code desired} on a node with none of it yet. */

@@ -6,6 +6,8 @@ import io.kubeferry.iptables.KernelRules;
 import io.kubeferry.iptables.SharedRules;
 import io.kubeferry.proxy.config.NodePortAddresses;
 import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.conntrack.ConntrackChanges;
+import io.kubeferry.proxy.conntrack.TcpFlushPolicy;
 import io.kubeferry.proxy.dataplane.CleanupReport;
 import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
@@ -18,6 +20,7 @@ import io.kubeferry.proxy.exec.ToolCommand;
 import io.kubeferry.proxy.exec.ToolException;
 import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
+import io.kubeferry.proxy.model.Endpoint;
 import io.kubeferry.proxy.model.IpFamily;
 import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.model.ServicePortName;
@@ -79,6 +82,9 @@ final class IpvsDataplane implements Dataplane {
     private boolean needFull = true;
     /** What the kernel holds after the last successful sync; null until the first one. */
     private IpvsKernelState applied;
+    /** The state the last successful sync programmed (null until the first): what endpoint removals are told from. */
+    private ProxyState programmed;
+    private final TcpFlushPolicy flushTcp;
     /** Scheduler fallbacks already reported, so each is an Event once and not every sync. */
     private final SchedulerFallbacks fallbackEvents;
     /** The scheduler per Service port as last applied (or rendered); read by /debug/state's thread. */
@@ -88,6 +94,7 @@ final class IpvsDataplane implements Dataplane {
         this.config = context.config();
         this.tools = context.tools();
         this.family = context.family();
+        this.flushTcp = new TcpFlushPolicy(config.conntrackHooks().flushTcp());
         this.fallbackEvents = new SchedulerFallbacks(context.events());
         this.kernel = new IpvsKernelPreparation(config.ipvs(), baseSettings(config).defaultScheduler(), config.own().scheduler(), tools,
                 family);
@@ -161,7 +168,7 @@ final class IpvsDataplane implements Dataplane {
             } else {
                 current = applied;
             }
-            IpvsRenderer.Desired desired = IpvsRenderer.render(request.state(), settings, catalog);
+            IpvsRenderer.Desired desired = IpvsRenderer.render(request.state(), settings, catalog, cutAtOnce(request.state()));
             IpvsChanges changes = IpvsChanges.between(desired, current,
                     IpvsDiff.owned(current.addresses(), settings.nodeIPs(), settings.excludeCIDRs(), family), full,
                     full ? IpvsRenderer.iptables(settings, presentJumps, desired.noNodeAccess()) : "", family);
@@ -187,6 +194,7 @@ final class IpvsDataplane implements Dataplane {
             long done = System.nanoTime();
 
             applied = changes.applied(desired);
+            programmed = request.state();
             needFull = false;
             IpvsSaveParser.Table result = changes.plan().result();
             virtualServers.set(result.virtualServers().size());
@@ -205,6 +213,15 @@ final class IpvsDataplane implements Dataplane {
             }
             throw new DataplaneException((full ? "full" : "partial") + " ipvs sync failed at " + step + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Removed endpoints of opted-in TCP Services whose real servers go at once ({@link GracefulTermination#cutAtOnce}),
+     * told from the last programmed state: after a failed sync the next one compares with the same, so none is
+     * missed. O(Service ports), unchanged ones being equal by reference (what the conntrack hooks compute as well).
+     */
+    private Map<ServicePortName, List<Endpoint>> cutAtOnce(ProxyState state) {
+        return programmed == null ? Map.of() : GracefulTermination.cutAtOnce(flushTcp, ConntrackChanges.between(programmed, state));
     }
 
     @Override
@@ -338,6 +355,7 @@ final class IpvsDataplane implements Dataplane {
             report = report.failed("ipset: " + e.getMessage());
         }
         applied = null;
+        programmed = null;
         needFull = true;
         return report;
     }

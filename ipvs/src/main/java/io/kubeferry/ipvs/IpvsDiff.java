@@ -19,7 +19,15 @@ import java.util.stream.Collectors;
  * Changed scheduler/flags/persistence become an edit (-E) so existing connections survive.
  * A TCP real server no longer desired goes to weight 0 ({@code -e}) instead of being deleted: graceful
  * termination removes it later once its connections have drained. UDP and SCTP real servers are deleted at
- * once: there is no connection end to wait for, and expire_nodest_conn moves their flows on.
+ * once: there is no connection end to wait for, and expire_nodest_conn moves their flows on. So is a TCP real
+ * server in {@code cutAtOnce} (its endpoint was removed, not terminating, from a Service opted in to
+ * {@code kube-ferry.io/conntrack-flush-tcp}). What the kernel then does (seen in the guest, Debian 6.1): with
+ * expire_nodest_conn=1, deleting a real server expires its IPVS connections at once (kernels from 5.9; before, the
+ * next packet of each does, that packet being dropped), and with net.ipv4.vs.conntrack=1 their conntrack entries go
+ * with them. The client's next segment belongs to no IPVS connection, is not a SYN so is not scheduled, reaches the
+ * virtual IP on kube-ipvs0, where no socket listens, and the node answers with a reset (0.02 s in the guest): the
+ * client fails at once instead of writing into a gone pod. Left at weight 0, the connection would have been
+ * forwarded to the pod's address for as long as it lasts, whatever conntrack held.
  */
 final class IpvsDiff {
 
@@ -27,6 +35,12 @@ final class IpvsDiff {
     }
 
     static IpvsPlan between(IpvsSaveParser.Table desired, IpvsSaveParser.Table current, Predicate<VirtualServer> ours) {
+        return between(desired, current, ours, Set.of());
+    }
+
+    /** @param cutAtOnce {@link RealServer#key()} of TCP real servers deleted at once when no longer desired */
+    static IpvsPlan between(IpvsSaveParser.Table desired, IpvsSaveParser.Table current, Predicate<VirtualServer> ours,
+            Set<String> cutAtOnce) {
         List<String> out = new ArrayList<>();
         List<RealServer> resultRs = new ArrayList<>(desired.realServers());
         Map<String, VirtualServer> cur = byKey(current.virtualServers(), VirtualServer::key);
@@ -58,7 +72,7 @@ final class IpvsDiff {
             }
             if (!want.containsKey(v.key()))
                 continue;
-            if (v.protocol() != Protocol.TCP) {
+            if (v.protocol() != Protocol.TCP || cutAtOnce.contains(c.key())) {
                 out.add(GracefulTermination.deletion(v, c));
                 continue;
             }

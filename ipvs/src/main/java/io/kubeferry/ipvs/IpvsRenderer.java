@@ -99,12 +99,16 @@ final class IpvsRenderer {
      * @param fallbacks Services whose scheduler annotation could not be honoured
      * @param noNodeAccess what KUBE-IPVS-OUT-FILTER drops
      * @param schedulers   the scheduler in force per Service port, and why
+     * @param cutAtOnce    {@link RealServer#key()} of the real servers of removed endpoints whose TCP flows are cut
+     *                     ({@link io.kubeferry.proxy.conntrack.TcpFlushPolicy}): deleted at once, not drained
      */
     record Desired(IpvsSaveParser.Table table, SortedSet<String> addresses, Map<String, SortedSet<String>> ipsets,
-            List<Fallback> fallbacks, SortedSet<NoNodeAccess> noNodeAccess, Map<ServicePortName, SchedulerInForce> schedulers) {
+            List<Fallback> fallbacks, SortedSet<NoNodeAccess> noNodeAccess, Map<ServicePortName, SchedulerInForce> schedulers,
+            Set<String> cutAtOnce) {
 
         Desired {
             schedulers = Map.copyOf(schedulers);
+            cutAtOnce = Set.copyOf(cutAtOnce);
         }
     }
 
@@ -112,6 +116,14 @@ final class IpvsRenderer {
     }
 
     static Desired render(ProxyState state, IpvsSettings settings, SchedulerCatalog catalog) {
+        return render(state, settings, catalog, Map.of());
+    }
+
+    /**
+     * @param cut per Service port, its removed endpoints whose real servers go at once on each of its virtual
+     *            servers (see {@link GracefulTermination#cutAtOnce})
+     */
+    static Desired render(ProxyState state, IpvsSettings settings, SchedulerCatalog catalog, Map<ServicePortName, List<Endpoint>> cut) {
         Map<String, VirtualServer> services = new LinkedHashMap<>();
         List<RealServer> reals = new ArrayList<>();
         SortedSet<String> addresses = new TreeSet<>();
@@ -120,6 +132,7 @@ final class IpvsRenderer {
         List<Fallback> fallbacks = new ArrayList<>();
         Map<ServicePortName, SchedulerInForce> schedulers = new HashMap<>();
         SortedSet<NoNodeAccess> noNodeAccess = new TreeSet<>();
+        Set<String> cutAtOnce = new java.util.HashSet<>();
         String nodeIP = nodeIP(state, settings);
 
         for (ResolvedService svc : state.services().values()) {
@@ -139,6 +152,9 @@ final class IpvsRenderer {
                 if (services.putIfAbsent(vs.key(), vs) == null) {
                     for (Endpoint e : endpoints) {
                         reals.add(new RealServer(vs.key(), e.ip(), e.port(), 1));
+                    }
+                    for (Endpoint e : cut.getOrDefault(p.name(), List.of())) {
+                        cutAtOnce.add(new RealServer(vs.key(), e.ip(), e.port(), 0).key());
                     }
                 }
             };
@@ -211,7 +227,7 @@ final class IpvsRenderer {
         }
         sets.get(Ipset.IPVS_IPS.name()).addAll(addresses);
         return new Desired(new IpvsSaveParser.Table(List.copyOf(services.values()), List.copyOf(reals)),
-                addresses, sets, List.copyOf(fallbacks), noNodeAccess, schedulers);
+                addresses, sets, List.copyOf(fallbacks), noNodeAccess, schedulers, cutAtOnce);
     }
 
     /**

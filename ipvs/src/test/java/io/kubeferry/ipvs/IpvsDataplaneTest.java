@@ -1,6 +1,7 @@
 package io.kubeferry.ipvs;
 
 import io.kubeferry.proxy.config.ProxyConfig;
+import io.kubeferry.proxy.conntrack.TcpFlushPolicy;
 import io.kubeferry.proxy.dataplane.CleanupReport;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneException;
@@ -183,6 +184,64 @@ class IpvsDataplaneTest {
         d.housekeeping();
         assertFalse(kernel.reals.get("-t 198.19.0.1:80").containsKey("198.18.0.12:8080"), "TIME_WAIT carries no data: deleted");
         assertEquals(Set.of("198.18.0.11:8080"), kernel.reals.get("-t 198.19.0.1:80").keySet());
+    }
+
+    private static ResolvedService cut(boolean optIn, io.kubeferry.proxy.model.Endpoint... eps) {
+        var b = port("default", "cut", "", Protocol.TCP, "198.19.0.5", 80).externalIP("198.19.100.5");
+        if (optIn) {
+            b.option(TcpFlushPolicy.ANNOTATION, "true");
+        }
+        return b.resolve(eps);
+    }
+
+    private String weight(String service, String real) {
+        String line = kernel.reals.getOrDefault(service, Map.of()).get(real);
+        return line == null ? "gone" : line.substring(line.lastIndexOf(' ') + 1);
+    }
+
+    /**
+     * kube-ferry.io/conntrack-flush-tcp in IPVS mode: a removed endpoint's real servers go at once on every virtual
+     * server of the Service (IPVS would keep forwarding its connections to a weight-0 one, whatever conntrack holds);
+     * a terminating one goes to weight 0 and, leaving the slice later, keeps draining; other Services drain as ever.
+     */
+    @Test
+    void anOptedInServiceDeletesARemovedEndpointsRealServersAtOnceWhileATerminatingOneDrains() throws Exception {
+        var a = endpoint("198.18.0.11", 8080);
+        var b = endpoint("198.18.0.12", 8080);
+        var c = endpoint("198.18.0.13", 8080);
+        var cTerminating = new io.kubeferry.proxy.model.Endpoint(c.ip(), 8080, false, true, true, "node-b", "", Set.of(), Set.of(), false);
+        IpvsDataplane d = dataplane(config);
+        d.sync(SyncRequest.full(Fixtures.state(cut(true, a, b, c), web("198.18.0.11", "198.18.0.12"))));
+
+        ProxyState next = Fixtures.state(cut(true, a, cTerminating), web("198.18.0.11"));
+        d.sync(new SyncRequest(next, next.services().keySet(), false));
+        assertEquals(List.of("gone", "gone", "0", "0"), List.of(weight("-t 198.19.0.5:80", "198.18.0.12:8080"),
+                weight("-t 198.19.100.5:80", "198.18.0.12:8080"), weight("-t 198.19.0.5:80", "198.18.0.13:8080"),
+                weight("-t 198.19.0.1:80", "198.18.0.12:8080")), "removed: cut; terminating: drains; not opted in: drains");
+        assertTrue(ipvsadmInput(-1).contains("-d -t 198.19.100.5:80 -r 198.18.0.12:8080\n"), ipvsadmInput(-1));
+
+        ProxyState gone = Fixtures.state(cut(true, a), web("198.18.0.11"));
+        d.sync(new SyncRequest(gone, gone.services().keySet(), false));
+        assertEquals("0", weight("-t 198.19.0.5:80", "198.18.0.13:8080"), "terminating when it left the slice: still draining");
+    }
+
+    /** --conntrack-flush-tcp opts every Service in and the annotation "false" out; after a restart nothing is cut. */
+    @Test
+    void theNodeSettingOptsEveryServiceInAndAFreshAgentCutsNothing() throws Exception {
+        ProxyConfig every = config.withConntrackHooks(new ProxyConfig.ConntrackHookSettings(java.time.Duration.ofSeconds(30), true,
+                java.time.Duration.ZERO));
+        var out = port("default", "out", "", Protocol.TCP, "198.19.0.6", 80).option(TcpFlushPolicy.ANNOTATION, "false");
+        var a = endpoint("198.18.0.11", 8080);
+        var b = endpoint("198.18.0.12", 8080);
+        IpvsDataplane d = dataplane(every);
+        d.sync(SyncRequest.full(Fixtures.state(cut(false, a, b), out.resolve(a, b))));
+        ProxyState next = Fixtures.state(cut(false, a), out.resolve(a));
+        d.sync(new SyncRequest(next, next.services().keySet(), false));
+        assertEquals(List.of("gone", "0"), List.of(weight("-t 198.19.0.5:80", b.hostPort()), weight("-t 198.19.0.6:80", b.hostPort())));
+
+        dataplane(every).sync(SyncRequest.full(Fixtures.state(cut(false, a, b))));
+        dataplane(every).sync(SyncRequest.full(Fixtures.state(cut(false, a))));
+        assertEquals("0", weight("-t 198.19.0.5:80", b.hostPort()), "a new agent has no earlier state to tell a removal from: it drains");
     }
 
     @Test

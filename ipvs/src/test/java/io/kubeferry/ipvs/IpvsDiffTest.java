@@ -38,6 +38,17 @@ class IpvsDiffTest {
     }
 
     @Test
+    void aTcpRealServerToCutIsDeletedAtOnceWhateverItsWeight() {
+        var current = t("-A -t 198.19.0.1:80 -s rr\n-a -t 198.19.0.1:80 -r 198.18.0.2:8080 -m -w 1\n"
+                + "-a -t 198.19.0.1:80 -r 198.18.0.3:8080 -m -w 0\n-a -t 198.19.0.1:80 -r 198.18.0.4:8080 -m -w 1");
+        var p = IpvsDiff.between(t("-A -t 198.19.0.1:80 -s rr"), current, v -> true,
+                java.util.Set.of("tcp:198.19.0.1:80>198.18.0.2:8080", "tcp:198.19.0.1:80>198.18.0.3:8080"));
+        assertEquals(List.of("-d -t 198.19.0.1:80 -r 198.18.0.2:8080", "-d -t 198.19.0.1:80 -r 198.18.0.3:8080",
+                "-e -t 198.19.0.1:80 -r 198.18.0.4:8080 -m -w 0"), p.lines());
+        assertEquals(List.of("198.18.0.4"), p.result().realServers().stream().map(RealServer::address).toList(), "the other one drains");
+    }
+
+    @Test
     void removedServiceDeletedButForeignUntouched() {
         var p = IpvsDiff.between(t(""), t("-A -t 198.19.0.1:80 -s rr\n-A -t 10.0.0.1:80 -s rr"),
                 v -> v.address().startsWith("198.19."));

@@ -7,7 +7,6 @@ import io.kubeferry.proxy.model.Endpoint;
 import io.kubeferry.proxy.model.Protocol;
 import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.model.ResolvedService;
-import io.kubeferry.proxy.model.ServicePort;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
@@ -30,7 +29,11 @@ import java.util.Set;
  * {@value #ANNOTATION}{@code : "true"}, or for every Service with {@code --conntrack-flush-tcp} ({@code "false"}
  * then opts a Service out). Only endpoints that left the EndpointSlices while not terminating: a terminating
  * endpoint keeps its flows to drain (graceful termination), and one that merely turned unready is still listed,
- * so a readiness blip cuts nothing.
+ * so a readiness blip cuts nothing. {@link TcpFlushPolicy} says which; IPVS mode applies the same to its real
+ * servers (deleted at once, not drained). Its flows are in conntrack too ({@code net.ipv4.vs.conntrack=1}), with
+ * the virtual IP as original destination and the real server as reply source, and the same deletions match them;
+ * there the kernel usually drops them first, with the IPVS connections of the deleted real server
+ * (expire_nodest_conn), and this hook finds none left.
  *
  * <p>One {@code conntrack -D} per removed endpoint, matching the DNATed flows answered by its {@code ip:port}
  * ({@code -p tcp --dst-nat --reply-src IP --reply-port-src PORT}): pod-to-pod flows to the same address are not
@@ -39,11 +42,11 @@ import java.util.Set;
  */
 final class RemovedEndpointTcpFlows implements ConntrackHook {
 
-    static final String ANNOTATION = "kube-ferry.io/conntrack-flush-tcp";
+    static final String ANNOTATION = TcpFlushPolicy.ANNOTATION;
     private static final Logger LOG = LoggerFactory.getLogger(RemovedEndpointTcpFlows.class);
 
     private final ToolRunner tools;
-    private final boolean everyService;
+    private final TcpFlushPolicy policy;
     private final Counter deleted;
     /**
      * Per family, removed endpoints whose deletion failed, retried with that family's next change (the hook's one
@@ -54,7 +57,7 @@ final class RemovedEndpointTcpFlows implements ConntrackHook {
 
     RemovedEndpointTcpFlows(ToolRunner tools, boolean everyService, MeterRegistry metrics) {
         this.tools = tools;
-        this.everyService = everyService;
+        this.policy = new TcpFlushPolicy(everyService);
         this.deleted = Counter.builder("kubeferry.conntrack.tcp.deleted.entries")
                 .description("Cumulative TCP conntrack flows of removed endpoints deleted").register(metrics);
     }
@@ -67,8 +70,7 @@ final class RemovedEndpointTcpFlows implements ConntrackHook {
     @Override
     public void afterSync(ConntrackChange change) throws ToolException {
         List<ServiceEndpoint> cut = new ArrayList<>(unfinished(change.current()));
-        change.changes().only(Protocol.TCP).removedEndpoints().stream().filter(r -> !r.terminating())
-                .filter(r -> optedIn(r.service())).filter(r -> !cut.contains(r)).forEach(cut::add);
+        policy.cut(change.changes()).stream().filter(r -> !cut.contains(r)).forEach(cut::add);
         if (cut.isEmpty()) {
             return;
         }
@@ -87,11 +89,6 @@ final class RemovedEndpointTcpFlows implements ConntrackHook {
             ResolvedService now = current.services().get(r.service().name());
             return now == null || now.allEndpoints().stream().noneMatch(ep -> ep.hostPort().equals(r.endpoint().hostPort()));
         }).toList();
-    }
-
-    boolean optedIn(ServicePort service) {
-        String value = service.options().get(ANNOTATION);
-        return value == null ? everyService : Boolean.parseBoolean(value.strip());
     }
 
     static List<ConntrackDelete> deletions(List<ServiceEndpoint> cut, ProxyState current) {
