@@ -15,6 +15,7 @@ import io.kubeferry.proxy.dataplane.SchedulerInForce;
 import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.dataplane.SyncResult;
 import io.kubeferry.proxy.events.KubernetesServiceEvents;
+import io.kubeferry.proxy.events.RepeatFilteringServiceEvents;
 import io.kubeferry.proxy.exec.ToolRunner;
 import io.kubeferry.proxy.health.DebugState;
 import io.kubeferry.proxy.health.HttpEndpoints;
@@ -136,7 +137,8 @@ public final class Agent {
         this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         this.runtimeMetrics = new RuntimeMetrics(registry);
         KubernetesServiceEvents events = new KubernetesServiceEvents(client, vertx, config.hostnameOverride());
-        DataplaneContext dataplaneContext = new DataplaneContext(config, tools, registry, events);
+        // One filter for every family's dataplane: a dual-stack Service whose scheduler falls back in both gets one Event.
+        DataplaneContext dataplaneContext = new DataplaneContext(config, tools, registry, new RepeatFilteringServiceEvents(events));
         DataplaneProvider provider = given != null ? given : DataplaneProvider.forMode(config.mode());
         NodeFamilies families;
         if (checkedFamilies == null) {

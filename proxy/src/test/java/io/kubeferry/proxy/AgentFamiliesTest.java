@@ -7,6 +7,9 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.model.IpFamily;
+import io.kubeferry.proxy.model.Protocol;
+import io.kubeferry.proxy.model.ServicePortName;
+import io.kubeferry.proxy.scheduler.SchedulerFallbacks;
 import io.kubeferry.proxy.testing.AnsweredTools;
 import io.kubeferry.proxy.testing.FakeNetfilter;
 import io.kubeferry.proxy.testing.LogCapture;
@@ -16,6 +19,7 @@ import io.kubeferry.proxy.testing.RecordingProvider.Call;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.function.BooleanSupplier;
 
@@ -155,6 +159,28 @@ class AgentFamiliesTest {
             assertFalse(syncs.get(2).request().full(), "IPv4's first sync went through: its retry is partial");
             assertTrue(syncs.get(3).request().full(), "IPv6 failed: its retry is full");
         }
+    }
+
+    @Test
+    void aFallbackInBothFamiliesIsOneWarningEvent() throws Exception {
+        ServicePortName web = new ServicePortName("default", "dual", "p", Protocol.TCP);
+        RecordingProvider provider = new RecordingProvider()
+                .fallingBack(Map.of(web, "scheduler \"wlc\" is not available; using \"random\""));
+        try (MockApiAgent running = MockApiAgent.start(client, config().withSyncPeriods(java.time.Duration.ofSeconds(1),
+                java.time.Duration.ZERO), new FakeNetfilter(), provider)) {
+            Agent agent = running.agent();
+            await("the Event", () -> fallbackEvents("dual") >= 1);
+            // Later syncs report nothing new; a second Event would have been asked for with the first (the same sync).
+            int synced = agent.successfulSyncs();
+            await("two more syncs", () -> agent.successfulSyncs() >= synced + 2);
+            assertEquals(1, fallbackEvents("dual"), "both families fell back: one Warning Event, not one per family");
+        }
+    }
+
+    private static long fallbackEvents(String service) {
+        return client.v1().events().inNamespace("default").list().getItems().stream()
+                .filter(e -> SchedulerFallbacks.REASON.equals(e.getReason()) && service.equals(e.getInvolvedObject().getName()))
+                .count();
     }
 
     @Test
