@@ -15,6 +15,7 @@ import io.kubeferry.proxy.dataplane.SchedulerInForce;
 import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.dataplane.SyncResult;
 import io.kubeferry.proxy.events.KubernetesServiceEvents;
+import io.kubeferry.proxy.events.RepeatFilteringServiceEvents;
 import io.kubeferry.proxy.exec.ToolRunner;
 import io.kubeferry.proxy.health.DebugState;
 import io.kubeferry.proxy.health.HttpEndpoints;
@@ -44,6 +45,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -63,7 +65,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>
  * Dual-stack as upstream's MetaProxier: one dataplane instance per IP family the node runs ({@link NodeFamilies}),
  * each given only its family's state; every sync programs IPv4, then IPv6, on the one worker, and fails when either
- * fails. Changes, the last state, the canary, housekeeping, leftovers and conntrack hooks are kept per family.
+ * fails; a family that synced counts as synced even then, and only a failed family's retry is full. Changes, the
+ * last state, the canary, housekeeping, leftovers and conntrack hooks are kept per family.
  */
 public final class Agent {
 
@@ -93,6 +96,12 @@ public final class Agent {
     /** Per running family, the changes no successful sync has programmed yet. */
     private final Map<IpFamily, Set<ServicePortName>> unsyncedChanges = new EnumMap<>(IpFamily.class);
     private final List<Instant> unsyncedTriggers = new ArrayList<>();
+    /** The families whose next sync must be full: each at first, and a family whose last sync failed (on the context). */
+    private final Set<IpFamily> fullOwed = EnumSet.noneOf(IpFamily.class);
+    /** The last sync failed: the runner's next full is (at least) its retry (on the context). */
+    private boolean retrying;
+    /** A change asked for a full sync of every family since the last full one began (on the context). */
+    private boolean fullAsked;
     private ClusterWatch watch;
     /** Per family, the state the kernel was last programmed with (read by /debug/state and tests off the context). */
     private volatile Map<IpFamily, ProxyState> lastStates;
@@ -128,7 +137,8 @@ public final class Agent {
         this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         this.runtimeMetrics = new RuntimeMetrics(registry);
         KubernetesServiceEvents events = new KubernetesServiceEvents(client, vertx, config.hostnameOverride());
-        DataplaneContext dataplaneContext = new DataplaneContext(config, tools, registry, events);
+        // One filter for every family's dataplane: a dual-stack Service whose scheduler falls back in both gets one Event.
+        DataplaneContext dataplaneContext = new DataplaneContext(config, tools, registry, new RepeatFilteringServiceEvents(events));
         DataplaneProvider provider = given != null ? given : DataplaneProvider.forMode(config.mode());
         NodeFamilies families;
         if (checkedFamilies == null) {
@@ -142,6 +152,7 @@ public final class Agent {
         Map<IpFamily, ProxyState> empty = new EnumMap<>(IpFamily.class);
         for (IpFamily family : dataplanes.keySet()) {
             unsyncedChanges.put(family, new HashSet<>());
+            fullOwed.add(family);
         }
         this.hooks = new ConntrackHooks(ConntrackHookProvider.all().stream().map(p -> p.create(dataplaneContext)).toList(),
                 config.conntrackHooks().timeLimit(), registry);
@@ -366,6 +377,7 @@ public final class Agent {
 
     /** A change that touches every Service (this node's addresses or topology labels): upstream goes full. */
     private void changedEverywhere() {
+        fullAsked = true;
         metrics.queued();
         runner.requestFull();
     }
@@ -393,10 +405,16 @@ public final class Agent {
     private record FamilySync(SyncRequest request, SyncResult result, Duration took) {
     }
 
+    /** What every family's part of one sync did: the families that synced, and the first failure (null: none). */
+    private record FamiliesSynced(Map<IpFamily, FamilySync> synced, Exception failure) {
+    }
+
     /**
      * One sync, on the context; the dataplanes run on the ordered worker (IPv4, then IPv6), the hooks on their own
-     * threads. Every running family is synced even when an earlier one failed (one family's failure does not keep the
-     * other's changes out of the kernel); the sync fails with the first failure, and the retry is full for all.
+     * threads. As upstream's MetaProxier, each family stands alone: every running family is synced even when an
+     * earlier one failed, and a family that synced counts as synced (hooks, last state, schedulers, metrics, its
+     * changes cleared) whatever the other did. The sync as a whole fails with the first failure (health, the failure
+     * count and the runner's backoff see one failed sync, as single-stack); only a failed family owes a full retry.
      */
     private Future<Boolean> sync(boolean full) {
         if (!state.ready()) {
@@ -406,21 +424,33 @@ public final class Agent {
         unsyncedChanges.forEach((family, changes) -> changes.addAll(snapshot.changed(family)));
         unsyncedTriggers.addAll(snapshot.triggerTimes());
         health.nodeEligible(snapshot.state(primary()).node().eligible());
-        boolean doFull = full || successfulSyncs.get() == 0 || kernelLost;
+        // After a failure the runner forces a full sync, which only the failed family needs: a full the runner asks
+        // for then goes to every family only if a change asked for it since (fullAsked). An hourly full that falls
+        // due during the retry waits for the next sync (the retry reports itself partial, so the hour stays due).
+        boolean fullForAll = kernelLost || (full && (!retrying || fullAsked));
         Map<IpFamily, SyncRequest> requests = new EnumMap<>(IpFamily.class);
-        dataplanes.keySet().forEach(f -> requests.put(f, new SyncRequest(snapshot.state(f), unsyncedChanges.get(f), doFull)));
+        dataplanes.keySet().forEach(f -> requests.put(f,
+                new SyncRequest(snapshot.state(f), unsyncedChanges.get(f), fullForAll || fullOwed.contains(f))));
+        if (requests.values().stream().allMatch(SyncRequest::full)) {
+            // Answered (the first sync answers what the initial lists asked for before the state was ready).
+            fullAsked = false;
+        }
         long start = System.nanoTime();
-        fullSyncRunning = doFull;
-        return onWorker(() -> syncFamilies(requests)).compose(synced -> {
+        fullSyncRunning = requests.values().stream().anyMatch(SyncRequest::full);
+        return onWorker(() -> syncFamilies(requests)).compose(done -> {
             fullSyncRunning = false;
-            boolean allFull = synced.values().stream().allMatch(f -> f.result().full());
+            Map<IpFamily, FamilySync> synced = done.synced();
+            boolean allFull = done.failure() == null && synced.values().stream().allMatch(f -> f.result().full());
             if (allFull) {
                 kernelLost = false;
             }
             Duration took = Duration.ofNanos(System.nanoTime() - start);
             Map<IpFamily, ProxyState> states = new EnumMap<>(IpFamily.class);
+            states.putAll(lastStates);
             Map<IpFamily, Map<ServicePortName, SchedulerInForce>> schedulers = new EnumMap<>(IpFamily.class);
+            schedulers.putAll(lastSchedulers);
             Map<IpFamily, SyncResult> results = new EnumMap<>(IpFamily.class);
+            results.putAll(lastResults);
             synced.forEach((family, f) -> {
                 metrics.synced(family, f.result().full(), f.took());
                 metrics.programmed(family, f.request().state());
@@ -428,22 +458,30 @@ public final class Agent {
                 states.put(family, f.request().state());
                 schedulers.put(family, dataplanes.get(family).schedulers());
                 results.put(family, f.result());
+                unsyncedChanges.get(family).clear();
+                fullOwed.remove(family);
             });
-            // One trigger time is one change, programmed once every family is: counted once, under the first family.
-            metrics.programmedChanges(primary(), unsyncedTriggers);
-            health.updated();
+            fullOwed.addAll(requests.keySet().stream().filter(f -> !synced.containsKey(f)).toList());
+            retrying = done.failure() != null;
             lastStates = Collections.unmodifiableMap(states);
             lastSchedulers = Collections.unmodifiableMap(schedulers);
             lastResults = Collections.unmodifiableMap(results);
-            unsyncedChanges.values().forEach(Set::clear);
-            unsyncedTriggers.clear();
-            boolean first = successfulSyncs.incrementAndGet() == 1;
-            serviceHealth.update(states.values());
+            if (!synced.isEmpty()) {
+                serviceHealth.update(states.values());
+            }
             if (LOG.isDebugEnabled()) {
                 synced.forEach((family, f) -> LOG.debug("{} {} sync of {} Service ports in {} ms (render {} ms, apply {} ms)",
                         f.result().full() ? "full" : "partial", family, f.request().state().services().size(), took.toMillis(),
                         f.result().renderTime().toMillis(), f.result().applyTime().toMillis()));
             }
+            if (done.failure() != null) {
+                return Future.failedFuture(done.failure());
+            }
+            // One trigger time is one change, programmed once every family is: counted once, under the first family.
+            metrics.programmedChanges(primary(), unsyncedTriggers);
+            health.updated();
+            unsyncedTriggers.clear();
+            boolean first = successfulSyncs.incrementAndGet() == 1;
             return onWorker(() -> {
                 if (!leftovers.isEmpty()) {
                     removeLeftovers();
@@ -462,10 +500,11 @@ public final class Agent {
     }
 
     /**
-     * Syncs each family in order, on the worker. The first failure is thrown once every family was tried; an IPv6
-     * failure's message starts with "IPv6: " (an IPv4 one reads as it did before dual-stack).
+     * Syncs each family in order, on the worker, each tried whatever the other did. The first failure is returned
+     * with the families that synced; an IPv6 failure's message starts with "IPv6: " (an IPv4 one reads as it did
+     * before dual-stack).
      */
-    private Map<IpFamily, FamilySync> syncFamilies(Map<IpFamily, SyncRequest> requests) throws Exception {
+    private FamiliesSynced syncFamilies(Map<IpFamily, SyncRequest> requests) {
         Map<IpFamily, FamilySync> synced = new EnumMap<>(IpFamily.class);
         Exception failure = null;
         for (Map.Entry<IpFamily, SyncRequest> entry : requests.entrySet()) {
@@ -480,10 +519,7 @@ public final class Agent {
                 }
             }
         }
-        if (failure != null) {
-            throw failure;
-        }
-        return synced;
+        return new FamiliesSynced(synced, failure);
     }
 
     /**

@@ -7,6 +7,9 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.model.IpFamily;
+import io.kubeferry.proxy.model.Protocol;
+import io.kubeferry.proxy.model.ServicePortName;
+import io.kubeferry.proxy.scheduler.SchedulerFallbacks;
 import io.kubeferry.proxy.testing.AnsweredTools;
 import io.kubeferry.proxy.testing.FakeNetfilter;
 import io.kubeferry.proxy.testing.LogCapture;
@@ -16,6 +19,7 @@ import io.kubeferry.proxy.testing.RecordingProvider.Call;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.function.BooleanSupplier;
 
@@ -116,21 +120,67 @@ class AgentFamiliesTest {
     }
 
     @Test
-    void aFailedIPv6SyncFailsTheSyncAndTheRetryIsFullInBothFamilies() throws Exception {
+    void aFailedIPv6SyncFailsTheSyncButIPv4CountsAsSyncedAndOnlyIPv6sRetryIsFull() throws Exception {
+        RecordingProvider provider = new RecordingProvider();
+        try (MockApiAgent running = MockApiAgent.start(client, config().withSyncPeriods(java.time.Duration.ofSeconds(1),
+                java.time.Duration.ZERO), new FakeNetfilter(), provider)) {
+            Agent agent = running.agent();
+            await("the first sync", () -> agent.successfulSyncs() >= 1);
+            int before = provider.syncs().size();
+            provider.failNextSync(IpFamily.IPv6);
+            createService("web", "198.19.0.1");
+            await("a successful sync after the failure", () -> agent.successfulSyncs() >= 2);
+            assertEquals(1, agent.failedSyncs());
+            List<Call> syncs = provider.syncs().subList(before, before + 4);
+            // The failed sync: IPv4 programmed web, IPv6 failed; the retry: IPv4 partial with nothing left to do.
+            assertEquals(List.of(IpFamily.IPv4, IpFamily.IPv6, IpFamily.IPv4, IpFamily.IPv6), families(syncs));
+            assertEquals(1, syncs.get(0).request().changed().size(), "web changed in IPv4");
+            Call retryV4 = syncs.get(2);
+            assertFalse(retryV4.request().full(), "IPv4 synced: its retry is partial");
+            assertTrue(retryV4.request().changed().isEmpty(), "IPv4's changes were programmed: " + retryV4.request().changed());
+            assertTrue(syncs.get(3).request().full(), "IPv6 failed: its retry is full");
+            assertEquals(1, agent.lastState().services().size());
+            await("the canary asked of both families", () -> provider.calls().stream().filter(c -> c.what().equals("kernelStateLost"))
+                    .map(Call::family).distinct().count() == 2);
+        }
+    }
+
+    @Test
+    void aFailedFirstIPv6SyncLeavesIPv4Synced() throws Exception {
         RecordingProvider provider = new RecordingProvider();
         provider.failNextSync(IpFamily.IPv6);
         try (MockApiAgent running = MockApiAgent.start(client, config().withSyncPeriods(java.time.Duration.ofSeconds(1),
                 java.time.Duration.ZERO), new FakeNetfilter(), provider)) {
             Agent agent = running.agent();
             await("a successful sync after the failure", () -> agent.successfulSyncs() >= 1);
-            assertEquals(1, agent.failedSyncs());
             List<Call> syncs = provider.syncs();
-            // First attempt: IPv4 went through, IPv6 failed; the retry syncs both, full.
             assertEquals(List.of(IpFamily.IPv4, IpFamily.IPv6, IpFamily.IPv4, IpFamily.IPv6), families(syncs.subList(0, 4)));
-            assertTrue(syncs.get(2).request().full() && syncs.get(3).request().full(), "the retry is full for both families");
-            await("the canary asked of both families", () -> provider.calls().stream().filter(c -> c.what().equals("kernelStateLost"))
-                    .map(Call::family).distinct().count() == 2);
+            assertTrue(syncs.get(0).request().full() && syncs.get(1).request().full(), "the first sync is full in both");
+            assertFalse(syncs.get(2).request().full(), "IPv4's first sync went through: its retry is partial");
+            assertTrue(syncs.get(3).request().full(), "IPv6 failed: its retry is full");
         }
+    }
+
+    @Test
+    void aFallbackInBothFamiliesIsOneWarningEvent() throws Exception {
+        ServicePortName web = new ServicePortName("default", "dual", "p", Protocol.TCP);
+        RecordingProvider provider = new RecordingProvider()
+                .fallingBack(Map.of(web, "scheduler \"wlc\" is not available; using \"random\""));
+        try (MockApiAgent running = MockApiAgent.start(client, config().withSyncPeriods(java.time.Duration.ofSeconds(1),
+                java.time.Duration.ZERO), new FakeNetfilter(), provider)) {
+            Agent agent = running.agent();
+            await("the Event", () -> fallbackEvents("dual") >= 1);
+            // Later syncs report nothing new; a second Event would have been asked for with the first (the same sync).
+            int synced = agent.successfulSyncs();
+            await("two more syncs", () -> agent.successfulSyncs() >= synced + 2);
+            assertEquals(1, fallbackEvents("dual"), "both families fell back: one Warning Event, not one per family");
+        }
+    }
+
+    private static long fallbackEvents(String service) {
+        return client.v1().events().inNamespace("default").list().getItems().stream()
+                .filter(e -> SchedulerFallbacks.REASON.equals(e.getReason()) && service.equals(e.getInvolvedObject().getName()))
+                .count();
     }
 
     @Test

@@ -9,6 +9,7 @@ import io.kubeferry.proxy.dataplane.Dataplane;
 import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneProvider;
 import io.kubeferry.proxy.dataplane.SyncRequest;
+import io.kubeferry.proxy.model.Cidr;
 import io.kubeferry.proxy.model.IpFamily;
 import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.state.ObjectFiles;
@@ -174,9 +175,13 @@ final class RenderCommand implements Callable<Integer> {
         return state != null ? state : ProxyState.empty(built.state().node(), family);
     }
 
-    /** The state with --node-ip's addresses of its family as the node's, when any is of its family. */
+    /**
+     * The state with --node-ip's addresses of its family as the node's, when any is of its family; canonical
+     * ({@code 2001:DB8:2:0::9} is {@code 2001:db8:2::9}), as the state stage carries the Node's, so the program
+     * prints them as the kernel tools do.
+     */
     static ProxyState withNodeIPs(ProxyState state, List<String> nodeIPs) {
-        List<String> own = nodeIPs.stream().filter(state.family()::matches).toList();
+        List<String> own = nodeIPs.stream().filter(state.family()::matches).map(Cidr::canonical).toList();
         return own.isEmpty() ? state : state.withNode(state.node().withAddresses(own));
     }
 }

@@ -1,6 +1,7 @@
 package io.kubeferry.proxy.config;
 
 import io.kubeferry.proxy.model.Cidr;
+import io.kubeferry.proxy.model.IpFamily;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -28,6 +29,16 @@ public final class NodePortAddresses {
 
     private static boolean loopback(String address) {
         return address.startsWith("127.") || "::1".equals(address);
+    }
+
+    /**
+     * The entries that hold for {@code family}, as upstream's NewNodePortAddresses(family): the keywords and that
+     * family's CIDRs; empty when the list names no CIDR of the family and no keyword, which (as {@link #all}) means
+     * every address of the family.
+     */
+    public static List<String> ofFamily(List<String> entries, IpFamily family) {
+        List<String> own = entries.stream().filter(e -> e.equals("primary") || e.equals("localhost") || family.matches(e)).toList();
+        return own.stream().anyMatch(e -> IpFamily.of(e) == null) || own.stream().anyMatch(family::matches) ? own : List.of();
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.kubeferry.proxy.health;
 
 import io.kubeferry.proxy.config.NodePortAddresses;
+import io.kubeferry.proxy.model.IpFamily;
 import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.model.ResolvedService;
 import io.vertx.core.Vertx;
@@ -66,7 +67,16 @@ public final class ServiceHealthServers {
         if (NodePortAddresses.all(nodePortAddresses)) {
             return List.of(ipv6 ? "::" : "0.0.0.0");
         }
-        return NodePortAddresses.select(nodePortAddresses, nodeAddresses);
+        // Per family, as upstream's per-family proxiers: "primary" is each family's primary address, and a list that
+        // names no CIDR of a family means all of that family's addresses (merged, an IPv4-only list would leave the
+        // IPv6 addresses out, and "primary" would pick the IPv4 one alone). The union is listened on.
+        List<String> chosen = new java.util.ArrayList<>();
+        for (IpFamily family : IpFamily.values()) {
+            List<String> own = nodeAddresses.stream().filter(family::matches).toList();
+            List<String> entries = NodePortAddresses.ofFamily(nodePortAddresses, family);
+            chosen.addAll(entries.isEmpty() ? own : NodePortAddresses.select(entries, own));
+        }
+        return List.copyOf(chosen);
     }
 
     public void update(ProxyState state) {
@@ -83,7 +93,7 @@ public final class ServiceHealthServers {
         List<String> nodeAddresses = new java.util.ArrayList<>();
         boolean ipv6 = false;
         for (ProxyState state : states) {
-            ipv6 |= state.family() == io.kubeferry.proxy.model.IpFamily.IPv6;
+            ipv6 |= state.family() == IpFamily.IPv6;
             nodeAddresses.addAll(state.node().addresses());
             Map<Integer, Entry> family = new HashMap<>();
             for (ResolvedService svc : state.services().values()) {

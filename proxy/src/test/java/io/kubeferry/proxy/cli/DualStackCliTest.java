@@ -141,5 +141,7 @@ class DualStackCliTest {
         assertEquals(List.of("198.18.5.5"), RenderCommand.withNodeIPs(v4, given).node().addresses());
         assertEquals(List.of("2001:db8:2::1"), RenderCommand.withNodeIPs(v6, given).node().addresses(), "no IPv6 given: the Node's");
         assertEquals(List.of("2001:db8:2::9"), RenderCommand.withNodeIPs(v6, List.of("198.18.5.5", "2001:db8:2::9")).node().addresses());
+        assertEquals(List.of("2001:db8:2::9"), RenderCommand.withNodeIPs(v6, List.of("2001:DB8:2:0:0::9")).node().addresses(),
+                "canonical, as the state stage carries the Node's");
     }
 }

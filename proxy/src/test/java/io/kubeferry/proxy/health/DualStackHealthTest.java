@@ -89,8 +89,21 @@ class DualStackHealthTest {
     void allAddressesMeansTheIPv6WildcardWhenTheNodeRunsIPv6() {
         assertEquals(List.of("0.0.0.0"), ServiceHealthServers.hosts(List.of(), List.of("198.18.1.1")));
         assertEquals(List.of("::"), ServiceHealthServers.hosts(List.of(), List.of("198.18.1.1", "2001:db8:2::1"), true));
-        assertEquals(List.of("2001:db8:2::1"),
-                ServiceHealthServers.hosts(List.of("2001:db8:2::/64"), List.of("198.18.1.1", "2001:db8:2::1"), true));
+    }
+
+    /** As upstream's per-family NewNodePortAddresses: each family selects from its own addresses. */
+    @Test
+    void nodePortAddressesSelectPerFamily() {
+        List<String> node = List.of("127.0.0.1", "198.18.1.1", "198.18.0.1", "::1", "2001:db8:2::1", "2001:db8:3::1");
+        assertEquals(List.of("198.18.1.1", "2001:db8:2::1"), ServiceHealthServers.hosts(List.of("primary"), node, true),
+                "primary is each family's primary address");
+        // A list with no CIDR of a family means every address of that family.
+        assertEquals(List.of("198.18.0.1", "::1", "2001:db8:2::1", "2001:db8:3::1"),
+                ServiceHealthServers.hosts(List.of("198.18.0.0/24"), node, true));
+        assertEquals(List.of("127.0.0.1", "198.18.1.1", "198.18.0.1", "2001:db8:2::1"),
+                ServiceHealthServers.hosts(List.of("2001:db8:2::/64"), node, true));
+        assertEquals(List.of("198.18.1.1", "2001:db8:3::1"),
+                ServiceHealthServers.hosts(List.of("198.18.1.0/24", "2001:db8:3::/64"), node, true));
     }
 
     @Test

@@ -8,6 +8,8 @@ import io.kubeferry.proxy.dataplane.DataplaneProvider;
 import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.dataplane.SyncResult;
 import io.kubeferry.proxy.model.IpFamily;
+import io.kubeferry.proxy.model.ServicePortName;
+import io.kubeferry.proxy.scheduler.SchedulerFallbacks;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -32,6 +34,7 @@ public final class RecordingProvider implements DataplaneProvider {
     private final List<Call> calls = Collections.synchronizedList(new ArrayList<>());
     private final Set<IpFamily> kernelFails = EnumSet.noneOf(IpFamily.class);
     private final List<IpFamily> syncFailures = Collections.synchronizedList(new ArrayList<>());
+    private volatile Map<ServicePortName, String> fallbacks = Map.of();
 
     /** {@code family}'s kernel check fails ("no IPv6 in this kernel"). */
     public RecordingProvider failingKernel(IpFamily family) {
@@ -42,6 +45,15 @@ public final class RecordingProvider implements DataplaneProvider {
     /** {@code family}'s next sync fails. */
     public void failNextSync(IpFamily family) {
         syncFailures.add(family);
+    }
+
+    /**
+     * After each successful sync every family's instance reports these scheduler fallbacks, each through its own
+     * {@link SchedulerFallbacks}, as the backends do.
+     */
+    public RecordingProvider fallingBack(Map<ServicePortName, String> reported) {
+        fallbacks = Map.copyOf(reported);
+        return this;
     }
 
     public List<Call> calls() {
@@ -72,6 +84,7 @@ public final class RecordingProvider implements DataplaneProvider {
     @Override
     public Dataplane create(DataplaneContext context) {
         IpFamily family = context.family();
+        SchedulerFallbacks fallbackEvents = new SchedulerFallbacks(context.events());
         return new Dataplane() {
 
             @Override
@@ -101,6 +114,7 @@ public final class RecordingProvider implements DataplaneProvider {
                 if (syncFailures.remove(family)) {
                     throw new DataplaneException(family + " restore failed", null);
                 }
+                fallbackEvents.report(fallbacks);
                 return new SyncResult(request.full(), Duration.ZERO, Duration.ZERO, Map.of(), 0);
             }
 
