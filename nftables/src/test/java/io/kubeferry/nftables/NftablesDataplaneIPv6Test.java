@@ -145,10 +145,14 @@ class NftablesDataplaneIPv6Test {
         assertTrue(text.contains("meta l4proto tcp dnat to [2001:db8::2]:8080"), text);
     }
 
-    /** An IPv6 instance refuses a kernel without IPv6, naming why; its probe is table ip6. */
+    /**
+     * An IPv6 instance refuses a kernel without IPv6 or a namespace with IPv6 disabled, naming why, asking through its
+     * tools (so in --netns's namespace, as iptables mode); its probe is table ip6.
+     */
     @Test
     void theKernelCheckOfAnIPv6InstanceNeedsIPv6() {
         List<String> probes = new ArrayList<>();
+        ToolResult[] sysctl = {new ToolResult(0, "0\n", "")};
         ToolRunner nft = new ToolRunner() {
 
             @Override
@@ -158,18 +162,30 @@ class NftablesDataplaneIPv6Test {
 
             @Override
             public ToolResult runAllowingFailure(ToolCommand command) {
+                if (command.tool().equals("sysctl")) {
+                    return command.args().equals(List.of("-n", "net.ipv6.conf.all.disable_ipv6"))
+                            ? sysctl[0]
+                            : new ToolResult(1, "", "unexpected " + command.args());
+                }
                 if (command.args().contains("--check")) {
                     probes.add(command.stdinText());
                 }
                 return new ToolResult(0, "nftables v1.0.6 (Lester Gooch #5)\n", "");
             }
         };
-        NftablesKernelCheck withoutIPv6 = new NftablesKernelCheck(() -> "6.18.0", k -> null, () -> false);
-        DataplaneException e = assertThrows(DataplaneException.class, () -> withoutIPv6.check(nft, NftFamily.IPV6));
-        assertTrue(e.getMessage().contains("IPv6 disabled") && e.getMessage().contains("/proc/sys/net/ipv6"), e.getMessage());
-        assertDoesNotThrow(() -> withoutIPv6.check(nft, NftFamily.IPV4), "IPv4 needs no IPv6");
-        assertDoesNotThrow(() -> new NftablesKernelCheck(() -> "6.18.0", k -> null, () -> true).check(nft, NftFamily.IPV6));
+        NftablesKernelCheck check = new NftablesKernelCheck(() -> "6.18.0", k -> null);
+        assertDoesNotThrow(() -> check.check(nft, NftFamily.IPV6));
         assertTrue(probes.get(probes.size() - 1).startsWith("add table ip6 kube-proxy"), probes.toString());
+
+        sysctl[0] = new ToolResult(0, "1\n", "");
+        DataplaneException off = assertThrows(DataplaneException.class, () -> check.check(nft, NftFamily.IPV6));
+        assertTrue(off.getMessage().contains("disable_ipv6=1"), off.getMessage());
+        assertDoesNotThrow(() -> check.check(nft, NftFamily.IPV4), "IPv4 needs no IPv6");
+
+        sysctl[0] = new ToolResult(255, "", "sysctl: cannot stat /proc/sys/net/ipv6/conf/all/disable_ipv6: No such file or directory");
+        DataplaneException none = assertThrows(DataplaneException.class, () -> check.check(nft, NftFamily.IPV6));
+        assertTrue(none.getMessage().contains("IPv6 disabled") && none.getMessage().contains("/proc/sys/net/ipv6"), none.getMessage());
+        assertDoesNotThrow(() -> check.check(nft, NftFamily.IPV4), "IPv4 needs no IPv6");
     }
 
     /**
