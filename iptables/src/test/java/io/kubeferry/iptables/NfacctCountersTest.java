@@ -1,8 +1,9 @@
 package io.kubeferry.iptables;
 
-import io.kubeferry.proxy.exec.ToolCommand;
 import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
+import io.kubeferry.proxy.testing.AnsweredTools;
+import io.kubeferry.proxy.testing.FakeNetfilter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 
@@ -33,19 +34,9 @@ class NfacctCountersTest {
     @Test
     void bothFamiliesInstancesUpdateTheOneSeries() {
         AtomicLong dropped = new AtomicLong(5);
-        ToolRunner nfacct = new ToolRunner() {
-
-            @Override
-            public ToolResult run(ToolCommand command) {
-                return runAllowingFailure(command);
-            }
-
-            @Override
-            public ToolResult runAllowingFailure(ToolCommand command) {
-                return new ToolResult(0, "{ pkts = " + dropped.get() + ", bytes = 0 } = ct_state_invalid_dropped_pkts;\n"
-                        + "{ pkts = 0, bytes = 0 } = localhost_nps_accepted_pkts;\n", "");
-            }
-        };
+        ToolRunner nfacct = AnsweredTools.of(new FakeNetfilter(),
+                c -> new ToolResult(0, "{ pkts = " + dropped.get() + ", bytes = 0 } = ct_state_invalid_dropped_pkts;\n"
+                        + "{ pkts = 0, bytes = 0 } = localhost_nps_accepted_pkts;\n", ""));
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         NfacctCounters v4 = new NfacctCounters(nfacct, registry);
         NfacctCounters v6 = new NfacctCounters(nfacct, registry);

@@ -6,7 +6,6 @@ import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneException;
 import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.dataplane.SyncResult;
-import io.kubeferry.proxy.exec.ToolCommand;
 import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
 import io.kubeferry.proxy.model.Cidr;
@@ -14,6 +13,8 @@ import io.kubeferry.proxy.model.IpFamily;
 import io.kubeferry.proxy.model.Protocol;
 import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.model.ServicePortName;
+import io.kubeferry.proxy.testing.AnsweredTools;
+import io.kubeferry.proxy.testing.FakeNetfilter;
 import io.kubeferry.proxy.testing.Fixtures;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
@@ -153,26 +154,17 @@ class NftablesDataplaneIPv6Test {
     void theKernelCheckOfAnIPv6InstanceNeedsIPv6() {
         List<String> probes = new ArrayList<>();
         ToolResult[] sysctl = {new ToolResult(0, "0\n", "")};
-        ToolRunner nft = new ToolRunner() {
-
-            @Override
-            public ToolResult run(ToolCommand command) {
-                return runAllowingFailure(command);
+        ToolRunner nft = AnsweredTools.of(new FakeNetfilter(), command -> {
+            if (command.tool().equals("sysctl")) {
+                return command.args().equals(List.of("-n", "net.ipv6.conf.all.disable_ipv6"))
+                        ? sysctl[0]
+                        : new ToolResult(1, "", "unexpected " + command.args());
             }
-
-            @Override
-            public ToolResult runAllowingFailure(ToolCommand command) {
-                if (command.tool().equals("sysctl")) {
-                    return command.args().equals(List.of("-n", "net.ipv6.conf.all.disable_ipv6"))
-                            ? sysctl[0]
-                            : new ToolResult(1, "", "unexpected " + command.args());
-                }
-                if (command.args().contains("--check")) {
-                    probes.add(command.stdinText());
-                }
-                return new ToolResult(0, "nftables v1.0.6 (Lester Gooch #5)\n", "");
+            if (command.args().contains("--check")) {
+                probes.add(command.stdinText());
             }
-        };
+            return new ToolResult(0, "nftables v1.0.6 (Lester Gooch #5)\n", "");
+        });
         NftablesKernelCheck check = new NftablesKernelCheck(() -> "6.18.0", k -> null);
         assertDoesNotThrow(() -> check.check(nft, NftFamily.IPV6));
         assertTrue(probes.get(probes.size() - 1).startsWith("add table ip6 kube-proxy"), probes.toString());
