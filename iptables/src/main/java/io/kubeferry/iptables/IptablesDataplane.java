@@ -351,15 +351,10 @@ final class IptablesDataplane implements Dataplane {
 
     /**
      * The nodePortAddresses entries that apply to {@code family}: its own CIDRs and the keywords. As upstream's
-     * NewNodePortAddresses(family), a family none of whose CIDRs is given opens NodePorts on every local address
-     * (an empty list here).
+     * NewNodePortAddresses(family), a family none of whose CIDRs is given opens NodePorts on every local address.
      */
     static List<String> nodePortEntries(ProxyConfig config, IpFamily family) {
-        List<String> entries = config.nodePortAddresses();
-        List<String> own = entries.stream().filter(e -> e.equals("primary") || e.equals("localhost") || e.equals("all")
-                || family.matches(e)).toList();
-        boolean anyCidr = own.stream().anyMatch(family::matches);
-        return anyCidr || own.contains("primary") || own.contains("localhost") ? own : List.of();
+        return NodePortAddresses.forFamily(config.nodePortAddresses(), family);
     }
 
     /** The program this instance drives, for messages: iptables or ip6tables. */
@@ -437,7 +432,7 @@ final class IptablesDataplane implements Dataplane {
 
     /** Settings for this node: its addresses, and whether the kernel is liberal about out-of-window TCP. */
     private IptablesSettings resolveSettings(List<String> node) throws ToolException {
-        IptablesSettings base = forAddresses(baseSettings(config, family), primaryFirst(node, nodeAddresses()));
+        IptablesSettings base = forAddresses(baseSettings(config, family), NodePortAddresses.primaryFirst(node, nodeAddresses()));
         if (base.nodePortIPs() != null) {
             if (!base.localhostNodePorts() && !loopbackNodePortsSaid && base.nodePortIPs().stream().anyMatch(base::loopback)) {
                 loopbackNodePortsSaid = true;
@@ -469,21 +464,6 @@ final class IptablesDataplane implements Dataplane {
         return settings.nodePortIPs() == null
                 ? settings
                 : settings.withNodePortIPs(NodePortAddresses.select(nodePortEntries(config, family), addresses));
-    }
-
-    /**
-     * The kernel's addresses with the node's primary IP first: the Node object's first address of this family, as
-     * upstream takes it (the kernel may list another first, e.g. a pod bridge's); the kernel's alone when the Node
-     * names none.
-     */
-    static List<String> primaryFirst(List<String> node, List<String> kernel) {
-        String primary = NodePortAddresses.primary(node);
-        if (primary.isEmpty()) {
-            return kernel;
-        }
-        List<String> out = new ArrayList<>(List.of(primary));
-        kernel.stream().filter(a -> !a.equals(primary)).forEach(out::add);
-        return out;
     }
 
     /**

@@ -9,12 +9,15 @@ import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.WeakHashMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -47,6 +50,15 @@ final class NfacctCounters {
 
     /** One line of {@code nfacct list} / {@code nfacct get}: {@code { pkts = 0..., bytes = 0... } = NAME;}. */
     private static final Pattern LINE = Pattern.compile("\\{\\s*pkts\\s*=\\s*(\\d+),\\s*bytes\\s*=\\s*(\\d+)[^}]*}\\s*=\\s*([^;\\s]+);");
+
+    /**
+     * The value each metric shows, per registry. The nfacct objects are the network namespace's, not a family's: the
+     * IPv4 and IPv6 instances count into the same two objects, and upstream shows them as one unlabelled series each
+     * (no ip_family: a series per family would show both families' packets twice). So both instances of one registry
+     * update the one value its meter reads; otherwise the second instance's meter would be dropped as a duplicate and
+     * its readings lost (e.g. once the first instance stops using nfacct).
+     */
+    private static final Map<MeterRegistry, Map<String, AtomicLong>> SHOWN = Collections.synchronizedMap(new WeakHashMap<>());
 
     private final ToolRunner tools;
     private final MeterRegistry registry;
@@ -91,13 +103,18 @@ final class NfacctCounters {
             if (ready.add(name)) {
                 LOG.info("counting into nfacct counter {} (metric {})", name, metric.name());
             }
-            packets.computeIfAbsent(name, n -> {
-                AtomicLong value = new AtomicLong();
-                FunctionCounter.builder(metric.name(), value, AtomicLong::get).description(metric.help()).register(registry);
-                return value;
-            }).set(present.getOrDefault(name, 0L));
+            packets.computeIfAbsent(name, n -> shown(metric)).set(present.getOrDefault(name, 0L));
         }
         return Set.copyOf(ready);
+    }
+
+    /** The value {@code metric}'s meter in this registry reads, registering the meter with the first instance's ensure. */
+    private AtomicLong shown(Metric metric) {
+        return SHOWN.computeIfAbsent(registry, r -> new ConcurrentHashMap<>()).computeIfAbsent(metric.name(), n -> {
+            AtomicLong value = new AtomicLong();
+            FunctionCounter.builder(metric.name(), value, AtomicLong::get).description(metric.help()).register(registry);
+            return value;
+        });
     }
 
     /** Reads the counters into the metrics; after each sync, so the values are at most one sync period old. */

@@ -1,5 +1,6 @@
 package io.kubeferry.iptables;
 
+import io.kubeferry.proxy.config.NodePortAddresses;
 import io.kubeferry.proxy.config.ProxyConfig;
 import io.kubeferry.proxy.dataplane.CleanupReport;
 import io.kubeferry.proxy.dataplane.Dataplane;
@@ -264,8 +265,8 @@ class IptablesIpv6Test {
     @Test
     void thePrimaryIpIsTheNodeObjects() {
         List<String> kernel = List.of("::1", "2001:db8::1", NODE6);
-        assertEquals(List.of(NODE6, "::1", "2001:db8::1"), IptablesDataplane.primaryFirst(List.of(NODE6), kernel));
-        assertEquals(kernel, IptablesDataplane.primaryFirst(List.of(), kernel), "no Node address: the kernel's order");
+        assertEquals(List.of(NODE6, "::1", "2001:db8::1"), NodePortAddresses.primaryFirst(List.of(NODE6), kernel));
+        assertEquals(kernel, NodePortAddresses.primaryFirst(List.of(), kernel), "no Node address: the kernel's order");
     }
 
     /**

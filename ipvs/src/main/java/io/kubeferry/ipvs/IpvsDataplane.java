@@ -35,6 +35,7 @@ import org.slf4j.LoggerFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -78,6 +79,8 @@ final class IpvsDataplane implements Dataplane {
 
     private IptablesTools flavour;
     private IpvsSettings settings;
+    /** The Node addresses {@link #settings} were resolved with. */
+    private List<String> settingsNodeAddresses;
     private SchedulerCatalog catalog;
     private boolean needFull = true;
     /** What the kernel holds after the last successful sync; null until the first one. */
@@ -138,7 +141,7 @@ final class IpvsDataplane implements Dataplane {
     private List<String> renderedNodeIPs(ProxyState state) {
         List<String> addresses = NodePortAddresses.nonLoopback(state.node().addresses()).stream().filter(family::matches).toList();
         List<String> wanted = config.nodePortAddresses();
-        List<String> chosen = IpvsAddresses.forNodePorts(wanted, addresses);
+        List<String> chosen = IpvsAddresses.forNodePorts(NodePortAddresses.forFamily(wanted, family), addresses);
         if (chosen.isEmpty() && state.services().values().stream().anyMatch(s -> s.port().nodePort() > 0)) {
             LOG.warn(addresses.isEmpty()
                     ? "no node addresses: NodePort virtual servers omitted; pass --node-ip (or include this node's Node object with its addresses)"
@@ -151,26 +154,31 @@ final class IpvsDataplane implements Dataplane {
     @Override
     public SyncResult sync(SyncRequest request) throws DataplaneException {
         long start = System.nanoTime();
-        boolean full = request.full() || needFull || applied == null;
+        // The Node's addresses name the node's primary IP (nodePortAddresses' primary): a change re-resolves the settings.
+        boolean full = request.full() || needFull || applied == null || !request.state().node().addresses().equals(settingsNodeAddresses);
         String step = "prepare";
         try {
             IpvsKernelState current;
             Set<JumpRule> presentJumps = Set.copyOf(IpvsRenderer.JUMPS);
+            // NodePort addresses the last settings served stay ours for this sync, so a moved NodePort leaves none behind.
+            Set<String> nodeIPs = new LinkedHashSet<>(settings == null ? List.of() : settings.nodeIPs());
             if (full) {
                 if (flavour == null) {
                     flavour = IptablesTools.detect(tools, family);
                 }
                 catalog = kernel.prepare();
-                settings = resolveSettings();
+                settings = resolveSettings(request.state().node().addresses());
+                settingsNodeAddresses = request.state().node().addresses();
                 KernelRules rules = KernelRules.parse(tools.run(ToolCommand.of(flavour.save())).stdout());
                 presentJumps = rules.presentJumps(IpvsRenderer.JUMPS);
                 current = readKernel();
             } else {
                 current = applied;
             }
+            nodeIPs.addAll(settings.nodeIPs());
             IpvsRenderer.Desired desired = IpvsRenderer.render(request.state(), settings, catalog, cutAtOnce(request.state()));
             IpvsChanges changes = IpvsChanges.between(desired, current,
-                    IpvsDiff.owned(current.addresses(), settings.nodeIPs(), settings.excludeCIDRs(), family), full,
+                    IpvsDiff.owned(current.addresses(), List.copyOf(nodeIPs), settings.excludeCIDRs(), family), full,
                     full ? IpvsRenderer.iptables(settings, presentJumps, desired.noNodeAccess()) : "", family);
             long rendered = System.nanoTime();
 
@@ -430,13 +438,15 @@ final class IpvsDataplane implements Dataplane {
                 config.ipvs().excludeCIDRs(), true, "", family);
     }
 
-    /** This node's NodePort addresses (nodePortAddresses applied) and whether the kernel is TCP-liberal. */
-    private IpvsSettings resolveSettings() throws ToolException {
+    /**
+     * This node's NodePort addresses (this family's nodePortAddresses applied) and whether the kernel is TCP-liberal.
+     * The primary address is the Node object's ({@code node}) when it names one, as in the other modes.
+     */
+    private IpvsSettings resolveSettings(List<String> node) throws ToolException {
         IpvsSettings base = baseSettings(config, family);
-        List<String> local = localAddresses(dummyAddresses(family));
+        List<String> local = NodePortAddresses.primaryFirst(node, localAddresses(dummyAddresses(family)));
         // Loopback is never among them: IPVS cannot serve 127.0.0.1 NodePorts (there is no route_localnet DNAT), nor ::1.
-        List<String> wanted = config.nodePortAddresses();
-        List<String> chosen = IpvsAddresses.forNodePorts(wanted, local);
+        List<String> chosen = IpvsAddresses.forNodePorts(NodePortAddresses.forFamily(config.nodePortAddresses(), family), local);
         return base.withNodeIPs(chosen).withDropInvalid(SharedRules.dropInvalid(tools)).withNodeIP(NodePortAddresses.primary(local));
     }
 }

@@ -176,6 +176,44 @@ class IpvsIpv6Test {
         assertNull(kernel.netfilter.sysctl("net.ipv4.ip_forward"), "IPv4's forwarding is the IPv4 instance's");
     }
 
+    private IpvsDataplane dataplane(ProxyConfig config) {
+        return new IpvsDataplane(
+                new DataplaneContext(config, kernel, new SimpleMeterRegistry(), ServiceEvents.LOG_ONLY).withFamily(IpFamily.IPv6));
+    }
+
+    /**
+     * As upstream's NewNodePortAddresses(IPv6, ...): a nodePortAddresses list with no IPv6 CIDR means every IPv6
+     * address (::/0), so an IPv4-only list leaves the IPv6 instance's NodePorts on every IPv6 node address, in sync and
+     * render alike.
+     */
+    @Test
+    void anIpv4OnlyNodePortAddressesListOpensIpv6NodePortsOnEveryIpv6Address() throws Exception {
+        ProxyConfig config = CONFIG.withNodePortAddresses(List.of("198.18.0.0/15"));
+        ResolvedService svc = port("default", "web", "http", Protocol.TCP, "2001:db8:1::10", 80).nodePort(30080)
+                .resolve(endpoint("2001:db8::12", 8080));
+        dataplane(config).sync(SyncRequest.full(state6(svc)));
+        assertEquals(Set.of("-t [2001:db8:1::10]:80", "-t [2001:db8:2::1]:30080"), kernel.services.keySet());
+
+        String rendered = new IpvsDataplane(new DataplaneContext(config, new FakeIpvsKernel(), new SimpleMeterRegistry(),
+                ServiceEvents.LOG_ONLY).withFamily(IpFamily.IPv6)).render(SyncRequest.full(state6(NODE_IPS, svc)));
+        assertTrue(rendered.contains("-A -t [2001:db8:2::1]:30080") && rendered.contains("-A -t [2001:db8:2::2]:30080"), rendered);
+    }
+
+    /** nodePortAddresses' primary is the Node object's IPv6 address, not whichever the kernel lists first. */
+    @Test
+    void theIpv6PrimaryIsTheNodeObjectsAddress() throws Exception {
+        kernel.links.put("br0", new TreeSet<>(List.of("2001:db8:3::1")));
+        IpvsDataplane d = dataplane(CONFIG.withNodePortAddresses(List.of("primary")));
+        ResolvedService svc = port("default", "web", "http", Protocol.TCP, "2001:db8:1::10", 80).nodePort(30080)
+                .resolve(endpoint("2001:db8::12", 8080));
+        d.sync(SyncRequest.full(state6(List.of("2001:db8:2::1"), svc)));
+        assertEquals(Set.of("-t [2001:db8:1::10]:80", "-t [2001:db8:2::1]:30080"), kernel.services.keySet());
+
+        // The Node's address changes: the next sync, even a partial one, moves the NodePort with it.
+        d.sync(new SyncRequest(state6(List.of("2001:db8:3::1"), svc), Set.of(), false));
+        assertEquals(Set.of("-t [2001:db8:1::10]:80", "-t [2001:db8:3::1]:30080"), kernel.services.keySet());
+    }
+
     /**
      * Both instances on one kernel: each sync, partial or full, each drain and each cleanup of one family leaves
      * every virtual server, real server (draining ones too), address, set and rule of the other as it was.

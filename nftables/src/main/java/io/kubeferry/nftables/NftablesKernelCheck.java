@@ -11,7 +11,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -22,11 +21,12 @@ import java.util.regex.Pattern;
  * rules a newer one writes). {@code KUBE_PROXY_NFTABLES_SKIP_KERNEL_VERSION_CHECK} set to anything non-empty
  * skips it, as upstream. Then, always, what knftables.New checks: nft is 1.0.1 or later, and the kernel accepts (in a
  * {@code --check} run, which changes nothing) the table with a comment, the newest feature the table needs, in the
- * instance's family. An IPv6 instance first needs a kernel with IPv6 at all: one booted with {@code ipv6.disable=1}
- * (or built without it) has no {@code /proc/sys/net/ipv6}, and nft would still take an {@code ip6} table that no
- * packet ever reaches. The kernel release, the environment and that test are given, so tests can fake them.
+ * instance's family. An IPv6 instance first needs IPv6 in the agent's network namespace, asked through its tools as
+ * iptables mode asks: a kernel booted with {@code ipv6.disable=1} (or built without it) has no
+ * {@code net.ipv6.conf.all.disable_ipv6}, and a namespace may have it set to 1; either way nft would still take an
+ * {@code ip6} table that no packet ever reaches. The kernel release and the environment are given, so tests can fake them.
  */
-record NftablesKernelCheck(Callable<String> osRelease, Function<String, String> env, BooleanSupplier ipv6) {
+record NftablesKernelCheck(Callable<String> osRelease, Function<String, String> env) {
 
     static final String SKIP = "KUBE_PROXY_NFTABLES_SKIP_KERNEL_VERSION_CHECK";
     static final int MIN_MAJOR = 5;
@@ -35,14 +35,9 @@ record NftablesKernelCheck(Callable<String> osRelease, Function<String, String> 
     private static final Pattern VERSION = Pattern.compile("^(\\d+)\\.(\\d+)");
     private static final Pattern NFT_VERSION = Pattern.compile("v(\\d+)\\.(\\d+)\\.(\\d+)");
 
-    static final Path IPV6_SYSCTLS = Path.of("/proc/sys/net/ipv6");
+    static final String DISABLE_IPV6 = "net.ipv6.conf.all.disable_ipv6";
 
-    /** A check of this machine's kernel release and IPv6 (as {@link #system()}'s), with the given release and environment. */
-    NftablesKernelCheck(Callable<String> osRelease, Function<String, String> env) {
-        this(osRelease, env, () -> Files.isDirectory(IPV6_SYSCTLS));
-    }
-
-    /** This machine's: the kernel is the same in every network namespace, so the agent's own /proc tells. */
+    /** This machine's: the kernel release is the same in every network namespace, so the agent's own /proc tells. */
     static NftablesKernelCheck system() {
         return new NftablesKernelCheck(() -> Files.readString(Path.of("/proc/sys/kernel/osrelease")), System::getenv);
     }
@@ -57,9 +52,8 @@ record NftablesKernelCheck(Callable<String> osRelease, Function<String, String> 
      * network namespace) with the family's table.
      */
     void check(ToolRunner tools, NftFamily family) throws DataplaneException {
-        if (family.ipFamily() == IpFamily.IPv6 && !ipv6.getAsBoolean()) {
-            throw new DataplaneException("nftables mode cannot run IPv6 here: the kernel has IPv6 disabled (no " + IPV6_SYSCTLS
-                    + ": booted with ipv6.disable=1, or built without IPv6)");
+        if (family.ipFamily() == IpFamily.IPv6) {
+            checkIpv6(tools);
         }
         check();
         try {
@@ -84,6 +78,25 @@ record NftablesKernelCheck(Callable<String> osRelease, Function<String, String> 
             }
         } catch (ToolException e) {
             throw new DataplaneException("could not run nft: " + e.getMessage(), e);
+        }
+    }
+
+    /** IPv6 present and not disabled, in the namespace {@code tools} runs in (the agent's, or --netns's). */
+    private static void checkIpv6(ToolRunner tools) throws DataplaneException {
+        ToolResult sysctl;
+        try {
+            sysctl = tools.runAllowingFailure(ToolCommand.of("sysctl", "-n", DISABLE_IPV6));
+        } catch (ToolException e) {
+            throw new DataplaneException("nftables mode cannot tell whether IPv6 is on here (sysctl " + DISABLE_IPV6 + "): "
+                    + e.getMessage(), e);
+        }
+        if (!sysctl.ok()) {
+            throw new DataplaneException("nftables mode cannot run IPv6 here: the kernel has IPv6 disabled (no /proc/sys/net/ipv6:"
+                    + " booted with ipv6.disable=1, or built without IPv6): sysctl exited " + sysctl.exitCode() + ": "
+                    + sysctl.stderr().strip());
+        }
+        if (sysctl.stdout().strip().equals("1")) {
+            throw new DataplaneException("nftables mode cannot run IPv6 here: IPv6 is disabled on this node (" + DISABLE_IPV6 + "=1)");
         }
     }
 

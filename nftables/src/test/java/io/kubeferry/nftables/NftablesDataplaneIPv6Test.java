@@ -6,7 +6,6 @@ import io.kubeferry.proxy.dataplane.DataplaneContext;
 import io.kubeferry.proxy.dataplane.DataplaneException;
 import io.kubeferry.proxy.dataplane.SyncRequest;
 import io.kubeferry.proxy.dataplane.SyncResult;
-import io.kubeferry.proxy.exec.ToolCommand;
 import io.kubeferry.proxy.exec.ToolResult;
 import io.kubeferry.proxy.exec.ToolRunner;
 import io.kubeferry.proxy.model.Cidr;
@@ -14,6 +13,8 @@ import io.kubeferry.proxy.model.IpFamily;
 import io.kubeferry.proxy.model.Protocol;
 import io.kubeferry.proxy.model.ProxyState;
 import io.kubeferry.proxy.model.ServicePortName;
+import io.kubeferry.proxy.testing.AnsweredTools;
+import io.kubeferry.proxy.testing.FakeNetfilter;
 import io.kubeferry.proxy.testing.Fixtures;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
@@ -145,31 +146,38 @@ class NftablesDataplaneIPv6Test {
         assertTrue(text.contains("meta l4proto tcp dnat to [2001:db8::2]:8080"), text);
     }
 
-    /** An IPv6 instance refuses a kernel without IPv6, naming why; its probe is table ip6. */
+    /**
+     * An IPv6 instance refuses a kernel without IPv6 or a namespace with IPv6 disabled, naming why, asking through its
+     * tools (so in --netns's namespace, as iptables mode); its probe is table ip6.
+     */
     @Test
     void theKernelCheckOfAnIPv6InstanceNeedsIPv6() {
         List<String> probes = new ArrayList<>();
-        ToolRunner nft = new ToolRunner() {
-
-            @Override
-            public ToolResult run(ToolCommand command) {
-                return runAllowingFailure(command);
+        ToolResult[] sysctl = {new ToolResult(0, "0\n", "")};
+        ToolRunner nft = AnsweredTools.of(new FakeNetfilter(), command -> {
+            if (command.tool().equals("sysctl")) {
+                return command.args().equals(List.of("-n", "net.ipv6.conf.all.disable_ipv6"))
+                        ? sysctl[0]
+                        : new ToolResult(1, "", "unexpected " + command.args());
             }
-
-            @Override
-            public ToolResult runAllowingFailure(ToolCommand command) {
-                if (command.args().contains("--check")) {
-                    probes.add(command.stdinText());
-                }
-                return new ToolResult(0, "nftables v1.0.6 (Lester Gooch #5)\n", "");
+            if (command.args().contains("--check")) {
+                probes.add(command.stdinText());
             }
-        };
-        NftablesKernelCheck withoutIPv6 = new NftablesKernelCheck(() -> "6.18.0", k -> null, () -> false);
-        DataplaneException e = assertThrows(DataplaneException.class, () -> withoutIPv6.check(nft, NftFamily.IPV6));
-        assertTrue(e.getMessage().contains("IPv6 disabled") && e.getMessage().contains("/proc/sys/net/ipv6"), e.getMessage());
-        assertDoesNotThrow(() -> withoutIPv6.check(nft, NftFamily.IPV4), "IPv4 needs no IPv6");
-        assertDoesNotThrow(() -> new NftablesKernelCheck(() -> "6.18.0", k -> null, () -> true).check(nft, NftFamily.IPV6));
+            return new ToolResult(0, "nftables v1.0.6 (Lester Gooch #5)\n", "");
+        });
+        NftablesKernelCheck check = new NftablesKernelCheck(() -> "6.18.0", k -> null);
+        assertDoesNotThrow(() -> check.check(nft, NftFamily.IPV6));
         assertTrue(probes.get(probes.size() - 1).startsWith("add table ip6 kube-proxy"), probes.toString());
+
+        sysctl[0] = new ToolResult(0, "1\n", "");
+        DataplaneException off = assertThrows(DataplaneException.class, () -> check.check(nft, NftFamily.IPV6));
+        assertTrue(off.getMessage().contains("disable_ipv6=1"), off.getMessage());
+        assertDoesNotThrow(() -> check.check(nft, NftFamily.IPV4), "IPv4 needs no IPv6");
+
+        sysctl[0] = new ToolResult(255, "", "sysctl: cannot stat /proc/sys/net/ipv6/conf/all/disable_ipv6: No such file or directory");
+        DataplaneException none = assertThrows(DataplaneException.class, () -> check.check(nft, NftFamily.IPV6));
+        assertTrue(none.getMessage().contains("IPv6 disabled") && none.getMessage().contains("/proc/sys/net/ipv6"), none.getMessage());
+        assertDoesNotThrow(() -> check.check(nft, NftFamily.IPV4), "IPv4 needs no IPv6");
     }
 
     /**

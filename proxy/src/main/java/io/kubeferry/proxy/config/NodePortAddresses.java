@@ -17,6 +17,33 @@ public final class NodePortAddresses {
         return entries.isEmpty() || entries.contains("all");
     }
 
+    /**
+     * The entries that apply to {@code family}'s dataplane: the keywords ({@code primary}, {@code localhost},
+     * {@code all}) and the family's own CIDRs. As upstream's NewNodePortAddresses(family, ...), a list that names none
+     * of them (only the other family's CIDRs) means every address of the family: {@code [all]}. An empty list stays
+     * empty (each mode has its own default).
+     */
+    public static List<String> forFamily(List<String> entries, IpFamily family) {
+        List<String> own = entries.stream()
+                .filter(e -> e.equals("primary") || e.equals("localhost") || e.equals("all") || family.matches(e)).toList();
+        return own.isEmpty() && !entries.isEmpty() ? List.of("all") : own;
+    }
+
+    /**
+     * The kernel's addresses with the node's primary IP first: the Node object's first address (of the family), as
+     * upstream takes it (the kernel may list another first, e.g. a pod bridge's); the kernel's alone when the Node
+     * names none.
+     */
+    public static List<String> primaryFirst(List<String> node, List<String> kernel) {
+        String primary = primary(node);
+        if (primary.isEmpty()) {
+            return kernel;
+        }
+        List<String> out = new ArrayList<>(List.of(primary));
+        kernel.stream().filter(a -> !a.equals(primary)).forEach(out::add);
+        return out;
+    }
+
     /** The node's primary address: its first non-loopback one, or "" when it has none. */
     public static String primary(List<String> addresses) {
         return addresses.stream().filter(a -> !loopback(a)).findFirst().orElse("");
