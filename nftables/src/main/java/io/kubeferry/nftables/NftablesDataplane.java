@@ -144,7 +144,8 @@ final class NftablesDataplane implements Dataplane {
                 || !texts(serviceCIDRs).equals(settings.serviceCIDRs());
         try {
             if (full) {
-                settings = settings(config, family.ipFamily(), primaryFirst(nodeAddresses, localAddresses()), serviceCIDRs);
+                settings = settings(config, family.ipFamily(), NodePortAddresses.primaryFirst(nodeAddresses, localAddresses()),
+                        serviceCIDRs);
                 settingsNodeAddresses = nodeAddresses;
             }
             // From scratch (first sync, or the kernel is in doubt): the chains and sets an earlier run left are read
@@ -339,11 +340,10 @@ final class NftablesDataplane implements Dataplane {
      */
     static NftablesSettings settings(ProxyConfig config, IpFamily family, List<String> addresses, List<Cidr> serviceCIDRs) {
         String localCIDR = config.clusterCIDR(family);
-        List<String> configured = config.nodePortAddresses();
-        // Keywords (primary, localhost, all) hold for every family; a CIDR only for its own.
-        List<String> entries = configured.stream().filter(e -> IpFamily.of(e) == null || family.matches(e)).toList();
+        // Keywords (primary, localhost, all) hold for every family; a CIDR only for its own; none of the family's: [all].
+        List<String> entries = NodePortAddresses.forFamily(config.nodePortAddresses(), family);
         List<String> nodePortIPs;
-        if (entries.contains("all") || entries.contains(family.any()) || (!configured.isEmpty() && entries.isEmpty())) {
+        if (entries.contains("all") || entries.contains(family.any())) {
             nodePortIPs = null;
         } else {
             nodePortIPs = NodePortAddresses.select(entries.isEmpty() ? List.of("primary") : entries, addresses);
@@ -369,21 +369,6 @@ final class NftablesDataplane implements Dataplane {
 
     private static List<String> texts(List<Cidr> cidrs) {
         return cidrs.stream().map(Cidr::toString).toList();
-    }
-
-    /**
-     * The kernel's addresses with the node's primary IP first, as upstream takes it: the Node object's first
-     * address (of the family), not whichever interface the kernel lists first (a node with a bridge or a second NIC lists
-     * those too); without a Node address, the kernel's first non-loopback one.
-     */
-    static List<String> primaryFirst(List<String> nodeAddresses, List<String> local) {
-        String primary = NodePortAddresses.primary(nodeAddresses);
-        if (primary.isEmpty()) {
-            return local;
-        }
-        List<String> out = new java.util.ArrayList<>(List.of(primary));
-        local.stream().filter(a -> !a.equals(primary)).forEach(out::add);
-        return out;
     }
 
 }

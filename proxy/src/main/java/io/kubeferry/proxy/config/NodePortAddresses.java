@@ -59,16 +59,6 @@ public final class NodePortAddresses {
     }
 
     /**
-     * The entries that hold for {@code family}, as upstream's NewNodePortAddresses(family): the keywords and that
-     * family's CIDRs; empty when the list names no CIDR of the family and no keyword, which (as {@link #all}) means
-     * every address of the family.
-     */
-    public static List<String> ofFamily(List<String> entries, IpFamily family) {
-        List<String> own = entries.stream().filter(e -> e.equals("primary") || e.equals("localhost") || family.matches(e)).toList();
-        return own.stream().anyMatch(e -> IpFamily.of(e) == null) || own.stream().anyMatch(family::matches) ? own : List.of();
-    }
-
-    /**
      * The addresses the entries pick, in the order the entries name them: {@code primary} (the node's first
      * non-loopback address), {@code localhost} (127.0.0.0/8 or ::1), or a CIDR of either family (it picks only
      * addresses of its own family, so one list serves both families' dataplanes, each given its own addresses).

@@ -73,8 +73,8 @@ public final class ServiceHealthServers {
         List<String> chosen = new java.util.ArrayList<>();
         for (IpFamily family : IpFamily.values()) {
             List<String> own = nodeAddresses.stream().filter(family::matches).toList();
-            List<String> entries = NodePortAddresses.ofFamily(nodePortAddresses, family);
-            chosen.addAll(entries.isEmpty() ? own : NodePortAddresses.select(entries, own));
+            List<String> entries = NodePortAddresses.forFamily(nodePortAddresses, family);
+            chosen.addAll(NodePortAddresses.all(entries) ? own : NodePortAddresses.select(entries, own));
         }
         return List.copyOf(chosen);
     }
